@@ -1,0 +1,44 @@
+import { createHash, createHmac, createPublicKey, timingSafeEqual, verify as rsaVerify, type KeyObject } from 'node:crypto';
+
+/**
+ * Sber (BPC gateway) callback checksums. The signed string: every parameter except `checksum` and
+ * `sign_alias`, sorted by name in byte order, each as `name;value;`.
+ */
+export function signedString(params: Record<string, string>): string {
+  return Object.keys(params)
+    .filter((k) => k !== 'checksum' && k !== 'sign_alias')
+    .sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : Buffer.from(a) > Buffer.from(b) ? 1 : 0))
+    .map((k) => `${k};${params[k]};`)
+    .join('');
+}
+
+/** HMAC-SHA256 of the signed string, hex, upper case (what the bank sends). */
+export function symmetricChecksum(params: Record<string, string>, secret: string): string {
+  return createHmac('sha256', secret).update(signedString(params), 'utf8').digest('hex').toUpperCase();
+}
+
+export type ChecksumKey = { mode: 'symmetric'; secret: string } | { mode: 'asymmetric'; publicKey: KeyObject };
+
+export function checksumKey(cfg: { mode: 'symmetric'; secret: string } | { mode: 'asymmetric'; publicKey: string }): ChecksumKey {
+  return cfg.mode === 'symmetric' ? cfg : { mode: 'asymmetric', publicKey: createPublicKey(cfg.publicKey) };
+}
+
+/** Constant-time check of the `checksum` parameter; the hex is compared case-insensitively. */
+export function verifyChecksum(params: Record<string, string>, key: ChecksumKey): boolean {
+  const given = params.checksum;
+  if (!given || !/^[0-9a-fA-F]+$/.test(given)) return false;
+  if (key.mode === 'symmetric') {
+    const expected = Buffer.from(symmetricChecksum(params, key.secret), 'latin1');
+    const actual = Buffer.from(given.toUpperCase(), 'latin1');
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
+  }
+  const data = Buffer.from(signedString(params), 'utf8');
+  const sig = Buffer.from(given, 'hex');
+  // Published examples verify with SHA-512 even when sign_alias names SHA-256; accept either.
+  return rsaVerify('sha512', data, key.publicKey, sig) || rsaVerify('sha256', data, key.publicKey, sig);
+}
+
+/** A short stable fingerprint of a callback, for de-duplicating re-sends. */
+export function fingerprint(params: Record<string, string>): string {
+  return createHash('sha256').update(signedString(params)).digest('hex').slice(0, 32);
+}

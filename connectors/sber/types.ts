@@ -1,0 +1,61 @@
+/** Wire types of the Sber / BPC `.do` REST API (what the bank sends; every field optional in practice). */
+
+export interface SberError {
+  errorCode?: string | number;
+  errorMessage?: string;
+}
+
+export interface RegisterResponse extends SberError {
+  orderId?: string;
+  formUrl?: string;
+}
+
+export interface PaymentAmountInfo {
+  paymentState?: string;
+  approvedAmount?: number;
+  depositedAmount?: number;
+  refundedAmount?: number;
+  feeAmount?: number;
+}
+
+export interface OrderStatusExtendedResponse extends SberError {
+  orderNumber?: string;
+  orderStatus?: number;
+  actionCode?: number;
+  actionCodeDescription?: string;
+  amount?: number;
+  currency?: string;
+  date?: number;
+  orderDescription?: string;
+  merchantOrderParams?: { name: string; value: string }[];
+  attributes?: { name: string; value: string }[];
+  cardAuthInfo?: { maskedPan?: string; expiration?: string; cardholderName?: string; approvalCode?: string; paymentSystem?: string };
+  authDateTime?: number;
+  paymentAmountInfo?: PaymentAmountInfo;
+  refunds?: { date?: string; referenceNumber?: string; actionCode?: number; amount?: number }[];
+}
+
+/** orderStatus codes of getOrderStatusExtended.do. */
+export const ORDER_STATUS = {
+  REGISTERED: 0,
+  HELD: 1,
+  DEPOSITED: 2,
+  REVERSED: 3,
+  REFUNDED: 4,
+  ACS_STARTED: 5,
+  DECLINED: 6,
+} as const;
+
+/** actionCode the bank uses when the payment session timed out. */
+export const ACTION_SESSION_TIMEOUT = -2007;
+
+/** Callback `operation` values a merchant can receive. */
+export const CALLBACK_OPERATIONS = new Set([
+  'approved',
+  'deposited',
+  'reversed',
+  'refunded',
+  'declinedByTimeout',
+  'declinedCardPresent',
+  'declined',
+]);

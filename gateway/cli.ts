@@ -1,0 +1,73 @@
+import { ConfigError, loadConfig } from './config';
+import { createGateway } from './main';
+import { openStore } from './store/db';
+import { migrateToLatest } from './store/migrations';
+
+const HELP = `onec-gateway <command>
+
+  start [--no-worker]   the gateway: HTTP API and (unless --no-worker) the job runner
+  worker                jobs and schedules only, no HTTP
+  migrate               bring the database schema up to date and exit
+  sandbox               the gateway with emulated banks and 1C (no config needed)
+
+Configuration: GATEWAY_CONFIG=path (default ./gateway.config.yaml); DATABASE_URL, REDIS_URL, PORT,
+LOG_LEVEL override the file.`;
+
+function configPath(args: string[]): string {
+  const i = args.indexOf('--config');
+  if (i >= 0 && args[i + 1]) return args[i + 1];
+  return process.env.GATEWAY_CONFIG || './gateway.config.yaml';
+}
+
+function fail(e: unknown): never {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`onec-gateway: ${e.message}\n`);
+  } else {
+    process.stderr.write(`onec-gateway: ${(e as Error)?.stack ?? String(e)}\n`);
+  }
+  process.exit(1);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd = 'help', ...args] = argv;
+  try {
+    if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
+      process.stdout.write(`${HELP}\n`);
+      return;
+    }
+    if (cmd === 'migrate') {
+      const config = loadConfig(configPath(args));
+      const store = await openStore(config.database.url);
+      const applied = await migrateToLatest(store.db);
+      await store.close();
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
+      return;
+    }
+    if (cmd === 'start' || cmd === 'worker') {
+      const config = loadConfig(configPath(args));
+      const roles = cmd === 'worker' ? { http: false, worker: true } : { http: true, worker: !args.includes('--no-worker') };
+      const gateway = await createGateway(config, { roles });
+      await gateway.start();
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        gateway.log.info({ signal }, 'stopping');
+        gateway.stop().then(
+          () => process.exit(0),
+          (e) => {
+            gateway.log.error({ err: e }, 'stop failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      return;
+    }
+    process.stderr.write(`onec-gateway: unknown command "${cmd}"\n\n${HELP}\n`);
+    process.exit(2);
+  } catch (e) {
+    fail(e);
+  }
+}

@@ -1,0 +1,189 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * The gateway's configuration: one YAML file, `${ENV}` placeholders for secrets,
+ * validated here at start. A bad file stops the start with the key path and the reason.
+ */
+
+const orgId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase latin letters, digits, "-" and "_"');
+
+const sberCallback = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('symmetric'), secret: z.string().min(8) }),
+  z.object({
+    mode: z.literal('asymmetric'),
+    /** The bank's public key or certificate, PEM. */
+    publicKey: z.string().includes('-----BEGIN', { message: 'a PEM public key or certificate' }),
+  }),
+]);
+
+const sberProvider = z
+  .object({
+    baseUrl: z.url().default('https://securepayments.sberbank.ru/payment/rest/'),
+    userName: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+    callback: sberCallback,
+    /** Pass our callback URL with every order (`dynamicCallbackUrl`); off when the bank has it fixed in the merchant settings. */
+    dynamicCallbackUrl: z.boolean().default(true),
+    sessionTimeoutSecs: z.number().int().min(60).max(86400 * 30).default(1200),
+    timeoutMs: z.number().int().min(100).default(15000),
+  })
+  .refine((s) => Boolean(s.token) || (Boolean(s.userName) && Boolean(s.password)), {
+    message: 'either token, or userName and password',
+  });
+
+const paymentMethod = z.object({ provider: z.enum(['sber']) });
+
+const organization = z.object({
+  id: orgId,
+  name: z.string().min(1),
+  inn: z.string().regex(/^\d{10}(\d{2})?$/, '10 or 12 digits').optional(),
+  kpp: z.string().regex(/^\d{9}$/, '9 digits').optional(),
+  /** Bearer keys the website uses; one key may appear in several organizations. */
+  siteKeys: z.array(z.string().min(16, 'at least 16 characters')).default([]),
+  /** Where payment status changes are posted for the website (optional). */
+  siteWebhook: z.object({ url: z.url(), secret: z.string().min(16) }).optional(),
+  payments: z
+    .object({
+      card: paymentMethod.optional(),
+      sbp: paymentMethod.optional(),
+      invoice: paymentMethod.optional(),
+    })
+    .default({}),
+  providers: z.object({ sber: sberProvider.optional() }).default({}),
+});
+
+const alertChannel = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('log') }),
+  z.object({ type: z.literal('webhook'), url: z.url(), secret: z.string().min(16).optional() }),
+]);
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** How banks and customers reach the gateway; used in callback and return URLs. */
+        publicUrl: z.url().default('http://127.0.0.1:8080'),
+        bodyLimitKb: z.number().int().min(1).max(102400).default(256),
+        /** Trust X-Forwarded-* headers from a reverse proxy. */
+        trustProxy: z.boolean().default(false),
+      })
+      .default({ host: '0.0.0.0', port: 8080, publicUrl: 'http://127.0.0.1:8080', bodyLimitKb: 256, trustProxy: false }),
+    database: z.object({ url: z.string().min(1) }).default({ url: 'sqlite:./data/gateway.db' }),
+    redis: z.object({ url: z.string().regex(/^rediss?:\/\//, 'redis:// or rediss:// URL'), prefix: z.string().default('onec-gateway') }).optional(),
+    admin: z.object({ keys: z.array(z.string().min(16, 'at least 16 characters')).default([]) }).default({ keys: [] }),
+    jobs: z
+      .object({
+        concurrency: z.number().int().min(1).max(256).default(8),
+        maxAttempts: z.number().int().min(1).max(100).default(12),
+        backoffBaseMs: z.number().int().min(10).default(2000),
+        backoffMaxMs: z.number().int().min(10).default(3_600_000),
+        leaseMs: z.number().int().min(500).default(30_000),
+        pollIntervalMs: z.number().int().min(10).default(500),
+      })
+      .default({ concurrency: 8, maxAttempts: 12, backoffBaseMs: 2000, backoffMaxMs: 3_600_000, leaseMs: 30_000, pollIntervalMs: 500 }),
+    janitor: z
+      .object({
+        everySeconds: z.number().min(0.2).default(30),
+        /** A pending attempt with no callback after this long is asked about at the provider. */
+        pollPendingAfterSeconds: z.number().min(0).default(60),
+        /** A still-pending attempt this old is given up (expired, and cancelled at the provider). */
+        expireAfterMinutes: z.number().min(1).default(24 * 60),
+      })
+      .default({ everySeconds: 30, pollPendingAfterSeconds: 60, expireAfterMinutes: 24 * 60 }),
+    alerts: z.object({ channels: z.array(alertChannel).default([{ type: 'log' }]) }).default({ channels: [{ type: 'log' }] }),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
+    organizations: z.array(organization).min(1, 'at least one organization'),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.organizations.forEach((org, i) => {
+      if (seen.has(org.id)) ctx.addIssue({ code: 'custom', path: ['organizations', i, 'id'], message: `duplicate organization id "${org.id}"` });
+      seen.add(org.id);
+      for (const [method, m] of Object.entries(org.payments)) {
+        if (m && !org.providers[m.provider]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['organizations', i, 'payments', method, 'provider'],
+            message: `provider "${m.provider}" has no settings under organizations[${i}].providers.${m.provider}`,
+          });
+        }
+      }
+    });
+  });
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type OrganizationConfig = GatewayConfig['organizations'][number];
+export type SberConfig = NonNullable<OrganizationConfig['providers']['sber']>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `a.b[0].c` from a zod issue path. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(root)';
+}
+
+/** Replaces `${NAME}` (and `${NAME:-default}`) in every string of the tree; a missing variable is an error naming the key. */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`${formatPath(path)}: environment variable ${name} is not set`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, i]));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k])]));
+  }
+  return value;
+}
+
+/** Validates a parsed config object (after interpolation) and applies the env overrides. */
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const interpolated = interpolateEnv(raw ?? {}, env) as Record<string, any>;
+  if (env.DATABASE_URL) interpolated.database = { ...(interpolated.database ?? {}), url: env.DATABASE_URL };
+  if (env.REDIS_URL) interpolated.redis = { ...(interpolated.redis ?? {}), url: env.REDIS_URL };
+  if (env.PORT) interpolated.server = { ...(interpolated.server ?? {}), port: Number(env.PORT) };
+  if (env.LOG_LEVEL) interpolated.log = { ...(interpolated.log ?? {}), level: env.LOG_LEVEL };
+  const result = configSchema.safeParse(interpolated);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const file = resolve(path);
+  if (!existsSync(file)) {
+    throw new ConfigError(
+      `configuration file ${file} not found. Create it (see README, "Configuration") and point GATEWAY_CONFIG at it, or try the gateway with emulated banks and 1C: npm run sandbox`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid YAML: ${(e as Error).message}`);
+  }
+  try {
+    return parseConfig(raw, env);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${file}: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,60 @@
+import { lineAmount, sum, type Kopecks } from './money';
+
+export const VAT_CODES = ['none', 'vat0', 'vat5', 'vat7', 'vat10', 'vat20', 'vat22', 'vat105', 'vat107', 'vat110', 'vat120', 'vat122'] as const;
+export type VatCode = (typeof VAT_CODES)[number];
+
+export interface OrderItem {
+  sku: string;
+  name: string;
+  quantity: number;
+  price: Kopecks;
+  amount: Kopecks;
+  vat: VatCode;
+  kind?: 'goods' | 'service';
+}
+
+export interface Customer {
+  type: 'individual' | 'legal';
+  name: string;
+  email?: string;
+  phone?: string;
+  inn?: string;
+  kpp?: string;
+}
+
+export type PaymentTerms = { type: 'prepay' } | { type: 'deferred'; days: number };
+
+export const ORDER_STATUSES = ['awaiting_payment', 'paid', 'partially_refunded', 'refunded', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export interface Issue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** amount = price × quantity (to a kopeck) on every line, total = Σ amount. */
+export function checkTotals(items: readonly OrderItem[], total: Kopecks): Issue[] {
+  const issues: Issue[] = [];
+  items.forEach((it, i) => {
+    const expected = lineAmount(it.price, it.quantity);
+    if (it.amount !== expected) {
+      issues.push({ path: ['items', i, 'amount'], message: `price × quantity is ${expected}, the line says ${it.amount}` });
+    }
+  });
+  const expectedTotal = sum(items.map((it) => it.amount));
+  if (total !== expectedTotal) issues.push({ path: ['total'], message: `the lines add up to ${expectedTotal}, total says ${total}` });
+  if (total <= 0) issues.push({ path: ['total'], message: 'must be greater than zero' });
+  return issues;
+}
+
+export function orderStatusFor(total: Kopecks, paid: Kopecks, refunded: Kopecks, cancelled = false): OrderStatus {
+  if (cancelled) return 'cancelled';
+  if (paid <= 0 || paid < total) return 'awaiting_payment';
+  if (refunded <= 0) return 'paid';
+  return refunded >= paid ? 'refunded' : 'partially_refunded';
+}
+
+/** What is still to pay on an order (refunds do not reopen it: a refunded order is settled). */
+export function outstanding(total: Kopecks, paid: Kopecks): Kopecks {
+  return Math.max(0, total - paid);
+}

@@ -1,0 +1,83 @@
+import { newId } from '../domain/ids';
+import { AppError, forbidden, notFound } from '../errors';
+import { ExternalError, type InboundWebhook } from '../ports';
+import { nowIso } from '../store/db';
+import { findAttemptByRef, getPayment, recordEvent } from '../store/payments';
+import type { PaymentEventsTable } from '../store/schema';
+import type { FlowDeps } from './deps';
+import { SYNC_ATTEMPT, syncAttempt } from './sync';
+
+export type CallbackOutcome = 'applied' | 'duplicate' | 'deferred';
+
+/**
+ * A provider's notification: verify the signature, match it to the attempt, then confirm with the
+ * status API before anything changes. Answers only after a commit that either applied the
+ * confirmed state or queued the confirmation, so an acknowledged callback is never lost.
+ */
+export async function handleCallback(d: FlowDeps, providerName: string, organizationId: string, req: InboundWebhook): Promise<CallbackOutcome> {
+  if (!d.orgs.has(organizationId)) throw notFound('organization');
+  const provider = d.providers.get(organizationId, providerName);
+  if (!provider) throw notFound(`provider ${providerName} for this organization`);
+  const log = d.log.child({ provider: providerName, organization: organizationId });
+
+  const verified = provider.verifyWebhook(req);
+  if (!verified.ok) {
+    log.warn({ reason: verified.reason }, 'callback rejected');
+    throw forbidden('invalid_signature', 'the callback signature does not verify');
+  }
+  const { event } = verified;
+  const attempt = event.ref.providerRef ? await findAttemptByRef(d.store.db, organizationId, providerName, event.ref.providerRef) : undefined;
+  if (!attempt) {
+    log.warn({ ref: event.ref }, 'callback for an unknown attempt');
+    throw notFound('payment attempt');
+  }
+  if (event.ref.orderNumber !== undefined && event.ref.orderNumber !== attempt.order_number) {
+    log.warn({ attemptId: attempt.id }, 'callback order number does not match the attempt');
+    throw forbidden('attempt_mismatch', 'the callback does not match the payment attempt');
+  }
+  const payment = (await getPayment(d.store.db, attempt.payment_id))!;
+  const record: PaymentEventsTable = {
+    id: newId(),
+    organization_id: organizationId,
+    provider: providerName,
+    attempt_id: attempt.id,
+    kind: 'callback',
+    dedupe_key: event.dedupeKey,
+    payload: JSON.stringify({ method: req.method, params: req.params }),
+    outcome: `${event.operation}:${event.success ? 1 : 0}`,
+    received_at: nowIso(),
+  };
+
+  if (event.amount !== undefined && event.amount !== payment.amount) {
+    await d.store.db.transaction().execute(async (trx) => {
+      await recordEvent(trx, d.store.dialect, { ...record, outcome: `rejected: amount ${event.amount} != ${payment.amount}` });
+      await d.alerts.raise(trx, {
+        severity: 'critical',
+        key: `callback-amount:${attempt.id}`,
+        title: 'Уведомление банка с чужой суммой',
+        text: `Банк прислал уведомление по платежу ${payment.id} на сумму ${event.amount} коп., а платёж выставлен на ${payment.amount} коп. Статус не изменён.`,
+        context: { paymentId: payment.id, attemptId: attempt.id },
+      });
+    });
+    d.jobs.kick();
+    throw new AppError(422, 'amount_mismatch', 'the callback amount differs from the payment', { details: [{ path: 'amount', message: `expected ${payment.amount}` }] });
+  }
+
+  const seen = await d.store.db.selectFrom('payment_events').select('id').where('dedupe_key', '=', event.dedupeKey).executeTakeFirst();
+  if (seen) return 'duplicate';
+
+  try {
+    await syncAttempt(d, attempt.id, { event: record });
+    return 'applied';
+  } catch (e) {
+    if (!(e instanceof ExternalError)) throw e;
+    // the status API is unreachable: keep the callback and confirm later
+    log.warn({ err: e, attemptId: attempt.id }, 'status API unavailable; confirmation queued');
+    await d.store.db.transaction().execute(async (trx) => {
+      await recordEvent(trx, d.store.dialect, record);
+      await d.jobs.enqueue(trx, SYNC_ATTEMPT, { attemptId: attempt.id }, { key: `sync:callback:${event.dedupeKey}` });
+    });
+    d.jobs.kick();
+    return 'deferred';
+  }
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import type { CreatePaymentInput } from '../../schemas/api';
+import { newId } from '../domain/ids';
+import { outstanding } from '../domain/order';
+import { AppError, conflict, notFound, unprocessable } from '../errors';
+import { ExternalError } from '../ports';
+import { nowIso } from '../store/db';
+import { getOrder } from '../store/orders';
+import { getPayment, insertAttempt, insertPayment, movePayment, setPaymentAction, updateAttempt } from '../store/payments';
+import type { PaymentRow } from '../store/schema';
+import type { FlowDeps } from './deps';
+
+const METHOD_NAMES = { card: 'картой', sbp: 'через СБП', invoice: 'по счёту' } as const;
+
+/**
+ * A number for one attempt at the bank, unique per merchant: the order number the shop knows,
+ * then a random tail (the bank's limit is 32 characters; only latin letters, digits, - and _).
+ */
+export function attemptOrderNumber(orderNumber: string): string {
+  const head = orderNumber.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 22) || 'order';
+  return `${head}-${randomBytes(5).toString('hex')}`;
+}
+
+export function paymentReturnUrl(d: FlowDeps, paymentId: string, outcome: 'success' | 'fail'): string {
+  return `${d.config.server.publicUrl.replace(/\/$/, '')}/return/${paymentId}?result=${outcome}`;
+}
+
+/**
+ * Starts a payment of what is left to pay on an order: records the payment and its first attempt,
+ * registers the attempt at the provider, stores what the customer is to do (the bank's form).
+ */
+export async function createPayment(d: FlowDeps, organizations: ReadonlySet<string>, orderId: string, input: CreatePaymentInput): Promise<PaymentRow> {
+  const order = await getOrder(d.store.db, orderId);
+  if (!order || !organizations.has(order.organization_id)) throw notFound('order');
+  const org = d.orgs.get(order.organization_id)!;
+  const method = org.payments[input.method];
+  if (!method) {
+    throw unprocessable('method_not_enabled', `payment method "${input.method}" is not enabled for this organization`, [
+      { path: 'method', message: `organization "${org.id}" has no ${input.method} provider configured` },
+    ]);
+  }
+  if (input.provider && input.provider !== method.provider) {
+    throw unprocessable('provider_not_enabled', `provider "${input.provider}" is not enabled for ${input.method} in this organization`, [{ path: 'provider', message: `use "${method.provider}"` }]);
+  }
+  const provider = d.providers.get(org.id, method.provider)!;
+  const now = nowIso();
+  const paymentId = newId();
+  const attemptId = newId();
+  const orderNumber = attemptOrderNumber(order.number);
+
+  const payment = await d.store.db.transaction().execute(async (trx) => {
+    const fresh = (await getOrder(trx, orderId))!;
+    if (fresh.status !== 'awaiting_payment') {
+      throw conflict('order_not_payable', fresh.status === 'cancelled' ? 'the order is cancelled' : 'the order is already paid', [{ path: 'orderId', message: `order status is ${fresh.status}` }]);
+    }
+    const row: PaymentRow = {
+      id: paymentId,
+      order_id: order.id,
+      organization_id: org.id,
+      method: input.method,
+      provider: method.provider,
+      amount: outstanding(fresh.total, fresh.paid_amount),
+      status: 'pending',
+      status_reason: null,
+      refunded_amount: 0,
+      paid_at: null,
+      return_url: input.returnUrl ?? null,
+      fail_url: input.failUrl ?? input.returnUrl ?? null,
+      action: null,
+      created_at: now,
+      updated_at: now,
+    };
+    await insertPayment(trx, row);
+    await insertAttempt(trx, {
+      id: attemptId,
+      payment_id: paymentId,
+      organization_id: org.id,
+      provider: method.provider,
+      order_number: orderNumber,
+      provider_ref: null,
+      state: 'registering',
+      provider_state: null,
+      // if the process dies before the bank answers, the janitor looks the number up
+      next_check_at: nowIso(Date.now() + 60_000),
+      checks: 0,
+      error: null,
+      created_at: now,
+      updated_at: now,
+    });
+    return row;
+  });
+
+  const log = d.log.child({ paymentId, attemptId, orderId });
+  try {
+    const customer = JSON.parse(order.customer) as { email?: string; phone?: string };
+    const result = await provider.initiate({
+      attemptId,
+      orderNumber,
+      amount: payment.amount,
+      description: `Оплата заказа ${order.number} ${METHOD_NAMES[input.method]}`,
+      returnUrl: paymentReturnUrl(d, paymentId, 'success'),
+      failUrl: paymentReturnUrl(d, paymentId, 'fail'),
+      callbackUrl: `${d.config.server.publicUrl.replace(/\/$/, '')}/callbacks/${method.provider}/${org.id}`,
+      customer: { email: customer.email, phone: customer.phone },
+    });
+    await d.store.db.transaction().execute(async (trx) => {
+      await updateAttempt(trx, attemptId, {
+        state: 'active',
+        provider_ref: result.providerRef,
+        next_check_at: nowIso(Date.now() + d.config.janitor.pollPendingAfterSeconds * 1000),
+      });
+      await setPaymentAction(trx, paymentId, result.action);
+    });
+    log.info({ provider: method.provider, orderNumber }, 'payment registered at the provider');
+    return (await getPayment(d.store.db, paymentId))!;
+  } catch (e) {
+    const known = e instanceof ExternalError;
+    const unknownOutcome = !known || e.retryable;
+    log.error({ err: e }, 'registering the payment at the provider failed');
+    await d.store.db.transaction().execute(async (trx) => {
+      // a definite refusal closes the attempt; an unknown outcome leaves it for the janitor to look up
+      await updateAttempt(trx, attemptId, unknownOutcome ? { error: String((e as Error).message).slice(0, 1000) } : { state: 'failed', next_check_at: null, error: String((e as Error).message).slice(0, 1000) });
+      await movePayment(trx, paymentId, 'pending', { status: 'cancelled', status_reason: 'провайдер не принял платёж' });
+    });
+    throw new AppError(502, 'provider_error', `the payment provider did not accept the payment${known ? `: ${e.message}` : ''}`, { internal: String(e), cause: e });
+  }
+}

@@ -1,0 +1,147 @@
+import { formatRub } from '../domain/money';
+import { newId } from '../domain/ids';
+import { decideTransition, type ObservedStatus } from '../domain/payment-state';
+import { ProviderNotFoundError } from '../ports';
+import { nowIso, type Executor } from '../store/db';
+import { addOrderMoney } from '../store/orders';
+import { getAttempt, getPayment, movePayment, recordEvent, updateAttempt } from '../store/payments';
+import type { AttemptRow, PaymentEventsTable, PaymentRow } from '../store/schema';
+import type { FlowDeps } from './deps';
+import { notifySite } from './site-webhook';
+
+export const SYNC_ATTEMPT = 'payment.sync';
+
+const FINAL_STATES = new Set(['paid', 'declined', 'expired', 'reversed', 'refunded']);
+
+/** When to ask the provider again about an attempt that is still open. */
+export function nextCheckAt(d: FlowDeps, attempt: Pick<AttemptRow, 'checks'>): string {
+  const first = d.config.janitor.pollPendingAfterSeconds * 1000;
+  const delay = Math.min(3_600_000, Math.max(1000, first) * 2 ** Math.min(attempt.checks, 12));
+  return nowIso(Date.now() + delay);
+}
+
+/**
+ * Confirms an attempt with the provider's status API and applies what it says. This is the only
+ * way a payment changes state: callbacks, the customer's return and the janitor all end here.
+ * `event` is the inbound callback that prompted it; it is recorded in the same transaction.
+ */
+export async function syncAttempt(d: FlowDeps, attemptId: string, opts: { event?: PaymentEventsTable; poll?: boolean } = {}): Promise<PaymentRow> {
+  let attempt = await getAttempt(d.store.db, attemptId);
+  if (!attempt) throw new Error(`attempt ${attemptId} not found`);
+  const provider = d.providers.get(attempt.organization_id, attempt.provider);
+  if (!provider) throw new Error(`provider ${attempt.provider} is not configured for ${attempt.organization_id}`);
+
+  let observed: ObservedStatus & { providerRef?: string };
+  try {
+    observed = await provider.status({ providerRef: attempt.provider_ref, orderNumber: attempt.order_number });
+  } catch (e) {
+    if (e instanceof ProviderNotFoundError && attempt.state === 'registering') {
+      // the registration never reached the provider: nothing can be paid on it
+      const age = Date.now() - Date.parse(attempt.created_at);
+      await updateAttempt(d.store.db, attempt.id, age > 120_000 ? { state: 'failed', next_check_at: null, error: e.message } : { next_check_at: nextCheckAt(d, attempt), checks: attempt.checks + 1 });
+      return (await getPayment(d.store.db, attempt.payment_id))!;
+    }
+    throw e;
+  }
+
+  // an attempt given up too long ago is cancelled at the provider, so it cannot be paid later
+  const expireMs = d.config.janitor.expireAfterMinutes * 60_000;
+  if (opts.poll && observed.state === 'pending' && Date.now() - Date.parse(attempt.created_at) > expireMs) {
+    await provider.cancel({ providerRef: attempt.provider_ref ?? observed.providerRef, orderNumber: attempt.order_number }).catch((e) => d.log.warn({ err: e, attemptId }, 'cancelling a stale attempt failed'));
+    observed = await provider.status({ providerRef: attempt.provider_ref ?? observed.providerRef, orderNumber: attempt.order_number });
+    if (observed.state === 'pending') observed = { ...observed, state: 'expired', reason: observed.reason ?? 'истёк срок оплаты' };
+  }
+
+  if (!attempt.provider_ref && observed.providerRef) attempt = { ...attempt, provider_ref: observed.providerRef };
+  return applyObserved(d, attempt, observed, opts);
+}
+
+/** Records what the provider said and moves the payment (and its order) accordingly, in one transaction. */
+export async function applyObserved(d: FlowDeps, attempt: AttemptRow, observed: ObservedStatus, opts: { event?: PaymentEventsTable; poll?: boolean } = {}): Promise<PaymentRow> {
+  const { store } = d;
+  const payment = await store.db.transaction().execute(async (trx) => {
+    if (opts.event) await recordEvent(trx, store.dialect, opts.event);
+    await recordEvent(trx, store.dialect, {
+      id: newId(),
+      organization_id: attempt.organization_id,
+      provider: attempt.provider,
+      attempt_id: attempt.id,
+      kind: 'status',
+      dedupe_key: `status:${attempt.id}:${observed.state}:${observed.paidAmount}:${observed.refundedAmount}`,
+      payload: JSON.stringify(observed.raw ?? observed),
+      outcome: observed.state,
+      received_at: nowIso(),
+    });
+    const payment = (await getPayment(trx, attempt.payment_id))!;
+    await moveByObserved(d, trx, payment, attempt, observed);
+
+    const final = FINAL_STATES.has(observed.state);
+    const checks = attempt.checks + (opts.poll ? 1 : 0);
+    await updateAttempt(trx, attempt.id, {
+      provider_ref: attempt.provider_ref,
+      provider_state: observed.state,
+      state: final ? 'closed' : 'active',
+      checks,
+      next_check_at: final ? null : nextCheckAt(d, { checks }),
+    });
+    return (await getPayment(trx, attempt.payment_id))!;
+  });
+  d.jobs.kick();
+  return payment;
+}
+
+async function moveByObserved(d: FlowDeps, trx: Executor, payment: PaymentRow, attempt: AttemptRow, observed: ObservedStatus): Promise<void> {
+  let current = payment;
+  // at most two steps: a payment first seen already refunded is paid, then refunded
+  for (let step = 0; step < 2; step++) {
+    const t = decideTransition({ status: current.status as never, amount: current.amount, refundedAmount: current.refunded_amount }, observed);
+    const log = d.log.child({ paymentId: payment.id, attemptId: attempt.id });
+    switch (t.kind) {
+      case 'none':
+        return;
+      case 'mismatch':
+        log.error({ observed: { state: observed.state, paidAmount: observed.paidAmount } }, 'provider amount differs from the payment');
+        await d.alerts.raise(trx, {
+          severity: 'critical',
+          key: `amount-mismatch:${attempt.id}`,
+          title: 'Сумма оплаты не совпадает с заказом',
+          text: `Банк сообщает об оплате ${formatRub(observed.paidAmount)} по попытке ${attempt.order_number}, а платёж ${payment.id} выставлен на ${formatRub(payment.amount)}. Статус платежа не изменён; проверьте операцию в личном кабинете банка.`,
+          context: { paymentId: payment.id, attemptId: attempt.id, observed: observed.paidAmount, expected: payment.amount },
+        });
+        return;
+      case 'paid': {
+        if (!(await movePayment(trx, payment.id, current.status, { status: 'paid', paid_at: nowIso(), status_reason: null }))) return;
+        const { before } = await addOrderMoney(trx, payment.order_id, { paid: payment.amount });
+        log.info({ late: t.late }, 'payment paid');
+        if (t.late || before.paid_amount >= before.total) {
+          await d.alerts.raise(trx, {
+            severity: 'critical',
+            key: `extra-payment:${payment.id}`,
+            title: t.late ? 'Оплата пришла после отмены платежа' : 'Повторная оплата заказа',
+            text: t.late
+              ? `Платёж ${payment.id} был в статусе «${current.status}», но банк списал деньги. Платёж отмечен оплаченным; проверьте заказ.`
+              : `Заказ ${payment.order_id} уже был оплачен, и по нему прошла ещё одна оплата ${payment.id} на ${formatRub(payment.amount)}. Верните лишнюю оплату покупателю.`,
+            context: { paymentId: payment.id, orderId: payment.order_id },
+          });
+        }
+        await notifySite(d, trx, payment, 'payment.paid', 'paid');
+        current = { ...current, status: 'paid' };
+        continue;
+      }
+      case 'failed':
+        if (await movePayment(trx, payment.id, current.status, { status: t.status, status_reason: t.reason ?? null })) {
+          log.info({ status: t.status }, 'payment failed');
+          await notifySite(d, trx, payment, `payment.${t.status}`, t.status);
+        }
+        return;
+      case 'refunded': {
+        const delta = t.refundedAmount - current.refunded_amount;
+        if (!(await movePayment(trx, payment.id, current.status, { status: t.status, refunded_amount: t.refundedAmount }))) return;
+        await addOrderMoney(trx, payment.order_id, { refunded: delta });
+        log.info({ refunded: t.refundedAmount }, 'payment refunded');
+        await notifySite(d, trx, payment, `payment.${t.status}`, `${t.status}:${t.refundedAmount}`);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import type { Executor } from '../store/db';
+import { listOrderPayments, paymentRefunds } from '../store/payments';
+import type { OrderRow, PaymentRow, RefundRow } from '../store/schema';
+import { parseJson } from '../store/sql';
+
+/** Rows as the REST API shows them (schemas/api.ts). */
+
+export function refundView(r: RefundRow) {
+  return {
+    id: r.id,
+    paymentId: r.payment_id,
+    amount: r.amount,
+    status: r.status,
+    ...(r.error ? { error: r.error } : {}),
+    createdAt: r.created_at,
+  };
+}
+
+export function paymentView(p: PaymentRow, refunds: RefundRow[]) {
+  return {
+    id: p.id,
+    orderId: p.order_id,
+    organization: p.organization_id,
+    method: p.method as 'card' | 'sbp' | 'invoice',
+    provider: p.provider,
+    status: p.status,
+    ...(p.status_reason ? { statusReason: p.status_reason } : {}),
+    amount: p.amount,
+    ...(p.paid_at ? { paidAt: p.paid_at } : {}),
+    ...(p.refunded_amount > 0 ? { refunded: p.refunded_amount } : {}),
+    refunds: refunds.map(refundView),
+    action: parseJson<unknown>(p.action),
+    onec: { status: 'not_configured' },
+    receipts: [] as { id: string; status: string }[],
+    createdAt: p.created_at,
+    updatedAt: p.updated_at,
+  };
+}
+
+export async function loadPaymentView(db: Executor, p: PaymentRow) {
+  return paymentView(p, await paymentRefunds(db, p.id));
+}
+
+export async function orderView(db: Executor, o: OrderRow) {
+  const payments = await listOrderPayments(db, o.id);
+  return {
+    id: o.id,
+    externalId: o.external_id,
+    number: o.number,
+    organization: o.organization_id,
+    source: o.source,
+    status: o.status,
+    customer: parseJson<unknown>(o.customer),
+    items: parseJson<unknown[]>(o.items),
+    total: o.total,
+    currency: o.currency,
+    paymentTerms: parseJson<unknown>(o.payment_terms),
+    paidAmount: o.paid_amount,
+    refundedAmount: o.refunded_amount,
+    payments: payments.map((p) => ({ id: p.id, status: p.status, amount: p.amount })),
+    createdAt: o.created_at,
+    updatedAt: o.updated_at,
+  };
+}

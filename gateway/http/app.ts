@@ -1,0 +1,42 @@
+import Koa from 'koa';
+import type { ApiRouter } from './api';
+import type { HttpDeps } from './deps';
+import { adminAuth, errorHandler, requestContext, siteAuth } from './middleware';
+import { adminRoutes } from './routes/admin';
+import { callbackRoutes } from './routes/callbacks';
+import { opsRoutes } from './routes/ops';
+import { orderRoutes } from './routes/orders';
+import { paymentRoutes } from './routes/payments';
+
+/** Site key → organizations it serves, from every organization's `siteKeys`. */
+export function siteKeyMap(d: HttpDeps): Map<string, Set<string>> {
+  const keys = new Map<string, Set<string>>();
+  for (const org of d.config.organizations) {
+    for (const k of org.siteKeys) {
+      if (!keys.has(k)) keys.set(k, new Set());
+      keys.get(k)!.add(org.id);
+    }
+  }
+  return keys;
+}
+
+/** The Koa application: every inbound route of the gateway. `extra` adds routes (the sandbox controls). */
+export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) => void)[] = []): Koa {
+  const app = new Koa({ proxy: d.config.server.trustProxy });
+  app.silent = true;
+  const site = siteAuth(siteKeyMap(d));
+  const admin = adminAuth(d.config.admin.keys);
+
+  orderRoutes(api, d, site);
+  paymentRoutes(api, d, site);
+  callbackRoutes(api, d);
+  adminRoutes(api, d, admin);
+  opsRoutes(api, d);
+  for (const add of extra) add(api);
+
+  app.use(requestContext(d.log, d.metrics));
+  app.use(errorHandler());
+  app.use(api.router.routes());
+  app.use(api.router.allowedMethods());
+  return app;
+}

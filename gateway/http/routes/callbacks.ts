@@ -1,0 +1,49 @@
+import type { Context } from 'koa';
+import { handleCallback } from '../../flows/callbacks';
+import type { InboundWebhook } from '../../ports';
+import type { ApiRouter } from '../api';
+import type { HttpDeps } from '../deps';
+import { readBody } from '../middleware';
+
+const CALLBACK_LIMIT = 64 * 1024;
+
+async function inbound(ctx: Context): Promise<InboundWebhook> {
+  const raw = ctx.method === 'POST' ? await readBody(ctx, CALLBACK_LIMIT) : Buffer.alloc(0);
+  const params: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(ctx.querystring)) params[k] = v;
+  if (raw.length > 0 && /x-www-form-urlencoded/i.test(ctx.get('content-type') || 'application/x-www-form-urlencoded')) {
+    for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) params[k] = v;
+  }
+  return { method: ctx.method, params, rawBody: raw, headers: ctx.headers };
+}
+
+/** `/callbacks/{provider}/{organization}`: verified, confirmed with the status API, then 200. */
+export function callbackRoutes(api: ApiRouter, d: HttpDeps): void {
+  const handle = (provider: string) => async (ctx: Context & { params: Record<string, string> }) => {
+    let outcome = 'error';
+    try {
+      outcome = await handleCallback(d, provider, ctx.params.org, await inbound(ctx));
+      ctx.status = 200;
+      ctx.type = 'text/plain';
+      ctx.body = 'OK';
+    } catch (e) {
+      outcome = (e as { code?: string }).code ?? 'error';
+      throw e;
+    } finally {
+      d.metrics.callbacks.inc({ provider, outcome });
+    }
+  };
+  for (const method of ['get', 'post'] as const) {
+    api.route(
+      {
+        method,
+        path: '/callbacks/sber/:org',
+        summary: 'Sber (BPC) payment notification: checksum-verified, then confirmed by getOrderStatusExtended.do',
+        tag: 'callbacks',
+        auth: 'none',
+        responses: { 200: { description: 'Accepted', contentType: 'text/plain' }, 403: { description: 'Checksum does not verify; nothing changed' }, 404: { description: 'Unknown organization or attempt' } },
+      },
+      handle('sber'),
+    );
+  }
+}

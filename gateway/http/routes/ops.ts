@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { ping } from '../../store/db';
+import { openApiDocument, type ApiRouter } from '../api';
+import type { HttpDeps } from '../deps';
+
+async function check(fn: () => Promise<unknown>, timeoutMs = 3000): Promise<{ ok: boolean; error?: string }> {
+  try {
+    await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs).unref())]);
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+export function opsRoutes(api: ApiRouter, d: HttpDeps): void {
+  api.route(
+    { method: 'get', path: '/health/live', summary: 'The process answers', tag: 'operations', auth: 'none', responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } } },
+    async (ctx) => {
+      ctx.body = { status: 'ok' };
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/health/ready',
+      summary: 'The store and the job queue answer (503 naming what does not)',
+      tag: 'operations',
+      auth: 'none',
+      responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } },
+    },
+    async (ctx) => {
+      const [store, queue] = await Promise.all([check(() => ping(d.store)), check(() => d.runner.ping())]);
+      const checks = { store: { ...store, dialect: d.store.dialect }, queue: { ...queue, runner: d.runner.kind } };
+      const ok = store.ok && queue.ok;
+      ctx.status = ok ? 200 : 503;
+      ctx.body = { status: ok ? 'ok' : 'unavailable', checks };
+    },
+  );
+
+  api.route(
+    { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'operations', auth: 'none', responses: { 200: { description: 'Metrics', contentType: 'text/plain' } } },
+    async (ctx) => {
+      ctx.type = d.metrics.registry.contentType;
+      ctx.body = await d.metrics.registry.metrics();
+    },
+  );
+
+  api.route(
+    { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'operations', auth: 'none', responses: { 200: { description: 'OpenAPI 3.1' } } },
+    async (ctx) => {
+      ctx.body = openApiDocument(api.docs, { version: d.version, serverUrl: d.config.server.publicUrl });
+    },
+  );
+}

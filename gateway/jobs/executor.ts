@@ -1,0 +1,80 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log';
+import type { Store, Executor } from '../store/db';
+import type { JobRow } from '../store/schema';
+import { failJob, finishJob } from '../store/jobs';
+import { backoffMs, PermanentJobError, type JobDefinition, type RunnerSettings, type ScheduleDefinition } from './types';
+
+export type DeadJobHook = (trx: Executor, job: JobRow, error: string) => Promise<void>;
+
+export function workerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return String(e);
+}
+
+/** What both runners share: the handler registry, running one job, and recording the outcome. */
+export class JobExecutor {
+  readonly jobs = new Map<string, JobDefinition>();
+  readonly schedules = new Map<string, ScheduleDefinition>();
+
+  constructor(
+    readonly store: Store,
+    readonly settings: RunnerSettings,
+    readonly log: Logger,
+    readonly onDead: DeadJobHook,
+  ) {}
+
+  define(def: JobDefinition): void {
+    if (this.jobs.has(def.name)) throw new Error(`job "${def.name}" is defined twice`);
+    this.jobs.set(def.name, def);
+  }
+
+  schedule(def: ScheduleDefinition): void {
+    if (this.schedules.has(def.name)) throw new Error(`schedule "${def.name}" is defined twice`);
+    this.schedules.set(def.name, def);
+  }
+
+  maxAttemptsFor(name: string): number {
+    return this.jobs.get(name)?.maxAttempts ?? this.settings.maxAttempts;
+  }
+
+  /**
+   * Runs a job this worker holds (status running, locked_by = worker) and records the outcome:
+   * done, back to `next` after a backoff, or dead (attempts used up, or a permanent error).
+   */
+  async run(job: JobRow, worker: string, next: 'pending' | 'queued'): Promise<'done' | 'retry' | 'dead' | 'lost'> {
+    const def = this.jobs.get(job.name);
+    const log = this.log.child({ jobId: job.id, job: job.name, attempt: job.attempts });
+    let error: unknown;
+    if (!def) {
+      error = new PermanentJobError(`no handler for job "${job.name}" in this version of the gateway`);
+    } else {
+      try {
+        await def.handler(JSON.parse(job.payload), { jobId: job.id, attempt: job.attempts, maxAttempts: job.max_attempts, log });
+        const ok = await finishJob(this.store.db, job.id, worker);
+        if (!ok) log.warn('job finished after its lease was taken over; the other run records the outcome');
+        return ok ? 'done' : 'lost';
+      } catch (e) {
+        error = e;
+      }
+    }
+    const permanent = error instanceof PermanentJobError;
+    const dead = permanent || job.attempts >= job.max_attempts;
+    const text = errorText(error);
+    const runAt = new Date(Date.now() + backoffMs(job.attempts, this.settings));
+    let recorded = false;
+    await this.store.db.transaction().execute(async (trx) => {
+      recorded = await failJob(trx, job.id, worker, { dead, error: text, runAt, next });
+      if (recorded && dead && def?.alertWhenDead !== false) await this.onDead(trx, { ...job, last_error: text }, text);
+    });
+    if (dead) log.error({ err: error }, 'job is dead');
+    else log.warn({ err: error, retryAt: runAt.toISOString() }, 'job failed, will retry');
+    if (!recorded) return 'lost';
+    return dead ? 'dead' : 'retry';
+  }
+}

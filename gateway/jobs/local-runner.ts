@@ -1,0 +1,158 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../log';
+import { claimDueJobs, claimSchedule, ensureSchedule, extendLeases, reapExpiredLeases, releaseSchedule, reviveJob } from '../store/jobs';
+import { JobExecutor, workerId } from './executor';
+import type { JobRunner } from './types';
+
+/**
+ * The default runner: the `jobs` table is the queue. Any number of processes may run it against the
+ * same database; each claims due jobs with a lease it keeps renewing, so a killed process's jobs
+ * run again once the lease runs out.
+ */
+export class LocalJobRunner implements JobRunner {
+  readonly kind = 'local' as const;
+  private readonly worker = workerId();
+  private readonly log: Logger;
+  private stopping = new AbortController();
+  private running = false;
+  private wake: (() => void) | null = null;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly exec: JobExecutor) {
+    this.log = exec.log.child({ runner: 'local', worker: this.worker });
+  }
+
+  async start(opts: { worker?: boolean } = {}): Promise<void> {
+    if (opts.worker === false || this.running) return;
+    this.running = true;
+    this.stopping = new AbortController();
+    for (const name of this.exec.schedules.keys()) await ensureSchedule(this.exec.store.db, this.exec.store.dialect, name);
+    this.loops = [this.jobLoop(), this.leaseLoop(), this.scheduleLoop()];
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.stopping.abort();
+    this.kick();
+    await Promise.allSettled(this.loops);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  kick(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async retry(id: string): Promise<boolean> {
+    const ok = await reviveJob(this.exec.store.db, id);
+    if (ok) this.kick();
+    return ok;
+  }
+
+  async runScheduleNow(name: string): Promise<void> {
+    const def = this.exec.schedules.get(name);
+    if (!def) throw new Error(`no schedule "${name}"`);
+    await def.handler();
+  }
+
+  async ping(): Promise<void> {
+    // the queue is the database, which /health/ready checks on its own
+  }
+
+  /** Sleeps until `ms` pass, kick() is called, or the runner stops. */
+  private waitForWork(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private pause(ms: number): Promise<void> {
+    return sleep(ms, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+  }
+
+  private async jobLoop(): Promise<void> {
+    const { settings, store } = this.exec;
+    while (this.running) {
+      const free = settings.concurrency - this.inFlight.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const jobs = await claimDueJobs(store.db, store.dialect, this.worker, free, settings.leaseMs);
+          claimed = jobs.length;
+          for (const job of jobs) {
+            const p = this.exec
+              .run(job, this.worker, 'pending')
+              .catch((e) => this.log.error({ err: e, jobId: job.id }, 'recording a job outcome failed; it runs again when its lease expires'))
+              .finally(() => {
+                this.inFlight.delete(p);
+                this.kick();
+              });
+            this.inFlight.add(p);
+          }
+        } catch (e) {
+          if (!this.running) break;
+          this.log.error({ err: e }, 'claiming jobs failed');
+          await this.pause(Math.min(5000, settings.pollIntervalMs * 4));
+        }
+      }
+      if (this.running && (claimed === 0 || this.inFlight.size >= settings.concurrency)) await this.waitForWork(settings.pollIntervalMs);
+    }
+  }
+
+  private async leaseLoop(): Promise<void> {
+    const { settings, store } = this.exec;
+    const every = Math.max(100, Math.floor(settings.leaseMs / 3));
+    while (this.running) {
+      await this.pause(every);
+      if (!this.running) break;
+      try {
+        await extendLeases(store.db, this.worker, settings.leaseMs);
+        const { requeued, dead } = await reapExpiredLeases(store.db);
+        for (const job of dead) {
+          await store.db.transaction().execute((trx) => this.exec.onDead(trx, job, job.last_error ?? 'worker stopped while running the job'));
+        }
+        if (requeued > 0) {
+          this.log.warn({ requeued }, 'jobs of a stopped worker put back to run');
+          this.kick();
+        }
+      } catch (e) {
+        if (this.running) this.log.error({ err: e }, 'lease upkeep failed');
+      }
+    }
+  }
+
+  private async scheduleLoop(): Promise<void> {
+    const { store, settings, schedules } = this.exec;
+    if (schedules.size === 0) return;
+    const tick = Math.max(50, Math.min(1000, ...[...schedules.values()].map((s) => s.everyMs / 2)));
+    while (this.running) {
+      for (const def of schedules.values()) {
+        if (!this.running) break;
+        try {
+          if (!(await claimSchedule(store.db, def.name, def.everyMs, Math.max(settings.leaseMs, def.everyMs)))) continue;
+          let error: string | null = null;
+          try {
+            await def.handler();
+          } catch (e) {
+            error = e instanceof Error ? e.message : String(e);
+            this.log.error({ err: e, schedule: def.name }, 'scheduled task failed');
+          }
+          await releaseSchedule(store.db, def.name, error);
+        } catch (e) {
+          if (this.running) this.log.error({ err: e, schedule: def.name }, 'schedule upkeep failed');
+        }
+      }
+      await this.pause(tick);
+    }
+  }
+}

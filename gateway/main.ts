@@ -1,0 +1,144 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import { SberProvider } from '../connectors/sber/provider';
+import { LogNotifier } from '../connectors/notify/log';
+import { WebhookNotifier } from '../connectors/notify/webhook';
+import type { GatewayConfig } from './config';
+import { Alerts } from './flows/alerts';
+import { Providers, type FlowDeps } from './flows/deps';
+import { janitorSchedule, syncAttemptJob } from './flows/janitor';
+import { executeRefundJob } from './flows/refunds';
+import { notifySiteJob } from './flows/site-webhook';
+import { ApiRouter } from './http/api';
+import { buildApp } from './http/app';
+import type { HttpDeps } from './http/deps';
+import { Metrics } from './http/metrics';
+import { BullMqJobRunner } from './jobs/bullmq-runner';
+import { JobExecutor } from './jobs/executor';
+import { LocalJobRunner } from './jobs/local-runner';
+import { JobQueue } from './jobs/queue';
+import type { JobRunner } from './jobs/types';
+import { createLogger, type Logger } from './log';
+import type { AcquiringProvider, Notifier, ProviderName } from './ports';
+import { openStore, type Store } from './store/db';
+import { countJobsByStatus } from './store/jobs';
+import { migrateToLatest } from './store/migrations';
+
+/**
+ * The composition root: config → store → jobs → connectors → flows → http. Every constructor of
+ * the gateway is called here and nowhere else.
+ */
+
+export interface GatewayOptions {
+  logger?: Logger;
+  /** http: serve requests; worker: run jobs and schedules. Both by default. */
+  roles?: { http: boolean; worker: boolean };
+  /** Routes added to the app (the sandbox's controls). */
+  extraRoutes?: ((api: ApiRouter, gateway: Gateway) => void)[];
+}
+
+export interface Gateway {
+  config: GatewayConfig;
+  log: Logger;
+  store: Store;
+  runner: JobRunner;
+  deps: HttpDeps;
+  app: Koa;
+  /** Starts the runner and (http role) listens; resolves with the address. */
+  start(): Promise<{ url: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+export const VERSION: string = require('../package.json').version;
+
+function buildProviders(config: GatewayConfig): Providers {
+  const byOrg = new Map<string, Map<ProviderName, AcquiringProvider>>();
+  for (const org of config.organizations) {
+    const m = new Map<ProviderName, AcquiringProvider>();
+    if (org.providers.sber) m.set('sber', new SberProvider(org.providers.sber));
+    byOrg.set(org.id, m);
+  }
+  return new Providers(byOrg);
+}
+
+function buildNotifiers(config: GatewayConfig, log: Logger): Notifier[] {
+  return config.alerts.channels.map((c) => (c.type === 'webhook' ? new WebhookNotifier(c) : new LogNotifier(log.child({ channel: 'alerts' }))));
+}
+
+export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+  const roles = opts.roles ?? { http: true, worker: true };
+  const log = opts.logger ?? createLogger(config.log.level);
+  const store = await openStore(config.database.url);
+  await migrateToLatest(store.db);
+
+  let alerts: Alerts | null = null;
+  const exec = new JobExecutor(store, config.jobs, log, (trx, job, error) => alerts!.deadJob(trx, job, error));
+  const queue = new JobQueue(store, exec);
+  alerts = new Alerts(queue, buildNotifiers(config, log), log);
+
+  const flows: FlowDeps = {
+    config,
+    orgs: new Map(config.organizations.map((o) => [o.id, o])),
+    store,
+    jobs: queue,
+    providers: buildProviders(config),
+    alerts,
+    log,
+  };
+  exec.define(alerts.job());
+  exec.define(syncAttemptJob(flows));
+  exec.define(notifySiteJob(flows));
+  exec.define(executeRefundJob(flows));
+  exec.schedule(janitorSchedule(flows));
+
+  const runner: JobRunner = config.redis ? new BullMqJobRunner(exec, config.redis) : new LocalJobRunner(exec);
+  queue.runner = runner;
+
+  const deps: HttpDeps = {
+    ...flows,
+    metrics: new Metrics(() => countJobsByStatus(store.db)),
+    runner,
+    version: VERSION,
+    bodyLimit: config.server.bodyLimitKb * 1024,
+  };
+  const api = new ApiRouter();
+  let server: Server | null = null;
+
+  const gateway: Gateway = {
+    config,
+    log,
+    store,
+    runner,
+    deps,
+    app: null as unknown as Koa,
+    async start() {
+      await runner.start({ worker: roles.worker });
+      if (!roles.http) return { url: '', port: 0 };
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = gateway.app.listen(config.server.port, config.server.host, () => resolve(s));
+        s.once('error', reject);
+      });
+      server.keepAliveTimeout = 65_000;
+      const port = (server.address() as AddressInfo).port;
+      const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
+      log.info({ port, store: store.describe, runner: runner.kind, version: VERSION, worker: roles.worker }, 'gateway started');
+      return { url: `http://${host}:${port}`, port };
+    },
+    async stop() {
+      if (server) {
+        const s = server;
+        server = null;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeIdleConnections();
+          setTimeout(() => s.closeAllConnections(), 2000).unref();
+        });
+      }
+      await runner.stop();
+      await store.close();
+    },
+  };
+  gateway.app = buildApp(deps, api, (opts.extraRoutes ?? []).map((add) => (a: ApiRouter) => add(a, gateway)));
+  return gateway;
+}

@@ -1,0 +1,231 @@
+import { sql } from 'kysely';
+import { newId } from '../domain/ids';
+import { nowIso, type Dialect, type Executor } from './db';
+import type { JobRow, JobStatus } from './schema';
+import { insertIgnore } from './sql';
+
+export interface EnqueueOptions {
+  /** The same key twice is one job: the second enqueue is a no-op. Derive it from stable ids. */
+  key?: string;
+  runAt?: Date;
+  maxAttempts: number;
+}
+
+/**
+ * The transactional outbox: called inside the transaction that makes the change the job follows
+ * from, so both commit or neither does. Returns the job id, or null when the key already existed.
+ */
+export async function enqueueJob(db: Executor, dialect: Dialect, name: string, payload: unknown, opts: EnqueueOptions): Promise<string | null> {
+  const now = nowIso();
+  const id = newId();
+  const row = {
+    id,
+    name,
+    dedupe_key: opts.key ?? null,
+    payload: JSON.stringify(payload ?? null),
+    status: 'pending' as const,
+    attempts: 0,
+    max_attempts: opts.maxAttempts,
+    run_at: opts.runAt ? opts.runAt.toISOString() : now,
+    locked_until: null,
+    locked_by: null,
+    last_error: null,
+    created_at: now,
+    updated_at: now,
+  };
+  if (!opts.key) {
+    await db.insertInto('jobs').values(row).execute();
+    return id;
+  }
+  return (await insertIgnore(db, dialect, 'jobs', row, ['dedupe_key'])) ? id : null;
+}
+
+export async function getJob(db: Executor, id: string): Promise<JobRow | undefined> {
+  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listJobs(db: Executor, filter: { status?: JobStatus; name?: string; limit: number; offset?: number }): Promise<JobRow[]> {
+  let q = db.selectFrom('jobs').selectAll();
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.name) q = q.where('name', '=', filter.name);
+  return q
+    .orderBy('updated_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit)
+    .offset(filter.offset ?? 0)
+    .execute();
+}
+
+export async function countJobsByStatus(db: Executor): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/**
+ * Claims up to `limit` due jobs for `worker`: they become `running` with a lease. Each attempt is
+ * counted when it starts, so a job that kills its process every time still ends dead.
+ */
+export async function claimDueJobs(db: Executor, dialect: Dialect, worker: string, limit: number, leaseMs: number): Promise<JobRow[]> {
+  const now = Date.now();
+  const set = {
+    status: 'running' as const,
+    locked_by: worker,
+    locked_until: nowIso(now + leaseMs),
+    updated_at: nowIso(now),
+    attempts: sql<number>`attempts + 1`,
+  };
+  if (dialect === 'postgres') {
+    return db
+      .updateTable('jobs')
+      .set(set)
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('jobs')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where('run_at', '<=', nowIso(now))
+          .orderBy('run_at')
+          .limit(limit)
+          .modifyEnd(sql`for update skip locked`),
+      )
+      .returningAll()
+      .execute();
+  }
+  if (dialect === 'mssql') {
+    const r = await sql<JobRow>`update top (${limit}) jobs with (updlock, readpast, rowlock)
+      set status = 'running', locked_by = ${worker}, locked_until = ${set.locked_until}, updated_at = ${set.updated_at}, attempts = attempts + 1
+      output inserted.*
+      where status = 'pending' and run_at <= ${nowIso(now)}`.execute(db);
+    return r.rows;
+  }
+  // SQLite: one writer at a time, so select-then-update inside the statement is race-free.
+  return db
+    .updateTable('jobs')
+    .set(set)
+    .where('id', 'in', (eb) =>
+      eb.selectFrom('jobs').select('id').where('status', '=', 'pending').where('run_at', '<=', nowIso(now)).orderBy('run_at').limit(limit),
+    )
+    .returningAll()
+    .execute();
+}
+
+/** A BullMQ worker takes attempt `attemptsBefore + 1` of a job; undefined when the row has moved past it (done, dead, or a newer attempt). */
+export async function startJob(db: Executor, id: string, worker: string, leaseMs: number, attemptsBefore: number): Promise<JobRow | undefined> {
+  const now = Date.now();
+  const r = await db
+    .updateTable('jobs')
+    .set({ status: 'running', locked_by: worker, locked_until: nowIso(now + leaseMs), updated_at: nowIso(now), attempts: sql<number>`attempts + 1` })
+    .where('id', '=', id)
+    .where('attempts', '=', attemptsBefore)
+    .where('status', 'in', ['queued', 'pending', 'running'])
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) return undefined;
+  return getJob(db, id);
+}
+
+export async function finishJob(db: Executor, id: string, worker: string): Promise<boolean> {
+  const r = await db
+    .updateTable('jobs')
+    .set({ status: 'done', locked_by: null, locked_until: null, updated_at: nowIso(), last_error: null })
+    .where('id', '=', id)
+    .where('locked_by', '=', worker)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** After a failed run: back to `next` (pending for the local runner, queued for BullMQ) at `runAt`, or dead. */
+export async function failJob(db: Executor, id: string, worker: string, outcome: { dead: boolean; error: string; runAt: Date; next: 'pending' | 'queued' }): Promise<boolean> {
+  const r = await db
+    .updateTable('jobs')
+    .set({
+      status: outcome.dead ? 'dead' : outcome.next,
+      run_at: outcome.runAt.toISOString(),
+      last_error: outcome.error.slice(0, 2000),
+      locked_by: null,
+      locked_until: null,
+      updated_at: nowIso(),
+    })
+    .where('id', '=', id)
+    .where('locked_by', '=', worker)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function extendLeases(db: Executor, worker: string, leaseMs: number): Promise<void> {
+  await db.updateTable('jobs').set({ locked_until: nowIso(Date.now() + leaseMs) }).where('locked_by', '=', worker).where('status', '=', 'running').execute();
+}
+
+/** Jobs whose worker vanished (lease ran out): they run again, or go dead when their attempts are used up. */
+export async function reapExpiredLeases(db: Executor): Promise<{ requeued: number; dead: JobRow[] }> {
+  const now = nowIso();
+  const expired = await db.selectFrom('jobs').selectAll().where('status', '=', 'running').where('locked_until', '<', now).execute();
+  let requeued = 0;
+  const dead: JobRow[] = [];
+  for (const job of expired) {
+    const isDead = job.attempts >= job.max_attempts;
+    const r = await db
+      .updateTable('jobs')
+      .set({ status: isDead ? 'dead' : 'pending', locked_by: null, locked_until: null, updated_at: now, last_error: job.last_error ?? 'worker stopped while running the job' })
+      .where('id', '=', job.id)
+      .where('status', '=', 'running')
+      .where('locked_until', '<', now)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) > 0) isDead ? dead.push(job) : requeued++;
+  }
+  return { requeued, dead };
+}
+
+/** Admin: a dead job runs again with a fresh set of attempts. */
+export async function reviveJob(db: Executor, id: string): Promise<boolean> {
+  const now = nowIso();
+  const r = await db
+    .updateTable('jobs')
+    .set({ status: 'pending', attempts: 0, run_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'dead')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function pendingForRelay(db: Executor, limit: number): Promise<JobRow[]> {
+  return db.selectFrom('jobs').selectAll().where('status', '=', 'pending').orderBy('run_at').limit(limit).execute();
+}
+
+export async function markQueued(db: Executor, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('jobs').set({ status: 'queued', updated_at: nowIso() }).where('id', 'in', ids).where('status', '=', 'pending').execute();
+}
+
+export async function staleQueued(db: Executor, olderThanMs: number, limit: number): Promise<JobRow[]> {
+  const before = nowIso(Date.now() - olderThanMs);
+  return db.selectFrom('jobs').selectAll().where('status', '=', 'queued').where('updated_at', '<', before).where('run_at', '<', before).limit(limit).execute();
+}
+
+export async function touchJob(db: Executor, id: string): Promise<void> {
+  await db.updateTable('jobs').set({ updated_at: nowIso() }).where('id', '=', id).execute();
+}
+
+// ---------------------------------------------------------------- schedules
+
+export async function ensureSchedule(db: Executor, dialect: Dialect, name: string): Promise<void> {
+  await insertIgnore(db, dialect, 'schedules', { name, next_run_at: nowIso(), locked_until: null, last_run_at: null, last_error: null }, ['name']);
+}
+
+/** Takes the schedule's next run if it is due and nobody holds it; true when this process won. */
+export async function claimSchedule(db: Executor, name: string, everyMs: number, leaseMs: number): Promise<boolean> {
+  const now = Date.now();
+  const r = await db
+    .updateTable('schedules')
+    .set({ next_run_at: nowIso(now + everyMs), locked_until: nowIso(now + leaseMs), last_run_at: nowIso(now) })
+    .where('name', '=', name)
+    .where('next_run_at', '<=', nowIso(now))
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', nowIso(now))]))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function releaseSchedule(db: Executor, name: string, error: string | null): Promise<void> {
+  await db.updateTable('schedules').set({ locked_until: null, last_error: error }).where('name', '=', name).execute();
+}

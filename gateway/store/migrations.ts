@@ -1,0 +1,183 @@
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, MssqlAdapter, PostgresAdapter } from 'kysely';
+import type { Dialect } from './db';
+
+/** Column types that mean the same on every dialect (MS SQL needs nvarchar for Cyrillic). */
+function types(dialect: Dialect) {
+  const ms = dialect === 'mssql';
+  return {
+    id: sql.raw('varchar(36)'),
+    str: (n: number) => sql.raw(ms ? `nvarchar(${n})` : `varchar(${n})`),
+    ascii: (n: number) => sql.raw(`varchar(${n})`),
+    text: sql.raw(ms ? 'nvarchar(max)' : 'text'),
+    money: sql.raw(dialect === 'sqlite' ? 'integer' : 'bigint'),
+    int: sql.raw('integer'),
+    ts: sql.raw('varchar(32)'),
+  };
+}
+
+function dialectOfDb(db: Kysely<any>): Dialect {
+  const adapter = db.getExecutor().adapter;
+  if (adapter instanceof PostgresAdapter) return 'postgres';
+  if (adapter instanceof MssqlAdapter) return 'mssql';
+  return 'sqlite';
+}
+
+const m0001: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+
+    await db.schema
+      .createTable('orders')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('organization_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('external_id', t.str(128), (c) => c.notNull())
+      .addColumn('number', t.str(64), (c) => c.notNull())
+      .addColumn('source', t.ascii(16), (c) => c.notNull())
+      .addColumn('customer', t.text, (c) => c.notNull())
+      .addColumn('items', t.text, (c) => c.notNull())
+      .addColumn('total', t.money, (c) => c.notNull())
+      .addColumn('currency', t.ascii(3), (c) => c.notNull())
+      .addColumn('payment_terms', t.text, (c) => c.notNull())
+      .addColumn('status', t.ascii(32), (c) => c.notNull())
+      .addColumn('paid_amount', t.money, (c) => c.notNull().defaultTo(0))
+      .addColumn('refunded_amount', t.money, (c) => c.notNull().defaultTo(0))
+      .addColumn('request_hash', t.ascii(64), (c) => c.notNull())
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .addUniqueConstraint('orders_org_external_id', ['organization_id', 'external_id'])
+      .execute();
+
+    await db.schema
+      .createTable('payments')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('order_id', t.id, (c) => c.notNull().references('orders.id'))
+      .addColumn('organization_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('method', t.ascii(16), (c) => c.notNull())
+      .addColumn('provider', t.ascii(32), (c) => c.notNull())
+      .addColumn('amount', t.money, (c) => c.notNull())
+      .addColumn('status', t.ascii(32), (c) => c.notNull())
+      .addColumn('status_reason', t.str(500))
+      .addColumn('refunded_amount', t.money, (c) => c.notNull().defaultTo(0))
+      .addColumn('paid_at', t.ts)
+      .addColumn('return_url', t.str(2000))
+      .addColumn('fail_url', t.str(2000))
+      .addColumn('action', t.text)
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('payments_order_id').on('payments').column('order_id').execute();
+
+    await db.schema
+      .createTable('payment_attempts')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('payment_id', t.id, (c) => c.notNull().references('payments.id'))
+      .addColumn('organization_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('provider', t.ascii(32), (c) => c.notNull())
+      .addColumn('order_number', t.ascii(64), (c) => c.notNull())
+      .addColumn('provider_ref', t.ascii(128))
+      .addColumn('state', t.ascii(16), (c) => c.notNull())
+      .addColumn('provider_state', t.ascii(32))
+      .addColumn('next_check_at', t.ts)
+      .addColumn('checks', t.int, (c) => c.notNull().defaultTo(0))
+      .addColumn('error', t.str(1000))
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .addUniqueConstraint('payment_attempts_provider_order_number', ['provider', 'organization_id', 'order_number'])
+      .execute();
+    await db.schema.createIndex('payment_attempts_provider_ref').on('payment_attempts').columns(['provider', 'provider_ref']).execute();
+    await db.schema.createIndex('payment_attempts_payment_id').on('payment_attempts').column('payment_id').execute();
+    await db.schema.createIndex('payment_attempts_next_check').on('payment_attempts').columns(['state', 'next_check_at']).execute();
+
+    await db.schema
+      .createTable('payment_events')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('organization_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('provider', t.ascii(32), (c) => c.notNull())
+      .addColumn('attempt_id', t.id)
+      .addColumn('kind', t.ascii(16), (c) => c.notNull())
+      .addColumn('dedupe_key', t.ascii(200), (c) => c.notNull().unique())
+      .addColumn('payload', t.text, (c) => c.notNull())
+      .addColumn('outcome', t.str(200))
+      .addColumn('received_at', t.ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('payment_events_attempt_id').on('payment_events').column('attempt_id').execute();
+
+    await db.schema
+      .createTable('refunds')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('payment_id', t.id, (c) => c.notNull().references('payments.id'))
+      .addColumn('amount', t.money, (c) => c.notNull())
+      .addColumn('status', t.ascii(16), (c) => c.notNull())
+      .addColumn('refunded_before', t.money, (c) => c.notNull())
+      .addColumn('error', t.str(1000))
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('refunds_payment_id').on('refunds').column('payment_id').execute();
+
+    await db.schema
+      .createTable('idempotency_keys')
+      .addColumn('scope', t.ascii(128), (c) => c.notNull())
+      .addColumn('key', t.ascii(255), (c) => c.notNull())
+      .addColumn('request_hash', t.ascii(64), (c) => c.notNull())
+      .addColumn('state', t.ascii(16), (c) => c.notNull())
+      .addColumn('response_status', t.int)
+      .addColumn('response_body', t.text)
+      .addColumn('locked_until', t.ts, (c) => c.notNull())
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'key'])
+      .execute();
+
+    await db.schema
+      .createTable('jobs')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('name', t.ascii(64), (c) => c.notNull())
+      .addColumn('dedupe_key', t.str(255))
+      .addColumn('payload', t.text, (c) => c.notNull())
+      .addColumn('status', t.ascii(16), (c) => c.notNull())
+      .addColumn('attempts', t.int, (c) => c.notNull().defaultTo(0))
+      .addColumn('max_attempts', t.int, (c) => c.notNull())
+      .addColumn('run_at', t.ts, (c) => c.notNull())
+      .addColumn('locked_until', t.ts)
+      .addColumn('locked_by', t.ascii(64))
+      .addColumn('last_error', t.str(2000))
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('jobs_status_run_at').on('jobs').columns(['status', 'run_at']).execute();
+    await db.schema.createIndex('jobs_dedupe_key').on('jobs').column('dedupe_key').unique().where('dedupe_key', 'is not', null).execute();
+
+    await db.schema
+      .createTable('schedules')
+      .addColumn('name', t.ascii(64), (c) => c.primaryKey())
+      .addColumn('next_run_at', t.ts, (c) => c.notNull())
+      .addColumn('locked_until', t.ts)
+      .addColumn('last_run_at', t.ts)
+      .addColumn('last_error', t.str(2000))
+      .execute();
+  },
+  async down(db) {
+    for (const table of ['schedules', 'jobs', 'idempotency_keys', 'refunds', 'payment_events', 'payment_attempts', 'payments', 'orders']) {
+      await db.schema.dropTable(table).execute();
+    }
+  },
+};
+
+/** Every migration, in order. Append only. */
+export const migrations: Record<string, Migration> = {
+  '0001_init': m0001,
+};
+
+class InCodeProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+/** Brings the schema up to date; safe to run from several processes at once (Kysely takes a lock). */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new InCodeProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,139 @@
+import type { Insertable, Selectable } from 'kysely';
+
+/**
+ * The tables. Timestamps are ISO-8601 UTC strings with milliseconds (they sort as text on every
+ * dialect); money is bigint kopecks; JSON is text; booleans are 0/1.
+ */
+export interface Database {
+  orders: OrdersTable;
+  payments: PaymentsTable;
+  payment_attempts: PaymentAttemptsTable;
+  payment_events: PaymentEventsTable;
+  refunds: RefundsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  jobs: JobsTable;
+  schedules: SchedulesTable;
+}
+
+export interface OrdersTable {
+  id: string;
+  organization_id: string;
+  external_id: string;
+  number: string;
+  source: 'site' | 'onec';
+  customer: string;
+  items: string;
+  total: number;
+  currency: string;
+  payment_terms: string;
+  status: string;
+  paid_amount: number;
+  refunded_amount: number;
+  request_hash: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PaymentsTable {
+  id: string;
+  order_id: string;
+  organization_id: string;
+  method: string;
+  provider: string;
+  amount: number;
+  status: string;
+  status_reason: string | null;
+  refunded_amount: number;
+  paid_at: string | null;
+  return_url: string | null;
+  fail_url: string | null;
+  action: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type AttemptState = 'registering' | 'active' | 'closed' | 'failed';
+
+export interface PaymentAttemptsTable {
+  id: string;
+  payment_id: string;
+  organization_id: string;
+  provider: string;
+  order_number: string;
+  provider_ref: string | null;
+  state: AttemptState;
+  provider_state: string | null;
+  next_check_at: string | null;
+  checks: number;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PaymentEventsTable {
+  id: string;
+  organization_id: string;
+  provider: string;
+  attempt_id: string | null;
+  kind: 'callback' | 'status' | 'return';
+  dedupe_key: string;
+  payload: string;
+  outcome: string | null;
+  received_at: string;
+}
+
+export interface RefundsTable {
+  id: string;
+  payment_id: string;
+  amount: number;
+  status: 'pending' | 'succeeded' | 'failed';
+  /** What the provider had refunded on this payment before this refund: lets a retry see whether it already happened. */
+  refunded_before: number;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  request_hash: string;
+  state: 'running' | 'done';
+  response_status: number | null;
+  response_body: string | null;
+  locked_until: string;
+  created_at: string;
+}
+
+export type JobStatus = 'pending' | 'queued' | 'running' | 'done' | 'dead';
+
+export interface JobsTable {
+  id: string;
+  name: string;
+  dedupe_key: string | null;
+  payload: string;
+  status: JobStatus;
+  attempts: number;
+  max_attempts: number;
+  run_at: string;
+  locked_until: string | null;
+  locked_by: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SchedulesTable {
+  name: string;
+  next_run_at: string;
+  locked_until: string | null;
+  last_run_at: string | null;
+  last_error: string | null;
+}
+
+export type OrderRow = Selectable<OrdersTable>;
+export type PaymentRow = Selectable<PaymentsTable>;
+export type AttemptRow = Selectable<PaymentAttemptsTable>;
+export type RefundRow = Selectable<RefundsTable>;
+export type JobRow = Selectable<JobsTable>;
+export type NewJob = Insertable<JobsTable>;

@@ -1,0 +1,36 @@
+import { sql, type Insertable } from 'kysely';
+import type { Dialect, Executor } from './db';
+import type { Database } from './schema';
+
+/**
+ * Inserts a row unless it would break a unique constraint; true when it was inserted.
+ * SQLite and PostgreSQL: ON CONFLICT DO NOTHING. MS SQL Server has no such clause:
+ * INSERT ... SELECT ... WHERE NOT EXISTS on the columns that must be unique.
+ */
+export async function insertIgnore<T extends keyof Database & string>(
+  db: Executor,
+  dialect: Dialect,
+  table: T,
+  values: Insertable<Database[T]>,
+  uniqueOn: ReadonlyArray<keyof Database[T] & string>,
+): Promise<boolean> {
+  if (dialect !== 'mssql') {
+    const r = await db
+      .insertInto(table)
+      .values(values as any)
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+  const entries = Object.entries(values as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  const r = await sql`insert into ${sql.table(table)} (${sql.join(entries.map(([c]) => sql.ref(c)))}) select ${sql.join(
+    entries.map(([, v]) => sql`${v}`),
+  )} where not exists (select 1 from ${sql.table(table)} where ${sql.join(
+    uniqueOn.map((c) => sql`${sql.ref(c)} = ${(values as Record<string, unknown>)[c]}`),
+    sql` and `,
+  )})`.execute(db);
+  return Number(r.numAffectedRows ?? 0) > 0;
+}
+
+export const json = (v: unknown): string => JSON.stringify(v);
+export const parseJson = <T>(v: string | null): T => (v === null ? (null as T) : (JSON.parse(v) as T));

@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { MAX_KOPECKS, quantityThousandths } from '../gateway/domain/money';
+import { VAT_CODES } from '../gateway/domain/order';
+import { PAYMENT_STATUSES } from '../gateway/domain/payment-state';
+
+/**
+ * The REST API's shapes. Request schemas validate input (errors carry the field path);
+ * the same schemas produce /openapi.json.
+ */
+
+const kopecks = z
+  .number({ error: 'a number of kopecks' })
+  .int('an integer number of kopecks (150000 = 1 500,00 ₽)')
+  .min(0, 'must not be negative')
+  .max(MAX_KOPECKS, 'too large')
+  .meta({ description: 'Integer kopecks: 150000 = 1 500,00 ₽' });
+
+const positiveKopecks = kopecks.min(1, 'must be greater than zero');
+
+export const vatCode = z.enum(VAT_CODES).meta({ description: 'VAT rate code as on a 54-ФЗ receipt: none, vat0, vat5, vat7, vat10, vat20, vat22, or the calculated vat105...vat122' });
+
+export const customerSchema = z
+  .object({
+    type: z.enum(['individual', 'legal']),
+    name: z.string().trim().min(1).max(256),
+    email: z.email().max(256).optional(),
+    phone: z
+      .string()
+      .regex(/^\+?[0-9 ()-]{10,20}$/, 'a phone number such as +79001234567')
+      .optional(),
+    inn: z
+      .string()
+      .regex(/^\d{10}(\d{2})?$/, '10 digits (company) or 12 digits (individual entrepreneur)')
+      .optional(),
+    kpp: z.string().regex(/^\d{9}$/, '9 digits').optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.type === 'legal' && !c.inn) ctx.addIssue({ code: 'custom', path: ['inn'], message: 'required for a legal entity' });
+  });
+
+export const orderItemSchema = z.object({
+  sku: z.string().trim().min(1).max(128).meta({ description: 'Item code; the 1C item GUID where the site knows it' }),
+  name: z.string().trim().min(1).max(256),
+  quantity: z
+    .number()
+    .positive('must be greater than zero')
+    .refine((q) => quantityThousandths(q) !== null, 'at most 3 decimal places'),
+  price: kopecks,
+  amount: kopecks.meta({ description: 'price × quantity, rounded to a kopeck half away from zero' }),
+  vat: vatCode,
+  kind: z.enum(['goods', 'service']).optional(),
+});
+
+export const paymentTermsSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('prepay') }),
+  z.object({ type: z.literal('deferred'), days: z.number().int().min(1).max(365) }),
+]);
+
+export const createOrderSchema = z.object({
+  externalId: z.string().trim().min(1).max(128).meta({ description: 'The site’s own order id, unique per organization' }),
+  number: z.string().trim().min(1).max(64),
+  organization: z.string().optional().meta({ description: 'Organization id; optional when the API key serves one organization' }),
+  customer: customerSchema,
+  items: z.array(orderItemSchema).min(1, 'at least one line').max(1000),
+  total: positiveKopecks,
+  currency: z.literal('RUB', { error: 'only RUB is supported' }).default('RUB'),
+  paymentTerms: paymentTermsSchema.optional(),
+});
+export type CreateOrderInput = z.infer<typeof createOrderSchema>;
+
+export const createPaymentSchema = z.object({
+  method: z.enum(['card', 'sbp', 'invoice']),
+  provider: z.string().optional().meta({ description: 'Override of the organization’s provider for this method' }),
+  returnUrl: z.url({ protocol: /^https?$/ }).max(2000).optional().meta({ description: 'Where the customer lands after paying' }),
+  failUrl: z.url({ protocol: /^https?$/ }).max(2000).optional().meta({ description: 'Where the customer lands when the payment fails' }),
+});
+export type CreatePaymentInput = z.infer<typeof createPaymentSchema>;
+
+export const createRefundSchema = z.object({ amount: positiveKopecks });
+
+// ---------------------------------------------------------------- responses
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.array(z.object({ path: z.string().optional(), message: z.string() })),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const actionSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('redirect'), url: z.string() }),
+    z.object({ type: z.literal('qr'), payload: z.string(), image: z.string(), expiresAt: z.string() }),
+    z.object({ type: z.literal('invoice'), number: z.string(), dueDate: z.string(), document: z.string() }),
+  ])
+  .meta({ id: 'PaymentAction' });
+
+export const refundViewSchema = z
+  .object({
+    id: z.string(),
+    paymentId: z.string(),
+    amount: kopecks,
+    status: z.enum(['pending', 'succeeded', 'failed']),
+    error: z.string().optional(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Refund' });
+
+export const paymentViewSchema = z
+  .object({
+    id: z.string(),
+    orderId: z.string(),
+    organization: z.string(),
+    method: z.enum(['card', 'sbp', 'invoice']),
+    provider: z.string(),
+    status: z.enum(PAYMENT_STATUSES),
+    statusReason: z.string().optional(),
+    amount: kopecks,
+    paidAt: z.string().optional(),
+    refunded: kopecks.optional().meta({ description: 'Kopecks returned so far' }),
+    refunds: z.array(refundViewSchema),
+    action: actionSchema.nullable(),
+    onec: z.object({ status: z.string(), document: z.string().optional() }),
+    receipts: z.array(z.object({ id: z.string(), status: z.string() })),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Payment' });
+
+export const orderViewSchema = z
+  .object({
+    id: z.string(),
+    externalId: z.string(),
+    number: z.string(),
+    organization: z.string(),
+    source: z.enum(['site', 'onec']),
+    status: z.enum(['awaiting_payment', 'paid', 'partially_refunded', 'refunded', 'cancelled']),
+    customer: customerSchema,
+    items: z.array(orderItemSchema),
+    total: kopecks,
+    currency: z.literal('RUB'),
+    paymentTerms: paymentTermsSchema,
+    paidAmount: kopecks,
+    refundedAmount: kopecks,
+    payments: z.array(z.object({ id: z.string(), status: z.enum(PAYMENT_STATUSES), amount: kopecks })),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Order' });
+
+export const jobViewSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status: z.enum(['pending', 'queued', 'running', 'done', 'dead']),
+    attempts: z.number(),
+    maxAttempts: z.number(),
+    runAt: z.string(),
+    lastError: z.string().optional(),
+    payload: z.unknown(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Job' });
