@@ -40,8 +40,13 @@ export function createLogger(level: string = 'info', destination?: DestinationSt
       },
       hooks: {
         logMethod(args, method) {
-          // messages are scrubbed too: an error text may quote a URL with credentials
-          method.apply(this, args.map((a) => (typeof a === 'string' ? scrubText(a) : a)) as Parameters<typeof method>);
+          // messages are scrubbed too: an error text may quote a URL with credentials. pino makes an
+          // error's own message the line's message when none is given: give it the scrubbed one.
+          let a: unknown[] = args;
+          const first = a[0] as { err?: unknown } | undefined;
+          if (first instanceof Error) a = [{ err: first }, first.message, ...a.slice(1)];
+          else if (first && typeof first === 'object' && first.err instanceof Error && typeof a[1] !== 'string') a = [first, first.err.message, ...a.slice(1)];
+          method.apply(this, a.map((x) => (typeof x === 'string' ? scrubText(x) : x)) as Parameters<typeof method>);
         },
       },
       serializers: { err: (e: unknown) => scrub(e) },

@@ -7,7 +7,7 @@ import { createHash, createHmac, createPublicKey, timingSafeEqual, verify as rsa
 export function signedString(params: Record<string, string>): string {
   return Object.keys(params)
     .filter((k) => k !== 'checksum' && k !== 'sign_alias')
-    .sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : Buffer.from(a) > Buffer.from(b) ? 1 : 0))
+    .sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')))
     .map((k) => `${k};${params[k]};`)
     .join('');
 }

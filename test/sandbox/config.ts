@@ -1,0 +1,55 @@
+import { parseConfig, type GatewayConfig } from '../../gateway/config';
+
+export const SANDBOX = {
+  siteKey: 'sandbox-site-key',
+  adminKey: 'sandbox-admin-key',
+  onecUser: '1c',
+  onecPassword: '1c',
+  organization: 'main',
+  sber: { userName: 'sandbox-api', password: 'sandbox-password', callbackSecret: 'sandbox-callback-secret' },
+} as const;
+
+export interface SandboxConfigInput {
+  port: number;
+  databaseUrl: string;
+  sberRestUrl: string;
+  redisUrl?: string;
+  siteWebhook?: { url: string; secret: string };
+  overrides?: (raw: Record<string, any>) => void;
+}
+
+/** The configuration of the sandbox (and of most tests): one organization `main` wired to the emulators. */
+export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
+  const raw: Record<string, any> = {
+    server: { host: '127.0.0.1', port: input.port, publicUrl: `http://127.0.0.1:${input.port}` },
+    database: { url: input.databaseUrl },
+    ...(input.redisUrl ? { redis: { url: input.redisUrl } } : {}),
+    admin: { keys: [SANDBOX.adminKey] },
+    jobs: { concurrency: 8, maxAttempts: 8, backoffBaseMs: 500, backoffMaxMs: 30_000, leaseMs: 10_000, pollIntervalMs: 200 },
+    janitor: { everySeconds: 2, pollPendingAfterSeconds: 5, expireAfterMinutes: 60 },
+    log: { level: process.env.LOG_LEVEL ?? 'info' },
+    organizations: [
+      {
+        id: SANDBOX.organization,
+        name: 'ООО «Ромашка»',
+        inn: '7707083893',
+        kpp: '773601001',
+        siteKeys: [SANDBOX.siteKey],
+        ...(input.siteWebhook ? { siteWebhook: input.siteWebhook } : {}),
+        payments: { card: { provider: 'sber' } },
+        providers: {
+          sber: {
+            baseUrl: input.sberRestUrl,
+            userName: SANDBOX.sber.userName,
+            password: SANDBOX.sber.password,
+            callback: { mode: 'symmetric', secret: SANDBOX.sber.callbackSecret },
+            sessionTimeoutSecs: 1200,
+            timeoutMs: 5000,
+          },
+        },
+      },
+    ],
+  };
+  input.overrides?.(raw);
+  return parseConfig(raw, {});
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { notFound, unprocessable } from '../../gateway/errors';
+import type { ApiRouter } from '../../gateway/http/api';
+import { jsonBody } from '../../gateway/http/middleware';
+import type { Gateway } from '../../gateway/main';
+import { getPayment, paymentAttempts } from '../../gateway/store/payments';
+import type { SberEmulator } from '../emulators/sber/server';
+
+const completeSchema = z.object({ outcome: z.enum(['paid', 'declined']) });
+
+/** Sandbox-only controls: act as the customer at the emulated bank, turn the bank's knobs. */
+export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: SberEmulator }): void {
+  const { sber } = emulators;
+  api.route(
+    {
+      method: 'post',
+      path: '/sandbox/payments/:id/complete',
+      summary: 'Sandbox: the customer pays or is declined at the emulated provider, which then sends its signed callback(s)',
+      tag: 'sandbox',
+      auth: 'none',
+      body: completeSchema,
+      responses: { 200: { description: 'The provider completed the payment' } },
+    },
+    async (ctx) => {
+      const { outcome } = await jsonBody(ctx, completeSchema, 4096);
+      const payment = await getPayment(gw.store.db, ctx.params.id);
+      if (!payment) throw notFound('payment');
+      const attempt = (await paymentAttempts(gw.store.db, payment.id)).find((a) => a.provider_ref && sber.orders.has(a.provider_ref));
+      if (!attempt?.provider_ref) throw unprocessable('no_provider_order', 'the payment has no order at the emulated provider');
+      const order = sber.complete(attempt.provider_ref, outcome);
+      ctx.body = { paymentId: payment.id, provider: payment.provider, providerOrderId: order.mdOrder, providerStatus: order.orderStatus };
+    },
+  );
+
+  api.route(
+    { method: 'get', path: '/sandbox/sber/knobs', summary: 'Sandbox: the emulated bank’s knobs', tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Knobs' } } },
+    async (ctx) => {
+      ctx.body = sber.knobs;
+    },
+  );
+  api.route(
+    {
+      method: 'post',
+      path: '/sandbox/sber/knobs',
+      summary: 'Sandbox: change the emulated bank’s knobs (e.g. {"callbacks":"off"} to lose callbacks)',
+      tag: 'sandbox',
+      auth: 'none',
+      body: z.record(z.string(), z.unknown()),
+      responses: { 200: { description: 'Knobs' } },
+    },
+    async (ctx) => {
+      Object.assign(sber.knobs, await jsonBody(ctx, z.record(z.string(), z.unknown()), 4096));
+      ctx.body = sber.knobs;
+    },
+  );
+}
