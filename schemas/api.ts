@@ -65,7 +65,7 @@ export const createOrderSchema = z.object({
   total: positiveKopecks,
   currency: z.literal('RUB', { error: 'only RUB is supported' }).default('RUB'),
   paymentTerms: paymentTermsSchema.optional(),
-});
+}).meta({ id: 'CreateOrder' });
 export type CreateOrderInput = z.infer<typeof createOrderSchema>;
 
 export const createPaymentSchema = z.object({
@@ -73,10 +73,10 @@ export const createPaymentSchema = z.object({
   provider: z.string().optional().meta({ description: 'Override of the organization’s provider for this method' }),
   returnUrl: z.url({ protocol: /^https?$/ }).max(2000).optional().meta({ description: 'Where the customer lands after paying' }),
   failUrl: z.url({ protocol: /^https?$/ }).max(2000).optional().meta({ description: 'Where the customer lands when the payment fails' }),
-});
+}).meta({ id: 'CreatePayment' });
 export type CreatePaymentInput = z.infer<typeof createPaymentSchema>;
 
-export const createRefundSchema = z.object({ amount: positiveKopecks });
+export const createRefundSchema = z.object({ amount: positiveKopecks }).meta({ id: 'CreateRefund' });
 
 // ---------------------------------------------------------------- responses
 

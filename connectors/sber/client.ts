@@ -13,8 +13,10 @@ export interface SberClientConfig {
 export class SberApiError extends ExternalError {
   readonly errorCode: number;
   constructor(method: string, errorCode: number, errorMessage: string) {
-    // 5 = access denied / wrong credentials, 4 and 1 = bad request: trying again cannot help. 7 = system error.
-    super('sber', `${method}: errorCode ${errorCode}: ${errorMessage}`, { retryable: errorCode === 7, code: String(errorCode) });
+    // 5 = access denied / wrong credentials, 4 and 1 = bad request: trying again cannot help. 7 is a system
+    // error for registration and status, but "wrong order state" for refund/reverse/deposit.
+    const retryable = errorCode === 7 && !/^(refund|reverse|deposit|decline)\.do$/.test(method);
+    super('sber', `${method}: errorCode ${errorCode}: ${errorMessage}`, { retryable, code: String(errorCode) });
     this.name = 'SberApiError';
     this.errorCode = errorCode;
   }

@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import type { Store, Executor } from '../store/db';
 import type { JobRow } from '../store/schema';
 import { failJob, finishJob } from '../store/jobs';
+import { ExternalError } from '../ports';
 import { backoffMs, PermanentJobError, type JobDefinition, type RunnerSettings, type ScheduleDefinition } from './types';
 
 export type DeadJobHook = (trx: Executor, job: JobRow, error: string) => Promise<void>;
@@ -63,7 +64,8 @@ export class JobExecutor {
         error = e;
       }
     }
-    const permanent = error instanceof PermanentJobError;
+    // trying again cannot help: a permanent error, or an outside system that refused for good (set-up, rights, validation)
+    const permanent = error instanceof PermanentJobError || (error instanceof ExternalError && !error.retryable);
     const dead = permanent || job.attempts >= job.max_attempts;
     const text = errorText(error);
     const runAt = new Date(Date.now() + backoffMs(job.attempts, this.settings));

@@ -1,0 +1,180 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { GatewayConfig } from '../../gateway/config';
+import { createLogger } from '../../gateway/log';
+import { createGateway, type Gateway } from '../../gateway/main';
+import { SberEmulator, type SberKnobs, type SberMerchant } from '../emulators/sber/server';
+import { sandboxConfig, SANDBOX } from '../sandbox/config';
+import { sandboxRoutes } from '../sandbox/routes';
+import { freshPgSchema, redisPrefix, REDIS_URL } from './services';
+
+export type Backend = 'sqlite' | 'postgres';
+
+export interface HarnessOptions {
+  db?: Backend;
+  redis?: boolean;
+  knobs?: Partial<SberKnobs>;
+  merchant?: Partial<SberMerchant>;
+  siteWebhook?: { url: string; secret: string };
+  overrides?: (raw: Record<string, any>) => void;
+}
+
+export interface Harness {
+  gateway: Gateway;
+  config: GatewayConfig;
+  url: string;
+  sber: SberEmulator;
+  /** Every log line the gateway wrote, as text. */
+  logs: string[];
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers; text: string }>;
+  close(): Promise<void>;
+}
+
+export const SITE_AUTH = { authorization: `Bearer ${SANDBOX.siteKey}` };
+export const ADMIN_AUTH = { authorization: `Bearer ${SANDBOX.adminKey}` };
+
+async function port(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+/** A gateway wired to a fresh Sber emulator, on SQLite (temp file) or a PostgreSQL schema of its own. */
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const sber = new SberEmulator(
+    [{ userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, callbackSecret: SANDBOX.sber.callbackSecret, callbackMode: 'symmetric', ...opts.merchant }],
+    { resendIntervalMs: 300, ...opts.knobs },
+  );
+  await sber.start();
+  let cleanup: () => Promise<void>;
+  let databaseUrl: string;
+  if (opts.db === 'postgres') {
+    const s = await freshPgSchema();
+    databaseUrl = s.url;
+    cleanup = s.drop;
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-'));
+    databaseUrl = `sqlite:${dir}/gateway.db`;
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  }
+  const p = await port();
+  const config = sandboxConfig({
+    port: p,
+    databaseUrl,
+    sberRestUrl: sber.restUrl,
+    siteWebhook: opts.siteWebhook,
+    overrides: (raw) => {
+      raw.log.level = 'debug';
+      if (opts.redis) raw.redis = { url: REDIS_URL, prefix: redisPrefix() };
+      opts.overrides?.(raw);
+    },
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(chunk.toString());
+      cb();
+    },
+  });
+  const gateway = await createGateway(config, { logger: createLogger('debug', sink), extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber })] });
+  const { url } = await gateway.start();
+  return {
+    gateway,
+    config,
+    url,
+    sber,
+    logs,
+    async call(method, path, body, headers = {}) {
+      const res = await fetch(url + path, {
+        method,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        redirect: 'manual',
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body: parsed as any, headers: res.headers, text };
+    },
+    async close() {
+      await gateway.stop();
+      await sber.stop();
+      await cleanup();
+    },
+  };
+}
+
+export function orderBody(overrides: Record<string, unknown> = {}) {
+  const externalId = `ext-${Math.random().toString(36).slice(2, 10)}`;
+  return {
+    externalId,
+    number: `A-${externalId.slice(4)}`,
+    customer: { type: 'individual', name: 'Иван Петров', email: 'ivan@example.com', phone: '+79001234567' },
+    items: [
+      { sku: 'kettle-01', name: 'Чайник электрический', quantity: 2, price: 150000, amount: 300000, vat: 'vat22' },
+      { sku: 'DELIVERY', name: 'Доставка', quantity: 1, price: 50000, amount: 50000, vat: 'vat22', kind: 'service' },
+    ],
+    total: 350000,
+    currency: 'RUB',
+    ...overrides,
+  };
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 5000, stepMs = 50): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** A tiny HTTP receiver (site webhooks, alert webhooks) that records what it gets and answers `status`. */
+export async function receiver(): Promise<{ url: string; received: { headers: IncomingMessage['headers']; body: any }[]; status: number; close(): Promise<void> }> {
+  const state = { received: [] as { headers: IncomingMessage['headers']; body: any }[], status: 200 };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        /* keep text */
+      }
+      state.received.push({ headers: req.headers, body });
+      res.statusCode = r.status;
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const r = {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
+    received: state.received,
+    status: 200,
+    async close() {
+      await new Promise<void>((res) => {
+        server.close(() => res());
+        server.closeAllConnections();
+      });
+    },
+  };
+  return r;
+}
