@@ -1,3 +1,4 @@
+import { Agent, request } from 'undici';
 import { ExternalError } from '../../gateway/ports';
 import type { SberError } from './types';
 
@@ -31,8 +32,11 @@ export function errorCodeOf(r: SberError): number {
 /** The bank's HTTP API: form-encoded POSTs, JSON answers, credentials in the form. */
 export class SberClient {
   private readonly base: string;
+  /** Keep-alive connections to the bank, shared by every call of this merchant. */
+  private readonly agent: Agent;
   constructor(private readonly cfg: SberClientConfig) {
     this.base = cfg.baseUrl.endsWith('/') ? cfg.baseUrl : `${cfg.baseUrl}/`;
+    this.agent = new Agent({ connections: 64, keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, cfg.timeoutMs) });
   }
 
   /** Calls `method` and returns the parsed answer; a non-zero errorCode is left to the caller. */
@@ -44,23 +48,28 @@ export class SberClient {
       form.set('password', this.cfg.password ?? '');
     }
     for (const [k, v] of Object.entries(params)) if (v !== undefined) form.set(k, String(v));
-    let res: Response;
+    let status: number;
+    let text: string;
     try {
-      res = await fetch(this.base + method, {
+      const res = await request(this.base + method, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: form.toString(),
-        signal: AbortSignal.timeout(this.cfg.timeoutMs),
+        dispatcher: this.agent,
+        headersTimeout: this.cfg.timeoutMs,
+        bodyTimeout: this.cfg.timeoutMs,
       });
+      status = res.statusCode;
+      text = await res.body.text();
     } catch (e) {
-      const why = (e as Error).name === 'TimeoutError' ? `no answer in ${this.cfg.timeoutMs} ms` : (e as Error).message;
+      const code = (e as { code?: string }).code;
+      const why = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? `no answer in ${this.cfg.timeoutMs} ms` : (e as Error).message;
       throw new ExternalError('sber', `${method}: ${why}`, { retryable: true, cause: e });
     }
-    const text = await res.text();
-    if (res.status >= 500 || res.status === 429) {
-      throw new ExternalError('sber', `${method}: HTTP ${res.status}`, { retryable: true });
+    if (status >= 500 || status === 429) {
+      throw new ExternalError('sber', `${method}: HTTP ${status}`, { retryable: true });
     }
-    if (!res.ok) throw new ExternalError('sber', `${method}: HTTP ${res.status}`, { retryable: false });
+    if (status < 200 || status >= 300) throw new ExternalError('sber', `${method}: HTTP ${status}`, { retryable: false });
     try {
       return JSON.parse(text) as T;
     } catch {

@@ -13,7 +13,7 @@ export type Begin =
  * stored answer; with another hash it is a client error; while the first request still runs, a
  * conflict. A request whose process died frees its key when `lockMs` has passed.
  */
-export async function beginIdempotent(db: Executor, dialect: Dialect, scope: string, key: string, requestHash: string, lockMs: number): Promise<Begin> {
+export async function beginIdempotent(db: Executor, dialect: Dialect, scope: string, key: string, requestHash: string, lockMs: number, tries = 3): Promise<Begin> {
   const now = Date.now();
   const row: IdempotencyKeysTable = {
     scope,
@@ -27,7 +27,11 @@ export async function beginIdempotent(db: Executor, dialect: Dialect, scope: str
   };
   if (await insertIgnore(db, dialect, 'idempotency_keys', row, ['scope', 'key'])) return { kind: 'started' };
   const existing = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
-  if (!existing) return beginIdempotent(db, dialect, scope, key, requestHash, lockMs); // released in between
+  if (!existing) {
+    // released between our insert and our read: try again, a few times
+    if (tries > 1) return beginIdempotent(db, dialect, scope, key, requestHash, lockMs, tries - 1);
+    return { kind: 'in_progress' };
+  }
   if (existing.request_hash !== requestHash) return { kind: 'mismatch' };
   if (existing.state === 'done') return { kind: 'replay', status: existing.response_status ?? 200, body: existing.response_body ?? '' };
   if (existing.locked_until > nowIso(now)) return { kind: 'in_progress' };

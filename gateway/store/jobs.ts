@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { newId } from '../domain/ids';
 import { nowIso, type Dialect, type Executor } from './db';
 import type { JobRow, JobStatus } from './schema';
-import { insertIgnore } from './sql';
+import { insertIgnore, page } from './sql';
 
 export interface EnqueueOptions {
   /** The same key twice is one job: the second enqueue is a no-op. Derive it from stable ids. */
@@ -48,12 +48,7 @@ export async function listJobs(db: Executor, filter: { status?: JobStatus; name?
   let q = db.selectFrom('jobs').selectAll();
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.name) q = q.where('name', '=', filter.name);
-  return q
-    .orderBy('updated_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit)
-    .offset(filter.offset ?? 0)
-    .execute();
+  return page(db, q.orderBy('updated_at', 'desc').orderBy('id', 'desc'), filter.limit, filter.offset ?? 0).execute();
 }
 
 export async function countJobsByStatus(db: Executor): Promise<Record<string, number>> {
@@ -92,10 +87,11 @@ export async function claimDueJobs(db: Executor, dialect: Dialect, worker: strin
       .execute();
   }
   if (dialect === 'mssql') {
-    const r = await sql<JobRow>`update top (${limit}) jobs with (updlock, readpast, rowlock)
-      set status = 'running', locked_by = ${worker}, locked_until = ${set.locked_until}, updated_at = ${set.updated_at}, attempts = attempts + 1
-      output inserted.*
-      where status = 'pending' and run_at <= ${nowIso(now)}`.execute(db);
+    // the oldest due jobs, skipping rows other workers hold (UPDATE TOP cannot order: a CTE can)
+    const r = await sql<JobRow>`with due as (select top (${limit}) * from jobs with (updlock, readpast, rowlock)
+        where status = 'pending' and run_at <= ${nowIso(now)} order by run_at)
+      update due set status = 'running', locked_by = ${worker}, locked_until = ${set.locked_until}, updated_at = ${set.updated_at}, attempts = attempts + 1
+      output inserted.*`.execute(db);
     return r.rows;
   }
   // SQLite: one writer at a time, so select-then-update inside the statement is race-free.
@@ -172,7 +168,7 @@ export async function reapExpiredLeases(db: Executor): Promise<{ requeued: numbe
       .where('status', '=', 'running')
       .where('locked_until', '<', now)
       .executeTakeFirst();
-    if (Number(r.numUpdatedRows) > 0) isDead ? dead.push(job) : requeued++;
+    if (Number(r.numUpdatedRows) > 0) isDead ? dead.push({ ...job, status: 'dead', locked_by: null, locked_until: null }) : requeued++;
   }
   return { requeued, dead };
 }
@@ -190,7 +186,7 @@ export async function reviveJob(db: Executor, id: string): Promise<boolean> {
 }
 
 export async function pendingForRelay(db: Executor, limit: number): Promise<JobRow[]> {
-  return db.selectFrom('jobs').selectAll().where('status', '=', 'pending').orderBy('run_at').limit(limit).execute();
+  return page(db, db.selectFrom('jobs').selectAll().where('status', '=', 'pending').orderBy('run_at'), limit).execute();
 }
 
 export async function markQueued(db: Executor, ids: string[]): Promise<void> {
@@ -200,7 +196,7 @@ export async function markQueued(db: Executor, ids: string[]): Promise<void> {
 
 export async function staleQueued(db: Executor, olderThanMs: number, limit: number): Promise<JobRow[]> {
   const before = nowIso(Date.now() - olderThanMs);
-  return db.selectFrom('jobs').selectAll().where('status', '=', 'queued').where('updated_at', '<', before).where('run_at', '<', before).limit(limit).execute();
+  return page(db, db.selectFrom('jobs').selectAll().where('status', '=', 'queued').where('updated_at', '<', before).where('run_at', '<', before).orderBy('run_at'), limit).execute();
 }
 
 export async function touchJob(db: Executor, id: string): Promise<void> {

@@ -16,23 +16,22 @@ export async function findOrderByExternalId(db: Executor, organizationId: string
 }
 
 /**
- * Adds paid and/or refunded money to an order and recomputes its status. The increments are done
- * in SQL so two payments settling at once both count.
+ * Adds paid and/or refunded money to an order and recomputes its status. The increment comes first:
+ * it locks the row, so what is read after it is exact even with two payments settling at once, and
+ * `before` is derived from it.
  */
 export async function addOrderMoney(db: Executor, orderId: string, delta: { paid?: number; refunded?: number }): Promise<{ before: OrderRow; after: OrderRow }> {
-  const before = await getOrder(db, orderId);
-  if (!before) throw new Error(`order ${orderId} vanished`);
+  const paid = delta.paid ?? 0;
+  const refunded = delta.refunded ?? 0;
   await db
     .updateTable('orders')
-    .set({
-      paid_amount: sql<number>`paid_amount + ${delta.paid ?? 0}`,
-      refunded_amount: sql<number>`refunded_amount + ${delta.refunded ?? 0}`,
-      updated_at: nowIso(),
-    })
+    .set({ paid_amount: sql<number>`paid_amount + ${paid}`, refunded_amount: sql<number>`refunded_amount + ${refunded}`, updated_at: nowIso() })
     .where('id', '=', orderId)
     .execute();
-  const mid = (await getOrder(db, orderId))!;
-  const status = orderStatusFor(mid.total, mid.paid_amount, mid.refunded_amount, mid.status === 'cancelled');
-  if (status !== mid.status) await db.updateTable('orders').set({ status }).where('id', '=', orderId).execute();
-  return { before, after: { ...mid, status } };
+  const row = await getOrder(db, orderId);
+  if (!row) throw new Error(`order ${orderId} vanished`);
+  const status = orderStatusFor(row.total, row.paid_amount, row.refunded_amount, row.status === 'cancelled');
+  if (status !== row.status) await db.updateTable('orders').set({ status }).where('id', '=', orderId).execute();
+  const before = { ...row, paid_amount: row.paid_amount - paid, refunded_amount: row.refunded_amount - refunded };
+  return { before: { ...before, status: orderStatusFor(before.total, before.paid_amount, before.refunded_amount, row.status === 'cancelled') }, after: { ...row, status } };
 }

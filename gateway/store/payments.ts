@@ -1,6 +1,6 @@
 import { nowIso, type Dialect, type Executor } from './db';
 import type { AttemptRow, AttemptState, PaymentAttemptsTable, PaymentEventsTable, PaymentRow, PaymentsTable, RefundRow, RefundsTable } from './schema';
-import { insertIgnore } from './sql';
+import { insertIgnore, page } from './sql';
 
 // ---------------------------------------------------------------- payments
 
@@ -65,14 +65,13 @@ export async function updateAttempt(
 
 /** Attempts not yet final whose next check is due: lost callbacks, unanswered registrations. */
 export async function attemptsDueForCheck(db: Executor, limit: number): Promise<AttemptRow[]> {
-  return db
+  const q = db
     .selectFrom('payment_attempts')
     .selectAll()
     .where('state', 'in', ['registering', 'active'] satisfies AttemptState[])
     .where('next_check_at', '<=', nowIso())
-    .orderBy('next_check_at')
-    .limit(limit)
-    .execute();
+    .orderBy('next_check_at');
+  return page(db, q, limit).execute();
 }
 
 // ---------------------------------------------------------------- events

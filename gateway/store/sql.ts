@@ -1,4 +1,4 @@
-import { sql, type Insertable } from 'kysely';
+import { MssqlAdapter, sql, type Insertable, type SelectQueryBuilder } from 'kysely';
 import type { Dialect, Executor } from './db';
 import type { Database } from './schema';
 
@@ -25,7 +25,7 @@ export async function insertIgnore<T extends keyof Database & string>(
   const entries = Object.entries(values as Record<string, unknown>).filter(([, v]) => v !== undefined);
   const r = await sql`insert into ${sql.table(table)} (${sql.join(entries.map(([c]) => sql.ref(c)))}) select ${sql.join(
     entries.map(([, v]) => sql`${v}`),
-  )} where not exists (select 1 from ${sql.table(table)} where ${sql.join(
+  )} where not exists (select 1 from ${sql.table(table)} with (updlock, holdlock) where ${sql.join(
     uniqueOn.map((c) => sql`${sql.ref(c)} = ${(values as Record<string, unknown>)[c]}`),
     sql` and `,
   )})`.execute(db);
@@ -34,3 +34,13 @@ export async function insertIgnore<T extends keyof Database & string>(
 
 export const json = (v: unknown): string => JSON.stringify(v);
 export const parseJson = <T>(v: string | null): T => (v === null ? (null as T) : (JSON.parse(v) as T));
+
+export function isMssql(db: Executor): boolean {
+  return db.getExecutor().adapter instanceof MssqlAdapter;
+}
+
+/** At most `limit` rows from `offset`: LIMIT/OFFSET, or on MS SQL Server TOP and OFFSET ... FETCH (which needs an ORDER BY). */
+export function page<DB, TB extends keyof DB, O>(db: Executor, q: SelectQueryBuilder<DB, TB, O>, limit: number, offset = 0): SelectQueryBuilder<DB, TB, O> {
+  if (isMssql(db)) return offset > 0 ? q.offset(offset).fetch(limit) : q.top(limit);
+  return offset > 0 ? q.limit(limit).offset(offset) : q.limit(limit);
+}

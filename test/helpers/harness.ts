@@ -145,9 +145,12 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
   }
 }
 
-/** A tiny HTTP receiver (site webhooks, alert webhooks) that records what it gets and answers `status`. */
-export async function receiver(): Promise<{ url: string; received: { headers: IncomingMessage['headers']; body: any }[]; status: number; close(): Promise<void> }> {
-  const state = { received: [] as { headers: IncomingMessage['headers']; body: any }[], status: 200 };
+/**
+ * A tiny HTTP receiver (site webhooks, alert webhooks) that records what it gets and answers
+ * `status`; with `hold` set it records a request but leaves it unanswered (a slow site).
+ */
+export async function receiver(): Promise<{ url: string; received: { headers: IncomingMessage['headers']; body: any }[]; status: number; hold: boolean; close(): Promise<void> }> {
+  const received: { headers: IncomingMessage['headers']; body: any }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
@@ -159,7 +162,8 @@ export async function receiver(): Promise<{ url: string; received: { headers: In
       } catch {
         /* keep text */
       }
-      state.received.push({ headers: req.headers, body });
+      received.push({ headers: req.headers, body });
+      if (r.hold) return;
       res.statusCode = r.status;
       res.end('ok');
     });
@@ -167,8 +171,9 @@ export async function receiver(): Promise<{ url: string; received: { headers: In
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   const r = {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
-    received: state.received,
+    received,
     status: 200,
+    hold: false,
     async close() {
       await new Promise<void>((res) => {
         server.close(() => res());
