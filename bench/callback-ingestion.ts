@@ -135,9 +135,11 @@ async function gatewayRun(): Promise<Result & { prepared: number; durable: numbe
       }),
     );
   }
+  (globalThis as any).__gc = { n: 0, w: 0, ms: 0 };
   const stopProfile = await profileIf(process.env.BENCH_PROFILE);
   const r = await load(url, paths.length, paths);
   await stopProfile();
+  console.log('group commits', (globalThis as any).__gc);
   const db = gateway.store.db;
   const paid = Number((await db.selectFrom('payments').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'paid').executeTakeFirstOrThrow()).n);
   const jobs = Number((await db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('name', '=', 'payment.notify-site').executeTakeFirstOrThrow()).n);

@@ -29,7 +29,8 @@ export class Alerts {
   deadJob = (trx: Executor, job: JobRow, error: string): Promise<void> =>
     this.raise(trx, {
       severity: 'critical',
-      key: `dead-job:${job.id}`,
+      // a job revived and dead again is a new problem: the key names this death
+      key: `dead-job:${job.id}:${job.updated_at}`,
       title: `Задание не выполнено: ${job.name}`,
       text:
         `Задание ${job.name} (${job.id}) остановлено после ${job.attempts} попыток. Последняя ошибка: ${error}. ` +

@@ -2,7 +2,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log';
-import { extendLeases, markQueued, pendingForRelay, reapExpiredLeases, reviveJob, staleQueued, startJob, touchJob } from '../store/jobs';
+import { ensureSchedule, markQueued, pendingForRelay, reviveJob, staleQueued, startJob, touchJob } from '../store/jobs';
 import type { JobRow } from '../store/schema';
 import { JobExecutor, workerId } from './executor';
 import type { JobRunner } from './types';
@@ -11,19 +11,19 @@ const SCHEDULE_PREFIX = 'schedule.';
 
 /**
  * The distributed runner (REDIS_URL): the `jobs` table stays the outbox and the record of every job;
- * BullMQ carries each attempt to a worker, holds the delay between attempts, and runs the schedules
- * (job schedulers: one run per tick across all processes). Each BullMQ job is one attempt,
- * id `<job id>-<attempt>`, so a relay that adds the same attempt twice adds it once.
+ * BullMQ carries each attempt to a worker and holds the delay between attempts; its job schedulers
+ * give the ticks of the schedules (a run still takes the schedule's lease in the store, so runs never
+ * overlap). Each BullMQ job is one attempt, id `<job id>-<attempt>`, so a relay that adds the same
+ * attempt twice adds it once.
  */
 export class BullMqJobRunner implements JobRunner {
   readonly kind = 'bullmq' as const;
   private readonly worker = workerId();
   private readonly log: Logger;
   private readonly queueName = 'jobs';
-  private queueConn: IORedis;
-  private queue: Queue;
+  private conns: IORedis[] = [];
+  private queue: Queue | null = null;
   private bullWorker: Worker | null = null;
-  private workerConn: IORedis | null = null;
   private running = false;
   private stopping = new AbortController();
   private wake: (() => void) | null = null;
@@ -34,27 +34,28 @@ export class BullMqJobRunner implements JobRunner {
     private readonly redis: { url: string; prefix: string },
   ) {
     this.log = exec.log.child({ runner: 'bullmq', worker: this.worker });
-    this.queueConn = new IORedis(redis.url, { maxRetriesPerRequest: 3, lazyConnect: true });
-    this.queueConn.on('error', (e) => this.log.warn({ err: e }, 'redis connection error'));
-    this.queue = new Queue(this.queueName, { connection: this.queueConn, prefix: redis.prefix });
+  }
+
+  private connect(opts: { maxRetriesPerRequest: number | null }): IORedis {
+    const c = new IORedis(this.redis.url, opts);
+    c.on('error', (e) => this.log.warn({ err: e }, 'redis connection error'));
+    this.conns.push(c);
+    return c;
   }
 
   async start(opts: { worker?: boolean } = {}): Promise<void> {
     if (this.running) return;
     this.running = true;
     this.stopping = new AbortController();
-    await this.queueConn.connect().catch((e) => {
-      if (!/already connect/i.test(String(e?.message))) throw e;
-    });
+    this.queue = new Queue(this.queueName, { connection: this.connect({ maxRetriesPerRequest: 3 }), prefix: this.redis.prefix });
     for (const def of this.exec.schedules.values()) {
+      await ensureSchedule(this.exec.store.db, this.exec.store.dialect, def.name);
       await this.queue.upsertJobScheduler(def.name, { every: def.everyMs }, { name: SCHEDULE_PREFIX + def.name, opts: { removeOnComplete: true, removeOnFail: 100 } });
     }
     this.loops = [this.relayLoop()];
     if (opts.worker !== false) {
-      this.workerConn = new IORedis(this.redis.url, { maxRetriesPerRequest: null });
-      this.workerConn.on('error', (e) => this.log.warn({ err: e }, 'redis connection error'));
       this.bullWorker = new Worker(this.queueName, (job) => this.process(job), {
-        connection: this.workerConn,
+        connection: this.connect({ maxRetriesPerRequest: null }),
         prefix: this.redis.prefix,
         concurrency: this.exec.settings.concurrency,
         lockDuration: this.exec.settings.leaseMs,
@@ -72,10 +73,12 @@ export class BullMqJobRunner implements JobRunner {
     this.stopping.abort();
     this.kick();
     await Promise.allSettled(this.loops);
-    if (this.bullWorker) await this.bullWorker.close();
-    await this.queue.close();
-    this.workerConn?.disconnect();
-    this.queueConn.disconnect();
+    await this.bullWorker?.close();
+    await this.queue?.close();
+    for (const c of this.conns) c.disconnect();
+    this.bullWorker = null;
+    this.queue = null;
+    this.conns = [];
   }
 
   kick(): void {
@@ -93,11 +96,13 @@ export class BullMqJobRunner implements JobRunner {
   async runScheduleNow(name: string): Promise<void> {
     const def = this.exec.schedules.get(name);
     if (!def) throw new Error(`no schedule "${name}"`);
-    await def.handler();
+    await ensureSchedule(this.exec.store.db, this.exec.store.dialect, name);
+    if (!(await this.exec.runSchedule(def, this.worker, { force: true, waitMs: 60_000 }))) throw new Error(`schedule "${name}" is still running elsewhere`);
   }
 
   async ping(): Promise<void> {
-    await this.queueConn.ping();
+    if (!this.queue || this.conns.length === 0) throw new Error('the BullMQ runner is not started');
+    await this.conns[0].ping();
   }
 
   private bullId(job: Pick<JobRow, 'id' | 'attempts'>): string {
@@ -107,29 +112,31 @@ export class BullMqJobRunner implements JobRunner {
   private async process(bull: Job): Promise<void> {
     if (bull.name.startsWith(SCHEDULE_PREFIX)) {
       const def = this.exec.schedules.get(bull.name.slice(SCHEDULE_PREFIX.length));
-      if (def) await def.handler();
+      // a tick that finds the previous run still going (or comes much too early) is skipped
+      if (def) await this.exec.runSchedule(def, this.worker, { earlyMs: def.everyMs / 2 });
       return;
     }
-    const rowId = String(bull.data.rowId);
-    const attempt = Number(bull.data.attempt);
-    const row = await startJob(this.exec.store.db, rowId, this.worker, this.exec.settings.leaseMs, attempt);
+    const row = await startJob(this.exec.store.db, String(bull.data.rowId), this.worker, this.exec.settings.leaseMs, Number(bull.data.attempt));
     if (!row) return; // done, dead, or an older attempt that was superseded
-    const outcome = await this.exec.run(row, this.worker, 'pending');
-    if (outcome === 'retry') this.kick();
+    if ((await this.exec.run(row, this.worker)) === 'retry') this.kick();
   }
 
-  private async relay(): Promise<number> {
-    const rows = await pendingForRelay(this.exec.store.db, 200);
-    if (rows.length === 0) return 0;
+  private add(rows: JobRow[]) {
     const now = Date.now();
-    await this.queue.addBulk(
+    return this.queue!.addBulk(
       rows.map((r) => ({
         name: r.name,
         data: { rowId: r.id, attempt: r.attempts },
         opts: { jobId: this.bullId(r), delay: Math.max(0, Date.parse(r.run_at) - now), removeOnComplete: true, removeOnFail: { age: 7 * 86400 } },
       })),
     );
-    await markQueued(this.exec.store.db, rows.map((r) => r.id));
+  }
+
+  private async relay(): Promise<number> {
+    const rows = await pendingForRelay(this.exec.store.db, 200);
+    if (rows.length === 0) return 0;
+    await this.add(rows);
+    await markQueued(this.exec.store.db, rows);
     return rows.length;
   }
 
@@ -137,10 +144,9 @@ export class BullMqJobRunner implements JobRunner {
   private async reconcile(): Promise<void> {
     const stale = await staleQueued(this.exec.store.db, Math.max(60_000, this.exec.settings.leaseMs * 2), 200);
     for (const row of stale) {
-      const bull = await this.queue.getJob(this.bullId(row));
-      if (!bull) {
+      if (!(await this.queue!.getJob(this.bullId(row)))) {
         this.log.warn({ jobId: row.id }, 'queued job missing from redis, adding it again');
-        await this.queue.add(row.name, { rowId: row.id, attempt: row.attempts }, { jobId: this.bullId(row), delay: Math.max(0, Date.parse(row.run_at) - Date.now()), removeOnComplete: true });
+        await this.add([row]);
       }
       await touchJob(this.exec.store.db, row.id);
     }
@@ -179,16 +185,12 @@ export class BullMqJobRunner implements JobRunner {
   }
 
   private async leaseLoop(): Promise<void> {
-    const { settings, store } = this.exec;
-    const every = Math.max(100, Math.floor(settings.leaseMs / 3));
+    const every = Math.max(100, Math.floor(this.exec.settings.leaseMs / 3));
     while (this.running) {
       await sleep(every, undefined, { signal: this.stopping.signal }).catch(() => undefined);
       if (!this.running) break;
       try {
-        await extendLeases(store.db, this.worker, settings.leaseMs);
-        const { requeued, dead } = await reapExpiredLeases(store.db);
-        for (const job of dead) await store.db.transaction().execute((trx) => this.exec.onDead(trx, job, job.last_error ?? 'worker stopped while running the job'));
-        if (requeued > 0) this.kick();
+        if ((await this.exec.upkeep(this.worker)) > 0) this.kick();
       } catch (e) {
         if (this.running) this.log.error({ err: e }, 'lease upkeep failed');
       }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log';
 import type { Store, Executor } from '../store/db';
 import type { JobRow } from '../store/schema';
-import { failJob, finishJob } from '../store/jobs';
+import { claimSchedule, extendLeases, extendSchedule, failJob, finishJob, reapExpiredLeases, releaseSchedule } from '../store/jobs';
 import { ExternalError } from '../ports';
 import { backoffMs, PermanentJobError, type JobDefinition, type RunnerSettings, type ScheduleDefinition } from './types';
 
@@ -46,9 +46,9 @@ export class JobExecutor {
 
   /**
    * Runs a job this worker holds (status running, locked_by = worker) and records the outcome:
-   * done, back to `next` after a backoff, or dead (attempts used up, or a permanent error).
+   * done, back to pending after a backoff, or dead (attempts used up, or a permanent error).
    */
-  async run(job: JobRow, worker: string, next: 'pending' | 'queued'): Promise<'done' | 'retry' | 'dead' | 'lost'> {
+  async run(job: JobRow, worker: string): Promise<'done' | 'retry' | 'dead' | 'lost'> {
     const def = this.jobs.get(job.name);
     const log = this.log.child({ jobId: job.id, job: job.name, attempt: job.attempts });
     let error: unknown;
@@ -71,12 +71,48 @@ export class JobExecutor {
     const runAt = new Date(Date.now() + backoffMs(job.attempts, this.settings));
     let recorded = false;
     await this.store.db.transaction().execute(async (trx) => {
-      recorded = await failJob(trx, job.id, worker, { dead, error: text, runAt, next });
+      recorded = await failJob(trx, job.id, worker, { dead, error: text, runAt });
       if (recorded && dead && def?.alertWhenDead !== false) await this.onDead(trx, { ...job, last_error: text }, text);
     });
     if (dead) log.error({ err: error }, 'job is dead');
     else log.warn({ err: error, retryAt: runAt.toISOString() }, 'job failed, will retry');
     if (!recorded) return 'lost';
     return dead ? 'dead' : 'retry';
+  }
+
+  /** Lease upkeep of a worker: renew its own leases, put back (or bury) the jobs of vanished workers. */
+  async upkeep(worker: string): Promise<number> {
+    await extendLeases(this.store.db, worker, this.settings.leaseMs);
+    const { requeued } = await reapExpiredLeases(this.store.db, (trx, job) => this.onDead(trx, job, job.last_error ?? 'worker stopped while running the job'));
+    if (requeued > 0) this.log.warn({ requeued }, 'jobs of a stopped worker put back to run');
+    return requeued;
+  }
+
+  /**
+   * Runs a schedule if this worker wins its run: never two runs at once across processes. The lease
+   * is renewed while the handler runs. `earlyMs`: how early a tick may come (BullMQ's timer);
+   * `force`: run now whatever the due time (admin), waiting up to `waitMs` for a run in progress.
+   */
+  async runSchedule(def: ScheduleDefinition, worker: string, opts: { earlyMs?: number; force?: boolean; waitMs?: number } = {}): Promise<boolean> {
+    const { store, settings } = this;
+    const claim = { everyMs: def.everyMs, leaseMs: settings.leaseMs, earlyMs: opts.earlyMs, force: opts.force };
+    const until = Date.now() + (opts.waitMs ?? 0);
+    while (!(await claimSchedule(store.db, def.name, worker, claim))) {
+      if (Date.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const heartbeat = setInterval(() => {
+      extendSchedule(store.db, def.name, worker, settings.leaseMs).catch((e) => this.log.warn({ err: e, schedule: def.name }, 'renewing a schedule lease failed'));
+    }, Math.max(100, Math.floor(settings.leaseMs / 3)));
+    try {
+      await def.handler();
+      await releaseSchedule(store.db, def.name, worker, null);
+      return true;
+    } catch (e) {
+      await releaseSchedule(store.db, def.name, worker, errorText(e)).catch(() => undefined);
+      throw e;
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log';
-import { claimDueJobs, claimSchedule, ensureSchedule, extendLeases, reapExpiredLeases, releaseSchedule, reviveJob } from '../store/jobs';
+import { claimDueJobs, ensureSchedule, reviveJob } from '../store/jobs';
 import { JobExecutor, workerId } from './executor';
 import type { JobRunner } from './types';
 
@@ -24,10 +24,11 @@ export class LocalJobRunner implements JobRunner {
   }
 
   async start(opts: { worker?: boolean } = {}): Promise<void> {
-    if (opts.worker === false || this.running) return;
+    if (this.running) return;
+    for (const name of this.exec.schedules.keys()) await ensureSchedule(this.exec.store.db, this.exec.store.dialect, name);
+    if (opts.worker === false) return;
     this.running = true;
     this.stopping = new AbortController();
-    for (const name of this.exec.schedules.keys()) await ensureSchedule(this.exec.store.db, this.exec.store.dialect, name);
     this.loops = [this.jobLoop(), this.leaseLoop(), this.scheduleLoop()];
   }
 
@@ -55,14 +56,15 @@ export class LocalJobRunner implements JobRunner {
   async runScheduleNow(name: string): Promise<void> {
     const def = this.exec.schedules.get(name);
     if (!def) throw new Error(`no schedule "${name}"`);
-    await def.handler();
+    await ensureSchedule(this.exec.store.db, this.exec.store.dialect, name);
+    if (!(await this.exec.runSchedule(def, this.worker, { force: true, waitMs: 60_000 }))) throw new Error(`schedule "${name}" is still running elsewhere`);
   }
 
   async ping(): Promise<void> {
     // the queue is the database, which /health/ready checks on its own
   }
 
-  /** Sleeps until `ms` pass, kick() is called, or the runner stops. */
+  /** Sleeps until `ms` pass or kick() is called. */
   private waitForWork(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(() => {
@@ -91,7 +93,7 @@ export class LocalJobRunner implements JobRunner {
           claimed = jobs.length;
           for (const job of jobs) {
             const p = this.exec
-              .run(job, this.worker, 'pending')
+              .run(job, this.worker)
               .catch((e) => this.log.error({ err: e, jobId: job.id }, 'recording a job outcome failed; it runs again when its lease expires'))
               .finally(() => {
                 this.inFlight.delete(p);
@@ -110,21 +112,12 @@ export class LocalJobRunner implements JobRunner {
   }
 
   private async leaseLoop(): Promise<void> {
-    const { settings, store } = this.exec;
-    const every = Math.max(100, Math.floor(settings.leaseMs / 3));
+    const every = Math.max(100, Math.floor(this.exec.settings.leaseMs / 3));
     while (this.running) {
       await this.pause(every);
       if (!this.running) break;
       try {
-        await extendLeases(store.db, this.worker, settings.leaseMs);
-        const { requeued, dead } = await reapExpiredLeases(store.db);
-        for (const job of dead) {
-          await store.db.transaction().execute((trx) => this.exec.onDead(trx, job, job.last_error ?? 'worker stopped while running the job'));
-        }
-        if (requeued > 0) {
-          this.log.warn({ requeued }, 'jobs of a stopped worker put back to run');
-          this.kick();
-        }
+        if ((await this.exec.upkeep(this.worker)) > 0) this.kick();
       } catch (e) {
         if (this.running) this.log.error({ err: e }, 'lease upkeep failed');
       }
@@ -132,27 +125,21 @@ export class LocalJobRunner implements JobRunner {
   }
 
   private async scheduleLoop(): Promise<void> {
-    const { store, settings, schedules } = this.exec;
+    const { schedules } = this.exec;
     if (schedules.size === 0) return;
     const tick = Math.max(50, Math.min(1000, ...[...schedules.values()].map((s) => s.everyMs / 2)));
+    const runs = new Map<string, Promise<unknown>>();
     while (this.running) {
       for (const def of schedules.values()) {
-        if (!this.running) break;
-        try {
-          if (!(await claimSchedule(store.db, def.name, def.everyMs, Math.max(settings.leaseMs, def.everyMs)))) continue;
-          let error: string | null = null;
-          try {
-            await def.handler();
-          } catch (e) {
-            error = e instanceof Error ? e.message : String(e);
-            this.log.error({ err: e, schedule: def.name }, 'scheduled task failed');
-          }
-          await releaseSchedule(store.db, def.name, error);
-        } catch (e) {
-          if (this.running) this.log.error({ err: e, schedule: def.name }, 'schedule upkeep failed');
-        }
+        if (runs.has(def.name)) continue;
+        const p = this.exec
+          .runSchedule(def, this.worker)
+          .catch((e) => this.running && this.log.error({ err: e, schedule: def.name }, 'scheduled task failed'))
+          .finally(() => runs.delete(def.name));
+        runs.set(def.name, p);
       }
       await this.pause(tick);
     }
+    await Promise.allSettled([...runs.values()]);
   }
 }

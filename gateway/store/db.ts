@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, MssqlDialect, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, MssqlDialect, PostgresDialect, sql, type Transaction } from 'kysely';
+import { GroupCommitSqliteDialect } from './sqlite-group-commit';
 import type { Database } from './schema';
 
 export type Dialect = 'sqlite' | 'postgres' | 'mssql';
@@ -41,11 +42,15 @@ export async function openStore(url: string): Promise<Store> {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const conn = new SQLite(file);
     conn.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before it is acknowledged (every acknowledged callback is durable).
-    conn.pragma(process.env.SQLITE_SYNC ?? 'synchronous = FULL');
+    // FULL: a commit is on disk before it is acknowledged (every acknowledged callback is durable);
+    // group commit keeps that affordable.
+    conn.pragma('synchronous = FULL');
     conn.pragma('busy_timeout = 10000');
     conn.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(conn) }) });
+    // reads outside transactions use a second connection: in WAL mode it sees what is committed
+    const reader = file === ':memory:' ? undefined : new SQLite(file, { readonly: true });
+    reader?.pragma('busy_timeout = 10000');
+    const db = new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(conn, reader) });
     return { db, dialect, describe: `sqlite:${file}`, close: () => db.destroy() };
   }
   if (dialect === 'postgres') {
@@ -79,32 +84,6 @@ export async function openStore(url: string): Promise<Store> {
     }),
   });
   return { db, dialect, describe: redactUrl(url), close: () => db.destroy() };
-}
-
-/**
- * better-sqlite3 compiles a statement on every prepare(); Kysely prepares each query it runs. The
- * queries of the gateway are a small fixed set, so compiled statements are kept by their SQL text.
- */
-function withStatementCache<T extends { prepare(sql: string): any; close(): void }>(conn: T): T {
-  const cache = new Map<string, ReturnType<T['prepare']>>();
-  const prepare = conn.prepare.bind(conn);
-  return new Proxy(conn, {
-    get(target, prop, receiver) {
-      if (prop === 'prepare') {
-        return (text: string) => {
-          let stmt = cache.get(text);
-          if (!stmt) {
-            stmt = prepare(text);
-            if (cache.size >= 500) cache.delete(cache.keys().next().value!);
-            cache.set(text, stmt!);
-          }
-          return stmt;
-        };
-      }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
 }
 
 export async function ping(store: Store): Promise<void> {

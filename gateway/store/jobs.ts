@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { newId } from '../domain/ids';
-import { nowIso, type Dialect, type Executor } from './db';
+import { nowIso, type Db, type Dialect, type Executor } from './db';
 import type { JobRow, JobStatus } from './schema';
 import { insertIgnore, page } from './sql';
 
@@ -130,12 +130,12 @@ export async function finishJob(db: Executor, id: string, worker: string): Promi
   return Number(r.numUpdatedRows) > 0;
 }
 
-/** After a failed run: back to `next` (pending for the local runner, queued for BullMQ) at `runAt`, or dead. */
-export async function failJob(db: Executor, id: string, worker: string, outcome: { dead: boolean; error: string; runAt: Date; next: 'pending' | 'queued' }): Promise<boolean> {
+/** After a failed run: back to pending at `runAt`, or dead. */
+export async function failJob(db: Executor, id: string, worker: string, outcome: { dead: boolean; error: string; runAt: Date }): Promise<boolean> {
   const r = await db
     .updateTable('jobs')
     .set({
-      status: outcome.dead ? 'dead' : outcome.next,
+      status: outcome.dead ? 'dead' : 'pending',
       run_at: outcome.runAt.toISOString(),
       last_error: outcome.error.slice(0, 2000),
       locked_by: null,
@@ -153,22 +153,31 @@ export async function extendLeases(db: Executor, worker: string, leaseMs: number
   await db.updateTable('jobs').set({ locked_until: nowIso(Date.now() + leaseMs) }).where('locked_by', '=', worker).where('status', '=', 'running').execute();
 }
 
-/** Jobs whose worker vanished (lease ran out): they run again, or go dead when their attempts are used up. */
-export async function reapExpiredLeases(db: Executor): Promise<{ requeued: number; dead: JobRow[] }> {
+/**
+ * Jobs whose worker vanished (lease ran out) run again, or go dead when their attempts are used up;
+ * `onDead` runs in the transaction that marks one dead (its alert commits with it).
+ */
+export async function reapExpiredLeases(db: Db, onDead: (trx: Executor, job: JobRow) => Promise<void>): Promise<{ requeued: number; dead: number }> {
   const now = nowIso();
   const expired = await db.selectFrom('jobs').selectAll().where('status', '=', 'running').where('locked_until', '<', now).execute();
   let requeued = 0;
-  const dead: JobRow[] = [];
+  let dead = 0;
   for (const job of expired) {
     const isDead = job.attempts >= job.max_attempts;
-    const r = await db
-      .updateTable('jobs')
-      .set({ status: isDead ? 'dead' : 'pending', locked_by: null, locked_until: null, updated_at: now, last_error: job.last_error ?? 'worker stopped while running the job' })
-      .where('id', '=', job.id)
-      .where('status', '=', 'running')
-      .where('locked_until', '<', now)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) > 0) isDead ? dead.push({ ...job, status: 'dead', locked_by: null, locked_until: null }) : requeued++;
+    const lastError = job.last_error ?? 'worker stopped while running the job';
+    await db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('jobs')
+        .set({ status: isDead ? 'dead' : 'pending', locked_by: null, locked_until: null, updated_at: now, last_error: lastError })
+        .where('id', '=', job.id)
+        .where('status', '=', 'running')
+        .where('locked_until', '<', now)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return;
+      if (!isDead) return void requeued++;
+      dead++;
+      await onDead(trx, { ...job, status: 'dead', locked_by: null, locked_until: null, last_error: lastError });
+    });
   }
   return { requeued, dead };
 }
@@ -189,9 +198,12 @@ export async function pendingForRelay(db: Executor, limit: number): Promise<JobR
   return page(db, db.selectFrom('jobs').selectAll().where('status', '=', 'pending').orderBy('run_at'), limit).execute();
 }
 
-export async function markQueued(db: Executor, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.updateTable('jobs').set({ status: 'queued', updated_at: nowIso() }).where('id', 'in', ids).where('status', '=', 'pending').execute();
+/** The relayed attempts are now in the queue: rows that moved on meanwhile (ran, failed, came back) are left alone. */
+export async function markQueued(db: Executor, relayed: Pick<JobRow, 'id' | 'attempts'>[]): Promise<void> {
+  const now = nowIso();
+  for (const r of relayed) {
+    await db.updateTable('jobs').set({ status: 'queued', updated_at: now }).where('id', '=', r.id).where('attempts', '=', r.attempts).where('status', '=', 'pending').execute();
+  }
 }
 
 export async function staleQueued(db: Executor, olderThanMs: number, limit: number): Promise<JobRow[]> {
@@ -206,22 +218,32 @@ export async function touchJob(db: Executor, id: string): Promise<void> {
 // ---------------------------------------------------------------- schedules
 
 export async function ensureSchedule(db: Executor, dialect: Dialect, name: string): Promise<void> {
-  await insertIgnore(db, dialect, 'schedules', { name, next_run_at: nowIso(), locked_until: null, last_run_at: null, last_error: null }, ['name']);
+  await insertIgnore(db, dialect, 'schedules', { name, next_run_at: nowIso(), locked_until: null, locked_by: null, last_run_at: null, last_error: null }, ['name']);
 }
 
-/** Takes the schedule's next run if it is due and nobody holds it; true when this process won. */
-export async function claimSchedule(db: Executor, name: string, everyMs: number, leaseMs: number): Promise<boolean> {
+/**
+ * Takes a schedule's run for `worker` if nobody holds it and it is due (`earlyMs` early at most;
+ * `force` ignores the due time). True when this worker won; it then holds a lease it must renew.
+ */
+export async function claimSchedule(db: Executor, name: string, worker: string, opts: { everyMs: number; leaseMs: number; earlyMs?: number; force?: boolean }): Promise<boolean> {
   const now = Date.now();
-  const r = await db
+  let q = db
     .updateTable('schedules')
-    .set({ next_run_at: nowIso(now + everyMs), locked_until: nowIso(now + leaseMs), last_run_at: nowIso(now) })
+    .set({ next_run_at: nowIso(now + opts.everyMs), locked_until: nowIso(now + opts.leaseMs), locked_by: worker, last_run_at: nowIso(now) })
     .where('name', '=', name)
-    .where('next_run_at', '<=', nowIso(now))
-    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', nowIso(now))]))
-    .executeTakeFirst();
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', nowIso(now))]));
+  if (!opts.force) q = q.where('next_run_at', '<=', nowIso(now + (opts.earlyMs ?? 0)));
+  const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
-export async function releaseSchedule(db: Executor, name: string, error: string | null): Promise<void> {
-  await db.updateTable('schedules').set({ locked_until: null, last_error: error }).where('name', '=', name).execute();
+/** Keeps a running schedule's lease alive; false when it was lost. */
+export async function extendSchedule(db: Executor, name: string, worker: string, leaseMs: number): Promise<boolean> {
+  const r = await db.updateTable('schedules').set({ locked_until: nowIso(Date.now() + leaseMs) }).where('name', '=', name).where('locked_by', '=', worker).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Ends a run; only the holder can (a run that lost its lease does not free somebody else's). */
+export async function releaseSchedule(db: Executor, name: string, worker: string, error: string | null): Promise<void> {
+  await db.updateTable('schedules').set({ locked_until: null, locked_by: null, last_error: error }).where('name', '=', name).where('locked_by', '=', worker).execute();
 }

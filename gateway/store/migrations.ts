@@ -152,6 +152,7 @@ const m0001: Migration = {
       .addColumn('name', t.ascii(64), (c) => c.primaryKey())
       .addColumn('next_run_at', t.ts, (c) => c.notNull())
       .addColumn('locked_until', t.ts)
+      .addColumn('locked_by', t.ascii(64))
       .addColumn('last_run_at', t.ts)
       .addColumn('last_error', t.str(2000))
       .execute();

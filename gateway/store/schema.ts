@@ -127,6 +127,7 @@ export interface SchedulesTable {
   name: string;
   next_run_at: string;
   locked_until: string | null;
+  locked_by: string | null;
   last_run_at: string | null;
   last_error: string | null;
 }

@@ -235,8 +235,6 @@ function jobSuite(factory: RunnerFactory): void {
     }, timeoutMs);
   }
 
-  /** `test.failing` on the runners named (a bug found by this test, see the comment above it), `test` on the others. */
-  const failingOn = (kinds: RunnerFactory['kind'][]) => (kinds.includes(factory.kind) ? test.failing : test);
 
   /** The critical alerts support got about dead jobs, once their `alert.send` jobs ran. */
   function deadJobAlerts(): Alert[] {
@@ -326,16 +324,12 @@ function jobSuite(factory: RunnerFactory): void {
     expect(flaky.runs).toHaveLength(3);
   });
 
-  // BUG (BullMQ): relay() adds attempt N of a row to Redis, then markQueued() sets every relayed row
-  // that is `pending` to `queued` without checking that it is still at attempt N. When attempt N has
-  // already run, failed fast and put the row back to `pending` for attempt N+1 before markQueued()
-  // lands (a slow write here; another process's relay with a stale read does the same), the row
-  // becomes `queued` although attempt N+1 was never added to Redis: the retry waits for reconcile(),
-  // i.e. 60-90 s instead of its backoff (20-40 ms here). Fix: mark only rows whose attempts still
-  // equal the relayed attempt (or mark before adding).
-  failingOn(['bullmq'])('a retry after a fast failure is not lost when the outbox write after relaying is slow', async () => {
+  // The relay adds attempt N to Redis, then records the row as queued. If attempt N already ran,
+  // failed fast and put the row back to pending for attempt N+1 before that write lands (held up
+  // for 1 s here), the row must stay pending so that attempt N+1 is relayed after its backoff.
+  test('a retry after a fast failure is not lost when the outbox write after relaying is slow', async () => {
     await store.close();
-    store = slowStore(dbFile, (q) => (isMarkQueued(q) ? 300 : 0));
+    store = slowStore(dbFile, (q) => (isMarkQueued(q) ? 1000 : 0));
     stores.push(store);
     const flaky = recorded('test.fast-fail', (run) => {
       if (run.attempt === 1) throw new Error('1C answered 503');
@@ -534,7 +528,7 @@ function jobSuite(factory: RunnerFactory): void {
     expect(done.attempts).toBe(2);
     // the ghost coming back cannot record an outcome over the live run
     expect(await finishJob(store.db, id, ghost)).toBe(false);
-    expect(await failJob(store.db, id, ghost, { dead: true, error: 'late', runAt: new Date(), next: 'pending' })).toBe(false);
+    expect(await failJob(store.db, id, ghost, { dead: true, error: 'late', runAt: new Date() })).toBe(false);
     await sleep(QUIET_MS);
     expect(work.runs).toHaveLength(1);
     expect((await row(id)).status).toBe('done');
@@ -656,10 +650,9 @@ function jobSuite(factory: RunnerFactory): void {
     expect(runs).toBeLessThanOrEqual(Math.ceil((Date.now() - startedAt) / 200) + 2);
   });
 
-  // BUG (BullMQ): ScheduleDefinition promises "runs at most once at a time across every process";
-  // a BullMQ job scheduler adds the next run every `everyMs` whatever the previous run is doing, and
-  // the worker takes up to `concurrency` of them at once (seen: 4 at once with one runner, 8 with two).
-  failingOn(['bullmq'])('a schedule run that takes longer than its period does not overlap the next run', async () => {
+  // A BullMQ job scheduler adds a tick every period whatever the previous run is doing: the run
+  // still takes the schedule's lease, so ticks that find it running are skipped.
+  test('a schedule run that takes longer than its period does not overlap the next run', async () => {
     let active = 0;
     let maxActive = 0;
     let runs = 0;
@@ -684,12 +677,8 @@ function jobSuite(factory: RunnerFactory): void {
     expect(maxActive).toBe(1);
   });
 
-  // BUG (both runners): a run that outlives its lease is run a second time by another process.
-  // Local: claimSchedule() leases the schedule for max(leaseMs, everyMs) and nothing renews that
-  // lease while the handler runs (extendLeases() renews jobs only); once it lapses the other runner
-  // claims the schedule, and releaseSchedule() of the first run then clears the second run's lock too
-  // (it is not fenced by owner), so a third run can start. BullMQ: as above, runs every period.
-  test.failing('a schedule run that outlives the lease does not overlap a run in another runner', async () => {
+  // A run longer than the lease keeps it by renewing it, and only its holder can free it.
+  test('a schedule run that outlives the lease does not overlap a run in another runner', async () => {
     let active = 0;
     let maxActive = 0;
     let runs = 0;

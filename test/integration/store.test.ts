@@ -11,6 +11,7 @@ import {
   countJobsByStatus,
   enqueueJob,
   ensureSchedule,
+  extendSchedule,
   failJob,
   finishJob,
   getJob,
@@ -334,19 +335,19 @@ describe.each(backends)('store on $name', (backend) => {
       const before = await getJob(db, id);
       const runAt = new Date(Date.now() + 30_000);
 
-      expect(await failJob(db, id, 'intruder', { dead: false, error: 'nope', runAt, next: 'pending' })).toBe(false);
+      expect(await failJob(db, id, 'intruder', { dead: false, error: 'nope', runAt })).toBe(false);
       expect(await getJob(db, id)).toEqual(before);
 
-      expect(await failJob(db, id, 'owner', { dead: false, error: '1C timed out', runAt, next: 'pending' })).toBe(true);
+      expect(await failJob(db, id, 'owner', { dead: false, error: '1C timed out', runAt })).toBe(true);
       expect(await getJob(db, id)).toMatchObject({ status: 'pending', run_at: runAt.toISOString(), last_error: '1C timed out', locked_by: null, locked_until: null, attempts: 1 });
       // not running any more: a second failJob is refused
-      expect(await failJob(db, id, 'owner', { dead: true, error: 'again', runAt, next: 'pending' })).toBe(false);
+      expect(await failJob(db, id, 'owner', { dead: true, error: 'again', runAt })).toBe(false);
       // not due yet
       expect(await claimDueJobs(db, dialect, 'owner', 5, 60_000)).toEqual([]);
 
       const id2 = (await enqueueJob(db, dialect, 'work', null, { maxAttempts: 1 }))!;
       await claimDueJobs(db, dialect, 'owner', 5, 60_000);
-      expect(await failJob(db, id2, 'owner', { dead: true, error: 'x'.repeat(3000), runAt, next: 'queued' })).toBe(true);
+      expect(await failJob(db, id2, 'owner', { dead: true, error: 'x'.repeat(3000), runAt })).toBe(true);
       const dead = await getJob(db, id2);
       expect(dead).toMatchObject({ status: 'dead', locked_by: null });
       expect(dead!.last_error).toHaveLength(2000);
@@ -362,9 +363,14 @@ describe.each(backends)('store on $name', (backend) => {
       const past = nowIso(Date.now() - 1_000);
       await db.updateTable('jobs').set({ locked_until: past }).where('id', 'in', [retry, last]).execute();
 
-      const r = await reapExpiredLeases(db);
-      expect(r.requeued).toBe(1);
-      expect(r.dead.map((j) => j.id)).toEqual([last]);
+      const buried: string[] = [];
+      const r = await reapExpiredLeases(db, async (trx, job) => {
+        // runs inside the transaction that buries the job: what it writes commits with it
+        expect((await trx.selectFrom('jobs').select('status').where('id', '=', job.id).executeTakeFirst())?.status).toBe('dead');
+        buried.push(job.id);
+      });
+      expect(r).toEqual({ requeued: 1, dead: 1 });
+      expect(buried).toEqual([last]);
 
       expect(await getJob(db, retry)).toMatchObject({ status: 'pending', locked_by: null, locked_until: null, attempts: 1, last_error: 'worker stopped while running the job' });
       expect(await getJob(db, last)).toMatchObject({ status: 'dead', locked_by: null, locked_until: null, attempts: 1 });
@@ -375,7 +381,7 @@ describe.each(backends)('store on $name', (backend) => {
       const again = await claimDueJobs(db, dialect, 'next', 10, 60_000);
       expect(again.map((j) => [j.id, j.attempts])).toEqual([[retry, 2]]);
       // reaping again finds nothing
-      expect(await reapExpiredLeases(db)).toEqual({ requeued: 0, dead: [] });
+      expect(await reapExpiredLeases(db, async () => undefined)).toEqual({ requeued: 0, dead: 0 });
     });
 
     // ------------------------------------------------------------ reviveJob
@@ -386,7 +392,7 @@ describe.each(backends)('store on $name', (backend) => {
       await claimDueJobs(db, dialect, 'w', 1, 60_000);
       expect(await reviveJob(db, id)).toBe(false); // running
       expect(await getJob(db, id)).toMatchObject({ status: 'running', attempts: 1 });
-      await failJob(db, id, 'w', { dead: true, error: 'gave up', runAt: new Date(Date.now() + 3_600_000), next: 'pending' });
+      await failJob(db, id, 'w', { dead: true, error: 'gave up', runAt: new Date(Date.now() + 3_600_000) });
       expect(await getJob(db, id)).toMatchObject({ status: 'dead', attempts: 1 });
 
       expect(await reviveJob(db, id)).toBe(true);
@@ -402,26 +408,37 @@ describe.each(backends)('store on $name', (backend) => {
 
     // ------------------------------------------------------------ claimSchedule
 
-    test('claimSchedule: of two concurrent claims exactly one wins; not due again until everyMs has passed', async () => {
+    test('claimSchedule: of two concurrent claims exactly one wins; not due again until everyMs has passed; only the holder renews or releases', async () => {
       const name = `poll-${newId()}`;
       await ensureSchedule(db, dialect, name);
       await ensureSchedule(db, dialect, name); // idempotent
       expect(await db.selectFrom('schedules').selectAll().where('name', '=', name).execute()).toHaveLength(1);
 
       const everyMs = 400;
-      const results = await Promise.all([claimSchedule(db, name, everyMs, 60_000), claimSchedule(db, name, everyMs, 60_000)]);
+      const claim = (worker: string, extra: { force?: boolean } = {}) => claimSchedule(db, name, worker, { everyMs, leaseMs: 60_000, ...extra });
+      const results = await Promise.all([claim('a'), claim('b')]);
       expect(results.filter(Boolean)).toHaveLength(1);
+      const holder = results[0] ? 'a' : 'b';
+      const other = holder === 'a' ? 'b' : 'a';
       const claimedAt = Date.now();
 
-      await releaseSchedule(db, name, null);
-      expect(await claimSchedule(db, name, everyMs, 60_000)).toBe(false);
+      // the other worker can neither renew nor free the run it does not hold
+      expect(await extendSchedule(db, name, other, 60_000)).toBe(false);
+      await releaseSchedule(db, name, other, null);
+      expect(await claim(other, { force: true })).toBe(false);
+      expect(await extendSchedule(db, name, holder, 60_000)).toBe(true);
+
+      await releaseSchedule(db, name, holder, null);
+      expect(await claim('a')).toBe(false); // not due yet
+      expect(await claim('a', { force: true })).toBe(true); // an admin's "run now" is
+      await releaseSchedule(db, name, 'a', null);
 
       await sleep(everyMs - (Date.now() - claimedAt) + 50);
-      expect(await claimSchedule(db, name, everyMs, 60_000)).toBe(true);
+      expect(await claim('c')).toBe(true);
       // held by the lease now
-      expect(await claimSchedule(db, name, everyMs, 60_000)).toBe(false);
-      await releaseSchedule(db, name, 'boom');
-      expect(await db.selectFrom('schedules').select(['last_error', 'locked_until']).where('name', '=', name).executeTakeFirst()).toEqual({ last_error: 'boom', locked_until: null });
+      expect(await claim('d')).toBe(false);
+      await releaseSchedule(db, name, 'c', 'boom');
+      expect(await db.selectFrom('schedules').select(['last_error', 'locked_until', 'locked_by']).where('name', '=', name).executeTakeFirst()).toEqual({ last_error: 'boom', locked_until: null, locked_by: null });
     });
 
     // ------------------------------------------------------------ idempotency

@@ -348,24 +348,25 @@ describe('store functions compile to SQL Server syntax', () => {
   });
 
   test('claimSchedule: a guarded UPDATE; true only when a row was updated', async () => {
-    expect(await claimSchedule(db, 'poll', 1000, 60_000)).toBe(false);
+    const opts = { everyMs: 1000, leaseMs: 60_000 };
+    expect(await claimSchedule(db, 'poll', 'w1', opts)).toBe(false);
     expect(rec.text).toBe(
-      'update "schedules" set "next_run_at" = @1, "locked_until" = @2, "last_run_at" = @3 where "name" = @4 and "next_run_at" <= @5 and ("locked_until" is null or "locked_until" < @6)',
+      'update "schedules" set "next_run_at" = @1, "locked_until" = @2, "locked_by" = @3, "last_run_at" = @4 where "name" = @5 and ("locked_until" is null or "locked_until" < @6) and "next_run_at" <= @7',
     );
     rec.reset((q) => (isUpdate(q) ? { numAffectedRows: 1n } : undefined));
-    expect(await claimSchedule(db, 'poll', 1000, 60_000)).toBe(true);
+    expect(await claimSchedule(db, 'poll', 'w1', opts)).toBe(true);
   });
 
   test('ensureSchedule: INSERT ... WHERE NOT EXISTS', async () => {
     await ensureSchedule(db, 'mssql', 'poll');
-    expect(rec.text).toMatch(/^insert into "schedules" \("name", "next_run_at", "locked_until", "last_run_at", "last_error"\) select @1, @2, @3, @4, @5 where not exists \(select 1 from "schedules" with \(updlock, holdlock\) where "name" = @6\)$/);
+    expect(rec.text).toMatch(/^insert into "schedules" \("name", "next_run_at", "locked_until", "locked_by", "last_run_at", "last_error"\) select @1, @2, @3, @4, @5, @6 where not exists \(select 1 from "schedules" with \(updlock, holdlock\) where "name" = @7\)$/);
   });
 
   test('finishJob, failJob, reviveJob, reapExpiredLeases, countJobsByStatus', async () => {
     expect(await finishJob(db, 'j1', 'w')).toBe(false);
-    expect(await failJob(db, 'j1', 'w', { dead: false, error: 'e', runAt: new Date(0), next: 'pending' })).toBe(false);
+    expect(await failJob(db, 'j1', 'w', { dead: false, error: 'e', runAt: new Date(0) })).toBe(false);
     expect(await reviveJob(db, 'j1')).toBe(false);
-    expect(await reapExpiredLeases(db)).toEqual({ requeued: 0, dead: [] });
+    expect(await reapExpiredLeases(db, async () => undefined)).toEqual({ requeued: 0, dead: 0 });
     expect(await countJobsByStatus(db)).toEqual({});
     const s = rec.sql.map(flat);
     expect(s[0]).toBe('update "jobs" set "status" = @1, "locked_by" = @2, "locked_until" = @3, "updated_at" = @4, "last_error" = @5 where "id" = @6 and "locked_by" = @7 and "status" = @8');

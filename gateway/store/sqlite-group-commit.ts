@@ -1,0 +1,257 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery,
+  SelectQueryNode,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryResult,
+} from 'kysely';
+
+/**
+ * SQLite for Kysely (better-sqlite3) with group commit and a separate reading connection.
+ *
+ * With `synchronous=FULL` every COMMIT waits for the disk; done per transaction that caps a
+ * process at a few thousand commits a second and blocks the event loop for each. Here the
+ * application's transactions run as savepoints inside one shared transaction on the writing
+ * connection, committed (one fsync) as soon as the transactions already in line are done:
+ *  - a transaction's commit resolves only after the shared COMMIT that contains it, and a
+ *    statement outside a transaction that writes resolves only after that COMMIT too;
+ *  - a SELECT outside a transaction runs on a second, read-only connection, which in WAL mode sees
+ *    exactly what is committed (on disk) and never waits for the writer;
+ *  - if the COMMIT fails, every transaction in it fails (none of them was acknowledged).
+ * The writing connection has one user at a time (a FIFO lock held from BEGIN to COMMIT).
+ */
+export class GroupCommitSqliteDialect implements Dialect {
+  constructor(
+    private readonly writer: BetterSqlite3.Database,
+    /** Read-only connection to the same file (omit for :memory:, where reads use the writer). */
+    private readonly reader?: BetterSqlite3.Database,
+  ) {}
+  createAdapter() {
+    return new SqliteAdapter();
+  }
+  createDriver(): Driver {
+    return new GroupCommitDriver(this.writer, this.reader);
+  }
+  createIntrospector(db: Kysely<any>) {
+    return new SqliteIntrospector(db);
+  }
+  createQueryCompiler() {
+    return new SqliteQueryCompiler();
+  }
+}
+
+/** A FIFO lock: whoever asked first gets the connection next (the shared COMMIT is not starved). */
+class FifoLock {
+  private held = false;
+  private readonly queue: (() => void)[] = [];
+  lock(): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.queue.push(resolve));
+  }
+  unlock(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.held = false;
+  }
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+class Lease implements DatabaseConnection {
+  inTransaction = false;
+  holdsLock = false;
+  constructor(private readonly driver: GroupCommitDriver) {}
+  executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    return this.driver.execute<R>(this, q);
+  }
+  async *streamQuery<R>(q: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    for (const row of this.driver.statement(this.driver.readerOrWriter(this, q), q.sql).iterate(q.parameters as unknown[])) yield { rows: [row as R] };
+  }
+}
+
+class StatementCache {
+  private readonly map = new Map<string, BetterSqlite3.Statement>();
+  constructor(private readonly db: BetterSqlite3.Database) {}
+  get(text: string): BetterSqlite3.Statement {
+    let stmt = this.map.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      if (this.map.size >= 1000) this.map.delete(this.map.keys().next().value!);
+      this.map.set(text, stmt);
+    }
+    return stmt;
+  }
+}
+
+class GroupCommitDriver implements Driver {
+  private readonly lock = new FifoLock();
+  private readonly writes: StatementCache;
+  private readonly reads: StatementCache | null;
+  private open = false;
+  private waiters: Waiter[] = [];
+  private flushQueued = false;
+
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    private readonly reader?: BetterSqlite3.Database,
+  ) {
+    this.writes = new StatementCache(db);
+    this.reads = reader ? new StatementCache(reader) : null;
+  }
+
+  async init(): Promise<void> {}
+
+  /** No lock yet: a lone SELECT never needs the writer. The lock is taken by BEGIN or by a write. */
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new Lease(this);
+  }
+
+  async beginTransaction(conn: DatabaseConnection): Promise<void> {
+    const lease = conn as Lease;
+    await this.take(lease);
+    this.openShared();
+    this.db.exec('savepoint app_tx');
+    lease.inTransaction = true;
+  }
+
+  async commitTransaction(conn: DatabaseConnection): Promise<void> {
+    const lease = conn as Lease;
+    this.db.exec('release app_tx');
+    lease.inTransaction = false;
+    await this.handOverAndWait(lease);
+  }
+
+  async rollbackTransaction(conn: DatabaseConnection): Promise<void> {
+    const lease = conn as Lease;
+    this.db.exec('rollback to app_tx');
+    this.db.exec('release app_tx');
+    lease.inTransaction = false;
+    this.give(lease);
+    this.scheduleFlush();
+  }
+
+  async savepoint(_conn: DatabaseConnection, name: string): Promise<void> {
+    this.db.exec(`savepoint "${name}"`);
+  }
+
+  async rollbackToSavepoint(_conn: DatabaseConnection, name: string): Promise<void> {
+    this.db.exec(`rollback to "${name}"`);
+  }
+
+  async releaseSavepoint(_conn: DatabaseConnection, name: string): Promise<void> {
+    this.db.exec(`release "${name}"`);
+  }
+
+  async releaseConnection(conn: DatabaseConnection): Promise<void> {
+    this.give(conn as Lease);
+  }
+
+  async destroy(): Promise<void> {
+    await this.flush();
+    this.reader?.close();
+    this.db.close();
+  }
+
+  readerOrWriter(lease: Lease, q: CompiledQuery): 'reader' | 'writer' {
+    return !lease.inTransaction && this.reads && SelectQueryNode.is(q.query) ? 'reader' : 'writer';
+  }
+
+  statement(which: 'reader' | 'writer', text: string): BetterSqlite3.Statement {
+    return which === 'reader' ? this.reads!.get(text) : this.writes.get(text);
+  }
+
+  async execute<R>(lease: Lease, q: CompiledQuery): Promise<QueryResult<R>> {
+    const params = q.parameters as unknown[];
+    if (this.readerOrWriter(lease, q) === 'reader') return { rows: this.reads!.get(q.sql).all(params) as R[] };
+    if (lease.inTransaction) return run<R>(this.writes.get(q.sql), params);
+    // a statement of its own: it joins the shared transaction and answers once that is on disk
+    await this.take(lease);
+    let result: QueryResult<R>;
+    try {
+      this.openShared();
+      result = run<R>(this.writes.get(q.sql), params);
+    } catch (e) {
+      this.give(lease);
+      throw e;
+    }
+    await this.handOverAndWait(lease);
+    return result;
+  }
+
+  private async take(lease: Lease): Promise<void> {
+    if (lease.holdsLock) return;
+    await this.lock.lock();
+    lease.holdsLock = true;
+  }
+
+  private give(lease: Lease): void {
+    if (!lease.holdsLock) return;
+    lease.holdsLock = false;
+    this.lock.unlock();
+  }
+
+  private openShared(): void {
+    if (this.open) return;
+    this.db.exec('begin immediate');
+    this.open = true;
+  }
+
+  /** Gives the writer to the next in line and resolves once everything so far is on disk. */
+  private handOverAndWait(lease: Lease): Promise<void> {
+    const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.scheduleFlush();
+    this.give(lease);
+    return durable;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => void this.flush());
+  }
+
+  /** Waits for the transactions already in line, then commits the shared transaction once for all. */
+  private async flush(): Promise<void> {
+    await this.lock.lock();
+    this.flushQueued = false;
+    const waiters = this.waiters;
+    this.waiters = [];
+    try {
+      if (this.open) {
+        this.open = false;
+        const t = process.hrtime.bigint();
+        this.db.exec('commit');
+        (globalThis as any).__gc ??= { n: 0, w: 0, ms: 0 };
+        (globalThis as any).__gc.n++; (globalThis as any).__gc.w += waiters.length; (globalThis as any).__gc.ms += Number(process.hrtime.bigint() - t) / 1e6;
+      }
+      for (const w of waiters) w.resolve();
+    } catch (e) {
+      try {
+        if (this.db.inTransaction) this.db.exec('rollback');
+      } catch {
+        /* the rollback error is secondary */
+      }
+      for (const w of waiters) w.reject(e);
+    } finally {
+      this.lock.unlock();
+    }
+  }
+}
+
+function run<R>(stmt: BetterSqlite3.Statement, params: unknown[]): QueryResult<R> {
+  if (stmt.reader) return { rows: stmt.all(params) as R[] }; // UPDATE ... RETURNING
+  const r = stmt.run(params);
+  return { rows: [], numAffectedRows: BigInt(r.changes), insertId: r.lastInsertRowid !== undefined ? BigInt(r.lastInsertRowid) : undefined };
+}
