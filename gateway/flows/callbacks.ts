@@ -67,7 +67,7 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
   if (seen) return 'duplicate';
 
   try {
-    await syncAttempt(d, attempt.id, { event: record });
+    await syncAttempt(d, attempt, { event: record });
     return 'applied';
   } catch (e) {
     if (!(e instanceof ExternalError)) throw e;

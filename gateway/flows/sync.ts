@@ -25,9 +25,9 @@ export function nextCheckAt(d: FlowDeps, attempt: Pick<AttemptRow, 'checks'>): s
  * way a payment changes state: callbacks, the customer's return and the janitor all end here.
  * `event` is the inbound callback that prompted it; it is recorded in the same transaction.
  */
-export async function syncAttempt(d: FlowDeps, attemptId: string, opts: { event?: PaymentEventsTable; poll?: boolean } = {}): Promise<PaymentRow> {
-  let attempt = await getAttempt(d.store.db, attemptId);
-  if (!attempt) throw new Error(`attempt ${attemptId} not found`);
+export async function syncAttempt(d: FlowDeps, attemptOrId: string | AttemptRow, opts: { event?: PaymentEventsTable; poll?: boolean } = {}): Promise<PaymentRow> {
+  let attempt = typeof attemptOrId === 'string' ? await getAttempt(d.store.db, attemptOrId) : attemptOrId;
+  if (!attempt) throw new Error(`attempt ${String(attemptOrId)} not found`);
   const provider = d.providers.get(attempt.organization_id, attempt.provider);
   if (!provider) throw new Error(`provider ${attempt.provider} is not configured for ${attempt.organization_id}`);
 
@@ -47,8 +47,9 @@ export async function syncAttempt(d: FlowDeps, attemptId: string, opts: { event?
   // an attempt given up too long ago is cancelled at the provider, so it cannot be paid later
   const expireMs = d.config.janitor.expireAfterMinutes * 60_000;
   if (opts.poll && observed.state === 'pending' && Date.now() - Date.parse(attempt.created_at) > expireMs) {
-    await provider.cancel({ providerRef: attempt.provider_ref ?? observed.providerRef, orderNumber: attempt.order_number }).catch((e) => d.log.warn({ err: e, attemptId }, 'cancelling a stale attempt failed'));
-    observed = await provider.status({ providerRef: attempt.provider_ref ?? observed.providerRef, orderNumber: attempt.order_number });
+    const ref = { providerRef: attempt.provider_ref ?? observed.providerRef, orderNumber: attempt.order_number };
+    await provider.cancel(ref).catch((e) => d.log.warn({ err: e, attemptId: attempt!.id }, 'cancelling a stale attempt failed'));
+    observed = await provider.status(ref);
     if (observed.state === 'pending') observed = { ...observed, state: 'expired', reason: observed.reason ?? 'истёк срок оплаты' };
   }
 
@@ -56,49 +57,59 @@ export async function syncAttempt(d: FlowDeps, attemptId: string, opts: { event?
   return applyObserved(d, attempt, observed, opts);
 }
 
-/** Records what the provider said and moves the payment (and its order) accordingly, in one transaction. */
+/**
+ * Records what the provider said and moves the payment (and its order) accordingly, in one
+ * transaction. A callback that prompted the check is recorded with the answer that confirmed it.
+ */
 export async function applyObserved(d: FlowDeps, attempt: AttemptRow, observed: ObservedStatus, opts: { event?: PaymentEventsTable; poll?: boolean } = {}): Promise<PaymentRow> {
   const { store } = d;
+  const raw = observed.raw ?? observed;
   const payment = await store.db.transaction().execute(async (trx) => {
-    if (opts.event) await recordEvent(trx, store.dialect, opts.event);
-    await recordEvent(trx, store.dialect, {
-      id: newId(),
-      organization_id: attempt.organization_id,
-      provider: attempt.provider,
-      attempt_id: attempt.id,
-      kind: 'status',
-      dedupe_key: `status:${attempt.id}:${observed.state}:${observed.paidAmount}:${observed.refundedAmount}`,
-      payload: JSON.stringify(observed.raw ?? observed),
-      outcome: observed.state,
-      received_at: nowIso(),
-    });
+    if (opts.event) {
+      await recordEvent(trx, store.dialect, { ...opts.event, payload: JSON.stringify({ ...JSON.parse(opts.event.payload), confirmation: raw }) });
+    } else {
+      await recordEvent(trx, store.dialect, {
+        id: newId(),
+        organization_id: attempt.organization_id,
+        provider: attempt.provider,
+        attempt_id: attempt.id,
+        kind: 'status',
+        dedupe_key: `status:${attempt.id}:${observed.state}:${observed.paidAmount}:${observed.refundedAmount}`,
+        payload: JSON.stringify(raw),
+        outcome: observed.state,
+        received_at: nowIso(),
+      });
+    }
     const payment = (await getPayment(trx, attempt.payment_id))!;
-    await moveByObserved(d, trx, payment, attempt, observed);
+    const moved = await moveByObserved(d, trx, payment, attempt, observed);
 
     const final = FINAL_STATES.has(observed.state);
     const checks = attempt.checks + (opts.poll ? 1 : 0);
     await updateAttempt(trx, attempt.id, {
-      provider_ref: attempt.provider_ref,
+      ...(attempt.provider_ref ? { provider_ref: attempt.provider_ref } : {}),
       provider_state: observed.state,
       state: final ? 'closed' : 'active',
       checks,
       next_check_at: final ? null : nextCheckAt(d, { checks }),
     });
-    return (await getPayment(trx, attempt.payment_id))!;
+    return moved;
   });
   d.jobs.kick();
   return payment;
 }
 
-async function moveByObserved(d: FlowDeps, trx: Executor, payment: PaymentRow, attempt: AttemptRow, observed: ObservedStatus): Promise<void> {
+/** Applies the transitions the observation calls for; returns the payment as it now is. */
+async function moveByObserved(d: FlowDeps, trx: Executor, payment: PaymentRow, attempt: AttemptRow, observed: ObservedStatus): Promise<PaymentRow> {
   let current = payment;
+  const log = d.log.child({ paymentId: payment.id, attemptId: attempt.id });
+  // somebody else moved it between our read and our write (another process): theirs stands
+  const lost = async () => (await getPayment(trx, payment.id))!;
   // at most two steps: a payment first seen already refunded is paid, then refunded
   for (let step = 0; step < 2; step++) {
     const t = decideTransition({ status: current.status as never, amount: current.amount, refundedAmount: current.refunded_amount }, observed);
-    const log = d.log.child({ paymentId: payment.id, attemptId: attempt.id });
     switch (t.kind) {
       case 'none':
-        return;
+        return current;
       case 'mismatch':
         log.error({ observed: { state: observed.state, paidAmount: observed.paidAmount } }, 'provider amount differs from the payment');
         await d.alerts.raise(trx, {
@@ -108,9 +119,10 @@ async function moveByObserved(d: FlowDeps, trx: Executor, payment: PaymentRow, a
           text: `Банк сообщает об оплате ${formatRub(observed.paidAmount)} по попытке ${attempt.order_number}, а платёж ${payment.id} выставлен на ${formatRub(payment.amount)}. Статус платежа не изменён; проверьте операцию в личном кабинете банка.`,
           context: { paymentId: payment.id, attemptId: attempt.id, observed: observed.paidAmount, expected: payment.amount },
         });
-        return;
+        return current;
       case 'paid': {
-        if (!(await movePayment(trx, payment.id, current.status, { status: 'paid', paid_at: nowIso(), status_reason: null }))) return;
+        const set = { status: 'paid', paid_at: nowIso(), status_reason: null };
+        if (!(await movePayment(trx, payment.id, current.status, set))) return lost();
         const { before } = await addOrderMoney(trx, payment.order_id, { paid: payment.amount });
         log.info({ late: t.late }, 'payment paid');
         if (t.late || before.paid_amount >= before.total) {
@@ -125,23 +137,26 @@ async function moveByObserved(d: FlowDeps, trx: Executor, payment: PaymentRow, a
           });
         }
         await notifySite(d, trx, payment, 'payment.paid', 'paid');
-        current = { ...current, status: 'paid' };
+        current = { ...current, ...set, updated_at: set.paid_at };
         continue;
       }
-      case 'failed':
-        if (await movePayment(trx, payment.id, current.status, { status: t.status, status_reason: t.reason ?? null })) {
-          log.info({ status: t.status }, 'payment failed');
-          await notifySite(d, trx, payment, `payment.${t.status}`, t.status);
-        }
-        return;
+      case 'failed': {
+        const set = { status: t.status, status_reason: t.reason ?? null };
+        if (!(await movePayment(trx, payment.id, current.status, set))) return lost();
+        log.info({ status: t.status }, 'payment failed');
+        await notifySite(d, trx, payment, `payment.${t.status}`, t.status);
+        return { ...current, ...set, updated_at: nowIso() };
+      }
       case 'refunded': {
         const delta = t.refundedAmount - current.refunded_amount;
-        if (!(await movePayment(trx, payment.id, current.status, { status: t.status, refunded_amount: t.refundedAmount }))) return;
+        const set = { status: t.status, refunded_amount: t.refundedAmount };
+        if (!(await movePayment(trx, payment.id, current.status, set))) return lost();
         await addOrderMoney(trx, payment.order_id, { refunded: delta });
         log.info({ refunded: t.refundedAmount }, 'payment refunded');
         await notifySite(d, trx, payment, `payment.${t.status}`, `${t.status}:${t.refundedAmount}`);
-        return;
+        return { ...current, ...set, updated_at: nowIso() };
       }
     }
   }
+  return current;
 }

@@ -46,6 +46,10 @@ export async function openStore(url: string): Promise<Store> {
     // group commit keeps that affordable.
     conn.pragma('synchronous = FULL');
     conn.pragma('busy_timeout = 10000');
+    conn.pragma('cache_size = -65536');
+    conn.pragma('mmap_size = 268435456');
+    // savepoints (one per transaction under group commit) journal in memory
+    conn.pragma('temp_store = MEMORY');
     conn.pragma('foreign_keys = ON');
     // reads outside transactions use a second connection: in WAL mode it sees what is committed
     const reader = file === ':memory:' ? undefined : new SQLite(file, { readonly: true });

@@ -231,10 +231,7 @@ class GroupCommitDriver implements Driver {
     try {
       if (this.open) {
         this.open = false;
-        const t = process.hrtime.bigint();
         this.db.exec('commit');
-        (globalThis as any).__gc ??= { n: 0, w: 0, ms: 0 };
-        (globalThis as any).__gc.n++; (globalThis as any).__gc.w += waiters.length; (globalThis as any).__gc.ms += Number(process.hrtime.bigint() - t) / 1e6;
       }
       for (const w of waiters) w.resolve();
     } catch (e) {

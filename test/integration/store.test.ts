@@ -1,3 +1,5 @@
+// Constraint errors are checked by their message: better-sqlite3 builds its errors in the realm that
+// first loaded it, so `toThrow()` (an instanceof check) misjudges them when jest reuses a worker.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -275,7 +277,7 @@ describe.each(backends)('store on $name', (backend) => {
           .insertInto('jobs')
           .values({ id: newId(), name: 'x', dedupe_key: key, payload: 'null', status: 'pending', attempts: 0, max_attempts: 1, run_at: now, locked_until: null, locked_by: null, last_error: null, created_at: now, updated_at: now })
           .execute(),
-      ).rejects.toThrow();
+      ).rejects.toHaveProperty('message', expect.stringMatching(/UNIQUE constraint failed|duplicate key value/));
     });
 
     // ------------------------------------------------------------ claimDueJobs
@@ -548,7 +550,7 @@ describe.each(backends)('store on $name', (backend) => {
       await insertOrder(db, order);
       expect(await findOrderByExternalId(db, 'org-1', order.external_id)).toMatchObject({ id: order.id });
       expect(await findOrderByExternalId(db, 'org-2', order.external_id)).toBeUndefined();
-      await expect(insertOrder(db, orderRow({ external_id: order.external_id }))).rejects.toThrow();
+      await expect(insertOrder(db, orderRow({ external_id: order.external_id }))).rejects.toHaveProperty('message', expect.stringMatching(/UNIQUE constraint failed|duplicate key value/));
       await insertOrder(db, orderRow({ organization_id: 'org-2', external_id: order.external_id }));
     });
 
@@ -626,7 +628,7 @@ describe.each(backends)('store on $name', (backend) => {
     });
 
     test('a payment must point at an existing order', async () => {
-      await expect(insertPayment(db, paymentRow(newId()))).rejects.toThrow();
+      await expect(insertPayment(db, paymentRow(newId()))).rejects.toHaveProperty('message', expect.stringMatching(/FOREIGN KEY constraint failed|violates foreign key/));
     });
   });
 });
