@@ -50,7 +50,8 @@ export async function syncAttempt(d: FlowDeps, attemptOrId: string | AttemptRow,
     const ref = { providerRef: attempt.provider_ref ?? observed.providerRef, orderNumber: attempt.order_number };
     await provider.cancel(ref).catch((e) => d.log.warn({ err: e, attemptId: attempt!.id }, 'cancelling a stale attempt failed'));
     observed = await provider.status(ref);
-    if (observed.state === 'pending') observed = { ...observed, state: 'expired', reason: observed.reason ?? 'истёк срок оплаты' };
+    // the cancellation shows as a decline at the bank; for the shop it is an expiry
+    if (observed.state === 'pending' || observed.state === 'declined') observed = { ...observed, state: 'expired', reason: 'истёк срок оплаты' };
   }
 
   if (!attempt.provider_ref && observed.providerRef) attempt = { ...attempt, provider_ref: observed.providerRef };

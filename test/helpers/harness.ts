@@ -63,17 +63,23 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
   const p = await port();
-  const config = sandboxConfig({
+  const abandon = async (e: unknown): Promise<never> => {
+    await sber.stop();
+    await cleanup();
+    throw e;
+  };
+  const config = await Promise.resolve().then(() => sandboxConfig({
     port: p,
     databaseUrl,
     sberRestUrl: sber.restUrl,
     siteWebhook: opts.siteWebhook,
     overrides: (raw) => {
       raw.log.level = 'debug';
+      if (opts.merchant?.callbackMode === 'asymmetric') raw.organizations[0].providers.sber.callback = { mode: 'asymmetric', publicKey: sber.publicKeyPem };
       if (opts.redis) raw.redis = { url: REDIS_URL, prefix: redisPrefix() };
       opts.overrides?.(raw);
     },
-  });
+  })).catch(abandon);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -81,7 +87,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       cb();
     },
   });
-  const gateway = await createGateway(config, { logger: createLogger('debug', sink), extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber })] });
+  const gateway = await createGateway(config, { logger: createLogger('debug', sink), extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber })] }).catch(abandon);
   const { url } = await gateway.start();
   return {
     gateway,

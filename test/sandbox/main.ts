@@ -30,7 +30,7 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     { userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, callbackSecret: SANDBOX.sber.callbackSecret, callbackMode: 'symmetric' },
   ]);
   await sber.start(Number(process.env.SANDBOX_SBER_PORT ?? 0));
-  const dataDir = resolve(opts.dataDir ?? '.sandbox');
+  const dataDir = resolve(opts.dataDir ?? process.env.SANDBOX_DATA_DIR ?? '.sandbox');
   rmSync(dataDir, { recursive: true, force: true });
   const port = opts.port === 0 ? await freePort() : (opts.port ?? 8080);
   const config = sandboxConfig({ port, databaseUrl: `sqlite:${dataDir}/gateway.db`, sberRestUrl: sber.restUrl, overrides: opts.quiet ? (raw) => (raw.log.level = 'warn') : undefined });

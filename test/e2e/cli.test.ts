@@ -1,0 +1,116 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig } from '../../gateway/config';
+
+/** The commands of CONTRACTS.md as a user runs them, and the deployment files they rely on. */
+
+const ROOT = resolve(__dirname, '../..');
+const BIN = join(ROOT, 'bin/onec-gateway.js');
+
+function run(args: string[], env: Record<string, string> = {}, cwd = ROOT) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', PORT: '', GATEWAY_CONFIG: '', ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('the CLI', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gw-cli-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('start without a config fails naming the file and the sandbox', () => {
+    const r = run(['start'], {}, dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(join(dir, 'gateway.config.yaml'));
+    expect(r.err).toContain('npm run sandbox');
+  });
+
+  test('a bad config stops the start with the key path and the reason', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'server: { port: "eighty" }\norganizations:\n  - id: Main Org\n    name: x\n');
+    const r = run(['start'], { GATEWAY_CONFIG: file });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('server.port');
+    expect(r.err).toContain('organizations[0].id');
+  });
+
+  test('a secret missing from the environment is named with its key', () => {
+    const r = run(['start'], { GATEWAY_CONFIG: join(ROOT, 'gateway.config.example.yaml'), ADMIN_KEY: 'admin-key-0123456789' });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/organizations\[0\]\.siteKeys\[0\]: environment variable SITE_KEY is not set/);
+  });
+
+  test('migrate creates the schema and is idempotent', () => {
+    const file = join(dir, 'gateway.config.yaml');
+    const env = { SITE_KEY: 'site-key-0123456789', ADMIN_KEY: 'admin-key-0123456789', SBER_USERNAME: 'shop-api', SBER_PASSWORD: 'p', SBER_CALLBACK_SECRET: 'callback-secret', DATABASE_URL: `sqlite:${join(dir, 'g.db')}` };
+    writeFileSync(file, readFileSync(join(ROOT, 'gateway.config.example.yaml')));
+    const first = run(['migrate'], { ...env, GATEWAY_CONFIG: file });
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('applied: 0001_init');
+    const second = run(['migrate'], { ...env, GATEWAY_CONFIG: file });
+    expect(second.out).toContain('schema is up to date');
+  });
+
+  test('an unknown command is refused with the help', () => {
+    const r = run(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('unknown command "frobnicate"');
+    expect(r.err).toContain('worker');
+  });
+
+  test('start serves the API without the sandbox controls', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const env = { SITE_KEY: 'site-key-0123456789', ADMIN_KEY: 'admin-key-0123456789', SBER_USERNAME: 'shop-api', SBER_PASSWORD: 'p', SBER_CALLBACK_SECRET: 'callback-secret', DATABASE_URL: `sqlite:${join(dir, 'g.db')}`, PORT: String(port), GATEWAY_CONFIG: join(ROOT, 'gateway.config.example.yaml'), LOG_LEVEL: 'warn' };
+    const child = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env: { ...process.env, REDIS_URL: '', ...env }, stdio: 'ignore' });
+    try {
+      let live = false;
+      for (let i = 0; i < 200 && !live; i++) {
+        live = await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false);
+        if (!live) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(live).toBe(true);
+      const sandbox = await fetch(`http://127.0.0.1:${port}/sandbox/payments/x/complete`, { method: 'POST' });
+      expect(sandbox.status).toBe(404);
+      const ready = await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json();
+      expect(ready).toMatchObject({ status: 'ok', checks: { store: { ok: true, dialect: 'sqlite' }, queue: { ok: true, runner: 'local' } } });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }, 30_000);
+});
+
+describe('deployment files', () => {
+  test('the example config is valid once its secrets are in the environment', () => {
+    const cfg = loadConfig(join(ROOT, 'gateway.config.example.yaml'), { SITE_KEY: 'site-key-0123456789', ADMIN_KEY: 'admin-key-0123456789', SBER_USERNAME: 'shop-api', SBER_PASSWORD: 'p', SBER_CALLBACK_SECRET: 'callback-secret' });
+    expect(cfg.organizations[0]).toMatchObject({ id: 'main', payments: { card: { provider: 'sber' } } });
+    expect(cfg.database.url).toBe('sqlite:./data/gateway.db');
+  });
+
+  test('docker-compose.yml: gateway, worker, redis and postgres, wired by environment', () => {
+    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['gateway', 'worker', 'redis', 'postgres']));
+    for (const name of ['gateway', 'worker']) {
+      const s = compose.services[name];
+      expect(s.environment.DATABASE_URL).toContain('postgres://');
+      expect(s.environment.REDIS_URL).toBe('redis://redis:6379');
+      expect(s.depends_on).toMatchObject({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+    }
+    expect(compose.services.gateway.command).toContain('--no-worker');
+    expect(compose.services.worker.command).toContain('worker');
+  });
+
+  const composeBin = ['docker-compose', 'docker'].find((b) => spawnSync(b, b === 'docker' ? ['compose', 'version'] : ['version'], { encoding: 'utf8' }).status === 0);
+  // skipped only on a machine without compose, never in CI (.ci/run installs it)
+  (composeBin || process.env.CI ? test : test.skip)(`${composeBin ?? 'docker compose'} config accepts docker-compose.yml`, () => {
+    if (!composeBin) throw new Error('neither docker-compose nor docker compose is installed');
+    const args = composeBin === 'docker' ? ['compose', 'config', '-q'] : ['config', '-q'];
+    const r = spawnSync(composeBin!, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SITE_KEY: 's', ADMIN_KEY: 'a', SBER_USERNAME: 'u', SBER_PASSWORD: 'p', SBER_CALLBACK_SECRET: 'c' } });
+    expect(r.stderr).not.toMatch(/invalid/i);
+    expect(r.status).toBe(0);
+  });
+});

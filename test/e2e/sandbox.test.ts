@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { symmetricChecksum } from '../../connectors/sber/checksum';
+import { eventually, orderBody } from '../helpers/harness';
+import { SANDBOX } from '../sandbox/config';
+
+/** `npm run sandbox` as a user meets it: the fixed points of CONTRACTS.md, the README's walk. */
+
+const ROOT = resolve(__dirname, '../..');
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+describe('npm run sandbox', () => {
+  let child: ChildProcess;
+  let base: string;
+  let output = '';
+
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    child = spawn('npm', ['run', 'sandbox', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', DATABASE_URL: '', REDIS_URL: '', SANDBOX_DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-sandbox-')) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    await eventually(async () => output.includes('sandbox is running') && (await fetch(`${base}/health/ready`)).ok, 60_000, 100);
+  }, 70_000);
+
+  afterAll(async () => {
+    if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  });
+
+  const site = { authorization: `Bearer ${SANDBOX.siteKey}`, 'content-type': 'application/json' };
+  const post = async (path: string, body: unknown, headers: Record<string, string> = site) => {
+    const r = await fetch(base + path, { method: 'POST', headers, body: JSON.stringify(body) });
+    return { status: r.status, body: (await r.json()) as any };
+  };
+  const status = async (paymentId: string) => ((await (await fetch(`${base}/api/v1/payments/${paymentId}`, { headers: site })).json()) as any).status;
+
+  test('prints the URLs and the keys', () => {
+    expect(output).toContain(base);
+    expect(output).toContain(SANDBOX.siteKey);
+    expect(output).toContain(SANDBOX.adminKey);
+    expect(output).toContain(`${SANDBOX.onecUser} / ${SANDBOX.onecPassword}`);
+  });
+
+  test('order → card payment → /sandbox/payments/{id}/complete → paid within 2 s', async () => {
+    const order = await post('/api/v1/orders', orderBody());
+    expect(order.status).toBe(201);
+    const payment = await post(`/api/v1/orders/${order.body.id}/payments`, { method: 'card' }, { ...site, 'idempotency-key': 'walk-1' });
+    expect(payment.status).toBe(201);
+    expect(payment.body.action.type).toBe('redirect');
+    const t0 = Date.now();
+    const done = await post(`/sandbox/payments/${payment.body.id}/complete`, { outcome: 'paid' }, { 'content-type': 'application/json' });
+    expect(done.status).toBe(200);
+    await eventually(async () => (await status(payment.body.id)) === 'paid', 2000, 50);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  test('with the callback suppressed, the janitor still brings the payment to paid', async () => {
+    await post('/sandbox/sber/knobs', { callbacks: 'off' }, { 'content-type': 'application/json' });
+    try {
+      const order = await post('/api/v1/orders', orderBody());
+      const payment = await post(`/api/v1/orders/${order.body.id}/payments`, { method: 'card' }, { ...site, 'idempotency-key': 'walk-2' });
+      await post(`/sandbox/payments/${payment.body.id}/complete`, { outcome: 'paid' }, { 'content-type': 'application/json' });
+      expect(await status(payment.body.id)).toBe('pending');
+      await eventually(async () => (await status(payment.body.id)) === 'paid', 20_000, 250);
+    } finally {
+      await post('/sandbox/sber/knobs', { callbacks: 'on' }, { 'content-type': 'application/json' });
+    }
+  }, 30_000);
+
+  test('a forged callback gets 403 and changes nothing', async () => {
+    const order = await post('/api/v1/orders', orderBody());
+    const payment = await post(`/api/v1/orders/${order.body.id}/payments`, { method: 'card' }, { ...site, 'idempotency-key': 'walk-3' });
+    const mdOrder = new URL(payment.body.action.url).searchParams.get('mdOrder')!;
+    const params = { mdOrder, orderNumber: 'whatever', operation: 'deposited', status: '1' };
+    const forged = new URLSearchParams({ ...params, checksum: symmetricChecksum(params, 'guessed-secret') });
+    const r = await fetch(`${base}/callbacks/sber/main?${forged}`);
+    expect(r.status).toBe(403);
+    expect(await status(payment.body.id)).toBe('pending');
+  });
+});
