@@ -1,10 +1,9 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../log';
-import { ensureSchedule, markQueued, pendingForRelay, reviveJob, staleQueued, startJob, touchJob } from '../store/jobs';
+import { ensureSchedule, markQueued, pendingForRelay, staleQueued, startJob, touchJob } from '../store/jobs';
 import type { JobRow } from '../store/schema';
-import { JobExecutor, workerId } from './executor';
+import type { JobExecutor } from './executor';
+import { RunnerBase } from './runner-base';
 import type { JobRunner } from './types';
 
 const SCHEDULE_PREFIX = 'schedule.';
@@ -16,24 +15,19 @@ const SCHEDULE_PREFIX = 'schedule.';
  * overlap). Each BullMQ job is one attempt, id `<job id>-<attempt>`, so a relay that adds the same
  * attempt twice adds it once.
  */
-export class BullMqJobRunner implements JobRunner {
+export class BullMqJobRunner extends RunnerBase implements JobRunner {
   readonly kind = 'bullmq' as const;
-  private readonly worker = workerId();
-  private readonly log: Logger;
   private readonly queueName = 'jobs';
   private conns: IORedis[] = [];
   private queue: Queue | null = null;
   private bullWorker: Worker | null = null;
-  private running = false;
-  private stopping = new AbortController();
-  private wake: (() => void) | null = null;
   private loops: Promise<void>[] = [];
 
   constructor(
-    private readonly exec: JobExecutor,
+    exec: JobExecutor,
     private readonly redis: { url: string; prefix: string },
   ) {
-    this.log = exec.log.child({ runner: 'bullmq', worker: this.worker });
+    super(exec, 'bullmq');
   }
 
   private connect(opts: { maxRetriesPerRequest: number | null }): IORedis {
@@ -79,25 +73,6 @@ export class BullMqJobRunner implements JobRunner {
     this.bullWorker = null;
     this.queue = null;
     this.conns = [];
-  }
-
-  kick(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
-  async retry(id: string): Promise<boolean> {
-    const ok = await reviveJob(this.exec.store.db, id);
-    if (ok) this.kick();
-    return ok;
-  }
-
-  async runScheduleNow(name: string): Promise<void> {
-    const def = this.exec.schedules.get(name);
-    if (!def) throw new Error(`no schedule "${name}"`);
-    await ensureSchedule(this.exec.store.db, this.exec.store.dialect, name);
-    if (!(await this.exec.runSchedule(def, this.worker, { force: true, waitMs: 60_000 }))) throw new Error(`schedule "${name}" is still running elsewhere`);
   }
 
   async ping(): Promise<void> {
@@ -152,19 +127,6 @@ export class BullMqJobRunner implements JobRunner {
     }
   }
 
-  private waitForWork(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
-  }
-
   private async relayLoop(): Promise<void> {
     let lastReconcile = Date.now();
     while (this.running) {
@@ -178,22 +140,10 @@ export class BullMqJobRunner implements JobRunner {
       } catch (e) {
         if (!this.running) break;
         this.log.error({ err: e }, 'moving jobs to redis failed; they stay in the outbox');
-        await sleep(1000, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+        await this.pause(1000);
       }
       if (this.running && moved === 0) await this.waitForWork(this.exec.settings.pollIntervalMs);
     }
   }
 
-  private async leaseLoop(): Promise<void> {
-    const every = Math.max(100, Math.floor(this.exec.settings.leaseMs / 3));
-    while (this.running) {
-      await sleep(every, undefined, { signal: this.stopping.signal }).catch(() => undefined);
-      if (!this.running) break;
-      try {
-        if ((await this.exec.upkeep(this.worker)) > 0) this.kick();
-      } catch (e) {
-        if (this.running) this.log.error({ err: e }, 'lease upkeep failed');
-      }
-    }
-  }
 }

@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../log';
-import { claimDueJobs, ensureSchedule, reviveJob } from '../store/jobs';
-import { JobExecutor, workerId } from './executor';
+import { claimDueJobs, ensureSchedule } from '../store/jobs';
+import type { JobExecutor } from './executor';
+import { RunnerBase } from './runner-base';
 import type { JobRunner } from './types';
 
 /**
@@ -9,18 +8,13 @@ import type { JobRunner } from './types';
  * same database; each claims due jobs with a lease it keeps renewing, so a killed process's jobs
  * run again once the lease runs out.
  */
-export class LocalJobRunner implements JobRunner {
+export class LocalJobRunner extends RunnerBase implements JobRunner {
   readonly kind = 'local' as const;
-  private readonly worker = workerId();
-  private readonly log: Logger;
-  private stopping = new AbortController();
-  private running = false;
-  private wake: (() => void) | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
   private loops: Promise<void>[] = [];
 
-  constructor(private readonly exec: JobExecutor) {
-    this.log = exec.log.child({ runner: 'local', worker: this.worker });
+  constructor(exec: JobExecutor) {
+    super(exec, 'local');
   }
 
   async start(opts: { worker?: boolean } = {}): Promise<void> {
@@ -41,45 +35,8 @@ export class LocalJobRunner implements JobRunner {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  kick(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
-  async retry(id: string): Promise<boolean> {
-    const ok = await reviveJob(this.exec.store.db, id);
-    if (ok) this.kick();
-    return ok;
-  }
-
-  async runScheduleNow(name: string): Promise<void> {
-    const def = this.exec.schedules.get(name);
-    if (!def) throw new Error(`no schedule "${name}"`);
-    await ensureSchedule(this.exec.store.db, this.exec.store.dialect, name);
-    if (!(await this.exec.runSchedule(def, this.worker, { force: true, waitMs: 60_000 }))) throw new Error(`schedule "${name}" is still running elsewhere`);
-  }
-
   async ping(): Promise<void> {
     // the queue is the database, which /health/ready checks on its own
-  }
-
-  /** Sleeps until `ms` pass or kick() is called. */
-  private waitForWork(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
-  }
-
-  private pause(ms: number): Promise<void> {
-    return sleep(ms, undefined, { signal: this.stopping.signal }).catch(() => undefined);
   }
 
   private async jobLoop(): Promise<void> {
@@ -108,19 +65,6 @@ export class LocalJobRunner implements JobRunner {
         }
       }
       if (this.running && (claimed === 0 || this.inFlight.size >= settings.concurrency)) await this.waitForWork(settings.pollIntervalMs);
-    }
-  }
-
-  private async leaseLoop(): Promise<void> {
-    const every = Math.max(100, Math.floor(this.exec.settings.leaseMs / 3));
-    while (this.running) {
-      await this.pause(every);
-      if (!this.running) break;
-      try {
-        if ((await this.exec.upkeep(this.worker)) > 0) this.kick();
-      } catch (e) {
-        if (this.running) this.log.error({ err: e }, 'lease upkeep failed');
-      }
     }
   }
 

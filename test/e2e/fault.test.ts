@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { SberEmulator } from '../emulators/sber/server';
-import { eventually, orderBody, receiver, SITE_AUTH } from '../helpers/harness';
+import { eventually, freePort, orderBody, receiver, SITE_AUTH } from '../helpers/harness';
 import { SANDBOX } from '../sandbox/config';
 
 /**
@@ -15,16 +14,6 @@ import { SANDBOX } from '../sandbox/config';
  */
 
 const ROOT = resolve(__dirname, '../..');
-
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 describe('kill -9', () => {
   let dir: string;

@@ -1,25 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { symmetricChecksum } from '../../connectors/sber/checksum';
-import { eventually, orderBody } from '../helpers/harness';
+import { eventually, freePort, orderBody } from '../helpers/harness';
 import { SANDBOX } from '../sandbox/config';
 
 /** `npm run sandbox` as a user meets it: the fixed points of CONTRACTS.md, the README's walk. */
 
 const ROOT = resolve(__dirname, '../..');
-
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 describe('npm run sandbox', () => {
   let child: ChildProcess;

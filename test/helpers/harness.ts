@@ -36,7 +36,8 @@ export interface Harness {
 export const SITE_AUTH = { authorization: `Bearer ${SANDBOX.siteKey}` };
 export const ADMIN_AUTH = { authorization: `Bearer ${SANDBOX.adminKey}` };
 
-async function port(): Promise<number> {
+/** A TCP port nobody listens on now. */
+export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const p = (s.address() as { port: number }).port;
@@ -62,7 +63,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     databaseUrl = `sqlite:${dir}/gateway.db`;
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
-  const p = await port();
+  const p = await freePort();
   const abandon = async (e: unknown): Promise<never> => {
     await sber.stop();
     await cleanup();

@@ -1,0 +1,72 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../log';
+import { ensureSchedule, reviveJob } from '../store/jobs';
+import { JobExecutor, workerId } from './executor';
+
+/** What both runners do the same way: waking up, lease upkeep, admin retries, schedules on demand. */
+export abstract class RunnerBase {
+  protected readonly worker = workerId();
+  protected readonly log: Logger;
+  protected running = false;
+  protected stopping = new AbortController();
+  private wake: (() => void) | null = null;
+
+  constructor(
+    protected readonly exec: JobExecutor,
+    kind: string,
+  ) {
+    this.log = exec.log.child({ runner: kind, worker: this.worker });
+  }
+
+  kick(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async retry(id: string): Promise<boolean> {
+    const ok = await reviveJob(this.exec.store.db, id);
+    if (ok) this.kick();
+    return ok;
+  }
+
+  async runScheduleNow(name: string): Promise<void> {
+    const def = this.exec.schedules.get(name);
+    if (!def) throw new Error(`no schedule "${name}"`);
+    await ensureSchedule(this.exec.store.db, this.exec.store.dialect, name);
+    if (!(await this.exec.runSchedule(def, this.worker, { force: true, waitMs: 60_000 }))) throw new Error(`schedule "${name}" is still running elsewhere`);
+  }
+
+  /** Sleeps until `ms` pass or kick() is called. */
+  protected waitForWork(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  /** Sleeps `ms`, or less when the runner stops. */
+  protected pause(ms: number): Promise<void> {
+    return sleep(ms, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+  }
+
+  /** Renews this worker's leases and puts back the jobs of workers that vanished. */
+  protected async leaseLoop(): Promise<void> {
+    const every = Math.max(100, Math.floor(this.exec.settings.leaseMs / 3));
+    while (this.running) {
+      await this.pause(every);
+      if (!this.running) break;
+      try {
+        if ((await this.exec.upkeep(this.worker)) > 0) this.kick();
+      } catch (e) {
+        if (this.running) this.log.error({ err: e }, 'lease upkeep failed');
+      }
+    }
+  }
+}
