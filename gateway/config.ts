@@ -37,6 +37,46 @@ const sberProvider = z
 
 const paymentMethod = z.object({ provider: z.enum(['sber']) });
 
+/** How paid payments reach the organization's 1C base, and how 1C reaches the gateway. */
+const onec = z
+  .object({
+    transport: z.enum(['odata', 'soap', 'http', 'none']).default('none'),
+    /** The infobase's web publication, e.g. http://1c.example/ut (OData, /hs and /ws hang under it). */
+    baseUrl: z.url().optional(),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    /** OData: `ut11`, `unf` (files in mappings/) or the path of a mapping of one's own. */
+    mapping: z.string().default('ut11'),
+    /** 1C refs (GUIDs) the documents need: acquiringTerminal, acquiringContract, bankAccount, cashFlowItem, currency, organization. */
+    refs: z.record(z.string(), z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a 1C ref (GUID)')).default({}),
+    /** Requests in flight to this base at most (1C licences); the smallest value wins for a base shared by organizations. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    /** The first request after a pause can take half a minute in 1C. */
+    timeoutMs: z.number().int().min(1000).default(60_000),
+    /** Deliver refunds too (as the return document of the mapping). */
+    refunds: z.boolean().default(true),
+    /** Read manager-created orders from 1C and give them payment links (OData). */
+    pull: z.object({ everySeconds: z.number().min(1).default(60), since: z.string().optional() }).optional(),
+    soap: z
+      .object({
+        /** Default: <baseUrl>/ws/gateway?wsdl */
+        wsdlUrl: z.url().optional(),
+        register: z.string().default('RegisterPayment'),
+        find: z.string().default('FindPayment'),
+      })
+      .default({ register: 'RegisterPayment', find: 'FindPayment' }),
+    /** The 1C HTTP service receiving payments (relative to baseUrl). */
+    httpPath: z.string().default('/hs/gateway/payments'),
+    /** Keys 1C uses to call the gateway (`Authorization: Bearer <key>`, or Basic with the key as the password). */
+    keys: z.array(z.string().min(16, 'at least 16 characters')).default([]),
+  })
+  .superRefine((o, ctx) => {
+    if (o.transport !== 'none') {
+      for (const k of ['baseUrl', 'user', 'password'] as const) if (!o[k]) ctx.addIssue({ code: 'custom', path: [k], message: `required for transport ${o.transport}` });
+    }
+    if (o.pull && o.transport !== 'odata') ctx.addIssue({ code: 'custom', path: ['pull'], message: 'reading orders from 1C needs transport odata' });
+  });
+
 const organization = z.object({
   id: orgId,
   name: z.string().min(1),
@@ -54,6 +94,7 @@ const organization = z.object({
     })
     .default({}),
   providers: z.object({ sber: sberProvider.optional() }).default({}),
+  onec: onec.default({ transport: 'none', mapping: 'ut11', refs: {}, concurrency: 4, timeoutMs: 60_000, refunds: true, soap: { register: 'RegisterPayment', find: 'FindPayment' }, httpPath: '/hs/gateway/payments', keys: [] }),
 });
 
 const alertChannel = z.discriminatedUnion('type', [
@@ -120,6 +161,7 @@ export const configSchema = z
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type OrganizationConfig = GatewayConfig['organizations'][number];
 export type SberConfig = NonNullable<OrganizationConfig['providers']['sber']>;
+export type OneCConfig = OrganizationConfig['onec'];
 
 export class ConfigError extends Error {
   constructor(message: string) {

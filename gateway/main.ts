@@ -1,6 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import { ODataClient } from '../connectors/onec-odata/client';
+import { loadMapping } from '../connectors/onec-odata/mapping';
+import { ODataOrderSource } from '../connectors/onec-odata/orders';
+import { ODataSink } from '../connectors/onec-odata/sink';
+import { HttpSink } from '../connectors/onec-http/sink';
+import { SoapSink } from '../connectors/onec-soap/sink';
 import { SberProvider } from '../connectors/sber/provider';
 import { LogNotifier } from '../connectors/notify/log';
 import { WebhookNotifier } from '../connectors/notify/webhook';
@@ -8,6 +14,7 @@ import type { GatewayConfig } from './config';
 import { Alerts } from './flows/alerts';
 import { Providers, type FlowDeps } from './flows/deps';
 import { janitorSchedule, syncAttemptJob } from './flows/janitor';
+import { deliverJob, OneCBases, pullSchedule, writeLinkJob } from './flows/onec';
 import { executeRefundJob } from './flows/refunds';
 import { notifySiteJob } from './flows/site-webhook';
 import { ApiRouter } from './http/api';
@@ -20,7 +27,8 @@ import { LocalJobRunner } from './jobs/local-runner';
 import { JobQueue } from './jobs/queue';
 import type { JobRunner } from './jobs/types';
 import { createLogger, type Logger } from './log';
-import type { AcquiringProvider, Notifier, ProviderName } from './ports';
+import { Semaphore } from './limiter';
+import type { AcquiringProvider, Notifier, OneCOrderSource, OneCSink, ProviderName } from './ports';
 import { openStore, type Store } from './store/db';
 import { countJobsByStatus } from './store/jobs';
 import { migrateToLatest } from './store/migrations';
@@ -62,6 +70,41 @@ function buildProviders(config: GatewayConfig): Providers {
   return new Providers(byOrg);
 }
 
+/**
+ * Each organization's 1C side. Organizations sharing a base share one limit on the requests in
+ * flight to it (the smallest configured), since the base's licences are shared too.
+ */
+function buildOneC(config: GatewayConfig): OneCBases {
+  const limits = new Map<string, Semaphore>();
+  const baseKey = (url: string) => url.replace(/\/+$/, '').toLowerCase();
+  for (const org of config.organizations) {
+    const c = org.onec;
+    if (c.transport === 'none') continue;
+    const key = baseKey(c.baseUrl!);
+    const max = Math.min(c.concurrency, limits.get(key)?.max ?? Infinity);
+    limits.set(key, new Semaphore(max));
+  }
+  const sinks = new Map<string, OneCSink>();
+  const sources = new Map<string, OneCOrderSource>();
+  for (const org of config.organizations) {
+    const c = org.onec;
+    if (c.transport === 'none') continue;
+    const limiter = limits.get(baseKey(c.baseUrl!))!;
+    const auth = { user: c.user!, password: c.password!, timeoutMs: c.timeoutMs };
+    if (c.transport === 'odata') {
+      const client = new ODataClient({ baseUrl: c.baseUrl!, ...auth }, limiter);
+      const mapping = loadMapping(c.mapping);
+      sinks.set(org.id, new ODataSink(client, mapping, c.refs));
+      sources.set(org.id, new ODataOrderSource(client, mapping));
+    } else if (c.transport === 'soap') {
+      sinks.set(org.id, new SoapSink({ wsdlUrl: c.soap.wsdlUrl ?? `${c.baseUrl!.replace(/\/+$/, '')}/ws/gateway?wsdl`, register: c.soap.register, find: c.soap.find, ...auth }, limiter));
+    } else {
+      sinks.set(org.id, new HttpSink({ baseUrl: c.baseUrl!, path: c.httpPath, ...auth }, limiter));
+    }
+  }
+  return new OneCBases(sinks, sources);
+}
+
 function buildNotifiers(config: GatewayConfig, log: Logger): Notifier[] {
   return config.alerts.channels.map((c) => (c.type === 'webhook' ? new WebhookNotifier(c) : new LogNotifier(log.child({ channel: 'alerts' }))));
 }
@@ -84,13 +127,18 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     jobs: queue,
     providers: buildProviders(config),
     alerts,
+    onec: buildOneC(config),
     log,
   };
   exec.define(alerts.job());
   exec.define(syncAttemptJob(flows));
   exec.define(notifySiteJob(flows));
   exec.define(executeRefundJob(flows));
+  exec.define(deliverJob(flows));
+  exec.define(writeLinkJob(flows));
   exec.schedule(janitorSchedule(flows));
+  const pull = pullSchedule(flows);
+  if (pull) exec.schedule(pull);
 
   const runner: JobRunner = config.redis ? new BullMqJobRunner(exec, config.redis) : new LocalJobRunner(exec);
   queue.runner = runner;

@@ -1,4 +1,5 @@
 import type { Kopecks } from './domain/money';
+import type { Customer, OrderItem } from './domain/order';
 import type { ObservedStatus } from './domain/payment-state';
 
 /**
@@ -123,4 +124,84 @@ export interface Alert {
 export interface Notifier {
   readonly name: string;
   send(alert: Alert): Promise<void>;
+}
+
+// ---------------------------------------------------------------- 1C
+
+/** Bounds the calls in flight to one outside system (a 1C base has few licences). */
+export interface Limiter {
+  run<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** A payment or a refund as 1C is to record it. */
+export interface OneCPaymentDoc {
+  kind: 'payment' | 'refund';
+  /** The gateway's payment (or refund) id: the marker that makes the write idempotent in 1C. */
+  marker: string;
+  organizationId: string;
+  method: 'card' | 'sbp' | 'invoice';
+  amount: Kopecks;
+  /** When the money moved (ISO 8601, UTC). */
+  date: string;
+  order: { id: string; number: string; externalId: string; onecRef: string | null; total: Kopecks };
+  customer: Customer;
+  provider: string;
+  /** The bank's id of the operation. */
+  providerRef: string | null;
+  /** Refunds: the payment being returned and its 1C document. */
+  original?: { marker: string; onecRef: string | null };
+}
+
+export interface OneCDocumentRef {
+  /** Ref_Key (GUID) or the service's own id of the document. */
+  ref: string;
+  entity: string;
+  number?: string;
+  posted: boolean;
+}
+
+/**
+ * Why 1C refused. `unavailable`, `timeout` and `lock` pass (retry); the rest need a person:
+ * credentials, rights, publication of the OData composition, the mapping, the data.
+ */
+export type OneCErrorKind = 'unavailable' | 'timeout' | 'lock' | 'auth' | 'access' | 'not_published' | 'not_found' | 'rejected' | 'mapping' | 'data';
+
+export class OneCError extends ExternalError {
+  readonly kind: OneCErrorKind;
+  /** What a 1C operator or support reads, in Russian. */
+  readonly hint: string;
+  constructor(kind: OneCErrorKind, message: string, hint: string, opts: { cause?: unknown; code?: string } = {}) {
+    super('1c', message, { retryable: kind === 'unavailable' || kind === 'timeout' || kind === 'lock', cause: opts.cause, code: opts.code ?? kind });
+    this.name = 'OneCError';
+    this.kind = kind;
+    this.hint = hint;
+  }
+}
+
+/** Where paid payments land in 1C: the same contract over OData, a SOAP web service or an HTTP service. */
+export interface OneCSink {
+  readonly transport: 'odata' | 'soap' | 'http';
+  /** Records the document in 1C exactly once (the marker is looked up first), posted. */
+  deliver(doc: OneCPaymentDoc): Promise<OneCDocumentRef>;
+  /** Throws when the base cannot be reached with these credentials. */
+  ping(): Promise<void>;
+}
+
+/** An order a manager created in 1C. */
+export interface OneCOrder {
+  ref: string;
+  number: string;
+  date: string;
+  customer: Customer;
+  items: OrderItem[];
+  total: Kopecks;
+  /** 1C's own timestamp of the document, for the pull watermark. */
+  version?: string;
+}
+
+/** Reads manager-created orders from 1C and writes the payment link back (pull mode). */
+export interface OneCOrderSource {
+  /** Orders dated at or after `since` that match the configured filter, oldest first, a page at a time. */
+  newOrders(since: string, page: { limit: number; skip: number }): Promise<OneCOrder[]>;
+  writePaymentLink(orderRef: string, url: string): Promise<void>;
 }

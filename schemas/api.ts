@@ -98,6 +98,15 @@ export const actionSchema = z
   ])
   .meta({ id: 'PaymentAction' });
 
+export const onecStatusSchema = z
+  .object({
+    status: z.enum(['not_configured', 'pending', 'delivered', 'failed']).meta({ description: 'Where the document stands in 1C' }),
+    document: z.string().optional().meta({ description: 'The 1C document (Ref_Key)' }),
+    number: z.string().optional().meta({ description: 'Its number in 1C' }),
+    error: z.string().optional().meta({ description: 'Why it is not there yet, in Russian' }),
+  })
+  .meta({ id: 'OneCStatus' });
+
 export const refundViewSchema = z
   .object({
     id: z.string(),
@@ -105,6 +114,7 @@ export const refundViewSchema = z
     amount: kopecks,
     status: z.enum(['pending', 'succeeded', 'failed']),
     error: z.string().optional(),
+    onec: onecStatusSchema,
     createdAt: z.string(),
   })
   .meta({ id: 'Refund' });
@@ -123,7 +133,7 @@ export const paymentViewSchema = z
     refunded: kopecks.optional().meta({ description: 'Kopecks returned so far' }),
     refunds: z.array(refundViewSchema),
     action: actionSchema.nullable(),
-    onec: z.object({ status: z.string(), document: z.string().optional() }),
+    onec: onecStatusSchema,
     receipts: z.array(z.object({ id: z.string(), status: z.string() })),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -165,3 +175,48 @@ export const jobViewSchema = z
     updatedAt: z.string(),
   })
   .meta({ id: 'Job' });
+
+// ---------------------------------------------------------------- 1C
+
+export const onecOrderSchema = z
+  .object({
+    ref: z.guid().meta({ description: 'The order’s Ref_Key in 1C' }),
+    number: z.string().trim().min(1).max(64),
+    date: z.string().optional().meta({ description: 'The order’s date in 1C (information only)' }),
+    organization: z.string().optional().meta({ description: 'Organization id; optional when the key serves one organization' }),
+    customer: customerSchema,
+    items: z.array(orderItemSchema).min(1, 'at least one line').max(1000),
+    total: positiveKopecks,
+    currency: z.literal('RUB', { error: 'only RUB is supported' }).default('RUB'),
+  })
+  .meta({ id: 'OneCOrderIn' });
+
+export const payLinkSchema = z
+  .object({
+    url: z.string().meta({ description: 'The hosted payment page of the order' }),
+    qr: z.object({ payload: z.string(), image: z.string().meta({ description: 'data:image/svg+xml;base64,… of the page’s URL' }) }),
+  })
+  .meta({ id: 'PaymentLink' });
+
+export const onecOrderOutSchema = z
+  .object({ orderId: z.string(), payUrl: z.string(), qr: payLinkSchema.shape.qr })
+  .meta({ id: 'OneCOrderOut' });
+
+export const onecPaymentSchema = z
+  .object({
+    paymentId: z.string(),
+    orderId: z.string(),
+    orderRef: z.string().nullable().meta({ description: 'The order’s Ref_Key in 1C, when known' }),
+    orderNumber: z.string(),
+    externalId: z.string(),
+    method: z.enum(['card', 'sbp', 'invoice']),
+    provider: z.string(),
+    providerRef: z.string().nullable(),
+    status: z.enum(PAYMENT_STATUSES),
+    amount: kopecks,
+    refunded: kopecks,
+    paidAt: z.string().nullable(),
+    updatedAt: z.string(),
+    onec: onecStatusSchema,
+  })
+  .meta({ id: 'OneCPayment' });

@@ -58,3 +58,15 @@ export function orderStatusFor(total: Kopecks, paid: Kopecks, refunded: Kopecks,
 export function outstanding(total: Kopecks, paid: Kopecks): Kopecks {
   return Math.max(0, total - paid);
 }
+
+/**
+ * A line as 1C has it, where a discount can make Сумма ≠ Цена × Количество: the amount stays,
+ * the price is made to fit (what a receipt needs too). When no price in kopecks fits, the line
+ * becomes one unit at the whole amount, and says so in its name.
+ */
+export function fitLine<T extends { name: string; quantity: number; price: Kopecks; amount: Kopecks }>(line: T): T {
+  if (lineAmount(line.price, line.quantity) === line.amount) return line;
+  const price = Math.round(line.amount / line.quantity);
+  if (lineAmount(price, line.quantity) === line.amount) return { ...line, price };
+  return { ...line, name: `${line.name} (${line.quantity} × ${line.price / 100} ₽ со скидкой)`, quantity: 1, price: line.amount };
+}

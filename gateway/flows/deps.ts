@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import type { AcquiringProvider, ProviderName } from '../ports';
 import type { Store } from '../store/db';
 import type { Alerts } from './alerts';
+import type { OneCBases } from './onec';
 
 /** The acquiring providers of each organization, built from the configuration. */
 export class Providers {
@@ -22,5 +23,6 @@ export interface FlowDeps {
   jobs: JobQueue;
   providers: Providers;
   alerts: Alerts;
+  onec: OneCBases;
   log: Logger;
 }

@@ -57,6 +57,8 @@ export async function createOrder(d: FlowDeps, organizationId: string, input: Cr
     paid_amount: 0,
     refunded_amount: 0,
     request_hash: hash,
+    onec_ref: null,
+    pay_token: null,
     created_at: now,
     updated_at: now,
   };
@@ -83,3 +85,4 @@ export async function getOrderFor(d: FlowDeps, organizations: ReadonlySet<string
   if (!order || !organizations.has(order.organization_id)) throw notFound('order');
   return order;
 }
+

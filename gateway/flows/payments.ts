@@ -67,6 +67,10 @@ export async function createPayment(d: FlowDeps, organizations: ReadonlySet<stri
       return_url: input.returnUrl ?? null,
       fail_url: input.failUrl ?? input.returnUrl ?? null,
       action: null,
+      onec_status: 'not_configured',
+      onec_document: null,
+      onec_number: null,
+      onec_error: null,
       created_at: now,
       updated_at: now,
     };

@@ -7,6 +7,7 @@ import { nowIso } from '../store/db';
 import { getPayment, getRefund, insertRefund, paymentAttempts, paymentRefunds, setRefundStatus } from '../store/payments';
 import type { RefundRow } from '../store/schema';
 import type { FlowDeps } from './deps';
+import { queueDelivery } from './onec';
 import { applyObserved } from './sync';
 
 export const EXECUTE_REFUND = 'refund.execute';
@@ -35,6 +36,10 @@ export async function createRefund(d: FlowDeps, organizations: ReadonlySet<strin
       status: 'pending',
       refunded_before: payment.refunded_amount + inFlight,
       error: null,
+      onec_status: 'not_configured',
+      onec_document: null,
+      onec_number: null,
+      onec_error: null,
       created_at: now,
       updated_at: now,
     };
@@ -91,7 +96,7 @@ export function executeRefundJob(d: FlowDeps): JobDefinition<{ refundId: string 
         observed = await provider.status(ref);
       }
       await d.store.db.transaction().execute(async (trx) => {
-        await setRefundStatus(trx, refund.id, 'pending', 'succeeded');
+        if (await setRefundStatus(trx, refund.id, 'pending', 'succeeded')) await queueDelivery(d, trx, { refund: { ...refund, updated_at: nowIso() }, payment });
       });
       await applyObserved(d, attempt, observed);
     },

@@ -12,6 +12,7 @@ export function refundView(r: RefundRow) {
     amount: r.amount,
     status: r.status,
     ...(r.error ? { error: r.error } : {}),
+    onec: { status: r.onec_status, ...(r.onec_document ? { document: r.onec_document } : {}), ...(r.onec_error ? { error: r.onec_error } : {}) },
     createdAt: r.created_at,
   };
 }
@@ -30,7 +31,7 @@ export function paymentView(p: PaymentRow, refunds: RefundRow[]) {
     ...(p.refunded_amount > 0 ? { refunded: p.refunded_amount } : {}),
     refunds: refunds.map(refundView),
     action: parseJson<unknown>(p.action),
-    onec: { status: 'not_configured' },
+    onec: { status: p.onec_status, ...(p.onec_document ? { document: p.onec_document } : {}), ...(p.onec_number ? { number: p.onec_number } : {}), ...(p.onec_error ? { error: p.onec_error } : {}) },
     receipts: [] as { id: string; status: string }[],
     createdAt: p.created_at,
     updatedAt: p.updated_at,

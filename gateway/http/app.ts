@@ -4,8 +4,10 @@ import type { HttpDeps } from './deps';
 import { adminAuth, errorHandler, requestContext, siteAuth } from './middleware';
 import { adminRoutes } from './routes/admin';
 import { callbackRoutes } from './routes/callbacks';
+import { onecRoutes } from './routes/onec';
 import { opsRoutes } from './routes/ops';
 import { orderRoutes } from './routes/orders';
+import { payRoutes } from './routes/pay';
 import { paymentRoutes } from './routes/payments';
 
 /** Site key → organizations it serves, from every organization's `siteKeys`. */
@@ -29,6 +31,8 @@ export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) =
 
   orderRoutes(api, d, site);
   paymentRoutes(api, d, site);
+  payRoutes(api, d, site);
+  onecRoutes(api, d);
   callbackRoutes(api, d);
   adminRoutes(api, d, admin);
   opsRoutes(api, d);

@@ -164,9 +164,36 @@ const m0001: Migration = {
   },
 };
 
+const m0002: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema.alterTable('orders').addColumn('onec_ref', t.ascii(64)).execute();
+    await db.schema.alterTable('orders').addColumn('pay_token', t.ascii(32)).execute();
+    await db.schema.createIndex('orders_pay_token').on('orders').column('pay_token').unique().where('pay_token', 'is not', null).execute();
+    await db.schema.createIndex('orders_onec_ref').on('orders').columns(['organization_id', 'onec_ref']).execute();
+    for (const table of ['payments', 'refunds']) {
+      await db.schema.alterTable(table).addColumn('onec_status', t.ascii(16), (c) => c.notNull().defaultTo('not_configured')).execute();
+      await db.schema.alterTable(table).addColumn('onec_document', t.ascii(64)).execute();
+      await db.schema.alterTable(table).addColumn('onec_number', t.str(64)).execute();
+      await db.schema.alterTable(table).addColumn('onec_error', t.str(1000)).execute();
+    }
+    await db.schema.createIndex('payments_updated_at').on('payments').columns(['organization_id', 'updated_at']).execute();
+    await db.schema
+      .createTable('sync_state')
+      .addColumn('key', t.ascii(128), (c) => c.primaryKey())
+      .addColumn('value', t.text, (c) => c.notNull())
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('sync_state').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
+  '0002_onec': m0002,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { orderStatusFor } from '../domain/order';
 import { nowIso, type Executor } from './db';
-import type { OrderRow, OrdersTable } from './schema';
+import type { NewOrder, OrderRow } from './schema';
 
-export async function insertOrder(db: Executor, row: OrdersTable): Promise<void> {
+export async function insertOrder(db: Executor, row: NewOrder): Promise<void> {
   await db.insertInto('orders').values(row).execute();
 }
 
@@ -34,4 +34,8 @@ export async function addOrderMoney(db: Executor, orderId: string, delta: { paid
   if (status !== row.status) await db.updateTable('orders').set({ status }).where('id', '=', orderId).execute();
   const before = { ...row, paid_amount: row.paid_amount - paid, refunded_amount: row.refunded_amount - refunded };
   return { before: { ...before, status: orderStatusFor(before.total, before.paid_amount, before.refunded_amount, row.status === 'cancelled') }, after: { ...row, status } };
+}
+
+export async function getOrderByPayToken(db: Executor, token: string): Promise<OrderRow | undefined> {
+  return db.selectFrom('orders').selectAll().where('pay_token', '=', token).executeTakeFirst();
 }

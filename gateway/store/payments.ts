@@ -1,10 +1,10 @@
 import { nowIso, type Dialect, type Executor } from './db';
-import type { AttemptRow, AttemptState, PaymentAttemptsTable, PaymentEventsTable, PaymentRow, PaymentsTable, RefundRow, RefundsTable } from './schema';
+import type { AttemptRow, AttemptState, NewPayment, NewRefund, PaymentAttemptsTable, PaymentEventsTable, PaymentRow, PaymentsTable, RefundRow } from './schema';
 import { insertIgnore, page } from './sql';
 
 // ---------------------------------------------------------------- payments
 
-export async function insertPayment(db: Executor, row: PaymentsTable): Promise<void> {
+export async function insertPayment(db: Executor, row: NewPayment): Promise<void> {
   await db.insertInto('payments').values(row).execute();
 }
 
@@ -25,6 +25,18 @@ export async function movePayment(db: Executor, id: string, from: string, set: P
     .where('status', '=', from)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/**
+ * Payments of the given organizations changed after a point (`since`, or the exact position
+ * `since` + `afterId` a previous page ended at), oldest change first.
+ */
+export async function paymentsChangedSince(db: Executor, organizations: string[], since: string, afterId: string | null, limit: number): Promise<PaymentRow[]> {
+  let q = db.selectFrom('payments').selectAll().where('organization_id', 'in', organizations);
+  q = afterId
+    ? q.where((eb) => eb.or([eb('updated_at', '>', since), eb.and([eb('updated_at', '=', since), eb('id', '>', afterId)])]))
+    : q.where('updated_at', '>=', since);
+  return page(db, q.orderBy('updated_at').orderBy('id'), limit).execute();
 }
 
 export async function setPaymentAction(db: Executor, id: string, action: unknown): Promise<void> {
@@ -87,7 +99,7 @@ export async function attemptEvents(db: Executor, attemptId: string) {
 
 // ---------------------------------------------------------------- refunds
 
-export async function insertRefund(db: Executor, row: RefundsTable): Promise<void> {
+export async function insertRefund(db: Executor, row: NewRefund): Promise<void> {
   await db.insertInto('refunds').values(row).execute();
 }
 

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { Generated, Insertable, Selectable } from 'kysely';
 
 /**
  * The tables. Timestamps are ISO-8601 UTC strings with milliseconds (they sort as text on every
@@ -10,6 +10,7 @@ export interface Database {
   payment_attempts: PaymentAttemptsTable;
   payment_events: PaymentEventsTable;
   refunds: RefundsTable;
+  sync_state: SyncStateTable;
   idempotency_keys: IdempotencyKeysTable;
   jobs: JobsTable;
   schedules: SchedulesTable;
@@ -30,11 +31,29 @@ export interface OrdersTable {
   paid_amount: number;
   refunded_amount: number;
   request_hash: string;
+  onec_ref: string | null;
+  pay_token: string | null;
   created_at: string;
   updated_at: string;
 }
 
-export interface PaymentsTable {
+/** Where a payment or refund stands in 1C. */
+export type OneCStatus = 'not_configured' | 'pending' | 'delivered' | 'failed';
+
+interface OneCColumns {
+  onec_status: Generated<OneCStatus>;
+  onec_document: string | null;
+  onec_number: string | null;
+  onec_error: string | null;
+}
+
+export interface SyncStateTable {
+  key: string;
+  value: string;
+  updated_at: string;
+}
+
+export interface PaymentsTable extends OneCColumns {
   id: string;
   order_id: string;
   organization_id: string;
@@ -82,7 +101,7 @@ export interface PaymentEventsTable {
   received_at: string;
 }
 
-export interface RefundsTable {
+export interface RefundsTable extends OneCColumns {
   id: string;
   payment_id: string;
   amount: number;
@@ -136,5 +155,8 @@ export type OrderRow = Selectable<OrdersTable>;
 export type PaymentRow = Selectable<PaymentsTable>;
 export type AttemptRow = Selectable<PaymentAttemptsTable>;
 export type RefundRow = Selectable<RefundsTable>;
+export type NewOrder = Insertable<OrdersTable>;
+export type NewPayment = Insertable<PaymentsTable>;
+export type NewRefund = Insertable<RefundsTable>;
 export type JobRow = Selectable<JobsTable>;
 export type NewJob = Insertable<JobsTable>;

@@ -24,7 +24,7 @@ import {
 import { migrateToLatest } from '../../gateway/store/migrations';
 import { addOrderMoney, findOrderByExternalId, getOrder, insertOrder } from '../../gateway/store/orders';
 import { attemptEvents, getPayment, getRefund, insertPayment, insertRefund, movePayment, recordEvent } from '../../gateway/store/payments';
-import type { OrdersTable, PaymentEventsTable, PaymentsTable, RefundsTable } from '../../gateway/store/schema';
+import type { NewOrder, PaymentEventsTable, NewPayment, NewRefund } from '../../gateway/store/schema';
 import { insertIgnore } from '../../gateway/store/sql';
 import { describeWith, freshPgSchema } from '../helpers/services';
 
@@ -79,7 +79,7 @@ const backends: Backend[] = [
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function orderRow(over: Partial<OrdersTable> = {}): OrdersTable {
+function orderRow(over: Partial<NewOrder> = {}): NewOrder {
   const now = nowIso();
   return {
     id: newId(),
@@ -102,7 +102,7 @@ function orderRow(over: Partial<OrdersTable> = {}): OrdersTable {
   };
 }
 
-function paymentRow(orderId: string, over: Partial<PaymentsTable> = {}): PaymentsTable {
+function paymentRow(orderId: string, over: Partial<NewPayment> = {}): NewPayment {
   const now = nowIso();
   return {
     id: newId(),
@@ -576,7 +576,7 @@ describe.each(backends)('store on $name', (backend) => {
       expect(typeof p.amount).toBe('number');
 
       const now = nowIso();
-      const refund: RefundsTable = { id: newId(), payment_id: payment.id, amount: big - 1, status: 'pending', refunded_before: big - 2, error: null, created_at: now, updated_at: now };
+      const refund: NewRefund = { id: newId(), payment_id: payment.id, amount: big - 1, status: 'pending', refunded_before: big - 2, error: null, created_at: now, updated_at: now };
       await insertRefund(db, refund);
       expect(await getRefund(db, refund.id)).toEqual(refund);
 

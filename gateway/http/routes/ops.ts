@@ -24,17 +24,23 @@ export function opsRoutes(api: ApiRouter, d: HttpDeps): void {
     {
       method: 'get',
       path: '/health/ready',
-      summary: 'The store and the job queue answer (503 naming what does not)',
+      summary: 'The store and the job queue answer (503 naming what does not); each 1C base is checked too (`degraded` when one does not answer)',
       tag: 'operations',
       auth: 'none',
       responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } },
     },
     async (ctx) => {
-      const [store, queue] = await Promise.all([check(() => ping(d.store)), check(() => d.runner.ping())]);
-      const checks = { store: { ...store, dialect: d.store.dialect }, queue: { ...queue, runner: d.runner.kind } };
+      const bases = d.onec.all();
+      const [store, queue, ...onec] = await Promise.all([check(() => ping(d.store)), check(() => d.runner.ping()), ...bases.map(([, sink]) => check(() => sink.ping(), 10_000))]);
+      const checks = {
+        store: { ...store, dialect: d.store.dialect },
+        queue: { ...queue, runner: d.runner.kind },
+        onec: Object.fromEntries(bases.map(([org, sink], i) => [org, { ...onec[i], transport: sink.transport }])),
+      };
+      // 1C being down does not stop the gateway taking payments (deliveries wait as jobs): degraded, not unavailable
       const ok = store.ok && queue.ok;
       ctx.status = ok ? 200 : 503;
-      ctx.body = { status: ok ? 'ok' : 'unavailable', checks };
+      ctx.body = { status: !ok ? 'unavailable' : onec.every((c) => c.ok) ? 'ok' : 'degraded', checks };
     },
   );
 

@@ -1,0 +1,162 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { OneCError } from '../../gateway/ports';
+
+/**
+ * A mapping says, as data, how the gateway's canonical objects become objects of one 1C
+ * configuration: which documents, which fields, how a payment row settles an order. The gateway
+ * ships `mappings/ut11.yaml` (УТ 11.5, also КА 2.5 / ERP 2.5) and `mappings/unf.yaml` (УНФ);
+ * a base with other names gets its own file, with no change to the code.
+ */
+
+/** A field value: a constant, or a text with `{{path}}` placeholders (`{{payment.amount}}`). */
+const template = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const fieldMap = z.record(z.string(), template);
+
+const documentSpec = z.object({
+  entity: z.string().min(1),
+  /** Header field holding the gateway's marker: how the document is found again (idempotency). */
+  marker: z.string().min(1),
+  /** How long the marker field is (a longer marker would be cut by 1C and never found). */
+  markerLength: z.number().int().min(8).default(30),
+  /** The document's total (read back and compared). */
+  amountField: z.string().default('СуммаДокумента'),
+  /** An OData condition that tells this kind of document apart (e.g. its operation). */
+  kindFilter: z.string().optional(),
+  fields: fieldMap,
+  rows: z.object({
+    section: z.string().min(1),
+    /** The row's amount (read back and compared, summed for "already paid"). */
+    amountField: z.string().min(1),
+    fields: fieldMap,
+  }),
+});
+export type DocumentSpec = z.infer<typeof documentSpec>;
+
+export const mappingSchema = z.object({
+  name: z.string(),
+  /** 1C's server time zone: OData dates carry none. */
+  timeZone: z.string().default('Europe/Moscow'),
+  order: z.object({
+    entity: z.string(),
+    /** How a site order without a 1C ref is found: by this field holding its number. */
+    lookupBy: z.string().default('Number'),
+    fields: z.object({
+      number: z.string().default('Number'),
+      date: z.string().default('Date'),
+      total: z.string().default('СуммаДокумента'),
+      counterparty: z.string(),
+      partner: z.string().optional(),
+      organization: z.string().optional(),
+      agreement: z.string().optional(),
+      settlementObject: z.string().optional(),
+      status: z.string().optional(),
+    }),
+    rows: z.object({
+      section: z.string(),
+      item: z.string(),
+      quantity: z.string(),
+      price: z.string(),
+      amount: z.string(),
+      vatRate: z.string().optional(),
+      cancelled: z.string().optional(),
+    }),
+    /** The order's status once paid (e.g. КОтгрузке); null leaves it alone. */
+    paidStatus: z.string().nullable().default(null),
+    /** Where the payment link of a manager-created order is written back; null: nowhere. */
+    paymentLinkField: z.string().nullable().default(null),
+    /** Extra OData condition choosing the manager-created orders to pick up (pull). */
+    pullFilter: z.string().optional(),
+  }),
+  /**
+   * How a payment row settles the order: `object` (УТ 11.5: the order's ОбъектРасчетов) or `order`
+   * (older releases and УНФ: the order itself). Each names the row fields it sets.
+   */
+  settlement: z.object({
+    by: z.enum(['object', 'order']),
+    object: fieldMap.optional(),
+    order: fieldMap.optional(),
+  }),
+  counterparty: z.object({ entity: z.string(), fields: z.object({ name: z.string(), fullName: z.string().optional(), inn: z.string().optional(), kpp: z.string().optional() }) }),
+  item: z.object({ entity: z.string(), fields: z.object({ name: z.string(), sku: z.string().optional() }) }),
+  vatRate: z.object({ entity: z.string(), field: z.string() }).optional(),
+  documents: z.object({
+    card: documentSpec,
+    sbp: documentSpec.optional(),
+    invoice: documentSpec,
+    refundCard: documentSpec,
+    refundSbp: documentSpec.optional(),
+    refundInvoice: documentSpec.optional(),
+  }),
+});
+export type Mapping = z.infer<typeof mappingSchema>;
+
+export const MAPPINGS_DIR = resolve(__dirname, '../../mappings');
+
+/** Loads a mapping by name (`ut11`, `unf`: files in mappings/) or by path; errors name the key. */
+export function loadMapping(nameOrPath: string): Mapping {
+  const file = existsSync(join(MAPPINGS_DIR, `${nameOrPath}.yaml`)) ? join(MAPPINGS_DIR, `${nameOrPath}.yaml`) : isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath);
+  if (!existsSync(file)) throw new Error(`mapping "${nameOrPath}": no file ${file} (built in: ut11, unf)`);
+  const r = mappingSchema.safeParse(parseYaml(readFileSync(file, 'utf8')));
+  if (!r.success) throw new Error(`mapping ${file}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const m = r.data;
+  if (!m.settlement[m.settlement.by]) throw new Error(`mapping ${file}: settlement.by is "${m.settlement.by}" but settlement.${m.settlement.by} is not given`);
+  return m;
+}
+
+export type TemplateContext = Record<string, Record<string, unknown> | undefined>;
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.| ]+?)\s*\}\}/g;
+
+const EMPTY = new Set([undefined, null, '', '00000000-0000-0000-0000-000000000000', '0001-01-01T00:00:00']);
+
+/** `a.b` or `a.b || c.d`: the first that has a value (an empty 1C ref or date counts as none). */
+function lookup(ctx: TemplateContext, expr: string, field: string): unknown {
+  const paths = expr.split('||').map((p) => p.trim());
+  for (const path of paths) {
+    const [head, ...rest] = path.split('.');
+    let v: unknown = ctx[head];
+    for (const k of rest) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    if (!EMPTY.has(v as string)) return v;
+  }
+  const ref = paths.find((p) => p.startsWith('refs.'));
+  throw new OneCError(
+    'mapping',
+    `mapping: ${field} = {{${expr}}} has no value`,
+    `Сопоставление (mapping): для поля ${field} нет значения {{${expr}}}.${ref ? ` Укажите organizations[].onec.refs.${ref.slice(5)} в настройках шлюза.` : ''}`,
+  );
+}
+
+/** Renders every field of a map: a lone placeholder keeps its value's type, anything else is text. */
+export function render(fields: Record<string, string | number | boolean | null>, ctx: TemplateContext): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, t] of Object.entries(fields)) {
+    if (typeof t !== 'string') {
+      out[field] = t;
+      continue;
+    }
+    const whole = /^\{\{\s*([A-Za-z0-9_.| ]+?)\s*\}\}$/.exec(t);
+    out[field] = whole ? lookup(ctx, whole[1], field) : t.replace(PLACEHOLDER, (_m, p: string) => String(lookup(ctx, p, field)));
+  }
+  return out;
+}
+
+/** 1C's local datetime (no zone) for an instant. */
+export function onecDate(iso: string, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+      .formatToParts(new Date(iso))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}`;
+}
+
+/** The instant a 1C local datetime means. */
+export function fromOnecDate(local: string, timeZone: string): string {
+  const guess = new Date(`${local.slice(0, 19)}Z`);
+  const shown = onecDate(guess.toISOString(), timeZone);
+  const offset = Date.parse(`${shown}Z`) - guess.getTime();
+  return new Date(guess.getTime() - offset).toISOString();
+}

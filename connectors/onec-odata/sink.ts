@@ -1,0 +1,249 @@
+import { toRubleString } from '../../gateway/domain/money';
+import { OneCError, type OneCDocumentRef, type OneCPaymentDoc, type OneCSink } from '../../gateway/ports';
+import { EMPTY_REF, lit, type ODataClient, type ODataObject } from './client';
+import { onecDate, render, type DocumentSpec, type Mapping, type TemplateContext } from './mapping';
+
+/**
+ * Payments into 1C over the standard OData interface, exactly once: the document carries the
+ * gateway's marker and is looked up before anything is written; it is created unposted, read back
+ * and compared (1C silently ignores unknown fields and cuts long strings), then posted and read
+ * back again.
+ */
+export class ODataSink implements OneCSink {
+  readonly transport = 'odata' as const;
+
+  constructor(
+    private readonly client: ODataClient,
+    private readonly mapping: Mapping,
+    /** Refs from the organization's config: acquiringTerminal, bankAccount, cashFlowItem... */
+    private readonly refs: Record<string, string>,
+  ) {}
+
+  ping(): Promise<void> {
+    return this.client.ping();
+  }
+
+  spec(doc: Pick<OneCPaymentDoc, 'kind' | 'method'>): DocumentSpec {
+    const d = this.mapping.documents;
+    if (doc.kind === 'refund') {
+      const spec = doc.method === 'invoice' ? d.refundInvoice : doc.method === 'sbp' ? (d.refundSbp ?? d.refundCard) : d.refundCard;
+      if (!spec) throw new OneCError('mapping', `mapping ${this.mapping.name}: no document for ${doc.method} refunds`, `В сопоставлении «${this.mapping.name}» не задан документ возврата для способа ${doc.method}.`);
+      return spec;
+    }
+    return doc.method === 'invoice' ? d.invoice : doc.method === 'sbp' ? (d.sbp ?? d.card) : d.card;
+  }
+
+  async deliver(doc: OneCPaymentDoc): Promise<OneCDocumentRef> {
+    const spec = this.spec(doc);
+    const marker = markerValue(doc.marker, spec.markerLength);
+    const existing = await this.findByMarker(spec, marker);
+    if (existing?.Posted) return this.ref(spec, existing);
+
+    const order = await this.resolveOrder(doc);
+    let ref: string;
+    if (existing) {
+      // written before, not posted (posting failed, or the process died in between)
+      ref = existing.Ref_Key!;
+    } else {
+      await this.checkOrder(doc, order);
+      const body = this.build(doc, spec, order, marker);
+      const created = await this.client.create(spec.entity, body);
+      if (!created?.Ref_Key) throw new OneCError('rejected', `${spec.entity}: created without Ref_Key`, 'База 1С не вернула ссылку на созданный документ.');
+      ref = created.Ref_Key;
+      await this.verify(spec, ref, body);
+    }
+    await this.client.post(spec.entity, ref);
+    const posted = await this.client.get(spec.entity, ref);
+    if (!posted?.Posted) throw new OneCError('rejected', `${spec.entity} ${ref}: still not posted after Post`, `Документ ${spec.entity} записан, но не проведён. Проведите его в 1С вручную или проверьте права.`);
+    if (doc.kind === 'payment' && this.mapping.order.paidStatus && this.mapping.order.fields.status) {
+      await this.client.patch(this.mapping.order.entity, String(order.Ref_Key), { [this.mapping.order.fields.status]: this.mapping.order.paidStatus });
+    }
+    return this.ref(spec, posted);
+  }
+
+  private ref(spec: DocumentSpec, o: ODataObject): OneCDocumentRef {
+    return { ref: String(o.Ref_Key), entity: spec.entity, number: o.Number ? String(o.Number) : undefined, posted: Boolean(o.Posted) };
+  }
+
+  private async findByMarker(spec: DocumentSpec, marker: string): Promise<ODataObject | null> {
+    const found = await this.client.list(spec.entity, {
+      filter: `${spec.marker} eq ${lit.string(marker)} and DeletionMark eq false`,
+      select: ['Ref_Key', 'Number', 'Posted'],
+      top: 2,
+    });
+    return found[0] ?? null;
+  }
+
+  /** The 1C order the payment settles: by its ref when the gateway knows it, else by number. */
+  async resolveOrder(doc: Pick<OneCPaymentDoc, 'order'>): Promise<ODataObject> {
+    const o = this.mapping.order;
+    if (doc.order.onecRef) {
+      const found = await this.client.get(o.entity, doc.order.onecRef);
+      if (!found || found.DeletionMark) {
+        throw new OneCError('data', `${o.entity} ${doc.order.onecRef} not found`, `Заказ ${doc.order.number} (ссылка ${doc.order.onecRef}) не найден в 1С или помечен на удаление.`);
+      }
+      return found;
+    }
+    const found = await this.client.list(o.entity, { filter: `${o.lookupBy} eq ${lit.string(doc.order.number)} and DeletionMark eq false`, top: 2 });
+    if (found.length === 0) throw new OneCError('data', `${o.entity} number ${doc.order.number} not found`, `Заказ №${doc.order.number} не найден в 1С. Проверьте номер заказа или передайте ссылку 1С на заказ.`);
+    if (found.length > 1) throw new OneCError('data', `${o.entity} number ${doc.order.number}: several`, `В 1С несколько заказов №${doc.order.number}. Передайте ссылку 1С на заказ.`);
+    return found[0];
+  }
+
+  /** The same total on both sides, and not more paid than the order asks for. */
+  private async checkOrder(doc: OneCPaymentDoc, order: ODataObject): Promise<void> {
+    if (doc.kind !== 'payment') return;
+    const total = kopecksOf(order[this.mapping.order.fields.total]);
+    if (total !== doc.order.total) {
+      throw new OneCError(
+        'data',
+        `order ${doc.order.number}: 1C total ${total} != gateway total ${doc.order.total}`,
+        `Сумма заказа №${doc.order.number} в 1С (${toRubleString(total)} ₽) отличается от суммы заказа на сайте (${toRubleString(doc.order.total)} ₽). Документ оплаты не создан: сверьте заказ.`,
+      );
+    }
+    const paid = await this.paidIn1C(order);
+    if (paid + doc.amount > total) {
+      throw new OneCError(
+        'data',
+        `order ${doc.order.number}: already paid ${paid} of ${total} in 1C`,
+        `Заказ №${doc.order.number} уже оплачен в 1С (${toRubleString(paid)} ₽ из ${toRubleString(total)} ₽); новая оплата ${toRubleString(doc.amount)} ₽ его превысит. Документ не создан: проверьте, не внесена ли оплата вручную, и при необходимости оформите возврат.`,
+      );
+    }
+  }
+
+  /** Posted, not deleted payment documents settling the order, minus refunds, in kopecks. */
+  private async paidIn1C(order: ODataObject): Promise<number> {
+    const d = this.mapping.documents;
+    const seen = new Set<string>();
+    let paid = 0;
+    for (const [spec, sign] of [
+      [d.card, 1],
+      [d.sbp, 1],
+      [d.invoice, 1],
+      [d.refundCard, -1],
+      [d.refundSbp, -1],
+      [d.refundInvoice, -1],
+    ] as const) {
+      if (!spec || seen.has(`${spec.entity}|${spec.kindFilter}`)) continue;
+      seen.add(`${spec.entity}|${spec.kindFilter}`);
+      const docs = await this.client.list(spec.entity, {
+        filter: [`Posted eq true`, `DeletionMark eq false`, this.settlementFilter(spec, order), spec.kindFilter].filter(Boolean).join(' and '),
+        select: ['Ref_Key', spec.amountField],
+      });
+      for (const x of docs) paid += sign * kopecksOf(x[spec.amountField]);
+    }
+    return paid;
+  }
+
+  /** `Rows/any(d: d/ОбъектРасчетов_Key eq guid'…')`, or `…/Заказ eq cast(guid'…','Document_…')`. */
+  private settlementFilter(spec: DocumentSpec, order: ODataObject): string {
+    const s = this.mapping.settlement;
+    const fields = s[s.by]!;
+    const field = Object.keys(fields).find((k) => !k.endsWith('_Type'))!;
+    if (s.by === 'object') {
+      const obj = String(order[this.mapping.order.fields.settlementObject ?? ''] ?? '');
+      if (!obj || obj === EMPTY_REF) throw new OneCError('mapping', 'order has no settlement object', `У заказа в 1С не заполнен объект расчётов (${this.mapping.order.fields.settlementObject}). Если релиз старше 11.5, укажите в сопоставлении settlement.by: order.`);
+      return `${spec.rows.section}/any(d: d/${field} eq ${lit.guid(obj)})`;
+    }
+    const type = String(fields[`${field}_Type`] ?? '').replace(/^StandardODATA\./, '');
+    return `${spec.rows.section}/any(d: d/${field} eq cast(${lit.guid(String(order.Ref_Key))},'${type}'))`;
+  }
+
+  private context(doc: OneCPaymentDoc, order: ODataObject): TemplateContext {
+    const f = this.mapping.order.fields;
+    const field = (name?: string) => (name ? order[name] : undefined);
+    return {
+      payment: {
+        id: doc.marker,
+        marker: doc.marker,
+        kind: doc.kind,
+        amount: Number(toRubleString(doc.amount)),
+        date: onecDate(doc.date, this.mapping.timeZone),
+        method: doc.method,
+        provider: doc.provider,
+        providerRef: doc.providerRef ?? '—',
+      },
+      order: {
+        ref: order.Ref_Key,
+        number: field(f.number),
+        date: field(f.date),
+        total: field(f.total),
+        partner: field(f.partner),
+        counterparty: field(f.counterparty),
+        organization: field(f.organization),
+        agreement: field(f.agreement),
+        settlementObject: field(f.settlementObject),
+        externalId: doc.order.externalId,
+      },
+      refs: this.refs,
+      original: doc.original ? { marker: doc.original.marker, ref: doc.original.onecRef ?? undefined } : undefined,
+    };
+  }
+
+  build(doc: OneCPaymentDoc, spec: DocumentSpec, order: ODataObject, marker: string): Record<string, unknown> {
+    const ctx = this.context(doc, order);
+    const s = this.mapping.settlement;
+    const row = { LineNumber: 1, ...render(spec.rows.fields, ctx), ...render(s[s.by]!, ctx) };
+    return { ...render(spec.fields, ctx), [spec.marker]: marker, [spec.rows.section]: [row] };
+  }
+
+  /**
+   * Reads the new document back and compares every field sent: a field the base does not have is
+   * silently dropped by 1C, a long string is cut. A mismatch marks the document for deletion (so no
+   * half-right document stays) and stops with a mapping error naming the field.
+   */
+  private async verify(spec: DocumentSpec, ref: string, sent: Record<string, unknown>): Promise<void> {
+    const back = await this.client.get(spec.entity, ref);
+    if (!back) throw new OneCError('rejected', `${spec.entity} ${ref}: not found right after creation`, 'Созданный документ не читается из 1С.');
+    const problems: string[] = [];
+    for (const [k, v] of Object.entries(sent)) {
+      if (k === spec.rows.section) continue;
+      const why = differs(v, back[k]);
+      if (why) problems.push(`${k}: ${why}`);
+    }
+    const rows = back[spec.rows.section];
+    const sentRow = (sent[spec.rows.section] as Record<string, unknown>[])[0];
+    if (!Array.isArray(rows) || rows.length !== 1) problems.push(`${spec.rows.section}: ${Array.isArray(rows) ? rows.length : 'no'} rows stored`);
+    else {
+      for (const [k, v] of Object.entries(sentRow)) {
+        if (k === 'LineNumber') continue;
+        const why = differs(v, (rows[0] as Record<string, unknown>)[k]);
+        if (why) problems.push(`${spec.rows.section}.${k}: ${why}`);
+      }
+    }
+    if (problems.length === 0) return;
+    await this.client.patch(spec.entity, ref, { DeletionMark: true }).catch(() => undefined);
+    throw new OneCError(
+      'mapping',
+      `${spec.entity} ${ref} read back differs: ${problems.join('; ')}`,
+      `1С сохранила документ ${spec.entity} не так, как его передал шлюз (${problems.join('; ')}). Вероятно, в сопоставлении (mapping) указано поле, которого нет в базе, или значение длиннее поля. Документ помечен на удаление; исправьте сопоставление и повторите задание.`,
+    );
+  }
+}
+
+function differs(sent: unknown, stored: unknown): string | null {
+  if (stored === undefined) return 'the base has no such field';
+  if (typeof sent === 'number') return Math.abs(Number(stored) - sent) < 0.005 ? null : `sent ${sent}, stored ${String(stored)}`;
+  if (typeof sent === 'string') {
+    const a = sent.toLowerCase();
+    const b = String(stored).toLowerCase();
+    if (a === b || (a.length === 19 && b.startsWith(a))) return null; // dates may come back with fractions
+    return `sent "${sent.slice(0, 40)}", stored "${String(stored).slice(0, 40)}"`;
+  }
+  return sent === stored ? null : `sent ${String(sent)}, stored ${String(stored)}`;
+}
+
+export function kopecksOf(rubles: unknown): number {
+  return Math.round(Number(rubles ?? 0) * 100);
+}
+
+/**
+ * The marker as the document stores it: the id itself when it fits the field, else the UUID's 16
+ * bytes in base64url (22 characters) — 1C would silently cut a longer one and never find it again.
+ */
+export function markerValue(marker: string, maxLength: number): string {
+  if (marker.length <= maxLength) return marker;
+  const hex = marker.replace(/-/g, '');
+  if (/^[0-9a-f]{32}$/i.test(hex) && maxLength >= 22) return Buffer.from(hex, 'hex').toString('base64url');
+  throw new OneCError('mapping', `marker ${marker} does not fit ${maxLength} characters`, `Поле отметки шлюза в документе 1С слишком короткое (${maxLength} символов).`);
+}

@@ -1,0 +1,32 @@
+import QRCode from 'qrcode';
+import { newToken } from '../domain/ids';
+import { getOrder } from '../store/orders';
+import type { OrderRow } from '../store/schema';
+import type { FlowDeps } from './deps';
+
+export interface PayLink {
+  url: string;
+  token: string;
+  qr: { payload: string; image: string };
+}
+
+export function payUrl(d: FlowDeps, token: string): string {
+  return `${d.config.server.publicUrl.replace(/\/$/, '')}/pay/${token}`;
+}
+
+/** An SVG QR code of `text`, as a data: URL (shown on screens, printed, sent in a messenger). */
+export async function qrImage(text: string): Promise<string> {
+  const svg = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  return `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
+}
+
+/** The order's hosted payment page: one unguessable token per order, made on first need. */
+export async function ensurePayLink(d: FlowDeps, order: OrderRow): Promise<PayLink> {
+  let token = order.pay_token;
+  if (!token) {
+    await d.store.db.updateTable('orders').set({ pay_token: newToken() }).where('id', '=', order.id).where('pay_token', 'is', null).execute();
+    token = (await getOrder(d.store.db, order.id))!.pay_token!;
+  }
+  const url = payUrl(d, token);
+  return { url, token, qr: { payload: url, image: await qrImage(url) } };
+}
