@@ -61,10 +61,10 @@ const onec = z
       .object({
         /** Default: <baseUrl>/ws/gateway?wsdl */
         wsdlUrl: z.url().optional(),
+        /** The operation recording a payment, idempotent by PaymentId. */
         register: z.string().default('RegisterPayment'),
-        find: z.string().default('FindPayment'),
       })
-      .default({ register: 'RegisterPayment', find: 'FindPayment' }),
+      .default({ register: 'RegisterPayment' }),
     /** The 1C HTTP service receiving payments (relative to baseUrl). */
     httpPath: z.string().default('/hs/gateway/payments'),
     /** Keys 1C uses to call the gateway (`Authorization: Bearer <key>`, or Basic with the key as the password). */
@@ -94,7 +94,7 @@ const organization = z.object({
     })
     .default({}),
   providers: z.object({ sber: sberProvider.optional() }).default({}),
-  onec: onec.default({ transport: 'none', mapping: 'ut11', refs: {}, concurrency: 4, timeoutMs: 60_000, refunds: true, soap: { register: 'RegisterPayment', find: 'FindPayment' }, httpPath: '/hs/gateway/payments', keys: [] }),
+  onec: onec.default({ transport: 'none', mapping: 'ut11', refs: {}, concurrency: 4, timeoutMs: 60_000, refunds: true, soap: { register: 'RegisterPayment' }, httpPath: '/hs/gateway/payments', keys: [] }),
 });
 
 const alertChannel = z.discriminatedUnion('type', [

@@ -97,7 +97,7 @@ function buildOneC(config: GatewayConfig): OneCBases {
       sinks.set(org.id, new ODataSink(client, mapping, c.refs));
       sources.set(org.id, new ODataOrderSource(client, mapping));
     } else if (c.transport === 'soap') {
-      sinks.set(org.id, new SoapSink({ wsdlUrl: c.soap.wsdlUrl ?? `${c.baseUrl!.replace(/\/+$/, '')}/ws/gateway?wsdl`, register: c.soap.register, find: c.soap.find, ...auth }, limiter));
+      sinks.set(org.id, new SoapSink({ wsdlUrl: c.soap.wsdlUrl ?? `${c.baseUrl!.replace(/\/+$/, '')}/ws/gateway?wsdl`, register: c.soap.register, ...auth }, limiter));
     } else {
       sinks.set(org.id, new HttpSink({ baseUrl: c.baseUrl!, path: c.httpPath, ...auth }, limiter));
     }

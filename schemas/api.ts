@@ -65,6 +65,7 @@ export const createOrderSchema = z.object({
   total: positiveKopecks,
   currency: z.literal('RUB', { error: 'only RUB is supported' }).default('RUB'),
   paymentTerms: paymentTermsSchema.optional(),
+  onecRef: z.guid().optional().meta({ description: 'The order’s Ref_Key in 1C, when the site knows it (else 1C finds the order by its number)' }),
 }).meta({ id: 'CreateOrder' });
 export type CreateOrderInput = z.infer<typeof createOrderSchema>;
 
@@ -153,6 +154,7 @@ export const orderViewSchema = z
     total: kopecks,
     currency: z.literal('RUB'),
     paymentTerms: paymentTermsSchema,
+    onecRef: z.string().nullable(),
     paidAmount: kopecks,
     refundedAmount: kopecks,
     payments: z.array(z.object({ id: z.string(), status: z.enum(PAYMENT_STATUSES), amount: kopecks })),

@@ -14,8 +14,9 @@ export interface HttpSinkConfig {
 
 /**
  * Payments into 1C through an HTTP service of the configuration (`<base>/hs/...`), written by the
- * base's developer: `GET <path>/<paymentId>` finds a payment already recorded, `POST <path>` records
- * and posts one and answers `{ref, number, posted}` (the service itself is idempotent by paymentId).
+ * base's developer: `POST <path>` records and posts a payment and answers `{ref, number, posted}`.
+ * The service is idempotent by paymentId (a repeat answers the document already made), so one
+ * request per document is enough; `GET <path>/<paymentId>` answers 404 or the document (ping).
  */
 export class HttpSink implements OneCSink {
   readonly transport = 'http' as const;
@@ -37,8 +38,6 @@ export class HttpSink implements OneCSink {
   }
 
   async deliver(doc: OneCPaymentDoc): Promise<OneCDocumentRef> {
-    const found = await this.call('GET', `${this.url}/${encodeURIComponent(doc.marker)}`, undefined, [404]);
-    if (found.status === 200) return this.ref(found.body);
     const r = await this.call('POST', this.url, {
       paymentId: doc.marker,
       kind: doc.kind,

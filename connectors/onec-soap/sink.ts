@@ -8,15 +8,14 @@ export interface SoapSinkConfig {
   user: string;
   password: string;
   timeoutMs: number;
-  /** Operations of the WSDL: one records a payment, one finds it by the gateway's id. */
+  /** The WSDL's operation that records a payment (idempotent by PaymentId). */
   register: string;
-  find: string;
 }
 
 /**
  * Payments into 1C through a SOAP web service of the configuration (document/literal), driven by
- * its WSDL: `<find>(PaymentId)` first, then `<register>(PaymentId, Kind, Method, OrderRef,
- * OrderNumber, Amount, Date)` → `{Ref, Number, Posted}`.
+ * its WSDL: `<register>(PaymentId, Kind, Method, OrderRef, OrderNumber, Amount, Date)` →
+ * `{Ref, Number, Posted}`; the service answers a repeated PaymentId with the document already made.
  */
 export class SoapSink implements OneCSink {
   readonly transport = 'soap' as const;
@@ -34,10 +33,8 @@ export class SoapSink implements OneCSink {
         .createClientAsync(this.cfg.wsdlUrl, { wsdl_headers: { Authorization: authorization }, wsdl_options: { timeout: this.cfg.timeoutMs } })
         .then((c) => {
           c.setSecurity(new soap.BasicAuthSecurity(this.cfg.user, this.cfg.password));
-          for (const op of [this.cfg.register, this.cfg.find]) {
-            if (typeof (c as any)[`${op}Async`] !== 'function') {
-              throw new OneCError('mapping', `WSDL has no operation ${op}`, `В WSDL веб-сервиса 1С нет операции ${op}: проверьте настройку onec.soap.`);
-            }
+          if (typeof (c as any)[`${this.cfg.register}Async`] !== 'function') {
+            throw new OneCError('mapping', `WSDL has no operation ${this.cfg.register}`, `В WSDL веб-сервиса 1С нет операции ${this.cfg.register}: проверьте настройку onec.soap.register.`);
           }
           return c;
         })
@@ -55,8 +52,6 @@ export class SoapSink implements OneCSink {
 
   async deliver(doc: OneCPaymentDoc): Promise<OneCDocumentRef> {
     const c = await this.connect();
-    const found = await this.invoke(c, this.cfg.find, { PaymentId: doc.marker });
-    if (isTrue(found?.Found) && found?.Ref) return { ref: String(found.Ref), entity: 'ws', number: found.Number ? String(found.Number) : undefined, posted: true };
     const r = await this.invoke(c, this.cfg.register, {
       PaymentId: doc.marker,
       Kind: doc.kind,

@@ -57,7 +57,7 @@ export async function createOrder(d: FlowDeps, organizationId: string, input: Cr
     paid_amount: 0,
     refunded_amount: 0,
     request_hash: hash,
-    onec_ref: null,
+    onec_ref: input.onecRef ?? null,
     pay_token: null,
     created_at: now,
     updated_at: now,

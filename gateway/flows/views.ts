@@ -56,6 +56,7 @@ export async function orderView(db: Executor, o: OrderRow) {
     total: o.total,
     currency: o.currency,
     paymentTerms: parseJson<unknown>(o.payment_terms),
+    onecRef: o.onec_ref,
     paidAmount: o.paid_amount,
     refundedAmount: o.refunded_amount,
     payments: payments.map((p) => ({ id: p.id, status: p.status, amount: p.amount })),

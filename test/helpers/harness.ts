@@ -6,6 +6,8 @@ import { Writable } from 'node:stream';
 import type { GatewayConfig } from '../../gateway/config';
 import { createLogger } from '../../gateway/log';
 import { createGateway, type Gateway } from '../../gateway/main';
+import { OneCEmulator, type OneCKnobs } from '../emulators/onec/server';
+import type { Configuration } from '../emulators/onec/metadata';
 import { SberEmulator, type SberKnobs, type SberMerchant } from '../emulators/sber/server';
 import { sandboxConfig, SANDBOX } from '../sandbox/config';
 import { sandboxRoutes } from '../sandbox/routes';
@@ -19,6 +21,8 @@ export interface HarnessOptions {
   knobs?: Partial<SberKnobs>;
   merchant?: Partial<SberMerchant>;
   siteWebhook?: { url: string; secret: string };
+  /** An emulated 1C base for organization `main`. */
+  onec?: { configuration: Configuration; transport?: 'odata' | 'soap' | 'http'; mapping?: string; knobs?: Partial<OneCKnobs>; pull?: boolean; concurrency?: number; published?: string[] };
   overrides?: (raw: Record<string, any>) => void;
 }
 
@@ -27,6 +31,7 @@ export interface Harness {
   config: GatewayConfig;
   url: string;
   sber: SberEmulator;
+  onec: OneCEmulator | null;
   /** Every log line the gateway wrote, as text. */
   logs: string[];
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers; text: string }>;
@@ -52,6 +57,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     { resendIntervalMs: 300, ...opts.knobs },
   );
   await sber.start();
+  const onec = opts.onec ? new OneCEmulator({ configuration: opts.onec.configuration, knobs: opts.onec.knobs, published: opts.onec.published }) : null;
+  await onec?.start();
   let cleanup: () => Promise<void>;
   let databaseUrl: string;
   if (opts.db === 'postgres') {
@@ -66,6 +73,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const p = await freePort();
   const abandon = async (e: unknown): Promise<never> => {
     await sber.stop();
+    await onec?.stop();
     await cleanup();
     throw e;
   };
@@ -78,6 +86,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       raw.log.level = 'debug';
       if (opts.merchant?.callbackMode === 'asymmetric') raw.organizations[0].providers.sber.callback = { mode: 'asymmetric', publicKey: sber.publicKeyPem };
       if (opts.redis) raw.redis = { url: REDIS_URL, prefix: redisPrefix() };
+      if (onec) raw.organizations[0].onec = onecConfig(onec, opts.onec!);
       opts.overrides?.(raw);
     },
   })).catch(abandon);
@@ -95,6 +104,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     config,
     url,
     sber,
+    onec,
     logs,
     async call(method, path, body, headers = {}) {
       const res = await fetch(url + path, {
@@ -115,8 +125,29 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async close() {
       await gateway.stop();
       await sber.stop();
+      await onec?.stop();
       await cleanup();
     },
+  };
+}
+
+export const ONEC_KEY = 'test-1c-key-0123456789';
+
+/** organizations[].onec for an emulated base: its credentials and the refs its catalogs were seeded with. */
+export function onecConfig(onec: OneCEmulator, o: NonNullable<HarnessOptions['onec']>): Record<string, unknown> {
+  const { items: _items, partner: _partner, counterparty: _counterparty, vatRate: _vat, ...refs } = onec.refs as unknown as Record<string, unknown>;
+  const guids = Object.fromEntries(Object.entries(refs).filter(([, v]) => typeof v === 'string' && v !== '00000000-0000-0000-0000-000000000000'));
+  return {
+    transport: o.transport ?? 'odata',
+    baseUrl: onec.baseUrl,
+    user: 'Администратор',
+    password: 'secret',
+    mapping: o.mapping ?? (o.configuration === 'unf' ? 'unf' : 'ut11'),
+    refs: guids,
+    concurrency: o.concurrency ?? 4,
+    timeoutMs: 10_000,
+    keys: [ONEC_KEY],
+    ...(o.pull ? { pull: { everySeconds: 3600 } } : {}),
   };
 }
 
