@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
+import { OneCEmulator } from '../emulators/onec/server';
 import { SberEmulator } from '../emulators/sber/server';
 import { eventually, freePort, orderBody, receiver, SITE_AUTH } from '../helpers/harness';
-import { SANDBOX } from '../sandbox/config';
+import { onecOrgConfig, SANDBOX } from '../sandbox/config';
 
 /**
  * kill -9 at the worst moments: the gateway runs as a real process (the CLI), is SIGKILLed, and is
@@ -21,6 +22,7 @@ describe('kill -9', () => {
   let site: Awaited<ReturnType<typeof receiver>>;
   let port: number;
   let configFile: string;
+  let onec: OneCEmulator;
   const children: ChildProcess[] = [];
 
   beforeEach(async () => {
@@ -29,6 +31,8 @@ describe('kill -9', () => {
     await sber.start();
     site = await receiver();
     port = await freePort();
+    onec = new OneCEmulator({ configuration: 'ut11', knobs: { latencyMs: 150 } });
+    await onec.start();
     configFile = join(dir, 'gateway.config.yaml');
     writeFileSync(
       configFile,
@@ -48,6 +52,7 @@ describe('kill -9', () => {
             providers: {
               sber: { baseUrl: sber.restUrl, userName: SANDBOX.sber.userName, password: '${SBER_PASSWORD}', callback: { mode: 'symmetric', secret: '${SBER_CALLBACK_SECRET}' } },
             },
+            onec: onecOrgConfig(onec, { configuration: 'ut11' }),
           },
         ],
       }),
@@ -58,6 +63,7 @@ describe('kill -9', () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     children.length = 0;
     await sber.stop();
+    await onec.stop();
     await site.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -141,5 +147,25 @@ describe('kill -9', () => {
     expect(site.received).toHaveLength(2);
     expect(site.received[1].headers['idempotency-key']).toBe(site.received[0].headers['idempotency-key']);
     expect(jobsIn(join(dir, 'gateway.db')).find((j) => j.name === 'payment.notify-site')).toMatchObject({ status: 'done', attempts: 2 });
+  }, 60_000);
+
+  test('killed in the middle of a delivery to 1C: after the restart the base holds exactly one posted document', async () => {
+    const inBase = onec.seedCustomerOrder({ number: 'K9-0001', total: 3500 });
+    const first = await startGateway([]);
+    const order = (await api('POST', '/api/v1/orders', orderBody({ number: 'K9-0001' }))).body;
+    const payment = (await api('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { 'idempotency-key': 'fault-3' })).body;
+    sber.complete(new URL(payment.action.url).searchParams.get('mdOrder')!, 'paid');
+    // the document is being created (its POST reached 1C, which takes 150 ms to answer): now
+    await eventually(async () => (onec.stats().byMethodAndSet['POST Document_ОперацияПоПлатежнойКарте'] ?? 0) >= 1, 15_000, 5);
+    await kill9(first);
+    await new Promise((r) => setTimeout(r, 300));
+    const docs = () => onec.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key && !d.deletionMark);
+    expect(docs()).toHaveLength(1);
+    expect(docs()[0].posted).toBe(false);
+
+    await startGateway([]);
+    await eventually(async () => (await api('GET', `/api/v1/payments/${payment.id}`)).body.onec.status === 'delivered', 20_000, 100);
+    expect(docs()).toHaveLength(1);
+    expect(docs()[0]).toMatchObject({ posted: true, amount: 3500 });
   }, 60_000);
 });

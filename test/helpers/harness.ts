@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from '../../gateway/main';
 import { OneCEmulator, type OneCKnobs } from '../emulators/onec/server';
 import type { Configuration } from '../emulators/onec/metadata';
 import { SberEmulator, type SberKnobs, type SberMerchant } from '../emulators/sber/server';
-import { sandboxConfig, SANDBOX } from '../sandbox/config';
+import { onecOrgConfig, sandboxConfig, SANDBOX } from '../sandbox/config';
 import { sandboxRoutes } from '../sandbox/routes';
 import { freshPgSchema, redisPrefix, REDIS_URL } from './services';
 
@@ -86,7 +86,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       raw.log.level = 'debug';
       if (opts.merchant?.callbackMode === 'asymmetric') raw.organizations[0].providers.sber.callback = { mode: 'asymmetric', publicKey: sber.publicKeyPem };
       if (opts.redis) raw.redis = { url: REDIS_URL, prefix: redisPrefix() };
-      if (onec) raw.organizations[0].onec = onecConfig(onec, opts.onec!);
+      if (onec) raw.organizations[0].onec = onecOrgConfig(onec, opts.onec!);
       opts.overrides?.(raw);
     },
   })).catch(abandon);
@@ -131,25 +131,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
 }
 
-export const ONEC_KEY = 'test-1c-key-0123456789';
-
-/** organizations[].onec for an emulated base: its credentials and the refs its catalogs were seeded with. */
-export function onecConfig(onec: OneCEmulator, o: NonNullable<HarnessOptions['onec']>): Record<string, unknown> {
-  const { items: _items, partner: _partner, counterparty: _counterparty, vatRate: _vat, ...refs } = onec.refs as unknown as Record<string, unknown>;
-  const guids = Object.fromEntries(Object.entries(refs).filter(([, v]) => typeof v === 'string' && v !== '00000000-0000-0000-0000-000000000000'));
-  return {
-    transport: o.transport ?? 'odata',
-    baseUrl: onec.baseUrl,
-    user: 'Администратор',
-    password: 'secret',
-    mapping: o.mapping ?? (o.configuration === 'unf' ? 'unf' : 'ut11'),
-    refs: guids,
-    concurrency: o.concurrency ?? 4,
-    timeoutMs: 10_000,
-    keys: [ONEC_KEY],
-    ...(o.pull ? { pull: { everySeconds: 3600 } } : {}),
-  };
-}
+export const ONEC_KEY = SANDBOX.onecKey;
 
 export function orderBody(overrides: Record<string, unknown> = {}) {
   const externalId = `ext-${Math.random().toString(36).slice(2, 10)}`;

@@ -1,4 +1,6 @@
 import { parseConfig, type GatewayConfig } from '../../gateway/config';
+import type { OneCEmulator } from '../emulators/onec/server';
+import type { Configuration } from '../emulators/onec/metadata';
 
 export const SANDBOX = {
   siteKey: 'sandbox-site-key',
@@ -6,6 +8,8 @@ export const SANDBOX = {
   onecUser: '1c',
   onecPassword: '1c',
   organization: 'main',
+  /** What 1C sends to the gateway's HTTP service (Bearer, or Basic with it as the password). */
+  onecKey: 'sandbox-1c-key-0123',
   sber: { userName: 'sandbox-api', password: 'sandbox-password', callbackSecret: 'sandbox-callback-secret' },
 } as const;
 
@@ -52,4 +56,31 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
   };
   input.overrides?.(raw);
   return parseConfig(raw, {});
+}
+
+export interface OneCSetup {
+  configuration: Configuration;
+  transport?: 'odata' | 'soap' | 'http';
+  mapping?: string;
+  pull?: boolean;
+  pullEverySeconds?: number;
+  concurrency?: number;
+}
+
+/** organizations[].onec for an emulated base: its credentials and the refs its catalogs were seeded with. */
+export function onecOrgConfig(onec: OneCEmulator, o: OneCSetup): Record<string, unknown> {
+  const { items: _items, partner: _partner, counterparty: _counterparty, vatRate: _vat, ...refs } = onec.refs as unknown as Record<string, unknown>;
+  const guids = Object.fromEntries(Object.entries(refs).filter(([, v]) => typeof v === 'string' && v !== '00000000-0000-0000-0000-000000000000'));
+  return {
+    transport: o.transport ?? 'odata',
+    baseUrl: onec.baseUrl,
+    user: 'Администратор',
+    password: 'secret',
+    mapping: o.mapping ?? (o.configuration === 'unf' ? 'unf' : 'ut11'),
+    refs: guids,
+    concurrency: o.concurrency ?? 4,
+    timeoutMs: 10_000,
+    keys: [SANDBOX.onecKey],
+    ...(o.pull ? { pull: { everySeconds: o.pullEverySeconds ?? 3600 } } : {}),
+  };
 }

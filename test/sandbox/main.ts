@@ -2,13 +2,15 @@ import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { createGateway, type Gateway } from '../../gateway/main';
+import { OneCEmulator } from '../emulators/onec/server';
 import { SberEmulator } from '../emulators/sber/server';
-import { sandboxConfig, SANDBOX } from './config';
+import { onecOrgConfig, sandboxConfig, SANDBOX } from './config';
 import { sandboxRoutes } from './routes';
 
 export interface Sandbox {
   gateway: Gateway;
   sber: SberEmulator;
+  onec: OneCEmulator;
   url: string;
   stop(): Promise<void>;
 }
@@ -30,19 +32,35 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     { userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, callbackSecret: SANDBOX.sber.callbackSecret, callbackMode: 'symmetric' },
   ]);
   await sber.start(Number(process.env.SANDBOX_SBER_PORT ?? 0));
+  const onec = new OneCEmulator({ configuration: 'ut11' });
+  await onec.start(Number(process.env.SANDBOX_ONEC_PORT ?? 0));
+  // orders as a manager would have them in УТ: the site's demo orders find theirs by number
+  onec.seedCustomerOrder({ number: '1001', total: 3000, paymentForm: 'Безналичная' });
+  onec.seedCustomerOrder({ number: '1002', total: 3500, paymentForm: 'Безналичная' });
+  onec.seedCustomerOrder({ number: 'ЗК-0000001', total: 1990, paymentForm: 'ПлатежнаяКарта', comment: 'Заказ менеджера: ссылку на оплату шлюз допишет сюда' });
   const dataDir = resolve(opts.dataDir ?? process.env.SANDBOX_DATA_DIR ?? '.sandbox');
   rmSync(dataDir, { recursive: true, force: true });
   const port = opts.port === 0 ? await freePort() : (opts.port ?? 8080);
-  const config = sandboxConfig({ port, databaseUrl: `sqlite:${dataDir}/gateway.db`, sberRestUrl: sber.restUrl, overrides: opts.quiet ? (raw) => (raw.log.level = 'warn') : undefined });
-  const gateway = await createGateway(config, { extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber })] });
+  const config = sandboxConfig({
+    port,
+    databaseUrl: `sqlite:${dataDir}/gateway.db`,
+    sberRestUrl: sber.restUrl,
+    overrides: (raw) => {
+      if (opts.quiet) raw.log.level = 'warn';
+      raw.organizations[0].onec = onecOrgConfig(onec, { configuration: 'ut11', pull: true, pullEverySeconds: 10 });
+    },
+  });
+  const gateway = await createGateway(config, { extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, onec })] });
   const { url } = await gateway.start();
   return {
     gateway,
     sber,
+    onec,
     url,
     async stop() {
       await gateway.stop();
       await sber.stop();
+      await onec.stop();
     },
   };
 }
@@ -54,7 +72,7 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(
     [
       '',
-      'onec-gateway sandbox is running (SQLite in .sandbox/, in-process jobs, emulated bank)',
+      'onec-gateway sandbox is running (SQLite in .sandbox/, in-process jobs, emulated bank and 1C)',
       '',
       `  gateway           ${u}`,
       `  OpenAPI           ${u}/openapi.json`,
@@ -63,7 +81,9 @@ export async function main(args: string[]): Promise<void> {
       `  admin key         ${SANDBOX.adminKey}`,
       `  organization      ${SANDBOX.organization}`,
       `  1C exchange user  ${SANDBOX.onecUser} / ${SANDBOX.onecPassword}`,
+      `  1C key            ${SANDBOX.onecKey}  (POST ${u}/api/v1/onec/orders)`,
       `  Sber emulator     ${sandbox.sber.url}  (knobs: POST ${u}/sandbox/sber/knobs)`,
+      `  1C emulator       ${sandbox.onec.baseUrl}  (УТ 11.5; what it holds: GET ${u}/sandbox/onec; knobs: POST ${u}/sandbox/onec/knobs)`,
       '',
       `  complete a payment: POST ${u}/sandbox/payments/<paymentId>/complete {"outcome":"paid"}`,
       '',

@@ -4,13 +4,14 @@ import type { ApiRouter } from '../../gateway/http/api';
 import { jsonBody } from '../../gateway/http/middleware';
 import type { Gateway } from '../../gateway/main';
 import { getPayment, paymentAttempts } from '../../gateway/store/payments';
+import type { OneCEmulator } from '../emulators/onec/server';
 import type { SberEmulator } from '../emulators/sber/server';
 
 const completeSchema = z.object({ outcome: z.enum(['paid', 'declined']) });
 
 /** Sandbox-only controls: act as the customer at the emulated bank, turn the bank's knobs. */
-export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: SberEmulator }): void {
-  const { sber } = emulators;
+export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: SberEmulator; onec?: OneCEmulator }): void {
+  const { sber, onec } = emulators;
   api.route(
     {
       method: 'post',
@@ -51,6 +52,29 @@ export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: Sb
     async (ctx) => {
       Object.assign(sber.knobs, await jsonBody(ctx, z.record(z.string(), z.unknown()), 4096));
       ctx.body = sber.knobs;
+    },
+  );
+
+  if (!onec) return;
+  api.route(
+    { method: 'get', path: '/sandbox/onec', summary: 'Sandbox: what the emulated 1C holds (orders, payment documents with their posting state and the order they settle)', tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Snapshot' } } },
+    async (ctx) => {
+      ctx.body = onec.snapshot();
+    },
+  );
+  api.route(
+    {
+      method: 'post',
+      path: '/sandbox/onec/knobs',
+      summary: 'Sandbox: the emulated 1C’s knobs (latencyMs, failRate, lockConflictRate, down, downUntil, rejectPosting, denyWrites)',
+      tag: 'sandbox',
+      auth: 'none',
+      body: z.record(z.string(), z.unknown()),
+      responses: { 200: { description: 'Knobs' } },
+    },
+    async (ctx) => {
+      onec.setKnobs(await jsonBody(ctx, z.record(z.string(), z.unknown()), 4096));
+      ctx.body = onec.knobs;
     },
   );
 }

@@ -193,7 +193,7 @@ export async function handleHttpService(ctx: Context, service: PaymentService, p
   if (path === '/gateway/payments' && ctx.method === 'POST') {
     let input: PaymentInput;
     try {
-      input = JSON.parse((await getRawBody(ctx.req, { limit: '1mb' })).toString('utf8'));
+      input = JSON.parse(((ctx.state.rawBody as Buffer | undefined) ?? (await getRawBody(ctx.req, { limit: '1mb' }))).toString('utf8'));
     } catch {
       return reply(ctx, 400, { error: 'Тело запроса не является JSON' });
     }

@@ -133,7 +133,7 @@ async function dispatch(ctx: Context, host: ODataHost, resource: string, user: s
 }
 
 async function readBody(ctx: Context): Promise<Obj> {
-  const text = (await getRawBody(ctx.req, { limit: '10mb' })).toString('utf8');
+  const text = ((ctx.state.rawBody as Buffer | undefined) ?? (await getRawBody(ctx.req, { limit: '10mb' }))).toString('utf8');
   if (!text.trim()) return {};
   try {
     const v = JSON.parse(text);

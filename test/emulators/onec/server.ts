@@ -264,6 +264,8 @@ export class OneCEmulator {
     c.inFlight++;
     c.maxConcurrent = Math.max(c.maxConcurrent, c.inFlight);
     try {
+      // the request is taken in whole before 1C starts on it: a client that goes away mid-answer does not undo the work
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') ctx.state.rawBody = await getRawBody(ctx.req, { limit: '10mb' });
       if (this.knobs.latencyMs > 0) await new Promise((r) => setTimeout(r, this.knobs.latencyMs));
       if (this.isDown() || (this.knobs.failRate > 0 && Math.random() < this.knobs.failRate)) {
         if (this.isDown() && this.knobs.downMode === 'reset') {

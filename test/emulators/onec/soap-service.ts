@@ -95,7 +95,7 @@ export class GatewaySoapService {
       ctx.status = 405;
       return;
     }
-    const xml = (await getRawBody(ctx.req, { limit: '5mb' })).toString('utf8');
+    const xml = ((ctx.state.rawBody as Buffer | undefined) ?? (await getRawBody(ctx.req, { limit: '5mb' }))).toString('utf8');
     const res = await this.server.processRequest(xml, { method: 'POST', url: ctx.url, headers: ctx.req.headers as Record<string, string> });
     ctx.status = res.statusCode ?? 200;
     ctx.type = 'text/xml;charset=utf-8';
