@@ -176,4 +176,3 @@ export async function main(): Promise<void> {
   );
 }
 
-if (require.main === module) void main().then(() => process.exit(0));

@@ -1,10 +1,20 @@
 import { main as callbackIngestion } from './callback-ingestion';
+import { main as onecDelivery } from './onec-delivery';
 
-/** Every benchmark; each prints its own baseline measured in the same run and the ratio. */
+/** Every benchmark (or those named: `npm run bench -- onec-delivery`); each prints its baseline and the ratio. */
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  'callback-ingestion': callbackIngestion,
+  'onec-delivery': onecDelivery,
+};
+
 async function main() {
-  await callbackIngestion();
+  const wanted = process.argv.slice(2);
+  for (const [name, run] of Object.entries(BENCHMARKS)) if (wanted.length === 0 || wanted.includes(name)) await run();
 }
-void main().then(() => process.exit(0), (e) => {
-  console.error(e);
-  process.exit(1);
-});
+void main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
