@@ -283,4 +283,22 @@ describe('set-up errors name what to fix', () => {
       await h.close();
     }
   });
+
+  test('the mapping can move the 1C order on once it is paid (Статус = КОтгрузке)', async () => {
+    const m = parse(readFileSync(join(MAPPINGS, 'ut11.yaml'), 'utf8'));
+    m.order.paidStatus = 'КОтгрузке';
+    const file = join(mkdtempSync(join(tmpdir(), 'map-')), 'ut11-status.yaml');
+    writeFileSync(file, stringify(m));
+    const h = await startHarness({ onec: { configuration: 'ut11', mapping: file } });
+    try {
+      const number = `ST-${Math.floor(Math.random() * 1e6)}`;
+      const inBase = h.onec!.seedCustomerOrder({ number, total: 500, status: 'КОбеспечению' });
+      const order = (await h.call('POST', '/api/v1/orders', orderBody({ number, ...orderLines(50000) }), SITE_AUTH)).body;
+      const payment = await payOrder(h, order.id);
+      expect((await onecState(h, payment.id)).onec.status).toBe('delivered');
+      expect(h.onec!.get('Document_ЗаказКлиента', inBase.Ref_Key as string)!.Статус).toBe('КОтгрузке');
+    } finally {
+      await h.close();
+    }
+  });
 });
