@@ -140,6 +140,39 @@ export const configSchema = z
     alerts: z.object({ channels: z.array(alertChannel).default([{ type: 'log' }]) }).default({ channels: [{ type: 'log' }] }),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
     organizations: z.array(organization).min(1, 'at least one organization'),
+    /** 1C's standard "Обмен с сайтом" (CommerceML 2) at /exchange/1c: one entry per 1C base. */
+    exchange: z
+      .object({
+        /** Where uploaded files wait for their import. */
+        dir: z.string().default('./data/exchange'),
+        bases: z
+          .array(
+            z.object({
+              id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase latin letters, digits, "-" and "_"'),
+              user: z.string().min(1),
+              password: z.string().min(1),
+              /** The organizations whose orders this base exchanges (default: all). */
+              organizations: z.array(z.string()).optional(),
+              /** The CommerceML version written when 1C does not ask for one. */
+              version: z.enum(['2.03', '2.04', '2.05', '2.06', '2.07', '2.08', '2.09', '2.10']).default('2.05'),
+              /** windows-1251 for old set-ups; UTF-8 is written with a BOM (without one, 1C may not read it). */
+              encoding: z.enum(['windows-1251', 'utf-8']).default('windows-1251'),
+              zip: z.boolean().default(false),
+              /** The chunk size 1C is told to send (`file_limit`). */
+              fileLimitBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+              /** The largest file accepted, all chunks together. */
+              maxUploadMb: z.number().min(1).max(10240).default(1024),
+              /** Zip archives: at most this many entries, and no entry inflating more than this ratio. */
+              maxZipEntries: z.number().int().min(1).default(200),
+              maxZipRatio: z.number().min(2).default(200),
+              timeZone: z.string().default('Europe/Moscow'),
+              /** The site's name in the "Сайт" requisite. */
+              site: z.string().optional(),
+            }),
+          )
+          .default([]),
+      })
+      .default({ dir: './data/exchange', bases: [] }),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();

@@ -1,4 +1,3 @@
-import { newId } from '../domain/ids';
 import { formatRub } from '../domain/money';
 import { checkTotals, fitLine } from '../domain/order';
 import { unprocessable } from '../errors';
@@ -9,7 +8,7 @@ import { findOrderByExternalId, getOrder, insertOrder } from '../store/orders';
 import { getPayment, getRefund, paymentAttempts } from '../store/payments';
 import type { OrderRow, PaymentRow, RefundRow } from '../store/schema';
 import type { FlowDeps } from './deps';
-import { canonicalJson, sha256 } from './orders';
+import { canonicalJson, orderRow, sha256 } from './orders';
 import { ensurePayLink } from './pay-links';
 
 export const ONEC_DELIVER = 'onec.deliver';
@@ -194,10 +193,8 @@ export async function createOrderFromOneC(d: FlowDeps, organizationId: string, o
   if (issues.length > 0) {
     throw unprocessable('totals_mismatch', `order ${o.number} from 1C: the lines do not add up to the total`, issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   }
-  const now = nowIso();
   const content = { number: o.number, customer: o.customer, items, total: o.total };
-  const row: OrderRow = {
-    id: newId(),
+  const row = orderRow({
     organization_id: organizationId,
     external_id: o.ref,
     number: o.number,
@@ -205,17 +202,10 @@ export async function createOrderFromOneC(d: FlowDeps, organizationId: string, o
     customer: JSON.stringify(o.customer),
     items: JSON.stringify(items),
     total: o.total,
-    currency: 'RUB',
     payment_terms: JSON.stringify({ type: 'prepay' }),
-    status: 'awaiting_payment',
-    paid_amount: 0,
-    refunded_amount: 0,
     request_hash: sha256(canonicalJson(content)),
     onec_ref: o.ref,
-    pay_token: null,
-    created_at: now,
-    updated_at: now,
-  };
+  });
   try {
     await d.store.db.transaction().execute(async (trx) => {
       await insertOrder(trx, row);

@@ -41,9 +41,7 @@ export async function createOrder(d: FlowDeps, organizationId: string, input: Cr
   const existing = await findOrderByExternalId(d.store.db, organizationId, input.externalId);
   if (existing) return sameOrConflict(existing, hash);
 
-  const now = nowIso();
-  const row = {
-    id: newId(),
+  const row = orderRow({
     organization_id: organizationId,
     external_id: input.externalId,
     number: input.number,
@@ -51,17 +49,10 @@ export async function createOrder(d: FlowDeps, organizationId: string, input: Cr
     customer: JSON.stringify(input.customer),
     items: JSON.stringify(input.items),
     total: input.total,
-    currency: input.currency,
     payment_terms: JSON.stringify(input.paymentTerms ?? { type: 'prepay' }),
-    status: 'awaiting_payment',
-    paid_amount: 0,
-    refunded_amount: 0,
     request_hash: hash,
     onec_ref: input.onecRef ?? null,
-    pay_token: null,
-    created_at: now,
-    updated_at: now,
-  };
+  });
   try {
     await insertOrder(d.store.db, row);
   } catch (e) {
@@ -86,3 +77,28 @@ export async function getOrderFor(d: FlowDeps, organizations: ReadonlySet<string
   return order;
 }
 
+
+/** A new order row: what is given, the rest as a fresh order has it. */
+export function orderRow(o: Pick<OrderRow, 'organization_id' | 'external_id' | 'number' | 'source' | 'customer' | 'items' | 'total' | 'payment_terms' | 'request_hash' | 'onec_ref'>): OrderRow {
+  const now = nowIso();
+  return {
+    id: newId(),
+    currency: 'RUB',
+    status: 'awaiting_payment',
+    paid_amount: 0,
+    refunded_amount: 0,
+    pay_token: null,
+    exported_at: null,
+    onec_number: null,
+    onec_status_text: null,
+    onec_paid_number: null,
+    onec_paid_at: null,
+    shipped_at: null,
+    onec_shipment_number: null,
+    cancelled_at: null,
+    cancel_reason: null,
+    created_at: now,
+    updated_at: now,
+    ...o,
+  };
+}

@@ -4,6 +4,7 @@ import type { HttpDeps } from './deps';
 import { adminAuth, errorHandler, requestContext, siteAuth } from './middleware';
 import { adminRoutes } from './routes/admin';
 import { callbackRoutes } from './routes/callbacks';
+import { exchangeRoutes } from './routes/exchange';
 import { onecRoutes } from './routes/onec';
 import { opsRoutes } from './routes/ops';
 import { orderRoutes } from './routes/orders';
@@ -33,6 +34,7 @@ export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) =
   paymentRoutes(api, d, site);
   payRoutes(api, d, site);
   onecRoutes(api, d);
+  exchangeRoutes(api, d);
   callbackRoutes(api, d);
   adminRoutes(api, d, admin);
   opsRoutes(api, d);

@@ -190,10 +190,54 @@ const m0002: Migration = {
   },
 };
 
+const m0003: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    const cols: [string, ReturnType<typeof t.str> | typeof t.ts][] = [
+      ['exported_at', t.ts],
+      ['onec_number', t.str(64)],
+      ['onec_status_text', t.str(200)],
+      ['onec_paid_number', t.str(64)],
+      ['onec_paid_at', t.ts],
+      ['shipped_at', t.ts],
+      ['onec_shipment_number', t.str(64)],
+      ['cancelled_at', t.ts],
+      ['cancel_reason', t.str(500)],
+    ];
+    for (const [name, type] of cols) await db.schema.alterTable('orders').addColumn(name, type).execute();
+    await db.schema.createIndex('orders_org_number').on('orders').columns(['organization_id', 'number']).execute();
+    await db.schema
+      .createTable('exchange_sessions')
+      .addColumn('id', t.ascii(64), (c) => c.primaryKey())
+      .addColumn('base_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('version', t.ascii(8))
+      .addColumn('query_at', t.ts)
+      .addColumn('query_orders', t.text)
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addColumn('last_seen_at', t.ts, (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('exchange_files')
+      .addColumn('session_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('filename', t.str(255), (c) => c.notNull())
+      .addColumn('bytes', t.money, (c) => c.notNull())
+      .addColumn('state', t.ascii(16), (c) => c.notNull())
+      .addColumn('result', t.text)
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .addPrimaryKeyConstraint('exchange_files_pk', ['session_id', 'filename'])
+      .execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('exchange_files').execute();
+    await db.schema.dropTable('exchange_sessions').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
   '0002_onec': m0002,
+  '0003_exchange': m0003,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -11,6 +11,8 @@ export interface Database {
   payment_events: PaymentEventsTable;
   refunds: RefundsTable;
   sync_state: SyncStateTable;
+  exchange_sessions: ExchangeSessionsTable;
+  exchange_files: ExchangeFilesTable;
   idempotency_keys: IdempotencyKeysTable;
   jobs: JobsTable;
   schedules: SchedulesTable;
@@ -33,7 +35,40 @@ export interface OrdersTable {
   request_hash: string;
   onec_ref: string | null;
   pay_token: string | null;
+  /** CommerceML: when 1C last confirmed it took the order (`mode=success`). */
+  exported_at: string | null;
+  /** What 1C said about the order (CommerceML uploads). */
+  onec_number: string | null;
+  onec_status_text: string | null;
+  onec_paid_number: string | null;
+  onec_paid_at: string | null;
+  shipped_at: string | null;
+  onec_shipment_number: string | null;
+  cancelled_at: string | null;
+  cancel_reason: string | null;
   created_at: string;
+  updated_at: string;
+}
+
+export interface ExchangeSessionsTable {
+  id: string;
+  base_id: string;
+  version: string | null;
+  query_at: string | null;
+  /** JSON: ids of the orders the last `query` sent, confirmed by `success`. */
+  query_orders: string | null;
+  created_at: string;
+  last_seen_at: string;
+}
+
+export interface ExchangeFilesTable {
+  session_id: string;
+  filename: string;
+  bytes: number;
+  /** uploading → importing → done | failed */
+  state: 'uploading' | 'importing' | 'done' | 'failed';
+  /** JSON: the notes (done) or the reason (failed). */
+  result: string | null;
   updated_at: string;
 }
 

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parseConfig, type GatewayConfig } from '../../gateway/config';
 import type { OneCEmulator } from '../emulators/onec/server';
 import type { Configuration } from '../emulators/onec/metadata';
@@ -16,6 +18,8 @@ export const SANDBOX = {
 export interface SandboxConfigInput {
   port: number;
   databaseUrl: string;
+  /** Where uploaded CommerceML files wait (default: next to an SQLite file, else a temp folder). */
+  exchangeDir?: string;
   sberRestUrl: string;
   redisUrl?: string;
   siteWebhook?: { url: string; secret: string };
@@ -32,6 +36,10 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
     jobs: { concurrency: 8, maxAttempts: 8, backoffBaseMs: 500, backoffMaxMs: 30_000, leaseMs: 10_000, pollIntervalMs: 200 },
     janitor: { everySeconds: 2, pollPendingAfterSeconds: 5, expireAfterMinutes: 60 },
     log: { level: process.env.LOG_LEVEL ?? 'info' },
+    exchange: {
+      dir: input.exchangeDir ?? (input.databaseUrl.startsWith('sqlite:') ? `${dirname(input.databaseUrl.slice('sqlite:'.length))}/exchange` : join(tmpdir(), 'onec-gateway-exchange')),
+      bases: [{ id: 'ut', user: SANDBOX.onecUser, password: SANDBOX.onecPassword, version: '2.05', encoding: 'windows-1251', site: 'sandbox' }],
+    },
     organizations: [
       {
         id: SANDBOX.organization,

@@ -1,0 +1,179 @@
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SaxesParser } from 'saxes';
+import { createLogger } from '../gateway/log';
+import { createGateway } from '../gateway/main';
+import { ExchangeClient } from '../test/emulators/onec-exchange/client';
+import { freePort } from '../test/helpers/harness';
+import { sandboxConfig, SANDBOX } from '../test/sandbox/config';
+
+/**
+ * Import of a large orders file from 1C through the exchange endpoint (upload in `file_limit`
+ * chunks, then `import` until success): MB/s and peak RSS, next to a plain saxes streaming parse
+ * of the same file in the same run. Target: at least half saxes' throughput, peak RSS under 200 MB.
+ */
+
+const SIZE_MB = Number(process.env.BENCH_CML_MB ?? 200);
+const ORDERS = 1000;
+
+function documentXml(i: number, number: string): string {
+  const paid = i % 3 !== 0;
+  const shipped = i % 5 === 0;
+  return `  <Документ>
+    <Ид>${number}</Ид>
+    <НомерВерсии>AAAAEAAAAA${i % 10}=</НомерВерсии>
+    <ПометкаУдаления>false</ПометкаУдаления>
+    <Номер>${number}</Номер>
+    <Номер1С>ЗК00-${String(i % 100000).padStart(6, '0')}</Номер1С>
+    <Дата>2026-11-20</Дата>
+    <Дата1С>2026-11-20</Дата1С>
+    <Время>9:${String(i % 60).padStart(2, '0')}:07</Время>
+    <ХозОперация>Заказ товара</ХозОперация>
+    <Роль>Продавец</Роль>
+    <Валюта>руб</Валюта>
+    <Курс>1</Курс>
+    <Сумма>3500.00</Сумма>
+    <Контрагенты>
+      <Контрагент>
+        <Ид>c0ffee00-0000-4000-8000-${String(i % 1000).padStart(12, '0')}</Ид>
+        <Наименование>Иван Петров</Наименование>
+        <Роль>Покупатель</Роль>
+        <ПолноеНаименование>Петров Иван Сергеевич</ПолноеНаименование>
+        <ИНН/>
+        <КПП/>
+      </Контрагент>
+    </Контрагенты>
+    <Товары>
+      <Товар>
+        <Ид>kettle-01</Ид>
+        <Наименование>Чайник электрический</Наименование>
+        <БазоваяЕдиница Код="796" НаименованиеПолное="Штука" МеждународноеСокращение="PCE">шт</БазоваяЕдиница>
+        <ЦенаЗаЕдиницу>1500</ЦенаЗаЕдиницу>
+        <Количество>2</Количество>
+        <Сумма>3000</Сумма>
+        <ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>ВидНоменклатуры</Наименование><Значение>Товар</Значение></ЗначениеРеквизита></ЗначенияРеквизитов>
+      </Товар>
+      <Товар>
+        <Ид>ORDER_DELIVERY</Ид>
+        <Наименование>Доставка заказа</Наименование>
+        <ЦенаЗаЕдиницу>500</ЦенаЗаЕдиницу>
+        <Количество>1</Количество>
+        <Сумма>500</Сумма>
+        <ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>ВидНоменклатуры</Наименование><Значение>Услуга</Значение></ЗначениеРеквизита></ЗначенияРеквизитов>
+      </Товар>
+    </Товары>
+    <ЗначенияРеквизитов>
+      <ЗначениеРеквизита><Наименование>Проведен</Наименование><Значение>true</Значение></ЗначениеРеквизита>
+      <ЗначениеРеквизита><Наименование>Статус заказа</Наименование><Значение>${paid ? 'К отгрузке' : 'Ожидается оплата'}</Значение></ЗначениеРеквизита>
+      <ЗначениеРеквизита><Наименование>Оплачен</Наименование><Значение>${paid}</Значение></ЗначениеРеквизита>
+      <ЗначениеРеквизита><Наименование>Номер оплаты по 1С</Наименование><Значение>${paid ? `ОП00-${String(i % 100000).padStart(6, '0')}` : ''}</Значение></ЗначениеРеквизита>
+      <ЗначениеРеквизита><Наименование>Дата оплаты по 1С</Наименование><Значение>${paid ? '2026-11-21T9:49:02' : 'T'}</Значение></ЗначениеРеквизита>
+      <ЗначениеРеквизита><Наименование>Отгружен</Наименование><Значение>${shipped}</Значение></ЗначениеРеквизита>
+      <ЗначениеРеквизита><Наименование>Дата отгрузки по 1С</Наименование><Значение>${shipped ? '2026-11-22T10:00:00' : 'T'}</Значение></ЗначениеРеквизита>
+    </ЗначенияРеквизитов>
+  </Документ>
+`;
+}
+
+/** A 1C upload of `mb` megabytes: the same orders over and over, as 1C re-sends unchanged ones. */
+async function generate(path: string, mb: number, numbers: string[]): Promise<number> {
+  const out = createWriteStream(path);
+  let bytes = 0;
+  const write = async (s: string) => {
+    bytes += Buffer.byteLength(s);
+    if (!out.write(s)) await once(out, 'drain');
+  };
+  await write('\ufeff<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_210" ВерсияСхемы="2.08" ДатаФормирования="2026-11-23T10:00:00">\n');
+  let documents = 0;
+  for (let i = 0; bytes < mb * 1024 * 1024; i++) {
+    await write(documentXml(i, numbers[i % numbers.length]));
+    documents++;
+  }
+  await write('</КоммерческаяИнформация>\n');
+  out.end();
+  await once(out, 'finish');
+  return documents;
+}
+
+/** Peak RSS while `fn` runs, sampled every 20 ms. */
+async function measure<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssMb: number }> {
+  global.gc?.();
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const started = performance.now();
+  try {
+    const result = await fn();
+    return { result, seconds: (performance.now() - started) / 1000, peakRssMb: Math.max(peak, process.memoryUsage().rss) / 1024 / 1024 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function saxesParse(path: string): Promise<number> {
+  const parser = new SaxesParser();
+  let documents = 0;
+  parser.on('closetag', (t) => {
+    if (t.name === 'Документ' || t.name.endsWith(':Документ')) documents++;
+  });
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) parser.write(chunk as string);
+  parser.close();
+  return documents;
+}
+
+export async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-cml-'));
+  const port = await freePort();
+  const config = sandboxConfig({
+    port,
+    databaseUrl: `sqlite:${dir}/gateway.db`,
+    sberRestUrl: 'http://127.0.0.1:9/payment/rest/',
+    overrides: (raw) => {
+      raw.log.level = 'error';
+      raw.exchange.bases[0].fileLimitBytes = 16 * 1024 * 1024;
+      raw.exchange.bases[0].maxUploadMb = 1024;
+    },
+  });
+  const gateway = await createGateway(config, { logger: createLogger('error') });
+  const { url } = await gateway.start();
+  const auth = { authorization: `Bearer ${SANDBOX.siteKey}`, 'content-type': 'application/json' };
+  const numbers: string[] = [];
+  for (let i = 0; i < ORDERS; i++) {
+    const number = `S${100000 + i}`;
+    const r = await fetch(`${url}/api/v1/orders`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ externalId: number, number, customer: { type: 'individual', name: 'Иван Петров' }, items: [{ sku: 'kettle-01', name: 'Чайник', quantity: 2, price: 150000, amount: 300000, vat: 'vat22' }, { sku: 'ORDER_DELIVERY', name: 'Доставка', quantity: 1, price: 50000, amount: 50000, vat: 'vat22', kind: 'service' }], total: 350000 }),
+    });
+    if (!r.ok) throw new Error(`order: ${r.status}`);
+    numbers.push(number);
+  }
+  const file = join(dir, 'orders.xml');
+  const documents = await generate(file, SIZE_MB, numbers);
+  const mb = statSync(file).size / 1024 / 1024;
+
+  const base = await measure(() => saxesParse(file));
+  const client = new ExchangeClient({ url: `${url}/exchange/1c`, user: SANDBOX.onecUser, password: SANDBOX.onecPassword });
+  const subject = await measure(async () => {
+    await client.checkauth();
+    await client.init();
+    await client.uploadStream('orders.xml', file);
+    return client.import('orders.xml', { maxPolls: 1000, pollDelayMs: 200 });
+  });
+  const paid = Number((await gateway.store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('onec_paid_at', 'is not', null).executeTakeFirstOrThrow()).n);
+  await gateway.stop();
+  rmSync(dir, { recursive: true, force: true });
+
+  const line = (name: string, m: { seconds: number; peakRssMb: number }) => `${name.padEnd(48)} ${(mb / m.seconds).toFixed(1).padStart(6)} MB/s   peak RSS ${m.peakRssMb.toFixed(0).padStart(4)} MB`;
+  process.stdout.write(
+    [
+      `CommerceML import: ${mb.toFixed(0)} MB, ${documents} documents for ${ORDERS} orders`,
+      line('baseline: saxes streaming parse', base),
+      line('gateway: upload + import through /exchange/1c', subject),
+      `  saxes counted ${base.result} documents; the import: ${subject.result[0] ?? ''}; ${paid} orders now carry 1C's payment`,
+      `ratio ${(base.seconds / subject.seconds).toFixed(3)} (target ≥ 0.5), peak RSS ${subject.peakRssMb.toFixed(0)} MB (target < 200 MB)`,
+      '',
+    ].join('\n'),
+  );
+}
