@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Koa from 'koa';
 import { createLogger } from '../gateway/log';
+import { profileIf } from './profile';
 import { createGateway } from '../gateway/main';
 import { sandboxConfig, SANDBOX } from '../test/sandbox/config';
 
@@ -60,22 +61,6 @@ async function load(url: string, amount: number, paths?: string[]): Promise<Resu
   const r = await instance;
   const seconds = (last - started) / 1000;
   return { rps: r.requests.total / seconds, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
-}
-
-/** BENCH_PROFILE=file.cpuprofile: a CPU profile of the measured phase only. */
-async function profileIf(file: string | undefined): Promise<() => Promise<void>> {
-  if (!file) return async () => undefined;
-  const { Session } = await import('node:inspector/promises');
-  const { writeFileSync } = await import('node:fs');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-  };
 }
 
 async function baseline(): Promise<Result> {

@@ -6,7 +6,6 @@ import { loadMapping } from '../connectors/onec-odata/mapping';
 import { ODataOrderSource } from '../connectors/onec-odata/orders';
 import { ODataSink } from '../connectors/onec-odata/sink';
 import { HttpSink } from '../connectors/onec-http/sink';
-import { SoapSink } from '../connectors/onec-soap/sink';
 import { SberProvider } from '../connectors/sber/provider';
 import { LogNotifier } from '../connectors/notify/log';
 import { WebhookNotifier } from '../connectors/notify/webhook';
@@ -21,7 +20,6 @@ import { ApiRouter } from './http/api';
 import { buildApp } from './http/app';
 import type { HttpDeps } from './http/deps';
 import { Metrics } from './http/metrics';
-import { BullMqJobRunner } from './jobs/bullmq-runner';
 import { JobExecutor } from './jobs/executor';
 import { LocalJobRunner } from './jobs/local-runner';
 import { JobQueue } from './jobs/queue';
@@ -97,6 +95,8 @@ function buildOneC(config: GatewayConfig): OneCBases {
       sinks.set(org.id, new ODataSink(client, mapping, c.refs));
       sources.set(org.id, new ODataOrderSource(client, mapping));
     } else if (c.transport === 'soap') {
+      // the soap package is big: loaded only for the organizations that use it
+      const { SoapSink } = require('../connectors/onec-soap/sink') as typeof import('../connectors/onec-soap/sink');
       sinks.set(org.id, new SoapSink({ wsdlUrl: c.soap.wsdlUrl ?? `${c.baseUrl!.replace(/\/+$/, '')}/ws/gateway?wsdl`, register: c.soap.register, ...auth }, limiter));
     } else {
       sinks.set(org.id, new HttpSink({ baseUrl: c.baseUrl!, path: c.httpPath, ...auth }, limiter));
@@ -140,7 +140,10 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const pull = pullSchedule(flows);
   if (pull) exec.schedule(pull);
 
-  const runner: JobRunner = config.redis ? new BullMqJobRunner(exec, config.redis) : new LocalJobRunner(exec);
+  // BullMQ (and ioredis) only load when Redis is configured
+  const runner: JobRunner = config.redis
+    ? new (require('./jobs/bullmq-runner') as typeof import('./jobs/bullmq-runner')).BullMqJobRunner(exec, config.redis)
+    : new LocalJobRunner(exec);
   queue.runner = runner;
 
   const deps: HttpDeps = {

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import { XMLParser } from 'fast-xml-parser';
@@ -27,6 +29,11 @@ import { CmlError, type CmlEncoding, type ImportedDocument } from './types';
 export interface ReadOptions {
   /** Largest single `Документ`, in bytes of the file (16 MB by default). */
   maxDocumentBytes?: number;
+  /**
+   * Parse documents on a worker thread while this thread splits the text and the caller applies
+   * what was parsed (large files: the XML parse is most of the work). Documents still arrive in order.
+   */
+  parallel?: boolean;
 }
 
 export interface ReadResult {
@@ -164,7 +171,15 @@ export async function readDocuments(
   if (typeof iterable[Symbol.asyncIterator] !== 'function') throw new TypeError('readDocuments: the input must be a readable stream or an async iterable of Buffers');
   const source = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   try {
-    return await new Scanner(source, onDocument, maxDocumentBytes).run();
+    if (!opts.parallel) return await new Scanner(source, onDocument, maxDocumentBytes).run();
+    const pool = new ParseWorker(onDocument);
+    try {
+      const result = await new Scanner(source, (xml, n) => pool.add(xml, n), maxDocumentBytes, true).run();
+      await pool.drain();
+      return result;
+    } finally {
+      await pool.close();
+    }
   } finally {
     // stop (and destroy) the source when we stop early
     await source.return?.().catch(() => undefined);
@@ -186,8 +201,10 @@ class Scanner {
 
   constructor(
     private readonly source: AsyncIterator<unknown>,
-    private readonly onDocument: (doc: ImportedDocument) => Promise<void> | void,
+    private readonly onDocument: ((doc: ImportedDocument) => Promise<void> | void) | ((xml: string, n: number) => Promise<void> | void),
     private readonly maxDocumentBytes: number,
+    /** Hand over the document's text (to be parsed elsewhere) instead of the parsed document. */
+    private readonly raw = false,
   ) {}
 
   async run(): Promise<ReadResult> {
@@ -541,6 +558,11 @@ class Scanner {
     if (bytes > this.maxDocumentBytes) this.tooBig();
     this.pos = end;
     const n = this.documents + 1;
+    if (this.raw) {
+      this.documents = n;
+      await (this.onDocument as (xml: string, n: number) => Promise<void> | void)(xml, n);
+      return;
+    }
     let doc: ImportedDocument;
     try {
       doc = parseDocument(xml);
@@ -549,9 +571,76 @@ class Scanner {
       throw new CmlError(`Документ №${n} в файле обмена не разобран: некорректный XML.`, `document ${n}: ${(e as Error).message}`);
     }
     this.documents = n;
-    await this.onDocument(doc);
+    await (this.onDocument as (doc: ImportedDocument) => Promise<void> | void)(doc);
   }
 }
+
+/**
+ * Worker threads parsing batches of documents, round robin; a few batches in flight, so this thread
+ * splits the next ones while the workers parse and the caller applies what came back, in order.
+ */
+class ParseWorker {
+  private readonly workers: Worker[] = [];
+  private batch: { xml: string; n: number }[] = [];
+  private readonly inFlight: Promise<ParsedBatch>[] = [];
+  private readonly waiting = new Map<number, (b: ParsedBatch) => void>();
+  private seq = 0;
+  private failed: Error | null = null;
+
+  constructor(private readonly onDocument: (doc: ImportedDocument) => Promise<void> | void) {
+    // one parser: a second gains little on two cores and costs its heap (the import must stay small)
+    const count = 1;
+    for (let i = 0; i < count; i++) {
+      // the sources are TypeScript run through tsx: the worker registers its loader before loading
+      // small heaps: a worker holds a few batches of documents at a time, and must not grow past that
+      const w = new Worker(`require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'parse-worker.ts'))});`, {
+        eval: true,
+        resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 },
+      });
+      w.on('message', (m: ParsedBatch) => this.waiting.get(m.id)?.(m));
+      w.on('error', (e) => {
+        this.failed = e;
+        for (const resolve of this.waiting.values()) resolve({ id: -1, out: [] });
+      });
+      this.workers.push(w);
+    }
+  }
+
+  async add(xml: string, n: number): Promise<void> {
+    this.batch.push({ xml, n });
+    if (this.batch.length >= 32) await this.send();
+  }
+
+  private async send(): Promise<void> {
+    const id = ++this.seq;
+    const texts = this.batch;
+    this.batch = [];
+    this.inFlight.push(new Promise<ParsedBatch>((resolve) => this.waiting.set(id, resolve)));
+    this.workers[id % this.workers.length].postMessage({ id, texts: texts.map((t) => t.xml), first: texts[0].n });
+    if (this.inFlight.length > 2 * this.workers.length) await this.handOver();
+  }
+
+  private async handOver(): Promise<void> {
+    const b = await this.inFlight.shift()!;
+    this.waiting.delete(b.id);
+    if (this.failed) throw new CmlError('Файл обмена не разобран: ошибка разбора.', this.failed.message);
+    for (const r of b.out) {
+      if (!r.ok) throw new CmlError(r.text ?? `Документ №${r.n} в файле обмена не разобран: некорректный XML.`, `document ${r.n}: ${r.error}`);
+      await this.onDocument(r.doc);
+    }
+  }
+
+  async drain(): Promise<void> {
+    if (this.batch.length > 0) await this.send();
+    while (this.inFlight.length > 0) await this.handOver();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+export type ParsedBatch = { id: number; out: ({ ok: true; doc: ImportedDocument } | { ok: false; n: number; error: string; text?: string })[] };
 
 // ---------------------------------------------------------------- one document → ImportedDocument
 

@@ -1,7 +1,7 @@
 import type { ImportedDocument } from '../../connectors/commerceml/types';
 import { formatRub, type Kopecks } from '../domain/money';
 import type { OrderItem, VatCode } from '../domain/order';
-import { nowIso } from '../store/db';
+import { nowIso, type Executor } from '../store/db';
 import type { OrderRow } from '../store/schema';
 import type { FlowDeps } from './deps';
 import { createOrderFromOneC } from './onec';
@@ -17,6 +17,8 @@ import { ensurePayLink } from './pay-links';
 
 export interface ImportContext {
   d: FlowDeps;
+  /** Where reads and writes go: the batch's transaction while one is open. */
+  db: Executor;
   organizations: string[];
   timeZone: string;
   /** What the operator reads in 1C after `success` (and support in the alerts). */
@@ -43,14 +45,17 @@ export function requisiteDate(v: string | undefined): string | undefined {
   return `${m[1]}-${m[2]}-${m[3]}T${pad(m[4])}:${pad(m[5])}:${pad(m[6])}`;
 }
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 /** The instant of a 1C local date-time in the base's zone. */
 function instant(local: string, timeZone: string): string {
+  let f = formats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    formats.set(timeZone, f);
+  }
   const guess = new Date(`${local}Z`);
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
-      .formatToParts(guess)
-      .map((p) => [p.type, p.value]),
-  );
+  const parts = Object.fromEntries(f.formatToParts(guess).map((p) => [p.type, p.value]));
   const shown = Date.parse(`${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}Z`);
   return new Date(guess.getTime() - (shown - guess.getTime())).toISOString();
 }
@@ -71,7 +76,7 @@ async function findOrder(c: ImportContext, numberOrId: string | undefined, id?: 
       if (hit) return hit;
       continue;
     }
-    const db = c.d.store.db;
+    const db = c.db;
     const found =
       (await db.selectFrom('orders').selectAll().where('organization_id', 'in', c.organizations).where('number', '=', key).orderBy('created_at', 'desc').executeTakeFirst()) ??
       (await db
@@ -88,7 +93,7 @@ async function findOrder(c: ImportContext, numberOrId: string | undefined, id?: 
 
 async function alert(c: ImportContext, key: string, title: string, text: string, context: Record<string, string | number | null>): Promise<void> {
   c.notes.push(text);
-  await c.d.store.db.transaction().execute((trx) => c.d.alerts.raise(trx, { severity: 'warning', key: `cml:${key}`, title, text, context }));
+  await c.d.alerts.raise(c.db, { severity: 'warning', key: `cml:${key}`, title, text, context });
   c.d.jobs.kick();
 }
 
@@ -97,7 +102,7 @@ async function update(c: ImportContext, order: OrderRow, set: Partial<OrderRow>)
   const changed = Object.entries(set).filter(([k, v]) => v !== undefined && (order as unknown as Record<string, unknown>)[k] !== v);
   if (changed.length === 0) return order;
   const values = Object.fromEntries(changed) as Partial<OrderRow>;
-  await c.d.store.db.updateTable('orders').set({ ...values, updated_at: nowIso() }).where('id', '=', order.id).execute();
+  await c.db.updateTable('orders').set({ ...values, updated_at: nowIso() }).where('id', '=', order.id).execute();
   const next = { ...order, ...values };
   for (const [k, v] of c.cache) if (v?.id === order.id) c.cache.set(k, next);
   c.counts.changed++;
@@ -256,5 +261,27 @@ async function newOrderFrom1C(c: ImportContext, doc: ImportedDocument): Promise<
   } catch (e) {
     await alert(c, `bad:${doc.number}`, 'Заказ из 1С не принят', `Заказ №${doc.number} из 1С не принят: ${(e as Error).message}`, { number: doc.number });
     return null;
+  }
+}
+
+/** True for an order document the gateway has no order for (it becomes a new order: outside a batch). */
+async function makesNewOrder(c: ImportContext, doc: ImportedDocument): Promise<boolean> {
+  const op = doc.operation.trim().toLowerCase();
+  return (ORDER_OPERATIONS.has(op) || op === '') && !(await findOrder(c, doc.number, doc.id));
+}
+
+/**
+ * Applies documents in transactions of many (one commit for hundreds of unchanged re-sent orders);
+ * a document that makes a new order is applied on its own, between batches.
+ */
+export async function applyDocuments(c: ImportContext, docs: ImportedDocument[]): Promise<void> {
+  let i = 0;
+  while (i < docs.length) {
+    await c.d.store.db.transaction().execute(async (trx) => {
+      c.db = trx;
+      for (; i < docs.length && !(await makesNewOrder(c, docs[i])); i++) await applyDocument(c, docs[i]);
+    });
+    c.db = c.d.store.db;
+    if (i < docs.length) await applyDocument(c, docs[i++]);
   }
 }

@@ -15,7 +15,8 @@ import { nowIso } from '../store/db';
 import { listOrderPayments, paymentAttempts } from '../store/payments';
 import type { ExchangeSessionsTable, OrderRow } from '../store/schema';
 import type { FlowDeps } from './deps';
-import { applyDocument, type ImportContext } from './exchange-import';
+import { applyDocuments, type ImportContext } from './exchange-import';
+import type { ImportedDocument } from '../../connectors/commerceml/types';
 
 export type ExchangeBase = GatewayConfig['exchange']['bases'][number];
 
@@ -238,10 +239,10 @@ export function importFile(d: FlowDeps, base: ExchangeBase, session: ExchangeSes
     if (row.state === 'failed') throw new CmlError(JSON.parse(row.result ?? '""') as string);
     await d.store.db.updateTable('exchange_files').set({ state: 'importing', updated_at: nowIso() }).where('session_id', '=', session.id).where('filename', '=', name).execute();
     const path = join(sessionDir(d, session.id), name);
-    const c: ImportContext = { d, organizations: organizationsOf(d, base), timeZone: base.timeZone, notes: [], cache: new Map(), counts: { documents: 0, changed: 0, created: 0, unknown: 0 } };
+    const c: ImportContext = { d, db: d.store.db, organizations: organizationsOf(d, base), timeZone: base.timeZone, notes: [], cache: new Map(), counts: { documents: 0, changed: 0, created: 0, unknown: 0 } };
     try {
       if (/\.zip$/i.test(name)) await importZip(base, path, c);
-      else await readDocuments(createReadStream(path, { highWaterMark: 1 << 20 }), (doc) => applyDocument(c, doc));
+      else await importStream(c, createReadStream(path, { highWaterMark: 1 << 20 }), statSync(path).size);
       const notes = [`Обработано документов: ${c.counts.documents}, изменено заказов: ${c.counts.changed}, новых из 1С: ${c.counts.created}, не найдено: ${c.counts.unknown}.`, ...c.notes];
       await d.store.db.updateTable('exchange_files').set({ state: 'done', result: JSON.stringify(notes), updated_at: nowIso() }).where('session_id', '=', session.id).where('filename', '=', name).execute();
       rmSync(path, { force: true });
@@ -258,6 +259,23 @@ export function importFile(d: FlowDeps, base: ExchangeBase, session: ExchangeSes
   running.set(key, p);
   p.finally(() => running.delete(key)).catch(() => undefined);
   return p;
+}
+
+const PARALLEL_FROM_BYTES = 8 * 1024 * 1024;
+
+/** Documents of one XML stream, applied a batch at a time. */
+async function importStream(c: ImportContext, stream: NodeJS.ReadableStream, bytes: number): Promise<void> {
+  let batch: ImportedDocument[] = [];
+  // a big file is parsed on a worker thread while this one applies
+  await readDocuments(stream, async (doc) => {
+    batch.push(doc);
+    if (batch.length >= 500) {
+      const docs = batch;
+      batch = [];
+      await applyDocuments(c, docs);
+    }
+  }, { parallel: bytes > PARALLEL_FROM_BYTES });
+  if (batch.length > 0) await applyDocuments(c, batch);
 }
 
 /** Each XML entry of a zip, streamed; path traversal, too many entries and bombs refused before inflating. */
@@ -287,7 +305,7 @@ async function importZip(base: ExchangeBase, path: string, c: ImportContext): Pr
       }
       zip.openReadStream(entry, (err, stream) => {
         if (err || !stream) return fail(err);
-        readDocuments(stream, (doc) => applyDocument(c, doc)).then(() => zip.readEntry(), fail);
+        importStream(c, stream, entry.uncompressedSize).then(() => zip.readEntry(), fail);
       });
     });
     zip.readEntry();
