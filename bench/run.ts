@@ -1,10 +1,12 @@
 import { main as callbackIngestion } from './callback-ingestion';
+import { main as commercemlImport } from './commerceml-import';
 import { main as onecDelivery } from './onec-delivery';
 
 /** Every benchmark (or those named: `npm run bench -- onec-delivery`); each prints its baseline and the ratio. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'callback-ingestion': callbackIngestion,
   'onec-delivery': onecDelivery,
+  'commerceml-import': commercemlImport,
 };
 
 async function main() {

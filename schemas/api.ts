@@ -155,6 +155,15 @@ export const orderViewSchema = z
     currency: z.literal('RUB'),
     paymentTerms: paymentTermsSchema,
     onecRef: z.string().nullable(),
+    onec: z
+      .object({
+        number: z.string().nullable().meta({ description: 'The order’s number in 1C' }),
+        status: z.string().nullable().meta({ description: 'Its status as 1C last sent it' }),
+        paid: z.object({ number: z.string().nullable(), date: z.string() }).nullable().meta({ description: 'Paid as 1C sees it: its payment document' }),
+        shipped: z.object({ number: z.string().nullable(), date: z.string() }).nullable().meta({ description: 'Shipped (1C sends it when the whole order is)' }),
+      })
+      .meta({ description: 'What 1C said about the order (CommerceML exchange)' }),
+    cancelled: z.object({ date: z.string(), reason: z.string().nullable() }).optional(),
     paidAmount: kopecks,
     refundedAmount: kopecks,
     payments: z.array(z.object({ id: z.string(), status: z.enum(PAYMENT_STATUSES), amount: kopecks })),

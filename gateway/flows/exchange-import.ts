@@ -156,13 +156,14 @@ export async function applyDocument(c: ImportContext, doc: ImportedDocument, par
   };
 
   // paid in 1C (a bank transfer an accountant booked, or 1C confirming the online payment)
-  const paidDate = requisiteDate(req(doc, 'Дата оплаты по 1С'));
+  // "… по 1С" from УТ/КА; the plain names from older set-ups and the standard's own example
+  const paidDate = requisiteDate(req(doc, 'Дата оплаты по 1С', 'Дата оплаты'));
   const paidFlag = req(doc, 'Оплачен', 'Заказ оплачен');
   const payments = doc.payments.filter((p) => p.number || p.date);
   const paidIn1C = Boolean(paidDate) || (paidFlag !== undefined && TRUE.test(paidFlag)) || payments.length > 0;
   const paidOnline = order.paid_amount > 0;
   if (paidIn1C) {
-    const number = req(doc, 'Номер оплаты по 1С') ?? payments[0]?.number ?? payments[0]?.transaction;
+    const number = req(doc, 'Номер оплаты по 1С', 'Номер платежного документа') ?? payments[0]?.number ?? payments[0]?.transaction;
     const date = paidDate ?? requisiteDate(payments[0]?.date) ?? requisiteDate(doc.date);
     set.onec_paid_number = number ?? order.onec_paid_number;
     set.onec_paid_at = date ? instant(date, c.timeZone) : (order.onec_paid_at ?? nowIso());

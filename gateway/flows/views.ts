@@ -57,6 +57,13 @@ export async function orderView(db: Executor, o: OrderRow) {
     currency: o.currency,
     paymentTerms: parseJson<unknown>(o.payment_terms),
     onecRef: o.onec_ref,
+    onec: {
+      number: o.onec_number,
+      status: o.onec_status_text,
+      paid: o.onec_paid_at ? { number: o.onec_paid_number, date: o.onec_paid_at } : null,
+      shipped: o.shipped_at ? { number: o.onec_shipment_number, date: o.shipped_at } : null,
+    },
+    ...(o.cancelled_at ? { cancelled: { date: o.cancelled_at, reason: o.cancel_reason } } : {}),
     paidAmount: o.paid_amount,
     refundedAmount: o.refunded_amount,
     payments: payments.map((p) => ({ id: p.id, status: p.status, amount: p.amount })),

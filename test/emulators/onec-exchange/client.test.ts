@@ -457,7 +457,7 @@ describe('onec-gateway exchange-test', () => {
 const CML = join(ROOT, 'connectors/commerceml');
 const cmlReady = existsSync(join(CML, 'reader.ts')) && existsSync(join(CML, 'writer.ts'));
 
-(cmlReady ? describe : describe.skip)('end to end: ExchangeClient against the gateway', () => {
+describe('end to end: ExchangeClient against the gateway', () => {
   let h: import('../../helpers/harness').Harness;
   let helpers: typeof import('../../helpers/harness');
   let sandbox: typeof import('../../sandbox/config');

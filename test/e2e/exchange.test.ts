@@ -1,0 +1,402 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import iconv from 'iconv-lite';
+import yazl from 'yazl';
+import { readDocuments } from '../../connectors/commerceml/reader';
+import type { ImportedDocument } from '../../connectors/commerceml/types';
+import { ExchangeClient, ExchangeError } from '../emulators/onec-exchange/client';
+import { eventually, orderBody, SITE_AUTH, startHarness, type Harness, type HarnessOptions } from '../helpers/harness';
+import { SANDBOX } from '../sandbox/config';
+
+/**
+ * 1C's standard "Обмен с сайтом" against the gateway, driven as 1C drives it: the real files 1C and
+ * sites produce, the orders document 1C reads (valid against the official XSDs, and read back into
+ * the same orders), a round trip, and every bad input an exchange can bring.
+ */
+
+const FIXTURES = '/work/shared/fixtures/commerceml';
+const XSD = (v: string) => join(FIXTURES, 'xsd', `commerceml-${v}.xsd`);
+const hasXmllint = spawnSync('xmllint', ['--version']).status === 0;
+
+async function exchangeHarness(base: Record<string, unknown> = {}, extra: HarnessOptions = {}): Promise<Harness> {
+  return startHarness({
+    ...extra,
+    overrides: (raw) => {
+      Object.assign(raw.exchange.bases[0], base);
+      extra.overrides?.(raw);
+    },
+  });
+}
+
+function client(h: Harness, opts: { version?: string; chunkBytes?: number; path?: string } = {}): ExchangeClient {
+  return new ExchangeClient({ url: `${h.url}${opts.path ?? '/exchange/1c'}`, user: SANDBOX.onecUser, password: SANDBOX.onecPassword, version: opts.version, chunkBytes: opts.chunkBytes ?? 4096, timeoutMs: 30_000 });
+}
+
+async function readAll(bytes: Buffer): Promise<ImportedDocument[]> {
+  const docs: ImportedDocument[] = [];
+  await readDocuments(Readable.from([bytes]), (d) => void docs.push(d));
+  return docs;
+}
+
+const orderOf = async (h: Harness, externalId: string) => {
+  const row = await h.gateway.store.db.selectFrom('orders').select('id').where('external_id', '=', externalId).executeTakeFirstOrThrow();
+  return (await h.call('GET', `/api/v1/orders/${row.id}`, undefined, SITE_AUTH)).body;
+};
+
+/** A site order matching a 1C document: same number, the document's Ид as externalId, its total. */
+async function siteOrderFor(h: Harness, id: string, number: string, total: number) {
+  const r = await h.call('POST', '/api/v1/orders', orderBody({ externalId: id, number, items: [{ sku: 'x', name: 'Товар', quantity: 1, price: total, amount: total, vat: 'vat20' }], total }), SITE_AUTH);
+  expect(r.status).toBe(201);
+  return r.body;
+}
+
+describe('the real files go through the whole exchange', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await exchangeHarness();
+  });
+  afterAll(() => h?.close());
+
+  test('from-1c-2.08-bom.xml (УТ: paid and shipped, with 1C numbers and dates)', async () => {
+    await siteOrderFor(h, 'site-13838', '13838', 151500);
+    const notes = await uploadFixture(h, 'from-1c-2.08-bom.xml');
+    expect(notes[0]).toMatch(/Обработано документов: 1, изменено заказов: 1/);
+    const o = await orderOf(h, 'site-13838');
+    expect(o.status).toBe('paid');
+    expect(o.onec).toEqual({
+      number: 'СА-013838',
+      status: 'Отправлен',
+      paid: { number: 'НФНФ-000001', date: '2021-02-18T06:49:02.000Z' }, // 09:49:02 Moscow, written unpadded by 1C
+      shipped: { number: 'НФНФ-000001', date: '2021-02-18T06:49:02.000Z' },
+    });
+    expect(o.paidAmount).toBe(0); // no money went through the gateway: 1C's payment is shown, not counted
+  });
+
+  test('from-1c-ut11-2.09.xml (two orders: one paid and shipped, one paid)', async () => {
+    await siteOrderFor(h, '142', '142', 818684);
+    await siteOrderFor(h, '235', '235', 410000);
+    const notes = await uploadFixture(h, 'from-1c-ut11-2.09.xml');
+    expect(notes[0]).toMatch(/Обработано документов: 2, изменено заказов: 2/);
+    const a = await orderOf(h, '142');
+    expect(a.onec).toEqual({ number: 'ТДЦУ-000001', status: null, paid: { number: 'ТДЦУ-000001', date: '2015-06-29T12:39:10.000Z' }, shipped: { number: 'ТДЦУ-000003', date: '2015-06-29T14:32:27.000Z' } }); // Moscow: UTC+3
+    const b = await orderOf(h, '235');
+    expect(b.onec).toEqual({ number: 'ТДЦУ-000002', status: null, paid: { number: 'ТДЦУ-000002', date: '2015-06-29T13:36:25.000Z' }, shipped: null });
+    expect(b.status).toBe('paid');
+  });
+
+  test('official-to-site-2.03-cp1251.xml (the standard’s example, windows-1251: paid, delivered)', async () => {
+    await siteOrderFor(h, '20', '20', 968342);
+    await uploadFixture(h, 'official-to-site-2.03-cp1251.xml');
+    const o = await orderOf(h, '20');
+    expect(o.status).toBe('paid');
+    expect(o.onec).toEqual({ number: null, status: '[F] Доставлен', paid: { number: 'ТК000000026', date: '2007-10-16T11:44:47.000Z' } /* Moscow summer time then: UTC+4 */, shipped: null });
+  });
+
+  test('official-from-site-2.03-cp1251.xml (an unpaid order sent back): only its status moves', async () => {
+    await siteOrderFor(h, '36', '36', 673447);
+    await uploadFixture(h, 'official-from-site-2.03-cp1251.xml');
+    const o = await orderOf(h, '36');
+    expect(o).toMatchObject({ status: 'awaiting_payment', onec: { status: '[N] Принят', paid: null, shipped: null } });
+  });
+
+  test('to-1c-bitrix-2.05-cp1251.xml (orders the gateway never had): taken in as orders from 1C, with payment links', async () => {
+    const notes = await uploadFixture(h, 'to-1c-bitrix-2.05-cp1251.xml');
+    const created = await h.gateway.store.db.selectFrom('orders').selectAll().where('source', '=', 'onec').where('number', 'in', ['132', '133']).execute();
+    for (const number of ['132', '133']) {
+      const o = created.find((c) => c.number === number);
+      if (o) {
+        expect(o).toMatchObject({ external_id: number, onec_ref: number, status: 'awaiting_payment' });
+        expect(notes.join('\n')).toMatch(new RegExp(`Заказ №${number} принят; ссылка на оплату: ${h.url}/pay/`));
+      } else {
+        // lines that do not add up to the document's sum: refused with a reason, never half-taken
+        expect(notes.join('\n')).toMatch(new RegExp(`Заказ №${number} из 1С не принят`));
+      }
+    }
+    expect(created.length + notes.filter((n) => /не принят/.test(n)).length).toBe(2);
+  });
+
+  async function uploadFixture(hh: Harness, name: string): Promise<string[]> {
+    const c = client(hh, { chunkBytes: 1500 });
+    await c.checkauth();
+    await c.init();
+    await c.query();
+    await c.success();
+    const up = await c.upload(name, readFileSync(join(FIXTURES, name)));
+    expect(up.chunks).toBeGreaterThan(1);
+    return c.import(name, { pollDelayMs: 100 });
+  }
+});
+
+describe('the orders document 1C reads (mode=query)', () => {
+  test.each([
+    ['2.05', 'windows-1251'],
+    ['2.08', 'windows-1251'],
+    ['2.09', 'utf-8'],
+    ['2.10', 'utf-8'],
+  ] as const)('version %s in %s: valid against the XSD and read back into the same orders', async (version, encoding) => {
+    const h = await exchangeHarness({ encoding });
+    try {
+      const legal = (await h.call('POST', '/api/v1/orders', orderBody({ customer: { type: 'legal', name: 'ООО «Вектор»', inn: '7701234567', kpp: '770101001', email: 'buh@vector.example' } }), SITE_AUTH)).body;
+      const person = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+      const payment = (await h.call('POST', `/api/v1/orders/${person.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `q-${person.id}` })).body;
+      await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
+      await eventually(async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status === 'paid');
+
+      const c = client(h, { version });
+      await c.checkauth();
+      expect((await c.init()).version).toBe(version);
+      const q = await c.query();
+      expect(q.encoding).toBe(encoding);
+      if (encoding === 'utf-8') expect(q.bytes.subarray(0, 3).toString('hex')).toBe('efbbbf');
+      else expect(q.bytes.toString('latin1')).toMatch(/^<\?xml version="1.0" encoding="windows-1251"\?>/);
+
+      const file = join(mkdtempSync(join(tmpdir(), 'q-')), 'orders.xml');
+      writeFileSync(file, q.bytes);
+      if (!hasXmllint && process.env.CI) throw new Error('xmllint is missing (libxml2-utils)');
+      if (hasXmllint) {
+        if (version === '2.05') execFileSync('xmllint', ['--noout', file]);
+        else execFileSync('xmllint', ['--noout', '--schema', XSD(version), file], { stdio: 'pipe' });
+      }
+
+      const docs = await readAll(q.bytes);
+      const byId = new Map(docs.map((d) => [d.id, d]));
+      for (const o of [legal, person]) {
+        const d = byId.get(o.externalId)!;
+        expect(d).toMatchObject({ number: o.number, operation: 'Заказ товара', total: o.total });
+        expect(d.items.map((i) => [i.id, i.quantity, i.price, i.amount])).toEqual(o.items.map((i: any) => [i.sku === 'DELIVERY' ? 'ORDER_DELIVERY' : i.sku, i.quantity, i.price, i.amount]));
+      }
+      expect(byId.get(legal.externalId)!.customer).toMatchObject({ inn: '7701234567', kpp: '770101001' });
+      expect(byId.get(person.externalId)!.requisites).toMatchObject({ 'Заказ оплачен': 'true', 'Метод оплаты': 'Банковская карта' });
+      expect(byId.get(legal.externalId)!.requisites['Заказ оплачен']).toBe('false');
+
+      // confirmed: not sent again; a change afterwards: sent again
+      await c.success();
+      expect((await c.query()).documents).toBe(0);
+      await h.call('POST', `/api/v1/payments/${payment.id}/refunds`, { amount: 1000 }, { ...SITE_AUTH, 'idempotency-key': `r-${payment.id}` });
+      await eventually(async () => (await h.call('GET', `/api/v1/orders/${person.id}`, undefined, SITE_AUTH)).body.status === 'partially_refunded');
+      expect((await readAll((await c.query()).bytes)).map((d) => d.id)).toEqual([person.externalId]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a query never confirmed sends the same orders again', async () => {
+    const h = await exchangeHarness();
+    try {
+      const o = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+      const first = client(h);
+      await first.checkauth();
+      await first.init();
+      expect((await readAll((await first.query()).bytes)).map((d) => d.id)).toContain(o.externalId);
+      // 1C failed before success; the next exchange gets the order again
+      const second = client(h);
+      await second.checkauth();
+      await second.init();
+      expect((await readAll((await second.query()).bytes)).map((d) => d.id)).toContain(o.externalId);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('a round trip', () => {
+  test('site order → query (windows-1251, 2.05) → 1C marks it paid and shipped → import: the order shows 1C’s payment and shipment', async () => {
+    const h = await exchangeHarness();
+    try {
+      const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+      const c = client(h, { chunkBytes: 700 });
+      await c.checkauth();
+      await c.init();
+      const q = await c.query();
+      expect(q.encoding).toBe('windows-1251');
+      await c.success();
+      // 1C answers with the same document, its own number and the payment and shipment requisites
+      const text = iconv.decode(q.bytes, 'win1251');
+      const start = text.indexOf('<Документ>', text.indexOf(`<Ид>${order.externalId}</Ид>`) - 40);
+      const doc = text.slice(start, text.indexOf('</Документ>', start) + '</Документ>'.length);
+      const answer = `<?xml version="1.0" encoding="windows-1251"?>
+<КоммерческаяИнформация ВерсияСхемы="2.05" ДатаФормирования="2026-11-23T12:00:00">
+${doc.replace(
+  /<ЗначенияРеквизитов>(?![\s\S]*<ЗначенияРеквизитов>)/,
+  `<ЗначенияРеквизитов>
+<ЗначениеРеквизита><Наименование>Номер по 1С</Наименование><Значение>ЗК00-000777</Значение></ЗначениеРеквизита>
+<ЗначениеРеквизита><Наименование>Оплачен</Наименование><Значение>true</Значение></ЗначениеРеквизита>
+<ЗначениеРеквизита><Наименование>Номер оплаты по 1С</Наименование><Значение>ПО00-000123</Значение></ЗначениеРеквизита>
+<ЗначениеРеквизита><Наименование>Дата оплаты по 1С</Наименование><Значение>2026-11-23T9:05:00</Значение></ЗначениеРеквизита>
+<ЗначениеРеквизита><Наименование>Отгружен</Наименование><Значение>true</Значение></ЗначениеРеквизита>
+<ЗначениеРеквизита><Наименование>Номер отгрузки по 1С</Наименование><Значение>РТ00-000045</Значение></ЗначениеРеквизита>
+<ЗначениеРеквизита><Наименование>Дата отгрузки по 1С</Наименование><Значение>2026-11-23T14:30:00</Значение></ЗначениеРеквизита>`,
+)}
+</КоммерческаяИнформация>`;
+      const file = `documents___${order.id}.xml`;
+      await c.upload(file, iconv.encode(answer, 'win1251'));
+      await c.import(file, { pollDelayMs: 100 });
+      const after = (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body;
+      expect(after.onec).toEqual({ number: 'ЗК00-000777', status: '[N] Принят', paid: { number: 'ПО00-000123', date: '2026-11-23T06:05:00.000Z' }, shipped: { number: 'РТ00-000045', date: '2026-11-23T11:30:00.000Z' } });
+      expect(after.status).toBe('paid');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('bad input: a clear failure, nothing changed', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await exchangeHarness({ maxUploadMb: 1, zip: true, maxZipEntries: 5, maxZipRatio: 50 });
+  });
+  afterAll(() => h?.close());
+
+  const raw = async (path: string, headers: Record<string, string> = {}, method = 'GET', body?: Buffer) => {
+    const r = await fetch(`${h.url}${path}`, { method, headers, body, redirect: 'manual' });
+    return { status: r.status, type: r.headers.get('content-type') ?? '', text: iconv.decode(Buffer.from(await r.arrayBuffer()), /1251/.test(r.headers.get('content-type') ?? '') ? 'win1251' : 'utf8') };
+  };
+  const session = async () => {
+    const c = client(h);
+    await c.checkauth();
+    await c.init();
+    return c;
+  };
+  const expectFailure = (r: { status: number; type: string; text: string }, reason: RegExp) => {
+    expect(r.status).toBe(200);
+    expect(r.type).toMatch(/^text\/plain/);
+    expect(r.text.split('\n')[0]).toBe('failure');
+    expect(r.text).toMatch(reason);
+    expect(r.text).not.toMatch(/<html/i);
+  };
+  const orderCount = async () => Number((await h.gateway.store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+  test('wrong credentials, no credentials', async () => {
+    expectFailure(await raw('/exchange/1c?type=sale&mode=checkauth', { authorization: `Basic ${Buffer.from('1c:nope').toString('base64')}` }), /Неверный логин или пароль/);
+    expectFailure(await raw('/1c_exchange.php?type=sale&mode=checkauth'), /Authorization/);
+  });
+
+  test('a missing or stale cookie; modes out of order; unknown mode or type', async () => {
+    expectFailure(await raw('/exchange/1c?type=sale&mode=query'), /Сеанс обмена не найден/);
+    expectFailure(await raw('/exchange/1c?type=sale&mode=query', { cookie: 'ONEC_GATEWAY_SESSID=aaaaaaaaaaaaaaaaaaaaaa' }), /Сеанс обмена не найден/);
+    const c = await session();
+    const cookie = { cookie: `${c.cookie!.name}=${c.cookie!.value}` };
+    expectFailure(await raw('/exchange/1c?type=sale&mode=success', cookie), /Нечего подтверждать/);
+    expectFailure(await raw('/exchange/1c?type=sale&mode=import&filename=never.xml', cookie), /не загружался/);
+    expectFailure(await raw('/exchange/1c?type=sale&mode=rocket', cookie), /Неизвестный режим/);
+    expectFailure(await raw('/exchange/1c?type=catalog&mode=init', cookie), /только обмен заказами/);
+    expectFailure(await raw('/exchange/1c?type=sale&mode=file&filename=../../etc/passwd', cookie, 'POST', Buffer.from('x')), /Недопустимое имя файла/);
+  });
+
+  async function refused(name: string, content: Buffer, reason: RegExp) {
+    const before = await orderCount();
+    const c = await session();
+    await c.upload(name, content).catch(() => undefined);
+    const e = await c.import(name, { pollDelayMs: 100 }).then(
+      () => null,
+      (err) => err,
+    );
+    expect(e).toBeInstanceOf(ExchangeError);
+    expect((e as ExchangeError).reason).toMatch(reason);
+    expect(await orderCount()).toBe(before);
+  }
+
+  const head = '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация ВерсияСхемы="2.08" ДатаФормирования="2026-11-23T10:00:00">\n';
+  const docXml = (n: string) => `<Документ><Ид>${n}</Ид><Номер>${n}</Номер><Дата>2026-11-23</Дата><ХозОперация>Заказ товара</ХозОперация><Сумма>10.00</Сумма><Товары><Товар><Ид>a</Ид><Наименование>Товар</Наименование><ЦенаЗаЕдиницу>10</ЦенаЗаЕдиницу><Количество>1</Количество><Сумма>10</Сумма></Товар></Товары></Документ>\n`;
+
+  test('truncated XML', async () => {
+    await refused('cut.xml', Buffer.from(head + docXml('T-1').slice(0, 90)), /оборван/);
+  });
+
+  test('a wrongly declared encoding', async () => {
+    await refused('enc.xml', iconv.encode(head + docXml('E-1') + '</КоммерческаяИнформация>', 'win1251'), /кодировк/i);
+  });
+
+  test('an XML bomb (entities) and an external entity (XXE)', async () => {
+    const bomb = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><КоммерческаяИнформация ВерсияСхемы="2.08"><Документ><Ид>&lol2;</Ид></Документ></КоммерческаяИнформация>`;
+    await refused('bomb.xml', Buffer.from(bomb), /DTD или сущности/);
+    const xxe = `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><КоммерческаяИнформация ВерсияСхемы="2.08"><Документ><Ид>&xxe;</Ид></Документ></КоммерческаяИнформация>`;
+    await refused('xxe.xml', Buffer.from(xxe), /DTD или сущности/);
+  });
+
+  function zip(entries: { name: string; content: Buffer }[]): Promise<Buffer> {
+    return new Promise((resolve) => {
+      const z = new yazl.ZipFile();
+      for (const e of entries) z.addBuffer(e.content, e.name);
+      const chunks: Buffer[] = [];
+      z.outputStream.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks)));
+      z.end();
+    });
+  }
+
+  test('zip archives: several files are all imported; a path traversal name, too many entries and a zip bomb are refused', async () => {
+    const ok = await zip([
+      { name: 'orders-1.xml', content: Buffer.from(head + docXml('Z-1') + '</КоммерческаяИнформация>') },
+      { name: 'orders-2.xml', content: Buffer.from(head + docXml('Z-2') + '</КоммерческаяИнформация>') },
+    ]);
+    const c = await session();
+    await c.upload('v8_3B8F_3e.zip', ok);
+    const notes = await c.import('v8_3B8F_3e.zip', { pollDelayMs: 100 });
+    expect(notes.join('\n')).toMatch(/Заказ №Z-1 принят/);
+    expect(notes.join('\n')).toMatch(/Заказ №Z-2 принят/);
+
+    const evil = await zip([{ name: 'ok.xml', content: Buffer.from(head + '</КоммерческаяИнформация>') }]);
+    // rename the entry to climb out of the folder (same length keeps the archive valid)
+    const traversal = Buffer.from(evil.toString('latin1').split('ok.xml').join('../a.x'), 'latin1');
+    await refused('trav.zip', traversal, /Недопустимое имя файла в архиве|Архив/);
+    await refused('many.zip', await zip(Array.from({ length: 6 }, (_, i) => ({ name: `f${i}.xml`, content: Buffer.from(head + '</КоммерческаяИнформация>') }))), /файлов, допустимо не больше 5/);
+    await refused('bomb.zip', await zip([{ name: 'big.xml', content: Buffer.alloc(900_000, 0x20) }]), /zip-бомб|больше допустимых/);
+  });
+
+  test('an upload past the size limit is refused and not kept (no 500 MB reaches the disk)', async () => {
+    const c = await session();
+    const e = await c.upload('huge.xml', Buffer.alloc(1_200_000, 0x20)).then(
+      () => null,
+      (err) => err,
+    );
+    expect(e).toBeInstanceOf(ExchangeError);
+    expect((e as ExchangeError).reason).toMatch(/больше допустимых 1 МБ/);
+    // a client that announces 500 MB is refused before it sends them
+    const announced = await new Promise<string>((resolve) => {
+      const req = request(`${h.url}/exchange/1c?type=sale&mode=file&filename=big.xml`, { method: 'POST', headers: { cookie: `${c.cookie!.name}=${c.cookie!.value}`, 'content-length': String(500 * 1024 * 1024) } }, (res) => {
+        let t = '';
+        res.on('data', (d) => (t += d));
+        res.on('end', () => resolve(iconv.decode(Buffer.from(t, 'latin1'), 'win1251')));
+      });
+      req.on('error', () => resolve('connection closed'));
+      req.write(Buffer.alloc(1024));
+    });
+    expect(announced).toMatch(/failure|connection closed/);
+  });
+
+  test('a document for an unknown order (only a status): a note and an alert, nothing created', async () => {
+    const before = await orderCount();
+    const c = await session();
+    const only = `${head}<Документ><Ид>nope-1</Ид><Номер>NOPE-1</Номер><ХозОперация>Заказ товара</ХозОперация><ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Статус заказа</Наименование><Значение>Отгружен</Значение></ЗначениеРеквизита></ЗначенияРеквизитов></Документ></КоммерческаяИнформация>`;
+    await c.upload('unknown.xml', Buffer.from(only));
+    const notes = await c.import('unknown.xml', { pollDelayMs: 100 });
+    expect(notes.join('\n')).toMatch(/Заказ №NOPE-1 .* не найден на сайте/);
+    expect(await orderCount()).toBe(before);
+    await eventually(async () => h.logs.some((l) => l.includes('Заказ из 1С не найден на сайте')));
+  });
+
+  test('an order paid online that 1C marks unpaid, or cancels: a note and an alert, nothing overwritten', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody({ items: [{ sku: 'a', name: 'Товар', quantity: 1, price: 1000, amount: 1000, vat: 'vat22' }], total: 1000 }), SITE_AUTH)).body;
+    const payment = (await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `u-${order.id}` })).body;
+    await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
+    await eventually(async () => (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.status === 'paid');
+    const c = await session();
+    const file = `${head}<Документ><Ид>${order.externalId}</Ид><Номер>${order.number}</Номер><ХозОперация>Заказ товара</ХозОперация><Сумма>10.00</Сумма><ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Оплачен</Наименование><Значение>false</Значение></ЗначениеРеквизита><ЗначениеРеквизита><Наименование>Отменен</Наименование><Значение>true</Значение></ЗначениеРеквизита></ЗначенияРеквизитов></Документ></КоммерческаяИнформация>`;
+    await c.upload('paid.xml', Buffer.from(file));
+    const notes = (await c.import('paid.xml', { pollDelayMs: 100 })).join('\n');
+    expect(notes).toMatch(/оплачен на сайте .* как неоплаченный/);
+    expect(notes).toMatch(/отменён в 1С, но на сайте он оплачен/);
+    expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body).toMatchObject({ status: 'paid', paidAmount: 1000 });
+  });
+
+  test('never an HTML page or a redirect, whatever the request', async () => {
+    for (const path of ['/exchange/1c', '/1c_exchange.php', '/bitrix/admin/1c_exchange.php']) {
+      const r = await raw(`${path}?type=sale&mode=init`);
+      expectFailure(r, /Сеанс обмена/);
+    }
+  });
+});
