@@ -127,7 +127,7 @@ export async function main(): Promise<void> {
   writeFileSync(configFile, stringify(raw));
   // the gateway in a process of its own, as it runs in production: its peak RSS is what is measured
   const gateway = spawn(process.execPath, [resolve(__dirname, '../bin/onec-gateway.js'), 'start'], {
-    env: { ...process.env, GATEWAY_CONFIG: configFile, DATABASE_URL: '', REDIS_URL: '', PORT: '' },
+    env: { ...process.env, GATEWAY_CONFIG: configFile, DATABASE_URL: '', REDIS_URL: '', PORT: '', NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

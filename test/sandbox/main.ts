@@ -80,7 +80,7 @@ export async function main(args: string[]): Promise<void> {
       `  site API key      ${SANDBOX.siteKey}     (Authorization: Bearer ${SANDBOX.siteKey})`,
       `  admin key         ${SANDBOX.adminKey}`,
       `  organization      ${SANDBOX.organization}`,
-      `  1C exchange user  ${SANDBOX.onecUser} / ${SANDBOX.onecPassword}`,
+      `  1C exchange       ${u}/exchange/1c  user ${SANDBOX.onecUser} / ${SANDBOX.onecPassword}  (npx onec-gateway exchange-test ${u}/exchange/1c --user ${SANDBOX.onecUser} --password ${SANDBOX.onecPassword})`,
       `  1C key            ${SANDBOX.onecKey}  (POST ${u}/api/v1/onec/orders)`,
       `  Sber emulator     ${sandbox.sber.url}  (knobs: POST ${u}/sandbox/sber/knobs)`,
       `  1C emulator       ${sandbox.onec.baseUrl}  (УТ 11.5; what it holds: GET ${u}/sandbox/onec; knobs: POST ${u}/sandbox/onec/knobs)`,
