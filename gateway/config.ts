@@ -28,14 +28,34 @@ const sberProvider = z
     callback: sberCallback,
     /** Pass our callback URL with every order (`dynamicCallbackUrl`); off when the bank has it fixed in the merchant settings. */
     dynamicCallbackUrl: z.boolean().default(true),
-    sessionTimeoutSecs: z.number().int().min(60).max(86400 * 30).default(1200),
     timeoutMs: z.number().int().min(100).default(15000),
   })
   .refine((s) => Boolean(s.token) || (Boolean(s.userName) && Boolean(s.password)), {
     message: 'either token, or userName and password',
   });
 
-const paymentMethod = z.object({ provider: z.enum(['sber']) });
+const tbankProvider = z.object({
+  baseUrl: z.url().default('https://securepay.tinkoff.ru/v2/'),
+  terminalKey: z.string().min(1),
+  /** The terminal's password: signs every request and every notification (Token). */
+  password: z.string().min(1),
+  timeoutMs: z.number().int().min(100).default(15000),
+  /**
+   * The registry of operations in the T-Business OpenAPI (`GET api/v1/tacq/operations/terminal/{terminalKey}`),
+   * read by the history agent; without it the agent skips this provider (the janitor still asks GetState).
+   */
+  operations: z.object({ baseUrl: z.url().default('https://business.tbank.ru/openapi/'), token: z.string().min(1) }).optional(),
+});
+
+const PROVIDERS = ['sber', 'tbank'] as const;
+
+const paymentMethod = z.object({
+  provider: z.enum(PROVIDERS),
+  /** Other providers the site may name in a payment request (`provider`). */
+  alternatives: z.array(z.enum(PROVIDERS)).default([]),
+  /** How long the customer has to pay: the bank's form session for cards, the QR's lifetime for СБП. */
+  ttlMinutes: z.number().min(1).max(60 * 24 * 90).optional(),
+});
 
 /** How paid payments reach the organization's 1C base, and how 1C reaches the gateway. */
 const onec = z
@@ -93,7 +113,7 @@ const organization = z.object({
       invoice: paymentMethod.optional(),
     })
     .default({}),
-  providers: z.object({ sber: sberProvider.optional() }).default({}),
+  providers: z.object({ sber: sberProvider.optional(), tbank: tbankProvider.optional() }).default({}),
   onec: onec.default({ transport: 'none', mapping: 'ut11', refs: {}, concurrency: 4, timeoutMs: 60_000, refunds: true, soap: { register: 'RegisterPayment' }, httpPath: '/hs/gateway/payments', keys: [] }),
 });
 
@@ -137,6 +157,19 @@ export const configSchema = z
         expireAfterMinutes: z.number().min(1).default(24 * 60),
       })
       .default({ everySeconds: 30, pollPendingAfterSeconds: 60, expireAfterMinutes: 24 * 60 }),
+    /**
+     * The history agent: reads every provider's registry of operations over an overlapping window,
+     * stores each operation once, matches it to orders and recovers payments whose callback was lost.
+     */
+    history: z
+      .object({
+        everyMinutes: z.number().min(0.01).default(60),
+        /** Each run reaches back this far before the previous run's end (T-Bank lists operations up to 2 h late). */
+        overlapMinutes: z.number().min(0).default(180),
+        /** The first run's window. */
+        lookbackHours: z.number().min(1).max(24 * 30).default(24),
+      })
+      .default({ everyMinutes: 60, overlapMinutes: 180, lookbackHours: 24 }),
     alerts: z.object({ channels: z.array(alertChannel).default([{ type: 'log' }]) }).default({ channels: [{ type: 'log' }] }),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
     organizations: z.array(organization).min(1, 'at least one organization'),
@@ -180,11 +213,14 @@ export const configSchema = z
       if (seen.has(org.id)) ctx.addIssue({ code: 'custom', path: ['organizations', i, 'id'], message: `duplicate organization id "${org.id}"` });
       seen.add(org.id);
       for (const [method, m] of Object.entries(org.payments)) {
-        if (m && !org.providers[m.provider]) {
+        if (!m) continue;
+        const named: [string | number, string][] = [['provider', m.provider], ...m.alternatives.map((p, k) => [k, p] as [number, string])];
+        for (const [key, provider] of named) {
+          if (org.providers[provider as (typeof PROVIDERS)[number]]) continue;
           ctx.addIssue({
             code: 'custom',
-            path: ['organizations', i, 'payments', method, 'provider'],
-            message: `provider "${m.provider}" has no settings under organizations[${i}].providers.${m.provider}`,
+            path: ['organizations', i, 'payments', method, ...(key === 'provider' ? ['provider'] : ['alternatives', key])],
+            message: `provider "${provider}" has no settings under organizations[${i}].providers.${provider}`,
           });
         }
       }
@@ -194,6 +230,8 @@ export const configSchema = z
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type OrganizationConfig = GatewayConfig['organizations'][number];
 export type SberConfig = NonNullable<OrganizationConfig['providers']['sber']>;
+export type TbankConfig = NonNullable<OrganizationConfig['providers']['tbank']>;
+export type PaymentMethodConfig = NonNullable<OrganizationConfig['payments']['card']>;
 export type OneCConfig = OrganizationConfig['onec'];
 
 export class ConfigError extends Error {

@@ -31,7 +31,10 @@ export class ProviderNotFoundError extends ExternalError {
 
 // ---------------------------------------------------------------- acquiring
 
-export type ProviderName = 'sber';
+export type ProviderName = 'sber' | 'tbank';
+
+/** The methods an acquirer serves (invoices are paid by bank transfer, not through an acquirer). */
+export type ProviderMethod = 'card' | 'sbp';
 
 /** What the customer is to do next. */
 export type PaymentAction =
@@ -39,30 +42,73 @@ export type PaymentAction =
   | { type: 'qr'; payload: string; image: string; expiresAt: string }
   | { type: 'invoice'; number: string; dueDate: string; document: string };
 
+/** What a provider hands back for the customer; the gateway draws QR images from the payload itself. */
+export type ProviderAction = { type: 'redirect'; url: string } | { type: 'qr'; payload: string; expiresAt: string };
+
 /** One attempt at the provider, as the provider knows it. */
 export interface AttemptRef {
-  /** The provider's id (Sber `orderId` = `mdOrder`); absent until registration answered. */
+  /** The provider's id (Sber `orderId` = `mdOrder`, T-Bank `PaymentId`); absent until registration answered. */
   providerRef?: string | null;
-  /** Our unique number for this attempt at the provider (Sber `orderNumber`). */
+  /** Our unique number for this attempt at the provider (Sber `orderNumber`, T-Bank `OrderId`). */
   orderNumber: string;
+  method?: ProviderMethod;
+  /** The amount the attempt was registered for (T-Bank reports what is left after refunds). */
+  amount?: Kopecks;
+  /** Provider-specific ids kept with the attempt (Sber: the СБП `qrId`). */
+  extra?: Record<string, string>;
 }
 
 export interface InitiateInput {
   attemptId: string;
   orderNumber: string;
+  method: ProviderMethod;
   amount: Kopecks;
   description: string;
   returnUrl: string;
   failUrl: string;
   callbackUrl: string;
+  /** When the customer can no longer pay this attempt (the bank's form session, the QR's lifetime). */
+  expiresAt: string;
   customer?: { email?: string; phone?: string };
 }
 
 export interface InitiateResult {
   providerRef: string;
-  action: PaymentAction;
+  action: ProviderAction;
+  /** Provider-specific ids to keep with the attempt (passed back in AttemptRef.extra). */
+  extra?: Record<string, string>;
   /** True when the provider already had this attempt (a retry after a lost answer). */
   adopted?: boolean;
+}
+
+/**
+ * One operation in the provider's registry of operations, whatever channel started it (the site,
+ * a 1C manager, a QR at the front desk). The same operation listed twice is the same object.
+ */
+export interface ProviderOperation {
+  kind: 'payment' | 'refund';
+  /** The provider's id of the payment the operation belongs to (mdOrder, PaymentId). */
+  providerRef: string;
+  /** The merchant's order number given at registration: ours for the gateway's attempts, anybody's otherwise. */
+  orderNumber: string | null;
+  method: ProviderMethod | null;
+  /** Money moved by this operation (a payment: taken; a refund: returned). */
+  amount: Kopecks;
+  occurredAt: string;
+  /** The payer's bank (СБП) or the card's issuer, as the provider names it. */
+  payerBank: string | null;
+  /** The payment's purpose or description as the provider holds it. */
+  purpose: string | null;
+  /** Refunds: the provider's own id of this refund, when it lists refunds one by one. */
+  refundId?: string;
+  /** Payments: what has been returned of it so far, when the provider reports refunds only as a total. */
+  refundedTotal?: Kopecks;
+  raw: unknown;
+}
+
+export interface OperationWindow {
+  from: Date;
+  to: Date;
 }
 
 export interface RefundInput {
@@ -104,6 +150,10 @@ export interface AcquiringProvider {
   cancel(ref: AttemptRef): Promise<void>;
   /** Verifies and parses a notification; pure, no I/O. */
   verifyWebhook(req: InboundWebhook): WebhookResult;
+  /** The smallest amount the provider takes for a method, when it has one (T-Bank СБП: 10 ₽). */
+  minAmount?(method: ProviderMethod): Kopecks;
+  /** The provider's registry of operations over a window (the history agent's safety net); absent when the provider has none. */
+  listOperations?(window: OperationWindow): AsyncIterable<ProviderOperation>;
 }
 
 // ---------------------------------------------------------------- alerts

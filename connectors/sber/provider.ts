@@ -17,7 +17,6 @@ import { ACTION_SESSION_TIMEOUT, CALLBACK_OPERATIONS, ORDER_STATUS, type OrderSt
 export interface SberProviderConfig extends SberClientConfig {
   callback: { mode: 'symmetric'; secret: string } | { mode: 'asymmetric'; publicKey: string };
   dynamicCallbackUrl: boolean;
-  sessionTimeoutSecs: number;
 }
 
 /** Sber internet acquiring (and every bank on the same BPC `.do` API) behind the acquiring port. */
@@ -40,7 +39,8 @@ export class SberProvider implements AcquiringProvider {
       failUrl: input.failUrl,
       description: cleanDescription(input.description),
       language: 'ru',
-      sessionTimeoutSecs: this.cfg.sessionTimeoutSecs,
+      // the form's session (cards) or the QR's lifetime (СБП) ends when the attempt expires
+      sessionTimeoutSecs: Math.max(60, Math.ceil((Date.parse(input.expiresAt) - Date.now()) / 1000)),
       jsonParams: JSON.stringify({ gatewayAttemptId: input.attemptId }),
       dynamicCallbackUrl: this.cfg.dynamicCallbackUrl ? input.callbackUrl : undefined,
       ...(input.customer?.email ? { email: input.customer.email } : {}),

@@ -100,7 +100,9 @@ export async function createPayment(d: FlowDeps, organizations: ReadonlySet<stri
     const result = await provider.initiate({
       attemptId,
       orderNumber,
+      method: input.method === 'sbp' ? 'sbp' : 'card',
       amount: payment.amount,
+      expiresAt: nowIso(Date.now() + (method.ttlMinutes ?? 20) * 60_000),
       description: `Оплата заказа ${order.number} ${METHOD_NAMES[input.method]}`,
       returnUrl: paymentReturnUrl(d, paymentId, 'success'),
       failUrl: paymentReturnUrl(d, paymentId, 'fail'),

@@ -55,7 +55,6 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
             userName: SANDBOX.sber.userName,
             password: SANDBOX.sber.password,
             callback: { mode: 'symmetric', secret: SANDBOX.sber.callbackSecret },
-            sessionTimeoutSecs: 1200,
             timeoutMs: 5000,
           },
         },

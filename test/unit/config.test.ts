@@ -38,7 +38,7 @@ describe('parseConfig', () => {
     const cfg = parseConfig(minimal(), {});
     expect(cfg.organizations[0].id).toBe('shop');
     expect(cfg.organizations[0].providers.sber?.password).toBe('pw');
-    expect(cfg.organizations[0].providers.sber?.sessionTimeoutSecs).toBe(1200);
+    expect(cfg.history).toEqual({ everyMinutes: 60, overlapMinutes: 180, lookbackHours: 24 });
     expect(cfg.database.url).toBe('sqlite:./data/gateway.db');
     expect(cfg.server.port).toBe(8080);
   });

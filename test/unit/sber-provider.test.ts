@@ -12,7 +12,6 @@ const provider = new SberProvider({
   timeoutMs: 1000,
   callback: { mode: 'symmetric', secret: SECRET },
   dynamicCallbackUrl: true,
-  sessionTimeoutSecs: 1200,
 });
 
 function hook(params: Record<string, string>): InboundWebhook {
