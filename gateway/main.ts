@@ -12,6 +12,7 @@ import { WebhookNotifier } from '../connectors/notify/webhook';
 import type { GatewayConfig } from './config';
 import { Alerts } from './flows/alerts';
 import { Providers, type FlowDeps } from './flows/deps';
+import { historySchedule } from './flows/history';
 import { janitorSchedule, syncAttemptJob } from './flows/janitor';
 import { deliverJob, OneCBases, pullSchedule, writeLinkJob } from './flows/onec';
 import { executeRefundJob } from './flows/refunds';
@@ -137,6 +138,8 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   exec.define(deliverJob(flows));
   exec.define(writeLinkJob(flows));
   exec.schedule(janitorSchedule(flows));
+  const history = historySchedule(flows);
+  if (history) exec.schedule(history);
   const pull = pullSchedule(flows);
   if (pull) exec.schedule(pull);
 

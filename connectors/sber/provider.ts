@@ -1,4 +1,5 @@
 import type { ObservedStatus } from '../../gateway/domain/payment-state';
+import { parseSbpLink } from '../../gateway/domain/sbp';
 import {
   ExternalError,
   ProviderNotFoundError,
@@ -7,12 +8,17 @@ import {
   type InboundWebhook,
   type InitiateInput,
   type InitiateResult,
+  type OperationWindow,
+  type ProviderOperation,
   type RefundInput,
   type WebhookResult,
 } from '../../gateway/ports';
 import { checksumKey, fingerprint, verifyChecksum, type ChecksumKey } from './checksum';
 import { SberClient, SberApiError, errorCodeOf, type SberClientConfig } from './client';
-import { ACTION_SESSION_TIMEOUT, CALLBACK_OPERATIONS, ORDER_STATUS, type OrderStatusExtendedResponse, type RegisterResponse } from './types';
+import { ACTION_SESSION_TIMEOUT, CALLBACK_OPERATIONS, ORDER_STATUS, type LastOrdersResponse, type OrderStatusExtendedResponse, type RegisterResponse, type SbpQrResponse } from './types';
+
+/** getLastOrdersForMerchants.do takes at most this many orders a page. */
+const REGISTRY_PAGE = 200;
 
 export interface SberProviderConfig extends SberClientConfig {
   callback: { mode: 'symmetric'; secret: string } | { mode: 'asymmetric'; publicKey: string };
@@ -52,7 +58,23 @@ export class SberProvider implements AcquiringProvider {
       // the attempt is given up and the janitor looks the number up later.
       throw code !== 0 ? new SberApiError('register.do', code, r.errorMessage ?? '') : new ExternalError('sber', 'register.do: no orderId/formUrl in the answer', { retryable: true });
     }
-    return { providerRef: r.orderId, action: { type: 'redirect', url: r.formUrl } };
+    if (input.method === 'card') return { providerRef: r.orderId, action: { type: 'redirect', url: r.formUrl } };
+    return this.sbpQr(r.orderId, input.expiresAt);
+  }
+
+  /** A dynamic СБП QR for a registered order (`sbp/c2b/qr/dynamic/get.do`): the NSPK link it encodes. */
+  private async sbpQr(mdOrder: string, expiresAt: string): Promise<InitiateResult> {
+    const q = await this.client.ok<SbpQrResponse>('sbp/c2b/qr/dynamic/get.do', { mdOrder, qrFormat: 'matrix', qrHeight: 300, qrWidth: 300 });
+    const link = q.payload ? parseSbpLink(q.payload) : null;
+    if (!q.qrId || !q.payload || !link) {
+      throw new ExternalError('sber', `sbp/c2b/qr/dynamic/get.do: the answer has no NSPK link (${String(q.payload ?? 'no payload').slice(0, 60)})`, { retryable: false });
+    }
+    return {
+      providerRef: mdOrder,
+      action: { type: 'qr', payload: q.payload, expiresAt },
+      extra: { qrId: q.qrId },
+      ...(link.crc && link.crc.toUpperCase() !== link.expectedCrc ? { warning: `the QR link's crc ${link.crc} is not ${link.expectedCrc}` } : {}),
+    };
   }
 
   async status(ref: AttemptRef): Promise<ObservedStatus & { providerRef?: string }> {
@@ -78,8 +100,34 @@ export class SberProvider implements AcquiringProvider {
 
   async cancel(ref: AttemptRef): Promise<void> {
     if (!ref.providerRef) return;
+    // the QR first: once rejected at NSPK it cannot be paid from a banking app any more
+    if (ref.extra?.qrId) await this.client.call('sbp/c2b/qr/dynamic/reject.do', { mdOrder: ref.providerRef, qrId: ref.extra.qrId });
     // decline.do gives up an unpaid order; errors mean it is already final, which is what we want
     await this.client.call('decline.do', { orderId: ref.providerRef, merchantLogin: this.cfg.userName?.replace(/-api$/, '') });
+  }
+
+  /**
+   * The bank's registry: getLastOrdersForMerchants.do over the window (Moscow time, as the bank
+   * keeps it), every order with money moved, page by page. Refunds come as the order's total.
+   */
+  async *listOperations(window: OperationWindow): AsyncIterable<ProviderOperation> {
+    for (let page = 0; ; page++) {
+      const r = await this.client.ok<LastOrdersResponse>('getLastOrdersForMerchants.do', {
+        from: moscowStamp(window.from),
+        to: moscowStamp(window.to),
+        transactionStates: 'DEPOSITED,REFUNDED,REVERSED',
+        merchants: '',
+        page,
+        size: REGISTRY_PAGE,
+        searchByCreatedDate: 'false',
+      });
+      const orders = r.orderStatuses ?? [];
+      for (const o of orders) {
+        const op = registryOperation(o);
+        if (op) yield op;
+      }
+      if (orders.length === 0 || (page + 1) * REGISTRY_PAGE >= Number(r.totalCount ?? 0)) return;
+    }
   }
 
   verifyWebhook(req: InboundWebhook): WebhookResult {
@@ -105,6 +153,33 @@ export class SberProvider implements AcquiringProvider {
   }
 }
 
+/** yyyyMMddHHmmss in Moscow time (UTC+3 all year since 2014), as getLastOrdersForMerchants.do takes it. */
+export function moscowStamp(d: Date): string {
+  return new Date(d.getTime() + 3 * 3_600_000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+/** One order of the registry as the payment operation it holds (null when no money was taken). */
+export function registryOperation(o: OrderStatusExtendedResponse): ProviderOperation | null {
+  const mdOrder = o.attributes?.find((a) => a.name === 'mdOrder')?.value;
+  const info = o.paymentAmountInfo ?? {};
+  const deposited = Number(info.depositedAmount ?? 0);
+  if (!mdOrder || deposited <= 0) return null;
+  const status = Number(o.orderStatus);
+  const refunded = status === ORDER_STATUS.REVERSED ? deposited : Number(info.refundedAmount ?? 0);
+  return {
+    kind: 'payment',
+    providerRef: mdOrder,
+    orderNumber: o.orderNumber ?? null,
+    method: o.paymentWay === 'SBP_C2B' ? 'sbp' : o.paymentWay ? 'card' : null,
+    amount: deposited,
+    occurredAt: new Date(Number(o.authDateTime ?? o.date ?? Date.now())).toISOString(),
+    payerBank: o.bankInfo?.bankName ?? null,
+    purpose: o.orderDescription || null,
+    refundedTotal: refunded,
+    raw: o,
+  };
+}
+
 /** getOrderStatusExtended.do in canonical terms. */
 export function toObserved(r: OrderStatusExtendedResponse): ObservedStatus {
   const info = r.paymentAmountInfo ?? {};
@@ -114,6 +189,8 @@ export function toObserved(r: OrderStatusExtendedResponse): ObservedStatus {
     paidAmount: Number(info.depositedAmount ?? 0),
     refundedAmount: Number(info.refundedAmount ?? 0),
     reason: r.actionCodeDescription || undefined,
+    payerBank: r.bankInfo?.bankName ?? null,
+    ...(r.authDateTime ? { paidAt: new Date(Number(r.authDateTime)).toISOString() } : {}),
     raw: r,
   };
   switch (Number(r.orderStatus)) {

@@ -33,6 +33,28 @@ export interface OrderStatusExtendedResponse extends SberError {
   authDateTime?: number;
   paymentAmountInfo?: PaymentAmountInfo;
   refunds?: { date?: string; referenceNumber?: string; actionCode?: number; amount?: number }[];
+  /** How it was paid: CARD, SBP_C2B, ... */
+  paymentWay?: string;
+  /** The card's issuer (for СБП: the payer's bank). */
+  bankInfo?: { bankName?: string; bankCountryCode?: string; bankCountryName?: string };
+}
+
+/** sbp/c2b/qr/dynamic/get.do */
+export interface SbpQrResponse extends SberError {
+  qrId?: string;
+  /** The NSPK link the QR encodes. */
+  payload?: string;
+  /** The QR as an image (base64), when asked for. */
+  renderedQr?: string;
+  qrStatus?: string;
+}
+
+/** getLastOrdersForMerchants.do: the merchant's orders over a period, a page at a time. */
+export interface LastOrdersResponse extends SberError {
+  orderStatuses?: (OrderStatusExtendedResponse & { errorCode?: string | number })[];
+  totalCount?: number;
+  page?: number;
+  pageSize?: number;
 }
 
 /** orderStatus codes of getOrderStatusExtended.do. */

@@ -16,6 +16,10 @@ export interface ObservedStatus {
   refundedAmount: Kopecks;
   /** Provider's own wording or code, for people. */
   reason?: string;
+  /** When the money was taken, as the provider says. */
+  paidAt?: string;
+  /** The payer's bank (СБП) or the card's issuer. */
+  payerBank?: string | null;
   /** The provider's answer as it came, for the event log. */
   raw?: unknown;
 }

@@ -3,12 +3,13 @@ import type { CreatePaymentInput } from '../../schemas/api';
 import { newId } from '../domain/ids';
 import { outstanding } from '../domain/order';
 import { AppError, conflict, notFound, unprocessable } from '../errors';
-import { ExternalError } from '../ports';
+import { ExternalError, type AcquiringProvider, type PaymentAction, type ProviderAction, type ProviderMethod } from '../ports';
 import { nowIso } from '../store/db';
 import { getOrder } from '../store/orders';
 import { getPayment, insertAttempt, insertPayment, movePayment, setPaymentAction, updateAttempt } from '../store/payments';
 import type { PaymentRow } from '../store/schema';
 import type { FlowDeps } from './deps';
+import { qrImage } from './pay-links';
 
 const METHOD_NAMES = { card: 'картой', sbp: 'через СБП', invoice: 'по счёту' } as const;
 
@@ -25,28 +26,56 @@ export function paymentReturnUrl(d: FlowDeps, paymentId: string, outcome: 'succe
   return `${d.config.server.publicUrl.replace(/\/$/, '')}/return/${paymentId}?result=${outcome}`;
 }
 
-/**
- * Starts a payment of what is left to pay on an order: records the payment and its first attempt,
- * registers the attempt at the provider, stores what the customer is to do (the bank's form).
- */
-export async function createPayment(d: FlowDeps, organizations: ReadonlySet<string>, orderId: string, input: CreatePaymentInput): Promise<PaymentRow> {
-  const order = await getOrder(d.store.db, orderId);
-  if (!order || !organizations.has(order.organization_id)) throw notFound('order');
-  const org = d.orgs.get(order.organization_id)!;
+/** The provider a payment goes to: the method's own, or one of its alternatives the site named. */
+function chooseProvider(d: FlowDeps, orgId: string, input: CreatePaymentInput): { provider: AcquiringProvider; ttlMinutes: number } {
+  const org = d.orgs.get(orgId)!;
   const method = org.payments[input.method];
   if (!method) {
     throw unprocessable('method_not_enabled', `payment method "${input.method}" is not enabled for this organization`, [
       { path: 'method', message: `organization "${org.id}" has no ${input.method} provider configured` },
     ]);
   }
-  if (input.provider && input.provider !== method.provider) {
-    throw unprocessable('provider_not_enabled', `provider "${input.provider}" is not enabled for ${input.method} in this organization`, [{ path: 'provider', message: `use "${method.provider}"` }]);
+  const allowed = [method.provider, ...method.alternatives];
+  const name = input.provider ?? method.provider;
+  if (!allowed.includes(name as never)) {
+    throw unprocessable('provider_not_enabled', `provider "${name}" is not enabled for ${input.method} in this organization`, [{ path: 'provider', message: `one of ${allowed.join(', ')}` }]);
   }
-  const provider = d.providers.get(org.id, method.provider)!;
+  const provider = d.providers.get(org.id, name);
+  if (!provider || input.method === 'invoice') {
+    throw unprocessable('method_not_enabled', `payment method "${input.method}" is not enabled for this organization`, [{ path: 'method', message: 'no acquirer serves it' }]);
+  }
+  return { provider, ttlMinutes: method.ttlMinutes ?? DEFAULT_TTL_MINUTES[input.method] };
+}
+
+const DEFAULT_TTL_MINUTES = { card: 20, sbp: 30, invoice: 60 * 24 * 5 } as const;
+
+/** What the customer is to do, as the API shows it: a QR gets its image drawn here from the bank's payload. */
+async function customerAction(action: ProviderAction): Promise<PaymentAction> {
+  if (action.type === 'redirect') return action;
+  return { type: 'qr', payload: action.payload, image: await qrImage(action.payload), expiresAt: action.expiresAt };
+}
+
+/**
+ * Starts a payment of what is left to pay on an order: records the payment and its first attempt,
+ * registers the attempt at the provider, stores what the customer is to do (the bank's form, or a
+ * СБП QR with its lifetime).
+ */
+export async function createPayment(d: FlowDeps, organizations: ReadonlySet<string>, orderId: string, input: CreatePaymentInput): Promise<PaymentRow> {
+  const order = await getOrder(d.store.db, orderId);
+  if (!order || !organizations.has(order.organization_id)) throw notFound('order');
+  const org = d.orgs.get(order.organization_id)!;
+  const { provider, ttlMinutes } = chooseProvider(d, org.id, input);
+  const method = input.method as ProviderMethod;
+  const minimum = provider.minAmount?.(method) ?? 1;
+  const due = outstanding(order.total, order.paid_amount);
+  if (order.status === 'awaiting_payment' && due < minimum) {
+    throw unprocessable('amount_below_minimum', `${provider.name} takes ${input.method} payments of at least ${minimum} kopecks`, [{ path: 'method', message: `the order has ${due} kopecks to pay` }]);
+  }
   const now = nowIso();
   const paymentId = newId();
   const attemptId = newId();
   const orderNumber = attemptOrderNumber(order.number);
+  const expiresAt = nowIso(Date.now() + ttlMinutes * 60_000);
 
   const payment = await d.store.db.transaction().execute(async (trx) => {
     const fresh = (await getOrder(trx, orderId))!;
@@ -58,7 +87,7 @@ export async function createPayment(d: FlowDeps, organizations: ReadonlySet<stri
       order_id: order.id,
       organization_id: org.id,
       method: input.method,
-      provider: method.provider,
+      provider: provider.name,
       amount: outstanding(fresh.total, fresh.paid_amount),
       status: 'pending',
       status_reason: null,
@@ -79,9 +108,13 @@ export async function createPayment(d: FlowDeps, organizations: ReadonlySet<stri
       id: attemptId,
       payment_id: paymentId,
       organization_id: org.id,
-      provider: method.provider,
+      provider: provider.name,
+      method,
+      amount: row.amount,
       order_number: orderNumber,
       provider_ref: null,
+      provider_extra: null,
+      expires_at: expiresAt,
       state: 'registering',
       provider_state: null,
       // if the process dies before the bank answers, the janitor looks the number up
@@ -100,24 +133,28 @@ export async function createPayment(d: FlowDeps, organizations: ReadonlySet<stri
     const result = await provider.initiate({
       attemptId,
       orderNumber,
-      method: input.method === 'sbp' ? 'sbp' : 'card',
+      method,
       amount: payment.amount,
-      expiresAt: nowIso(Date.now() + (method.ttlMinutes ?? 20) * 60_000),
+      expiresAt,
       description: `Оплата заказа ${order.number} ${METHOD_NAMES[input.method]}`,
       returnUrl: paymentReturnUrl(d, paymentId, 'success'),
       failUrl: paymentReturnUrl(d, paymentId, 'fail'),
-      callbackUrl: `${d.config.server.publicUrl.replace(/\/$/, '')}/callbacks/${method.provider}/${org.id}`,
+      callbackUrl: `${d.config.server.publicUrl.replace(/\/$/, '')}/callbacks/${provider.name}/${org.id}`,
       customer: { email: customer.email, phone: customer.phone },
     });
+    if (result.warning) log.warn({ warning: result.warning }, 'the provider’s answer looks odd');
+    const action = await customerAction(result.action);
     await d.store.db.transaction().execute(async (trx) => {
       await updateAttempt(trx, attemptId, {
         state: 'active',
         provider_ref: result.providerRef,
+        provider_extra: result.extra ? JSON.stringify(result.extra) : null,
+        ...(action.type === 'qr' ? { expires_at: action.expiresAt } : {}),
         next_check_at: nowIso(Date.now() + d.config.janitor.pollPendingAfterSeconds * 1000),
       });
-      await setPaymentAction(trx, paymentId, result.action);
+      await setPaymentAction(trx, paymentId, action);
     });
-    log.info({ provider: method.provider, orderNumber }, 'payment registered at the provider');
+    log.info({ provider: provider.name, method, orderNumber }, 'payment registered at the provider');
     return (await getPayment(d.store.db, paymentId))!;
   } catch (e) {
     const known = e instanceof ExternalError;

@@ -6,6 +6,7 @@ import { ExternalError } from '../ports';
 import { nowIso } from '../store/db';
 import { getPayment, getRefund, insertRefund, paymentAttempts, paymentRefunds, setRefundStatus } from '../store/payments';
 import type { RefundRow } from '../store/schema';
+import { attemptRef } from './attempts';
 import type { FlowDeps } from './deps';
 import { queueDelivery } from './onec';
 import { applyObserved } from './sync';
@@ -68,7 +69,7 @@ export function executeRefundJob(d: FlowDeps): JobDefinition<{ refundId: string 
       const attempt = (await paymentAttempts(d.store.db, payment.id)).find((a) => a.provider_state === 'paid' || a.provider_state === 'refunded');
       if (!attempt) throw new Error(`payment ${payment.id} has no paid attempt`);
       const provider = d.providers.get(payment.organization_id, payment.provider)!;
-      const ref = { providerRef: attempt.provider_ref, orderNumber: attempt.order_number };
+      const ref = attemptRef(attempt);
 
       let observed = await provider.status(ref);
       if (observed.refundedAmount < refund.refunded_before + refund.amount) {

@@ -6,19 +6,25 @@ import { nowIso, type Executor } from '../store/db';
 import { addOrderMoney } from '../store/orders';
 import { getAttempt, getPayment, movePayment, recordEvent, updateAttempt } from '../store/payments';
 import type { AttemptRow, PaymentEventsTable, PaymentRow } from '../store/schema';
+import { attemptExpired, attemptRef } from './attempts';
 import type { FlowDeps } from './deps';
+import { recordConfirmedPayment } from './operations';
 import { queueDelivery } from './onec';
 import { notifySite } from './site-webhook';
 
 export const SYNC_ATTEMPT = 'payment.sync';
 
 const FINAL_STATES = new Set(['paid', 'declined', 'expired', 'reversed', 'refunded']);
+/** Payment statuses after the money was taken. */
+const SETTLED = new Set(['paid', 'partially_refunded', 'refunded']);
 
-/** When to ask the provider again about an attempt that is still open. */
-export function nextCheckAt(d: FlowDeps, attempt: Pick<AttemptRow, 'checks'>): string {
+/** When to ask the provider again about an attempt that is still open (and at the latest just after it expires). */
+export function nextCheckAt(d: FlowDeps, attempt: Pick<AttemptRow, 'checks' | 'expires_at'>): string {
   const first = d.config.janitor.pollPendingAfterSeconds * 1000;
-  const delay = Math.min(3_600_000, Math.max(1000, first) * 2 ** Math.min(attempt.checks, 12));
-  return nowIso(Date.now() + delay);
+  let at = Date.now() + Math.min(3_600_000, Math.max(1000, first) * 2 ** Math.min(attempt.checks, 12));
+  const expiry = attempt.expires_at ? Date.parse(attempt.expires_at) + 1000 : NaN;
+  if (expiry > Date.now() && expiry < at) at = expiry;
+  return nowIso(at);
 }
 
 /**
@@ -34,7 +40,7 @@ export async function syncAttempt(d: FlowDeps, attemptOrId: string | AttemptRow,
 
   let observed: ObservedStatus & { providerRef?: string };
   try {
-    observed = await provider.status({ providerRef: attempt.provider_ref, orderNumber: attempt.order_number });
+    observed = await provider.status(attemptRef(attempt));
   } catch (e) {
     if (e instanceof ProviderNotFoundError && attempt.state === 'registering') {
       // the registration never reached the provider: nothing can be paid on it
@@ -45,14 +51,17 @@ export async function syncAttempt(d: FlowDeps, attemptOrId: string | AttemptRow,
     throw e;
   }
 
-  // an attempt given up too long ago is cancelled at the provider, so it cannot be paid later
+  // an attempt past its lifetime (the QR, the form's session) or given up too long ago is cancelled
+  // at the provider, so it cannot be paid later; money taken before the cancellation still counts
   const expireMs = d.config.janitor.expireAfterMinutes * 60_000;
-  if (opts.poll && observed.state === 'pending' && Date.now() - Date.parse(attempt.created_at) > expireMs) {
-    const ref = { providerRef: attempt.provider_ref ?? observed.providerRef, orderNumber: attempt.order_number };
+  if (observed.state === 'pending' && (attemptExpired(attempt) || (opts.poll && Date.now() - Date.parse(attempt.created_at) > expireMs))) {
+    const ref = { ...attemptRef(attempt), providerRef: attempt.provider_ref ?? observed.providerRef };
     await provider.cancel(ref).catch((e) => d.log.warn({ err: e, attemptId: attempt!.id }, 'cancelling a stale attempt failed'));
     observed = await provider.status(ref);
-    // the cancellation shows as a decline at the bank; for the shop it is an expiry
-    if (observed.state === 'pending' || observed.state === 'declined') observed = { ...observed, state: 'expired', reason: 'истёк срок оплаты' };
+    // the cancellation shows as a decline or a reversal at the bank; for the shop it is an expiry
+    if (observed.state === 'pending' || observed.state === 'declined' || (observed.state === 'reversed' && observed.paidAmount === 0)) {
+      observed = { ...observed, state: 'expired', reason: 'истёк срок оплаты' };
+    }
   }
 
   if (!attempt.provider_ref && observed.providerRef) attempt = { ...attempt, provider_ref: observed.providerRef };
@@ -84,6 +93,7 @@ export async function applyObserved(d: FlowDeps, attempt: AttemptRow, observed: 
     }
     const payment = (await getPayment(trx, attempt.payment_id))!;
     const moved = await moveByObserved(d, trx, payment, attempt, observed);
+    if (!SETTLED.has(payment.status)) await recordConfirmedPayment(d, trx, attempt, moved, observed, opts.event ? 'callback' : 'status');
 
     const final = FINAL_STATES.has(observed.state);
     const checks = attempt.checks + (opts.poll ? 1 : 0);
@@ -92,7 +102,7 @@ export async function applyObserved(d: FlowDeps, attempt: AttemptRow, observed: 
       provider_state: observed.state,
       state: final ? 'closed' : 'active',
       checks,
-      next_check_at: final ? null : nextCheckAt(d, { checks }),
+      next_check_at: final ? null : nextCheckAt(d, { checks, expires_at: attempt.expires_at }),
     });
     return moved;
   });

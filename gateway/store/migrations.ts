@@ -233,11 +233,56 @@ const m0003: Migration = {
   },
 };
 
+const m0004: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema.alterTable('payment_attempts').addColumn('method', t.ascii(16), (c) => c.notNull().defaultTo('card')).execute();
+    await db.schema.alterTable('payment_attempts').addColumn('amount', t.money).execute();
+    await db.schema.alterTable('payment_attempts').addColumn('provider_extra', t.str(1000)).execute();
+    await db.schema.alterTable('payment_attempts').addColumn('expires_at', t.ts).execute();
+    await db.schema.createIndex('payment_attempts_order_number').on('payment_attempts').columns(['organization_id', 'provider', 'order_number']).execute();
+    await db.schema
+      .createTable('payment_operations')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('organization_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('provider', t.ascii(32), (c) => c.notNull())
+      .addColumn('op_key', t.str(200), (c) => c.notNull())
+      .addColumn('kind', t.ascii(16), (c) => c.notNull())
+      .addColumn('provider_ref', t.str(100), (c) => c.notNull())
+      .addColumn('order_number', t.str(100))
+      .addColumn('method', t.ascii(16))
+      .addColumn('amount', t.money, (c) => c.notNull())
+      .addColumn('occurred_at', t.ts, (c) => c.notNull())
+      .addColumn('payer_bank', t.str(200))
+      .addColumn('purpose', t.str(500))
+      .addColumn('channel', t.ascii(16))
+      .addColumn('source', t.ascii(16), (c) => c.notNull())
+      .addColumn('attempt_id', t.id)
+      .addColumn('payment_id', t.id)
+      .addColumn('order_id', t.id)
+      .addColumn('match_state', t.ascii(16), (c) => c.notNull())
+      .addColumn('match_note', t.str(1000))
+      .addColumn('lines', t.text)
+      .addColumn('raw', t.text)
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .addUniqueConstraint('payment_operations_key', ['organization_id', 'op_key'])
+      .execute();
+    await db.schema.createIndex('payment_operations_ref').on('payment_operations').columns(['organization_id', 'provider', 'provider_ref']).execute();
+    await db.schema.createIndex('payment_operations_state').on('payment_operations').columns(['match_state', 'occurred_at']).execute();
+    await db.schema.createIndex('payment_operations_order').on('payment_operations').column('order_id').execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('payment_operations').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
   '0002_onec': m0002,
   '0003_exchange': m0003,
+  '0004_sbp_history': m0004,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -70,7 +70,7 @@ export async function paymentAttempts(db: Executor, paymentId: string): Promise<
 export async function updateAttempt(
   db: Executor,
   id: string,
-  set: Partial<Pick<PaymentAttemptsTable, 'state' | 'provider_ref' | 'provider_state' | 'next_check_at' | 'checks' | 'error'>>,
+  set: Partial<Pick<PaymentAttemptsTable, 'state' | 'provider_ref' | 'provider_state' | 'next_check_at' | 'checks' | 'error' | 'provider_extra' | 'expires_at'>>,
 ): Promise<void> {
   await db.updateTable('payment_attempts').set({ ...set, updated_at: nowIso() }).where('id', '=', id).execute();
 }

@@ -10,6 +10,7 @@ export interface Database {
   payment_attempts: PaymentAttemptsTable;
   payment_events: PaymentEventsTable;
   refunds: RefundsTable;
+  payment_operations: PaymentOperationsTable;
   sync_state: SyncStateTable;
   exchange_sessions: ExchangeSessionsTable;
   exchange_files: ExchangeFilesTable;
@@ -113,8 +114,15 @@ export interface PaymentAttemptsTable {
   payment_id: string;
   organization_id: string;
   provider: string;
+  method: 'card' | 'sbp';
+  /** What the attempt was registered for at the provider. */
+  amount: number | null;
   order_number: string;
   provider_ref: string | null;
+  /** JSON: provider-specific ids of the attempt (Sber: the СБП qrId). */
+  provider_extra: string | null;
+  /** When the customer can no longer pay it (the form's session, the QR's lifetime). */
+  expires_at: string | null;
   state: AttemptState;
   provider_state: string | null;
   next_check_at: string | null;
@@ -144,6 +152,43 @@ export interface RefundsTable extends OneCColumns {
   /** What the provider had refunded on this payment before this refund: lets a retry see whether it already happened. */
   refunded_before: number;
   error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** How an operation from a provider relates to the orders. */
+export type MatchState = 'matched' | 'unmatched' | 'ambiguous' | 'mismatch' | 'resolved';
+
+/**
+ * The payment history: every operation a provider reported (its registry, a callback, a status
+ * answer), whatever channel started it, once (`op_key` is stable across every source).
+ */
+export interface PaymentOperationsTable {
+  id: string;
+  organization_id: string;
+  provider: string;
+  op_key: string;
+  kind: 'payment' | 'refund';
+  provider_ref: string;
+  /** The merchant's order number at the provider (ours for the gateway's attempts). */
+  order_number: string | null;
+  method: string | null;
+  amount: number;
+  occurred_at: string;
+  payer_bank: string | null;
+  purpose: string | null;
+  /** site, onec (a manager's order) or external (started outside the gateway). */
+  channel: string | null;
+  /** callback, status or registry: who told us first. */
+  source: string;
+  attempt_id: string | null;
+  payment_id: string | null;
+  order_id: string | null;
+  match_state: MatchState;
+  match_note: string | null;
+  /** JSON: [{line, sku, name, amount}] — the order lines this operation pays (or returns). */
+  lines: string | null;
+  raw: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -194,4 +239,5 @@ export type NewOrder = Insertable<OrdersTable>;
 export type NewPayment = Insertable<PaymentsTable>;
 export type NewRefund = Insertable<RefundsTable>;
 export type JobRow = Selectable<JobsTable>;
+export type OperationRow = Selectable<PaymentOperationsTable>;
 export type NewJob = Insertable<JobsTable>;

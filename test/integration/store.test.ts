@@ -215,7 +215,7 @@ describe.each(backends)('store on $name', (backend) => {
     });
 
     test('migrateToLatest applies every migration once, then has nothing to do', async () => {
-      expect(firstMigration).toEqual(['0001_init', '0002_onec', '0003_exchange']);
+      expect(firstMigration).toEqual(['0001_init', '0002_onec', '0003_exchange', '0004_sbp_history']);
       expect(await migrateToLatest(db)).toEqual([]);
       // the tables are there and empty
       expect(await db.selectFrom('schedules').selectAll().execute()).toEqual([]);
@@ -602,7 +602,7 @@ describe.each(backends)('store on $name', (backend) => {
       const now = nowIso();
       await db
         .insertInto('payment_attempts')
-        .values({ id: attemptId, payment_id: payment.id, organization_id: 'org-1', provider: 'sber', order_number: `n-${newId()}`, provider_ref: 'ref', state: 'active', provider_state: null, next_check_at: null, checks: 0, error: null, created_at: now, updated_at: now })
+        .values({ id: attemptId, payment_id: payment.id, organization_id: 'org-1', provider: 'sber', method: 'card', provider_extra: null, expires_at: null, order_number: `n-${newId()}`, provider_ref: 'ref', state: 'active', provider_state: null, next_check_at: null, checks: 0, error: null, created_at: now, updated_at: now })
         .execute();
       const key = `sber:${attemptId}:deposited`;
       expect(await recordEvent(db, dialect, eventRow(key, { attempt_id: attemptId }))).toBe(true);

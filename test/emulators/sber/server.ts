@@ -5,6 +5,7 @@ import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
 import getRawBody from 'raw-body';
 import { signedString, symmetricChecksum } from '../../../connectors/sber/checksum';
+import { withCrc } from '../../../gateway/domain/sbp';
 
 /**
  * An emulator of Sber internet acquiring (the BPC `.do` REST API): register / status / refund /
@@ -45,6 +46,11 @@ export interface SberKnobs {
   statusApiDown: boolean;
   /** reverse.do accepted for deposited orders (before the bank day closes). */
   reverseSameDay: boolean;
+  /**
+   * A СБП payment the customer confirmed in the banking app just before the QR was rejected still
+   * goes through at NSPK (the race every QR has at its expiry).
+   */
+  sbpLateAcceptance: boolean;
 }
 
 export const DEFAULT_KNOBS: SberKnobs = {
@@ -58,7 +64,11 @@ export const DEFAULT_KNOBS: SberKnobs = {
   apiDown: false,
   statusApiDown: false,
   reverseSameDay: true,
+  sbpLateAcceptance: false,
 };
+
+/** Banks a СБП payer may pay from, as the registry names them. */
+export const SBP_BANKS = ['Т-Банк', 'Сбербанк', 'ВТБ', 'Альфа-Банк', 'Райффайзенбанк'] as const;
 
 export interface EmulatedOrder {
   mdOrder: string;
@@ -82,6 +92,13 @@ export interface EmulatedOrder {
   refundedAmount: number;
   authDateTime?: number;
   refunds: { amount: number; date: number }[];
+  /** CARD or SBP_C2B once paid. */
+  paymentWay?: 'CARD' | 'SBP_C2B';
+  payerBank?: string;
+  /** The order's dynamic СБП QR, once asked for. */
+  qr?: { qrId: string; payload: string; status: 'STARTED' | 'CONFIRMED' | 'REJECTED' | 'ACCEPTED' };
+  /** When money last moved (payment, refund, reversal): what the registry searches by. */
+  lastOperationAt?: number;
 }
 
 export interface CallbackDelivery {
@@ -136,6 +153,8 @@ export class SberEmulator {
     const router = new Router();
     router.post('/payment/rest/:method', (ctx) => this.api(ctx));
     router.get('/payment/rest/:method', (ctx) => this.api(ctx));
+    router.post('/payment/rest/sbp/c2b/qr/:a/:b', (ctx) => this.api(ctx, `sbp/c2b/qr/${(ctx.params as Record<string, string>).a}/${(ctx.params as Record<string, string>).b}`));
+    router.post('/payment/rest/sbp/c2b/qr/:a', (ctx) => this.api(ctx, `sbp/c2b/qr/${(ctx.params as Record<string, string>).a}`));
     router.get('/payment/merchants/:tpl/payment_ru.html', (ctx) => this.form(ctx));
     router.post('/payment/merchants/:tpl/pay', (ctx) => this.formSubmit(ctx));
     router.get('/__emulator/orders', (ctx) => {
@@ -199,8 +218,8 @@ export class SberEmulator {
     return this.merchants.find((m) => m.userName === p.userName && m.password === p.password);
   }
 
-  private async api(ctx: Context): Promise<void> {
-    const method = String((ctx as Context & { params: Record<string, string> }).params.method);
+  private async api(ctx: Context, path?: string): Promise<void> {
+    const method = path ?? String((ctx as Context & { params: Record<string, string> }).params.method);
     this.calls[method] = (this.calls[method] ?? 0) + 1;
     if (this.knobs.apiLatencyMs > 0) await new Promise((r) => setTimeout(r, this.knobs.apiLatencyMs));
     if (this.knobs.apiDown || Math.random() < this.knobs.apiFailRate || (this.knobs.statusApiDown && method.startsWith('getOrderStatus'))) {
@@ -237,6 +256,18 @@ export class SberEmulator {
         return;
       case 'decline.do':
         ctx.body = this.decline(merchant, p);
+        return;
+      case 'sbp/c2b/qr/dynamic/get.do':
+        ctx.body = this.sbpGet(merchant, p);
+        return;
+      case 'sbp/c2b/qr/status.do':
+        ctx.body = this.sbpStatus(merchant, p);
+        return;
+      case 'sbp/c2b/qr/dynamic/reject.do':
+        ctx.body = this.sbpReject(merchant, p);
+        return;
+      case 'getLastOrdersForMerchants.do':
+        ctx.body = this.lastOrders(merchant, p);
         return;
       default:
         ctx.status = 404;
@@ -322,7 +353,62 @@ export class SberEmulator {
         : {}),
       paymentAmountInfo: { paymentState: state, approvedAmount: o.approvedAmount, depositedAmount: o.depositedAmount, refundedAmount: o.refundedAmount, feeAmount: 0 },
       refunds: o.refunds.map((r) => ({ date: new Date(r.date).toISOString(), amount: r.amount, actionCode: 0 })),
+      ...(o.paymentWay ? { paymentWay: o.paymentWay, bankInfo: { bankName: o.payerBank ?? 'TEST CARD', bankCountryCode: 'RU', bankCountryName: 'Россия' } } : {}),
     };
+  }
+
+  // ------------------------------------------------------------------ СБП
+
+  private sbpGet(merchant: SberMerchant, p: Record<string, string>) {
+    const o = this.find(merchant, { orderId: p.mdOrder });
+    if (!o) return { errorCode: '6', errorMessage: 'Заказ не найден' };
+    if (o.orderStatus !== 0) return { errorCode: '7', errorMessage: 'Неверное состояние заказа' };
+    if (!o.qr || o.qr.status === 'REJECTED') {
+      const qrId = `AD${randomUUID().replace(/-/g, '').slice(0, 30).toUpperCase()}`;
+      o.qr = { qrId, payload: withCrc(`https://qr.nspk.ru/${qrId}?type=02&bank=100000000111&sum=${o.amount}&cur=RUB`), status: 'STARTED' };
+    }
+    return { errorCode: '0', qrId: o.qr.qrId, payload: o.qr.payload, qrStatus: o.qr.status, ...(p.qrFormat === 'image' ? { renderedQr: Buffer.from(o.qr.payload).toString('base64') } : {}) };
+  }
+
+  private sbpStatus(merchant: SberMerchant, p: Record<string, string>) {
+    const o = this.find(merchant, { orderId: p.mdOrder });
+    if (!o || !o.qr || o.qr.qrId !== p.qrId) return { errorCode: '6', errorMessage: 'QR не найден' };
+    const state = ['CREATED', 'APPROVED', 'DEPOSITED', 'REVERSED', 'REFUNDED', 'CREATED', 'DECLINED'][o.orderStatus];
+    return { errorCode: '0', qrType: 'DYNAMIC', qrStatus: o.qr.status, transactionState: state };
+  }
+
+  private sbpReject(merchant: SberMerchant, p: Record<string, string>) {
+    const o = this.find(merchant, { orderId: p.mdOrder });
+    if (!o || !o.qr || o.qr.qrId !== p.qrId) return { errorCode: '6', errorMessage: 'QR не найден' };
+    if (o.qr.status === 'CONFIRMED') return { errorCode: '7', errorMessage: 'QR уже оплачен' };
+    o.qr.status = 'REJECTED';
+    return { errorCode: '0' };
+  }
+
+  // ------------------------------------------------------------------ the registry
+
+  /** getLastOrdersForMerchants.do: orders whose money moved in [from, to] (Moscow time), a page at a time. */
+  private lastOrders(merchant: SberMerchant, p: Record<string, string>) {
+    const stamp = (v: string | undefined) => (v && /^\d{14}$/.test(v) ? Date.UTC(+v.slice(0, 4), +v.slice(4, 6) - 1, +v.slice(6, 8), +v.slice(8, 10), +v.slice(10, 12), +v.slice(12, 14)) - 3 * 3_600_000 : NaN);
+    const from = stamp(p.from);
+    const to = stamp(p.to);
+    if (!Number.isFinite(from) || !Number.isFinite(to)) return { errorCode: '5', errorMessage: 'Неверный формат даты' };
+    if (!p.transactionStates) return { errorCode: '5', errorMessage: 'Не указаны состояния заказов' };
+    const size = p.size ? Number(p.size) : 100;
+    if (!Number.isInteger(size) || size < 1 || size > 200) return { errorCode: '5', errorMessage: 'Размер страницы от 1 до 200' };
+    const page = p.page ? Number(p.page) : 0;
+    const states = new Set(p.transactionStates.split(','));
+    const names = ['CREATED', 'APPROVED', 'DEPOSITED', 'REVERSED', 'REFUNDED', 'CREATED', 'DECLINED'];
+    const byCreated = p.searchByCreatedDate === 'true';
+    const all = [...this.orders.values()]
+      .filter((o) => o.merchant === merchant.userName && states.has(names[o.orderStatus]))
+      .filter((o) => {
+        const at = byCreated ? o.createdAt : (o.lastOperationAt ?? o.createdAt);
+        return at >= from && at <= to;
+      })
+      .sort((a, b) => a.createdAt - b.createdAt);
+    const slice = all.slice(page * size, (page + 1) * size);
+    return { errorCode: '0', errorMessage: 'Успешно', orderStatuses: slice.map((o) => this.status(merchant, { orderId: o.mdOrder })), totalCount: all.length, page, pageSize: size };
   }
 
   private refund(merchant: SberMerchant, p: Record<string, string>) {
@@ -334,6 +420,7 @@ export class SberEmulator {
     if (amount > o.depositedAmount - o.refundedAmount) return { errorCode: '5', errorMessage: 'Сумма возврата превышает сумму списания' };
     o.refundedAmount += amount;
     o.refunds.push({ amount, date: Date.now() });
+    o.lastOperationAt = Date.now();
     o.orderStatus = 4;
     this.sendCallbacks(o, 'refunded', 1);
     return { errorCode: '0', errorMessage: 'Успешно' };
@@ -346,6 +433,7 @@ export class SberEmulator {
     if (!allowed) return { errorCode: '7', errorMessage: 'Реверсирование невозможно' };
     o.orderStatus = 3;
     o.approvedAmount = 0;
+    o.lastOperationAt = Date.now();
     this.sendCallbacks(o, 'reversed', 1);
     return { errorCode: '0', errorMessage: 'Успешно' };
   }
@@ -358,6 +446,7 @@ export class SberEmulator {
     if (amount > o.approvedAmount) return { errorCode: '5', errorMessage: 'Неверная сумма' };
     o.depositedAmount = amount;
     o.orderStatus = 2;
+    o.lastOperationAt = Date.now();
     this.sendCallbacks(o, 'deposited', 1);
     return { errorCode: '0', errorMessage: 'Успешно' };
   }
@@ -378,10 +467,22 @@ export class SberEmulator {
 
   // ------------------------------------------------------------------ the customer's side
 
-  /** The customer pays (or is declined) on the bank's form; callbacks follow as the bank sends them. */
-  complete(mdOrder: string, outcome: 'paid' | 'declined' | 'acs'): EmulatedOrder {
+  /**
+   * The customer pays (or is declined): on the bank's card form, or — for an order with a СБП QR —
+   * in a banking app; callbacks follow as the bank sends them.
+   */
+  complete(mdOrder: string, outcome: 'paid' | 'declined' | 'acs', opts: { payerBank?: string } = {}): EmulatedOrder {
     const o = this.orders.get(mdOrder);
     if (!o) throw new Error(`no order ${mdOrder}`);
+    if (o.qr && outcome === 'paid') {
+      // a rejected QR cannot be paid, unless NSPK had the payment in flight already
+      const late = o.qr.status === 'REJECTED' && this.knobs.sbpLateAcceptance;
+      if (o.qr.status !== 'STARTED' && !late) return o;
+      if (o.orderStatus === 6 && late) this.setState(o, 0, ACTION.NO_ATTEMPTS);
+      o.qr.status = 'CONFIRMED';
+      o.paymentWay = 'SBP_C2B';
+      o.payerBank = opts.payerBank ?? SBP_BANKS[0];
+    }
     if (o.orderStatus !== 0 && o.orderStatus !== 5) return o; // already final: the form shows the result
     if (outcome === 'acs') {
       this.setState(o, 5, ACTION.NO_ATTEMPTS);
@@ -393,7 +494,10 @@ export class SberEmulator {
       return o;
     }
     o.authDateTime = Date.now();
+    o.lastOperationAt = o.authDateTime;
     o.approvedAmount = o.amount;
+    o.paymentWay ??= 'CARD';
+    o.payerBank ??= opts.payerBank ?? 'TEST CARD';
     if (o.twoStage) {
       this.setState(o, 1, ACTION.OK);
       this.sendCallbacks(o, 'approved', 1);
@@ -403,6 +507,21 @@ export class SberEmulator {
       this.sendCallbacks(o, 'deposited', 1);
     }
     return o;
+  }
+
+  /**
+   * A payment made through another channel of the same merchant (a QR at the front desk, a POS):
+   * in the registry, with its own order number and purpose, never registered by the gateway.
+   */
+  createExternal(input: { merchant?: string; amount: number; orderNumber?: string; description?: string; method?: 'card' | 'sbp'; payerBank?: string }): EmulatedOrder {
+    const merchant = this.merchants.find((m) => m.userName === (input.merchant ?? this.merchants[0].userName))!;
+    const orderNumber = input.orderNumber ?? `POS-${randomUUID().slice(0, 8)}`;
+    const r = this.register(merchant, { orderNumber, amount: String(input.amount), returnUrl: 'https://pos.invalid/', description: input.description ?? '' }, false) as { orderId?: string; errorMessage?: string };
+    if (!r.orderId) throw new Error(r.errorMessage);
+    const o = this.orders.get(r.orderId)!;
+    o.callbackUrl = undefined; // another channel: nobody here is told
+    if (input.method === 'sbp') this.sbpGet(merchant, { mdOrder: o.mdOrder });
+    return this.complete(o.mdOrder, 'paid', { payerBank: input.payerBank });
   }
 
   private form(ctx: Context): void {
