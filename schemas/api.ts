@@ -120,6 +120,41 @@ export const refundViewSchema = z
   })
   .meta({ id: 'Refund' });
 
+export const operationViewSchema = z
+  .object({
+    id: z.string(),
+    organization: z.string(),
+    provider: z.string(),
+    kind: z.enum(['payment', 'refund']),
+    providerRef: z.string().meta({ description: 'The provider’s payment id (Sber mdOrder, T-Bank PaymentId)' }),
+    orderNumber: z.string().nullable().meta({ description: 'The order number the provider holds (ours for the gateway’s attempts)' }),
+    method: z.string().nullable(),
+    amount: kopecks,
+    occurredAt: z.string(),
+    payerBank: z.string().nullable(),
+    purpose: z.string().nullable(),
+    channel: z.string().nullable().meta({ description: 'site, onec (a manager’s order) or external (started outside the gateway)' }),
+    source: z.string().meta({ description: 'Who reported it first: callback, status or registry' }),
+    paymentId: z.string().nullable(),
+    orderId: z.string().nullable(),
+    match: z.object({ state: z.enum(['matched', 'unmatched', 'ambiguous', 'mismatch', 'resolved']), note: z.string().optional() }),
+    lines: z.array(z.object({ line: z.number().int(), sku: z.string(), name: z.string(), amount: kopecks })).meta({ description: 'The order lines it pays (or returns)' }),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Operation' });
+
+export const pageStatusSchema = z
+  .object({
+    orderStatus: z.string(),
+    orderText: z.string(),
+    paymentId: z.string().nullable(),
+    method: z.string().nullable(),
+    paymentStatus: z.string().nullable(),
+    paymentText: z.string().nullable(),
+    qrExpiresAt: z.string().nullable().meta({ description: 'When the live СБП QR stops working' }),
+  })
+  .meta({ id: 'PayPageStatus' });
+
 export const paymentViewSchema = z
   .object({
     id: z.string(),

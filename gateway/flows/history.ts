@@ -66,17 +66,27 @@ export async function runHistory(d: FlowDeps, only?: { organization?: string; pr
         }
       }
       Object.assign(run, { recorded: into.recorded, review: into.review });
-      if (!run.error) {
-        await d.store.db.transaction().execute(async (trx) => {
-          const now = nowIso();
-          const u = await trx.updateTable('sync_state').set({ value: run.to, updated_at: now }).where('key', '=', key).executeTakeFirst();
-          if (Number(u.numUpdatedRows) === 0) await trx.insertInto('sync_state').values({ key, value: run.to, updated_at: now }).execute();
-        });
-      }
+      if (!run.error) await saveState(d, key, run.to);
       d.log.info(run, 'registry of operations read');
     }
   }
   return runs;
+}
+
+const LAST_RUNS = 'history:last-runs';
+
+/** What the agent's last run found, per organization and provider. */
+export async function lastHistoryRuns(d: FlowDeps): Promise<HistoryRun[]> {
+  const r = await d.store.db.selectFrom('sync_state').select('value').where('key', '=', LAST_RUNS).executeTakeFirst();
+  return r ? (JSON.parse(r.value) as HistoryRun[]) : [];
+}
+
+async function saveState(d: FlowDeps, key: string, value: string): Promise<void> {
+  await d.store.db.transaction().execute(async (trx) => {
+    const now = nowIso();
+    const u = await trx.updateTable('sync_state').set({ value, updated_at: now }).where('key', '=', key).executeTakeFirst();
+    if (Number(u.numUpdatedRows) === 0) await trx.insertInto('sync_state').values({ key, value, updated_at: now }).execute();
+  });
 }
 
 /** The agent, hourly by default; one run at a time across every process (the schedule's lease). */
@@ -88,6 +98,7 @@ export function historySchedule(d: FlowDeps): ScheduleDefinition | null {
     everyMs: d.config.history.everyMinutes * 60_000,
     handler: async () => {
       const runs = await runHistory(d);
+      await saveState(d, LAST_RUNS, JSON.stringify(runs));
       const failed = runs.filter((r) => r.error);
       if (failed.length) throw new Error(failed.map((r) => `${r.organization}/${r.provider}: ${r.error}`).join('; '));
     },

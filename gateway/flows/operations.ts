@@ -6,7 +6,8 @@ import type { ObservedStatus } from '../domain/payment-state';
 import type { ProviderOperation } from '../ports';
 import { nowIso, type Executor } from '../store/db';
 import { insertIgnore } from '../store/sql';
-import { operationsOfOrder, operationsOfRef, upsertOperation } from '../store/operations';
+import { conflict, notFound, unprocessable } from '../errors';
+import { operationsOfOrder, operationsOfRef, setOperationMatch, upsertOperation } from '../store/operations';
 import { getOrder } from '../store/orders';
 import { findAttemptByRef, getPayment } from '../store/payments';
 import type { AttemptRow, MatchState, OperationRow, OrderRow, PaymentOperationsTable, PaymentRow } from '../store/schema';
@@ -196,3 +197,38 @@ export async function ingestOperation(d: FlowDeps, organizationId: string, provi
   d.jobs.kick();
 }
 
+
+const REVIEW: ReadonlySet<MatchState> = new Set(['unmatched', 'ambiguous', 'mismatch']);
+
+/** Support links an operation from the review list to the order it pays; its lines are allocated as for any other. */
+export async function matchOperation(d: FlowDeps, operationId: string, orderId: string, note?: string): Promise<OperationRow> {
+  return d.store.db.transaction().execute(async (trx) => {
+    const op = await trx.selectFrom('payment_operations').selectAll().where('id', '=', operationId).executeTakeFirst();
+    if (!op) throw notFound('operation');
+    if (!REVIEW.has(op.match_state)) throw conflict('operation_not_in_review', `the operation is ${op.match_state}; only unmatched, ambiguous or mismatched ones are matched by hand`);
+    const order = await getOrder(trx, orderId);
+    if (!order) throw notFound('order');
+    if (order.organization_id !== op.organization_id) {
+      throw unprocessable('organization_mismatch', 'the order belongs to another organization than the operation', [{ path: 'orderId', message: `the operation is of ${op.organization_id}` }]);
+    }
+    const lines =
+      op.kind === 'payment'
+        ? (await paymentLines(trx, order, op.amount, op.op_key)).lines
+        : await refundLines(trx, order, await operationsOfRef(trx, op.organization_id, op.provider, op.provider_ref), op.amount, op.op_key);
+    const set = { order_id: order.id, lines: lines.length ? JSON.stringify(lines) : null, match_state: 'resolved' as const, match_note: `сопоставлено вручную${note ? `: ${note}` : ''}` };
+    await setOperationMatch(trx, op.id, set);
+    return { ...op, ...set };
+  });
+}
+
+/** Support closes a review item that belongs to no order (not the shop's money, settled elsewhere). */
+export async function resolveOperation(d: FlowDeps, operationId: string, note: string): Promise<OperationRow> {
+  return d.store.db.transaction().execute(async (trx) => {
+    const op = await trx.selectFrom('payment_operations').selectAll().where('id', '=', operationId).executeTakeFirst();
+    if (!op) throw notFound('operation');
+    if (!REVIEW.has(op.match_state)) throw conflict('operation_not_in_review', `the operation is ${op.match_state}; only unmatched, ambiguous or mismatched ones are closed by hand`);
+    const set = { match_state: 'resolved' as const, match_note: `закрыто вручную: ${note}` };
+    await setOperationMatch(trx, op.id, set);
+    return { ...op, ...set };
+  });
+}

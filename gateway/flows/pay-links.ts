@@ -14,10 +14,19 @@ export function payUrl(d: FlowDeps, token: string): string {
   return `${d.config.server.publicUrl.replace(/\/$/, '')}/pay/${token}`;
 }
 
+/** A QR code of `text` as SVG (screens and print scale it without blur). */
+export function qrSvg(text: string): Promise<string> {
+  return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+}
+
+/** A QR code of `text` as PNG (messengers and printers that do not take SVG). */
+export function qrPng(text: string): Promise<Buffer> {
+  return QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 512 });
+}
+
 /** An SVG QR code of `text`, as a data: URL (shown on screens, printed, sent in a messenger). */
 export async function qrImage(text: string): Promise<string> {
-  const svg = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
+  return `data:image/svg+xml;base64,${Buffer.from(await qrSvg(text)).toString('base64')}`;
 }
 
 /** The order's hosted payment page: one unguessable token per order, made on first need. */

@@ -5,6 +5,7 @@ import { adminAuth, errorHandler, requestContext, siteAuth } from './middleware'
 import { adminRoutes } from './routes/admin';
 import { callbackRoutes } from './routes/callbacks';
 import { exchangeRoutes } from './routes/exchange';
+import { historyRoutes } from './routes/history';
 import { onecRoutes } from './routes/onec';
 import { opsRoutes } from './routes/ops';
 import { orderRoutes } from './routes/orders';
@@ -37,6 +38,7 @@ export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) =
   exchangeRoutes(api, d);
   callbackRoutes(api, d);
   adminRoutes(api, d, admin);
+  historyRoutes(api, d, admin);
   opsRoutes(api, d);
   for (const add of extra) add(api);
 

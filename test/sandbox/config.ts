@@ -48,7 +48,7 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
         kpp: '773601001',
         siteKeys: [SANDBOX.siteKey],
         ...(input.siteWebhook ? { siteWebhook: input.siteWebhook } : {}),
-        payments: { card: { provider: 'sber' } },
+        payments: { card: { provider: 'sber' }, sbp: { provider: 'sber' } },
         providers: {
           sber: {
             baseUrl: input.sberRestUrl,

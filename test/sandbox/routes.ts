@@ -7,7 +7,11 @@ import { getPayment, paymentAttempts } from '../../gateway/store/payments';
 import type { OneCEmulator } from '../emulators/onec/server';
 import type { SberEmulator } from '../emulators/sber/server';
 
-const completeSchema = z.object({ outcome: z.enum(['paid', 'declined']) });
+const completeSchema = z.object({
+  outcome: z.enum(['paid', 'declined']),
+  /** СБП: the bank the customer pays from. */
+  payerBank: z.string().max(100).optional(),
+});
 
 /** Sandbox-only controls: act as the customer at the emulated bank, turn the bank's knobs. */
 export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: SberEmulator; onec?: OneCEmulator }): void {
@@ -23,12 +27,12 @@ export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: Sb
       responses: { 200: { description: 'The provider completed the payment' } },
     },
     async (ctx) => {
-      const { outcome } = await jsonBody(ctx, completeSchema, 4096);
+      const { outcome, payerBank } = await jsonBody(ctx, completeSchema, 4096);
       const payment = await getPayment(gw.store.db, ctx.params.id);
       if (!payment) throw notFound('payment');
       const attempt = (await paymentAttempts(gw.store.db, payment.id)).find((a) => a.provider_ref && sber.orders.has(a.provider_ref));
       if (!attempt?.provider_ref) throw unprocessable('no_provider_order', 'the payment has no order at the emulated provider');
-      const order = sber.complete(attempt.provider_ref, outcome);
+      const order = sber.complete(attempt.provider_ref, outcome, { payerBank });
       ctx.body = { paymentId: payment.id, provider: payment.provider, providerOrderId: order.mdOrder, providerStatus: order.orderStatus };
     },
   );
