@@ -114,7 +114,8 @@ export class SberProvider implements AcquiringProvider {
     for (let page = 0; ; page++) {
       const r = await this.client.ok<LastOrdersResponse>('getLastOrdersForMerchants.do', {
         from: moscowStamp(window.from),
-        to: moscowStamp(window.to),
+        // the bank takes whole seconds: round the end up so the last second's operations are in
+        to: moscowStamp(new Date(Math.ceil(window.to.getTime() / 1000) * 1000)),
         transactionStates: 'DEPOSITED,REFUNDED,REVERSED',
         merchants: '',
         page,
