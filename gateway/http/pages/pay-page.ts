@@ -31,9 +31,13 @@ export function esc(s: unknown): string {
   return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** "14:35, 1 декабря" in Moscow time: when a QR stops working. */
-export function moscowTime(iso: string): string {
-  return new Intl.DateTimeFormat('ru-RU', { timeZone: 'Europe/Moscow', hour: '2-digit', minute: '2-digit', day: 'numeric', month: 'long' }).format(new Date(iso));
+const TIME = new Intl.DateTimeFormat('ru-RU', { timeZone: 'Europe/Moscow', hour: '2-digit', minute: '2-digit' });
+const DAY = new Intl.DateTimeFormat('ru-RU', { timeZone: 'Europe/Moscow', day: 'numeric', month: 'long' });
+
+/** "14:35" or "14:35 2 декабря" (another day) in Moscow time: when a QR stops working. */
+export function moscowTime(iso: string, now = new Date()): string {
+  const at = new Date(iso);
+  return DAY.format(at) === DAY.format(now) ? TIME.format(at) : `${TIME.format(at)} ${DAY.format(at)}`;
 }
 
 /** A pending СБП payment the customer can still pay: its link and when it stops working. */
@@ -71,6 +75,7 @@ form+form{margin-top:.75rem}
 .muted{color:var(--muted);font-size:.9rem}.links{display:flex;gap:1rem;justify-content:center;flex-wrap:wrap;margin-top:.75rem}
 .qr-phone{display:none}
 @media (max-width:40rem),(pointer:coarse){.qr-desktop{display:none}.qr-phone{display:block}}
+@media (max-width:40rem){main{padding:.75rem}.card{padding:1rem}.price{display:none}td,th{padding:.4rem .2rem}}
 details summary{cursor:pointer;color:#0969da;margin-top:.75rem}
 @media print{button,.button,.noprint{display:none!important}body{background:#fff}.card{border:0}.qr-desktop{display:block!important}}
 `;
@@ -83,9 +88,9 @@ function head(title: string): string {
 
 function lines(order: OrderRow): string {
   const rows = (JSON.parse(order.items) as OrderItem[])
-    .map((it) => `<tr><td>${esc(it.name)}</td><td class="n">${esc(it.quantity)}</td><td class="n">${formatRub(it.price)}</td><td class="n">${formatRub(it.amount)}</td></tr>`)
+    .map((it) => `<tr><td>${esc(it.name)}</td><td class="n">${esc(it.quantity)}</td><td class="n price">${formatRub(it.price)}</td><td class="n">${formatRub(it.amount)}</td></tr>`)
     .join('');
-  return `<table><thead><tr><th>Товар</th><th class="n">Кол-во</th><th class="n">Цена</th><th class="n">Сумма</th></tr></thead><tbody>${rows}</tbody></table>
+  return `<table><thead><tr><th>Товар</th><th class="n">Кол-во</th><th class="n price">Цена</th><th class="n">Сумма</th></tr></thead><tbody>${rows}</tbody></table>
 <div class="total"><span>Итого</span><span>${formatRub(order.total)}</span></div>`;
 }
 
@@ -113,7 +118,7 @@ export function payPage(m: PageModel): string {
   const statusClass = !payable ? (order.status === 'cancelled' ? 'bad' : 'paid') : last && last.status !== 'pending' ? 'bad' : '';
   const hidden = payable && (!last || (qr && last.id === qr.paymentId));
   const buttons = [
-    m.methods.sbp ? `<form class="sbp" method="post" action="/pay/${esc(token)}/sbp"><button type="submit" id="pay-sbp">${qr ? 'Новый QR-код СБП' : 'Оплатить по СБП'}</button></form>` : '',
+    m.methods.sbp && !qr ? `<form class="sbp" method="post" action="/pay/${esc(token)}/sbp"><button type="submit" id="pay-sbp">Оплатить по СБП</button></form>` : '',
     m.methods.card ? `<form method="post" action="/pay/${esc(token)}/card"><button type="submit" id="pay-card">Оплатить картой</button></form>` : '',
   ].join('');
   return `${head(`Оплата заказа №${order.number} — ${org.name}`)}
