@@ -99,7 +99,7 @@ describe('orders from 1C', () => {
     expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === (inBase.Ref_Key as string) && d.posted)).toHaveLength(1);
 
     const paidPage = await (await fetch(link)).text();
-    expect(paidPage).toContain('Оплачен');
+    expect(paidPage).toContain('Заказ оплачен');
     expect(paidPage).not.toContain('Оплатить картой');
   });
 
