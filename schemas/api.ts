@@ -234,6 +234,7 @@ export const onecOrderSchema = z
     items: z.array(orderItemSchema).min(1, 'at least one line').max(1000),
     total: positiveKopecks,
     currency: z.literal('RUB', { error: 'only RUB is supported' }).default('RUB'),
+    sbp: z.boolean().default(false).meta({ description: 'Also issue a СБП QR now: its NSPK link goes to the customer as it is (a messenger, an e-mail)' }),
   })
   .meta({ id: 'OneCOrderIn' });
 
@@ -245,7 +246,15 @@ export const payLinkSchema = z
   .meta({ id: 'PaymentLink' });
 
 export const onecOrderOutSchema = z
-  .object({ orderId: z.string(), payUrl: z.string(), qr: payLinkSchema.shape.qr })
+  .object({
+    orderId: z.string(),
+    payUrl: z.string(),
+    qr: payLinkSchema.shape.qr,
+    sbp: z
+      .object({ paymentId: z.string(), payload: z.string().meta({ description: 'The NSPK link (https://qr.nspk.ru/...)' }), image: z.string(), expiresAt: z.string() })
+      .optional()
+      .meta({ description: 'When asked for: the order’s live СБП QR' }),
+  })
   .meta({ id: 'OneCOrderOut' });
 
 export const onecPaymentSchema = z

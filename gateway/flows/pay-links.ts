@@ -1,8 +1,10 @@
-import QRCode from 'qrcode';
 import { newToken } from '../domain/ids';
 import { getOrder } from '../store/orders';
 import type { OrderRow } from '../store/schema';
 import type { FlowDeps } from './deps';
+import { qrImage } from './qr';
+
+export { qrImage, qrPng, qrSvg } from './qr';
 
 export interface PayLink {
   url: string;
@@ -12,21 +14,6 @@ export interface PayLink {
 
 export function payUrl(d: FlowDeps, token: string): string {
   return `${d.config.server.publicUrl.replace(/\/$/, '')}/pay/${token}`;
-}
-
-/** A QR code of `text` as SVG (screens and print scale it without blur). */
-export function qrSvg(text: string): Promise<string> {
-  return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-}
-
-/** A QR code of `text` as PNG (messengers and printers that do not take SVG). */
-export function qrPng(text: string): Promise<Buffer> {
-  return QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 512 });
-}
-
-/** An SVG QR code of `text`, as a data: URL (shown on screens, printed, sent in a messenger). */
-export async function qrImage(text: string): Promise<string> {
-  return `data:image/svg+xml;base64,${Buffer.from(await qrSvg(text)).toString('base64')}`;
 }
 
 /** The order's hosted payment page: one unguessable token per order, made on first need. */

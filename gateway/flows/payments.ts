@@ -6,10 +6,10 @@ import { AppError, conflict, notFound, unprocessable } from '../errors';
 import { ExternalError, type AcquiringProvider, type PaymentAction, type ProviderAction, type ProviderMethod } from '../ports';
 import { nowIso } from '../store/db';
 import { getOrder } from '../store/orders';
-import { getPayment, insertAttempt, insertPayment, movePayment, setPaymentAction, updateAttempt } from '../store/payments';
-import type { PaymentRow } from '../store/schema';
+import { getPayment, insertAttempt, insertPayment, listOrderPayments, movePayment, setPaymentAction, updateAttempt } from '../store/payments';
+import type { OrderRow, PaymentRow } from '../store/schema';
 import type { FlowDeps } from './deps';
-import { qrImage } from './pay-links';
+import { qrImage } from './qr';
 
 const METHOD_NAMES = { card: 'картой', sbp: 'через СБП', invoice: 'по счёту' } as const;
 
@@ -167,4 +167,15 @@ export async function createPayment(d: FlowDeps, organizations: ReadonlySet<stri
     });
     throw new AppError(502, 'provider_error', `the payment provider did not accept the payment${known ? `: ${e.message}` : ''}`, { internal: String(e), cause: e });
   }
+}
+
+/** The order's СБП QR the customer can still pay, or a new one: what a manager sends through a messenger. */
+export async function ensureSbpQr(d: FlowDeps, order: OrderRow): Promise<{ payment: PaymentRow; qr: Extract<PaymentAction, { type: 'qr' }> }> {
+  const payments = await listOrderPayments(d.store.db, order.id);
+  for (const p of payments.reverse()) {
+    const action = p.action ? (JSON.parse(p.action) as PaymentAction) : null;
+    if (p.status === 'pending' && action?.type === 'qr' && Date.parse(action.expiresAt) > Date.now()) return { payment: p, qr: action };
+  }
+  const payment = await createPayment(d, new Set([order.organization_id]), order.id, { method: 'sbp' });
+  return { payment, qr: JSON.parse(payment.action!) as Extract<PaymentAction, { type: 'qr' }> };
 }

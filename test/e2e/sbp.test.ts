@@ -1,5 +1,5 @@
 import { parseSbpLink } from '../../gateway/domain/sbp';
-import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { ADMIN_AUTH, eventually, ONEC_KEY, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 
 /**
  * СБП end to end against the emulated banks and 1C: a QR for a site order, paid from a banking
@@ -94,6 +94,34 @@ describe('СБП through Sber', () => {
     expect(again).toHaveLength(1);
     expect(again[0].id).toBe(ops[0].id);
     expect(again[0].purpose).toContain(order.number);
+  });
+
+  test('a manager’s order from 1C asks for a СБП QR: the NSPK link to send the customer; the same call again gives the same QR; paid → the document in 1C', async () => {
+    const inBase = h.onec!.seedCustomerOrder({ number: `ЗК-${Math.floor(Math.random() * 1e6)}`, total: 2500 });
+    const body = {
+      ref: inBase.Ref_Key,
+      number: inBase.Number,
+      customer: { type: 'individual', name: 'Мария Иванова', phone: '+79001112233' },
+      items: [{ sku: 'srv-1', name: 'Монтаж', quantity: 1, price: 250000, amount: 250000, vat: 'vat22', kind: 'service' }],
+      total: 250000,
+      sbp: true,
+    };
+    const onec = { authorization: `Bearer ${ONEC_KEY}` };
+    const first = await h.call('POST', '/api/v1/onec/orders', body, onec);
+    expect(first.status).toBe(201);
+    expect(parseSbpLink(first.body.sbp.payload)).toMatchObject({ sum: 250000 });
+    expect(first.body.sbp.image).toMatch(/^data:image\/svg\+xml;base64,/);
+    const again = await h.call('POST', '/api/v1/onec/orders', body, onec);
+    expect(again.status).toBe(200);
+    expect(again.body.sbp).toEqual(first.body.sbp);
+    await h.call('POST', `/sandbox/payments/${first.body.sbp.paymentId}/complete`, { outcome: 'paid' });
+    const paid = await eventually(async () => {
+      const v = await payment(first.body.sbp.paymentId);
+      return v.onec.status === 'delivered' ? v : null;
+    }, 10_000);
+    expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key)).toEqual([expect.objectContaining({ ref: paid.onec.document, posted: true, amount: 2500 })]);
+    const op = (await operations()).find((o) => o.paymentId === first.body.sbp.paymentId);
+    expect(op).toMatchObject({ channel: 'onec', method: 'sbp', match: { state: 'matched' } });
   });
 
   test('callbacks lost: the agent recovers every payment from the registry, each operation stored once, a second run adds nothing', async () => {

@@ -5,6 +5,7 @@ import { onecOrderOutSchema, onecOrderSchema, onecPaymentSchema } from '../../..
 import { badRequest, unauthorized } from '../../errors';
 import { createOrderFromOneC } from '../../flows/onec';
 import { ensurePayLink } from '../../flows/pay-links';
+import { ensureSbpQr } from '../../flows/payments';
 import { getOrder } from '../../store/orders';
 import { paymentAttempts, paymentsChangedSince } from '../../store/payments';
 import type { ApiRouter } from '../api';
@@ -55,8 +56,9 @@ export function onecRoutes(api: ApiRouter, d: HttpDeps): void {
       const org = pickOrganization(ctx, input.organization);
       const { order, created } = await createOrderFromOneC(d, org, { ref: input.ref, number: input.number, date: input.date ?? new Date().toISOString(), customer: input.customer, items: input.items, total: input.total }, { writeLinkBack: false });
       const link = await ensurePayLink(d, order);
+      const sbp = input.sbp && order.status === 'awaiting_payment' ? await ensureSbpQr(d, order) : null;
       ctx.status = created ? 201 : 200;
-      ctx.body = { orderId: order.id, payUrl: link.url, qr: link.qr };
+      ctx.body = { orderId: order.id, payUrl: link.url, qr: link.qr, ...(sbp ? { sbp: { paymentId: sbp.payment.id, payload: sbp.qr.payload, image: sbp.qr.image, expiresAt: sbp.qr.expiresAt } } : {}) };
     },
   );
 
