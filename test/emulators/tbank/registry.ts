@@ -27,8 +27,19 @@ export interface RegistryAccess {
   down(): boolean;
 }
 
+/** One request to the registry, as it was answered. */
+export interface RegistryRequest {
+  from: string;
+  till: string;
+  limit: string;
+  status: number;
+  /** Operations in the answer. */
+  count: number;
+}
+
 export class Registry {
   readonly entries: RegistryEntry[] = [];
+  readonly requests: RegistryRequest[] = [];
   private lastRequestAt = new Map<string, number>();
   private seq = 0;
 
@@ -48,6 +59,12 @@ export class Registry {
 
   /** GET /openapi/api/v1/tacq/operations/terminal/:terminalKey */
   serve(ctx: Context, terminalKey: string): void {
+    this.answer(ctx, terminalKey);
+    const body = ctx.body as { operations?: unknown[] } | undefined;
+    this.requests.push({ from: String(ctx.query.from ?? ''), till: String(ctx.query.till ?? ''), limit: String(ctx.query.limit ?? ''), status: ctx.status, count: body?.operations?.length ?? 0 });
+  }
+
+  private answer(ctx: Context, terminalKey: string): void {
     ctx.type = 'application/json';
     if (this.access.down()) return fail(ctx, 503, 'SERVICE_UNAVAILABLE', 'Сервис временно недоступен');
     const auth = /^Bearer\s+(.+)$/i.exec(String(ctx.get('authorization')))?.[1]?.trim();
@@ -56,8 +73,8 @@ export class Registry {
     if (auth !== own) return fail(ctx, 403, 'FORBIDDEN', 'Нет доступа к терминалу');
     const now = Date.now();
     const last = this.lastRequestAt.get(auth) ?? 0;
+    // whether the real API sends Retry-After is not documented: none here, the client backs off by itself
     if (now - last < this.access.rateLimitMs()) {
-      ctx.set('Retry-After', '1');
       return fail(ctx, 429, 'TOO_MANY_REQUESTS', 'Слишком много запросов');
     }
     this.lastRequestAt.set(auth, now);
