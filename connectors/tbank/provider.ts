@@ -78,8 +78,8 @@ export class TbankProvider implements AcquiringProvider {
     if (input.customer?.email) data.Email = input.customer.email.slice(0, 100);
     const phone = input.customer?.phone ? normalizePhone(input.customer.phone) : null;
     if (phone) data.Phone = phone;
-    // what T-Bank's СБП integrations pass for a payment to be paid by QR; its exact effect is not
-    // documented in what we could read. СБП has no two-stage payments: PayType O.
+    // what T-Bank's СБП integrations pass for a payment to be paid by QR (its exact effect is not in
+    // the published reference). СБП has no two-stage payments: PayType O.
     if (input.method === 'sbp') data.QR = 'true';
     const init = await this.client.ok<InitResponse>('Init', {
       Amount: input.amount,

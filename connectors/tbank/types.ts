@@ -99,12 +99,12 @@ export interface TbankNotification {
 // ---------------------------------------------------------------- T-Business OpenAPI: the registry
 
 /**
- * `GET api/v1/tacq/operations/terminal/{terminalKey}?from&till&limit` answers with this. Our reference
- * names the endpoint, its limits and that amounts are kopecks, but not the body. Public clients read
+ * `GET api/v1/tacq/operations/terminal/{terminalKey}?from&till&limit` answers with this. The published
+ * method description names the endpoint, its limits and that amounts are kopecks, but not the body. Public clients read
  * `operations[]` with `rrn`, `transactionDate`, `amount`, `cardNumber`, `type` (Debit | Credit) and a
  * top-level `lastTransactionDate`; the ids that tie an operation to a payment (`id`, `paymentId`,
- * `orderId`) and `paymentMethod`, `payerBank`, `description` are our reading of what such a registry
- * must carry, in the API's camelCase. The connector reads all of it leniently.
+ * `orderId`) and `paymentMethod`, `payerBank`, `description` are not confirmed: they are defined here
+ * as such a registry must carry them, in the API's camelCase. The connector reads all of it leniently.
  */
 export interface OperationsResponse {
   operations: RegistryOperation[];

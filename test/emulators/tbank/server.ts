@@ -7,7 +7,7 @@ import QRCode from 'qrcode';
 import getRawBody from 'raw-body';
 import { buildNspkLink } from '../../../connectors/tbank/qr';
 import { signedFieldsOfJson, tbankToken, verifyTbankToken } from '../../../connectors/tbank/token';
-import type { PaymentStatus } from '../../../connectors/tbank/types';
+import type { PaymentStatus, TbankNotification } from '../../../connectors/tbank/types';
 import { Notifier, type NotificationDelivery, type NotifierKnobs } from './notifier';
 import { Registry } from './registry';
 
@@ -627,11 +627,11 @@ export class TbankEmulator {
   // ------------------------------------------------------------------ notifications
 
   /** The notification of the payment's current status, signed as the bank signs it. */
-  notificationBody(pay: EmulatedPayment, f: { Success: boolean; ErrorCode: string; Amount: number }): Record<string, unknown> {
+  notificationBody(pay: EmulatedPayment, f: { Success: boolean; ErrorCode: string; Amount: number }): TbankNotification {
     const t = this.terminals.find((x) => x.terminalKey === pay.terminalKey)!;
-    const body: Record<string, unknown> = {
+    const body: Omit<TbankNotification, 'Token'> = {
       TerminalKey: pay.terminalKey,
-      OrderId: pay.orderId,
+      OrderId: pay.orderId ?? '',
       Success: f.Success,
       Status: pay.status,
       PaymentId: Number(pay.paymentId),
@@ -640,13 +640,12 @@ export class TbankEmulator {
       ...(pay.method === 'sbp' ? { Pan: '+7 (916) ***-**-21' } : pay.method === 'card' ? { CardId: 322264, Pan: '220070******1234', ExpDate: '1230' } : {}),
       Data: { ...pay.data, Source: pay.method === 'sbp' ? 'sbp' : 'cards' },
     };
-    body.Token = tbankToken(body, this.knobs.forgeToken ? `${t.password}-forged` : t.password);
-    return body;
+    return { ...body, Token: tbankToken({ ...body }, this.knobs.forgeToken ? `${t.password}-forged` : t.password) };
   }
 
   private notify(pay: EmulatedPayment, f: { Success: boolean; ErrorCode: string; Amount: number }): void {
     if (!pay.notificationUrl || pay.external) return;
-    this.notifier.send(pay.notificationUrl, this.notificationBody(pay, f));
+    this.notifier.send(pay.notificationUrl, { ...this.notificationBody(pay, f) });
   }
 }
 

@@ -165,6 +165,65 @@ describe('the payment form and notifications', () => {
   });
 });
 
+describe('failure knobs', () => {
+  test('duplicateCallbacks: every notification comes more than once, identical', async () => {
+    bank.knobs.duplicateCallbacks = 1;
+    try {
+      const r = await init(two);
+      bank.complete(String(r.PaymentId), 'paid');
+      await bank.settle();
+      const got = receiver.about(String(r.PaymentId));
+      expect(got).toHaveLength(2);
+      expect(got[1].raw).toBe(got[0].raw);
+    } finally {
+      bank.knobs.duplicateCallbacks = 0;
+    }
+  });
+
+  test('callbacks off: the payment is paid, nobody is told', async () => {
+    bank.knobs.callbacks = 'off';
+    try {
+      const r = await init(one);
+      bank.complete(String(r.PaymentId), 'paid');
+      await bank.settle();
+      expect(receiver.about(String(r.PaymentId))).toEqual([]);
+      expect((await state(one, String(r.PaymentId))).Status).toBe('CONFIRMED');
+    } finally {
+      bank.knobs.callbacks = 'on';
+    }
+  });
+
+  test('apiFailRate 1: every call meets an HTML 503 page and nothing is created', async () => {
+    bank.knobs.apiFailRate = 1;
+    const before = bank.payments.size;
+    try {
+      const res = await fetch(`${bank.apiUrl}Init`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(one.body({ Amount: 1000, OrderId: 'F-1' })) });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('content-type')).toContain('text/html');
+    } finally {
+      bank.knobs.apiFailRate = 0;
+    }
+    expect(bank.payments.size).toBe(before);
+  });
+
+  test('refundDelayMs: a refund is REFUNDING first, then done and notified', async () => {
+    bank.knobs.refundDelayMs = 200;
+    try {
+      const r = await init(one);
+      const paymentId = String(r.PaymentId);
+      bank.complete(paymentId, 'paid');
+      expect(await one.call('Cancel', { PaymentId: paymentId, Amount: 1000 })).toMatchObject({ Success: true, Status: 'REFUNDING' });
+      expect(await state(one, paymentId)).toMatchObject({ Status: 'REFUNDING', Amount: 150000 });
+      while ((await state(one, paymentId)).Status === 'REFUNDING') await new Promise((res) => setTimeout(res, 50));
+      expect(await state(one, paymentId)).toMatchObject({ Status: 'PARTIAL_REFUNDED', Amount: 149000 });
+      await bank.settle();
+      expect(receiver.about(paymentId).map((n) => n.body.Status)).toEqual(['AUTHORIZED', 'CONFIRMED', 'PARTIAL_REFUNDED']);
+    } finally {
+      bank.knobs.refundDelayMs = 0;
+    }
+  });
+});
+
 describe('two stages, refunds and the amount left', () => {
   test('a two-stage card is held until Confirm', async () => {
     const r = await init(two);
