@@ -8,6 +8,7 @@ import getRawBody from 'raw-body';
 import { buildNspkLink } from '../../../connectors/tbank/qr';
 import { signedFieldsOfJson, tbankToken, verifyTbankToken } from '../../../connectors/tbank/token';
 import type { PaymentStatus, TbankNotification } from '../../../connectors/tbank/types';
+import { expiredPage, notFoundPage, payPage, processedPage, resultPage, returnUrl } from './form';
 import { Notifier, type NotificationDelivery, type NotifierKnobs } from './notifier';
 import { Registry } from './registry';
 
@@ -579,25 +580,16 @@ export class TbankEmulator {
     ctx.type = 'text/html; charset=utf-8';
     if (!pay) {
       ctx.status = 404;
-      ctx.body = page('Платёж не найден', '<p>Ссылка на оплату недействительна.</p>');
+      ctx.body = notFoundPage();
       return;
     }
     this.expireIfDue(pay);
-    const head = `<p>Заказ ${escape(pay.orderId ?? '')}${pay.description ? `: ${escape(pay.description)}` : ''}</p><p>Сумма: <b>${rubles(pay.amount)}</b></p>`;
-    if (pay.status === 'DEADLINE_EXPIRED') {
-      ctx.body = page('Срок оплаты истёк', `${head}<p>Время на оплату закончилось. Вернитесь в магазин и оформите оплату заново.</p>`);
-      return;
+    if (pay.status === 'DEADLINE_EXPIRED') ctx.body = expiredPage(pay);
+    else if (pay.status !== 'NEW' && pay.status !== 'FORM_SHOWED') ctx.body = processedPage(pay);
+    else {
+      pay.status = 'FORM_SHOWED';
+      ctx.body = payPage(pay);
     }
-    if (pay.status !== 'NEW' && pay.status !== 'FORM_SHOWED') {
-      ctx.body = page('Оплата заказа', `${head}<p>Платёж уже обработан.</p>`);
-      return;
-    }
-    pay.status = 'FORM_SHOWED';
-    const qr = pay.qr ? `<p><a href="${escape(pay.qr.payload)}">Оплатить через СБП</a></p>` : '';
-    ctx.body = page(
-      'Оплата заказа',
-      `${head}${qr}<form method="post"><button name="outcome" value="paid">Оплатить</button> <button name="outcome" value="declined">Отказ банка</button></form><p>Тестовая платёжная страница банка</p>`,
-    );
   }
 
   private async formSubmit(ctx: Context, code: string): Promise<void> {
@@ -608,20 +600,20 @@ export class TbankEmulator {
     }
     const form = new URLSearchParams((await getRawBody(ctx.req)).toString('utf8'));
     this.complete(pay.paymentId, form.get('outcome') === 'declined' ? 'declined' : 'paid');
-    const paid = pay.status === 'AUTHORIZED' || pay.status === 'CONFIRMED';
-    const target = paid ? pay.successUrl : pay.failUrl;
-    if (!target) {
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = page(paid ? 'Оплата прошла успешно' : 'Оплата не прошла', paid ? '<p>Спасибо! Можно вернуться в магазин.</p>' : '<p>Банк отклонил платёж. Попробуйте ещё раз или выберите другой способ оплаты.</p>');
+    ctx.type = 'text/html; charset=utf-8';
+    if (pay.status === 'FORM_SHOWED') {
+      // a failed СБП attempt: the payment can still be paid
+      ctx.body = payPage(pay, true);
       return;
     }
-    const url = new URL(target);
-    url.searchParams.set('Success', String(paid));
-    url.searchParams.set('ErrorCode', pay.errorCode);
-    url.searchParams.set('OrderId', pay.orderId ?? '');
-    url.searchParams.set('PaymentId', pay.paymentId);
-    url.searchParams.set('Amount', String(pay.amount));
-    ctx.redirect(url.toString());
+    if (pay.status === 'DEADLINE_EXPIRED') {
+      ctx.body = expiredPage(pay);
+      return;
+    }
+    const paid = pay.status === 'AUTHORIZED' || pay.status === 'CONFIRMED';
+    const back = returnUrl(pay, paid);
+    if (back) ctx.redirect(back);
+    else ctx.body = resultPage(paid);
   }
 
   // ------------------------------------------------------------------ notifications
@@ -677,18 +669,6 @@ function error(code: string, message: string, details?: string): Answer {
 
 function notFound(p: Params): Answer {
   return error('255', 'Платеж не найден', `PaymentId ${p.__raw.get('PaymentId') ?? ''} не найден`);
-}
-
-function rubles(kopecks: number): string {
-  return `${String(Math.trunc(kopecks / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ' ')},${String(kopecks % 100).padStart(2, '0')} ₽`;
-}
-
-function escape(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -297,6 +297,18 @@ describe('СБП', () => {
     expect(bank.complete(paymentId, 'declined').status).toBe('REJECTED');
   });
 
+  test('on the form, a failed СБП attempt shows the form again: the payment can still be paid', async () => {
+    const r = await init(one);
+    await one.call('GetQr', { PaymentId: String(r.PaymentId) });
+    const res = await fetch(r.PaymentURL!, { method: 'POST', body: new URLSearchParams({ outcome: 'declined' }), redirect: 'manual' });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('Оплата не прошла. Попробуйте ещё раз.');
+    expect(html).toContain('Оплатить через СБП');
+    const paid = await fetch(r.PaymentURL!, { method: 'POST', body: new URLSearchParams({ outcome: 'paid' }), redirect: 'manual' });
+    expect(new URL(paid.headers.get('location')!).pathname).toBe('/ok');
+  });
+
   test('SbpPayTest pays the QR; an СБП payment is taken at once even on a two-stage terminal', async () => {
     const r = await init(two);
     const paymentId = String(r.PaymentId);
