@@ -80,7 +80,7 @@ export interface InitiateResult {
   /** True when the provider already had this attempt (a retry after a lost answer). */
   adopted?: boolean;
   /** Something odd in the provider's answer that does not stop the payment (a QR link whose crc does not check). */
-  warning?: string;
+  warnings?: string[];
 }
 
 /**

@@ -73,7 +73,7 @@ export class SberProvider implements AcquiringProvider {
       providerRef: mdOrder,
       action: { type: 'qr', payload: q.payload, expiresAt },
       extra: { qrId: q.qrId },
-      ...(link.crc && link.crc.toUpperCase() !== link.expectedCrc ? { warning: `the QR link's crc ${link.crc} is not ${link.expectedCrc}` } : {}),
+      ...(link.crcValid ? {} : { warnings: [`the QR link's crc ${link.crc ?? '(none)'} is not ${link.expectedCrc}`] }),
     };
   }
 

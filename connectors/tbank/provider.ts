@@ -18,7 +18,7 @@ import {
 import { TbankApiError, TbankClient, isOk } from './client';
 import { verifyNotification } from './notification';
 import { TbankOperations, type TbankOperationsConfig } from './operations';
-import { parseNspkLink } from './qr';
+import { parseSbpLink } from '../../gateway/domain/sbp';
 import { toObserved } from './status';
 import type { CancelResponse, CheckOrderResponse, GetQrResponse, GetStateResponse, InitResponse } from './types';
 
@@ -43,10 +43,6 @@ export interface TbankProviderOptions {
   operations?: Pick<TbankOperationsConfig, 'minIntervalMs' | 'rateLimitBackoffMs' | 'rateLimitRetries' | 'minSliceMs'>;
 }
 
-/** InitiateResult with what is worth a warning in the log (a QR payload whose crc or sum looks wrong). */
-export interface TbankInitiateResult extends InitiateResult {
-  warnings?: string[];
-}
 
 /** T-Bank internet acquiring (cards and СБП) behind the acquiring port. */
 export class TbankProvider implements AcquiringProvider {
@@ -72,7 +68,7 @@ export class TbankProvider implements AcquiringProvider {
     return method === 'sbp' ? SBP_MIN_AMOUNT : 0;
   }
 
-  async initiate(input: InitiateInput): Promise<TbankInitiateResult> {
+  async initiate(input: InitiateInput): Promise<InitiateResult> {
     const due = redirectDueDate(input.expiresAt);
     const data: Record<string, string> = { gatewayAttemptId: input.attemptId };
     if (input.customer?.email) data.Email = input.customer.email.slice(0, 100);
@@ -109,10 +105,10 @@ export class TbankProvider implements AcquiringProvider {
     }
   }
 
-  private async qr(paymentId: string, amount: Kopecks, due: Date): Promise<Omit<TbankInitiateResult, 'providerRef'>> {
+  private async qr(paymentId: string, amount: Kopecks, due: Date): Promise<Omit<InitiateResult, 'providerRef'>> {
     const r = await this.client.ok<GetQrResponse>('GetQr', { PaymentId: paymentId, DataType: 'PAYLOAD' });
     const payload = typeof r.Data === 'string' ? r.Data.trim() : '';
-    const link = parseNspkLink(payload);
+    const link = parseSbpLink(payload);
     if (!link) throw new ExternalError('tbank', `GetQr: the payload is not an NSPK payment link (${payload.slice(0, 40)})`, { retryable: false, code: 'qr_payload' });
     const warnings: string[] = [];
     if (!link.crcValid) warnings.push(`GetQr: the payload's crc ${link.crc ?? '(none)'} is not CRC-16/CCITT-FALSE of the link (${link.expectedCrc})`);

@@ -142,7 +142,7 @@ export async function createPayment(d: FlowDeps, organizations: ReadonlySet<stri
       callbackUrl: `${d.config.server.publicUrl.replace(/\/$/, '')}/callbacks/${provider.name}/${org.id}`,
       customer: { email: customer.email, phone: customer.phone },
     });
-    if (result.warning) log.warn({ warning: result.warning }, 'the provider’s answer looks odd');
+    if (result.warnings?.length) log.warn({ warnings: result.warnings }, 'the provider’s answer looks odd');
     const action = await customerAction(result.action);
     await d.store.db.transaction().execute(async (trx) => {
       await updateAttempt(trx, attemptId, {

@@ -34,7 +34,7 @@ describe('Sber СБП and registry', () => {
     const link = parseSbpLink(r.action.payload)!;
     expect(link).toMatchObject({ type: '02', sum: 150000 });
     expect(r.extra?.qrId).toBe(link.qrId);
-    expect(r.warning).toBeUndefined();
+    expect(r.warnings).toBeUndefined();
     const order = bank.orders.get(r.providerRef)!;
     expect(order.sessionTimeoutSecs).toBeGreaterThanOrEqual(1790);
     expect(order.sessionTimeoutSecs).toBeLessThanOrEqual(1800);

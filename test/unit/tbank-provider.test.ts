@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TbankApiError } from '../../connectors/tbank/client';
 import { TbankProvider, redirectDueDate } from '../../connectors/tbank/provider';
-import { buildNspkLink, parseNspkLink } from '../../connectors/tbank/qr';
+import { buildSbpLink, parseSbpLink } from '../../gateway/domain/sbp';
 import { toObserved } from '../../connectors/tbank/status';
 import { PAYMENT_STATUSES } from '../../connectors/tbank/types';
 import type { TbankConfig } from '../../gateway/config';
@@ -89,7 +89,7 @@ describe('initiate', () => {
     const r = await shop.initiate(i);
     expect(r.action.type).toBe('qr');
     if (r.action.type !== 'qr') return;
-    expect(parseNspkLink(r.action.payload)).toMatchObject({ type: '02', sum: 123456, crcValid: true });
+    expect(parseSbpLink(r.action.payload)).toMatchObject({ type: '02', sum: 123456, crcValid: true });
     expect(r.action.expiresAt).toBe(new Date(Math.floor(Date.parse(i.expiresAt) / 1000) * 1000).toISOString());
     expect(r.warnings).toBeUndefined();
     expect(bank.payments.get(r.providerRef)).toMatchObject({ method: 'sbp', status: 'FORM_SHOWED', twoStage: false });
@@ -157,7 +157,7 @@ describe('a QR payload that is not what it should be', () => {
   });
 
   test('a wrong crc or sum is a warning for the log, not a failure', async () => {
-    const good = buildNspkLink('AD10006M8KH9CGOB9LSO2BQ8CH3E5JCL', '100000000004', 150000);
+    const good = buildSbpLink('AD10006M8KH9CGOB9LSO2BQ8CH3E5JCL', '100000000004', 150000);
     payload = good.replace(/crc=[0-9A-F]{4}$/, 'crc=0000').replace('sum=150000', 'sum=150001');
     const p = new TbankProvider(config(SHOP, { baseUrl: stubUrl }));
     const r = await p.initiate(input({ method: 'sbp' }));

@@ -5,7 +5,7 @@ import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
 import QRCode from 'qrcode';
 import getRawBody from 'raw-body';
-import { buildNspkLink } from '../../../connectors/tbank/qr';
+import { buildSbpLink } from '../../../gateway/domain/sbp';
 import { signedFieldsOfJson, tbankToken, verifyTbankToken } from '../../../connectors/tbank/token';
 import type { PaymentStatus, TbankNotification } from '../../../connectors/tbank/types';
 import { expiredPage, notFoundPage, payPage, processedPage, resultPage, returnUrl } from './form';
@@ -341,7 +341,7 @@ export class TbankEmulator {
     if (pay.amount < 1000) return error('3016', 'Невозможно создать QR', 'Сумма операции по СБП должна быть не меньше 10 рублей');
     if (!pay.qr) {
       const qrId = `AD1000${randomBytes(13).toString('hex').toUpperCase()}`;
-      pay.qr = { qrId, payload: buildNspkLink(qrId, BANK_ID, pay.amount) };
+      pay.qr = { qrId, payload: buildSbpLink(qrId, BANK_ID, pay.amount) };
     }
     pay.method = 'sbp';
     pay.status = 'FORM_SHOWED';

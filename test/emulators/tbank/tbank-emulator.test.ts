@@ -1,5 +1,5 @@
 import { TbankClient } from '../../../connectors/tbank/client';
-import { parseNspkLink } from '../../../connectors/tbank/qr';
+import { parseSbpLink } from '../../../gateway/domain/sbp';
 import { verifyTbankToken } from '../../../connectors/tbank/token';
 import type { GetQrResponse, GetStateResponse, InitResponse } from '../../../connectors/tbank/types';
 import { NotificationReceiver } from './receiver';
@@ -275,7 +275,7 @@ describe('СБП', () => {
     const r = await init(one, { Amount: 123456 });
     const qr = await one.call<GetQrResponse>('GetQr', { PaymentId: String(r.PaymentId), DataType: 'PAYLOAD' });
     expect(qr).toMatchObject({ Success: true, PaymentId: Number(r.PaymentId) });
-    const link = parseNspkLink(qr.Data!);
+    const link = parseSbpLink(qr.Data!);
     expect(link).toMatchObject({ type: '02', bank: '100000000004', sum: 123456, crcValid: true });
     const again = await one.call<GetQrResponse>('GetQr', { PaymentId: String(r.PaymentId) });
     expect(again.Data).toBe(qr.Data);
