@@ -7,6 +7,7 @@ import { ODataOrderSource } from '../connectors/onec-odata/orders';
 import { ODataSink } from '../connectors/onec-odata/sink';
 import { HttpSink } from '../connectors/onec-http/sink';
 import { SberProvider } from '../connectors/sber/provider';
+import { TbankProvider } from '../connectors/tbank/provider';
 import { LogNotifier } from '../connectors/notify/log';
 import { WebhookNotifier } from '../connectors/notify/webhook';
 import type { GatewayConfig } from './config';
@@ -64,6 +65,7 @@ function buildProviders(config: GatewayConfig): Providers {
   for (const org of config.organizations) {
     const m = new Map<ProviderName, AcquiringProvider>();
     if (org.providers.sber) m.set('sber', new SberProvider(org.providers.sber));
+    if (org.providers.tbank) m.set('tbank', new TbankProvider(org.providers.tbank));
     byOrg.set(org.id, m);
   }
   return new Providers(byOrg);

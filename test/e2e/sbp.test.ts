@@ -261,3 +261,147 @@ describe('СБП through Sber', () => {
     expect(await count()).toBe(before);
   });
 });
+
+describe('СБП and cards through T-Bank', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      onec: { configuration: 'ut11' },
+      overrides: (raw) => {
+        raw.janitor = { everySeconds: 3600, pollPendingAfterSeconds: 3600, expireAfterMinutes: 600 };
+        raw.history = { everyMinutes: 600, overlapMinutes: 180, lookbackHours: 23 };
+      },
+    });
+  });
+  afterAll(() => h?.close());
+  beforeEach(() => {
+    Object.assign(h.tbank.knobs, { callbacks: 'on', forgeToken: false, operationsDelayMs: 0 });
+  });
+
+  const db = () => h.gateway.store.db;
+  const payment = async (id: string) => (await h.call('GET', `/api/v1/payments/${id}`, undefined, SITE_AUTH)).body;
+  const operations = async (query = 'state=all') => (await h.call('GET', `/api/v1/admin/operations?${query}&limit=1000`, undefined, ADMIN_AUTH)).body.items as any[];
+  const runAgent = async () => (await h.call('POST', '/api/v1/admin/history/run', undefined, ADMIN_AUTH)).body.runs as any[];
+  const count = async (table: 'payments' | 'payment_events' | 'payment_operations') => Number((await db().selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+  async function siteOrder(total = 350000) {
+    const number = `Т-${Math.floor(Math.random() * 1e7)}`;
+    const inBase = h.onec!.seedCustomerOrder({ number, total: total / 100 });
+    const items = total === 350000 ? undefined : [{ sku: 's-1', name: 'Товар', quantity: 1, price: total, amount: total, vat: 'vat22' }];
+    const order = (await h.call('POST', '/api/v1/orders', orderBody({ number, ...(items ? { items, total } : {}) }), SITE_AUTH)).body;
+    return { order, inBase };
+  }
+
+  async function pay(orderId: string, method: 'sbp' | 'card') {
+    const r = await h.call('POST', `/api/v1/orders/${orderId}/payments`, { method, provider: 'tbank' }, { ...SITE_AUTH, 'idempotency-key': `tb-${orderId}-${Math.random()}` });
+    expect(r.status).toBe(201);
+    expect(r.body.provider).toBe('tbank');
+    return r.body;
+  }
+
+  test('СБП: a site order → T-Bank’s QR → paid → one posted document in 1C; the notification and the registry give one operation', async () => {
+    const { order, inBase } = await siteOrder();
+    const p = await pay(order.id, 'sbp');
+    const link = parseSbpLink(p.action.payload)!;
+    expect(link).toMatchObject({ bank: '100000000004', sum: 350000, crcValid: true });
+    await h.call('POST', `/sandbox/payments/${p.id}/complete`, { outcome: 'paid', payerBank: 'Сбербанк' });
+    const paid = await eventually(async () => {
+      const v = await payment(p.id);
+      return v.status === 'paid' && v.onec.status === 'delivered' ? v : null;
+    }, 10_000);
+    expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key)).toEqual([expect.objectContaining({ ref: paid.onec.document, posted: true, amount: 3500, marker: h.onec!.marker(p.id) })]);
+    // T-Bank's notifications carry a nested Data object: they verified, and nothing was refused
+    expect(h.tbank.deliveries.some((d) => d.status === 200)).toBe(true);
+    expect(h.tbank.deliveries.every((d) => d.status === 200 || d.status === null)).toBe(true);
+    await runAgent();
+    const ops = (await operations()).filter((o) => o.paymentId === p.id);
+    expect(ops).toHaveLength(1);
+    expect(ops[0]).toMatchObject({ provider: 'tbank', kind: 'payment', method: 'sbp', amount: 350000, source: 'callback', match: { state: 'matched' } });
+  });
+
+  test('cards through T-Bank as the second acquirer: the bank’s form, paid, refunded in part through Cancel; the refund comes from the registry once', async () => {
+    const { order } = await siteOrder();
+    const p = await pay(order.id, 'card');
+    expect(p.action).toMatchObject({ type: 'redirect' });
+    expect(p.action.url).toContain(h.tbank.url);
+    await h.call('POST', `/sandbox/payments/${p.id}/complete`, { outcome: 'paid' });
+    await eventually(async () => (await payment(p.id)).status === 'paid');
+    const refund = await h.call('POST', `/api/v1/payments/${p.id}/refunds`, { amount: 50000 }, { ...SITE_AUTH, 'idempotency-key': `tb-r-${p.id}` });
+    expect(refund.status).toBe(201);
+    await eventually(async () => {
+      const v = await payment(p.id);
+      return v.status === 'partially_refunded' && v.refunded === 50000;
+    });
+    await runAgent();
+    await runAgent();
+    const ofOrder = await operations(`state=all&orderId=${order.id}`);
+    expect(ofOrder.map((o) => [o.kind, o.amount]).sort()).toEqual([['payment', 350000], ['refund', 50000]]);
+    const refund_ = ofOrder.find((o) => o.kind === 'refund')!;
+    expect(refund_).toMatchObject({ provider: 'tbank', method: 'card', match: { state: 'matched' } });
+    // a refund takes back the last lines first
+    expect(refund_.lines).toEqual([{ line: 1, sku: 'DELIVERY', name: 'Доставка', amount: 50000 }]);
+  });
+
+  test('notifications lost: the agent reads T-Bank’s registry (late by its delay) and recovers every payment, each stored once', async () => {
+    h.tbank.knobs.callbacks = 'off';
+    h.tbank.knobs.operationsDelayMs = 1500;
+    const made = [];
+    for (let i = 0; i < 2; i++) {
+      const { order } = await siteOrder();
+      const p = await pay(order.id, i === 0 ? 'sbp' : 'card');
+      await h.call('POST', `/sandbox/payments/${p.id}/complete`, { outcome: 'paid' });
+      made.push(p);
+    }
+    // the registry does not list them yet
+    await runAgent();
+    for (const p of made) expect((await payment(p.id)).status).toBe('pending');
+    await new Promise((r) => setTimeout(r, 1600));
+    const runs = await runAgent();
+    expect(runs.find((r) => r.provider === 'tbank')).toMatchObject({ recovered: 2 });
+    for (const p of made) expect((await payment(p.id)).status).toBe('paid');
+    const ids = new Set(made.map((p) => p.id));
+    expect((await operations()).filter((o) => ids.has(o.paymentId))).toHaveLength(2);
+    await runAgent();
+    expect((await operations()).filter((o) => ids.has(o.paymentId))).toHaveLength(2);
+  });
+
+  test('a notification with a wrong Token is 403 and changes nothing; a real one with an extra nested object verifies', async () => {
+    const { order } = await siteOrder();
+    const p = await pay(order.id, 'card');
+    h.tbank.knobs.callbacks = 'off';
+    await h.call('POST', `/sandbox/payments/${p.id}/complete`, { outcome: 'paid' });
+    const attempt = await db().selectFrom('payment_attempts').selectAll().where('payment_id', '=', p.id).executeTakeFirstOrThrow();
+    const pay_ = h.tbank.payments.get(attempt.provider_ref!)!;
+    const events = await count('payment_events');
+    const real = h.tbank.notificationBody(pay_, { Success: true, ErrorCode: '0', Amount: 350000 });
+    const forged = await h.call('POST', '/callbacks/tbank/main', JSON.stringify({ ...real, Token: real.Token.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')) }), { 'content-type': 'application/json' });
+    expect(forged.status).toBe(403);
+    const tampered = await h.call('POST', '/callbacks/tbank/main', JSON.stringify({ ...real, Amount: 1 }), { 'content-type': 'application/json' });
+    expect(tampered.status).toBe(403);
+    expect((await payment(p.id)).status).toBe('pending');
+    expect(await count('payment_events')).toBe(events);
+
+    const withNested = await h.call('POST', '/callbacks/tbank/main', JSON.stringify({ ...real, Receipt: { Items: [{ Name: 'Чайник', Price: 150000 }] } }), { 'content-type': 'application/json' });
+    expect(withNested.status).toBe(200);
+    expect(withNested.text).toBe('OK');
+    await eventually(async () => (await payment(p.id)).status === 'paid');
+  });
+
+  test('СБП under 10 ₽ through T-Bank is refused with a clear error; nothing is stored', async () => {
+    const { order } = await siteOrder(900);
+    const before = await count('payments');
+    const r = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'sbp', provider: 'tbank' }, { ...SITE_AUTH, 'idempotency-key': `tb-min-${order.id}` });
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe('amount_below_minimum');
+    expect(await count('payments')).toBe(before);
+  });
+
+  test('a payment at T-Bank from the front desk naming the order is matched to it', async () => {
+    const { order } = await siteOrder();
+    const ext = h.tbank.createExternal({ amount: 50000, method: 'sbp', description: `Доставка, заказ ${order.number}`, payerBank: 'ВТБ' });
+    await runAgent();
+    const op = (await operations()).find((o) => o.providerRef === ext.paymentId)!;
+    expect(op).toMatchObject({ orderId: order.id, channel: 'external', payerBank: 'ВТБ', match: { state: 'matched' } });
+    expect(op.lines).toEqual([{ line: 1, sku: 'DELIVERY', name: 'Доставка', amount: 50000 }]);
+  });
+});

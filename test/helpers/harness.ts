@@ -9,6 +9,7 @@ import { createGateway, type Gateway } from '../../gateway/main';
 import { OneCEmulator, type OneCKnobs } from '../emulators/onec/server';
 import type { Configuration } from '../emulators/onec/metadata';
 import { SberEmulator, type SberKnobs, type SberMerchant } from '../emulators/sber/server';
+import { TbankEmulator, type TbankKnobs } from '../emulators/tbank/server';
 import { onecOrgConfig, sandboxConfig, SANDBOX } from '../sandbox/config';
 import { sandboxRoutes } from '../sandbox/routes';
 import { freshPgSchema, redisPrefix, REDIS_URL } from './services';
@@ -19,6 +20,7 @@ export interface HarnessOptions {
   db?: Backend;
   redis?: boolean;
   knobs?: Partial<SberKnobs>;
+  tbankKnobs?: Partial<TbankKnobs>;
   merchant?: Partial<SberMerchant>;
   siteWebhook?: { url: string; secret: string };
   /** An emulated 1C base for organization `main`. */
@@ -31,6 +33,7 @@ export interface Harness {
   config: GatewayConfig;
   url: string;
   sber: SberEmulator;
+  tbank: TbankEmulator;
   onec: OneCEmulator | null;
   /** Every log line the gateway wrote, as text. */
   logs: string[];
@@ -57,6 +60,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     { resendIntervalMs: 300, ...opts.knobs },
   );
   await sber.start();
+  const tbank = new TbankEmulator([{ terminalKey: SANDBOX.tbank.terminalKey, password: SANDBOX.tbank.password, businessToken: SANDBOX.tbank.businessToken }], {
+    resendIntervalMs: 300,
+    resendDailyIntervalMs: 600,
+    resendDailyLimit: 2,
+    ...opts.tbankKnobs,
+  });
+  await tbank.start();
   const onec = opts.onec ? new OneCEmulator({ configuration: opts.onec.configuration, knobs: opts.onec.knobs, published: opts.onec.published }) : null;
   await onec?.start();
   let cleanup: () => Promise<void>;
@@ -73,6 +83,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const p = await freePort();
   const abandon = async (e: unknown): Promise<never> => {
     await sber.stop();
+    await tbank.stop();
     await onec?.stop();
     await cleanup();
     throw e;
@@ -81,6 +92,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     port: p,
     databaseUrl,
     sberRestUrl: sber.restUrl,
+    tbank: { apiUrl: tbank.apiUrl, operationsUrl: tbank.operationsUrl },
     siteWebhook: opts.siteWebhook,
     overrides: (raw) => {
       raw.log.level = 'debug';
@@ -97,13 +109,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       cb();
     },
   });
-  const gateway = await createGateway(config, { logger: createLogger('debug', sink), extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber })] }).catch(abandon);
+  const gateway = await createGateway(config, { logger: createLogger('debug', sink), extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank })] }).catch(abandon);
   const { url } = await gateway.start();
   return {
     gateway,
     config,
     url,
     sber,
+    tbank,
     onec,
     logs,
     async call(method, path, body, headers = {}) {
@@ -125,6 +138,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async close() {
       await gateway.stop();
       await sber.stop();
+      await tbank.stop();
       await onec?.stop();
       await cleanup();
     },

@@ -13,6 +13,7 @@ export const SANDBOX = {
   /** What 1C sends to the gateway's HTTP service (Bearer, or Basic with it as the password). */
   onecKey: 'sandbox-1c-key-0123',
   sber: { userName: 'sandbox-api', password: 'sandbox-password', callbackSecret: 'sandbox-callback-secret' },
+  tbank: { terminalKey: 'SandboxTerminalDEMO', password: 'sandbox-tbank-password', businessToken: 'sandbox-t-business-token' },
 } as const;
 
 export interface SandboxConfigInput {
@@ -21,6 +22,8 @@ export interface SandboxConfigInput {
   /** Where uploaded CommerceML files wait (default: next to an SQLite file, else a temp folder). */
   exchangeDir?: string;
   sberRestUrl: string;
+  /** The emulated T-Bank: its /v2/ base and the T-Business registry base. */
+  tbank?: { apiUrl: string; operationsUrl: string };
   redisUrl?: string;
   siteWebhook?: { url: string; secret: string };
   overrides?: (raw: Record<string, any>) => void;
@@ -48,7 +51,9 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
         kpp: '773601001',
         siteKeys: [SANDBOX.siteKey],
         ...(input.siteWebhook ? { siteWebhook: input.siteWebhook } : {}),
-        payments: { card: { provider: 'sber' }, sbp: { provider: 'sber' } },
+        payments: input.tbank
+          ? { card: { provider: 'sber', alternatives: ['tbank'] }, sbp: { provider: 'sber', alternatives: ['tbank'] } }
+          : { card: { provider: 'sber' }, sbp: { provider: 'sber' } },
         providers: {
           sber: {
             baseUrl: input.sberRestUrl,
@@ -57,6 +62,17 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
             callback: { mode: 'symmetric', secret: SANDBOX.sber.callbackSecret },
             timeoutMs: 5000,
           },
+          ...(input.tbank
+            ? {
+                tbank: {
+                  baseUrl: input.tbank.apiUrl,
+                  terminalKey: SANDBOX.tbank.terminalKey,
+                  password: SANDBOX.tbank.password,
+                  timeoutMs: 5000,
+                  operations: { baseUrl: input.tbank.operationsUrl, token: SANDBOX.tbank.businessToken },
+                },
+              }
+            : {}),
         },
       },
     ],

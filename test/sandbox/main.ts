@@ -4,12 +4,14 @@ import { resolve } from 'node:path';
 import { createGateway, type Gateway } from '../../gateway/main';
 import { OneCEmulator } from '../emulators/onec/server';
 import { SberEmulator } from '../emulators/sber/server';
+import { TbankEmulator } from '../emulators/tbank/server';
 import { onecOrgConfig, sandboxConfig, SANDBOX } from './config';
 import { sandboxRoutes } from './routes';
 
 export interface Sandbox {
   gateway: Gateway;
   sber: SberEmulator;
+  tbank: TbankEmulator;
   onec: OneCEmulator;
   url: string;
   stop(): Promise<void>;
@@ -32,6 +34,9 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     { userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, callbackSecret: SANDBOX.sber.callbackSecret, callbackMode: 'symmetric' },
   ]);
   await sber.start(Number(process.env.SANDBOX_SBER_PORT ?? 0));
+  // notifications the gateway did not take are re-sent within seconds, not the real hour
+  const tbank = new TbankEmulator([{ terminalKey: SANDBOX.tbank.terminalKey, password: SANDBOX.tbank.password, businessToken: SANDBOX.tbank.businessToken }], { resendIntervalMs: 5000, resendDailyIntervalMs: 60_000 });
+  await tbank.start(Number(process.env.SANDBOX_TBANK_PORT ?? 0));
   const onec = new OneCEmulator({ configuration: 'ut11' });
   await onec.start(Number(process.env.SANDBOX_ONEC_PORT ?? 0));
   // orders as a manager would have them in УТ: the site's demo orders find theirs by number
@@ -45,21 +50,24 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     port,
     databaseUrl: `sqlite:${dataDir}/gateway.db`,
     sberRestUrl: sber.restUrl,
+    tbank: { apiUrl: tbank.apiUrl, operationsUrl: tbank.operationsUrl },
     overrides: (raw) => {
       if (opts.quiet) raw.log.level = 'warn';
       raw.organizations[0].onec = onecOrgConfig(onec, { configuration: 'ut11', pull: true, pullEverySeconds: 10 });
     },
   });
-  const gateway = await createGateway(config, { extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, onec })] });
+  const gateway = await createGateway(config, { extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank, onec })] });
   const { url } = await gateway.start();
   return {
     gateway,
     sber,
+    tbank,
     onec,
     url,
     async stop() {
       await gateway.stop();
       await sber.stop();
+      await tbank.stop();
       await onec.stop();
     },
   };
@@ -82,7 +90,8 @@ export async function main(args: string[]): Promise<void> {
       `  organization      ${SANDBOX.organization}`,
       `  1C exchange       ${u}/exchange/1c  user ${SANDBOX.onecUser} / ${SANDBOX.onecPassword}  (npx onec-gateway exchange-test ${u}/exchange/1c --user ${SANDBOX.onecUser} --password ${SANDBOX.onecPassword})`,
       `  1C key            ${SANDBOX.onecKey}  (POST ${u}/api/v1/onec/orders)`,
-      `  Sber emulator     ${sandbox.sber.url}  (knobs: POST ${u}/sandbox/sber/knobs)`,
+      `  Sber emulator     ${sandbox.sber.url}  (cards and СБП; knobs: POST ${u}/sandbox/sber/knobs)`,
+      `  T-Bank emulator   ${sandbox.tbank.url}  (cards and СБП with "provider": "tbank"; knobs: POST ${u}/sandbox/tbank/knobs)`,
       `  1C emulator       ${sandbox.onec.baseUrl}  (УТ 11.5; what it holds: GET ${u}/sandbox/onec; knobs: POST ${u}/sandbox/onec/knobs)`,
       '',
       `  complete a payment: POST ${u}/sandbox/payments/<paymentId>/complete {"outcome":"paid"}`,

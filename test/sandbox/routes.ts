@@ -6,6 +6,7 @@ import type { Gateway } from '../../gateway/main';
 import { getPayment, paymentAttempts } from '../../gateway/store/payments';
 import type { OneCEmulator } from '../emulators/onec/server';
 import type { SberEmulator } from '../emulators/sber/server';
+import type { TbankEmulator } from '../emulators/tbank/server';
 
 const completeSchema = z.object({
   outcome: z.enum(['paid', 'declined']),
@@ -14,8 +15,8 @@ const completeSchema = z.object({
 });
 
 /** Sandbox-only controls: act as the customer at the emulated bank, turn the bank's knobs. */
-export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: SberEmulator; onec?: OneCEmulator }): void {
-  const { sber, onec } = emulators;
+export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: SberEmulator; tbank?: TbankEmulator; onec?: OneCEmulator }): void {
+  const { sber, tbank, onec } = emulators;
   api.route(
     {
       method: 'post',
@@ -30,10 +31,17 @@ export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: Sb
       const { outcome, payerBank } = await jsonBody(ctx, completeSchema, 4096);
       const payment = await getPayment(gw.store.db, ctx.params.id);
       if (!payment) throw notFound('payment');
-      const attempt = (await paymentAttempts(gw.store.db, payment.id)).find((a) => a.provider_ref && sber.orders.has(a.provider_ref));
-      if (!attempt?.provider_ref) throw unprocessable('no_provider_order', 'the payment has no order at the emulated provider');
-      const order = sber.complete(attempt.provider_ref, outcome, { payerBank });
-      ctx.body = { paymentId: payment.id, provider: payment.provider, providerOrderId: order.mdOrder, providerStatus: order.orderStatus };
+      const attempts = await paymentAttempts(gw.store.db, payment.id);
+      const atSber = attempts.find((a) => a.provider === 'sber' && a.provider_ref && sber.orders.has(a.provider_ref));
+      const atTbank = tbank && attempts.find((a) => a.provider === 'tbank' && a.provider_ref && tbank.payments.has(a.provider_ref));
+      if (atSber) {
+        const order = sber.complete(atSber.provider_ref!, outcome, { payerBank });
+        ctx.body = { paymentId: payment.id, provider: payment.provider, providerOrderId: order.mdOrder, providerStatus: order.orderStatus };
+        return;
+      }
+      if (!atTbank) throw unprocessable('no_provider_order', 'the payment has no order at the emulated provider');
+      const pay = tbank!.complete(atTbank.provider_ref!, outcome, { payerBank });
+      ctx.body = { paymentId: payment.id, provider: payment.provider, providerOrderId: pay.paymentId, providerStatus: pay.status };
     },
   );
 
@@ -58,6 +66,30 @@ export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: Sb
       ctx.body = sber.knobs;
     },
   );
+
+  if (tbank) {
+    api.route(
+      { method: 'get', path: '/sandbox/tbank/knobs', summary: 'Sandbox: the emulated T-Bank’s knobs', tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Knobs' } } },
+      async (ctx) => {
+        ctx.body = tbank.knobs;
+      },
+    );
+    api.route(
+      {
+        method: 'post',
+        path: '/sandbox/tbank/knobs',
+        summary: 'Sandbox: change the emulated T-Bank’s knobs (e.g. {"callbacks":"off"})',
+        tag: 'sandbox',
+        auth: 'none',
+        body: z.record(z.string(), z.unknown()),
+        responses: { 200: { description: 'Knobs' } },
+      },
+      async (ctx) => {
+        Object.assign(tbank.knobs, await jsonBody(ctx, z.record(z.string(), z.unknown()), 4096));
+        ctx.body = tbank.knobs;
+      },
+    );
+  }
 
   if (!onec) return;
   api.route(

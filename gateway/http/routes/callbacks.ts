@@ -17,7 +17,7 @@ async function inbound(ctx: Context): Promise<InboundWebhook> {
   return { method: ctx.method, params, rawBody: raw, headers: ctx.headers };
 }
 
-/** `/callbacks/{provider}/{organization}`: verified, confirmed with the status API, then 200. */
+/** `/callbacks/{provider}/{organization}`: verified, confirmed with the status API, then 200 `OK` (T-Bank re-sends anything else). */
 export function callbackRoutes(api: ApiRouter, d: HttpDeps): void {
   const handle = (provider: string) => async (ctx: Context & { params: Record<string, string> }) => {
     let outcome = 'error';
@@ -46,4 +46,15 @@ export function callbackRoutes(api: ApiRouter, d: HttpDeps): void {
       handle('sber'),
     );
   }
+  api.route(
+    {
+      method: 'post',
+      path: '/callbacks/tbank/:org',
+      summary: 'T-Bank payment notification (JSON): Token-verified, then confirmed by GetState; answered OK',
+      tag: 'callbacks',
+      auth: 'none',
+      responses: { 200: { description: 'OK', contentType: 'text/plain' }, 403: { description: 'The Token does not verify; nothing changed' }, 404: { description: 'Unknown organization or payment' } },
+    },
+    handle('tbank'),
+  );
 }
