@@ -1,5 +1,6 @@
 import { parseSbpLink } from '../../gateway/domain/sbp';
-import { ADMIN_AUTH, eventually, ONEC_KEY, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { ADMIN_AUTH, eventually, ONEC_KEY, orderBody, receiver, SITE_AUTH, startHarness, type Harness, type HarnessOptions } from '../helpers/harness';
+import { describeWith } from '../helpers/services';
 
 /**
  * СБП end to end against the emulated banks and 1C: a QR for a site order, paid from a banking
@@ -10,12 +11,13 @@ import { ADMIN_AUTH, eventually, ONEC_KEY, orderBody, receiver, SITE_AUTH, start
 
 type Alerts = Awaited<ReturnType<typeof receiver>>;
 
-describe('СБП through Sber', () => {
+function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
   let h: Harness;
   let alerts: Alerts;
   beforeAll(async () => {
     alerts = await receiver();
     h = await startHarness({
+      ...backend,
       onec: { configuration: 'ut11' },
       overrides: (raw) => {
         // the agent and the janitor run when a test asks, so each test sees what it caused
@@ -260,7 +262,10 @@ describe('СБП through Sber', () => {
     expect(unknown.body.error.code).toBe('provider_not_enabled');
     expect(await count()).toBe(before);
   });
-});
+}
+
+describe('СБП through Sber, on SQLite with in-process jobs', () => sberSuite({}));
+describeWith(['postgres', 'redis'], 'СБП through Sber, on PostgreSQL with BullMQ', () => sberSuite({ db: 'postgres', redis: true }));
 
 describe('СБП and cards through T-Bank', () => {
   let h: Harness;

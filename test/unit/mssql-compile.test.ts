@@ -28,6 +28,7 @@ import { addOrderMoney, getOrder } from '../../gateway/store/orders';
 import { attemptsDueForCheck, getPayment, movePayment, recordEvent } from '../../gateway/store/payments';
 import type { Database, JobRow, OrderRow } from '../../gateway/store/schema';
 import { insertIgnore } from '../../gateway/store/sql';
+import { findOperations, upsertOperation } from '../../gateway/store/operations';
 
 /**
  * No SQL Server here: a Kysely with the MS SQL adapter and query compiler and a driver that records
@@ -402,5 +403,39 @@ describe('store functions compile to SQL Server syntax', () => {
     const s = flat(rec.queries[0].sql);
     expect(s).not.toMatch(/\blimit\b/i);
     expect(s).toMatch(/^select top\(@?\d+\)|offset @\d+ rows fetch next @\d+ rows only$/);
+  });
+});
+
+describe('0004_sbp_history and the payment history on MS SQL Server', () => {
+  beforeEach(() => rec.reset());
+
+  test('the history table: Cyrillic text as nvarchar, money as bigint, the key unique per organization; attempts get their method, amount, extras and expiry', async () => {
+    await migrations['0004_sbp_history'].up(db);
+    const ddl = rec.sql.map(flat);
+    const table = ddl.find((s) => s.startsWith('create table "payment_operations" ('))!;
+    expect(table).toContain('"purpose" nvarchar(500)');
+    expect(table).toContain('"payer_bank" nvarchar(200)');
+    expect(table).toContain('"amount" bigint not null');
+    expect(table).toContain('"lines" nvarchar(max)');
+    expect(table).toMatch(/constraint "payment_operations_key" unique \("organization_id", "op_key"\)/);
+    expect(ddl).toContain('alter table "payment_attempts" add "expires_at" varchar(32)');
+    expect(ddl.some((s) => s.startsWith('alter table "payment_attempts" add "method" varchar(16) default'))).toBe(true);
+    expect(rec.queries.every((q) => q.parameters.length === 0)).toBe(true);
+  });
+
+  test('an operation is written with INSERT ... WHERE NOT EXISTS on its key, then read back; the list pages with TOP', async () => {
+    const now = '2026-12-01T00:00:00.000Z';
+    const row = {
+      id: 'o1', organization_id: 'org', provider: 'sber', op_key: 'sber:m:payment', kind: 'payment' as const, provider_ref: 'm', order_number: null, method: 'sbp', amount: 100,
+      occurred_at: now, payer_bank: 'ВТБ', purpose: null, channel: 'external', source: 'registry', attempt_id: null, payment_id: null, order_id: null,
+      match_state: 'unmatched' as const, match_note: null, lines: null, raw: null, created_at: now, updated_at: now,
+    };
+    rec.reset((q) => (isInsert(q) ? { numAffectedRows: 1n } : /^select/.test(q.sql) ? { rows: [row] } : undefined));
+    expect((await upsertOperation(db, 'mssql', row)).inserted).toBe(true);
+    expect(rec.text).toMatch(/insert into "payment_operations" .* where not exists \(select 1 from "payment_operations" with \(updlock, holdlock\) where "organization_id" = @\d+ and "op_key" = @\d+\)/);
+    rec.reset();
+    await attempt(() => findOperations(db, { organizations: ['org'], states: ['unmatched', 'ambiguous'], limit: 100 }));
+    expect(flat(rec.queries[0].sql)).toMatch(/^select top\(100\) \* from "payment_operations" where "organization_id" in \(@1\) and "match_state" in \(@2, @3\) order by "occurred_at" desc, "id"/);
+    expectNoForeignSyntax(rec.sql);
   });
 });
