@@ -45,51 +45,8 @@ export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: Sb
     },
   );
 
-  api.route(
-    { method: 'get', path: '/sandbox/sber/knobs', summary: 'Sandbox: the emulated bank’s knobs', tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Knobs' } } },
-    async (ctx) => {
-      ctx.body = sber.knobs;
-    },
-  );
-  api.route(
-    {
-      method: 'post',
-      path: '/sandbox/sber/knobs',
-      summary: 'Sandbox: change the emulated bank’s knobs (e.g. {"callbacks":"off"} to lose callbacks)',
-      tag: 'sandbox',
-      auth: 'none',
-      body: z.record(z.string(), z.unknown()),
-      responses: { 200: { description: 'Knobs' } },
-    },
-    async (ctx) => {
-      Object.assign(sber.knobs, await jsonBody(ctx, z.record(z.string(), z.unknown()), 4096));
-      ctx.body = sber.knobs;
-    },
-  );
-
-  if (tbank) {
-    api.route(
-      { method: 'get', path: '/sandbox/tbank/knobs', summary: 'Sandbox: the emulated T-Bank’s knobs', tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Knobs' } } },
-      async (ctx) => {
-        ctx.body = tbank.knobs;
-      },
-    );
-    api.route(
-      {
-        method: 'post',
-        path: '/sandbox/tbank/knobs',
-        summary: 'Sandbox: change the emulated T-Bank’s knobs (e.g. {"callbacks":"off"})',
-        tag: 'sandbox',
-        auth: 'none',
-        body: z.record(z.string(), z.unknown()),
-        responses: { 200: { description: 'Knobs' } },
-      },
-      async (ctx) => {
-        Object.assign(tbank.knobs, await jsonBody(ctx, z.record(z.string(), z.unknown()), 4096));
-        ctx.body = tbank.knobs;
-      },
-    );
-  }
+  knobRoutes(api, 'sber', 'the emulated Sber', sber);
+  if (tbank) knobRoutes(api, 'tbank', 'the emulated T-Bank', tbank);
 
   if (!onec) return;
   api.route(
@@ -111,6 +68,21 @@ export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: Sb
     async (ctx) => {
       onec.setKnobs(await jsonBody(ctx, z.record(z.string(), z.unknown()), 4096));
       ctx.body = onec.knobs;
+    },
+  );
+}
+
+/** GET and POST /sandbox/{name}/knobs: read and turn an emulator's knobs (e.g. {"callbacks":"off"} to lose callbacks). */
+function knobRoutes(api: ApiRouter, name: string, what: string, emulator: { knobs: object }): void {
+  const knobs = z.record(z.string(), z.unknown());
+  api.route({ method: 'get', path: `/sandbox/${name}/knobs`, summary: `Sandbox: ${what}’s knobs`, tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Knobs' } } }, async (ctx) => {
+    ctx.body = emulator.knobs;
+  });
+  api.route(
+    { method: 'post', path: `/sandbox/${name}/knobs`, summary: `Sandbox: change ${what}’s knobs (e.g. {"callbacks":"off"} to lose callbacks)`, tag: 'sandbox', auth: 'none', body: knobs, responses: { 200: { description: 'Knobs' } } },
+    async (ctx) => {
+      Object.assign(emulator.knobs, await jsonBody(ctx, knobs, 4096));
+      ctx.body = emulator.knobs;
     },
   );
 }
