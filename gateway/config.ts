@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { FISCAL_OFF, fiscalSchema } from './config-fiscal';
 
 /**
  * The gateway's configuration: one YAML file, `${ENV}` placeholders for secrets,
@@ -95,6 +96,8 @@ const organization = z.object({
     .default({}),
   providers: z.object({ sber: sberProvider.optional() }).default({}),
   onec: onec.default({ transport: 'none', mapping: 'ut11', refs: {}, concurrency: 4, timeoutMs: 60_000, refunds: true, soap: { register: 'RegisterPayment' }, httpPath: '/hs/gateway/payments', keys: [] }),
+  /** Receipts (54-ФЗ): see config-fiscal.ts. */
+  fiscal: fiscalSchema.default(FISCAL_OFF),
 });
 
 const alertChannel = z.discriminatedUnion('type', [
@@ -179,6 +182,7 @@ export const configSchema = z
     cfg.organizations.forEach((org, i) => {
       if (seen.has(org.id)) ctx.addIssue({ code: 'custom', path: ['organizations', i, 'id'], message: `duplicate organization id "${org.id}"` });
       seen.add(org.id);
+      if (org.fiscal.mode !== 'off' && !org.inn) ctx.addIssue({ code: 'custom', path: ['organizations', i, 'inn'], message: 'receipts carry the organization’s ИНН: required when fiscal.mode is not off' });
       for (const [method, m] of Object.entries(org.payments)) {
         if (m && !org.providers[m.provider]) {
           ctx.addIssue({
