@@ -279,4 +279,8 @@ export interface FiscalRegister {
   check(ref: { externalId: string; uuid: string | null }): Promise<FiscalState>;
   /** The device's state, where the register has a device of ours to watch. */
   health?(): Promise<RegisterHealth>;
+  /** Where the register calls back with a receipt's result, signed for that receipt (ATOL Online). */
+  callbackUrl?(receiptId: string): string | undefined;
+  /** The receipt a callback is about, when the signature in its URL verifies; null otherwise. */
+  verifyCallback?(params: Record<string, string>): string | null;
 }
