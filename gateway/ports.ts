@@ -205,6 +205,11 @@ export interface OneCOrderSource {
   /** Orders dated at or after `since` that match the configured filter, oldest first, a page at a time. */
   newOrders(since: string, page: { limit: number; skip: number }): Promise<OneCOrder[]>;
   writePaymentLink(orderRef: string, url: string): Promise<void>;
+  /**
+   * Whether 1C has shipped the order (its status is one of the mapping's shipped statuses); null
+   * when the mapping names none or the order is not found.
+   */
+  shipped?(order: { ref: string | null; number: string }): Promise<{ shipped: boolean; status: string } | null>;
 }
 
 // ---------------------------------------------------------------- fiscal registers

@@ -94,7 +94,8 @@ export function receiptClient(c: Customer): ReceiptClient {
 
 /** A part of an order line: all of it, some units, or some kopecks of it (`ref` = the line's index). */
 export interface LinePart {
-  ref: number;
+  ref?: number;
+  src?: number;
   price: Kopecks;
   quantity: number;
   amount: Kopecks;
@@ -112,8 +113,8 @@ export function wholeParts(items: readonly OrderItem[]): LinePart[] {
 export function stageLines(rules: ReceiptRules, stage: Stage, items: readonly OrderItem[], parts: readonly LinePart[], day: string): ReceiptLine[] {
   const rule = rules.stages[stage];
   return parts.map((p) => {
-    const it = items[p.ref];
-    if (!it) throw new RangeError(`the order has no line ${p.ref}`);
+    const it = p.ref === undefined ? undefined : items[p.ref];
+    if (!it) throw new RangeError(`the order has no line ${String(p.ref)}`);
     const vat = vatOnReceipt(it.vat, day, rules.generalRate, rule.vat === 'calculated');
     const object = it.kind === 'service' ? rules.paymentObjects.service : rules.paymentObjects.goods;
     return {
@@ -127,6 +128,7 @@ export function stageLines(rules: ReceiptRules, stage: Stage, items: readonly Or
       vat,
       vatAmount: vatAmount(p.amount, vat),
       ref: p.ref,
+      ...(p.src !== undefined ? { src: p.src } : {}),
     };
   });
 }

@@ -44,8 +44,10 @@ export interface ReceiptLine {
   vat: VatCode;
   /** The VAT in `amount`, kopecks (see vatAmount). */
   vatAmount: Kopecks;
-  /** Which line of the order (or of the receipt it derives from) this is: lets later receipts take what is left. */
+  /** Which line of the order this is. */
   ref?: number;
+  /** Which line of the receipt it derives from (the prepayment a settlement offsets, the sale a refund returns). */
+  src?: number;
 }
 
 export interface ReceiptClient {
@@ -227,29 +229,33 @@ export function fitName(name: string, max = ITEM_NAME_MAX): string {
   return n.length <= max ? n : `${n.slice(0, max - 1)}…`;
 }
 
-/** What is left of each base line (by `ref`) after the lines of earlier receipts took their part. */
-export function remainingLines<T extends Pick<ReceiptLine, 'amount' | 'ref'>>(base: readonly T[], taken: readonly Pick<ReceiptLine, 'amount' | 'ref'>[]): { line: T; left: Kopecks }[] {
-  const used = new Map<number, number>();
-  for (const t of taken) if (t.ref !== undefined) used.set(t.ref, (used.get(t.ref) ?? 0) + t.amount);
-  return base.map((line, i) => ({ line, left: Math.max(0, line.amount - (used.get(line.ref ?? i) ?? 0)) }));
+/**
+ * What is left of each base line after earlier receipts took their part: `key` says which base
+ * line a taken line came from (its `ref` for lines of the order, its `src` within a receipt).
+ */
+export function remaining<T extends { amount: Kopecks }>(base: readonly { amount: Kopecks }[], taken: readonly T[], key: (t: T) => number | undefined, sign = 1): Kopecks[] {
+  const left = base.map((b) => b.amount);
+  for (const t of taken) {
+    const k = key(t);
+    if (k !== undefined && k >= 0 && k < left.length) left[k] = Math.min(base[k].amount, Math.max(0, left[k] - sign * t.amount));
+  }
+  return left;
 }
 
 /**
  * Lines worth exactly `amount`, taken from what is left of the base lines in order: a whole line
  * when all of it fits, else whole units, and the last kopecks as one unit of the same item priced
- * at what remains. Every line keeps sum = price × quantity. Throws when less than `amount` is left.
+ * at what remains. Every line keeps sum = price × quantity and says which base line it came from
+ * (`src`). Throws when less than `amount` is left.
  */
-export function allocate<T extends { price: Kopecks; quantity: number; amount: Kopecks; ref?: number }>(
-  left: readonly { line: T; left: Kopecks }[],
-  amount: Kopecks,
-): T[] {
-  const out: T[] = [];
+export function allocate<T extends { price: Kopecks; quantity: number; amount: Kopecks }>(base: readonly T[], left: readonly Kopecks[], amount: Kopecks): (T & { src: number })[] {
+  const out: (T & { src: number })[] = [];
   let rest = amount;
-  left.forEach(({ line, left: available }, i) => {
+  base.forEach((line, src) => {
+    const available = left[src] ?? 0;
     if (rest <= 0 || available <= 0) return;
-    const ref = line.ref ?? i;
     if (available === line.amount && line.amount <= rest) {
-      out.push({ ...line, ref });
+      out.push({ ...line, src });
       rest -= line.amount;
       return;
     }
@@ -257,14 +263,22 @@ export function allocate<T extends { price: Kopecks; quantity: number; amount: K
     const units = line.price > 0 ? Math.min(Math.floor(cap / line.price), Math.floor(line.quantity)) : 0;
     let taken = 0;
     if (units >= 1) {
-      const part = lineAmount(line.price, units);
-      out.push({ ...line, quantity: units, amount: part, ref });
-      taken = part;
+      taken = lineAmount(line.price, units);
+      out.push({ ...line, quantity: units, amount: taken, src });
     }
     const tail = cap - taken;
-    if (tail > 0) out.push({ ...line, quantity: 1, price: tail, amount: tail, ref });
-    rest -= taken + tail;
+    if (tail > 0) out.push({ ...line, quantity: 1, price: tail, amount: tail, src });
+    rest -= cap;
   });
   if (rest > 0) throw new RangeError(`only ${amount - rest} of ${amount} kopecks are left on the lines`);
   return out;
+}
+
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** YYYY-MM-DD of an instant in a zone (the receipt's date, for the VAT rate in force). */
+export function dayIn(iso: string, timeZone: string): string {
+  let f = dayFormats.get(timeZone);
+  if (!f) dayFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  return f.format(new Date(iso));
 }

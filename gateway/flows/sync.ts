@@ -7,6 +7,7 @@ import { addOrderMoney } from '../store/orders';
 import { getAttempt, getPayment, movePayment, recordEvent, updateAttempt } from '../store/payments';
 import type { AttemptRow, PaymentEventsTable, PaymentRow } from '../store/schema';
 import type { FlowDeps } from './deps';
+import { queuePaymentReceipt } from './fiscal';
 import { queueDelivery } from './onec';
 import { notifySite } from './site-webhook';
 
@@ -140,6 +141,7 @@ async function moveByObserved(d: FlowDeps, trx: Executor, payment: PaymentRow, a
         }
         await notifySite(d, trx, payment, 'payment.paid', 'paid');
         await queueDelivery(d, trx, { payment });
+        await queuePaymentReceipt(d, trx, { ...payment, ...set });
         current = { ...current, ...set, updated_at: set.paid_at };
         continue;
       }

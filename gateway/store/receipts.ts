@@ -1,6 +1,6 @@
 import type { FiscalAttributes } from '../ports';
 import { nowIso, type Dialect, type Executor } from './db';
-import type { ReceiptRow, ReceiptsTable, ReceiptStatus } from './schema';
+import type { OrderRow, ReceiptRow, ReceiptsTable, ReceiptStatus } from './schema';
 import { insertIgnore, page } from './sql';
 
 /** Records a receipt unless one with its external_id exists; true when this call created it. */
@@ -89,4 +89,27 @@ export async function markReceiptDone(db: Executor, id: string, uuid: string, f:
     .where('status', 'in', ['pending', 'sent'])
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/**
+ * Orders 1C has not shipped yet that a shipment would give a receipt: prepaid ones (a prepayment
+ * receipt and no settlement) and deferred ones made in the last `days`.
+ */
+export async function ordersAwaitingShipment(db: Executor, organizationId: string, days: number, limit: number): Promise<OrderRow[]> {
+  const since = nowIso(Date.now() - days * 86_400_000);
+  const q = db
+    .selectFrom('orders')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('shipped_at', 'is', null)
+    .where('status', '!=', 'cancelled')
+    .where((eb) =>
+      eb.or([
+        eb.exists(eb.selectFrom('receipts').select('receipts.id').whereRef('receipts.order_id', '=', 'orders.id').where('receipts.kind', '=', 'prepayment').where('receipts.status', '!=', 'failed')),
+        eb.and([eb('orders.payment_terms', 'like', '%"deferred"%'), eb('orders.created_at', '>=', since)]),
+      ]),
+    )
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('receipts').select('receipts.id').whereRef('receipts.order_id', '=', 'orders.id').where('receipts.kind', '=', 'settlement'))))
+    .orderBy('orders.created_at');
+  return page(db, q, limit).execute();
 }
