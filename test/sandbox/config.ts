@@ -13,6 +13,7 @@ export const SANDBOX = {
   /** What 1C sends to the gateway's HTTP service (Bearer, or Basic with it as the password). */
   onecKey: 'sandbox-1c-key-0123',
   sber: { userName: 'sandbox-api', password: 'sandbox-password', callbackSecret: 'sandbox-callback-secret' },
+  atol: { login: 'sandbox-atol', password: 'sandbox-atol-password', groupCode: 'sandbox-group' },
 } as const;
 
 export interface SandboxConfigInput {
@@ -23,7 +24,25 @@ export interface SandboxConfigInput {
   sberRestUrl: string;
   redisUrl?: string;
   siteWebhook?: { url: string; secret: string };
+  /** Receipts: the emulated ATOL Online (and the emulated driver's web server, as point of sale `shop`). */
+  fiscal?: { atolUrl: string; driverUrl?: string };
   overrides?: (raw: Record<string, any>) => void;
+}
+
+/** organizations[].fiscal of the sandbox: translator mode, ATOL Online for the site, the local register for the shop. */
+export function fiscalOrgConfig(f: NonNullable<SandboxConfigInput['fiscal']>): Record<string, unknown> {
+  return {
+    mode: 'translator',
+    email: 'shop@romashka.example',
+    paymentAddress: 'https://shop.romashka.example',
+    registers: [
+      { id: 'web', type: 'atol-online', baseUrl: f.atolUrl, ...SANDBOX.atol, timeoutMs: 5000, reportAfterSeconds: 5, pollEverySeconds: 1 },
+      ...(f.driverUrl ? [{ id: 'shop', type: 'atol-driver', url: f.driverUrl, timeoutMs: 5000, operator: { name: 'Кассир Петрова' }, statusEverySeconds: 30 }] : []),
+    ],
+    routes: f.driverUrl ? [{ pointOfSale: 'shop', register: 'shop' }] : [],
+    pollEverySeconds: 0.5,
+    shipmentsEverySeconds: 10,
+  };
 }
 
 /** The configuration of the sandbox (and of most tests): one organization `main` wired to the emulators. */
@@ -48,6 +67,7 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
         kpp: '773601001',
         siteKeys: [SANDBOX.siteKey],
         ...(input.siteWebhook ? { siteWebhook: input.siteWebhook } : {}),
+        ...(input.fiscal ? { fiscal: fiscalOrgConfig(input.fiscal) } : {}),
         payments: { card: { provider: 'sber' } },
         providers: {
           sber: {

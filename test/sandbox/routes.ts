@@ -4,14 +4,17 @@ import type { ApiRouter } from '../../gateway/http/api';
 import { jsonBody } from '../../gateway/http/middleware';
 import type { Gateway } from '../../gateway/main';
 import { getPayment, paymentAttempts } from '../../gateway/store/payments';
+import type { AtolDriverEmulator } from '../emulators/atol-driver/server';
+import type { AtolOnlineEmulator } from '../emulators/atol-online/server';
 import type { OneCEmulator } from '../emulators/onec/server';
 import type { SberEmulator } from '../emulators/sber/server';
 
 const completeSchema = z.object({ outcome: z.enum(['paid', 'declined']) });
 
 /** Sandbox-only controls: act as the customer at the emulated bank, turn the bank's knobs. */
-export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: SberEmulator; onec?: OneCEmulator }): void {
-  const { sber, onec } = emulators;
+export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: SberEmulator; onec?: OneCEmulator; atol?: AtolOnlineEmulator; driver?: AtolDriverEmulator }): void {
+  const { sber, onec, atol, driver } = emulators;
+  if (atol) fiscalRoutes(api, atol, driver);
   api.route(
     {
       method: 'post',
@@ -75,6 +78,49 @@ export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: Sb
     async (ctx) => {
       onec.setKnobs(await jsonBody(ctx, z.record(z.string(), z.unknown()), 4096));
       ctx.body = onec.knobs;
+    },
+  );
+}
+
+const knobs = z.record(z.string(), z.unknown());
+
+/** The emulated registers: what they hold, and their knobs. */
+function fiscalRoutes(api: ApiRouter, atol: AtolOnlineEmulator, driver?: AtolDriverEmulator): void {
+  api.route(
+    { method: 'get', path: '/sandbox/fiscal', summary: 'Sandbox: the receipts the emulated registers hold (ATOL Online; the shop’s local register)', tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Snapshot' } } },
+    async (ctx) => {
+      ctx.body = { atolOnline: { receipts: atol.snapshot(), stats: atol.stats }, ...(driver ? { driver: driver.snapshot() } : {}) };
+    },
+  );
+  api.route(
+    {
+      method: 'post',
+      path: '/sandbox/atol/knobs',
+      summary: 'Sandbox: the emulated ATOL Online’s knobs (processingMs, failNext, rejectNext, callbacks on|off, callbackDelayMs, down, tokenRefused, answerDelayMs, expireTokens: true)',
+      tag: 'sandbox',
+      auth: 'none',
+      body: knobs,
+      responses: { 200: { description: 'Knobs' } },
+    },
+    async (ctx) => {
+      atol.setKnobs(await jsonBody(ctx, knobs, 4096));
+      ctx.body = atol.knobs;
+    },
+  );
+  if (!driver) return;
+  api.route(
+    {
+      method: 'post',
+      path: '/sandbox/atol-driver/knobs',
+      summary: 'Sandbox: the emulated local register’s knobs (paperPresent, coverOpened, offline, down, taskMs, fnWarnings, expireShift: true)',
+      tag: 'sandbox',
+      auth: 'none',
+      body: knobs,
+      responses: { 200: { description: 'Knobs' } },
+    },
+    async (ctx) => {
+      driver.setKnobs(await jsonBody(ctx, knobs, 4096));
+      ctx.body = driver.knobs;
     },
   );
 }
