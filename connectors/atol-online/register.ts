@@ -60,14 +60,26 @@ export function toAtol(r: ReceiptDoc): AtolReceipt {
   };
 }
 
+/**
+ * One report request at a time, each starting at least `intervalMs` after the previous one
+ * finished: ATOL then sees them at least that far apart, whatever the network does.
+ */
 class Pacer {
-  private next = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+  private lastEnd = 0;
   constructor(private readonly intervalMs: number) {}
-  async wait(): Promise<void> {
-    const now = Date.now();
-    const at = Math.max(now, this.next);
-    this.next = at + this.intervalMs;
-    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(async () => {
+      const wait = this.lastEnd + this.intervalMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      try {
+        return await fn();
+      } finally {
+        this.lastEnd = Date.now();
+      }
+    });
+    this.tail = next.catch(() => undefined);
+    return next;
   }
 }
 
@@ -140,8 +152,7 @@ export class AtolOnlineRegister implements FiscalRegister {
 
   async check(ref: { externalId: string; uuid: string | null }): Promise<FiscalState> {
     if (!ref.uuid) return { state: 'unknown' };
-    await this.pacer.wait();
-    const { status, body } = await this.client.call<AtolReport>('GET', `${this.cfg.groupCode}/report/${ref.uuid}`);
+    const { status, body } = await this.pacer.run(() => this.client.call<AtolReport>('GET', `${this.cfg.groupCode}/report/${ref.uuid}`));
     if (body.status === 'done' && body.payload) {
       const p = body.payload;
       return {
