@@ -101,7 +101,7 @@ export class AtolDriverRegister implements FiscalRegister {
       const uuid = taskUuid(req.externalId, n);
       const known = (await this.client.results(uuid))?.[0];
       if (known && this.passing(known)) continue;
-      if (known) return this.state(uuid, known);
+      if (known) return this.state(uuid, known.status === 'wait' || known.status === 'inProgress' ? ((await this.client.settle(uuid, this.cfg.settleMs ?? 3000)) ?? known) : known);
       await this.ensureShift();
       await this.client.submit(uuid, [task]);
       const r = await this.client.settle(uuid, this.cfg.settleMs ?? 3000);
