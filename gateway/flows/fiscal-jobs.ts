@@ -129,7 +129,16 @@ export function registerJob(d: FlowDeps): JobDefinition<{ receiptId: string }> {
       await d.fiscal.lock(r.organization_id, r.register_id).run(async () => {
         for (const earlier of await unsentBefore(d.store.db, r, 50)) {
           const fresh = await getReceipt(d.store.db, earlier.id);
-          if (fresh?.status === 'pending') await send(d, fresh, ctx);
+          try {
+            if (fresh?.status === 'pending') await send(d, fresh, ctx);
+          } catch (e) {
+            // this receipt waits for the earlier one: it says why
+            if (e instanceof FiscalError || e instanceof PermanentJobError) {
+              const why = e instanceof FiscalError ? e.hint : (e.cause as FiscalError | undefined)?.hint ?? e.message;
+              await updateReceipt(d.store.db, r.id, ['pending'], { error: `Ждёт отправки более раннего чека ${earlier.id}: ${why}`.slice(0, 1000) });
+            }
+            throw e;
+          }
         }
         const fresh = await getReceipt(d.store.db, r.id);
         if (fresh?.status === 'pending') await send(d, fresh, ctx);

@@ -73,7 +73,7 @@ export class AtolDriverEmulator {
   private server: Server | null = null;
   url = '';
 
-  constructor(knobs: Partial<DriverKnobs> = {}) {
+  constructor(knobs: Partial<Omit<DriverKnobs, 'fnWarnings'>> & { fnWarnings?: Partial<DriverKnobs['fnWarnings']> } = {}) {
     this.knobs = { ...DEFAULT_DRIVER_KNOBS, ...knobs, fnWarnings: { ...DEFAULT_DRIVER_KNOBS.fnWarnings, ...knobs.fnWarnings } };
   }
 
@@ -82,7 +82,7 @@ export class AtolDriverEmulator {
     this.shift = { state: 'opened', number: this.shift.number || 1, openedAt: Date.now() - SHIFT_MS - 60_000 };
   }
 
-  setKnobs(k: Partial<DriverKnobs> & { expireShift?: boolean }): void {
+  setKnobs(k: Partial<Omit<DriverKnobs, 'fnWarnings'>> & { fnWarnings?: Partial<DriverKnobs['fnWarnings']>; expireShift?: boolean }): void {
     const { expireShift, fnWarnings, ...rest } = k;
     Object.assign(this.knobs, rest);
     if (fnWarnings) Object.assign(this.knobs.fnWarnings, fnWarnings);
