@@ -196,7 +196,7 @@ export async function queueShipmentReceipts(d: FlowDeps, trx: Executor, order: O
   const unpaid = order.total - order.paid_amount;
   if (creditAtShipment(c.rules, { deferred: f.terms.type === 'deferred', unpaid, customer: f.customer }) && !receipts.some((r) => r.kind === 'credit' && live(r))) {
     const items = stageLines(c.rules, 'credit', f.items, orderParts(f.items, receipts, unpaid), day);
-    await record(d, trx, c, { kind: 'credit', externalId: `${PREFIX.credit}-${order.id}`, order, method: 'invoice', doc: doc(d, c, 'sell', date, f.customer, items, [{ type: stagePaymentType(c.rules, 'credit'), amount: unpaid }]) });
+    await record(d, trx, c, { kind: 'credit', externalId: `${PREFIX.credit}-${order.id}`, order, doc: doc(d, c, 'sell', date, f.customer, items, [{ type: stagePaymentType(c.rules, 'credit'), amount: unpaid }]) });
   }
 }
 

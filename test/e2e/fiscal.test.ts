@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { queuePaymentReceipt } from '../../gateway/flows/fiscal';
 import { getPayment } from '../../gateway/store/payments';
 import { ADMIN_AUTH, eventually, orderBody, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { describeWith } from '../helpers/services';
 import { alerts, fields, newOrder, pay, paymentView, receiptRows, settledReceipts, shipOverCommerceML } from '../helpers/fiscal';
 
 /**
@@ -15,6 +16,57 @@ import { alerts, fields, newOrder, pay, paymentView, receiptRows, settledReceipt
 const KETTLE = ['Чайник электрический', 150000, 2, 300000] as const;
 const DELIVERY = ['Доставка', 50000, 1, 50000] as const;
 
+/** The prepaid online order at 22 %: full_prepayment at payment, full_payment offsetting it at shipment, field by field. */
+async function prepaidSequence(h: Harness): Promise<void> {
+  const order = await newOrder(h);
+  const payment = await pay(h, order.id);
+  const [pre] = await settledReceipts(h, payment.id, 1);
+  expect(fields(pre)).toEqual({
+    operation: 'sell',
+    kind: 'prepayment',
+    status: 'done',
+    total: 350000,
+    items: [
+      [KETTLE[0], 'full_prepayment', 1, 'vat122', KETTLE[1], KETTLE[2], KETTLE[3], 54098],
+      [DELIVERY[0], 'full_prepayment', 4, 'vat122', DELIVERY[1], DELIVERY[2], DELIVERY[3], 9016],
+    ],
+    payments: [['cashless', 350000]],
+  });
+  expect(pre.client).toEqual({ email: 'ivan@example.com' });
+  expect(pre.fiscal).toMatchObject({ fnNumber: '9999078902004792', registrationNumber: '0000000001002292', shiftNumber: 1 });
+  expect(pre.fiscal.documentNumber).toBeGreaterThan(0);
+  expect(pre.fiscal.documentAttribute).toBeGreaterThan(0);
+
+  const notes = await shipOverCommerceML(h, order);
+  expect(notes[0]).toMatch(/изменено заказов: 1, новых из 1С: 0, не найдено: 0/);
+  const [, settlement] = await settledReceipts(h, payment.id, 2);
+  expect(fields(settlement)).toEqual({
+    operation: 'sell',
+    kind: 'settlement',
+    status: 'done',
+    total: 350000,
+    items: [
+      [KETTLE[0], 'full_payment', 1, 'vat22', KETTLE[1], KETTLE[2], KETTLE[3], 54098],
+      [DELIVERY[0], 'full_payment', 4, 'vat22', DELIVERY[1], DELIVERY[2], DELIVERY[3], 9016],
+    ],
+    payments: [['prepayment', 350000]],
+  });
+  expect(settlement.fiscal.documentNumber).toBeGreaterThan(pre.fiscal.documentNumber);
+
+  // the register holds them as ATOL v5 has them: rubles, integers, strings
+  const atDevice = h.atol!.snapshot().filter((d) => [pre.externalId, settlement.externalId].includes(d.externalId));
+  expect(atDevice.map((d) => [d.operation, d.status, d.items.map((i: any) => [i.payment_method, i.payment_object, i.vat.type, i.sum, i.vat.sum]), d.payments])).toEqual([
+    ['sell', 'done', [['full_prepayment', 1, 'vat122', 3000, 540.98], ['full_prepayment', 4, 'vat122', 500, 90.16]], [{ type: 1, sum: 3500 }]],
+    ['sell', 'done', [['full_payment', 1, 'vat22', 3000, 540.98], ['full_payment', 4, 'vat22', 500, 90.16]], [{ type: 2, sum: 3500 }]],
+  ]);
+  expect(h.atol!.registrations(pre.externalId)).toBe(1);
+  expect(h.atol!.registrations(settlement.externalId)).toBe(1);
+
+  // 1C sends the same shipment again: nothing more
+  await shipOverCommerceML(h, order);
+  expect((await paymentView(h, payment.id)).receipts).toHaveLength(2);
+}
+
 describe('an online order paid by card, handed over later (22 %)', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -22,55 +74,7 @@ describe('an online order paid by card, handed over later (22 %)', () => {
   });
   afterAll(() => h?.close());
 
-  test('full_prepayment at payment; full_payment offsetting it when 1C ships; both registered with their fiscal attributes', async () => {
-    const order = await newOrder(h);
-    const payment = await pay(h, order.id);
-    const [pre] = await settledReceipts(h, payment.id, 1);
-    expect(fields(pre)).toEqual({
-      operation: 'sell',
-      kind: 'prepayment',
-      status: 'done',
-      total: 350000,
-      items: [
-        [KETTLE[0], 'full_prepayment', 1, 'vat122', KETTLE[1], KETTLE[2], KETTLE[3], 54098],
-        [DELIVERY[0], 'full_prepayment', 4, 'vat122', DELIVERY[1], DELIVERY[2], DELIVERY[3], 9016],
-      ],
-      payments: [['cashless', 350000]],
-    });
-    expect(pre.client).toEqual({ email: 'ivan@example.com' });
-    expect(pre.fiscal).toMatchObject({ fnNumber: '9999078902004792', registrationNumber: '0000000001002292', shiftNumber: 1 });
-    expect(pre.fiscal.documentNumber).toBeGreaterThan(0);
-    expect(pre.fiscal.documentAttribute).toBeGreaterThan(0);
-
-    const notes = await shipOverCommerceML(h, order);
-    expect(notes[0]).toMatch(/изменено заказов: 1, новых из 1С: 0, не найдено: 0/);
-    const [, settlement] = await settledReceipts(h, payment.id, 2);
-    expect(fields(settlement)).toEqual({
-      operation: 'sell',
-      kind: 'settlement',
-      status: 'done',
-      total: 350000,
-      items: [
-        [KETTLE[0], 'full_payment', 1, 'vat22', KETTLE[1], KETTLE[2], KETTLE[3], 54098],
-        [DELIVERY[0], 'full_payment', 4, 'vat22', DELIVERY[1], DELIVERY[2], DELIVERY[3], 9016],
-      ],
-      payments: [['prepayment', 350000]],
-    });
-    expect(settlement.fiscal.documentNumber).toBeGreaterThan(pre.fiscal.documentNumber);
-
-    // the register holds them as ATOL v5 has them: rubles, integers, strings
-    const atDevice = h.atol!.snapshot().filter((d) => [pre.externalId, settlement.externalId].includes(d.externalId));
-    expect(atDevice.map((d) => [d.operation, d.status, d.items.map((i: any) => [i.payment_method, i.payment_object, i.vat.type, i.sum, i.vat.sum]), d.payments])).toEqual([
-      ['sell', 'done', [['full_prepayment', 1, 'vat122', 3000, 540.98], ['full_prepayment', 4, 'vat122', 500, 90.16]], [{ type: 1, sum: 3500 }]],
-      ['sell', 'done', [['full_payment', 1, 'vat22', 3000, 540.98], ['full_payment', 4, 'vat22', 500, 90.16]], [{ type: 2, sum: 3500 }]],
-    ]);
-    expect(h.atol!.registrations(pre.externalId)).toBe(1);
-    expect(h.atol!.registrations(settlement.externalId)).toBe(1);
-
-    // 1C sends the same shipment again: nothing more
-    await shipOverCommerceML(h, order);
-    expect((await paymentView(h, payment.id)).receipts).toHaveLength(2);
-  });
+  test('full_prepayment at payment; full_payment offsetting it when 1C ships; both registered with their fiscal attributes', () => prepaidSequence(h));
 
   test('refunds mirror what the buyer holds: part of the prepayment before shipment, the settlement after', async () => {
     const order = await newOrder(h);
@@ -190,6 +194,16 @@ describe('an online order paid by card, handed over later (22 %)', () => {
       h.atol!.knobs.processingMs = 50;
     }
   });
+});
+
+describeWith(['postgres', 'redis'], 'the same on PostgreSQL with BullMQ', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ db: 'postgres', redis: true, fiscal: {} });
+  });
+  afterAll(() => h?.close());
+
+  test('full_prepayment at payment; full_payment offsetting it when 1C ships', () => prepaidSequence(h));
 });
 
 describe('handed over at the moment of payment', () => {
