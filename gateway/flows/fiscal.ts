@@ -58,7 +58,7 @@ const live = (r: ReceiptRow) => r.status !== 'failed';
  * Records a receipt and queues its registration. A receipt that would be refused as built (no
  * contact of the buyer on an order from 1C, say) is recorded failed with the reason, and alerts.
  */
-async function record(d: FlowDeps, trx: Executor, c: Ctx, r: { kind: string; externalId: string; order: OrderRow; payment?: PaymentRow; refund?: RefundRow; mirrors?: string; doc: ReceiptDoc; method?: string }): Promise<void> {
+async function record(d: FlowDeps, trx: Executor, c: Ctx, r: { kind: string; externalId: string; order: OrderRow; payment?: PaymentRow; refund?: RefundRow; mirrors?: string; doc: ReceiptDoc }): Promise<void> {
   const issues = receiptIssues(r.doc);
   const now = nowIso();
   const row: ReceiptRow = {
@@ -67,7 +67,7 @@ async function record(d: FlowDeps, trx: Executor, c: Ctx, r: { kind: string; ext
     order_id: r.order.id,
     payment_id: r.payment?.id ?? null,
     refund_id: r.refund?.id ?? null,
-    register_id: d.fiscal.route(c.org, { method: r.method ?? r.payment?.method, source: r.order.source }),
+    register_id: d.fiscal.route(c.org, { method: r.payment?.method, source: r.order.source }),
     kind: r.kind,
     operation: r.doc.operation,
     external_id: r.externalId,
