@@ -125,26 +125,49 @@ export function registerJob(d: FlowDeps): JobDefinition<{ receiptId: string }> {
     handler: async ({ receiptId }, ctx) => {
       const r = await getReceipt(d.store.db, receiptId);
       if (!r || r.status !== 'pending') return;
-      registerOf(d, r);
-      await d.fiscal.lock(r.organization_id, r.register_id).run(async () => {
-        for (const earlier of await unsentBefore(d.store.db, r, 50)) {
-          const fresh = await getReceipt(d.store.db, earlier.id);
-          try {
-            if (fresh?.status === 'pending') await send(d, fresh, ctx);
-          } catch (e) {
-            // this receipt waits for the earlier one: it says why
-            if (e instanceof FiscalError || e instanceof PermanentJobError) {
-              const why = e instanceof FiscalError ? e.hint : (e.cause as FiscalError | undefined)?.hint ?? e.message;
-              await updateReceipt(d.store.db, r.id, ['pending'], { error: `Ждёт отправки более раннего чека ${earlier.id}: ${why}`.slice(0, 1000) });
-            }
-            throw e;
-          }
+      try {
+        registerOf(d, r);
+        await sendInOrder(d, r, ctx);
+      } catch (e) {
+        // failures of the register alert where they happen (send); anything else alerts here when it is final
+        const handled = e instanceof FiscalError || (e instanceof PermanentJobError && e.cause instanceof FiscalError);
+        if (!handled && (e instanceof PermanentJobError || ctx.attempt >= ctx.maxAttempts)) {
+          await d.store.db.transaction().execute((trx) =>
+            d.alerts.raise(trx, {
+              severity: 'critical',
+              key: `receipt-stuck:${r.id}:${ctx.jobId}:${ctx.attempt}`,
+              title: 'Чек не отправлен в кассу',
+              text: `Чек ${r.id} на ${formatRub(r.total)} (касса ${r.register_id}) не отправлен: ${(e as Error).message}. После исправления повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
+              context: { receiptId: r.id, register: r.register_id, jobId: ctx.jobId },
+            }),
+          );
+          d.jobs.kick();
         }
-        const fresh = await getReceipt(d.store.db, r.id);
-        if (fresh?.status === 'pending') await send(d, fresh, ctx);
-      });
+        throw e;
+      }
     },
   };
+}
+
+/** The register's older unsent receipts first, then this one; one send at a time per register. */
+async function sendInOrder(d: FlowDeps, r: ReceiptRow, ctx: JobContext): Promise<void> {
+  await d.fiscal.lock(r.organization_id, r.register_id).run(async () => {
+    for (const earlier of await unsentBefore(d.store.db, r, 50)) {
+      const fresh = await getReceipt(d.store.db, earlier.id);
+      try {
+        if (fresh?.status === 'pending') await send(d, fresh, ctx);
+      } catch (e) {
+        // this receipt waits for the earlier one: it says why
+        if (e instanceof FiscalError || e instanceof PermanentJobError) {
+          const why = e instanceof FiscalError ? e.hint : ((e.cause as FiscalError | undefined)?.hint ?? e.message);
+          await updateReceipt(d.store.db, r.id, ['pending'], { error: `Ждёт отправки более раннего чека ${earlier.id}: ${why}`.slice(0, 1000) });
+        }
+        throw e;
+      }
+    }
+    const fresh = await getReceipt(d.store.db, r.id);
+    if (fresh?.status === 'pending') await send(d, fresh, ctx);
+  });
 }
 
 export function checkJob(d: FlowDeps): JobDefinition<{ receiptId: string }> {
@@ -184,7 +207,11 @@ export function pollSchedule(d: FlowDeps): ScheduleDefinition | null {
 export function devicesSchedule(d: FlowDeps): ScheduleDefinition | null {
   const watched = d.fiscal.all().filter((x) => x.register.health);
   if (watched.length === 0) return null;
-  const every = Math.min(...watched.map((x) => { const c = d.fiscal.config(x.organizationId, x.register.id); return c?.type === 'atol-driver' ? c.statusEverySeconds : 60; }));
+  const everySeconds = (organizationId: string, id: string) => {
+    const c = d.fiscal.config(organizationId, id);
+    return c?.type === 'atol-driver' ? c.statusEverySeconds : 60;
+  };
+  const every = Math.min(...watched.map((x) => everySeconds(x.organizationId, x.register.id)));
   return {
     name: 'fiscal.devices',
     everyMs: every * 1000,

@@ -143,10 +143,34 @@ function orderParts(items: OrderItem[], receipts: ReceiptRow[], amount: Kopecks)
   }
 }
 
+/**
+ * A receipt that cannot be built (an amount its lines cannot cover, a damaged record) never stops
+ * the payment, shipment or refund that asked for it: support is alerted instead.
+ */
+async function guarded(d: FlowDeps, trx: Executor, what: { event: string; orderId: string; paymentId?: string }, build: () => Promise<void>): Promise<void> {
+  try {
+    await build();
+  } catch (e) {
+    if (!(e instanceof RangeError || e instanceof SyntaxError)) throw e;
+    d.log.error({ err: e, ...what }, 'a receipt could not be built');
+    await d.alerts.raise(trx, {
+      severity: 'critical',
+      key: `receipt-build:${what.event}:${what.paymentId ?? what.orderId}`,
+      title: 'Чек не сформирован',
+      text: `Чек (${what.event}) по заказу ${what.orderId}${what.paymentId ? `, платёж ${what.paymentId}` : ''} не сформирован: ${e.message}. Оформите его вручную или через POST /api/v1/receipts (коррекция).`,
+      context: { orderId: what.orderId, paymentId: what.paymentId ?? null, event: what.event },
+    });
+  }
+}
+
 /** The payment became paid (sync.ts, in its transaction): the receipt the rules want now, if any. */
 export async function queuePaymentReceipt(d: FlowDeps, trx: Executor, payment: PaymentRow): Promise<void> {
   const c = translator(d, payment.organization_id);
   if (!c) return;
+  await guarded(d, trx, { event: 'payment', orderId: payment.order_id, paymentId: payment.id }, () => paymentReceipt(d, trx, c, payment));
+}
+
+async function paymentReceipt(d: FlowDeps, trx: Executor, c: Ctx, payment: PaymentRow): Promise<void> {
   const order = (await getOrder(trx, payment.order_id))!;
   const f = facts(order);
   const receipts = await orderReceipts(trx, order.id);
@@ -176,6 +200,10 @@ export async function queuePaymentReceipt(d: FlowDeps, trx: Executor, payment: P
 export async function queueShipmentReceipts(d: FlowDeps, trx: Executor, order: OrderRow): Promise<void> {
   const c = translator(d, order.organization_id);
   if (!c) return;
+  await guarded(d, trx, { event: 'shipment', orderId: order.id }, () => shipmentReceipts(d, trx, c, order));
+}
+
+async function shipmentReceipts(d: FlowDeps, trx: Executor, c: Ctx, order: OrderRow): Promise<void> {
   const f = facts(order);
   const date = order.shipped_at ?? nowIso();
   const day = dayIn(date, c.org.fiscal.timeZone);
@@ -211,6 +239,10 @@ const MIRROR_ORDER = ['settlement', 'full', 'credit_payment', 'prepayment'];
 export async function queueRefundReceipt(d: FlowDeps, trx: Executor, refund: RefundRow, payment: PaymentRow): Promise<void> {
   const c = translator(d, payment.organization_id);
   if (!c) return;
+  await guarded(d, trx, { event: 'refund', orderId: payment.order_id, paymentId: payment.id }, () => refundReceipt(d, trx, c, refund, payment));
+}
+
+async function refundReceipt(d: FlowDeps, trx: Executor, c: Ctx, refund: RefundRow, payment: PaymentRow): Promise<void> {
   const receipts = await paymentReceipts(trx, payment.id);
   const original = MIRROR_ORDER.map((k) => receipts.find((r) => r.kind === k && live(r))).find(Boolean);
   if (!original) return;

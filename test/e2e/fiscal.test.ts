@@ -163,6 +163,18 @@ describe('an online order paid by card, handed over later (22 %)', () => {
     expect(new Date(refund.date).getFullYear()).toBeGreaterThanOrEqual(2026);
   });
 
+  test('a receipt that cannot be built never stops the shipment that asked for it: the order is shipped, support is alerted', async () => {
+    const order = await newOrder(h);
+    const payment = await pay(h, order.id);
+    const [pre] = await settledReceipts(h, payment.id, 1);
+    await h.gateway.store.db.updateTable('receipts').set({ body: '{"items": [' }).where('id', '=', pre.id).execute(); // a damaged record
+    const notes = await shipOverCommerceML(h, order);
+    expect(notes[0]).toMatch(/изменено заказов: 1/);
+    expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.onec.shipped).not.toBeNull();
+    const alert = await eventually(async () => (await alerts(h)).find((a) => a.key === `receipt-build:shipment:${order.id}`));
+    expect(alert).toMatchObject({ severity: 'critical', title: 'Чек не сформирован' });
+  });
+
   test('bad input: no contact of the buyer, a name past 128 characters — a clear error, and no order', async () => {
     const count = async () => Number((await h.gateway.store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     const before = await count();

@@ -85,7 +85,7 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(
     [
       '',
-      'onec-gateway sandbox is running (SQLite in .sandbox/, in-process jobs, emulated bank and 1C)',
+      'onec-gateway sandbox is running (SQLite in .sandbox/, in-process jobs, emulated bank, 1C and cash registers)',
       '',
       `  gateway           ${u}`,
       `  OpenAPI           ${u}/openapi.json`,
