@@ -233,11 +233,11 @@ export function fitName(name: string, max = ITEM_NAME_MAX): string {
  * What is left of each base line after earlier receipts took their part: `key` says which base
  * line a taken line came from (its `ref` for lines of the order, its `src` within a receipt).
  */
-export function remaining<T extends { amount: Kopecks }>(base: readonly { amount: Kopecks }[], taken: readonly T[], key: (t: T) => number | undefined, sign = 1): Kopecks[] {
+export function remaining<T extends { amount: Kopecks }>(base: readonly { amount: Kopecks }[], taken: readonly T[], key: (t: T) => number | undefined): Kopecks[] {
   const left = base.map((b) => b.amount);
   for (const t of taken) {
     const k = key(t);
-    if (k !== undefined && k >= 0 && k < left.length) left[k] = Math.min(base[k].amount, Math.max(0, left[k] - sign * t.amount));
+    if (k !== undefined && k >= 0 && k < left.length) left[k] = Math.max(0, left[k] - t.amount);
   }
   return left;
 }

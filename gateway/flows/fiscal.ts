@@ -2,8 +2,8 @@ import type { OrganizationConfig } from '../config';
 import { newId } from '../domain/ids';
 import { formatRub, type Kopecks } from '../domain/money';
 import type { Customer, OrderItem, PaymentTerms } from '../domain/order';
-import { allocate, dayIn, ITEM_NAME_MAX, receiptIssues, remaining, vatAmount, type ReceiptDoc, type ReceiptLine, type ReceiptOperation } from '../domain/receipt';
-import { creditAtShipment, receiptClient, stageAtPayment, stageLines, stagePaymentType, wholeParts, type ReceiptRules, type Stage } from '../domain/receipt-rules';
+import { allocate, dayIn, ITEM_NAME_MAX, receiptIssues, remaining, type ReceiptDoc, type ReceiptLine, type ReceiptOperation } from '../domain/receipt';
+import { creditAtShipment, mirrorLines, receiptClient, stageAtPayment, stageLines, stagePaymentType, wholeParts, type ReceiptRules, type Stage } from '../domain/receipt-rules';
 import { unprocessable, type ErrorDetail } from '../errors';
 import { nowIso, type Executor } from '../store/db';
 import { getOrder } from '../store/orders';
@@ -252,7 +252,7 @@ async function refundReceipt(d: FlowDeps, trx: Executor, c: Ctx, refund: RefundR
   const left = remaining(base, earlier, (l) => l.src);
   const amount = Math.min(refund.amount, left.reduce((s, x) => s + x, 0));
   if (amount <= 0) return;
-  const items = allocate(base, left, amount).map((l) => ({ ...l, vatAmount: vatAmount(l.amount, l.vat) }));
+  const items = mirrorLines(allocate(base, left, amount));
   const date = refund.updated_at;
   await record(d, trx, c, { kind: 'refund', externalId: `${PREFIX.refund}-${refund.id}`, order, payment, refund, mirrors: original.id, doc: doc(d, c, 'sell_refund', date, facts(order).customer, items, [{ type: 1, amount }]) });
 }
