@@ -1,4 +1,5 @@
 import { ADMIN_AUTH, eventually, startHarness, type Harness } from '../helpers/harness';
+import { SANDBOX } from '../sandbox/config';
 import { alerts, newOrder, pay, paymentView, receiptRows, settledReceipts } from '../helpers/fiscal';
 
 /**
@@ -117,6 +118,34 @@ describe('on the way to ATOL Online', () => {
     expect(h.atol!.posts.get(r.externalId)).toBe(1);
     expect(h.atol!.stats.reportRateViolations).toBe(violations);
   }, 40_000);
+});
+
+describe('what support and integrators read', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ fiscal: {} });
+  });
+  afterAll(() => h?.close());
+
+  test('no ATOL password or token reaches a log line, through refusals and renewals', async () => {
+    h.atol!.knobs.rejectNext = 1;
+    await settledReceipts(h, (await pay(h, (await newOrder(h)).id)).id, 1);
+    h.atol!.expireTokens();
+    await settledReceipts(h, (await pay(h, (await newOrder(h)).id)).id, 1);
+    const all = h.logs.join('\n');
+    expect(h.atol!.issuedTokens().length).toBeGreaterThanOrEqual(2);
+    for (const t of h.atol!.issuedTokens()) expect(all).not.toContain(t);
+    expect(all).not.toContain(SANDBOX.atol.password);
+    expect(all).toMatch(/"receiptId":"[0-9a-f-]{36}"/);
+  });
+
+  test('/openapi.json describes receipts: the registrar endpoint, the receipt on the payment, the ATOL callback', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/receipts', '/api/v1/receipts/{id}', '/callbacks/atol/{org}', '/api/v1/admin/receipts', '/api/v1/admin/receipts/{id}/retry']));
+    expect(doc.paths['/api/v1/receipts'].post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/CreateReceipt');
+    expect(doc.components.schemas.Payment.properties.receipts.items.$ref).toBe('#/components/schemas/Receipt');
+    expect(Object.keys(doc.components.schemas.Receipt.properties)).toEqual(expect.arrayContaining(['kind', 'operation', 'status', 'items', 'payments', 'fiscal', 'error']));
+  });
 });
 
 describe('a local register through the ATOL driver', () => {

@@ -120,6 +120,11 @@ export class AtolOnlineEmulator {
     return [...this.documents.values()].filter((d) => d.externalId === externalId && d.status === 'done').length;
   }
 
+  /** The tokens issued so far (a test checks none reaches a log line). */
+  issuedTokens(): string[] {
+    return [...this.tokens.keys()];
+  }
+
   /** Every token issued so far is expired from now on (as after 24 h). */
   expireTokens(): void {
     for (const t of this.tokens.values()) t.issuedAt = 0;
