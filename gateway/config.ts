@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { FISCAL_OFF, fiscalSchema } from './config-fiscal';
 
 /**
  * The gateway's configuration: one YAML file, `${ENV}` placeholders for secrets,
@@ -115,6 +116,8 @@ const organization = z.object({
     .default({}),
   providers: z.object({ sber: sberProvider.optional(), tbank: tbankProvider.optional() }).default({}),
   onec: onec.default({ transport: 'none', mapping: 'ut11', refs: {}, concurrency: 4, timeoutMs: 60_000, refunds: true, soap: { register: 'RegisterPayment' }, httpPath: '/hs/gateway/payments', keys: [] }),
+  /** Receipts (54-ФЗ): see config-fiscal.ts. */
+  fiscal: fiscalSchema.default(FISCAL_OFF),
 });
 
 const alertChannel = z.discriminatedUnion('type', [
@@ -212,6 +215,7 @@ export const configSchema = z
     cfg.organizations.forEach((org, i) => {
       if (seen.has(org.id)) ctx.addIssue({ code: 'custom', path: ['organizations', i, 'id'], message: `duplicate organization id "${org.id}"` });
       seen.add(org.id);
+      if (org.fiscal.mode !== 'off' && !org.inn) ctx.addIssue({ code: 'custom', path: ['organizations', i, 'inn'], message: 'receipts carry the organization’s ИНН: required when fiscal.mode is not off' });
       for (const [method, m] of Object.entries(org.payments)) {
         if (!m) continue;
         const named: [string | number, string][] = [['provider', m.provider], ...m.alternatives.map((p, k) => [k, p] as [number, string])];

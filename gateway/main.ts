@@ -8,12 +8,18 @@ import { ODataSink } from '../connectors/onec-odata/sink';
 import { HttpSink } from '../connectors/onec-http/sink';
 import { SberProvider } from '../connectors/sber/provider';
 import { TbankProvider } from '../connectors/tbank/provider';
+import { AtolDriverRegister } from '../connectors/atol-driver/register';
+import { AtolOnlineRegister } from '../connectors/atol-online/register';
 import { LogNotifier } from '../connectors/notify/log';
 import { WebhookNotifier } from '../connectors/notify/webhook';
-import type { GatewayConfig } from './config';
+import { ConfigError, type GatewayConfig } from './config';
 import { Alerts } from './flows/alerts';
 import { Providers, type FlowDeps } from './flows/deps';
 import { historySchedule } from './flows/history';
+import { checkJob, devicesSchedule, pollSchedule, registerJob } from './flows/fiscal-jobs';
+import { shipmentsSchedule } from './flows/fiscal-ops';
+import { FiscalRegisters } from './flows/fiscal-registers';
+import { loadReceiptRules } from './flows/fiscal-rules';
 import { janitorSchedule, syncAttemptJob } from './flows/janitor';
 import { deliverJob, OneCBases, pullSchedule, writeLinkJob } from './flows/onec';
 import { executeRefundJob } from './flows/refunds';
@@ -28,7 +34,7 @@ import { JobQueue } from './jobs/queue';
 import type { JobRunner } from './jobs/types';
 import { createLogger, type Logger } from './log';
 import { Semaphore } from './limiter';
-import type { AcquiringProvider, Notifier, OneCOrderSource, OneCSink, ProviderName } from './ports';
+import type { AcquiringProvider, FiscalRegister, Notifier, OneCOrderSource, OneCSink, ProviderName } from './ports';
 import { openStore, type Store } from './store/db';
 import { countJobsByStatus } from './store/jobs';
 import { migrateToLatest } from './store/migrations';
@@ -108,6 +114,30 @@ function buildOneC(config: GatewayConfig): OneCBases {
   return new OneCBases(sinks, sources);
 }
 
+/** Each organization's cash registers and receipt rules (organizations[].fiscal). */
+function buildFiscal(config: GatewayConfig): FiscalRegisters {
+  const registers: ConstructorParameters<typeof FiscalRegisters>[0] = [];
+  const rules = new Map<string, ReturnType<typeof loadReceiptRules>>();
+  config.organizations.forEach((org, i) => {
+    const f = org.fiscal;
+    if (f.mode === 'off') return;
+    try {
+      rules.set(org.id, loadReceiptRules(f.rules));
+    } catch (e) {
+      throw new ConfigError(`organizations[${i}].fiscal.rules: ${(e as Error).message}`);
+    }
+    const publicUrl = config.server.publicUrl.replace(/\/+$/, '');
+    for (const c of f.registers) {
+      const register: FiscalRegister =
+        c.type === 'atol-online'
+          ? new AtolOnlineRegister({ ...c, timeZone: f.timeZone, callbackBase: c.callbacks ? `${publicUrl}/callbacks/atol/${org.id}` : undefined })
+          : new AtolDriverRegister({ ...c });
+      registers.push({ organizationId: org.id, register, config: c });
+    }
+  });
+  return new FiscalRegisters(registers, rules);
+}
+
 function buildNotifiers(config: GatewayConfig, log: Logger): Notifier[] {
   return config.alerts.channels.map((c) => (c.type === 'webhook' ? new WebhookNotifier(c) : new LogNotifier(log.child({ channel: 'alerts' }))));
 }
@@ -115,6 +145,7 @@ function buildNotifiers(config: GatewayConfig, log: Logger): Notifier[] {
 export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const roles = opts.roles ?? { http: true, worker: true };
   const log = opts.logger ?? createLogger(config.log.level);
+  const fiscal = buildFiscal(config);
   const store = await openStore(config.database.url);
   await migrateToLatest(store.db);
 
@@ -131,6 +162,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     providers: buildProviders(config),
     alerts,
     onec: buildOneC(config),
+    fiscal,
     log,
   };
   exec.define(alerts.job());
@@ -139,9 +171,12 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   exec.define(executeRefundJob(flows));
   exec.define(deliverJob(flows));
   exec.define(writeLinkJob(flows));
+  exec.define(registerJob(flows));
+  exec.define(checkJob(flows));
   exec.schedule(janitorSchedule(flows));
   const history = historySchedule(flows);
   if (history) exec.schedule(history);
+  for (const s of [pollSchedule(flows), devicesSchedule(flows), shipmentsSchedule(flows)]) if (s) exec.schedule(s);
   const pull = pullSchedule(flows);
   if (pull) exec.schedule(pull);
 

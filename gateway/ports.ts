@@ -1,6 +1,7 @@
 import type { Kopecks } from './domain/money';
 import type { Customer, OrderItem } from './domain/order';
 import type { ObservedStatus } from './domain/payment-state';
+import type { ReceiptDoc } from './domain/receipt';
 
 /**
  * The interfaces outside systems are reached through. Connectors implement them;
@@ -256,4 +257,87 @@ export interface OneCOrderSource {
   /** Orders dated at or after `since` that match the configured filter, oldest first, a page at a time. */
   newOrders(since: string, page: { limit: number; skip: number }): Promise<OneCOrder[]>;
   writePaymentLink(orderRef: string, url: string): Promise<void>;
+  /**
+   * Whether 1C has shipped the order (its status is one of the mapping's shipped statuses); null
+   * when the mapping names none or the order is not found.
+   */
+  shipped?(order: { ref: string | null; number: string }): Promise<{ shipped: boolean; status: string } | null>;
+}
+
+// ---------------------------------------------------------------- fiscal registers
+
+/** What the fiscal storage gave a registered receipt (what the accountant checks against the ОФД). */
+export interface FiscalAttributes {
+  /** ФН serial (tag 1041). */
+  fnNumber: string;
+  /** ФД number (tag 1040). */
+  documentNumber: number;
+  /** ФПД, the fiscal sign (tag 1077). */
+  documentAttribute: number;
+  /** When the ФН registered it (ISO 8601). */
+  datetime: string;
+  /** РН ККТ (tag 1037). */
+  registrationNumber: string;
+  shiftNumber: number;
+  /** Number in the shift (tag 1042). */
+  receiptNumber?: number;
+  /** Where the buyer sees it at the ОФД, when the register says. */
+  ofdUrl?: string;
+}
+
+/** Where a receipt stands at a register. `failed`: refused for good, nothing was registered. */
+export type FiscalState =
+  | { state: 'wait'; uuid: string }
+  | { state: 'done'; uuid: string; fiscal: FiscalAttributes }
+  | { state: 'failed'; uuid?: string; code: string; message: string; hint: string }
+  /** The register has no record of it: it never arrived (safe to send). */
+  | { state: 'unknown' };
+
+export interface FiscalRequest {
+  /** Stable for the receipt (and its retry number): what makes registering idempotent. */
+  externalId: string;
+  receipt: ReceiptDoc;
+  /** Where the register reports the result (ATOL Online). */
+  callbackUrl?: string;
+}
+
+/** A register's device: what support must hear about (paper, fiscal storage, a blocked device). */
+export interface RegisterHealth {
+  online: boolean;
+  shift?: 'opened' | 'closed' | 'expired';
+  problems: { key: string; severity: AlertSeverity; title: string; text: string }[];
+}
+
+/**
+ * Why a register refused: `unavailable` passes (retry); `validation` (ATOL 32) needs the data fixed;
+ * `auth` and `config` need the set-up fixed.
+ */
+export type FiscalErrorKind = 'unavailable' | 'validation' | 'auth' | 'config';
+
+export class FiscalError extends ExternalError {
+  readonly kind: FiscalErrorKind;
+  /** What support or an accountant reads, in Russian. */
+  readonly hint: string;
+  constructor(system: string, kind: FiscalErrorKind, message: string, hint: string, opts: { cause?: unknown; code?: string } = {}) {
+    super(system, message, { retryable: kind === 'unavailable', cause: opts.cause, code: opts.code ?? kind });
+    this.name = 'FiscalError';
+    this.kind = kind;
+    this.hint = hint;
+  }
+}
+
+/** A cash register: ATOL Online (cloud) or the ATOL driver's web server (a local device). */
+export interface FiscalRegister {
+  readonly id: string;
+  readonly kind: 'atol-online' | 'atol-driver';
+  /** Registers the receipt once: sending the same externalId again adopts the first registration. */
+  register(req: FiscalRequest): Promise<FiscalState>;
+  /** The result of a receipt sent before (never sends it again). */
+  check(ref: { externalId: string; uuid: string | null }): Promise<FiscalState>;
+  /** The device's state, where the register has a device of ours to watch. */
+  health?(): Promise<RegisterHealth>;
+  /** Where the register calls back with a receipt's result, signed for that receipt (ATOL Online). */
+  callbackUrl?(receiptId: string): string | undefined;
+  /** The receipt a callback is about, when the signature in its URL verifies; null otherwise. */
+  verifyCallback?(params: Record<string, string>): string | null;
 }

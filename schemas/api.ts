@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_KOPECKS, quantityThousandths } from '../gateway/domain/money';
 import { VAT_CODES } from '../gateway/domain/order';
 import { PAYMENT_STATUSES } from '../gateway/domain/payment-state';
+import { PAYMENT_METHODS, PAYMENT_OBJECTS, PAYMENT_TYPES, RECEIPT_OPERATIONS } from '../gateway/domain/receipt';
 
 /**
  * The REST API's shapes. Request schemas validate input (errors carry the field path);
@@ -154,6 +155,55 @@ export const pageStatusSchema = z
     qrExpiresAt: z.string().nullable().meta({ description: 'When the live СБП QR stops working' }),
   })
   .meta({ id: 'PayPageStatus' });
+export const receiptViewSchema = z
+  .object({
+    id: z.string(),
+    externalId: z.string().meta({ description: 'The id the register knows the receipt by (stable: derived from the payment, refund or the caller’s id)' }),
+    organization: z.string(),
+    kind: z.enum(['prepayment', 'settlement', 'full', 'credit', 'credit_payment', 'refund', 'registrar']).meta({
+      description: 'prepayment: at payment, goods later; settlement: at shipment, offsetting the prepayment; full: paid and handed over at once; credit / credit_payment: handed over before payment, then paid; refund; registrar: sent by the site or 1C',
+    }),
+    operation: z.enum(RECEIPT_OPERATIONS).meta({ description: 'Tag 1054: sell, sell_refund, sell_correction, sell_refund_correction' }),
+    status: z.enum(['pending', 'sent', 'done', 'failed']).meta({ description: 'pending: to be sent; sent: the register has it, the result is awaited; done: registered; failed: refused, see error (retry from the admin API)' }),
+    register: z.string(),
+    total: kopecks,
+    orderId: z.string().optional(),
+    paymentId: z.string().optional(),
+    refundId: z.string().optional(),
+    date: z.string().meta({ description: 'When the settlement happened (the receipt’s timestamp)' }),
+    client: z.object({ email: z.string().optional(), phone: z.string().optional(), name: z.string().optional(), inn: z.string().optional() }),
+    items: z.array(
+      z.object({
+        name: z.string(),
+        price: kopecks,
+        quantity: z.number(),
+        amount: kopecks,
+        paymentMethod: z.enum(PAYMENT_METHODS).meta({ description: 'Tag 1214' }),
+        paymentObject: z.number().int().meta({ description: 'Tag 1212: 1 товар, 4 услуга, 10 платёж...' }),
+        vat: vatCode,
+        vatAmount: kopecks.meta({ description: 'VAT in the line: amount × rate / (100 + rate), rounded half away from zero to a kopeck' }),
+        measure: z.number().int().meta({ description: 'Tag 2108: 0 шт' }),
+      }),
+    ),
+    payments: z.array(z.object({ type: z.enum(['cash', 'cashless', 'prepayment', 'credit', 'other']), amount: kopecks })),
+    correction: z.object({ type: z.enum(['self', 'instruction']), baseDate: z.string(), baseNumber: z.string().optional() }).optional(),
+    fiscal: z
+      .object({
+        fnNumber: z.string().meta({ description: 'ФН (tag 1041)' }),
+        documentNumber: z.number().meta({ description: 'ФД (tag 1040)' }),
+        documentAttribute: z.number().meta({ description: 'ФПД (tag 1077)' }),
+        datetime: z.string(),
+        registrationNumber: z.string().meta({ description: 'РН ККТ (tag 1037)' }),
+        shiftNumber: z.number(),
+        ofdUrl: z.string().optional(),
+      })
+      .optional()
+      .meta({ description: 'The fiscal attributes, once registered' }),
+    error: z.string().optional().meta({ description: 'Why it is not registered (yet), in Russian' }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Receipt' });
 
 export const paymentViewSchema = z
   .object({
@@ -170,7 +220,7 @@ export const paymentViewSchema = z
     refunds: z.array(refundViewSchema),
     action: actionSchema.nullable(),
     onec: onecStatusSchema,
-    receipts: z.array(z.object({ id: z.string(), status: z.string() })),
+    receipts: z.array(receiptViewSchema).meta({ description: 'The payment’s receipts (its refunds’ too), oldest first, with their status and fiscal attributes' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -275,3 +325,55 @@ export const onecPaymentSchema = z
     onec: onecStatusSchema,
   })
   .meta({ id: 'OneCPayment' });
+
+// ---------------------------------------------------------------- receipts (registrar mode)
+
+export const createReceiptSchema = z
+  .object({
+    externalId: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9._:-]+$/, 'latin letters, digits, ".", "_", ":" and "-"')
+      .meta({ description: 'The caller’s own id of the receipt, unique per organization: the same id again returns the same receipt' }),
+    organization: z.string().optional().meta({ description: 'Organization id; optional when the key serves one organization' }),
+    register: z.string().optional().meta({ description: 'The register to use (default: by the organization’s routes)' }),
+    pointOfSale: z.string().optional().meta({ description: 'Chooses the register by the organization’s routes' }),
+    operation: z.enum(RECEIPT_OPERATIONS),
+    date: z.iso.datetime({ offset: true }).optional().meta({ description: 'When the settlement happened (default: now)' }),
+    orderId: z.string().optional().meta({ description: 'The gateway order it belongs to, if any' }),
+    paymentId: z.string().optional().meta({ description: 'The gateway payment it belongs to (then it is listed on the payment)' }),
+    client: z.object({
+      email: z.email().max(64).optional(),
+      phone: z.string().regex(/^\+?[0-9 ()-]{10,20}$/, 'a phone number such as +79001234567').optional(),
+      name: z.string().trim().min(1).max(256).optional().meta({ description: 'B2B: the buyer’s name (tag 1227)' }),
+      inn: z.string().regex(/^\d{10}(\d{2})?$/, '10 or 12 digits').optional().meta({ description: 'B2B: the buyer’s ИНН (tag 1228)' }),
+    }),
+    items: z
+      .array(
+        z.object({
+          name: z.string().trim().min(1).max(128, 'at most 128 characters on a receipt (tag 1030)'),
+          price: kopecks,
+          quantity: z.number().positive().refine((q) => quantityThousandths(q) !== null, 'at most 3 decimal places'),
+          amount: kopecks.meta({ description: 'price × quantity, rounded half away from zero to a kopeck' }),
+          vat: vatCode,
+          paymentMethod: z.enum(PAYMENT_METHODS),
+          paymentObject: z.union([z.enum(Object.keys(PAYMENT_OBJECTS) as [keyof typeof PAYMENT_OBJECTS, ...(keyof typeof PAYMENT_OBJECTS)[]]), z.number().int().min(1).max(33)]).meta({ description: 'goods, service, payment, ... or the tag 1212 value' }),
+          measure: z.number().int().min(0).max(255).default(0),
+        }),
+      )
+      .min(1, 'at least one line')
+      .max(100, 'at most 100 lines'),
+    payments: z
+      .array(z.object({ type: z.enum(Object.keys(PAYMENT_TYPES) as [keyof typeof PAYMENT_TYPES, ...(keyof typeof PAYMENT_TYPES)[]]), amount: positiveKopecks }))
+      .min(1)
+      .max(10),
+    total: positiveKopecks,
+    correction: z
+      .object({ type: z.enum(['self', 'instruction']), baseDate: z.iso.date(), baseNumber: z.string().max(32).optional() })
+      .optional()
+      .meta({ description: 'Correction receipts: self (found by the organization) or instruction (the tax authority’s), the date of the settlement corrected' }),
+  })
+  .meta({ id: 'CreateReceipt' });
+export type CreateReceiptInput = z.infer<typeof createReceiptSchema>;

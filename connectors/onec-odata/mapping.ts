@@ -69,6 +69,8 @@ export const mappingSchema = z.object({
     paymentLinkField: z.string().nullable().default(null),
     /** Extra OData condition choosing the manager-created orders to pick up (pull). */
     pullFilter: z.string().optional(),
+    /** Values of fields.status meaning the goods are handed over (the shipment receipt is then due). */
+    shippedStatuses: z.array(z.string()).default([]),
   }),
   /**
    * How a payment row settles the order: `object` (УТ 11.5: the order's ОбъектРасчетов) or `order`

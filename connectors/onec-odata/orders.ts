@@ -78,6 +78,18 @@ export class ODataOrderSource implements OneCOrderSource {
     };
   }
 
+  async shipped(order: { ref: string | null; number: string }): Promise<{ shipped: boolean; status: string } | null> {
+    const o = this.mapping.order;
+    const field = o.fields.status;
+    if (!field || o.shippedStatuses.length === 0) return null;
+    const doc = order.ref
+      ? await this.client.get(o.entity, order.ref, ['Ref_Key', field])
+      : (await this.client.list(o.entity, { filter: `${o.lookupBy} eq ${lit.string(order.number)} and DeletionMark eq false`, select: ['Ref_Key', field], top: 2 }))[0];
+    if (!doc) return null;
+    const status = String(doc[field] ?? '');
+    return { shipped: o.shippedStatuses.includes(status), status };
+  }
+
   /**
    * Writes the link into the order's field (appended to what a manager wrote). Guarded by
    * DataVersion: if the order changed between our read and our write, read again.

@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import type { AcquiringProvider, ProviderName } from '../ports';
 import type { Store } from '../store/db';
 import type { Alerts } from './alerts';
+import type { FiscalRegisters } from './fiscal-registers';
 import type { OneCBases } from './onec';
 
 /** The acquiring providers of each organization, built from the configuration. */
@@ -24,5 +25,6 @@ export interface FlowDeps {
   providers: Providers;
   alerts: Alerts;
   onec: OneCBases;
+  fiscal: FiscalRegisters;
   log: Logger;
 }

@@ -4,6 +4,7 @@ import type { OrderItem, VatCode } from '../domain/order';
 import { nowIso, type Executor } from '../store/db';
 import type { OrderRow } from '../store/schema';
 import type { FlowDeps } from './deps';
+import { queueShipmentReceipts } from './fiscal';
 import { createOrderFromOneC } from './onec';
 import { ensurePayLink } from './pay-links';
 
@@ -124,7 +125,8 @@ export async function applyDocument(c: ImportContext, doc: ImportedDocument, par
       if (doc.deleted) return;
       await update(c, order, { onec_paid_number: doc.number1C ?? doc.number, onec_paid_at: date ? instant(date, c.timeZone) : nowIso(), status: order.status === 'awaiting_payment' ? 'paid' : order.status });
     } else if (!doc.deleted) {
-      await update(c, order, { shipped_at: date ? instant(date, c.timeZone) : nowIso(), onec_shipment_number: doc.number1C ?? doc.number });
+      const shipped = await update(c, order, { shipped_at: date ? instant(date, c.timeZone) : nowIso(), onec_shipment_number: doc.number1C ?? doc.number });
+      if (!order.shipped_at) await queueShipmentReceipts(c.d, c.db, shipped);
     }
     return;
   }
@@ -204,7 +206,9 @@ export async function applyDocument(c: ImportContext, doc: ImportedDocument, par
     }
   }
 
+  const wasShipped = Boolean(order.shipped_at);
   order = await update(c, order, set);
+  if (!wasShipped && order.shipped_at) await queueShipmentReceipts(c.d, c.db, order);
   for (const sub of doc.subordinates) await applyDocument(c, { ...sub, basis: sub.basis ?? order.number }, order);
 }
 

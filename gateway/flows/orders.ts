@@ -7,6 +7,7 @@ import { nowIso } from '../store/db';
 import { findOrderByExternalId, getOrder, insertOrder } from '../store/orders';
 import type { OrderRow } from '../store/schema';
 import type { FlowDeps } from './deps';
+import { orderReceiptIssues } from './fiscal';
 
 /** JSON with sorted keys: the same content hashes the same whatever the key order. */
 export function canonicalJson(v: unknown): string {
@@ -40,6 +41,7 @@ export async function createOrder(d: FlowDeps, organizationId: string, input: Cr
   const hash = sha256(canonicalJson(content));
   const existing = await findOrderByExternalId(d.store.db, organizationId, input.externalId);
   if (existing) return sameOrConflict(existing, hash);
+  orderReceiptIssues(d, organizationId, input);
 
   const row = orderRow({
     organization_id: organizationId,

@@ -8,6 +8,7 @@ import { getPayment, getRefund, insertRefund, paymentAttempts, paymentRefunds, s
 import type { RefundRow } from '../store/schema';
 import { attemptRef } from './attempts';
 import type { FlowDeps } from './deps';
+import { queueRefundReceipt } from './fiscal';
 import { queueDelivery } from './onec';
 import { applyObserved } from './sync';
 
@@ -97,7 +98,11 @@ export function executeRefundJob(d: FlowDeps): JobDefinition<{ refundId: string 
         observed = await provider.status(ref);
       }
       await d.store.db.transaction().execute(async (trx) => {
-        if (await setRefundStatus(trx, refund.id, 'pending', 'succeeded')) await queueDelivery(d, trx, { refund: { ...refund, updated_at: nowIso() }, payment });
+        if (await setRefundStatus(trx, refund.id, 'pending', 'succeeded')) {
+          const done = { ...refund, status: 'succeeded' as const, updated_at: nowIso() };
+          await queueDelivery(d, trx, { refund: done, payment });
+          await queueRefundReceipt(d, trx, done, payment);
+        }
       });
       await applyObserved(d, attempt, observed);
     },

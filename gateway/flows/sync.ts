@@ -9,6 +9,7 @@ import type { AttemptRow, PaymentEventsTable, PaymentRow } from '../store/schema
 import { attemptExpired, attemptRef } from './attempts';
 import type { FlowDeps } from './deps';
 import { recordConfirmedPayment } from './operations';
+import { queuePaymentReceipt } from './fiscal';
 import { queueDelivery } from './onec';
 import { notifySite } from './site-webhook';
 
@@ -150,6 +151,7 @@ async function moveByObserved(d: FlowDeps, trx: Executor, payment: PaymentRow, a
         }
         await notifySite(d, trx, payment, 'payment.paid', 'paid');
         await queueDelivery(d, trx, { payment });
+        await queuePaymentReceipt(d, trx, { ...payment, ...set });
         current = { ...current, ...set, updated_at: set.paid_at };
         continue;
       }

@@ -1,6 +1,8 @@
 import type { Executor } from '../store/db';
+import type { ReceiptDoc } from '../domain/receipt';
 import { listOrderPayments, paymentRefunds } from '../store/payments';
-import type { OrderRow, PaymentRow, RefundRow } from '../store/schema';
+import { paymentReceipts } from '../store/receipts';
+import type { OrderRow, PaymentRow, ReceiptRow, RefundRow } from '../store/schema';
 import { parseJson } from '../store/sql';
 
 /** Rows as the REST API shows them (schemas/api.ts). */
@@ -17,7 +19,47 @@ export function refundView(r: RefundRow) {
   };
 }
 
-export function paymentView(p: PaymentRow, refunds: RefundRow[]) {
+const PAYMENT_TYPE_NAMES = ['cash', 'cashless', 'prepayment', 'credit', 'other'] as const;
+
+export function receiptView(r: ReceiptRow) {
+  const doc = JSON.parse(r.body) as ReceiptDoc;
+  return {
+    id: r.id,
+    externalId: r.external_id,
+    organization: r.organization_id,
+    kind: r.kind,
+    operation: r.operation as ReceiptDoc['operation'],
+    status: r.status,
+    register: r.register_id,
+    total: r.total,
+    ...(r.order_id ? { orderId: r.order_id } : {}),
+    ...(r.payment_id ? { paymentId: r.payment_id } : {}),
+    ...(r.refund_id ? { refundId: r.refund_id } : {}),
+    date: doc.date,
+    client: doc.client,
+    items: doc.items.map((it) => ({ name: it.name, price: it.price, quantity: it.quantity, amount: it.amount, paymentMethod: it.paymentMethod, paymentObject: it.paymentObject, vat: it.vat, vatAmount: it.vatAmount, measure: it.measure })),
+    payments: doc.payments.map((p) => ({ type: PAYMENT_TYPE_NAMES[p.type], amount: p.amount })),
+    ...(doc.correction ? { correction: doc.correction } : {}),
+    ...(r.status === 'done' && r.fn_number
+      ? {
+          fiscal: {
+            fnNumber: r.fn_number,
+            documentNumber: Number(r.fiscal_document_number),
+            documentAttribute: Number(r.fiscal_document_attribute),
+            datetime: r.fiscal_datetime!,
+            registrationNumber: r.ecr_registration_number!,
+            shiftNumber: Number(r.shift_number),
+            ...(r.ofd_receipt_url ? { ofdUrl: r.ofd_receipt_url } : {}),
+          },
+        }
+      : {}),
+    ...(r.error ? { error: r.error } : {}),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function paymentView(p: PaymentRow, refunds: RefundRow[], receipts: ReceiptRow[] = []) {
   return {
     id: p.id,
     orderId: p.order_id,
@@ -32,14 +74,14 @@ export function paymentView(p: PaymentRow, refunds: RefundRow[]) {
     refunds: refunds.map(refundView),
     action: parseJson<unknown>(p.action),
     onec: { status: p.onec_status, ...(p.onec_document ? { document: p.onec_document } : {}), ...(p.onec_number ? { number: p.onec_number } : {}), ...(p.onec_error ? { error: p.onec_error } : {}) },
-    receipts: [] as { id: string; status: string }[],
+    receipts: receipts.map(receiptView),
     createdAt: p.created_at,
     updatedAt: p.updated_at,
   };
 }
 
 export async function loadPaymentView(db: Executor, p: PaymentRow) {
-  return paymentView(p, await paymentRefunds(db, p.id));
+  return paymentView(p, await paymentRefunds(db, p.id), await paymentReceipts(db, p.id));
 }
 
 export async function orderView(db: Executor, o: OrderRow) {

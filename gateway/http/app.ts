@@ -11,6 +11,7 @@ import { opsRoutes } from './routes/ops';
 import { orderRoutes } from './routes/orders';
 import { payRoutes } from './routes/pay';
 import { paymentRoutes } from './routes/payments';
+import { receiptRoutes } from './routes/receipts';
 
 /** Site key → organizations it serves, from every organization's `siteKeys`. */
 export function siteKeyMap(d: HttpDeps): Map<string, Set<string>> {
@@ -34,6 +35,7 @@ export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) =
   orderRoutes(api, d, site);
   paymentRoutes(api, d, site);
   payRoutes(api, d, site);
+  receiptRoutes(api, d, site);
   onecRoutes(api, d);
   exchangeRoutes(api, d);
   callbackRoutes(api, d);

@@ -277,12 +277,60 @@ const m0004: Migration = {
   },
 };
 
+const m0005: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema
+      .createTable('receipts')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('organization_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('order_id', t.id)
+      .addColumn('payment_id', t.id)
+      .addColumn('refund_id', t.id)
+      .addColumn('register_id', t.ascii(32), (c) => c.notNull())
+      .addColumn('kind', t.ascii(16), (c) => c.notNull())
+      .addColumn('operation', t.ascii(32), (c) => c.notNull())
+      .addColumn('external_id', t.ascii(128), (c) => c.notNull().unique())
+      .addColumn('request_hash', t.ascii(64))
+      .addColumn('attempt', t.int, (c) => c.notNull().defaultTo(0))
+      .addColumn('status', t.ascii(16), (c) => c.notNull())
+      .addColumn('total', t.money, (c) => c.notNull())
+      .addColumn('body', t.text, (c) => c.notNull())
+      .addColumn('mirrors', t.id)
+      .addColumn('provider_uuid', t.ascii(64))
+      .addColumn('fn_number', t.ascii(32))
+      .addColumn('fiscal_document_number', t.money)
+      .addColumn('fiscal_document_attribute', t.money)
+      .addColumn('fiscal_datetime', t.ts)
+      .addColumn('ecr_registration_number', t.ascii(32))
+      .addColumn('shift_number', t.int)
+      .addColumn('ofd_receipt_url', t.str(1000))
+      .addColumn('error', t.str(1000))
+      .addColumn('error_code', t.ascii(32))
+      .addColumn('checks', t.int, (c) => c.notNull().defaultTo(0))
+      .addColumn('next_check_at', t.ts)
+      .addColumn('sent_at', t.ts)
+      .addColumn('done_at', t.ts)
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('receipts_payment_id').on('receipts').column('payment_id').execute();
+    await db.schema.createIndex('receipts_order_id').on('receipts').column('order_id').execute();
+    await db.schema.createIndex('receipts_register_status').on('receipts').columns(['organization_id', 'register_id', 'status', 'created_at']).execute();
+    await db.schema.createIndex('receipts_status_check').on('receipts').columns(['status', 'next_check_at']).execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('receipts').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
   '0002_onec': m0002,
   '0003_exchange': m0003,
   '0004_sbp_history': m0004,
+  '0005_fiscal': m0005,
 };
 
 class InCodeProvider implements MigrationProvider {
@@ -293,7 +341,11 @@ class InCodeProvider implements MigrationProvider {
 
 /** Brings the schema up to date; safe to run from several processes at once (Kysely takes a lock). */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new InCodeProvider() });
+  // On PostgreSQL the migrator looks for its tables in every schema of the database unless told
+  // which one: another application's (or another test's) tables in a neighbouring schema would
+  // make it skip creating ours. Its tables live in the schema the connection works in.
+  const migrationTableSchema = dialectOfDb(db) === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({ db, provider: new InCodeProvider(), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

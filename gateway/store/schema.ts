@@ -17,6 +17,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   jobs: JobsTable;
   schedules: SchedulesTable;
+  receipts: ReceiptsTable;
 }
 
 export interface OrdersTable {
@@ -230,6 +231,51 @@ export interface SchedulesTable {
   last_run_at: string | null;
   last_error: string | null;
 }
+
+/** Where a receipt stands: pending (to send), sent (the register has it, result awaited), done, failed. */
+export type ReceiptStatus = 'pending' | 'sent' | 'done' | 'failed';
+
+export interface ReceiptsTable {
+  id: string;
+  organization_id: string;
+  order_id: string | null;
+  payment_id: string | null;
+  refund_id: string | null;
+  register_id: string;
+  /** prepayment, settlement, full, credit, credit_payment, refund; registrar: sent by the site or 1C. */
+  kind: string;
+  operation: string;
+  /** Unique and stable: derived from the event (payment, refund, order) or the caller's id. */
+  external_id: string;
+  /** Registrar: the hash of what the caller sent (the same id with another body is a conflict). */
+  request_hash: string | null;
+  /** Resends after a failure: the register sees `<external_id>.<attempt>` from the second on. */
+  attempt: number;
+  status: ReceiptStatus;
+  total: number;
+  /** JSON: the receipt as sent (domain/receipt.ts ReceiptDoc). */
+  body: string;
+  /** The receipt a refund mirrors. */
+  mirrors: string | null;
+  provider_uuid: string | null;
+  fn_number: string | null;
+  fiscal_document_number: number | null;
+  fiscal_document_attribute: number | null;
+  fiscal_datetime: string | null;
+  ecr_registration_number: string | null;
+  shift_number: number | null;
+  ofd_receipt_url: string | null;
+  error: string | null;
+  error_code: string | null;
+  checks: number;
+  next_check_at: string | null;
+  sent_at: string | null;
+  done_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type ReceiptRow = Selectable<ReceiptsTable>;
 
 export type OrderRow = Selectable<OrdersTable>;
 export type PaymentRow = Selectable<PaymentsTable>;

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { symmetricChecksum } from '../../connectors/sber/checksum';
+import { ExchangeClient } from '../emulators/onec-exchange/client';
 import { eventually, freePort, orderBody } from '../helpers/harness';
 import { SANDBOX } from '../sandbox/config';
 
@@ -68,6 +69,43 @@ describe('npm run sandbox', () => {
       await post('/sandbox/sber/knobs', { callbacks: 'on' }, { 'content-type': 'application/json' });
     }
   }, 30_000);
+
+  test('receipts: card payment → full_prepayment done; 1C marks the order shipped over CommerceML → full_payment done; both in /sandbox/fiscal', async () => {
+    const body = orderBody();
+    const order = (await post('/api/v1/orders', body)).body;
+    const payment = (await post(`/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...site, 'idempotency-key': 'walk-fiscal' })).body;
+    await post(`/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' }, { 'content-type': 'application/json' });
+    const receipts = async () => ((await (await fetch(`${base}/api/v1/payments/${payment.id}`, { headers: site })).json()) as any).receipts as any[];
+    const [pre] = await eventually(async () => {
+      const r = await receipts();
+      return r[0]?.status === 'done' && r;
+    }, 20_000, 200);
+    expect(pre).toMatchObject({ kind: 'prepayment', operation: 'sell', register: 'web', payments: [{ type: 'cashless', amount: 350000 }] });
+    expect(pre.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.vat])).toEqual([['full_prepayment', 1, 'vat122'], ['full_prepayment', 4, 'vat122']]);
+    expect(pre.fiscal.fnNumber).toMatch(/^\d{16}$/);
+
+    const c = new ExchangeClient({ url: `${base}/exchange/1c`, user: SANDBOX.onecUser, password: SANDBOX.onecPassword, timeoutMs: 30_000 });
+    await c.checkauth();
+    await c.init();
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.08" ДатаФормирования="2026-12-01T10:00:00"><Документ><Ид>${body.externalId}</Ид><Номер>${body.number}</Номер><Дата>2026-12-01</Дата><ХозОперация>Заказ товара</ХозОперация><Сумма>3500.00</Сумма>
+<ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Отгружен</Наименование><Значение>true</Значение></ЗначениеРеквизита><ЗначениеРеквизита><Наименование>Дата отгрузки по 1С</Наименование><Значение>2026-12-01T14:30:00</Значение></ЗначениеРеквизита></ЗначенияРеквизитов></Документ></КоммерческаяИнформация>`;
+    await c.upload('documents___walk.xml', Buffer.from(xml));
+    await c.import('documents___walk.xml', { pollDelayMs: 100 });
+    const [, settlement] = await eventually(async () => {
+      const r = await receipts();
+      return r[1]?.status === 'done' && r;
+    }, 20_000, 200);
+    expect(settlement).toMatchObject({ kind: 'settlement', operation: 'sell', payments: [{ type: 'prepayment', amount: 350000 }] });
+    expect(settlement.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.vat])).toEqual([['full_payment', 1, 'vat22'], ['full_payment', 4, 'vat22']]);
+
+    const fiscal = (await (await fetch(`${base}/sandbox/fiscal`)).json()) as any;
+    const held = fiscal.atolOnline.receipts.filter((r: any) => [pre.externalId, settlement.externalId].includes(r.externalId));
+    expect(held.map((r: any) => [r.operation, r.status, r.items.map((i: any) => i.payment_method), r.payments])).toEqual([
+      ['sell', 'done', ['full_prepayment', 'full_prepayment'], [{ type: 1, sum: 3500 }]],
+      ['sell', 'done', ['full_payment', 'full_payment'], [{ type: 2, sum: 3500 }]],
+    ]);
+  }, 60_000);
 
   test('a forged callback gets 403 and changes nothing', async () => {
     const order = await post('/api/v1/orders', orderBody());

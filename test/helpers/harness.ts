@@ -6,6 +6,8 @@ import { Writable } from 'node:stream';
 import type { GatewayConfig } from '../../gateway/config';
 import { createLogger } from '../../gateway/log';
 import { createGateway, type Gateway } from '../../gateway/main';
+import { AtolDriverEmulator, type DriverKnobs } from '../emulators/atol-driver/server';
+import { AtolOnlineEmulator, type AtolKnobs } from '../emulators/atol-online/server';
 import { OneCEmulator, type OneCKnobs } from '../emulators/onec/server';
 import type { Configuration } from '../emulators/onec/metadata';
 import { SberEmulator, type SberKnobs, type SberMerchant } from '../emulators/sber/server';
@@ -25,6 +27,8 @@ export interface HarnessOptions {
   siteWebhook?: { url: string; secret: string };
   /** An emulated 1C base for organization `main`. */
   onec?: { configuration: Configuration; transport?: 'odata' | 'soap' | 'http'; mapping?: string; knobs?: Partial<OneCKnobs>; pull?: boolean; concurrency?: number; published?: string[] };
+  /** Receipts for organization `main`: the emulated ATOL Online (register `web`), and with `driver` the emulated local register (`shop`). */
+  fiscal?: { atol?: Partial<AtolKnobs>; driver?: Partial<DriverKnobs> | true; configure?: (fiscal: Record<string, any>) => void };
   overrides?: (raw: Record<string, any>) => void;
 }
 
@@ -35,6 +39,8 @@ export interface Harness {
   sber: SberEmulator;
   tbank: TbankEmulator;
   onec: OneCEmulator | null;
+  atol: AtolOnlineEmulator | null;
+  driver: AtolDriverEmulator | null;
   /** Every log line the gateway wrote, as text. */
   logs: string[];
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers; text: string }>;
@@ -69,6 +75,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   await tbank.start();
   const onec = opts.onec ? new OneCEmulator({ configuration: opts.onec.configuration, knobs: opts.onec.knobs, published: opts.onec.published }) : null;
   await onec?.start();
+  const atol = opts.fiscal ? new AtolOnlineEmulator([SANDBOX.atol], opts.fiscal.atol) : null;
+  await atol?.start();
+  const driver = opts.fiscal?.driver ? new AtolDriverEmulator(opts.fiscal.driver === true ? {} : opts.fiscal.driver) : null;
+  await driver?.start();
+  const stopFiscal = async () => {
+    await atol?.stop();
+    await driver?.stop();
+  };
   let cleanup: () => Promise<void>;
   let databaseUrl: string;
   if (opts.db === 'postgres') {
@@ -85,6 +99,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     await sber.stop();
     await tbank.stop();
     await onec?.stop();
+    await stopFiscal();
     await cleanup();
     throw e;
   };
@@ -94,11 +109,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     sberRestUrl: sber.restUrl,
     tbank: { apiUrl: tbank.apiUrl, operationsUrl: tbank.operationsUrl },
     siteWebhook: opts.siteWebhook,
+    fiscal: atol ? { atolUrl: atol.baseUrl, driverUrl: driver?.url } : undefined,
     overrides: (raw) => {
       raw.log.level = 'debug';
       if (opts.merchant?.callbackMode === 'asymmetric') raw.organizations[0].providers.sber.callback = { mode: 'asymmetric', publicKey: sber.publicKeyPem };
       if (opts.redis) raw.redis = { url: REDIS_URL, prefix: redisPrefix() };
       if (onec) raw.organizations[0].onec = onecOrgConfig(onec, opts.onec!);
+      if (atol) opts.fiscal?.configure?.(raw.organizations[0].fiscal);
       opts.overrides?.(raw);
     },
   })).catch(abandon);
@@ -109,7 +126,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       cb();
     },
   });
-  const gateway = await createGateway(config, { logger: createLogger('debug', sink), extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank })] }).catch(abandon);
+  const gateway = await createGateway(config, { logger: createLogger('debug', sink), extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank, ...(atol ? { atol } : {}), ...(driver ? { driver } : {}) })] }).catch(abandon);
   const { url } = await gateway.start();
   return {
     gateway,
@@ -118,6 +135,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     sber,
     tbank,
     onec,
+    atol,
+    driver,
     logs,
     async call(method, path, body, headers = {}) {
       const res = await fetch(url + path, {
@@ -140,6 +159,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await sber.stop();
       await tbank.stop();
       await onec?.stop();
+      await stopFiscal();
       await cleanup();
     },
   };

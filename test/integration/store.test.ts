@@ -215,7 +215,7 @@ describe.each(backends)('store on $name', (backend) => {
     });
 
     test('migrateToLatest applies every migration once, then has nothing to do', async () => {
-      expect(firstMigration).toEqual(['0001_init', '0002_onec', '0003_exchange', '0004_sbp_history']);
+      expect(firstMigration).toEqual(['0001_init', '0002_onec', '0003_exchange', '0004_sbp_history', '0005_fiscal']);
       expect(await migrateToLatest(db)).toEqual([]);
       // the tables are there and empty
       expect(await db.selectFrom('schedules').selectAll().execute()).toEqual([]);

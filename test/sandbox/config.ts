@@ -14,6 +14,7 @@ export const SANDBOX = {
   onecKey: 'sandbox-1c-key-0123',
   sber: { userName: 'sandbox-api', password: 'sandbox-password', callbackSecret: 'sandbox-callback-secret' },
   tbank: { terminalKey: 'SandboxTerminalDEMO', password: 'sandbox-tbank-password', businessToken: 'sandbox-t-business-token' },
+  atol: { login: 'sandbox-atol', password: 'sandbox-atol-password', groupCode: 'sandbox-group' },
 } as const;
 
 export interface SandboxConfigInput {
@@ -26,7 +27,25 @@ export interface SandboxConfigInput {
   tbank?: { apiUrl: string; operationsUrl: string };
   redisUrl?: string;
   siteWebhook?: { url: string; secret: string };
+  /** Receipts: the emulated ATOL Online (and the emulated driver's web server, as point of sale `shop`). */
+  fiscal?: { atolUrl: string; driverUrl?: string };
   overrides?: (raw: Record<string, any>) => void;
+}
+
+/** organizations[].fiscal of the sandbox: translator mode, ATOL Online for the site, the local register for the shop. */
+export function fiscalOrgConfig(f: NonNullable<SandboxConfigInput['fiscal']>): Record<string, unknown> {
+  return {
+    mode: 'translator',
+    email: 'shop@romashka.example',
+    paymentAddress: 'https://shop.romashka.example',
+    registers: [
+      { id: 'web', type: 'atol-online', baseUrl: f.atolUrl, ...SANDBOX.atol, timeoutMs: 5000, reportAfterSeconds: 5, pollEverySeconds: 1 },
+      ...(f.driverUrl ? [{ id: 'shop', type: 'atol-driver', url: f.driverUrl, timeoutMs: 5000, operator: { name: 'Кассир Петрова' }, statusEverySeconds: 30 }] : []),
+    ],
+    routes: f.driverUrl ? [{ pointOfSale: 'shop', register: 'shop' }] : [],
+    pollEverySeconds: 0.5,
+    shipmentsEverySeconds: 10,
+  };
 }
 
 /** The configuration of the sandbox (and of most tests): one organization `main` wired to the emulators. */
@@ -54,6 +73,7 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
         payments: input.tbank
           ? { card: { provider: 'sber', alternatives: ['tbank'] }, sbp: { provider: 'sber', alternatives: ['tbank'] } }
           : { card: { provider: 'sber' }, sbp: { provider: 'sber' } },
+        ...(input.fiscal ? { fiscal: fiscalOrgConfig(input.fiscal) } : {}),
         providers: {
           sber: {
             baseUrl: input.sberRestUrl,

@@ -2,6 +2,8 @@ import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { createGateway, type Gateway } from '../../gateway/main';
+import { AtolDriverEmulator } from '../emulators/atol-driver/server';
+import { AtolOnlineEmulator } from '../emulators/atol-online/server';
 import { OneCEmulator } from '../emulators/onec/server';
 import { SberEmulator } from '../emulators/sber/server';
 import { TbankEmulator } from '../emulators/tbank/server';
@@ -13,6 +15,8 @@ export interface Sandbox {
   sber: SberEmulator;
   tbank: TbankEmulator;
   onec: OneCEmulator;
+  atol: AtolOnlineEmulator;
+  driver: AtolDriverEmulator;
   url: string;
   stop(): Promise<void>;
 }
@@ -43,6 +47,10 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
   onec.seedCustomerOrder({ number: '1001', total: 3000, paymentForm: 'Безналичная' });
   onec.seedCustomerOrder({ number: '1002', total: 3500, paymentForm: 'Безналичная' });
   onec.seedCustomerOrder({ number: 'ЗК-0000001', total: 1990, paymentForm: 'ПлатежнаяКарта', comment: 'Заказ менеджера: ссылку на оплату шлюз допишет сюда' });
+  const atol = new AtolOnlineEmulator([SANDBOX.atol], { processingMs: 300 });
+  await atol.start(Number(process.env.SANDBOX_ATOL_PORT ?? 0));
+  const driver = new AtolDriverEmulator({ taskMs: 100 });
+  await driver.start(Number(process.env.SANDBOX_DRIVER_PORT ?? 0));
   const dataDir = resolve(opts.dataDir ?? process.env.SANDBOX_DATA_DIR ?? '.sandbox');
   rmSync(dataDir, { recursive: true, force: true });
   const port = opts.port === 0 ? await freePort() : (opts.port ?? 8080);
@@ -51,24 +59,29 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     databaseUrl: `sqlite:${dataDir}/gateway.db`,
     sberRestUrl: sber.restUrl,
     tbank: { apiUrl: tbank.apiUrl, operationsUrl: tbank.operationsUrl },
+    fiscal: { atolUrl: atol.baseUrl, driverUrl: driver.url },
     overrides: (raw) => {
       if (opts.quiet) raw.log.level = 'warn';
       raw.organizations[0].onec = onecOrgConfig(onec, { configuration: 'ut11', pull: true, pullEverySeconds: 10 });
     },
   });
-  const gateway = await createGateway(config, { extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank, onec })] });
+  const gateway = await createGateway(config, { extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank, onec, atol, driver })] });
   const { url } = await gateway.start();
   return {
     gateway,
     sber,
     tbank,
     onec,
+    atol,
+    driver,
     url,
     async stop() {
       await gateway.stop();
       await sber.stop();
       await tbank.stop();
       await onec.stop();
+      await atol.stop();
+      await driver.stop();
     },
   };
 }
@@ -80,7 +93,7 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(
     [
       '',
-      'onec-gateway sandbox is running (SQLite in .sandbox/, in-process jobs, emulated bank and 1C)',
+      'onec-gateway sandbox is running (SQLite in .sandbox/, in-process jobs, emulated bank, 1C and cash registers)',
       '',
       `  gateway           ${u}`,
       `  OpenAPI           ${u}/openapi.json`,
@@ -93,6 +106,9 @@ export async function main(args: string[]): Promise<void> {
       `  Sber emulator     ${sandbox.sber.url}  (cards and СБП; knobs: POST ${u}/sandbox/sber/knobs)`,
       `  T-Bank emulator   ${sandbox.tbank.url}  (cards and СБП with "provider": "tbank"; knobs: POST ${u}/sandbox/tbank/knobs)`,
       `  1C emulator       ${sandbox.onec.baseUrl}  (УТ 11.5; what it holds: GET ${u}/sandbox/onec; knobs: POST ${u}/sandbox/onec/knobs)`,
+      `  ATOL Online       ${sandbox.atol.baseUrl}  (register "web"; knobs: POST ${u}/sandbox/atol/knobs)`,
+      `  ATOL driver       ${sandbox.driver.url}  (register "shop", point of sale shop; knobs: POST ${u}/sandbox/atol-driver/knobs)`,
+      `  receipts          GET ${u}/sandbox/fiscal  (what the emulated registers hold)`,
       '',
       `  complete a payment: POST ${u}/sandbox/payments/<paymentId>/complete {"outcome":"paid"}`,
       '',

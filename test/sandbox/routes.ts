@@ -4,6 +4,8 @@ import type { ApiRouter } from '../../gateway/http/api';
 import { jsonBody } from '../../gateway/http/middleware';
 import type { Gateway } from '../../gateway/main';
 import { getPayment, paymentAttempts } from '../../gateway/store/payments';
+import type { AtolDriverEmulator } from '../emulators/atol-driver/server';
+import type { AtolOnlineEmulator } from '../emulators/atol-online/server';
 import type { OneCEmulator } from '../emulators/onec/server';
 import type { SberEmulator } from '../emulators/sber/server';
 import type { TbankEmulator } from '../emulators/tbank/server';
@@ -15,8 +17,13 @@ const completeSchema = z.object({
 });
 
 /** Sandbox-only controls: act as the customer at the emulated bank, turn the bank's knobs. */
-export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: SberEmulator; tbank?: TbankEmulator; onec?: OneCEmulator }): void {
-  const { sber, tbank, onec } = emulators;
+export function sandboxRoutes(
+  api: ApiRouter,
+  gw: Gateway,
+  emulators: { sber: SberEmulator; tbank?: TbankEmulator; onec?: OneCEmulator; atol?: AtolOnlineEmulator; driver?: AtolDriverEmulator },
+): void {
+  const { sber, tbank, onec, atol, driver } = emulators;
+  if (atol) fiscalRoutes(api, atol, driver);
   api.route(
     {
       method: 'post',
@@ -72,9 +79,10 @@ export function sandboxRoutes(api: ApiRouter, gw: Gateway, emulators: { sber: Sb
   );
 }
 
+const knobs = z.record(z.string(), z.unknown());
+
 /** GET and POST /sandbox/{name}/knobs: read and turn an emulator's knobs (e.g. {"callbacks":"off"} to lose callbacks). */
 function knobRoutes(api: ApiRouter, name: string, what: string, emulator: { knobs: object }): void {
-  const knobs = z.record(z.string(), z.unknown());
   api.route({ method: 'get', path: `/sandbox/${name}/knobs`, summary: `Sandbox: ${what}’s knobs`, tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Knobs' } } }, async (ctx) => {
     ctx.body = emulator.knobs;
   });
@@ -83,6 +91,47 @@ function knobRoutes(api: ApiRouter, name: string, what: string, emulator: { knob
     async (ctx) => {
       Object.assign(emulator.knobs, await jsonBody(ctx, knobs, 4096));
       ctx.body = emulator.knobs;
+    },
+  );
+}
+
+/** The emulated registers: what they hold, and their knobs. */
+function fiscalRoutes(api: ApiRouter, atol: AtolOnlineEmulator, driver?: AtolDriverEmulator): void {
+  api.route(
+    { method: 'get', path: '/sandbox/fiscal', summary: 'Sandbox: the receipts the emulated registers hold (ATOL Online; the shop’s local register)', tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Snapshot' } } },
+    async (ctx) => {
+      ctx.body = { atolOnline: { receipts: atol.snapshot(), stats: atol.stats }, ...(driver ? { driver: driver.snapshot() } : {}) };
+    },
+  );
+  api.route(
+    {
+      method: 'post',
+      path: '/sandbox/atol/knobs',
+      summary: 'Sandbox: the emulated ATOL Online’s knobs (processingMs, failNext, rejectNext, callbacks on|off, callbackDelayMs, down, tokenRefused, answerDelayMs, expireTokens: true)',
+      tag: 'sandbox',
+      auth: 'none',
+      body: knobs,
+      responses: { 200: { description: 'Knobs' } },
+    },
+    async (ctx) => {
+      atol.setKnobs(await jsonBody(ctx, knobs, 4096));
+      ctx.body = atol.knobs;
+    },
+  );
+  if (!driver) return;
+  api.route(
+    {
+      method: 'post',
+      path: '/sandbox/atol-driver/knobs',
+      summary: 'Sandbox: the emulated local register’s knobs (paperPresent, coverOpened, offline, down, taskMs, fnWarnings, expireShift: true)',
+      tag: 'sandbox',
+      auth: 'none',
+      body: knobs,
+      responses: { 200: { description: 'Knobs' } },
+    },
+    async (ctx) => {
+      driver.setKnobs(await jsonBody(ctx, knobs, 4096));
+      ctx.body = driver.knobs;
     },
   );
 }

@@ -26,7 +26,8 @@ import {
 import { migrations } from '../../gateway/store/migrations';
 import { addOrderMoney, getOrder } from '../../gateway/store/orders';
 import { attemptsDueForCheck, getPayment, movePayment, recordEvent } from '../../gateway/store/payments';
-import type { Database, JobRow, OrderRow } from '../../gateway/store/schema';
+import { insertReceipt, listReceipts, markReceiptDone, ordersAwaitingShipment, receiptsDueForCheck, unsentBefore, updateReceipt } from '../../gateway/store/receipts';
+import type { Database, JobRow, OrderRow, ReceiptRow } from '../../gateway/store/schema';
 import { insertIgnore } from '../../gateway/store/sql';
 import { findOperations, upsertOperation } from '../../gateway/store/operations';
 
@@ -437,5 +438,46 @@ describe('0004_sbp_history and the payment history on MS SQL Server', () => {
     await attempt(() => findOperations(db, { organizations: ['org'], states: ['unmatched', 'ambiguous'], limit: 100 }));
     expect(flat(rec.queries[0].sql)).toMatch(/^select top\(100\) \* from "payment_operations" where "organization_id" in \(@1\) and "match_state" in \(@2, @3\) order by "occurred_at" desc, "id"/);
     expectNoForeignSyntax(rec.sql);
+  });
+});
+
+// ---------------------------------------------------------------- receipts
+
+describe('0005_fiscal and the receipts store on MS SQL Server', () => {
+  test('the receipts table: nvarchar(max) body, a unique external_id, money as bigint, DDL without parameters', async () => {
+    rec.reset();
+    await migrations['0005_fiscal'].up(db);
+    const ddl = rec.sql.map(flat);
+    expect(rec.queries.every((q) => q.parameters.length === 0)).toBe(true);
+    const table = ddl.find((x) => x.startsWith('create table "receipts" ('))!;
+    expect(table).toContain('"body" nvarchar(max) not null');
+    expect(table).toContain('"external_id" varchar(128) not null unique');
+    expect(table).toContain('"total" bigint not null');
+    expect(table).toContain('"error" nvarchar(1000)');
+    expect(ddl.filter((x) => x.startsWith('create index')).length).toBe(4);
+  });
+
+  const receipt = { id: 'r1', organization_id: 'main', register_id: 'web', created_at: '2026-12-01T00:00:00.000Z' } as ReceiptRow;
+  const calls: [string, () => Promise<unknown>][] = [
+    ['insertReceipt', () => insertReceipt(db, 'mssql', { ...receipt, external_id: 'pp-1' } as ReceiptRow)],
+    ['unsentBefore', () => unsentBefore(db, receipt, 50)],
+    ['receiptsDueForCheck', () => receiptsDueForCheck(db, 500)],
+    ['listReceipts', () => listReceipts(db, { status: 'failed', limit: 50, offset: 50 })],
+    ['ordersAwaitingShipment', () => ordersAwaitingShipment(db, 'main', 90, 200)],
+    ['updateReceipt', () => updateReceipt(db, 'r1', ['pending'], { status: 'sent' })],
+    ['markReceiptDone', () => markReceiptDone(db, 'r1', 'u1', { fnNumber: '1', documentNumber: 1, documentAttribute: 1, datetime: 'x', registrationNumber: '1', shiftNumber: 1 })],
+  ];
+
+  test.each(calls)('%s compiles to SQL Server syntax', async (_name, call) => {
+    rec.reset();
+    await attempt(call);
+    expect(rec.queries.length).toBeGreaterThan(0);
+    expectNoForeignSyntax(rec.sql);
+  });
+
+  test('insertReceipt: INSERT ... WHERE NOT EXISTS on external_id', async () => {
+    rec.reset();
+    await attempt(() => insertReceipt(db, 'mssql', { ...receipt, external_id: 'pp-1' } as ReceiptRow));
+    expect(rec.text).toMatch(/where not exists \(select 1 from "receipts" with \(updlock, holdlock\) where "external_id" = @\d+\)/);
   });
 });

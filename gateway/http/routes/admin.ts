@@ -1,8 +1,11 @@
 import type { Middleware } from 'koa';
 import { z } from 'zod';
-import { jobViewSchema } from '../../../schemas/api';
+import { jobViewSchema, receiptViewSchema } from '../../../schemas/api';
 import { notFound, conflict } from '../../errors';
+import { retryReceipt } from '../../flows/fiscal-ops';
+import { receiptView } from '../../flows/views';
 import { countJobsByStatus, getJob, listJobs } from '../../store/jobs';
+import { listReceipts } from '../../store/receipts';
 import type { JobRow } from '../../store/schema';
 import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';
@@ -30,7 +33,47 @@ const jobsQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
+const receiptsQuery = z.object({
+  status: z.enum(['pending', 'sent', 'done', 'failed']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
 export function adminRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): void {
+  api.route(
+    {
+      method: 'get',
+      path: '/api/v1/admin/receipts',
+      summary: 'Receipts, newest first; `status=failed` lists the ones to fix and retry',
+      tag: 'admin',
+      auth: 'admin',
+      query: receiptsQuery,
+      responses: { 200: { description: 'Receipts', schema: z.object({ items: z.array(receiptViewSchema) }) } },
+    },
+    auth,
+    async (ctx) => {
+      const q = parseQuery(ctx, receiptsQuery);
+      ctx.body = { items: (await listReceipts(d.store.db, q)).map(receiptView) };
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/api/v1/admin/receipts/:id/retry',
+      summary: 'Send a failed receipt again (a new try: nothing was registered), revive its dead job, or ask the register about a sent one now',
+      tag: 'admin',
+      auth: 'admin',
+      responses: { 200: { description: 'On its way again', schema: receiptViewSchema }, 409: { description: 'Registered already, on its way already, or still invalid' } },
+    },
+    auth,
+    async (ctx) => {
+      const r = await retryReceipt(d, (id) => d.runner.retry(id), ctx.params.id);
+      ctx.state.log.info({ receiptId: r.id }, 'receipt retried by admin');
+      ctx.body = receiptView(r);
+    },
+  );
+
   api.route(
     {
       method: 'get',
