@@ -151,7 +151,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
 
   let alerts: Alerts | null = null;
   const exec = new JobExecutor(store, config.jobs, log, (trx, job, error) => alerts!.deadJob(trx, job, error));
-  const queue = new JobQueue(store, exec);
+  const queue = new JobQueue(exec);
   alerts = new Alerts(queue, buildNotifiers(config, log), log);
 
   const flows: FlowDeps = {

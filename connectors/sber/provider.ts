@@ -13,7 +13,7 @@ import {
   type RefundInput,
   type WebhookResult,
 } from '../../gateway/ports';
-import { checksumKey, fingerprint, verifyChecksum, type ChecksumKey } from './checksum';
+import { checksumKey, fingerprint, signedString, verifyChecksum, type ChecksumKey } from './checksum';
 import { SberClient, SberApiError, errorCodeOf, type SberClientConfig } from './client';
 import { ACTION_SESSION_TIMEOUT, CALLBACK_OPERATIONS, ORDER_STATUS, type LastOrdersResponse, type OrderStatusExtendedResponse, type RegisterResponse, type SbpQrResponse } from './types';
 
@@ -134,7 +134,8 @@ export class SberProvider implements AcquiringProvider {
   verifyWebhook(req: InboundWebhook): WebhookResult {
     const p = req.params;
     if (!p.checksum) return { ok: false, reason: 'no checksum' };
-    if (!verifyChecksum(p, this.key)) return { ok: false, reason: 'checksum does not verify' };
+    const signed = signedString(p);
+    if (!verifyChecksum(p, this.key, signed)) return { ok: false, reason: 'checksum does not verify' };
     // name;value; is ambiguous: a value carrying ";" could forge another parameter. Real values never do.
     for (const [k, v] of Object.entries(p)) if (k.includes(';') || v.includes(';')) return { ok: false, reason: `parameter ${k.slice(0, 40)} contains ";"` };
     if (p.status !== '0' && p.status !== '1') return { ok: false, reason: 'status is not 0 or 1' };
@@ -145,7 +146,7 @@ export class SberProvider implements AcquiringProvider {
       ok: true,
       event: {
         ref: { providerRef: p.mdOrder, orderNumber: p.orderNumber },
-        dedupeKey: `sber:${p.mdOrder}:${fingerprint(p)}`,
+        dedupeKey: `sber:${p.mdOrder}:${fingerprint(p, signed)}`,
         operation: p.operation,
         success: p.status === '1',
         amount,

@@ -2,7 +2,7 @@ import { newId } from '../domain/ids';
 import { AppError, forbidden, notFound } from '../errors';
 import { ExternalError, type InboundWebhook } from '../ports';
 import { nowIso } from '../store/db';
-import { findAttemptByRef, getPayment, recordEvent } from '../store/payments';
+import { findCallbackTarget, recordEvent } from '../store/payments';
 import type { PaymentEventsTable } from '../store/schema';
 import type { FlowDeps } from './deps';
 import { SYNC_ATTEMPT, syncAttempt } from './sync';
@@ -18,24 +18,27 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
   if (!d.orgs.has(organizationId)) throw notFound('organization');
   const provider = d.providers.get(organizationId, providerName);
   if (!provider) throw notFound(`provider ${providerName} for this organization`);
-  const log = d.log.child({ provider: providerName, organization: organizationId });
+  // made only for the lines below, which are rare: a child logger costs more than the rest of a callback's logging
+  const log = () => d.log.child({ provider: providerName, organization: organizationId });
 
   const verified = provider.verifyWebhook(req);
   if (!verified.ok) {
-    log.warn({ reason: verified.reason }, 'callback rejected');
+    log().warn({ reason: verified.reason }, 'callback rejected');
     throw forbidden('invalid_signature', 'the callback signature does not verify');
   }
   const { event } = verified;
-  const attempt = event.ref.providerRef ? await findAttemptByRef(d.store.db, organizationId, providerName, event.ref.providerRef) : undefined;
-  if (!attempt) {
-    log.warn({ ref: event.ref }, 'callback for an unknown attempt');
+  // the attempt, its payment's amount and whether this callback was seen before, in one read
+  const target = event.ref.providerRef ? await findCallbackTarget(d.store.db, organizationId, providerName, event.ref.providerRef, event.dedupeKey) : undefined;
+  if (!target) {
+    log().warn({ ref: event.ref }, 'callback for an unknown attempt');
     throw notFound('payment attempt');
   }
+  const { attempt } = target;
   if (event.ref.orderNumber !== undefined && event.ref.orderNumber !== attempt.order_number) {
-    log.warn({ attemptId: attempt.id }, 'callback order number does not match the attempt');
+    log().warn({ attemptId: attempt.id }, 'callback order number does not match the attempt');
     throw forbidden('attempt_mismatch', 'the callback does not match the payment attempt');
   }
-  const payment = (await getPayment(d.store.db, attempt.payment_id))!;
+  const payment = { id: attempt.payment_id, amount: target.paymentAmount };
   const record: PaymentEventsTable = {
     id: newId(),
     organization_id: organizationId,
@@ -50,7 +53,7 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
 
   if (event.amount !== undefined && event.amount !== payment.amount) {
     await d.store.db.transaction().execute(async (trx) => {
-      await recordEvent(trx, d.store.dialect, { ...record, outcome: `rejected: amount ${event.amount} != ${payment.amount}` });
+      await recordEvent(trx, { ...record, outcome: `rejected: amount ${event.amount} != ${payment.amount}` });
       await d.alerts.raise(trx, {
         severity: 'critical',
         key: `callback-amount:${attempt.id}`,
@@ -63,8 +66,7 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
     throw new AppError(422, 'amount_mismatch', 'the callback amount differs from the payment', { details: [{ path: 'amount', message: `expected ${payment.amount}` }] });
   }
 
-  const seen = await d.store.db.selectFrom('payment_events').select('id').where('dedupe_key', '=', event.dedupeKey).executeTakeFirst();
-  if (seen) return 'duplicate';
+  if (target.seen) return 'duplicate';
 
   try {
     await syncAttempt(d, attempt, { event: record });
@@ -72,9 +74,9 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
   } catch (e) {
     if (!(e instanceof ExternalError)) throw e;
     // the status API is unreachable: keep the callback and confirm later
-    log.warn({ err: e, attemptId: attempt.id }, 'status API unavailable; confirmation queued');
+    log().warn({ err: e, attemptId: attempt.id }, 'status API unavailable; confirmation queued');
     await d.store.db.transaction().execute(async (trx) => {
-      await recordEvent(trx, d.store.dialect, record);
+      await recordEvent(trx, record);
       await d.jobs.enqueue(trx, SYNC_ATTEMPT, { attemptId: attempt.id }, { key: `sync:callback:${event.dedupeKey}` });
     });
     d.jobs.kick();

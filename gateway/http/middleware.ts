@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import getRawBody from 'raw-body';
 import type { z } from 'zod';
@@ -22,13 +23,24 @@ declare module 'koa' {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** What every request starts with; its logger (a pino child carrying the request id) is made when first used. */
+class RequestState {
+  private child: Logger | undefined;
+  constructor(
+    private readonly base: Logger,
+    readonly requestId: string,
+  ) {}
+  get log(): Logger {
+    return (this.child ??= this.base.child({ requestId: this.requestId }));
+  }
+}
+
 /** Request id, a child logger carrying it, one access log line per request, metrics. */
 export function requestContext(log: Logger, metrics: Metrics): Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     const requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    ctx.state.requestId = requestId;
-    ctx.state.log = log.child({ requestId });
+    ctx.state = new RequestState(log, requestId) as RequestState & Koa.DefaultState;
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     try {
@@ -38,7 +50,7 @@ export function requestContext(log: Logger, metrics: Metrics): Middleware {
       const route = (ctx as Context & { routerPath?: string; _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       metrics.observeRequest(ctx.method, String(route), ctx.status, ms / 1000);
       const level = ctx.status >= 500 ? 'error' : ctx.status >= 400 ? 'warn' : 'info';
-      if (!(ctx.path.startsWith('/health') || ctx.path === '/metrics') || level !== 'info') {
+      if ((!(ctx.path.startsWith('/health') || ctx.path === '/metrics') || level !== 'info') && log.isLevelEnabled(level)) {
         ctx.state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, paymentId: ctx.state.paymentId }, 'request');
       }
     }

@@ -1,8 +1,9 @@
-import { sql } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import { newId } from '../domain/ids';
 import { nowIso, type Db, type Dialect, type Executor } from './db';
-import type { JobRow, JobStatus } from './schema';
-import { insertIgnore, page } from './sql';
+import { prepared } from './prepared';
+import type { JobRow, JobStatus, JobsTable } from './schema';
+import { insertIgnore, insertIgnoreQuery, page } from './sql';
 
 export interface EnqueueOptions {
   /** The same key twice is one job: the second enqueue is a no-op. Derive it from stable ids. */
@@ -15,7 +16,7 @@ export interface EnqueueOptions {
  * The transactional outbox: called inside the transaction that makes the change the job follows
  * from, so both commit or neither does. Returns the job id, or null when the key already existed.
  */
-export async function enqueueJob(db: Executor, dialect: Dialect, name: string, payload: unknown, opts: EnqueueOptions): Promise<string | null> {
+export async function enqueueJob(db: Executor, name: string, payload: unknown, opts: EnqueueOptions): Promise<string | null> {
   const now = nowIso();
   const id = newId();
   const row = {
@@ -33,12 +34,12 @@ export async function enqueueJob(db: Executor, dialect: Dialect, name: string, p
     created_at: now,
     updated_at: now,
   };
-  if (!opts.key) {
-    await db.insertInto('jobs').values(row).execute();
-    return id;
-  }
-  return (await insertIgnore(db, dialect, 'jobs', row, ['dedupe_key'])) ? id : null;
+  const r = await (opts.key ? insertKeyedJob : insertJob)(db, row);
+  return Number(r.numAffectedRows ?? 0) > 0 ? id : null;
 }
+
+const insertJob = prepared((db, row: Insertable<JobsTable>) => db.insertInto('jobs').values(row));
+const insertKeyedJob = prepared((db, row: Insertable<JobsTable>) => insertIgnoreQuery(db, 'jobs', row, ['dedupe_key']));
 
 export async function getJob(db: Executor, id: string): Promise<JobRow | undefined> {
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();

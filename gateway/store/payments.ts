@@ -1,6 +1,7 @@
-import { nowIso, type Dialect, type Executor } from './db';
+import { nowIso, type Executor } from './db';
+import { prepared } from './prepared';
 import type { AttemptRow, AttemptState, NewPayment, NewRefund, PaymentAttemptsTable, PaymentEventsTable, PaymentRow, PaymentsTable, RefundRow } from './schema';
-import { insertIgnore, page } from './sql';
+import { insertIgnoreQuery, page } from './sql';
 
 // ---------------------------------------------------------------- payments
 
@@ -8,23 +9,26 @@ export async function insertPayment(db: Executor, row: NewPayment): Promise<void
   await db.insertInto('payments').values(row).execute();
 }
 
+const selectPayment = prepared((db, p: { id: string }) => db.selectFrom('payments').selectAll().where('id', '=', p.id));
+
 export async function getPayment(db: Executor, id: string): Promise<PaymentRow | undefined> {
-  return db.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
+  return (await selectPayment(db, { id })).rows[0];
 }
 
 export async function listOrderPayments(db: Executor, orderId: string): Promise<PaymentRow[]> {
   return db.selectFrom('payments').selectAll().where('order_id', '=', orderId).orderBy('created_at').execute();
 }
 
+type PaymentMove = Partial<Pick<PaymentsTable, 'status' | 'status_reason' | 'paid_at' | 'refunded_amount' | 'action'>>;
+
+const updatePaymentFrom = prepared((db, { id, from, ...set }: PaymentMove & { updated_at: string; id: string; from: string }) =>
+  db.updateTable('payments').set(set).where('id', '=', id).where('status', '=', from),
+);
+
 /** Moves a payment from exactly `from` to a new state; false when somebody else moved it first. */
-export async function movePayment(db: Executor, id: string, from: string, set: Partial<Pick<PaymentsTable, 'status' | 'status_reason' | 'paid_at' | 'refunded_amount' | 'action'>>): Promise<boolean> {
-  const r = await db
-    .updateTable('payments')
-    .set({ ...set, updated_at: nowIso() })
-    .where('id', '=', id)
-    .where('status', '=', from)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+export async function movePayment(db: Executor, id: string, from: string, set: PaymentMove): Promise<boolean> {
+  const r = await updatePaymentFrom(db, { ...set, updated_at: nowIso(), id, from });
+  return Number(r.numAffectedRows) > 0;
 }
 
 /**
@@ -54,25 +58,47 @@ export async function getAttempt(db: Executor, id: string): Promise<AttemptRow |
 }
 
 export async function findAttemptByRef(db: Executor, organizationId: string, provider: string, providerRef: string): Promise<AttemptRow | undefined> {
-  return db
-    .selectFrom('payment_attempts')
-    .selectAll()
-    .where('provider', '=', provider)
-    .where('provider_ref', '=', providerRef)
-    .where('organization_id', '=', organizationId)
-    .executeTakeFirst();
+  return db.selectFrom('payment_attempts').selectAll().where('provider', '=', provider).where('provider_ref', '=', providerRef).where('organization_id', '=', organizationId).executeTakeFirst();
+}
+
+/** The attempt a callback is about, its payment's amount, and whether this very callback was recorded before. */
+export interface CallbackTarget {
+  attempt: AttemptRow;
+  paymentAmount: number;
+  seen: boolean;
+}
+
+const selectCallbackTarget = prepared((db, p: { dedupeKey: string; provider: string; providerRef: string; organizationId: string }) =>
+  db
+    .selectFrom('payment_attempts as a')
+    .innerJoin('payments as p', 'p.id', 'a.payment_id')
+    .leftJoin('payment_events as e', (join) => join.on('e.dedupe_key', '=', p.dedupeKey))
+    .selectAll('a')
+    .select(['p.amount as payment_amount', 'e.id as seen_event'])
+    .where('a.provider', '=', p.provider)
+    .where('a.provider_ref', '=', p.providerRef)
+    .where('a.organization_id', '=', p.organizationId),
+);
+
+/** One read for what handling a callback needs before it asks the provider. */
+export async function findCallbackTarget(db: Executor, organizationId: string, provider: string, providerRef: string, dedupeKey: string): Promise<CallbackTarget | undefined> {
+  const r = await selectCallbackTarget(db, { dedupeKey, provider, providerRef, organizationId });
+  const row = r.rows[0] as (AttemptRow & { payment_amount: number; seen_event: string | null }) | undefined;
+  if (!row) return undefined;
+  const { payment_amount, seen_event, ...attempt } = row;
+  return { attempt, paymentAmount: payment_amount, seen: seen_event !== null };
 }
 
 export async function paymentAttempts(db: Executor, paymentId: string): Promise<AttemptRow[]> {
   return db.selectFrom('payment_attempts').selectAll().where('payment_id', '=', paymentId).orderBy('created_at').execute();
 }
 
-export async function updateAttempt(
-  db: Executor,
-  id: string,
-  set: Partial<Pick<PaymentAttemptsTable, 'state' | 'provider_ref' | 'provider_state' | 'next_check_at' | 'checks' | 'error' | 'provider_extra' | 'expires_at'>>,
-): Promise<void> {
-  await db.updateTable('payment_attempts').set({ ...set, updated_at: nowIso() }).where('id', '=', id).execute();
+type AttemptChange = Partial<Pick<PaymentAttemptsTable, 'state' | 'provider_ref' | 'provider_state' | 'next_check_at' | 'checks' | 'error' | 'provider_extra' | 'expires_at'>>;
+
+const updateAttemptRow = prepared((db, { id, ...set }: AttemptChange & { updated_at: string; id: string }) => db.updateTable('payment_attempts').set(set).where('id', '=', id));
+
+export async function updateAttempt(db: Executor, id: string, set: AttemptChange): Promise<void> {
+  await updateAttemptRow(db, { ...set, updated_at: nowIso(), id });
 }
 
 /** Attempts not yet final whose next check is due: lost callbacks, unanswered registrations. */
@@ -88,9 +114,12 @@ export async function attemptsDueForCheck(db: Executor, limit: number): Promise<
 
 // ---------------------------------------------------------------- events
 
+const insertEvent = prepared((db, row: PaymentEventsTable) => insertIgnoreQuery(db, 'payment_events', row, ['dedupe_key']));
+
 /** Records an inbound callback or status answer; false when the same one was recorded before. */
-export async function recordEvent(db: Executor, dialect: Dialect, row: PaymentEventsTable): Promise<boolean> {
-  return insertIgnore(db, dialect, 'payment_events', row, ['dedupe_key']);
+export async function recordEvent(db: Executor, row: PaymentEventsTable): Promise<boolean> {
+  const r = await insertEvent(db, row);
+  return Number(r.numAffectedRows ?? 0) > 0;
 }
 
 export async function attemptEvents(db: Executor, attemptId: string) {

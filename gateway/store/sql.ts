@@ -1,4 +1,4 @@
-import { MssqlAdapter, sql, type Insertable, type SelectQueryBuilder } from 'kysely';
+import { MssqlAdapter, sql, type Compilable, type Insertable, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import type { Dialect, Executor } from './db';
 import type { Database } from './schema';
 
@@ -14,22 +14,31 @@ export async function insertIgnore<T extends keyof Database & string>(
   values: Insertable<Database[T]>,
   uniqueOn: ReadonlyArray<keyof Database[T] & string>,
 ): Promise<boolean> {
-  if (dialect !== 'mssql') {
-    const r = await db
+  const r = await db.executeQuery(insertIgnoreQuery(db, table, values, uniqueOn, dialect === 'mssql').compile(db));
+  return Number(r.numAffectedRows ?? 0) > 0;
+}
+
+/** The statement of insertIgnore, to run (or prepare) elsewhere. */
+export function insertIgnoreQuery<T extends keyof Database & string>(
+  db: Executor,
+  table: T,
+  values: Insertable<Database[T]>,
+  uniqueOn: ReadonlyArray<keyof Database[T] & string>,
+  mssql = isMssql(db),
+): RawBuilder<unknown> | Compilable<unknown> {
+  if (!mssql) {
+    return db
       .insertInto(table)
       .values(values as any)
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+      .onConflict((oc) => oc.doNothing());
   }
   const entries = Object.entries(values as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  const r = await sql`insert into ${sql.table(table)} (${sql.join(entries.map(([c]) => sql.ref(c)))}) select ${sql.join(
+  return sql`insert into ${sql.table(table)} (${sql.join(entries.map(([c]) => sql.ref(c)))}) select ${sql.join(
     entries.map(([, v]) => sql`${v}`),
   )} where not exists (select 1 from ${sql.table(table)} with (updlock, holdlock) where ${sql.join(
     uniqueOn.map((c) => sql`${sql.ref(c)} = ${(values as Record<string, unknown>)[c]}`),
     sql` and `,
-  )})`.execute(db);
-  return Number(r.numAffectedRows ?? 0) > 0;
+  )})`;
 }
 
 export const json = (v: unknown): string => JSON.stringify(v);

@@ -186,7 +186,7 @@ function jobSuite(factory: RunnerFactory): void {
     // the dead-job hook raises a real alert through the queue, exactly as main.ts wires it
     let alerts: Alerts | null = null;
     const exec = new JobExecutor(on, { ...SETTINGS, ...opts.settings }, log, (trx, job, error) => alerts!.deadJob(trx, job, error));
-    const queue = new JobQueue(on, exec);
+    const queue = new JobQueue(exec);
     alerts = new Alerts(queue, [notifier], log);
     exec.define(alerts.job());
     for (const def of opts.jobs ?? []) exec.define(def);

@@ -1,6 +1,6 @@
 // Constraint errors are checked by their message: better-sqlite3 builds its errors in the realm that
 // first loaded it, so `toThrow()` (an instanceof check) misjudges them when jest reuses a worker.
-import { mkdtempSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -78,6 +78,14 @@ const backends: Backend[] = [
 // ---------------------------------------------------------------- rows
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function until(condition: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await sleep(2);
+  }
+}
 
 function orderRow(over: Partial<NewOrder> = {}): NewOrder {
   const now = nowIso();
@@ -222,13 +230,68 @@ describe.each(backends)('store on $name', (backend) => {
     });
 
     if (backend.name === 'sqlite') {
-      test('the SQLite file is in WAL mode with synchronous = FULL', async () => {
+      test('the SQLite file is in WAL mode with synchronous = NORMAL (the driver syncs the WAL itself)', async () => {
         const mode = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(db);
         expect(mode.rows[0].journal_mode.toLowerCase()).toBe('wal');
         const sync = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(db);
-        expect(sync.rows[0].synchronous).toBe(2); // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
+        expect(sync.rows[0].synchronous).toBe(1); // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
         const fk = await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(db);
         expect(fk.rows[0].foreign_keys).toBe(1);
+      });
+
+      test('nothing is acknowledged before the WAL is synced: a commit, a lone write and a read of committed rows all wait for fdatasync', async () => {
+        const walPath = `${opened.store.describe.slice('sqlite:'.length)}-wal`;
+        const held: (() => void)[] = [];
+        const real = fs.fdatasync;
+        const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
+          held.push(() => real(fd, cb));
+        }) as typeof fs.fdatasync);
+        try {
+          const order = orderRow();
+          let committed = false;
+          const trx = db.transaction().execute((t) => insertOrder(t, order)).then(() => (committed = true));
+          await until(() => held.length === 1);
+          expect(committed).toBe(false);
+          // the row is committed (the reading connection sees it) but not yet on disk: the read waits
+          let read = false;
+          const reading = getOrder(db, order.id).then((r) => ((read = true), r));
+          let wrote = false;
+          const writing = db.updateTable('orders').set({ number: 'СЗ-1' }).where('id', '=', order.id).execute().then(() => (wrote = true));
+          await sleep(20);
+          expect([committed, read, wrote]).toEqual([false, false, false]);
+          // one sync covers the first commit (and what was committed before it started)
+          held.shift()!();
+          await trx;
+          expect(await reading).toMatchObject({ id: order.id });
+          expect(wrote).toBe(false);
+          await until(() => held.length === 1);
+          held.shift()!();
+          await writing;
+          expect(fs.readFileSync(walPath).length).toBeGreaterThan(0);
+        } finally {
+          spy.mockRestore();
+          held.forEach((release) => release());
+        }
+      });
+
+      test('a failed sync fails the commits waiting for it, and every write after it', async () => {
+        const scratch = mkdtempSync(join(tmpdir(), 'store-sync-'));
+        const store = await openStore(`sqlite:${join(scratch, 'x.db')}`);
+        try {
+          await migrateToLatest(store.db);
+          const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((_fd: number, cb: (e: NodeJS.ErrnoException | null) => void) =>
+            cb(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }))) as typeof fs.fdatasync);
+          try {
+            await expect(store.db.transaction().execute((t) => insertOrder(t, orderRow()))).rejects.toThrow(/EIO/);
+            spy.mockRestore();
+            await expect(insertOrder(store.db, orderRow())).rejects.toThrow(/EIO/);
+          } finally {
+            spy.mockRestore();
+          }
+        } finally {
+          await store.close().catch(() => undefined);
+          rmSync(scratch, { recursive: true, force: true });
+        }
       });
     }
 
@@ -250,18 +313,18 @@ describe.each(backends)('store on $name', (backend) => {
 
     test('enqueueJob with the same key twice makes one job; the second call returns null', async () => {
       const key = `push-order:${newId()}`;
-      const id = await enqueueJob(db, dialect, 'push-order', { orderId: 'o1' }, { key, maxAttempts: 5 });
+      const id = await enqueueJob(db, 'push-order', { orderId: 'o1' }, { key, maxAttempts: 5 });
       expect(typeof id).toBe('string');
-      expect(await enqueueJob(db, dialect, 'push-order', { orderId: 'o1', again: true }, { key, maxAttempts: 5 })).toBeNull();
+      expect(await enqueueJob(db, 'push-order', { orderId: 'o1', again: true }, { key, maxAttempts: 5 })).toBeNull();
       const rows = await db.selectFrom('jobs').selectAll().where('dedupe_key', '=', key).execute();
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ id, name: 'push-order', status: 'pending', attempts: 0, max_attempts: 5, payload: '{"orderId":"o1"}' });
     });
 
     test('enqueueJob without a key makes a job every time; many NULL dedupe keys are allowed', async () => {
-      const a = await enqueueJob(db, dialect, 'alert', { n: 1 }, { maxAttempts: 3 });
-      const b = await enqueueJob(db, dialect, 'alert', { n: 1 }, { maxAttempts: 3 });
-      const c = await enqueueJob(db, dialect, 'alert', { n: 1 }, { maxAttempts: 3 });
+      const a = await enqueueJob(db, 'alert', { n: 1 }, { maxAttempts: 3 });
+      const b = await enqueueJob(db, 'alert', { n: 1 }, { maxAttempts: 3 });
+      const c = await enqueueJob(db, 'alert', { n: 1 }, { maxAttempts: 3 });
       expect(new Set([a, b, c]).size).toBe(3);
       const rows = await db.selectFrom('jobs').selectAll().where('name', '=', 'alert').execute();
       expect(rows).toHaveLength(3);
@@ -270,7 +333,7 @@ describe.each(backends)('store on $name', (backend) => {
 
     test('the unique index on jobs.dedupe_key is real: a plain insert of a duplicate key is refused', async () => {
       const key = `k:${newId()}`;
-      await enqueueJob(db, dialect, 'x', null, { key, maxAttempts: 1 });
+      await enqueueJob(db, 'x', null, { key, maxAttempts: 1 });
       const now = nowIso();
       await expect(
         db
@@ -285,9 +348,9 @@ describe.each(backends)('store on $name', (backend) => {
     test('two workers claiming at once never take the same job; attempts becomes 1; future jobs stay', async () => {
       const past = new Date(Date.now() - 60_000);
       const due: string[] = [];
-      for (let i = 0; i < 8; i++) due.push((await enqueueJob(db, dialect, 'work', { i }, { maxAttempts: 3, runAt: past }))!);
+      for (let i = 0; i < 8; i++) due.push((await enqueueJob(db, 'work', { i }, { maxAttempts: 3, runAt: past }))!);
       const future: string[] = [];
-      for (let i = 0; i < 2; i++) future.push((await enqueueJob(db, dialect, 'later', { i }, { maxAttempts: 3, runAt: new Date(Date.now() + 3_600_000) }))!);
+      for (let i = 0; i < 2; i++) future.push((await enqueueJob(db, 'later', { i }, { maxAttempts: 3, runAt: new Date(Date.now() + 3_600_000) }))!);
 
       const [w1, w2] = await Promise.all([claimDueJobs(db, dialect, 'worker-1', 5, 60_000), claimDueJobs(db, dialect, 'worker-2', 5, 60_000)]);
 
@@ -317,7 +380,7 @@ describe.each(backends)('store on $name', (backend) => {
     // ------------------------------------------------------------ finishJob / failJob
 
     test('finishJob succeeds only for the worker holding the lease', async () => {
-      const id = (await enqueueJob(db, dialect, 'work', null, { maxAttempts: 3 }))!;
+      const id = (await enqueueJob(db, 'work', null, { maxAttempts: 3 }))!;
       const [claimed] = await claimDueJobs(db, dialect, 'owner', 1, 60_000);
       expect(claimed.id).toBe(id);
       const before = await getJob(db, id);
@@ -332,7 +395,7 @@ describe.each(backends)('store on $name', (backend) => {
     });
 
     test('failJob succeeds only for the worker holding the lease; it reschedules or buries the job', async () => {
-      const id = (await enqueueJob(db, dialect, 'work', null, { maxAttempts: 3 }))!;
+      const id = (await enqueueJob(db, 'work', null, { maxAttempts: 3 }))!;
       await claimDueJobs(db, dialect, 'owner', 1, 60_000);
       const before = await getJob(db, id);
       const runAt = new Date(Date.now() + 30_000);
@@ -347,7 +410,7 @@ describe.each(backends)('store on $name', (backend) => {
       // not due yet
       expect(await claimDueJobs(db, dialect, 'owner', 5, 60_000)).toEqual([]);
 
-      const id2 = (await enqueueJob(db, dialect, 'work', null, { maxAttempts: 1 }))!;
+      const id2 = (await enqueueJob(db, 'work', null, { maxAttempts: 1 }))!;
       await claimDueJobs(db, dialect, 'owner', 5, 60_000);
       expect(await failJob(db, id2, 'owner', { dead: true, error: 'x'.repeat(3000), runAt })).toBe(true);
       const dead = await getJob(db, id2);
@@ -358,9 +421,9 @@ describe.each(backends)('store on $name', (backend) => {
     // ------------------------------------------------------------ reapExpiredLeases
 
     test('reapExpiredLeases puts a job whose lease ran out back to pending, or to dead when its attempts are used up', async () => {
-      const retry = (await enqueueJob(db, dialect, 'work', null, { maxAttempts: 3 }))!;
-      const last = (await enqueueJob(db, dialect, 'work', null, { maxAttempts: 1 }))!;
-      const alive = (await enqueueJob(db, dialect, 'work', null, { maxAttempts: 1 }))!;
+      const retry = (await enqueueJob(db, 'work', null, { maxAttempts: 3 }))!;
+      const last = (await enqueueJob(db, 'work', null, { maxAttempts: 1 }))!;
+      const alive = (await enqueueJob(db, 'work', null, { maxAttempts: 1 }))!;
       expect(await claimDueJobs(db, dialect, 'vanished', 10, 60_000)).toHaveLength(3);
       const past = nowIso(Date.now() - 1_000);
       await db.updateTable('jobs').set({ locked_until: past }).where('id', 'in', [retry, last]).execute();
@@ -389,7 +452,7 @@ describe.each(backends)('store on $name', (backend) => {
     // ------------------------------------------------------------ reviveJob
 
     test('reviveJob acts on dead jobs only and gives them a fresh set of attempts', async () => {
-      const id = (await enqueueJob(db, dialect, 'work', null, { maxAttempts: 1 }))!;
+      const id = (await enqueueJob(db, 'work', null, { maxAttempts: 1 }))!;
       expect(await reviveJob(db, id)).toBe(false); // pending
       await claimDueJobs(db, dialect, 'w', 1, 60_000);
       expect(await reviveJob(db, id)).toBe(false); // running
@@ -588,7 +651,7 @@ describe.each(backends)('store on $name', (backend) => {
 
       const counts = await countJobsByStatus(db);
       expect(counts).toEqual({});
-      await enqueueJob(db, dialect, 'x', null, { maxAttempts: 2 });
+      await enqueueJob(db, 'x', null, { maxAttempts: 2 });
       const counted = await countJobsByStatus(db);
       expect(counted).toEqual({ pending: 1 });
       expect(typeof (await getJob(db, (await db.selectFrom('jobs').select('id').executeTakeFirstOrThrow()).id))!.attempts).toBe('number');
@@ -606,9 +669,9 @@ describe.each(backends)('store on $name', (backend) => {
         .values({ id: attemptId, payment_id: payment.id, organization_id: 'org-1', provider: 'sber', method: 'card', provider_extra: null, expires_at: null, order_number: `n-${newId()}`, provider_ref: 'ref', state: 'active', provider_state: null, next_check_at: null, checks: 0, error: null, created_at: now, updated_at: now })
         .execute();
       const key = `sber:${attemptId}:deposited`;
-      expect(await recordEvent(db, dialect, eventRow(key, { attempt_id: attemptId }))).toBe(true);
-      expect(await recordEvent(db, dialect, eventRow(key, { attempt_id: attemptId, payload: '{"dup":true}' }))).toBe(false);
-      expect(await recordEvent(db, dialect, eventRow(`${key}:2`, { attempt_id: attemptId }))).toBe(true);
+      expect(await recordEvent(db, eventRow(key, { attempt_id: attemptId }))).toBe(true);
+      expect(await recordEvent(db, eventRow(key, { attempt_id: attemptId, payload: '{"dup":true}' }))).toBe(false);
+      expect(await recordEvent(db, eventRow(`${key}:2`, { attempt_id: attemptId }))).toBe(true);
       const events = await attemptEvents(db, attemptId);
       expect(events.map((e) => e.dedupe_key).sort()).toEqual([key, `${key}:2`].sort());
       expect(events.some((e) => e.payload === '{"dup":true}')).toBe(false);

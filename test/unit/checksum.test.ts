@@ -73,6 +73,11 @@ describe('signedString ordering', () => {
   test('sorted by byte order (upper case before lower case), not locale', () => {
     expect(signedString({ b: '2', a: '1', Z: '3' })).toBe('Z;3;a;1;b;2;');
   });
+
+  test('byte order of the UTF-8, also where it differs from JS string order (beyond the BMP)', () => {
+    // UTF-8: U+E000 is EE 80 80, U+10000 is F0 90 80 80; in UTF-16 U+10000 (D800 DC00) comes first
+    expect(signedString({ '\u{10000}': '1', '\u{E000}': '2', я: '3' })).toBe('я;3;\u{E000};2;\u{10000};1;');
+  });
 });
 
 describe('asymmetric checksum (RSA PKCS#1 v1.5)', () => {

@@ -254,13 +254,13 @@ describe('store functions compile to SQL Server syntax', () => {
   });
 
   test('recordEvent goes through the same INSERT ... WHERE NOT EXISTS', async () => {
-    expect(await recordEvent(db, 'mssql', event)).toBe(false);
+    expect(await recordEvent(db, event)).toBe(false);
     expect(rec.text).toMatch(/^insert into "payment_events" .* select .* where not exists \(select 1 from "payment_events" with \(updlock, holdlock\) where "dedupe_key" = @10\)$/);
   });
 
   test('enqueueJob with a key: INSERT ... WHERE NOT EXISTS on dedupe_key; null when nothing went in', async () => {
     rec.reset((q) => (isInsert(q) ? { numAffectedRows: 1n } : undefined));
-    const id = await enqueueJob(db, 'mssql', 'push-order', { orderId: 'o1' }, { key: 'push:o1', maxAttempts: 5 });
+    const id = await enqueueJob(db, 'push-order', { orderId: 'o1' }, { key: 'push:o1', maxAttempts: 5 });
     expect(typeof id).toBe('string');
     expect(rec.text).toMatch(/^insert into "jobs" \("id", "name", "dedupe_key", .*\) select @1, .* where not exists \(select 1 from "jobs" with \(updlock, holdlock\) where "dedupe_key" = @14\)$/);
     expect(rec.queries[0].parameters).toContain('push:o1');
@@ -268,11 +268,11 @@ describe('store functions compile to SQL Server syntax', () => {
     expectNoForeignSyntax(rec.sql);
 
     rec.reset();
-    expect(await enqueueJob(db, 'mssql', 'push-order', { orderId: 'o1' }, { key: 'push:o1', maxAttempts: 5 })).toBeNull();
+    expect(await enqueueJob(db, 'push-order', { orderId: 'o1' }, { key: 'push:o1', maxAttempts: 5 })).toBeNull();
   });
 
   test('enqueueJob without a key is a plain INSERT ... VALUES', async () => {
-    await enqueueJob(db, 'mssql', 'alert', null, { maxAttempts: 3 });
+    await enqueueJob(db, 'alert', null, { maxAttempts: 3 });
     expect(rec.text).toMatch(/^insert into "jobs" \(.*\) values \(@1, .*@13\)$/);
     expectNoForeignSyntax(rec.sql);
   });
@@ -340,13 +340,16 @@ describe('store functions compile to SQL Server syntax', () => {
     expect(rec.text).toBe('update "payments" set "status" = @1, "updated_at" = @2 where "id" = @3 and "status" = @4');
   });
 
-  test('addOrderMoney increments in SQL', async () => {
-    const order = { id: 'o1', total: 100, paid_amount: 0, refunded_amount: 0, status: 'awaiting_payment' } as OrderRow;
-    rec.reset((q) => (/^select/.test(q.sql) ? { rows: [order] } : undefined));
-    await addOrderMoney(db, 'o1', { paid: 100 });
+  test('addOrderMoney increments in SQL and reads the money back through OUTPUT inserted', async () => {
+    const after = { id: 'o1', total: 100, paid_amount: 100, refunded_amount: 0, status: 'awaiting_payment' } as OrderRow;
+    rec.reset((q) => (/^update "orders" set "paid_amount"/.test(q.sql) ? { rows: [after] } : undefined));
+    const { before } = await addOrderMoney(db, 'o1', { paid: 100 });
     const s = rec.sql.map(flat);
-    expect(s[0]).toBe('update "orders" set "paid_amount" = paid_amount + @1, "refunded_amount" = refunded_amount + @2, "updated_at" = @3 where "id" = @4');
+    expect(s[0]).toBe('update "orders" set "paid_amount" = paid_amount + @1, "refunded_amount" = refunded_amount + @2, "updated_at" = @3 output "inserted"."id", "inserted"."total", "inserted"."paid_amount", "inserted"."refunded_amount", "inserted"."status" where "id" = @4');
     expect(rec.queries[0].parameters.slice(0, 2)).toEqual([100, 0]);
+    expect(s[1]).toBe('update "orders" set "status" = @1 where "id" = @2');
+    expect(rec.queries[1].parameters).toEqual(['paid', 'o1']);
+    expect(before).toMatchObject({ paid_amount: 0, status: 'awaiting_payment' });
   });
 
   test('claimSchedule: a guarded UPDATE; true only when a row was updated', async () => {
