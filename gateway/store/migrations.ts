@@ -240,7 +240,8 @@ const m0004: Migration = {
     await db.schema.alterTable('payment_attempts').addColumn('amount', t.money).execute();
     await db.schema.alterTable('payment_attempts').addColumn('provider_extra', t.str(1000)).execute();
     await db.schema.alterTable('payment_attempts').addColumn('expires_at', t.ts).execute();
-    await db.schema.createIndex('payment_attempts_order_number').on('payment_attempts').columns(['organization_id', 'provider', 'order_number']).execute();
+    // led by the provider and the number: a lookup by provider_ref must keep using payment_attempts_provider_ref
+    await db.schema.createIndex('payment_attempts_order_number').on('payment_attempts').columns(['provider', 'order_number']).execute();
     await db.schema
       .createTable('payment_operations')
       .addColumn('id', t.id, (c) => c.primaryKey())

@@ -230,6 +230,11 @@ describe.each(backends)('store on $name', (backend) => {
     });
 
     if (backend.name === 'sqlite') {
+      test('a callback finds its attempt through the provider_ref index, whatever other indexes exist', async () => {
+        const plan = await sql<{ detail: string }>`explain query plan select * from payment_attempts where provider = 'sber' and provider_ref = 'x' and organization_id = 'main'`.execute(db);
+        expect(plan.rows.map((r) => r.detail).join(' ')).toContain('payment_attempts_provider_ref');
+      });
+
       test('the SQLite file is in WAL mode with synchronous = NORMAL (the driver syncs the WAL itself)', async () => {
         const mode = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(db);
         expect(mode.rows[0].journal_mode.toLowerCase()).toBe('wal');
