@@ -591,6 +591,7 @@ describe('a large upload', () => {
     gc();
     const base = process.memoryUsage().heapUsed;
     let peak = 0;
+    let measured = 0;
     let seen = 0;
     let paid = 0;
     const file = upload(60);
@@ -601,6 +602,7 @@ describe('a large upload', () => {
       if (seen % 4000 === 0) {
         gc();
         peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+        measured++;
       }
     });
     const seconds = (performance.now() - started) / 1000;
@@ -608,7 +610,8 @@ describe('a large upload', () => {
     expect(seen).toBe(file.generated());
     expect(paid).toBe(file.generated() - Math.ceil(file.generated() / 3));
     expect(file.bytes()).toBeGreaterThan(60 * 1024 * 1024);
-    expect(peak).toBeGreaterThan(0);
+    // measured along the way (the growth itself may well be nothing at all)
+    expect(measured).toBeGreaterThan(0);
     expect(peak).toBeLessThan(50 * 1024 * 1024);
     process.stdout.write(`  commerceml reader: ${(file.bytes() / 1048576).toFixed(0)} MB, ${seen} documents in ${seconds.toFixed(1)} s (${(file.bytes() / 1048576 / seconds).toFixed(1)} MB/s under jest), heap growth ≤ ${(peak / 1048576).toFixed(1)} MB\n`);
   }, 120_000);
