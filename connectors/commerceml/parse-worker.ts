@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { parseDocument, type ParsedBatch } from './reader';
+import { parseDocument } from './document';
+import type { ParsedBatch } from './reader';
 import { CmlError, type ImportedDocument } from './types';
 
 /**
