@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
-import { XMLParser } from 'fast-xml-parser';
-import type { Kopecks } from '../../gateway/domain/money';
+import { decodeEntities, parseDocument } from './document';
 import { CmlError, type CmlEncoding, type ImportedDocument } from './types';
 
 /**
@@ -12,7 +11,7 @@ import { CmlError, type CmlEncoding, type ImportedDocument } from './types';
  * The bytes are decoded as they come (UTF-8 checked as it is decoded, windows-1251 through
  * iconv-lite) into a rolling text buffer. A string scanner (indexOf) finds each outermost
  * `Документ` — at any depth (Bitrix 3.x wraps them in `Контейнер`), with or without a namespace
- * prefix, matched by local name — and only that document's text goes to fast-xml-parser. The
+ * prefix, matched by local name — and only that document's text goes to the XML parser (saxes). The
  * buffer holds at most one document plus one read-ahead batch: never the whole file.
  *
  * Each document is handed to `onDocument` (and awaited) as soon as it is complete. When the file
@@ -51,8 +50,12 @@ const DOC = 'Документ';
 const DOC_LEN = DOC.length;
 /** The head read before decoding: the prolog, the root tag and the encoding check. */
 const HEAD_BYTES = 64 * 1024;
-/** Smallest read-ahead batch of decoded text. */
-const BATCH_CHARS = 256 * 1024;
+/**
+ * Smallest read-ahead batch of decoded text. Small enough that the text buffers stay ordinary heap
+ * objects (V8 puts strings over 128 KB in its large-object space, collected only by a full GC:
+ * hundreds of them make the heap balloon during a big import).
+ */
+const BATCH_CHARS = 32 * 1024;
 
 const MSG = {
   empty: 'Файл обмена пуст.',
@@ -575,6 +578,11 @@ class Scanner {
   }
 }
 
+/** Documents per batch sent to a worker, at most. */
+const BATCH_DOCUMENTS = 32;
+/** Batches each worker has in hand, at most: enough that it never waits for this thread. */
+const IN_FLIGHT = 4;
+
 /**
  * Worker threads parsing batches of documents, round robin; a few batches in flight, so this thread
  * splits the next ones while the workers parse and the caller applies what came back, in order.
@@ -582,6 +590,7 @@ class Scanner {
 class ParseWorker {
   private readonly workers: Worker[] = [];
   private batch: { xml: string; n: number }[] = [];
+  private batchChars = 0;
   private readonly inFlight: Promise<ParsedBatch>[] = [];
   private readonly waiting = new Map<number, (b: ParsedBatch) => void>();
   private seq = 0;
@@ -600,7 +609,7 @@ class ParseWorker {
       w.on('message', (m: ParsedBatch) => this.waiting.get(m.id)?.(m));
       w.on('error', (e) => {
         this.failed = e;
-        for (const resolve of this.waiting.values()) resolve({ id: -1, out: [] });
+        for (const resolve of this.waiting.values()) resolve({ id: -1, docs: new ArrayBuffer(0) });
       });
       this.workers.push(w);
     }
@@ -608,26 +617,29 @@ class ParseWorker {
 
   async add(xml: string, n: number): Promise<void> {
     this.batch.push({ xml, n });
-    if (this.batch.length >= 32) await this.send();
+    this.batchChars += xml.length;
+    // batches small enough that their answer (one JSON text) stays an ordinary heap object
+    if (this.batch.length >= BATCH_DOCUMENTS || this.batchChars >= BATCH_CHARS * 2) await this.send();
   }
 
   private async send(): Promise<void> {
     const id = ++this.seq;
     const texts = this.batch;
     this.batch = [];
+    this.batchChars = 0;
     this.inFlight.push(new Promise<ParsedBatch>((resolve) => this.waiting.set(id, resolve)));
     this.workers[id % this.workers.length].postMessage({ id, texts: texts.map((t) => t.xml), first: texts[0].n });
-    if (this.inFlight.length > 2 * this.workers.length) await this.handOver();
+    if (this.inFlight.length > IN_FLIGHT * this.workers.length) await this.handOver();
   }
 
   private async handOver(): Promise<void> {
     const b = await this.inFlight.shift()!;
     this.waiting.delete(b.id);
     if (this.failed) throw new CmlError('Файл обмена не разобран: ошибка разбора.', this.failed.message);
-    for (const r of b.out) {
-      if (!r.ok) throw new CmlError(r.text ?? `Документ №${r.n} в файле обмена не разобран: некорректный XML.`, `document ${r.n}: ${r.error}`);
-      await this.onDocument(r.doc);
-    }
+    const docs = b.docs.byteLength > 0 ? (JSON.parse(Buffer.from(b.docs).toString('utf16le')) as ImportedDocument[]) : [];
+    for (const doc of docs) await this.onDocument(doc);
+    const f = b.failure;
+    if (f) throw new CmlError(f.text ?? `Документ №${f.n} в файле обмена не разобран: некорректный XML.`, `document ${f.n}: ${f.error}`);
   }
 
   async drain(): Promise<void> {
@@ -640,303 +652,11 @@ class ParseWorker {
   }
 }
 
-export type ParsedBatch = { id: number; out: ({ ok: true; doc: ImportedDocument } | { ok: false; n: number; error: string; text?: string })[] };
+/**
+ * A batch parsed by the worker: the documents up to the first that failed, if one did, as the
+ * UTF-16 bytes of the JSON of an ImportedDocument[].
+ */
+export type ParsedBatch = { id: number; docs: ArrayBuffer; failure?: { n: number; error: string; text?: string } };
 
-// ---------------------------------------------------------------- one document → ImportedDocument
-
-const BETWEEN_TAGS = />\s+</g;
-const CDATA = '#cdata';
+/** Characters of an XML name (as far as telling a prefix from the text before it needs). */
 const NAME_CHAR = /[\w.\-\u00b7\u0400-\u04ff]/;
-
-let xmlParser: XMLParser | null = null;
-
-/**
- * fast-xml-parser for one document's text: no entity processing (nothing is expanded; the five
- * predefined entities and character references are decoded here, in the values), values as
- * strings, namespace prefixes removed. `preserveOrder` skips the parser's own object-building pass
- * (~20% faster); the ordered tree is walked by the helpers below.
- */
-function parser(): XMLParser {
-  if (!xmlParser) {
-    xmlParser = new XMLParser({
-      processEntities: false,
-      htmlEntities: false,
-      ignoreAttributes: false,
-      parseTagValue: false,
-      parseAttributeValue: false,
-      trimValues: true,
-      removeNSPrefix: true,
-      ignoreDeclaration: true,
-      ignorePiTags: true,
-      preserveOrder: true,
-      cdataPropName: CDATA,
-      jPath: false,
-    });
-  }
-  return xmlParser;
-}
-
-/** A node of the ordered tree: `{ [tag]: children, ':@'?: attributes }` or `{ '#text': value }`. */
-type XNode = Record<string, unknown>;
-
-/** The child nodes of an element node. */
-function kids(n: XNode | undefined): XNode[] {
-  if (!n) return [];
-  for (const k in n) {
-    if (k === ':@') continue;
-    const v = n[k];
-    return Array.isArray(v) ? (v as XNode[]) : [];
-  }
-  return [];
-}
-
-/** The first child element `name` among `list`. */
-function child(list: XNode[], name: string): XNode | undefined {
-  for (const n of list) if (n[name] !== undefined) return n;
-  return undefined;
-}
-
-/** Every child element `name` among `list`. */
-function children(list: XNode[], name: string): XNode[] {
-  const out: XNode[] = [];
-  for (const n of list) if (n[name] !== undefined) out.push(n);
-  return out;
-}
-
-/** The children of every `inner` inside every `outer` wrapper: Товары/Товар, Оплаты/Оплата... */
-function nested(list: XNode[], outer: string, inner: string): XNode[][] {
-  const out: XNode[][] = [];
-  for (const w of children(list, outer)) for (const n of children(kids(w), inner)) out.push(kids(n));
-  return out;
-}
-
-const ENTITY = /&(?:#(\d+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));/g;
-const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/** The five predefined entities and character references; anything else stays as written. */
-export function decodeEntities(s: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(ENTITY, (all, dec: string | undefined, hex: string | undefined, name: string | undefined) => {
-    if (name) return NAMED[name];
-    const cp = dec !== undefined ? Number(dec) : parseInt(hex as string, 16);
-    return cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : all;
-  });
-}
-
-/** The text of child element `name` (undefined when there is no such element), decoded. */
-function text(list: XNode[], name: string): string | undefined {
-  const n = child(list, name);
-  if (!n) return undefined;
-  let s = '';
-  for (const k of kids(n)) {
-    const t = k['#text'];
-    if (t !== undefined) s += decodeEntities(String(t));
-    else if (k[CDATA] !== undefined) {
-      // CDATA is literal: nothing to decode
-      for (const c of kids(k)) if (c['#text'] !== undefined) s += String(c['#text']);
-    }
-  }
-  return s;
-}
-
-function nonEmpty(list: XNode[], name: string): string | undefined {
-  const t = text(list, name);
-  return t === undefined || t === '' ? undefined : t;
-}
-
-/**
- * A 1C date (and time) as `yyyy-MM-dd` or `yyyy-MM-ddTHH:mm:ss`, padded: `2021-02-18T9:49:02` →
- * `2021-02-18T09:49:02`; `T`, empty and 1C's empty date 0001-01-01 → undefined; `dd.MM.yyyy` is
- * turned around; anything else is kept as written.
- */
-export function normalizeDate(date: string | undefined, time?: string): string | undefined {
-  const d = (date ?? '').trim();
-  const tm = (time ?? '').trim();
-  if (d === '' || d === 'T') return undefined;
-  const pad = (x: string | undefined) => (x ?? '0').padStart(2, '0');
-  let m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(\.\d+)?)?T?$/.exec(d);
-  let ymd: string;
-  let hms: string | undefined;
-  if (m) {
-    ymd = `${m[1]}-${pad(m[2])}-${pad(m[3])}`;
-    if (m[4] !== undefined) hms = `${pad(m[4])}:${pad(m[5])}:${pad(m[6])}`;
-  } else if ((m = /^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$/.exec(d))) {
-    ymd = `${m[3]}-${pad(m[2])}-${pad(m[1])}`;
-    if (m[4] !== undefined) hms = `${pad(m[4])}:${pad(m[5])}:${pad(m[6])}`;
-  } else {
-    return d;
-  }
-  if (ymd === '0001-01-01') return undefined;
-  if (hms === undefined && tm !== '' && tm !== 'T') {
-    const t = /^T?(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?/.exec(tm);
-    if (t) hms = `${pad(t[1])}:${pad(t[2])}:${pad(t[3])}`;
-  }
-  return hms === undefined ? ymd : `${ymd}T${hms}`;
-}
-
-/**
- * Rubles as written (`1 500,50`, `231.7400`, `-12.5`) → kopecks, from the decimal string (no float
- * arithmetic); a third decimal rounds half up. Empty → undefined; anything else is refused.
- */
-export function parseKopecks(raw: string | undefined, where: () => string): Kopecks | undefined {
-  if (raw === undefined) return undefined;
-  const s = raw.replace(/[\s\u00a0\u202f']/g, '').replace(',', '.');
-  if (s === '') return undefined;
-  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(s);
-  if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new CmlError(`Некорректная сумма «${raw.slice(0, 40)}» в ${where()}.`);
-  const whole = m[2] === '' ? '0' : m[2];
-  const frac = (m[3] ?? '').padEnd(3, '0');
-  const up = frac.charCodeAt(2) - 48 >= 5 ? 1 : 0;
-  let k: number;
-  if (whole.length <= 13) {
-    k = Number(whole) * 100 + Number(frac.slice(0, 2)) + up;
-  } else {
-    const big = BigInt(whole) * 100n + BigInt(frac.slice(0, 2)) + BigInt(up);
-    if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new CmlError(`Некорректная сумма «${raw.slice(0, 40)}» в ${where()}.`);
-    k = Number(big);
-  }
-  return m[1] === '-' && k !== 0 ? -k : k;
-}
-
-function parseQuantity(raw: string | undefined, where: () => string): number {
-  if (raw === undefined) return 0;
-  const s = raw.replace(/[\s\u00a0\u202f']/g, '').replace(',', '.');
-  if (s === '') return 0;
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(s)) throw new CmlError(`Некорректное количество «${raw.slice(0, 40)}» в ${where()}.`);
-  return Number(s);
-}
-
-const TRUE = /^(true|1|да|истина)$/i;
-
-/** `ЗначениеРеквизита` elements, in the `ЗначенияРеквизитов` wrapper or bare: name → value as written. */
-function requisitesOf(list: XNode[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  const add = (e: XNode[]) => {
-    const name = text(e, 'Наименование')?.trim();
-    if (!name) return;
-    // several Значение (the XSD allows it) are joined
-    const values = children(e, 'Значение');
-    if (values.length <= 1) out[name] = text(e, 'Значение') ?? '';
-    else out[name] = values.map((v) => text([v], 'Значение') ?? '').join(', ');
-  };
-  for (const e of nested(list, 'ЗначенияРеквизитов', 'ЗначениеРеквизита')) add(e);
-  for (const e of children(list, 'ЗначениеРеквизита')) add(kids(e));
-  return out;
-}
-
-function customerOf(doc: XNode[]): ImportedDocument['customer'] {
-  const all = nested(doc, 'Контрагенты', 'Контрагент');
-  if (all.length === 0) return undefined;
-  const c = all.find((x) => text(x, 'Роль')?.trim() === 'Покупатель') ?? all[0];
-  const fullName = nonEmpty(c, 'ПолноеНаименование') ?? nonEmpty(c, 'ОфициальноеНаименование');
-  const customer: NonNullable<ImportedDocument['customer']> = { name: nonEmpty(c, 'Наименование') ?? fullName ?? '' };
-  const id = nonEmpty(c, 'Ид');
-  if (id !== undefined) customer.id = id;
-  if (fullName !== undefined) customer.fullName = fullName;
-  const inn = nonEmpty(c, 'ИНН');
-  if (inn !== undefined) customer.inn = inn;
-  const kpp = nonEmpty(c, 'КПП');
-  if (kpp !== undefined) customer.kpp = kpp;
-  for (const k of nested(c, 'Контакты', 'Контакт')) {
-    const type = (text(k, 'Тип') ?? text(k, 'Вид') ?? '').toLowerCase();
-    const value = nonEmpty(k, 'Значение') ?? nonEmpty(k, 'Представление');
-    if (!value) continue;
-    if (customer.email === undefined && (type.includes('почт') || type.includes('mail'))) customer.email = value;
-    else if (customer.phone === undefined && type.includes('телефон')) customer.phone = value;
-  }
-  return customer;
-}
-
-function vatRateOf(item: XNode[]): string | undefined {
-  for (const r of nested(item, 'СтавкиНалогов', 'СтавкаНалога')) {
-    const v = nonEmpty(r, 'Ставка');
-    if (v !== undefined) return v;
-  }
-  for (const r of nested(item, 'Налоги', 'Налог')) {
-    const v = nonEmpty(r, 'Ставка');
-    if (v !== undefined) return v;
-  }
-  return undefined;
-}
-
-function itemsOf(doc: XNode[], where: () => string): ImportedDocument['items'] {
-  const items: ImportedDocument['items'] = [];
-  for (const t of nested(doc, 'Товары', 'Товар')) {
-    const name = text(t, 'Наименование') ?? '';
-    const at = () => `строке «${name.slice(0, 60)}» ${where()}`;
-    const quantity = parseQuantity(text(t, 'Количество'), at);
-    const amount = parseKopecks(text(t, 'Сумма'), at);
-    let price = parseKopecks(text(t, 'ЦенаЗаЕдиницу') ?? text(t, 'Цена'), at);
-    if (price === undefined) price = amount !== undefined && quantity > 0 ? Math.round(amount / quantity) : 0;
-    const item: ImportedDocument['items'][number] = { id: text(t, 'Ид')?.trim() ?? '', name, quantity, price, amount: amount ?? 0 };
-    const vatRate = vatRateOf(t);
-    if (vatRate !== undefined) item.vatRate = vatRate;
-    const req = requisitesOf(t);
-    const kinds = [req['ВидНоменклатуры'], req['ТипНоменклатуры']].filter((x): x is string => x !== undefined && x.trim() !== '');
-    if (kinds.length > 0) item.kind = kinds.some((k) => k.trim().toLowerCase() === 'услуга') ? 'service' : 'goods';
-    items.push(item);
-  }
-  return items;
-}
-
-function paymentsOf(doc: XNode[], where: () => string): ImportedDocument['payments'] {
-  const out: ImportedDocument['payments'] = [];
-  for (const p of nested(doc, 'Оплаты', 'Оплата')) {
-    const payment: ImportedDocument['payments'][number] = {};
-    const number = nonEmpty(p, 'НомерДокумента');
-    if (number !== undefined) payment.number = number;
-    const transaction = nonEmpty(p, 'НомерТранзакции');
-    if (transaction !== undefined) payment.transaction = transaction;
-    const date = normalizeDate(text(p, 'ДатаОплаты'));
-    if (date !== undefined) payment.date = date;
-    const amount = parseKopecks(text(p, 'СуммаОплаты'), () => `оплате ${where()}`);
-    if (amount !== undefined) payment.amount = amount;
-    const method = nonEmpty(p, 'СпособОплаты');
-    if (method !== undefined) payment.method = method;
-    out.push(payment);
-  }
-  return out;
-}
-
-/** One `Документ` (or `ПодчиненныйДокумент`): its child nodes → ImportedDocument, leniently. */
-function mapDocument(d: XNode[]): ImportedDocument {
-  const number = text(d, 'Номер')?.trim() ?? '';
-  const where = () => `документе №${number.slice(0, 40)}`;
-  const requisites = requisitesOf(d);
-  const deletedMark = text(d, 'ПометкаУдаления') ?? requisites['ПометкаУдаления'];
-  const doc: ImportedDocument = {
-    id: text(d, 'Ид')?.trim() ?? '',
-    number,
-    operation: text(d, 'ХозОперация') ?? '',
-    deleted: deletedMark !== undefined && TRUE.test(deletedMark.trim()),
-    items: itemsOf(d, where),
-    requisites,
-    payments: paymentsOf(d, where),
-    subordinates: nested(d, 'ПодчиненныеДокументы', 'ПодчиненныйДокумент').map(mapDocument),
-  };
-  const number1C = nonEmpty(d, 'Номер1С')?.trim() ?? (requisites['Номер по 1С']?.trim() || undefined);
-  if (number1C !== undefined) doc.number1C = number1C;
-  const date = normalizeDate(text(d, 'Дата'), text(d, 'Время'));
-  if (date !== undefined) doc.date = date;
-  const role = nonEmpty(d, 'Роль');
-  if (role !== undefined) doc.role = role;
-  const currency = nonEmpty(d, 'Валюта');
-  if (currency !== undefined) doc.currency = currency;
-  const total = parseKopecks(text(d, 'Сумма'), where);
-  if (total !== undefined) doc.total = total;
-  const comment = nonEmpty(d, 'Комментарий');
-  if (comment !== undefined) doc.comment = comment;
-  const customer = customerOf(d);
-  if (customer) doc.customer = customer;
-  const basis = nonEmpty(d, 'Основание')?.trim();
-  if (basis) doc.basis = basis;
-  return doc;
-}
-
-/** Parses one document's text (`<Документ …>…</Документ>`, any prefix) into an ImportedDocument. */
-export function parseDocument(xml: string): ImportedDocument {
-  // Whitespace between tags is dropped first (the parser trims it away anyway, at a cost): ~15%
-  // less work. Not where a CDATA section could hold such a sequence verbatim.
-  const tree = parser().parse(xml.includes('<![CDATA[') ? xml : xml.replace(BETWEEN_TAGS, '><')) as XNode[];
-  return mapDocument(kids(child(tree, DOC)));
-}

@@ -35,6 +35,8 @@ const ORDER_OPERATIONS = new Set(['заказ товара', 'заказ']);
 
 const TRUE = /^(true|да|1|истина)$/i;
 
+const pad = (x: string | undefined) => (x ?? '0').padStart(2, '0');
+
 /** A 1C date requisite: `T`, empty or 0001 mean none; unpadded times are padded. */
 export function requisiteDate(v: string | undefined): string | undefined {
   if (!v) return undefined;
@@ -42,23 +44,42 @@ export function requisiteDate(v: string | undefined): string | undefined {
   if (!s || s === 'T' || s.startsWith('0001-01-01')) return undefined;
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?/.exec(s);
   if (!m) return undefined;
-  const pad = (x: string | undefined) => (x ?? '0').padStart(2, '0');
   return `${m[1]}-${m[2]}-${m[3]}T${pad(m[4])}:${pad(m[5])}:${pad(m[6])}`;
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
-/** The instant of a 1C local date-time in the base's zone. */
-function instant(local: string, timeZone: string): string {
+/** A zone's offset from UTC at an instant, ms. */
+function offsetAt(timeZone: string, ms: number): number {
   let f = formats.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
     formats.set(timeZone, f);
   }
-  const guess = new Date(`${local}Z`);
-  const parts = Object.fromEntries(f.formatToParts(guess).map((p) => [p.type, p.value]));
-  const shown = Date.parse(`${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}Z`);
-  return new Date(guess.getTime() - (shown - guess.getTime())).toISOString();
+  const parts = Object.fromEntries(f.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  return Date.parse(`${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}Z`) - ms;
+}
+
+/**
+ * Per zone and local day: the offset all of that day has, or null when it changes around it.
+ * Formatting is the costly part of an import that repeats the same days: once per day is enough.
+ */
+const dayOffsets = new Map<string, number | null>();
+
+/** The instant of a 1C local date-time in the base's zone. */
+function instant(local: string, timeZone: string): string {
+  const guess = Date.parse(`${local}Z`);
+  const key = `${timeZone} ${local.slice(0, 10)}`;
+  let offset = dayOffsets.get(key);
+  if (offset === undefined) {
+    // any local time of the day is within 14 h of the day in UTC; no zone changes its offset twice in two days
+    const midnight = Date.parse(`${local.slice(0, 10)}T00:00:00Z`);
+    const before = offsetAt(timeZone, midnight - 14 * 3600_000);
+    offset = before === offsetAt(timeZone, midnight + 38 * 3600_000) ? before : null;
+    if (dayOffsets.size >= 4096) dayOffsets.clear();
+    dayOffsets.set(key, offset);
+  }
+  return new Date(guess - (offset ?? offsetAt(timeZone, guess))).toISOString();
 }
 
 function req(doc: ImportedDocument, ...names: string[]): string | undefined {
@@ -100,9 +121,12 @@ async function alert(c: ImportContext, key: string, title: string, text: string,
 
 /** Writes what changed on the order (only what changed: a repeated upload costs a read). */
 async function update(c: ImportContext, order: OrderRow, set: Partial<OrderRow>): Promise<OrderRow> {
-  const changed = Object.entries(set).filter(([k, v]) => v !== undefined && (order as unknown as Record<string, unknown>)[k] !== v);
-  if (changed.length === 0) return order;
-  const values = Object.fromEntries(changed) as Partial<OrderRow>;
+  let values: Record<string, unknown> | undefined;
+  for (const k in set) {
+    const v = set[k as keyof OrderRow];
+    if (v !== undefined && order[k as keyof OrderRow] !== v) (values ??= {})[k] = v;
+  }
+  if (!values) return order;
   await c.db.updateTable('orders').set({ ...values, updated_at: nowIso() }).where('id', '=', order.id).execute();
   const next = { ...order, ...values };
   for (const [k, v] of c.cache) if (v?.id === order.id) c.cache.set(k, next);

@@ -22,12 +22,15 @@ export async function createRefund(d: FlowDeps, organizations: ReadonlySet<strin
     if (payment.status !== 'paid' && payment.status !== 'partially_refunded') {
       throw conflict('payment_not_refundable', `a payment in status ${payment.status} cannot be refunded`, [{ path: 'paymentId', message: `status is ${payment.status}` }]);
     }
-    const pending = (await paymentRefunds(trx, paymentId)).filter((r) => r.status === 'pending');
-    const inFlight = pending.reduce((s, r) => s + r.amount, 0);
-    const available = payment.amount - payment.refunded_amount - inFlight;
+    const refunds = await paymentRefunds(trx, paymentId);
+    const sum = (status: RefundRow['status']) => refunds.reduce((s, r) => s + (r.status === status ? r.amount : 0), 0);
+    const inFlight = sum('pending');
+    // a refund marked done reaches refunded_amount only with the bank's next answer, in a transaction of its own
+    const refunded = Math.max(payment.refunded_amount, sum('succeeded'));
+    const available = payment.amount - refunded - inFlight;
     if (amount > available) {
       throw unprocessable('refund_exceeds_payment', `at most ${available} kopecks can be refunded`, [
-        { path: 'amount', message: `paid ${payment.amount}, refunded ${payment.refunded_amount}, in progress ${inFlight}` },
+        { path: 'amount', message: `paid ${payment.amount}, refunded ${refunded}, in progress ${inFlight}` },
       ]);
     }
     const now = nowIso();
@@ -36,7 +39,7 @@ export async function createRefund(d: FlowDeps, organizations: ReadonlySet<strin
       payment_id: paymentId,
       amount,
       status: 'pending',
-      refunded_before: payment.refunded_amount + inFlight,
+      refunded_before: refunded + inFlight,
       error: null,
       onec_status: 'not_configured',
       onec_document: null,

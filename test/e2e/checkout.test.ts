@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { symmetricChecksum } from '../../connectors/sber/checksum';
 import { SANDBOX } from '../sandbox/config';
 import { ADMIN_AUTH, eventually, orderBody, SITE_AUTH, startHarness, type Harness, type HarnessOptions } from '../helpers/harness';
@@ -448,6 +449,20 @@ function checkoutSuite(opts: HarnessOptions): void {
       await refund(payment.id, 300000);
       const r2 = await refund(payment.id, 60000);
       expect(r2.status).toBe(422);
+    });
+
+    test('a refund done at the bank counts before the bank’s figure reaches the payment', async () => {
+      const { payment } = await paidPayment();
+      // the moment between the refund marked succeeded and the payment's refunded_amount updated after it
+      const now = new Date().toISOString();
+      await db()
+        .insertInto('refunds')
+        .values({ id: randomUUID(), payment_id: payment.id, amount: 300000, status: 'succeeded', refunded_before: 0, error: null, created_at: now, updated_at: now })
+        .execute();
+      const r = await refund(payment.id, 60000);
+      expect(r.status).toBe(422);
+      expect(r.body.error.details[0].message).toContain('refunded 300000');
+      expect((await refund(payment.id, 50000)).status).toBe(201);
     });
 
     test.each([
