@@ -591,6 +591,7 @@ class ParseWorker {
   private readonly workers: Worker[] = [];
   private batch: { xml: string; n: number }[] = [];
   private batchChars = 0;
+  private spare: ArrayBuffer[] = [];
   private readonly inFlight: Promise<ParsedBatch>[] = [];
   private readonly waiting = new Map<number, (b: ParsedBatch) => void>();
   private seq = 0;
@@ -609,7 +610,7 @@ class ParseWorker {
       w.on('message', (m: ParsedBatch) => this.waiting.get(m.id)?.(m));
       w.on('error', (e) => {
         this.failed = e;
-        for (const resolve of this.waiting.values()) resolve({ id: -1, docs: new ArrayBuffer(0) });
+        for (const resolve of this.waiting.values()) resolve({ id: -1, docs: new ArrayBuffer(0), length: 0 });
       });
       this.workers.push(w);
     }
@@ -628,7 +629,10 @@ class ParseWorker {
     this.batch = [];
     this.batchChars = 0;
     this.inFlight.push(new Promise<ParsedBatch>((resolve) => this.waiting.set(id, resolve)));
-    this.workers[id % this.workers.length].postMessage({ id, texts: texts.map((t) => t.xml), first: texts[0].n });
+    // the buffers of answers already read go back with it, to carry the next answers
+    const spare = this.spare;
+    this.spare = [];
+    this.workers[id % this.workers.length].postMessage({ id, texts: texts.map((t) => t.xml), first: texts[0].n, spare } satisfies ParseRequest, spare);
     if (this.inFlight.length > IN_FLIGHT * this.workers.length) await this.handOver();
   }
 
@@ -636,7 +640,8 @@ class ParseWorker {
     const b = await this.inFlight.shift()!;
     this.waiting.delete(b.id);
     if (this.failed) throw new CmlError('Файл обмена не разобран: ошибка разбора.', this.failed.message);
-    const docs = b.docs.byteLength > 0 ? (JSON.parse(Buffer.from(b.docs).toString('utf16le')) as ImportedDocument[]) : [];
+    const docs = b.length > 0 ? (JSON.parse(Buffer.from(b.docs, 0, b.length).toString('utf16le')) as ImportedDocument[]) : [];
+    this.spare.push(b.docs);
     for (const doc of docs) await this.onDocument(doc);
     const f = b.failure;
     if (f) throw new CmlError(f.text ?? `Документ №${f.n} в файле обмена не разобран: некорректный XML.`, `document ${f.n}: ${f.error}`);
@@ -652,11 +657,14 @@ class ParseWorker {
   }
 }
 
+/** Documents for the worker to parse; `spare`: buffers it may write its answers into. */
+export type ParseRequest = { id: number; texts: string[]; first: number; spare: ArrayBuffer[] };
+
 /**
  * A batch parsed by the worker: the documents up to the first that failed, if one did, as the
- * UTF-16 bytes of the JSON of an ImportedDocument[].
+ * UTF-16 bytes of the JSON of an ImportedDocument[] (the first `length` bytes of `docs`).
  */
-export type ParsedBatch = { id: number; docs: ArrayBuffer; failure?: { n: number; error: string; text?: string } };
+export type ParsedBatch = { id: number; docs: ArrayBuffer; length: number; failure?: { n: number; error: string; text?: string } };
 
 /** Characters of an XML name (as far as telling a prefix from the text before it needs). */
 const NAME_CHAR = /[\w.\-\u00b7\u0400-\u04ff]/;
