@@ -20,7 +20,7 @@ import { checkJob, devicesSchedule, pollSchedule, registerJob } from './flows/fi
 import { shipmentsSchedule } from './flows/fiscal-ops';
 import { FiscalRegisters } from './flows/fiscal-registers';
 import { loadReceiptRules } from './flows/fiscal-rules';
-import { janitorSchedule, syncAttemptJob } from './flows/janitor';
+import { applyConfirmedJob, janitorSchedule, syncAttemptJob } from './flows/janitor';
 import { deliverJob, OneCBases, pullSchedule, writeLinkJob } from './flows/onec';
 import { executeRefundJob } from './flows/refunds';
 import { notifySiteJob } from './flows/site-webhook';
@@ -167,6 +167,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   };
   exec.define(alerts.job());
   exec.define(syncAttemptJob(flows));
+  exec.define(applyConfirmedJob(flows));
   exec.define(notifySiteJob(flows));
   exec.define(executeRefundJob(flows));
   exec.define(deliverJob(flows));

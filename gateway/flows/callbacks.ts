@@ -5,14 +5,18 @@ import { nowIso } from '../store/db';
 import { findCallbackTarget, recordEvent } from '../store/payments';
 import type { PaymentEventsTable } from '../store/schema';
 import type { FlowDeps } from './deps';
-import { SYNC_ATTEMPT, syncAttempt } from './sync';
+import type { ObservedStatus } from '../domain/payment-state';
+import { attemptRef } from './attempts';
+import { APPLY_CONFIRMED, SYNC_ATTEMPT } from './sync';
 
-export type CallbackOutcome = 'applied' | 'duplicate' | 'deferred';
+export type CallbackOutcome = 'confirmed' | 'duplicate' | 'deferred';
 
 /**
- * A provider's notification: verify the signature, match it to the attempt, then confirm with the
- * status API before anything changes. Answers only after a commit that either applied the
- * confirmed state or queued the confirmation, so an acknowledged callback is never lost.
+ * A provider's notification: verify the signature, match it to the attempt, confirm with the
+ * status API, then commit the callback with the confirmed state and the job that applies it (the
+ * state machine, the site, 1C, receipts, the history), and answer. When the status API is down,
+ * the callback and a job to confirm it later are committed instead. Either way an acknowledged
+ * callback is on disk, and nothing changes on the callback's word alone.
  */
 export async function handleCallback(d: FlowDeps, providerName: string, organizationId: string, req: InboundWebhook): Promise<CallbackOutcome> {
   if (!d.orgs.has(organizationId)) throw notFound('organization');
@@ -68,9 +72,9 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
 
   if (target.seen) return 'duplicate';
 
+  let observed: ObservedStatus;
   try {
-    await syncAttempt(d, attempt, { event: record });
-    return 'applied';
+    observed = await provider.status(attemptRef(attempt));
   } catch (e) {
     if (!(e instanceof ExternalError)) throw e;
     // the status API is unreachable: keep the callback and confirm later
@@ -82,4 +86,14 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
     d.jobs.kick();
     return 'deferred';
   }
+  // the confirmed state and the job that applies it, in one commit: acknowledged means on disk
+  await d.store.db.transaction().execute(async (trx) => {
+    const confirmation = { ...record, payload: JSON.stringify({ method: req.method, params: req.params, confirmation: observed.raw ?? null }) };
+    if (await recordEvent(trx, confirmation)) {
+      const { raw: _raw, ...state } = observed;
+      await d.jobs.enqueue(trx, APPLY_CONFIRMED, { attemptId: attempt.id, observed: state }, { key: `apply:${event.dedupeKey}` });
+    }
+  });
+  d.jobs.kick();
+  return 'confirmed';
 }

@@ -1,9 +1,10 @@
 import type { ScheduleDefinition } from '../jobs/types';
-import type { JobDefinition } from '../jobs/types';
+import type { ObservedStatus } from '../domain/payment-state';
+import { PermanentJobError, type JobDefinition } from '../jobs/types';
 import { nowIso } from '../store/db';
-import { attemptsDueForCheck, updateAttempt } from '../store/payments';
+import { attemptsDueForCheck, getAttempt, updateAttempt } from '../store/payments';
 import type { FlowDeps } from './deps';
-import { SYNC_ATTEMPT, syncAttempt } from './sync';
+import { APPLY_CONFIRMED, applyObserved, SYNC_ATTEMPT, syncAttempt } from './sync';
 
 /**
  * The janitor: attempts that are still open when their next check comes (a callback lost, the
@@ -34,6 +35,22 @@ export async function runJanitor(d: FlowDeps): Promise<number> {
     d.jobs.kick();
   }
   return due.length;
+}
+
+/**
+ * A state the status API confirmed for a callback, applied. A still-pending answer is asked again
+ * (that check also gives up an attempt past its lifetime).
+ */
+export function applyConfirmedJob(d: FlowDeps): JobDefinition<{ attemptId: string; observed: ObservedStatus }> {
+  return {
+    name: APPLY_CONFIRMED,
+    handler: async ({ attemptId, observed }) => {
+      const attempt = await getAttempt(d.store.db, attemptId);
+      if (!attempt) throw new PermanentJobError(`attempt ${attemptId} not found`);
+      if (observed.state === 'pending') await syncAttempt(d, attempt);
+      else await applyObserved(d, attempt, observed, { recorded: true });
+    },
+  };
 }
 
 export function syncAttemptJob(d: FlowDeps): JobDefinition<{ attemptId: string; poll?: boolean }> {

@@ -14,6 +14,8 @@ import { queueDelivery } from './onec';
 import { notifySite } from './site-webhook';
 
 export const SYNC_ATTEMPT = 'payment.sync';
+/** Applies a state the status API confirmed after a callback (the callback's row holds the answer). */
+export const APPLY_CONFIRMED = 'payment.apply';
 
 const FINAL_STATES = new Set(['paid', 'declined', 'expired', 'reversed', 'refunded']);
 /** Payment statuses after the money was taken. */
@@ -78,12 +80,14 @@ export async function applyObserved(
   d: FlowDeps,
   attempt: AttemptRow,
   observed: ObservedStatus,
-  opts: { event?: PaymentEventsTable; poll?: boolean; learnedRef?: boolean } = {},
+  opts: { event?: PaymentEventsTable; poll?: boolean; learnedRef?: boolean; recorded?: boolean } = {},
 ): Promise<PaymentRow> {
   const { store } = d;
   const raw = observed.raw ?? observed;
   const payment = await store.db.transaction().execute(async (trx) => {
-    if (opts.event) {
+    if (opts.recorded) {
+      // the callback that prompted it was recorded with this very answer
+    } else if (opts.event) {
       await recordEvent(trx, { ...opts.event, payload: JSON.stringify({ ...JSON.parse(opts.event.payload), confirmation: raw }) });
     } else {
       await recordEvent(trx, {
@@ -100,7 +104,7 @@ export async function applyObserved(
     }
     const payment = (await getPayment(trx, attempt.payment_id))!;
     const moved = await moveByObserved(d, trx, payment, attempt, observed);
-    if (!SETTLED.has(payment.status)) await recordConfirmedPayment(d, trx, attempt, moved, observed, opts.event ? 'callback' : 'status');
+    if (!SETTLED.has(payment.status)) await recordConfirmedPayment(d, trx, attempt, moved, observed, opts.event || opts.recorded ? 'callback' : 'status');
 
     const final = FINAL_STATES.has(observed.state);
     const checks = attempt.checks + (opts.poll ? 1 : 0);

@@ -343,13 +343,20 @@ function checkoutSuite(opts: HarnessOptions): void {
       const again = await h.call('GET', `/callbacks/sber/main?${query}`);
       expect(again.status).toBe(200);
       expect(await callbackEvents()).toBe(before);
-      expect((await getPayment(payment.id)).status).toBe('paid');
+      await eventually(async () => (await getPayment(payment.id)).status === 'paid');
     });
 
     test('a signed "paid" callback the status API contradicts changes nothing', async () => {
       const { payment, mdOrder, orderNumber } = await pendingPayment();
       const r = await h.call('GET', `/callbacks/sber/main?${signed({ mdOrder, orderNumber, operation: 'deposited', status: '1' })}`);
       expect(r.status).toBe(200);
+      // the job that applies the bank's answer has run, and the answer was "not paid"
+      const db = h.gateway.store.db;
+      const attempt = await db.selectFrom('payment_attempts').select('id').where('payment_id', '=', payment.id).executeTakeFirstOrThrow();
+      await eventually(async () => {
+        const jobs = await db.selectFrom('jobs').select(['status', 'payload']).where('name', '=', 'payment.apply').where('status', '=', 'done').execute();
+        return jobs.some((j) => JSON.parse(String(j.payload)).attemptId === attempt.id);
+      });
       expect((await getPayment(payment.id)).status).toBe('pending');
     });
 
@@ -359,7 +366,7 @@ function checkoutSuite(opts: HarnessOptions): void {
       h.sber.complete(mdOrder, 'paid');
       const r = await h.call('POST', '/callbacks/sber/main', signed({ mdOrder, orderNumber, operation: 'deposited', status: '1' }), { 'content-type': 'application/x-www-form-urlencoded' });
       expect(r.status).toBe(200);
-      expect((await getPayment(payment.id)).status).toBe('paid');
+      await eventually(async () => (await getPayment(payment.id)).status === 'paid');
     });
 
     test('a callback for an unknown attempt → 404 and nothing recorded', async () => {
