@@ -91,7 +91,8 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
     const confirmation = { ...record, payload: JSON.stringify({ method: req.method, params: req.params, confirmation: observed.raw ?? null }) };
     if (await recordEvent(trx, confirmation)) {
       const { raw: _raw, ...state } = observed;
-      await d.jobs.enqueue(trx, APPLY_CONFIRMED, { attemptId: attempt.id, observed: state }, { key: `apply:${event.dedupeKey}` });
+      // no key of its own: the event's unique key already makes it one job per callback
+      await d.jobs.enqueue(trx, APPLY_CONFIRMED, { attemptId: attempt.id, observed: state });
     }
   });
   d.jobs.kick();
