@@ -264,10 +264,13 @@ export class AtolOnlineEmulator {
     }
     const uuid = randomUUID();
     const doc: AtolDocument = { uuid, externalId, groupCode: account.groupCode, operation: op, body, status: 'wait', error: null, payload: null, callbackUrl: body.service?.callback_url, acceptedAt: Date.now() };
+    // decided at acceptance: "the next N documents" are the next N accepted, whenever each is processed
+    const fails = this.knobs.failNext > 0;
+    if (fails) this.knobs.failNext--;
     this.documents.set(uuid, doc);
     this.byExternal.set(`${account.groupCode}|${externalId}`, uuid);
     this.stats.documents++;
-    this.later(() => this.process(doc), this.knobs.processingMs);
+    this.later(() => this.process(doc, fails), this.knobs.processingMs);
     if (this.knobs.answerDelayMs > 0) await new Promise((r) => setTimeout(r, this.knobs.answerDelayMs));
     ctx.type = 'application/json';
     ctx.body = { uuid, status: 'wait', error: null, timestamp: this.now() };
@@ -281,9 +284,8 @@ export class AtolOnlineEmulator {
     this.timers.add(t);
   }
 
-  private process(doc: AtolDocument): void {
-    if (this.knobs.failNext > 0) {
-      this.knobs.failNext--;
+  private process(doc: AtolDocument, fails: boolean): void {
+    if (fails) {
       doc.status = 'fail';
       doc.error = { code: this.knobs.failCode, text: this.knobs.failText, type: 'agent' };
     } else {
