@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Koa from 'koa';
+import { sql } from 'kysely';
 import { createLogger } from '../gateway/log';
+import type { Db } from '../gateway/store/db';
 import { SberClient } from '../connectors/sber/client';
 import { profileIf } from './profile';
 import { createGateway } from '../gateway/main';
@@ -184,8 +186,9 @@ async function gatewayRun(): Promise<Result & { prepared: number; durable: numbe
   const r = await load(url, paths.length, paths);
   const bankCpuUs = ((cpuMsOf(bank.pid!) - bankCpu) * 1000) / r.total;
   await stopProfile();
-  const count = async (db: typeof gateway.store.db, q: (db: typeof gateway.store.db) => Promise<{ n: number | string } | undefined>) => Number((await q(db))?.n ?? 0);
-  const confirmed = await count(gateway.store.db, (db) => db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('name', '=', 'payment.apply').executeTakeFirst());
+  const count = async (db: Db, table: 'jobs' | 'payments', column: 'name' | 'status', value: string) =>
+    Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)} where ${sql.ref(column)} = ${value}`.execute(db)).rows[0].n);
+  const confirmed = await count(gateway.store.db, 'jobs', 'name', 'payment.apply');
   await gateway.stop();
   if (confirmed !== total) throw new Error(`expected ${total} confirmed callbacks with their jobs on disk, found ${confirmed}`);
 
@@ -195,12 +198,12 @@ async function gatewayRun(): Promise<Result & { prepared: number; durable: numbe
   await worker.start();
   let paid = 0;
   for (;;) {
-    paid = await count(worker.store.db, (db) => db.selectFrom('payments').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'paid').executeTakeFirst());
+    paid = await count(worker.store.db, 'payments', 'status', 'paid');
     if (paid >= total || performance.now() - drainStarted > 600_000) break;
     await new Promise((res) => setTimeout(res, 100));
   }
   const drainSeconds = (performance.now() - drainStarted) / 1000;
-  const notify = await count(worker.store.db, (db) => db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('name', '=', 'payment.notify-site').executeTakeFirst());
+  const notify = await count(worker.store.db, 'jobs', 'name', 'payment.notify-site');
   await worker.stop();
   bank.kill();
   rmSync(dir, { recursive: true, force: true });

@@ -43,21 +43,22 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
     throw forbidden('attempt_mismatch', 'the callback does not match the payment attempt');
   }
   const payment = { id: attempt.payment_id, amount: target.paymentAmount };
-  const record: PaymentEventsTable = {
+  // the callback as it came, with the provider's confirming answer when there is one
+  const record = (confirmation?: unknown): PaymentEventsTable => ({
     id: newId(),
     organization_id: organizationId,
     provider: providerName,
     attempt_id: attempt.id,
     kind: 'callback',
     dedupe_key: event.dedupeKey,
-    payload: JSON.stringify({ method: req.method, params: req.params }),
+    payload: JSON.stringify(confirmation === undefined ? { method: req.method, params: req.params } : { method: req.method, params: req.params, confirmation }),
     outcome: `${event.operation}:${event.success ? 1 : 0}`,
     received_at: nowIso(),
-  };
+  });
 
   if (event.amount !== undefined && event.amount !== payment.amount) {
     await d.store.db.transaction().execute(async (trx) => {
-      await recordEvent(trx, { ...record, outcome: `rejected: amount ${event.amount} != ${payment.amount}` });
+      await recordEvent(trx, { ...record(), outcome: `rejected: amount ${event.amount} != ${payment.amount}` });
       await d.alerts.raise(trx, {
         severity: 'critical',
         key: `callback-amount:${attempt.id}`,
@@ -80,7 +81,7 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
     // the status API is unreachable: keep the callback and confirm later
     log().warn({ err: e, attemptId: attempt.id }, 'status API unavailable; confirmation queued');
     await d.store.db.transaction().execute(async (trx) => {
-      await recordEvent(trx, record);
+      await recordEvent(trx, record());
       await d.jobs.enqueue(trx, SYNC_ATTEMPT, { attemptId: attempt.id }, { key: `sync:callback:${event.dedupeKey}` });
     });
     d.jobs.kick();
@@ -88,8 +89,7 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
   }
   // the confirmed state and the job that applies it, in one commit: acknowledged means on disk
   await d.store.db.transaction().execute(async (trx) => {
-    const confirmation = { ...record, payload: JSON.stringify({ method: req.method, params: req.params, confirmation: observed.raw ?? null }) };
-    if (await recordEvent(trx, confirmation)) {
+    if (await recordEvent(trx, record(observed.raw ?? null))) {
       const { raw: _raw, ...state } = observed;
       // no key of its own: the event's unique key already makes it one job per callback
       await d.jobs.enqueue(trx, APPLY_CONFIRMED, { attemptId: attempt.id, observed: state });

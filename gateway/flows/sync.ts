@@ -5,7 +5,7 @@ import { ProviderNotFoundError } from '../ports';
 import { nowIso, type Executor } from '../store/db';
 import { addOrderMoney } from '../store/orders';
 import { getAttempt, getPayment, movePayment, recordEvent, updateAttempt } from '../store/payments';
-import type { AttemptRow, PaymentEventsTable, PaymentRow } from '../store/schema';
+import type { AttemptRow, PaymentRow } from '../store/schema';
 import { attemptExpired, attemptRef } from './attempts';
 import type { FlowDeps } from './deps';
 import { recordConfirmedPayment } from './operations';
@@ -33,9 +33,8 @@ export function nextCheckAt(d: FlowDeps, attempt: Pick<AttemptRow, 'checks' | 'e
 /**
  * Confirms an attempt with the provider's status API and applies what it says. This is the only
  * way a payment changes state: callbacks, the customer's return and the janitor all end here.
- * `event` is the inbound callback that prompted it; it is recorded in the same transaction.
  */
-export async function syncAttempt(d: FlowDeps, attemptOrId: string | AttemptRow, opts: { event?: PaymentEventsTable; poll?: boolean } = {}): Promise<PaymentRow> {
+export async function syncAttempt(d: FlowDeps, attemptOrId: string | AttemptRow, opts: { poll?: boolean } = {}): Promise<PaymentRow> {
   let attempt = typeof attemptOrId === 'string' ? await getAttempt(d.store.db, attemptOrId) : attemptOrId;
   if (!attempt) throw new Error(`attempt ${String(attemptOrId)} not found`);
   const provider = d.providers.get(attempt.organization_id, attempt.provider);
@@ -73,23 +72,19 @@ export async function syncAttempt(d: FlowDeps, attemptOrId: string | AttemptRow,
 
 /**
  * Records what the provider said and moves the payment (and its order) accordingly, in one
- * transaction. A callback that prompted the check is recorded with the answer that confirmed it;
- * `learnedRef`: the attempt's provider_ref was learned by this check and is stored with it.
+ * transaction. `recorded`: the callback that prompted it was already recorded with this very
+ * answer. `learnedRef`: the attempt's provider_ref was learned by this check and is stored with it.
  */
 export async function applyObserved(
   d: FlowDeps,
   attempt: AttemptRow,
   observed: ObservedStatus,
-  opts: { event?: PaymentEventsTable; poll?: boolean; learnedRef?: boolean; recorded?: boolean } = {},
+  opts: { poll?: boolean; learnedRef?: boolean; recorded?: boolean } = {},
 ): Promise<PaymentRow> {
   const { store } = d;
   const raw = observed.raw ?? observed;
   const payment = await store.db.transaction().execute(async (trx) => {
-    if (opts.recorded) {
-      // the callback that prompted it was recorded with this very answer
-    } else if (opts.event) {
-      await recordEvent(trx, { ...opts.event, payload: JSON.stringify({ ...JSON.parse(opts.event.payload), confirmation: raw }) });
-    } else {
+    if (!opts.recorded) {
       await recordEvent(trx, {
         id: newId(),
         organization_id: attempt.organization_id,
@@ -104,7 +99,7 @@ export async function applyObserved(
     }
     const payment = (await getPayment(trx, attempt.payment_id))!;
     const moved = await moveByObserved(d, trx, payment, attempt, observed);
-    if (!SETTLED.has(payment.status)) await recordConfirmedPayment(d, trx, attempt, moved, observed, opts.event || opts.recorded ? 'callback' : 'status');
+    if (!SETTLED.has(payment.status)) await recordConfirmedPayment(d, trx, attempt, moved, observed, opts.recorded ? 'callback' : 'status');
 
     const final = FINAL_STATES.has(observed.state);
     const checks = attempt.checks + (opts.poll ? 1 : 0);
