@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Kysely, MssqlDialect, PostgresDialect, sql, type Transaction } from 'kysely';
 import { GroupCommitSqliteDialect } from './sqlite-group-commit';
+import { WalCheckpointer } from './wal-checkpoint';
 import { WalSync } from './wal-sync';
 import type { Database } from './schema';
 
@@ -52,11 +53,14 @@ export async function openStore(url: string): Promise<Store> {
     // savepoints (one per transaction under group commit) journal in memory
     conn.pragma('temp_store = MEMORY');
     conn.pragma('foreign_keys = ON');
+    // checkpoints run on a thread of their own (WalCheckpointer), never inside a COMMIT on the event loop
+    if (file !== ':memory:') conn.pragma('wal_autocheckpoint = 0');
     // reads outside transactions use a second connection: in WAL mode it sees what is committed
     const reader = file === ':memory:' ? undefined : new SQLite(file, { readonly: true });
     reader?.pragma('busy_timeout = 10000');
     const wal = file === ':memory:' ? undefined : new WalSync(`${file}-wal`);
-    const db = new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(conn, reader, wal) });
+    const checkpoints = file === ':memory:' ? undefined : new WalCheckpointer(file);
+    const db = new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(conn, reader, wal, checkpoints) });
     return { db, dialect, describe: `sqlite:${file}`, close: () => db.destroy() };
   }
   if (dialect === 'postgres') {

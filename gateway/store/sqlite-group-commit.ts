@@ -11,6 +11,7 @@ import {
   type Kysely,
   type QueryResult,
 } from 'kysely';
+import type { WalCheckpointer } from './wal-checkpoint';
 import type { WalSync } from './wal-sync';
 
 /**
@@ -34,12 +35,14 @@ export class GroupCommitSqliteDialect implements Dialect {
     private readonly reader?: BetterSqlite3.Database,
     /** Syncs the file's WAL (omit for :memory:, where nothing is on disk). */
     private readonly wal?: WalSync,
+    /** Runs the WAL's checkpoints off the event loop (omit for :memory:). */
+    private readonly checkpoints?: WalCheckpointer,
   ) {}
   createAdapter() {
     return new SqliteAdapter();
   }
   createDriver(): Driver {
-    return new GroupCommitDriver(this.writer, this.reader, this.wal);
+    return new GroupCommitDriver(this.writer, this.reader, this.wal, this.checkpoints);
   }
   createIntrospector(db: Kysely<any>) {
     return new SqliteIntrospector(db);
@@ -114,6 +117,7 @@ class GroupCommitDriver implements Driver {
     private readonly db: BetterSqlite3.Database,
     private readonly reader?: BetterSqlite3.Database,
     private readonly wal?: WalSync,
+    private readonly checkpoints?: WalCheckpointer,
   ) {
     this.writes = new StatementCache(db);
     this.reads = reader ? new StatementCache(reader) : null;
@@ -179,6 +183,7 @@ class GroupCommitDriver implements Driver {
 
   async destroy(): Promise<void> {
     await this.flush();
+    await this.checkpoints?.close();
     await this.wal?.close();
     this.reader?.close();
     this.db.close();
@@ -266,6 +271,7 @@ class GroupCommitDriver implements Driver {
         this.open = false;
         this.tx.commit.run();
         this.wal?.committedOne();
+        this.checkpoints?.committed();
       }
     } catch (e) {
       try {

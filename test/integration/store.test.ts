@@ -279,6 +279,28 @@ describe.each(backends)('store on $name', (backend) => {
         }
       });
 
+      test('checkpoints run off the event loop: the writer never checkpoints, a thread of its own moves the WAL into the database file', async () => {
+        const scratch = mkdtempSync(join(tmpdir(), 'store-checkpoint-'));
+        const file = join(scratch, 'x.db');
+        const store = await openStore(`sqlite:${file}`);
+        try {
+          const auto = await sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`.execute(store.db);
+          expect(auto.rows[0].wal_autocheckpoint).toBe(0);
+          await migrateToLatest(store.db);
+          // in WAL mode the database file grows only when a checkpoint copies pages into it
+          const before = fs.statSync(file).size;
+          const rows = Array.from({ length: 400 }, () => orderRow({ customer: JSON.stringify({ name: 'Покупатель '.repeat(60) }) }));
+          await Promise.all(rows.map((r) => store.db.transaction().execute((t) => insertOrder(t, r))));
+          await until(() => fs.statSync(file).size > before + 400 * 1000, 5000);
+          expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(0);
+          // and everything written reads back
+          expect(await getOrder(store.db, rows[399].id)).toMatchObject({ id: rows[399].id });
+        } finally {
+          await store.close();
+          rmSync(scratch, { recursive: true, force: true });
+        }
+      });
+
       test('a failed sync fails the commits waiting for it, and every write after it', async () => {
         const scratch = mkdtempSync(join(tmpdir(), 'store-sync-'));
         const store = await openStore(`sqlite:${join(scratch, 'x.db')}`);
