@@ -41,7 +41,8 @@ export async function openStore(url: string): Promise<Store> {
   if (dialect === 'sqlite') {
     const { default: SQLite } = await import('better-sqlite3');
     const file = sqliteFile(url);
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const onDisk = file !== ':memory:';
+    if (onDisk) mkdirSync(dirname(file), { recursive: true });
     const conn = new SQLite(file);
     conn.pragma('journal_mode = WAL');
     // NORMAL: COMMIT writes the WAL without syncing it; the driver syncs it off the event loop
@@ -53,13 +54,16 @@ export async function openStore(url: string): Promise<Store> {
     // savepoints (one per transaction under group commit) journal in memory
     conn.pragma('temp_store = MEMORY');
     conn.pragma('foreign_keys = ON');
-    // checkpoints run on a thread of their own (WalCheckpointer), never inside a COMMIT on the event loop
-    if (file !== ':memory:') conn.pragma('wal_autocheckpoint = 0');
-    // reads outside transactions use a second connection: in WAL mode it sees what is committed
-    const reader = file === ':memory:' ? undefined : new SQLite(file, { readonly: true });
-    reader?.pragma('busy_timeout = 10000');
-    const wal = file === ':memory:' ? undefined : new WalSync(`${file}-wal`);
-    const checkpoints = file === ':memory:' ? undefined : new WalCheckpointer(file);
+    let reader: InstanceType<typeof SQLite> | undefined, wal: WalSync | undefined, checkpoints: WalCheckpointer | undefined;
+    if (onDisk) {
+      // checkpoints run on a thread of their own, never inside a COMMIT on the event loop
+      conn.pragma('wal_autocheckpoint = 0');
+      checkpoints = new WalCheckpointer(file);
+      // reads outside transactions use a second connection: in WAL mode it sees what is committed
+      reader = new SQLite(file, { readonly: true });
+      reader.pragma('busy_timeout = 10000');
+      wal = new WalSync(`${file}-wal`);
+    }
     const db = new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(conn, reader, wal, checkpoints) });
     return { db, dialect, describe: `sqlite:${file}`, close: () => db.destroy() };
   }
