@@ -77,7 +77,15 @@ async function load(url: string, amount: number, paths?: string[]): Promise<Resu
   const r = await instance;
   const seconds = (last - started) / 1000;
   const used = process.cpuUsage(cpu);
-  return { rps: r.requests.total / seconds, cpuUs: (used.user + used.system) / r.requests.total, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
+  return {
+    rps: r.requests.total / seconds,
+    cpuUs: (used.user + used.system) / r.requests.total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    total: r.requests.total,
+  };
 }
 
 async function baseline(): Promise<Result> {
@@ -103,7 +111,11 @@ async function baseline(): Promise<Result> {
  */
 async function statusCallOnly(restUrl: string): Promise<Result> {
   const client = new SberClient({ baseUrl: restUrl, userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, timeoutMs: 10_000 });
-  const registered = await client.ok<{ orderId: string; errorCode?: string }>('register.do', { orderNumber: 'floor-1', amount: 10000, returnUrl: 'http://127.0.0.1/return' });
+  const registered = await client.ok<{ orderId: string; errorCode?: string }>('register.do', {
+    orderNumber: 'floor-1',
+    amount: 10000,
+    returnUrl: 'http://127.0.0.1/return',
+  });
   const app = new Koa();
   app.use(async (ctx) => {
     const r = await client.ok<{ orderStatus?: number; errorCode?: string }>('getOrderStatusExtended.do', { orderId: registered.orderId });
@@ -125,21 +137,27 @@ function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function gatewayRun(): Promise<Result & { prepared: number; durable: number; bankCpuUs: number; appliedPerSecond: number; floor: Result }> {
-  const bank = fork(join(__dirname, 'emulator-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function gatewayRun(): Promise<
+  Result & { prepared: number; durable: number; bankCpuUs: number; appliedPerSecond: number; floor: Result }
+> {
+  const bank = fork(join(__dirname, 'emulator-process.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const pending = new Map<number, (q: string) => void>();
   let seq = 0;
   const restUrl: string = await new Promise((res) =>
     bank.on('message', (m: any) => {
       if (m.url) res(m.url);
-      else pending.get(m.id)?.(m.query), pending.delete(m.id);
+      else (pending.get(m.id)?.(m.query), pending.delete(m.id));
     }),
   );
-  const complete = (mdOrder: string) => new Promise<string>((res) => {
-    const id = ++seq;
-    pending.set(id, res);
-    bank.send({ id, complete: mdOrder });
-  });
+  const complete = (mdOrder: string) =>
+    new Promise<string>((res) => {
+      const id = ++seq;
+      pending.set(id, res);
+      bank.send({ id, complete: mdOrder });
+    });
 
   const floor = await statusCallOnly(restUrl);
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
@@ -170,10 +188,22 @@ async function gatewayRun(): Promise<Result & { prepared: number; durable: numbe
           await fetch(`${url}/api/v1/orders`, {
             method: 'POST',
             headers: auth,
-            body: JSON.stringify({ externalId: `b-${n}`, number: `B-${n}`, customer: { type: 'individual', name: 'Bench' }, items: [{ sku: 's', name: 'Товар', quantity: 1, price: 10000, amount: 10000, vat: 'vat22' }], total: 10000 }),
+            body: JSON.stringify({
+              externalId: `b-${n}`,
+              number: `B-${n}`,
+              customer: { type: 'individual', name: 'Bench' },
+              items: [{ sku: 's', name: 'Товар', quantity: 1, price: 10000, amount: 10000, vat: 'vat22' }],
+              total: 10000,
+            }),
           })
         ).json();
-        const payment: any = await (await fetch(`${url}/api/v1/orders/${order.id}/payments`, { method: 'POST', headers: { ...auth, 'idempotency-key': `b-${n}` }, body: JSON.stringify({ method: 'card' }) })).json();
+        const payment: any = await (
+          await fetch(`${url}/api/v1/orders/${order.id}/payments`, {
+            method: 'POST',
+            headers: { ...auth, 'idempotency-key': `b-${n}` },
+            body: JSON.stringify({ method: 'card' }),
+          })
+        ).json();
         const mdOrder = new URL(payment.action.url).searchParams.get('mdOrder')!;
         paths.push(`/callbacks/sber/main?${await complete(mdOrder)}`);
       }),
@@ -187,7 +217,9 @@ async function gatewayRun(): Promise<Result & { prepared: number; durable: numbe
   const bankCpuUs = ((cpuMsOf(bank.pid!) - bankCpu) * 1000) / r.total;
   await stopProfile();
   const count = async (db: Db, table: 'jobs' | 'payments', column: 'name' | 'status', value: string) =>
-    Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)} where ${sql.ref(column)} = ${value}`.execute(db)).rows[0].n);
+    Number(
+      (await sql<{ n: number }>`select count(*) as n from ${sql.table(table)} where ${sql.ref(column)} = ${value}`.execute(db)).rows[0].n,
+    );
   const confirmed = await count(gateway.store.db, 'jobs', 'name', 'payment.apply');
   await gateway.stop();
   if (confirmed !== total) throw new Error(`expected ${total} confirmed callbacks with their jobs on disk, found ${confirmed}`);
@@ -232,4 +264,3 @@ export async function main(): Promise<void> {
     ].join('\n'),
   );
 }
-

@@ -89,7 +89,9 @@ async function generate(path: string, mb: number, numbers: string[]): Promise<nu
     bytes += Buffer.byteLength(s);
     if (!out.write(s)) await once(out, 'drain');
   };
-  await write('\ufeff<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_210" ВерсияСхемы="2.08" ДатаФормирования="2026-11-23T10:00:00">\n');
+  await write(
+    '\ufeff<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_210" ВерсияСхемы="2.08" ДатаФормирования="2026-11-23T10:00:00">\n',
+  );
   let documents = 0;
   for (let i = 0; bytes < mb * 1024 * 1024; i++) {
     await write(documentXml(i, i % numbers.length, numbers[i % numbers.length]));
@@ -109,7 +111,9 @@ function peakRssMb(pid: number): number {
 
 /** saxes over the file in a process of its own: its throughput and peak RSS are the baseline's. */
 async function saxesProcess(file: string): Promise<{ seconds: number; documents: number; peakRssMb: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'saxes-child.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'saxes-child.ts'), file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   await once(child, 'exit');
@@ -127,12 +131,25 @@ export async function main(): Promise<void> {
   writeFileSync(configFile, stringify(raw));
   // the gateway in a process of its own, as it runs in production: its peak RSS is what is measured
   const gateway = spawn(process.execPath, [resolve(__dirname, '../bin/onec-gateway.js'), 'start'], {
-    env: { ...process.env, GATEWAY_CONFIG: configFile, DATABASE_URL: '', REDIS_URL: '', PORT: '', NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '' },
+    env: {
+      ...process.env,
+      GATEWAY_CONFIG: configFile,
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      PORT: '',
+      NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    if (await fetch(`${url}/health/live`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/health/live`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const auth = { authorization: `Bearer ${SANDBOX.siteKey}`, 'content-type': 'application/json' };
@@ -142,7 +159,16 @@ export async function main(): Promise<void> {
     const r = await fetch(`${url}/api/v1/orders`, {
       method: 'POST',
       headers: auth,
-      body: JSON.stringify({ externalId: number, number, customer: { type: 'individual', name: 'Иван Петров' }, items: [{ sku: 'kettle-01', name: 'Чайник', quantity: 2, price: 150000, amount: 300000, vat: 'vat22' }, { sku: 'ORDER_DELIVERY', name: 'Доставка', quantity: 1, price: 50000, amount: 50000, vat: 'vat22', kind: 'service' }], total: 350000 }),
+      body: JSON.stringify({
+        externalId: number,
+        number,
+        customer: { type: 'individual', name: 'Иван Петров' },
+        items: [
+          { sku: 'kettle-01', name: 'Чайник', quantity: 2, price: 150000, amount: 300000, vat: 'vat22' },
+          { sku: 'ORDER_DELIVERY', name: 'Доставка', quantity: 1, price: 50000, amount: 50000, vat: 'vat22', kind: 'service' },
+        ],
+        total: 350000,
+      }),
     });
     if (!r.ok) throw new Error(`order: ${r.status}`);
     numbers.push(number);
@@ -167,11 +193,20 @@ export async function main(): Promise<void> {
   gateway.kill('SIGTERM');
   await once(gateway, 'exit');
   const store = await openStore(`sqlite:${dir}/gateway.db`);
-  const paid = Number((await store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('onec_paid_at', 'is not', null).executeTakeFirstOrThrow()).n);
+  const paid = Number(
+    (
+      await store.db
+        .selectFrom('orders')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('onec_paid_at', 'is not', null)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 
-  const line = (name: string, s: number, rss: number) => `${name.padEnd(48)} ${(mb / s).toFixed(1).padStart(6)} MB/s   peak RSS ${rss.toFixed(0).padStart(4)} MB`;
+  const line = (name: string, s: number, rss: number) =>
+    `${name.padEnd(48)} ${(mb / s).toFixed(1).padStart(6)} MB/s   peak RSS ${rss.toFixed(0).padStart(4)} MB`;
   process.stdout.write(
     [
       `CommerceML import: ${mb.toFixed(0)} MB, ${documents} documents for ${ORDERS} orders`,

@@ -4,7 +4,14 @@ import { SANDBOX } from '../test/sandbox/config';
 /** The emulated bank in a process of its own (a real bank is not on the gateway's event loop). */
 async function main() {
   const sber = new SberEmulator(
-    [{ userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, callbackSecret: SANDBOX.sber.callbackSecret, callbackMode: 'symmetric' }],
+    [
+      {
+        userName: SANDBOX.sber.userName,
+        password: SANDBOX.sber.password,
+        callbackSecret: SANDBOX.sber.callbackSecret,
+        callbackMode: 'symmetric',
+      },
+    ],
     { callbacks: 'off' },
   );
   await sber.start(0);

@@ -28,9 +28,22 @@ interface Setup {
   dir: string;
 }
 
-async function setup(transport: 'odata' | 'http', worker: boolean, dir = mkdtempSync(join(tmpdir(), 'bench-1c-')), onec?: OneCEmulator, sber?: SberEmulator): Promise<Setup> {
+async function setup(
+  transport: 'odata' | 'http',
+  worker: boolean,
+  dir = mkdtempSync(join(tmpdir(), 'bench-1c-')),
+  onec?: OneCEmulator,
+  sber?: SberEmulator,
+): Promise<Setup> {
   if (!sber) {
-    sber = new SberEmulator([{ userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, callbackSecret: SANDBOX.sber.callbackSecret, callbackMode: 'symmetric' }]);
+    sber = new SberEmulator([
+      {
+        userName: SANDBOX.sber.userName,
+        password: SANDBOX.sber.password,
+        callbackSecret: SANDBOX.sber.callbackSecret,
+        callbackMode: 'symmetric',
+      },
+    ]);
     await sber.start();
   }
   if (!onec) {
@@ -68,10 +81,22 @@ async function paidPayments(s: Setup, n: number): Promise<string[]> {
           await fetch(`${s.url}/api/v1/orders`, {
             method: 'POST',
             headers: auth,
-            body: JSON.stringify({ externalId: number, number, customer: { type: 'individual', name: 'Bench' }, items: [{ sku: 's', name: 'Товар', quantity: 1, price: 10000, amount: 10000, vat: 'vat22' }], total: 10000 }),
+            body: JSON.stringify({
+              externalId: number,
+              number,
+              customer: { type: 'individual', name: 'Bench' },
+              items: [{ sku: 's', name: 'Товар', quantity: 1, price: 10000, amount: 10000, vat: 'vat22' }],
+              total: 10000,
+            }),
           })
         ).json();
-        const payment: any = await (await fetch(`${s.url}/api/v1/orders/${order.id}/payments`, { method: 'POST', headers: { ...auth, 'idempotency-key': number }, body: JSON.stringify({ method: 'card' }) })).json();
+        const payment: any = await (
+          await fetch(`${s.url}/api/v1/orders/${order.id}/payments`, {
+            method: 'POST',
+            headers: { ...auth, 'idempotency-key': number },
+            body: JSON.stringify({ method: 'card' }),
+          })
+        ).json();
         s.sber.complete(new URL(payment.action.url).searchParams.get('mdOrder')!, 'paid');
         ids.push(payment.id);
       }),
@@ -79,7 +104,15 @@ async function paidPayments(s: Setup, n: number): Promise<string[]> {
   }
   await s.sber.settle();
   for (;;) {
-    const paid = Number((await s.gateway.store.db.selectFrom('payments').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'paid').executeTakeFirstOrThrow()).n);
+    const paid = Number(
+      (
+        await s.gateway.store.db
+          .selectFrom('payments')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('status', '=', 'paid')
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     if (paid >= n) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -87,7 +120,15 @@ async function paidPayments(s: Setup, n: number): Promise<string[]> {
 }
 
 async function delivered(g: Gateway): Promise<number> {
-  return Number((await g.store.db.selectFrom('payments').select((eb) => eb.fn.countAll<number>().as('n')).where('onec_status', '=', 'delivered').executeTakeFirstOrThrow()).n);
+  return Number(
+    (
+      await g.store.db
+        .selectFrom('payments')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('onec_status', '=', 'delivered')
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 }
 
 /** Queues `n` deliveries with no worker, then starts one and times the drain. */
@@ -150,4 +191,3 @@ export async function main(): Promise<void> {
     ].join('\n'),
   );
 }
-

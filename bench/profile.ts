@@ -13,4 +13,3 @@ export async function profileIf(file: string | undefined): Promise<() => Promise
     session.disconnect();
   };
 }
-

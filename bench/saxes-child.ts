@@ -12,7 +12,9 @@ async function main(file: string): Promise<void> {
   for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) parser.write(chunk as string);
   parser.close();
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  process.stdout.write(JSON.stringify({ seconds: (performance.now() - started) / 1000, documents, peakRssMb: hwm ? Number(hwm[1]) / 1024 : NaN }));
+  process.stdout.write(
+    JSON.stringify({ seconds: (performance.now() - started) / 1000, documents, peakRssMb: hwm ? Number(hwm[1]) / 1024 : NaN }),
+  );
 }
 
 void main(process.argv[2]);

@@ -36,7 +36,15 @@ const atolDriver = z.object({
   /** The device of the web server (header deviceID), when it serves several. */
   deviceId: z.string().optional(),
   /** Who the receipt names as the cashier (tags 1021, 1203). */
-  operator: z.object({ name: z.string().min(1).max(64), vatin: z.string().regex(/^\d{12}$/, '12 digits').optional() }).default({ name: 'Кассир' }),
+  operator: z
+    .object({
+      name: z.string().min(1).max(64),
+      vatin: z
+        .string()
+        .regex(/^\d{12}$/, '12 digits')
+        .optional(),
+    })
+    .default({ name: 'Кассир' }),
   timeoutMs: z.number().int().min(1000).default(15_000),
   /** How often the device is asked for its status (paper, fiscal storage). */
   statusEverySeconds: z.number().min(1).default(60),
@@ -74,14 +82,16 @@ export const fiscalSchema = z
     pollEverySeconds: z.number().min(0.2).default(5),
   })
   .superRefine((f, ctx) => {
-    if (f.mode !== 'off' && f.registers.length === 0) ctx.addIssue({ code: 'custom', path: ['registers'], message: `mode ${f.mode} needs at least one register` });
+    if (f.mode !== 'off' && f.registers.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['registers'], message: `mode ${f.mode} needs at least one register` });
     const ids = new Set<string>();
     f.registers.forEach((r, i) => {
       if (ids.has(r.id)) ctx.addIssue({ code: 'custom', path: ['registers', i, 'id'], message: `duplicate register id "${r.id}"` });
       ids.add(r.id);
     });
     f.routes.forEach((r, i) => {
-      if (!ids.has(r.register)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'register'], message: `no register "${r.register}" under registers` });
+      if (!ids.has(r.register))
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'register'], message: `no register "${r.register}" under registers` });
     });
   });
 
@@ -90,4 +100,13 @@ export type RegisterConfig = FiscalConfig['registers'][number];
 export type AtolOnlineConfig = Extract<RegisterConfig, { type: 'atol-online' }>;
 export type AtolDriverConfig = Extract<RegisterConfig, { type: 'atol-driver' }>;
 
-export const FISCAL_OFF: FiscalConfig = { mode: 'off', rules: 'default', sno: 'osn', timeZone: 'Europe/Moscow', registers: [], routes: [], shipmentsEverySeconds: 300, pollEverySeconds: 5 };
+export const FISCAL_OFF: FiscalConfig = {
+  mode: 'off',
+  rules: 'default',
+  sno: 'osn',
+  timeZone: 'Europe/Moscow',
+  registers: [],
+  routes: [],
+  shipmentsEverySeconds: 300,
+  pollEverySeconds: 5,
+};

@@ -55,7 +55,11 @@ const paymentMethod = z.object({
   /** Other providers the site may name in a payment request (`provider`). */
   alternatives: z.array(z.enum(PROVIDERS)).default([]),
   /** How long the customer has to pay: the bank's form session for cards, the QR's lifetime for СБП. */
-  ttlMinutes: z.number().min(1).max(60 * 24 * 90).optional(),
+  ttlMinutes: z
+    .number()
+    .min(1)
+    .max(60 * 24 * 90)
+    .optional(),
 });
 
 /** How paid payments reach the organization's 1C base, and how 1C reaches the gateway. */
@@ -69,7 +73,9 @@ const onec = z
     /** OData: `ut11`, `unf` (files in mappings/) or the path of a mapping of one's own. */
     mapping: z.string().default('ut11'),
     /** 1C refs (GUIDs) the documents need: acquiringTerminal, acquiringContract, bankAccount, cashFlowItem, currency, organization. */
-    refs: z.record(z.string(), z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a 1C ref (GUID)')).default({}),
+    refs: z
+      .record(z.string(), z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a 1C ref (GUID)'))
+      .default({}),
     /** Requests in flight to this base at most (1C licences); the smallest value wins for a base shared by organizations. */
     concurrency: z.number().int().min(1).max(64).default(4),
     /** The first request after a pause can take half a minute in 1C. */
@@ -93,16 +99,24 @@ const onec = z
   })
   .superRefine((o, ctx) => {
     if (o.transport !== 'none') {
-      for (const k of ['baseUrl', 'user', 'password'] as const) if (!o[k]) ctx.addIssue({ code: 'custom', path: [k], message: `required for transport ${o.transport}` });
+      for (const k of ['baseUrl', 'user', 'password'] as const)
+        if (!o[k]) ctx.addIssue({ code: 'custom', path: [k], message: `required for transport ${o.transport}` });
     }
-    if (o.pull && o.transport !== 'odata') ctx.addIssue({ code: 'custom', path: ['pull'], message: 'reading orders from 1C needs transport odata' });
+    if (o.pull && o.transport !== 'odata')
+      ctx.addIssue({ code: 'custom', path: ['pull'], message: 'reading orders from 1C needs transport odata' });
   });
 
 const organization = z.object({
   id: orgId,
   name: z.string().min(1),
-  inn: z.string().regex(/^\d{10}(\d{2})?$/, '10 or 12 digits').optional(),
-  kpp: z.string().regex(/^\d{9}$/, '9 digits').optional(),
+  inn: z
+    .string()
+    .regex(/^\d{10}(\d{2})?$/, '10 or 12 digits')
+    .optional(),
+  kpp: z
+    .string()
+    .regex(/^\d{9}$/, '9 digits')
+    .optional(),
   /** Bearer keys the website uses; one key may appear in several organizations. */
   siteKeys: z.array(z.string().min(16, 'at least 16 characters')).default([]),
   /** Where payment status changes are posted for the website (optional). */
@@ -115,7 +129,17 @@ const organization = z.object({
     })
     .default({}),
   providers: z.object({ sber: sberProvider.optional(), tbank: tbankProvider.optional() }).default({}),
-  onec: onec.default({ transport: 'none', mapping: 'ut11', refs: {}, concurrency: 4, timeoutMs: 60_000, refunds: true, soap: { register: 'RegisterPayment' }, httpPath: '/hs/gateway/payments', keys: [] }),
+  onec: onec.default({
+    transport: 'none',
+    mapping: 'ut11',
+    refs: {},
+    concurrency: 4,
+    timeoutMs: 60_000,
+    refunds: true,
+    soap: { register: 'RegisterPayment' },
+    httpPath: '/hs/gateway/payments',
+    keys: [],
+  }),
   /** Receipts (54-ФЗ): see config-fiscal.ts. */
   fiscal: fiscalSchema.default(FISCAL_OFF),
 });
@@ -139,7 +163,9 @@ export const configSchema = z
       })
       .default({ host: '0.0.0.0', port: 8080, publicUrl: 'http://127.0.0.1:8080', bodyLimitKb: 256, trustProxy: false }),
     database: z.object({ url: z.string().min(1) }).default({ url: 'sqlite:./data/gateway.db' }),
-    redis: z.object({ url: z.string().regex(/^rediss?:\/\//, 'redis:// or rediss:// URL'), prefix: z.string().default('onec-gateway') }).optional(),
+    redis: z
+      .object({ url: z.string().regex(/^rediss?:\/\//, 'redis:// or rediss:// URL'), prefix: z.string().default('onec-gateway') })
+      .optional(),
     admin: z.object({ keys: z.array(z.string().min(16, 'at least 16 characters')).default([]) }).default({ keys: [] }),
     jobs: z
       .object({
@@ -157,7 +183,10 @@ export const configSchema = z
         /** A pending attempt with no callback after this long is asked about at the provider. */
         pollPendingAfterSeconds: z.number().min(0).default(60),
         /** A still-pending attempt this old is given up (expired, and cancelled at the provider). */
-        expireAfterMinutes: z.number().min(1).default(24 * 60),
+        expireAfterMinutes: z
+          .number()
+          .min(1)
+          .default(24 * 60),
       })
       .default({ everySeconds: 30, pollPendingAfterSeconds: 60, expireAfterMinutes: 24 * 60 }),
     /**
@@ -170,11 +199,17 @@ export const configSchema = z
         /** Each run reaches back this far before the previous run's end (T-Bank lists operations up to 2 h late). */
         overlapMinutes: z.number().min(0).default(180),
         /** The first run's window. */
-        lookbackHours: z.number().min(1).max(24 * 30).default(24),
+        lookbackHours: z
+          .number()
+          .min(1)
+          .max(24 * 30)
+          .default(24),
       })
       .default({ everyMinutes: 60, overlapMinutes: 180, lookbackHours: 24 }),
     alerts: z.object({ channels: z.array(alertChannel).default([{ type: 'log' }]) }).default({ channels: [{ type: 'log' }] }),
-    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .default({ level: 'info' }),
     organizations: z.array(organization).min(1, 'at least one organization'),
     /** 1C's standard "Обмен с сайтом" (CommerceML 2) at /exchange/1c: one entry per 1C base. */
     exchange: z
@@ -195,7 +230,11 @@ export const configSchema = z
               encoding: z.enum(['windows-1251', 'utf-8']).default('windows-1251'),
               zip: z.boolean().default(false),
               /** The chunk size 1C is told to send (`file_limit`). */
-              fileLimitBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+              fileLimitBytes: z
+                .number()
+                .int()
+                .min(1024)
+                .default(8 * 1024 * 1024),
               /** The largest file accepted, all chunks together. */
               maxUploadMb: z.number().min(1).max(10240).default(1024),
               /** Zip archives: at most this many entries, and no entry inflating more than this ratio. */
@@ -213,9 +252,15 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
     cfg.organizations.forEach((org, i) => {
-      if (seen.has(org.id)) ctx.addIssue({ code: 'custom', path: ['organizations', i, 'id'], message: `duplicate organization id "${org.id}"` });
+      if (seen.has(org.id))
+        ctx.addIssue({ code: 'custom', path: ['organizations', i, 'id'], message: `duplicate organization id "${org.id}"` });
       seen.add(org.id);
-      if (org.fiscal.mode !== 'off' && !org.inn) ctx.addIssue({ code: 'custom', path: ['organizations', i, 'inn'], message: 'receipts carry the organization’s ИНН: required when fiscal.mode is not off' });
+      if (org.fiscal.mode !== 'off' && !org.inn)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['organizations', i, 'inn'],
+          message: 'receipts carry the organization’s ИНН: required when fiscal.mode is not off',
+        });
       for (const [method, m] of Object.entries(org.payments)) {
         if (!m) continue;
         const named: [string | number, string][] = [['provider', m.provider], ...m.alternatives.map((p, k) => [k, p] as [number, string])];

@@ -13,7 +13,12 @@ export class AppError extends Error {
   readonly details: ErrorDetail[];
   readonly internal?: string;
 
-  constructor(status: number, code: string, publicMessage: string, opts: { details?: ErrorDetail[]; internal?: string; cause?: unknown } = {}) {
+  constructor(
+    status: number,
+    code: string,
+    publicMessage: string,
+    opts: { details?: ErrorDetail[]; internal?: string; cause?: unknown } = {},
+  ) {
     super(publicMessage, { cause: opts.cause });
     this.name = 'AppError';
     this.status = status;

@@ -17,11 +17,17 @@ export function scrub(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubText(value);
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   if (value instanceof Error) {
-    return { type: value.name, message: scrubText(value.message), stack: value.stack ? scrubText(value.stack) : undefined, ...(scrub({ ...value }, depth + 1) as object) };
+    return {
+      type: value.name,
+      message: scrubText(value.message),
+      stack: value.stack ? scrubText(value.stack) : undefined,
+      ...(scrub({ ...value }, depth + 1) as object),
+    };
   }
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) && v !== null && v !== undefined ? '[redacted]' : scrub(v, depth + 1);
+    for (const [k, v] of Object.entries(value))
+      out[k] = SECRET_KEY.test(k) && v !== null && v !== undefined ? '[redacted]' : scrub(v, depth + 1);
     return out;
   }
   return value;
@@ -45,7 +51,8 @@ export function createLogger(level: string = 'info', destination?: DestinationSt
           let a: unknown[] = args;
           const first = a[0] as { err?: unknown } | undefined;
           if (first instanceof Error) a = [{ err: first }, first.message, ...a.slice(1)];
-          else if (first && typeof first === 'object' && first.err instanceof Error && typeof a[1] !== 'string') a = [first, first.err.message, ...a.slice(1)];
+          else if (first && typeof first === 'object' && first.err instanceof Error && typeof a[1] !== 'string')
+            a = [first, first.err.message, ...a.slice(1)];
           method.apply(this, a.map((x) => (typeof x === 'string' ? scrubText(x) : x)) as Parameters<typeof method>);
         },
       },

@@ -106,7 +106,13 @@ function buildOneC(config: GatewayConfig): OneCBases {
     } else if (c.transport === 'soap') {
       // the soap package is big: loaded only for the organizations that use it
       const { SoapSink } = require('../connectors/onec-soap/sink') as typeof import('../connectors/onec-soap/sink');
-      sinks.set(org.id, new SoapSink({ wsdlUrl: c.soap.wsdlUrl ?? `${c.baseUrl!.replace(/\/+$/, '')}/ws/gateway?wsdl`, register: c.soap.register, ...auth }, limiter));
+      sinks.set(
+        org.id,
+        new SoapSink(
+          { wsdlUrl: c.soap.wsdlUrl ?? `${c.baseUrl!.replace(/\/+$/, '')}/ws/gateway?wsdl`, register: c.soap.register, ...auth },
+          limiter,
+        ),
+      );
     } else {
       sinks.set(org.id, new HttpSink({ baseUrl: c.baseUrl!, path: c.httpPath, ...auth }, limiter));
     }
@@ -130,7 +136,11 @@ function buildFiscal(config: GatewayConfig): FiscalRegisters {
     for (const c of f.registers) {
       const register: FiscalRegister =
         c.type === 'atol-online'
-          ? new AtolOnlineRegister({ ...c, timeZone: f.timeZone, callbackBase: c.callbacks ? `${publicUrl}/callbacks/atol/${org.id}` : undefined })
+          ? new AtolOnlineRegister({
+              ...c,
+              timeZone: f.timeZone,
+              callbackBase: c.callbacks ? `${publicUrl}/callbacks/atol/${org.id}` : undefined,
+            })
           : new AtolDriverRegister({ ...c });
       registers.push({ organizationId: org.id, register, config: c });
     }
@@ -139,7 +149,9 @@ function buildFiscal(config: GatewayConfig): FiscalRegisters {
 }
 
 function buildNotifiers(config: GatewayConfig, log: Logger): Notifier[] {
-  return config.alerts.channels.map((c) => (c.type === 'webhook' ? new WebhookNotifier(c) : new LogNotifier(log.child({ channel: 'alerts' }))));
+  return config.alerts.channels.map((c) =>
+    c.type === 'webhook' ? new WebhookNotifier(c) : new LogNotifier(log.child({ channel: 'alerts' })),
+  );
 }
 
 export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -231,6 +243,10 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       await store.close();
     },
   };
-  gateway.app = buildApp(deps, api, (opts.extraRoutes ?? []).map((add) => (a: ApiRouter) => add(a, gateway)));
+  gateway.app = buildApp(
+    deps,
+    api,
+    (opts.extraRoutes ?? []).map((add) => (a: ApiRouter) => add(a, gateway)),
+  );
   return gateway;
 }

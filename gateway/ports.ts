@@ -217,14 +217,19 @@ export interface OneCDocumentRef {
  * Why 1C refused. `unavailable`, `timeout` and `lock` pass (retry); the rest need a person:
  * credentials, rights, publication of the OData composition, the mapping, the data.
  */
-export type OneCErrorKind = 'unavailable' | 'timeout' | 'lock' | 'auth' | 'access' | 'not_published' | 'not_found' | 'rejected' | 'mapping' | 'data';
+export type OneCErrorKind =
+  'unavailable' | 'timeout' | 'lock' | 'auth' | 'access' | 'not_published' | 'not_found' | 'rejected' | 'mapping' | 'data';
 
 export class OneCError extends ExternalError {
   readonly kind: OneCErrorKind;
   /** What a 1C operator or support reads, in Russian. */
   readonly hint: string;
   constructor(kind: OneCErrorKind, message: string, hint: string, opts: { cause?: unknown; code?: string } = {}) {
-    super('1c', message, { retryable: kind === 'unavailable' || kind === 'timeout' || kind === 'lock', cause: opts.cause, code: opts.code ?? kind });
+    super('1c', message, {
+      retryable: kind === 'unavailable' || kind === 'timeout' || kind === 'lock',
+      cause: opts.cause,
+      code: opts.code ?? kind,
+    });
     this.name = 'OneCError';
     this.kind = kind;
     this.hint = hint;

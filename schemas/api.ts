@@ -18,7 +18,11 @@ const kopecks = z
 
 const positiveKopecks = kopecks.min(1, 'must be greater than zero');
 
-export const vatCode = z.enum(VAT_CODES).meta({ description: 'VAT rate code as on a 54-ФЗ receipt: none, vat0, vat5, vat7, vat10, vat20, vat22, or the calculated vat105...vat122' });
+export const vatCode = z
+  .enum(VAT_CODES)
+  .meta({
+    description: 'VAT rate code as on a 54-ФЗ receipt: none, vat0, vat5, vat7, vat10, vat20, vat22, or the calculated vat105...vat122',
+  });
 
 export const customerSchema = z
   .object({
@@ -33,7 +37,10 @@ export const customerSchema = z
       .string()
       .regex(/^\d{10}(\d{2})?$/, '10 digits (company) or 12 digits (individual entrepreneur)')
       .optional(),
-    kpp: z.string().regex(/^\d{9}$/, '9 digits').optional(),
+    kpp: z
+      .string()
+      .regex(/^\d{9}$/, '9 digits')
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if (c.type === 'legal' && !c.inn) ctx.addIssue({ code: 'custom', path: ['inn'], message: 'required for a legal entity' });
@@ -57,25 +64,40 @@ export const paymentTermsSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('deferred'), days: z.number().int().min(1).max(365) }),
 ]);
 
-export const createOrderSchema = z.object({
-  externalId: z.string().trim().min(1).max(128).meta({ description: 'The site’s own order id, unique per organization' }),
-  number: z.string().trim().min(1).max(64),
-  organization: z.string().optional().meta({ description: 'Organization id; optional when the API key serves one organization' }),
-  customer: customerSchema,
-  items: z.array(orderItemSchema).min(1, 'at least one line').max(1000),
-  total: positiveKopecks,
-  currency: z.literal('RUB', { error: 'only RUB is supported' }).default('RUB'),
-  paymentTerms: paymentTermsSchema.optional(),
-  onecRef: z.guid().optional().meta({ description: 'The order’s Ref_Key in 1C, when the site knows it (else 1C finds the order by its number)' }),
-}).meta({ id: 'CreateOrder' });
+export const createOrderSchema = z
+  .object({
+    externalId: z.string().trim().min(1).max(128).meta({ description: 'The site’s own order id, unique per organization' }),
+    number: z.string().trim().min(1).max(64),
+    organization: z.string().optional().meta({ description: 'Organization id; optional when the API key serves one organization' }),
+    customer: customerSchema,
+    items: z.array(orderItemSchema).min(1, 'at least one line').max(1000),
+    total: positiveKopecks,
+    currency: z.literal('RUB', { error: 'only RUB is supported' }).default('RUB'),
+    paymentTerms: paymentTermsSchema.optional(),
+    onecRef: z
+      .guid()
+      .optional()
+      .meta({ description: 'The order’s Ref_Key in 1C, when the site knows it (else 1C finds the order by its number)' }),
+  })
+  .meta({ id: 'CreateOrder' });
 export type CreateOrderInput = z.infer<typeof createOrderSchema>;
 
-export const createPaymentSchema = z.object({
-  method: z.enum(['card', 'sbp', 'invoice']),
-  provider: z.string().optional().meta({ description: 'Override of the organization’s provider for this method' }),
-  returnUrl: z.url({ protocol: /^https?$/ }).max(2000).optional().meta({ description: 'Where the customer lands after paying' }),
-  failUrl: z.url({ protocol: /^https?$/ }).max(2000).optional().meta({ description: 'Where the customer lands when the payment fails' }),
-}).meta({ id: 'CreatePayment' });
+export const createPaymentSchema = z
+  .object({
+    method: z.enum(['card', 'sbp', 'invoice']),
+    provider: z.string().optional().meta({ description: 'Override of the organization’s provider for this method' }),
+    returnUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .optional()
+      .meta({ description: 'Where the customer lands after paying' }),
+    failUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .optional()
+      .meta({ description: 'Where the customer lands when the payment fails' }),
+  })
+  .meta({ id: 'CreatePayment' });
 export type CreatePaymentInput = z.infer<typeof createPaymentSchema>;
 
 export const createRefundSchema = z.object({ amount: positiveKopecks }).meta({ id: 'CreateRefund' });
@@ -139,7 +161,9 @@ export const operationViewSchema = z
     paymentId: z.string().nullable(),
     orderId: z.string().nullable(),
     match: z.object({ state: z.enum(['matched', 'unmatched', 'ambiguous', 'mismatch', 'resolved']), note: z.string().optional() }),
-    lines: z.array(z.object({ line: z.number().int(), sku: z.string(), name: z.string(), amount: kopecks })).meta({ description: 'The order lines it pays (or returns)' }),
+    lines: z
+      .array(z.object({ line: z.number().int(), sku: z.string(), name: z.string(), amount: kopecks }))
+      .meta({ description: 'The order lines it pays (or returns)' }),
     createdAt: z.string(),
   })
   .meta({ id: 'Operation' });
@@ -158,20 +182,33 @@ export const pageStatusSchema = z
 export const receiptViewSchema = z
   .object({
     id: z.string(),
-    externalId: z.string().meta({ description: 'The id the register knows the receipt by (stable: derived from the payment, refund or the caller’s id)' }),
+    externalId: z
+      .string()
+      .meta({ description: 'The id the register knows the receipt by (stable: derived from the payment, refund or the caller’s id)' }),
     organization: z.string(),
     kind: z.enum(['prepayment', 'settlement', 'full', 'credit', 'credit_payment', 'refund', 'registrar']).meta({
-      description: 'prepayment: at payment, goods later; settlement: at shipment, offsetting the prepayment; full: paid and handed over at once; credit / credit_payment: handed over before payment, then paid; refund; registrar: sent by the site or 1C',
+      description:
+        'prepayment: at payment, goods later; settlement: at shipment, offsetting the prepayment; full: paid and handed over at once; credit / credit_payment: handed over before payment, then paid; refund; registrar: sent by the site or 1C',
     }),
     operation: z.enum(RECEIPT_OPERATIONS).meta({ description: 'Tag 1054: sell, sell_refund, sell_correction, sell_refund_correction' }),
-    status: z.enum(['pending', 'sent', 'done', 'failed']).meta({ description: 'pending: to be sent; sent: the register has it, the result is awaited; done: registered; failed: refused, see error (retry from the admin API)' }),
+    status: z
+      .enum(['pending', 'sent', 'done', 'failed'])
+      .meta({
+        description:
+          'pending: to be sent; sent: the register has it, the result is awaited; done: registered; failed: refused, see error (retry from the admin API)',
+      }),
     register: z.string(),
     total: kopecks,
     orderId: z.string().optional(),
     paymentId: z.string().optional(),
     refundId: z.string().optional(),
     date: z.string().meta({ description: 'When the settlement happened (the receipt’s timestamp)' }),
-    client: z.object({ email: z.string().optional(), phone: z.string().optional(), name: z.string().optional(), inn: z.string().optional() }),
+    client: z.object({
+      email: z.string().optional(),
+      phone: z.string().optional(),
+      name: z.string().optional(),
+      inn: z.string().optional(),
+    }),
     items: z.array(
       z.object({
         name: z.string(),
@@ -220,7 +257,9 @@ export const paymentViewSchema = z
     refunds: z.array(refundViewSchema),
     action: actionSchema.nullable(),
     onec: onecStatusSchema,
-    receipts: z.array(receiptViewSchema).meta({ description: 'The payment’s receipts (its refunds’ too), oldest first, with their status and fiscal attributes' }),
+    receipts: z
+      .array(receiptViewSchema)
+      .meta({ description: 'The payment’s receipts (its refunds’ too), oldest first, with their status and fiscal attributes' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -244,8 +283,14 @@ export const orderViewSchema = z
       .object({
         number: z.string().nullable().meta({ description: 'The order’s number in 1C' }),
         status: z.string().nullable().meta({ description: 'Its status as 1C last sent it' }),
-        paid: z.object({ number: z.string().nullable(), date: z.string() }).nullable().meta({ description: 'Paid as 1C sees it: its payment document' }),
-        shipped: z.object({ number: z.string().nullable(), date: z.string() }).nullable().meta({ description: 'Shipped (1C sends it when the whole order is)' }),
+        paid: z
+          .object({ number: z.string().nullable(), date: z.string() })
+          .nullable()
+          .meta({ description: 'Paid as 1C sees it: its payment document' }),
+        shipped: z
+          .object({ number: z.string().nullable(), date: z.string() })
+          .nullable()
+          .meta({ description: 'Shipped (1C sends it when the whole order is)' }),
       })
       .meta({ description: 'What 1C said about the order (CommerceML exchange)' }),
     cancelled: z.object({ date: z.string(), reason: z.string().nullable() }).optional(),
@@ -284,7 +329,10 @@ export const onecOrderSchema = z
     items: z.array(orderItemSchema).min(1, 'at least one line').max(1000),
     total: positiveKopecks,
     currency: z.literal('RUB', { error: 'only RUB is supported' }).default('RUB'),
-    sbp: z.boolean().default(false).meta({ description: 'Also issue a СБП QR now: its NSPK link goes to the customer as it is (a messenger, an e-mail)' }),
+    sbp: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Also issue a СБП QR now: its NSPK link goes to the customer as it is (a messenger, an e-mail)' }),
   })
   .meta({ id: 'OneCOrderIn' });
 
@@ -301,7 +349,12 @@ export const onecOrderOutSchema = z
     payUrl: z.string(),
     qr: payLinkSchema.shape.qr,
     sbp: z
-      .object({ paymentId: z.string(), payload: z.string().meta({ description: 'The NSPK link (https://qr.nspk.ru/...)' }), image: z.string(), expiresAt: z.string() })
+      .object({
+        paymentId: z.string(),
+        payload: z.string().meta({ description: 'The NSPK link (https://qr.nspk.ru/...)' }),
+        image: z.string(),
+        expiresAt: z.string(),
+      })
       .optional()
       .meta({ description: 'When asked for: the order’s live СБП QR' }),
   })
@@ -346,34 +399,57 @@ export const createReceiptSchema = z
     paymentId: z.string().optional().meta({ description: 'The gateway payment it belongs to (then it is listed on the payment)' }),
     client: z.object({
       email: z.email().max(64).optional(),
-      phone: z.string().regex(/^\+?[0-9 ()-]{10,20}$/, 'a phone number such as +79001234567').optional(),
+      phone: z
+        .string()
+        .regex(/^\+?[0-9 ()-]{10,20}$/, 'a phone number such as +79001234567')
+        .optional(),
       name: z.string().trim().min(1).max(256).optional().meta({ description: 'B2B: the buyer’s name (tag 1227)' }),
-      inn: z.string().regex(/^\d{10}(\d{2})?$/, '10 or 12 digits').optional().meta({ description: 'B2B: the buyer’s ИНН (tag 1228)' }),
+      inn: z
+        .string()
+        .regex(/^\d{10}(\d{2})?$/, '10 or 12 digits')
+        .optional()
+        .meta({ description: 'B2B: the buyer’s ИНН (tag 1228)' }),
     }),
     items: z
       .array(
         z.object({
           name: z.string().trim().min(1).max(128, 'at most 128 characters on a receipt (tag 1030)'),
           price: kopecks,
-          quantity: z.number().positive().refine((q) => quantityThousandths(q) !== null, 'at most 3 decimal places'),
+          quantity: z
+            .number()
+            .positive()
+            .refine((q) => quantityThousandths(q) !== null, 'at most 3 decimal places'),
           amount: kopecks.meta({ description: 'price × quantity, rounded half away from zero to a kopeck' }),
           vat: vatCode,
           paymentMethod: z.enum(PAYMENT_METHODS),
-          paymentObject: z.union([z.enum(Object.keys(PAYMENT_OBJECTS) as [keyof typeof PAYMENT_OBJECTS, ...(keyof typeof PAYMENT_OBJECTS)[]]), z.number().int().min(1).max(33)]).meta({ description: 'goods, service, payment, ... or the tag 1212 value' }),
+          paymentObject: z
+            .union([
+              z.enum(Object.keys(PAYMENT_OBJECTS) as [keyof typeof PAYMENT_OBJECTS, ...(keyof typeof PAYMENT_OBJECTS)[]]),
+              z.number().int().min(1).max(33),
+            ])
+            .meta({ description: 'goods, service, payment, ... or the tag 1212 value' }),
           measure: z.number().int().min(0).max(255).default(0),
         }),
       )
       .min(1, 'at least one line')
       .max(100, 'at most 100 lines'),
     payments: z
-      .array(z.object({ type: z.enum(Object.keys(PAYMENT_TYPES) as [keyof typeof PAYMENT_TYPES, ...(keyof typeof PAYMENT_TYPES)[]]), amount: positiveKopecks }))
+      .array(
+        z.object({
+          type: z.enum(Object.keys(PAYMENT_TYPES) as [keyof typeof PAYMENT_TYPES, ...(keyof typeof PAYMENT_TYPES)[]]),
+          amount: positiveKopecks,
+        }),
+      )
       .min(1)
       .max(10),
     total: positiveKopecks,
     correction: z
       .object({ type: z.enum(['self', 'instruction']), baseDate: z.iso.date(), baseNumber: z.string().max(32).optional() })
       .optional()
-      .meta({ description: 'Correction receipts: self (found by the organization) or instruction (the tax authority’s), the date of the settlement corrected' }),
+      .meta({
+        description:
+          'Correction receipts: self (found by the organization) or instruction (the tax authority’s), the date of the settlement corrected',
+      }),
   })
   .meta({ id: 'CreateReceipt' });
 export type CreateReceiptInput = z.infer<typeof createReceiptSchema>;

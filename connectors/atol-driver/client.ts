@@ -13,7 +13,13 @@ export interface DriverClientConfig {
 }
 
 const unavailable = (what: string, why: string, cause?: unknown) =>
-  new FiscalError('atol-driver', 'unavailable', `${what}: ${why}`, 'Веб-сервер драйвера АТОЛ (ДТО 10) не отвечает: проверьте, включён ли компьютер с кассой и запущен ли веб-сервер. Чек будет отправлен, когда касса ответит.', { cause });
+  new FiscalError(
+    'atol-driver',
+    'unavailable',
+    `${what}: ${why}`,
+    'Веб-сервер драйвера АТОЛ (ДТО 10) не отвечает: проверьте, включён ли компьютер с кассой и запущен ли веб-сервер. Чек будет отправлен, когда касса ответит.',
+    { cause },
+  );
 
 /**
  * The driver's web server: tasks are queued with `POST /api/v2/requests {uuid, request: [...]}`
@@ -54,7 +60,12 @@ export class DriverClient {
       throw unavailable(`${method} ${path}`, (e as Error).message, e);
     }
     if (status === 401 || status === 403) {
-      throw new FiscalError('atol-driver', 'auth', `${method} ${path}: HTTP ${status}`, 'Веб-сервер драйвера АТОЛ не пускает шлюз: проверьте user и password кассы в настройках шлюза.');
+      throw new FiscalError(
+        'atol-driver',
+        'auth',
+        `${method} ${path}: HTTP ${status}`,
+        'Веб-сервер драйвера АТОЛ не пускает шлюз: проверьте user и password кассы в настройках шлюза.',
+      );
     }
     if (status >= 500) throw unavailable(`${method} ${path}`, `HTTP ${status}`);
     let json: unknown = null;
@@ -73,7 +84,12 @@ export class DriverClient {
     const { status, json } = await this.http('POST', '/api/v2/requests', { uuid, request: tasks });
     if (status === 201 || status === 200) return 'created';
     if (status === 409) return 'exists';
-    throw new FiscalError('atol-driver', 'validation', `POST /api/v2/requests: HTTP ${status}: ${json?.error?.description ?? ''}`, `Веб-сервер драйвера АТОЛ не принял задание: ${json?.error?.description ?? `HTTP ${status}`}.`);
+    throw new FiscalError(
+      'atol-driver',
+      'validation',
+      `POST /api/v2/requests: HTTP ${status}: ${json?.error?.description ?? ''}`,
+      `Веб-сервер драйвера АТОЛ не принял задание: ${json?.error?.description ?? `HTTP ${status}`}.`,
+    );
   }
 
   /** The tasks' results under `uuid`; null when the driver does not know it. */
@@ -101,7 +117,13 @@ export class DriverClient {
     const r = await this.settle(uuid, waitMs);
     if (!r || r.status === 'wait' || r.status === 'inProgress') throw unavailable(task.type, `no result in ${waitMs} ms`);
     if (r.status !== 'ready') {
-      throw new FiscalError('atol-driver', 'unavailable', `${task.type}: ${r.error ? `${r.error.code} ${r.error.description}` : r.status}`, `Касса не выполнила «${task.type}»: ${r.error?.description ?? r.status}.`, { code: String(r.error?.code ?? r.status) });
+      throw new FiscalError(
+        'atol-driver',
+        'unavailable',
+        `${task.type}: ${r.error ? `${r.error.code} ${r.error.description}` : r.status}`,
+        `Касса не выполнила «${task.type}»: ${r.error?.description ?? r.status}.`,
+        { code: String(r.error?.code ?? r.status) },
+      );
     }
     return r.result as R;
   }

@@ -34,11 +34,31 @@ export interface ShiftStatus {
 }
 
 export interface DeviceStatus {
-  deviceStatus: { shift: 'closed' | 'opened' | 'expired'; blocked: boolean; coverOpened: boolean; paperPresent: boolean; fiscal: boolean; fnFiscal: boolean; fnPresent: boolean; cashDrawerOpened?: boolean; currentDateTime?: string };
+  deviceStatus: {
+    shift: 'closed' | 'opened' | 'expired';
+    blocked: boolean;
+    coverOpened: boolean;
+    paperPresent: boolean;
+    fiscal: boolean;
+    fnFiscal: boolean;
+    fnPresent: boolean;
+    cashDrawerOpened?: boolean;
+    currentDateTime?: string;
+  };
 }
 
 export interface FnStatus {
-  fnStatus: { fiscalDocumentNumber?: number; fiscalReceiptNumber?: number; warnings: { memoryOverflow: boolean; needReplacement: boolean; ofdTimeout: boolean; resourceExhausted: boolean; criticalError: boolean } };
+  fnStatus: {
+    fiscalDocumentNumber?: number;
+    fiscalReceiptNumber?: number;
+    warnings: {
+      memoryOverflow: boolean;
+      needReplacement: boolean;
+      ofdTimeout: boolean;
+      resourceExhausted: boolean;
+      criticalError: boolean;
+    };
+  };
 }
 
 export interface DriverItem {

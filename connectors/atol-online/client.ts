@@ -45,7 +45,13 @@ export class AtolOnlineClient {
       if (!tokenRefused) return answer;
       this.token = null;
       if (round >= 1) {
-        throw new FiscalError('atol', 'auth', `${method} ${path}: the new token is refused too (code ${code ?? answer.status})`, 'АТОЛ Онлайн не принимает токен доступа даже после его обновления. Проверьте логин, пароль и код группы касс (group_code) в настройках шлюза.', { code: String(code ?? answer.status) });
+        throw new FiscalError(
+          'atol',
+          'auth',
+          `${method} ${path}: the new token is refused too (code ${code ?? answer.status})`,
+          'АТОЛ Онлайн не принимает токен доступа даже после его обновления. Проверьте логин, пароль и код группы касс (group_code) в настройках шлюза.',
+          { code: String(code ?? answer.status) },
+        );
       }
     }
   }
@@ -79,7 +85,11 @@ export class AtolOnlineClient {
     try {
       const res = await request(this.base + path, {
         method,
-        headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}), ...headers },
+        headers: {
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}),
+          ...headers,
+        },
         body: body !== undefined ? JSON.stringify(body) : undefined,
         dispatcher: this.agent,
         headersTimeout: this.cfg.timeoutMs,
@@ -89,15 +99,31 @@ export class AtolOnlineClient {
       text = await res.body.text();
     } catch (e) {
       const code = (e as { code?: string }).code;
-      const why = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? `no answer in ${this.cfg.timeoutMs} ms` : (e as Error).message;
-      throw new FiscalError('atol', 'unavailable', `${what}: ${why}`, 'АТОЛ Онлайн не отвечает; чек будет отправлен повторно.', { cause: e });
+      const why =
+        code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+          ? `no answer in ${this.cfg.timeoutMs} ms`
+          : (e as Error).message;
+      throw new FiscalError('atol', 'unavailable', `${what}: ${why}`, 'АТОЛ Онлайн не отвечает; чек будет отправлен повторно.', {
+        cause: e,
+      });
     }
-    if (status >= 500 || status === 429) throw new FiscalError('atol', 'unavailable', `${what}: HTTP ${status}`, 'АТОЛ Онлайн временно недоступен; чек будет отправлен повторно.');
+    if (status >= 500 || status === 429)
+      throw new FiscalError(
+        'atol',
+        'unavailable',
+        `${what}: HTTP ${status}`,
+        'АТОЛ Онлайн временно недоступен; чек будет отправлен повторно.',
+      );
     try {
       return { status, body: JSON.parse(text) as AtolAnswer<T>['body'] };
     } catch {
       // a maintenance page or a proxy in between: ATOL did not really answer
-      throw new FiscalError('atol', 'unavailable', `${what}: HTTP ${status}, not JSON (${text.slice(0, 60).replace(/\s+/g, ' ')})`, 'АТОЛ Онлайн ответил не по протоколу; чек будет отправлен повторно.');
+      throw new FiscalError(
+        'atol',
+        'unavailable',
+        `${what}: HTTP ${status}, not JSON (${text.slice(0, 60).replace(/\s+/g, ' ')})`,
+        'АТОЛ Онлайн ответил не по протоколу; чек будет отправлен повторно.',
+      );
     }
   }
 }

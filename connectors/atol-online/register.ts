@@ -22,7 +22,16 @@ const rub = (k: Kopecks): number => Number(toRubleString(k));
 /** `dd.mm.yyyy HH:MM:SS` of an instant in a zone. */
 export function atolTimestamp(iso: string, timeZone: string): string {
   const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
       .formatToParts(new Date(iso))
       .map((x) => [x.type, x.value]),
   );
@@ -44,7 +53,12 @@ export function fromAtolTimestamp(s: string, timeZone: string): string {
 export function toAtol(r: ReceiptDoc): AtolReceipt {
   return {
     client: { ...r.client },
-    company: { ...(r.company.email ? { email: r.company.email } : {}), sno: r.company.sno, inn: r.company.inn, payment_address: r.company.paymentAddress },
+    company: {
+      ...(r.company.email ? { email: r.company.email } : {}),
+      sno: r.company.sno,
+      inn: r.company.inn,
+      payment_address: r.company.paymentAddress,
+    },
     items: r.items.map((it) => ({
       name: it.name,
       price: rub(it.price),
@@ -128,7 +142,16 @@ export class AtolOnlineRegister implements FiscalRegister {
       timestamp: atolTimestamp(r.date, this.cfg.timeZone),
       ...(req.callbackUrl ? { service: { callback_url: req.callbackUrl } } : {}),
       ...(correction
-        ? { correction: { ...doc, correction_info: { type: r.correction!.type, base_date: r.correction!.baseDate.split('-').reverse().join('.'), ...(r.correction!.baseNumber ? { base_number: r.correction!.baseNumber } : {}) } } }
+        ? {
+            correction: {
+              ...doc,
+              correction_info: {
+                type: r.correction!.type,
+                base_date: r.correction!.baseDate.split('-').reverse().join('.'),
+                ...(r.correction!.baseNumber ? { base_number: r.correction!.baseNumber } : {}),
+              },
+            },
+          }
         : { receipt: doc }),
     };
     const { status, body: answer } = await this.client.call<AtolOperationResponse>('POST', `${this.cfg.groupCode}/${r.operation}`, body);
@@ -139,7 +162,13 @@ export class AtolOnlineRegister implements FiscalRegister {
       return this.check({ externalId: req.externalId, uuid: answer.uuid });
     }
     if (err?.code === ATOL_CODES.VALIDATION) {
-      throw new FiscalError('atol', 'validation', `${r.operation}: code 32: ${err.text}`, `АТОЛ Онлайн не принял чек: ${err.text}. Чек не зарегистрирован; исправьте данные и повторите.`, { code: '32' });
+      throw new FiscalError(
+        'atol',
+        'validation',
+        `${r.operation}: code 32: ${err.text}`,
+        `АТОЛ Онлайн не принял чек: ${err.text}. Чек не зарегистрирован; исправьте данные и повторите.`,
+        { code: '32' },
+      );
     }
     throw new FiscalError(
       'atol',
@@ -172,11 +201,23 @@ export class AtolOnlineRegister implements FiscalRegister {
     }
     if (body.status === 'fail') {
       const e = body.error;
-      return { state: 'failed', uuid: ref.uuid, code: String(e?.code ?? 'fail'), message: e?.text ?? 'fail', hint: `Касса не зарегистрировала чек${e ? `: ${e.text} (код ${e.code})` : ''}.` };
+      return {
+        state: 'failed',
+        uuid: ref.uuid,
+        code: String(e?.code ?? 'fail'),
+        message: e?.text ?? 'fail',
+        hint: `Касса не зарегистрировала чек${e ? `: ${e.text} (код ${e.code})` : ''}.`,
+      };
     }
     if (body.status === 'wait' || body.error?.code === ATOL_CODES.NOT_READY) return { state: 'wait', uuid: ref.uuid };
-    throw new FiscalError('atol', status >= 400 ? 'config' : 'unavailable', `report: HTTP ${status}${body.error ? `, code ${body.error.code}: ${body.error.text}` : ''}`, 'АТОЛ Онлайн не выдал результат чека; запрос будет повторён.', {
-      code: String(body.error?.code ?? status),
-    });
+    throw new FiscalError(
+      'atol',
+      status >= 400 ? 'config' : 'unavailable',
+      `report: HTTP ${status}${body.error ? `, code ${body.error.code}: ${body.error.text}` : ''}`,
+      'АТОЛ Онлайн не выдал результат чека; запрос будет повторён.',
+      {
+        code: String(body.error?.code ?? status),
+      },
+    );
   }
 }

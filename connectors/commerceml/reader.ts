@@ -171,7 +171,8 @@ export async function readDocuments(
 ): Promise<ReadResult> {
   const maxDocumentBytes = opts.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
   const iterable = input as Partial<AsyncIterable<unknown>>;
-  if (typeof iterable[Symbol.asyncIterator] !== 'function') throw new TypeError('readDocuments: the input must be a readable stream or an async iterable of Buffers');
+  if (typeof iterable[Symbol.asyncIterator] !== 'function')
+    throw new TypeError('readDocuments: the input must be a readable stream or an async iterable of Buffers');
   const source = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   try {
     if (!opts.parallel) return await new Scanner(source, onDocument, maxDocumentBytes).run();
@@ -551,7 +552,10 @@ class Scanner {
 
   private tooBig(): never {
     const mb = (this.maxDocumentBytes / 1024 / 1024).toFixed(this.maxDocumentBytes % (1024 * 1024) === 0 ? 0 : 2);
-    throw new CmlError(`Документ в файле обмена больше допустимых ${mb} МБ; такие файлы не принимаются.`, `document over ${this.maxDocumentBytes} bytes`);
+    throw new CmlError(
+      `Документ в файле обмена больше допустимых ${mb} МБ; такие файлы не принимаются.`,
+      `document over ${this.maxDocumentBytes} bytes`,
+    );
   }
 
   /** The document from this.pos to `end`: parsed, mapped, handed over. */
@@ -632,7 +636,10 @@ class ParseWorker {
     // the buffers of answers already read go back with it, to carry the next answers
     const spare = this.spare;
     this.spare = [];
-    this.workers[id % this.workers.length].postMessage({ id, texts: texts.map((t) => t.xml), first: texts[0].n, spare } satisfies ParseRequest, spare);
+    this.workers[id % this.workers.length].postMessage(
+      { id, texts: texts.map((t) => t.xml), first: texts[0].n, spare } satisfies ParseRequest,
+      spare,
+    );
     if (this.inFlight.length > IN_FLIGHT * this.workers.length) await this.handOver();
   }
 

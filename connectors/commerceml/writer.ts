@@ -99,7 +99,16 @@ function local(value: string | Date, timeZone: string, what: string): { date: st
   if (Number.isNaN(d.getTime())) throw new RangeError(`${what}: not a date: ${String(value)}`);
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, f);
   }
   const p: Record<string, string> = {};
@@ -111,7 +120,8 @@ function local(value: string | Date, timeZone: string, what: string): { date: st
 
 // Characters XML 1.0 does not allow (C0 controls but tab/newline/return, lone surrogates, U+FFFE/U+FFFF).
 // eslint-disable-next-line no-control-regex
-const FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const FORBIDDEN =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Text content and attribute values, escaped. */
 export function escapeXml(s: string): string {
@@ -223,7 +233,13 @@ class Writer {
     const attrs = [`ВерсияСхемы="${escapeXml(version)}"`, `ДатаФормирования="${at.date}T${at.time}"`];
     if (this.legacy) {
       // Bitrix's format attributes (1C's 2.05 loaders know them; the 2.08+ XSDs do not allow them)
-      attrs.push('ФорматДаты="ДФ=yyyy-MM-dd; ДЛФ=DT"', 'ФорматВремени="ДФ=ЧЧ:мм:сс; ДЛФ=T"', 'РазделительДатаВремя="T"', 'ФорматСуммы="ЧЦ=18; ЧДЦ=2; ЧРД=."', 'ФорматКоличества="ЧЦ=18; ЧДЦ=3; ЧРД=."');
+      attrs.push(
+        'ФорматДаты="ДФ=yyyy-MM-dd; ДЛФ=DT"',
+        'ФорматВремени="ДФ=ЧЧ:мм:сс; ДЛФ=T"',
+        'РазделительДатаВремя="T"',
+        'ФорматСуммы="ЧЦ=18; ЧДЦ=2; ЧРД=."',
+        'ФорматКоличества="ЧЦ=18; ЧДЦ=3; ЧРД=."',
+      );
     } else {
       attrs.unshift(`xmlns="${NAMESPACE}"`);
     }
@@ -366,7 +382,8 @@ class Writer {
     const what = `order ${o.number}, line ${it.name}`;
     const rate = VAT_RATE[it.vat];
     const kind = it.delivery || it.kind === 'service' ? 'Услуга' : 'Товар';
-    const unit = () => this.line(d + 1, '<БазоваяЕдиница Код="796" НаименованиеПолное="Штука" МеждународноеСокращение="PCE">шт</БазоваяЕдиница>');
+    const unit = () =>
+      this.line(d + 1, '<БазоваяЕдиница Код="796" НаименованиеПолное="Штука" МеждународноеСокращение="PCE">шт</БазоваяЕдиница>');
     const rates = () => {
       this.open(d + 1, 'СтавкиНалогов');
       this.open(d + 2, 'СтавкаНалога');

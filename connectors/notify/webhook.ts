@@ -17,9 +17,15 @@ export class WebhookNotifier implements Notifier {
     try {
       res = await fetch(this.cfg.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.cfg.timeoutMs ?? 10_000) });
     } catch (e) {
-      throw new ExternalError('alert-webhook', `POST ${new URL(this.cfg.url).host}: ${(e as Error).message}`, { retryable: true, cause: e });
+      throw new ExternalError('alert-webhook', `POST ${new URL(this.cfg.url).host}: ${(e as Error).message}`, {
+        retryable: true,
+        cause: e,
+      });
     }
     await res.arrayBuffer().catch(() => undefined);
-    if (!res.ok) throw new ExternalError('alert-webhook', `POST ${new URL(this.cfg.url).host}: HTTP ${res.status}`, { retryable: res.status >= 500 || res.status === 429 });
+    if (!res.ok)
+      throw new ExternalError('alert-webhook', `POST ${new URL(this.cfg.url).host}: HTTP ${res.status}`, {
+        retryable: res.status >= 500 || res.status === 429,
+      });
   }
 }

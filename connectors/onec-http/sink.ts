@@ -49,26 +49,52 @@ export class HttpSink implements OneCSink {
       provider: doc.provider,
       providerRef: doc.providerRef,
       originalPaymentId: doc.original?.marker,
-      customer: { name: doc.customer.name, inn: doc.customer.inn, kpp: doc.customer.kpp, email: doc.customer.email, phone: doc.customer.phone },
+      customer: {
+        name: doc.customer.name,
+        inn: doc.customer.inn,
+        kpp: doc.customer.kpp,
+        email: doc.customer.email,
+        phone: doc.customer.phone,
+      },
     });
-    if (r.status === 404) throw new OneCError('data', `order ${doc.order.number}: ${r.body?.error ?? 'not found'}`, `HTTP-сервис 1С не нашёл заказ №${doc.order.number}: ${r.body?.error ?? ''}`.trim());
+    if (r.status === 404)
+      throw new OneCError(
+        'data',
+        `order ${doc.order.number}: ${r.body?.error ?? 'not found'}`,
+        `HTTP-сервис 1С не нашёл заказ №${doc.order.number}: ${r.body?.error ?? ''}`.trim(),
+      );
     return this.ref(r.body);
   }
 
   private ref(body: any): OneCDocumentRef {
-    if (!body?.ref) throw new OneCError('rejected', 'the HTTP service answered without ref', 'HTTP-сервис 1С ответил без ссылки на документ.');
-    if (body.posted === false) throw new OneCError('rejected', `document ${body.ref} is not posted`, `Документ ${body.number ?? body.ref} записан в 1С, но не проведён.`);
+    if (!body?.ref)
+      throw new OneCError('rejected', 'the HTTP service answered without ref', 'HTTP-сервис 1С ответил без ссылки на документ.');
+    if (body.posted === false)
+      throw new OneCError(
+        'rejected',
+        `document ${body.ref} is not posted`,
+        `Документ ${body.number ?? body.ref} записан в 1С, но не проведён.`,
+      );
     return { ref: String(body.ref), entity: 'hs', number: body.number ? String(body.number) : undefined, posted: true };
   }
 
-  private async call(method: 'GET' | 'POST', url: string, body?: unknown, passThrough: number[] = []): Promise<{ status: number; body: any }> {
+  private async call(
+    method: 'GET' | 'POST',
+    url: string,
+    body?: unknown,
+    passThrough: number[] = [],
+  ): Promise<{ status: number; body: any }> {
     return this.limiter.run(async () => {
       let status: number;
       let text: string;
       try {
         const res = await request(url, {
           method,
-          headers: { authorization: this.auth, accept: 'application/json', ...(body ? { 'content-type': 'application/json; charset=utf-8' } : {}) },
+          headers: {
+            authorization: this.auth,
+            accept: 'application/json',
+            ...(body ? { 'content-type': 'application/json; charset=utf-8' } : {}),
+          },
           body: body ? JSON.stringify(body) : undefined,
           dispatcher: this.agent,
           headersTimeout: this.cfg.timeoutMs,
@@ -78,21 +104,38 @@ export class HttpSink implements OneCSink {
         text = await res.body.text();
       } catch (e) {
         const timeout = String((e as { code?: string }).code ?? '').includes('TIMEOUT');
-        throw new OneCError(timeout ? 'timeout' : 'unavailable', `${method} ${url}: ${(e as Error).message}`, 'HTTP-сервис 1С недоступен.', { cause: e });
+        throw new OneCError(
+          timeout ? 'timeout' : 'unavailable',
+          `${method} ${url}: ${(e as Error).message}`,
+          'HTTP-сервис 1С недоступен.',
+          { cause: e },
+        );
       }
       let parsed: any = null;
       try {
         parsed = text ? JSON.parse(text) : null;
       } catch {
-        if (status >= 200 && status < 300) throw new OneCError('auth', `${method} ${url}: not JSON`, 'HTTP-сервис 1С ответил не JSON (страница входа? проверьте пользователя и адрес).');
+        if (status >= 200 && status < 300)
+          throw new OneCError(
+            'auth',
+            `${method} ${url}: not JSON`,
+            'HTTP-сервис 1С ответил не JSON (страница входа? проверьте пользователя и адрес).',
+          );
       }
       if ((status >= 200 && status < 300) || passThrough.includes(status)) return { status, body: parsed };
       const why = parsed?.error ?? text.slice(0, 200);
-      if (status === 401) throw new OneCError('auth', `${method} ${url}: HTTP 401`, '1С не принимает логин или пароль пользователя HTTP-сервиса.');
+      if (status === 401)
+        throw new OneCError('auth', `${method} ${url}: HTTP 401`, '1С не принимает логин или пароль пользователя HTTP-сервиса.');
       if (status === 403) throw new OneCError('access', `${method} ${url}: HTTP 403`, 'У пользователя нет прав на HTTP-сервис 1С.');
       if (status === 404 && method === 'POST') return { status, body: parsed };
-      if (status === 404) throw new OneCError('not_published', `${method} ${url}: HTTP 404`, `HTTP-сервис ${this.cfg.path} не опубликован в базе 1С (проверьте публикацию HTTP-сервисов).`);
-      if (status === 409 || status === 422 || status === 400) throw new OneCError('rejected', `${method} ${url}: HTTP ${status}: ${why}`, `1С отказалась записать документ: ${why}`);
+      if (status === 404)
+        throw new OneCError(
+          'not_published',
+          `${method} ${url}: HTTP 404`,
+          `HTTP-сервис ${this.cfg.path} не опубликован в базе 1С (проверьте публикацию HTTP-сервисов).`,
+        );
+      if (status === 409 || status === 422 || status === 400)
+        throw new OneCError('rejected', `${method} ${url}: HTTP ${status}: ${why}`, `1С отказалась записать документ: ${why}`);
       throw new OneCError('unavailable', `${method} ${url}: HTTP ${status}: ${why}`, 'HTTP-сервис 1С отвечает ошибкой.');
     });
   }

@@ -85,8 +85,11 @@ export class ODataClient {
   }
 
   async list<T extends ODataObject = ODataObject>(entitySet: string, q: Query = {}): Promise<T[]> {
-    const body = (await this.call('GET', entitySet, `${ODataClient.entityPath(entitySet)}?${ODataClient.queryString(q)}`)) as { value?: T[] };
-    if (!body || !Array.isArray(body.value)) throw new OneCError('unavailable', `${entitySet}: no "value" in the answer`, 'База 1С ответила не в формате OData.');
+    const body = (await this.call('GET', entitySet, `${ODataClient.entityPath(entitySet)}?${ODataClient.queryString(q)}`)) as {
+      value?: T[];
+    };
+    if (!body || !Array.isArray(body.value))
+      throw new OneCError('unavailable', `${entitySet}: no "value" in the answer`, 'База 1С ответила не в формате OData.');
     return body.value;
   }
 
@@ -126,7 +129,13 @@ export class ODataClient {
    * One call under the base's concurrency limit, with quick retries of passing failures. A create
    * is not retried blindly (the write may have happened): the caller looks the marker up instead.
    */
-  private async call(method: string, entitySet: string, path: string, body?: unknown, opts: { retryWrites?: boolean } = {}): Promise<unknown> {
+  private async call(
+    method: string,
+    entitySet: string,
+    path: string,
+    body?: unknown,
+    opts: { retryWrites?: boolean } = {},
+  ): Promise<unknown> {
     const retries = method === 'GET' || opts.retryWrites !== false ? (this.cfg.retries ?? 2) : 0;
     return pRetry(() => this.limiter.run(() => this.once(method, entitySet, path, body)), {
       retries,
@@ -161,9 +170,19 @@ export class ODataClient {
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
       if (code.startsWith('UND_ERR_') && code.includes('TIMEOUT')) {
-        throw new OneCError('timeout', `${method} ${entitySet}: no answer in ${this.cfg.timeoutMs} ms`, `База 1С не ответила за ${Math.round(this.cfg.timeoutMs / 1000)} с.`, { cause: e });
+        throw new OneCError(
+          'timeout',
+          `${method} ${entitySet}: no answer in ${this.cfg.timeoutMs} ms`,
+          `База 1С не ответила за ${Math.round(this.cfg.timeoutMs / 1000)} с.`,
+          { cause: e },
+        );
       }
-      throw new OneCError('unavailable', `${method} ${entitySet}: ${(e as Error).message}`, 'База 1С недоступна (нет соединения с веб-сервером публикации).', { cause: e });
+      throw new OneCError(
+        'unavailable',
+        `${method} ${entitySet}: ${(e as Error).message}`,
+        'База 1С недоступна (нет соединения с веб-сервером публикации).',
+        { cause: e },
+      );
     }
     return parseAnswer(method, entitySet, status, contentType, text);
   }
@@ -179,7 +198,12 @@ export function parseAnswer(method: string, entitySet: string, status: number, c
   const what = `${method} ${entitySet}`;
   if (!isJson) {
     if (status === 401) throw new OneCError('auth', `${what}: HTTP 401`, authHint);
-    if (status >= 500 || status === 429) throw new OneCError('unavailable', `${what}: HTTP ${status} (${snippet(text)})`, 'Веб-сервер публикации 1С отвечает ошибкой; база, вероятно, перезапускается или перегружена.');
+    if (status >= 500 || status === 429)
+      throw new OneCError(
+        'unavailable',
+        `${what}: HTTP ${status} (${snippet(text)})`,
+        'Веб-сервер публикации 1С отвечает ошибкой; база, вероятно, перезапускается или перегружена.',
+      );
     if (status === 404) throw new OneCError('not_published', `${what}: HTTP 404`, notPublishedHint(entitySet));
     if (status >= 200 && status < 300 && /html/i.test(contentType)) {
       // 1C (or IIS in front of it) shows a login page with 200 when the credentials are wrong
@@ -187,7 +211,11 @@ export function parseAnswer(method: string, entitySet: string, status: number, c
     }
     if (status >= 200 && status < 300 && text.trim() === '') return null;
     if (status >= 200 && status < 300) {
-      throw new OneCError('unavailable', `${what}: answer is ${contentType || 'of no type'}, not JSON`, 'База 1С ответила не в формате JSON: проверьте адрес публикации.');
+      throw new OneCError(
+        'unavailable',
+        `${what}: answer is ${contentType || 'of no type'}, not JSON`,
+        'База 1С ответила не в формате JSON: проверьте адрес публикации.',
+      );
     }
     throw new OneCError('rejected', `${what}: HTTP ${status} (${snippet(text)})`, `1С ответила ошибкой HTTP ${status}.`);
   }
@@ -202,10 +230,20 @@ export function parseAnswer(method: string, entitySet: string, status: number, c
   const code = String(err?.code ?? '');
   const message = typeof err?.message === 'string' ? err.message : (err?.message?.value ?? snippet(text));
   const full = `${what}: HTTP ${status}, odata.error ${code}: ${message}`;
-  if (/конфликт блокировок|lock conflict|блокировк/i.test(message)) throw new OneCError('lock', full, 'Документ или регистр в 1С заблокирован другим пользователем; повторим позже.', { code });
+  if (/конфликт блокировок|lock conflict|блокировк/i.test(message))
+    throw new OneCError('lock', full, 'Документ или регистр в 1С заблокирован другим пользователем; повторим позже.', { code });
   if (code === '9') throw new OneCError('not_found', full, `В 1С нет такого объекта (${entitySet}).`, { code });
-  if (code === '14') throw new OneCError('mapping', full, `1С не разобрала условие отбора к ${entitySet}: проверьте сопоставление полей (mapping).`, { code });
-  if (code === '20' || status === 403) throw new OneCError('access', full, `У пользователя OData нет прав на ${entitySet} (чтение, запись или проведение). Выдайте права в 1С.`, { code });
+  if (code === '14')
+    throw new OneCError('mapping', full, `1С не разобрала условие отбора к ${entitySet}: проверьте сопоставление полей (mapping).`, {
+      code,
+    });
+  if (code === '20' || status === 403)
+    throw new OneCError(
+      'access',
+      full,
+      `У пользователя OData нет прав на ${entitySet} (чтение, запись или проведение). Выдайте права в 1С.`,
+      { code },
+    );
   if (status === 401) throw new OneCError('auth', full, authHint, { code });
   if (status === 404) throw new OneCError('not_published', full, notPublishedHint(entitySet), { code });
   if (status === 503 || status === 502) throw new OneCError('unavailable', full, 'База 1С временно недоступна.', { code });
@@ -213,15 +251,22 @@ export function parseAnswer(method: string, entitySet: string, status: number, c
     throw new OneCError('rejected', full, `1С отказалась записать или провести документ: ${message}`, { code });
   }
   // a 500 that explains nothing: 1C's answer to data it cannot take (a tabular row without LineNumber, a wrong type)
-  throw new OneCError('rejected', full, `1С не приняла данные (${message}). Проверьте сопоставление полей (mapping) и справочники.`, { code });
+  throw new OneCError('rejected', full, `1С не приняла данные (${message}). Проверьте сопоставление полей (mapping) и справочники.`, {
+    code,
+  });
 }
 
-const authHint = '1С не принимает логин или пароль пользователя OData (или перед базой стоит страница входа). Проверьте пользователя в настройках организации шлюза.';
+const authHint =
+  '1С не принимает логин или пароль пользователя OData (или перед базой стоит страница входа). Проверьте пользователя в настройках организации шлюза.';
 
 function notPublishedHint(entitySet: string): string {
   return `Объект ${entitySet} не опубликован в стандартном интерфейсе OData. Включите его в обработке «Настройка стандартного интерфейса OData» (или УстановитьСоставСтандартногоИнтерфейсаOData) и проверьте default.vrd.`;
 }
 
 function snippet(text: string): string {
-  return text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 120);
+  return text
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 120);
 }

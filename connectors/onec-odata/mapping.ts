@@ -81,7 +81,10 @@ export const mappingSchema = z.object({
     object: fieldMap.optional(),
     order: fieldMap.optional(),
   }),
-  counterparty: z.object({ entity: z.string(), fields: z.object({ name: z.string(), fullName: z.string().optional(), inn: z.string().optional(), kpp: z.string().optional() }) }),
+  counterparty: z.object({
+    entity: z.string(),
+    fields: z.object({ name: z.string(), fullName: z.string().optional(), inn: z.string().optional(), kpp: z.string().optional() }),
+  }),
   item: z.object({ entity: z.string(), fields: z.object({ name: z.string(), sku: z.string().optional() }) }),
   vatRate: z.object({ entity: z.string(), field: z.string() }).optional(),
   documents: z.object({
@@ -99,12 +102,17 @@ export const MAPPINGS_DIR = resolve(__dirname, '../../mappings');
 
 /** Loads a mapping by name (`ut11`, `unf`: files in mappings/) or by path; errors name the key. */
 export function loadMapping(nameOrPath: string): Mapping {
-  const file = existsSync(join(MAPPINGS_DIR, `${nameOrPath}.yaml`)) ? join(MAPPINGS_DIR, `${nameOrPath}.yaml`) : isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath);
+  const file = existsSync(join(MAPPINGS_DIR, `${nameOrPath}.yaml`))
+    ? join(MAPPINGS_DIR, `${nameOrPath}.yaml`)
+    : isAbsolute(nameOrPath)
+      ? nameOrPath
+      : resolve(nameOrPath);
   if (!existsSync(file)) throw new Error(`mapping "${nameOrPath}": no file ${file} (built in: ut11, unf)`);
   const r = mappingSchema.safeParse(parseYaml(readFileSync(file, 'utf8')));
   if (!r.success) throw new Error(`mapping ${file}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const m = r.data;
-  if (!m.settlement[m.settlement.by]) throw new Error(`mapping ${file}: settlement.by is "${m.settlement.by}" but settlement.${m.settlement.by} is not given`);
+  if (!m.settlement[m.settlement.by])
+    throw new Error(`mapping ${file}: settlement.by is "${m.settlement.by}" but settlement.${m.settlement.by} is not given`);
   return m;
 }
 
@@ -148,7 +156,16 @@ export function render(fields: Record<string, string | number | boolean | null>,
 /** 1C's local datetime (no zone) for an instant. */
 export function onecDate(iso: string, timeZone: string): string {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
       .formatToParts(new Date(iso))
       .map((p) => [p.type, p.value]),
   );

@@ -18,7 +18,14 @@ export class ODataOrderSource implements OneCOrderSource {
 
   async newOrders(since: string, page: { limit: number; skip: number }): Promise<OneCOrder[]> {
     const o = this.mapping.order;
-    const filter = [`${o.fields.date} ge ${lit.datetime(onecDate(since, this.mapping.timeZone))}`, 'Posted eq true', 'DeletionMark eq false', o.pullFilter].filter(Boolean).join(' and ');
+    const filter = [
+      `${o.fields.date} ge ${lit.datetime(onecDate(since, this.mapping.timeZone))}`,
+      'Posted eq true',
+      'DeletionMark eq false',
+      o.pullFilter,
+    ]
+      .filter(Boolean)
+      .join(' and ');
     const docs = await this.client.list(o.entity, { filter, orderby: `${o.fields.date},Ref_Key`, top: page.limit, skip: page.skip });
     const out: OneCOrder[] = [];
     for (const d of docs) out.push(await this.toOrder(d));
@@ -84,7 +91,13 @@ export class ODataOrderSource implements OneCOrderSource {
     if (!field || o.shippedStatuses.length === 0) return null;
     const doc = order.ref
       ? await this.client.get(o.entity, order.ref, ['Ref_Key', field])
-      : (await this.client.list(o.entity, { filter: `${o.lookupBy} eq ${lit.string(order.number)} and DeletionMark eq false`, select: ['Ref_Key', field], top: 2 }))[0];
+      : (
+          await this.client.list(o.entity, {
+            filter: `${o.lookupBy} eq ${lit.string(order.number)} and DeletionMark eq false`,
+            select: ['Ref_Key', field],
+            top: 2,
+          })
+        )[0];
     if (!doc) return null;
     const status = String(doc[field] ?? '');
     return { shipped: o.shippedStatuses.includes(status), status };
@@ -109,7 +122,11 @@ export class ODataOrderSource implements OneCOrderSource {
       await this.client.patch(entity, orderRef, { [field]: next });
       const back = await this.client.get(entity, orderRef, [field]);
       if (String(back?.[field] ?? '').includes(url)) return;
-      throw new OneCError('mapping', `${entity}.${field} did not keep the link`, `1С не сохранила ссылку на оплату в поле ${field} заказа (поле короче ссылки или его нет в базе).`);
+      throw new OneCError(
+        'mapping',
+        `${entity}.${field} did not keep the link`,
+        `1С не сохранила ссылку на оплату в поле ${field} заказа (поле короче ссылки или его нет в базе).`,
+      );
     }
     throw new OneCError('lock', `${entity} ${orderRef} keeps changing`, 'Заказ в 1С постоянно меняется; запишем ссылку позже.');
   }

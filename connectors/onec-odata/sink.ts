@@ -27,7 +27,12 @@ export class ODataSink implements OneCSink {
     const d = this.mapping.documents;
     if (doc.kind === 'refund') {
       const spec = doc.method === 'invoice' ? d.refundInvoice : doc.method === 'sbp' ? (d.refundSbp ?? d.refundCard) : d.refundCard;
-      if (!spec) throw new OneCError('mapping', `mapping ${this.mapping.name}: no document for ${doc.method} refunds`, `В сопоставлении «${this.mapping.name}» не задан документ возврата для способа ${doc.method}.`);
+      if (!spec)
+        throw new OneCError(
+          'mapping',
+          `mapping ${this.mapping.name}: no document for ${doc.method} refunds`,
+          `В сопоставлении «${this.mapping.name}» не задан документ возврата для способа ${doc.method}.`,
+        );
       return spec;
     }
     return doc.method === 'invoice' ? d.invoice : doc.method === 'sbp' ? (d.sbp ?? d.card) : d.card;
@@ -48,15 +53,23 @@ export class ODataSink implements OneCSink {
       await this.checkOrder(doc, order);
       const body = this.build(doc, spec, order, marker);
       const created = await this.client.create(spec.entity, body);
-      if (!created?.Ref_Key) throw new OneCError('rejected', `${spec.entity}: created without Ref_Key`, 'База 1С не вернула ссылку на созданный документ.');
+      if (!created?.Ref_Key)
+        throw new OneCError('rejected', `${spec.entity}: created without Ref_Key`, 'База 1С не вернула ссылку на созданный документ.');
       ref = created.Ref_Key;
       await this.verify(spec, ref, body);
     }
     await this.client.post(spec.entity, ref);
     const posted = await this.client.get(spec.entity, ref);
-    if (!posted?.Posted) throw new OneCError('rejected', `${spec.entity} ${ref}: still not posted after Post`, `Документ ${spec.entity} записан, но не проведён. Проведите его в 1С вручную или проверьте права.`);
+    if (!posted?.Posted)
+      throw new OneCError(
+        'rejected',
+        `${spec.entity} ${ref}: still not posted after Post`,
+        `Документ ${spec.entity} записан, но не проведён. Проведите его в 1С вручную или проверьте права.`,
+      );
     if (doc.kind === 'payment' && this.mapping.order.paidStatus && this.mapping.order.fields.status) {
-      await this.client.patch(this.mapping.order.entity, String(order.Ref_Key), { [this.mapping.order.fields.status]: this.mapping.order.paidStatus });
+      await this.client.patch(this.mapping.order.entity, String(order.Ref_Key), {
+        [this.mapping.order.fields.status]: this.mapping.order.paidStatus,
+      });
     }
     return this.ref(spec, posted);
   }
@@ -80,13 +93,30 @@ export class ODataSink implements OneCSink {
     if (doc.order.onecRef) {
       const found = await this.client.get(o.entity, doc.order.onecRef);
       if (!found || found.DeletionMark) {
-        throw new OneCError('data', `${o.entity} ${doc.order.onecRef} not found`, `Заказ ${doc.order.number} (ссылка ${doc.order.onecRef}) не найден в 1С или помечен на удаление.`);
+        throw new OneCError(
+          'data',
+          `${o.entity} ${doc.order.onecRef} not found`,
+          `Заказ ${doc.order.number} (ссылка ${doc.order.onecRef}) не найден в 1С или помечен на удаление.`,
+        );
       }
       return found;
     }
-    const found = await this.client.list(o.entity, { filter: `${o.lookupBy} eq ${lit.string(doc.order.number)} and DeletionMark eq false`, top: 2 });
-    if (found.length === 0) throw new OneCError('data', `${o.entity} number ${doc.order.number} not found`, `Заказ №${doc.order.number} не найден в 1С. Проверьте номер заказа или передайте ссылку 1С на заказ.`);
-    if (found.length > 1) throw new OneCError('data', `${o.entity} number ${doc.order.number}: several`, `В 1С несколько заказов №${doc.order.number}. Передайте ссылку 1С на заказ.`);
+    const found = await this.client.list(o.entity, {
+      filter: `${o.lookupBy} eq ${lit.string(doc.order.number)} and DeletionMark eq false`,
+      top: 2,
+    });
+    if (found.length === 0)
+      throw new OneCError(
+        'data',
+        `${o.entity} number ${doc.order.number} not found`,
+        `Заказ №${doc.order.number} не найден в 1С. Проверьте номер заказа или передайте ссылку 1С на заказ.`,
+      );
+    if (found.length > 1)
+      throw new OneCError(
+        'data',
+        `${o.entity} number ${doc.order.number}: several`,
+        `В 1С несколько заказов №${doc.order.number}. Передайте ссылку 1С на заказ.`,
+      );
     return found[0];
   }
 
@@ -127,7 +157,9 @@ export class ODataSink implements OneCSink {
       if (!spec || seen.has(`${spec.entity}|${spec.kindFilter}`)) continue;
       seen.add(`${spec.entity}|${spec.kindFilter}`);
       const docs = await this.client.list(spec.entity, {
-        filter: [`Posted eq true`, `DeletionMark eq false`, this.settlementFilter(spec, order), spec.kindFilter].filter(Boolean).join(' and '),
+        filter: [`Posted eq true`, `DeletionMark eq false`, this.settlementFilter(spec, order), spec.kindFilter]
+          .filter(Boolean)
+          .join(' and '),
         select: ['Ref_Key', spec.amountField],
       });
       for (const x of docs) paid += sign * kopecksOf(x[spec.amountField]);
@@ -142,7 +174,12 @@ export class ODataSink implements OneCSink {
     const field = Object.keys(fields).find((k) => !k.endsWith('_Type'))!;
     if (s.by === 'object') {
       const obj = String(order[this.mapping.order.fields.settlementObject ?? ''] ?? '');
-      if (!obj || obj === EMPTY_REF) throw new OneCError('mapping', 'order has no settlement object', `У заказа в 1С не заполнен объект расчётов (${this.mapping.order.fields.settlementObject}). Если релиз старше 11.5, укажите в сопоставлении settlement.by: order.`);
+      if (!obj || obj === EMPTY_REF)
+        throw new OneCError(
+          'mapping',
+          'order has no settlement object',
+          `У заказа в 1С не заполнен объект расчётов (${this.mapping.order.fields.settlementObject}). Если релиз старше 11.5, укажите в сопоставлении settlement.by: order.`,
+        );
       return `${spec.rows.section}/any(d: d/${field} eq ${lit.guid(obj)})`;
     }
     const type = String(fields[`${field}_Type`] ?? '').replace(/^StandardODATA\./, '');
@@ -194,7 +231,8 @@ export class ODataSink implements OneCSink {
    */
   private async verify(spec: DocumentSpec, ref: string, sent: Record<string, unknown>): Promise<void> {
     const back = await this.client.get(spec.entity, ref);
-    if (!back) throw new OneCError('rejected', `${spec.entity} ${ref}: not found right after creation`, 'Созданный документ не читается из 1С.');
+    if (!back)
+      throw new OneCError('rejected', `${spec.entity} ${ref}: not found right after creation`, 'Созданный документ не читается из 1С.');
     const problems: string[] = [];
     for (const [k, v] of Object.entries(sent)) {
       if (k === spec.rows.section) continue;
@@ -203,7 +241,8 @@ export class ODataSink implements OneCSink {
     }
     const rows = back[spec.rows.section];
     const sentRow = (sent[spec.rows.section] as Record<string, unknown>[])[0];
-    if (!Array.isArray(rows) || rows.length !== 1) problems.push(`${spec.rows.section}: ${Array.isArray(rows) ? rows.length : 'no'} rows stored`);
+    if (!Array.isArray(rows) || rows.length !== 1)
+      problems.push(`${spec.rows.section}: ${Array.isArray(rows) ? rows.length : 'no'} rows stored`);
     else {
       for (const [k, v] of Object.entries(sentRow)) {
         if (k === 'LineNumber') continue;
@@ -245,5 +284,9 @@ export function markerValue(marker: string, maxLength: number): string {
   if (marker.length <= maxLength) return marker;
   const hex = marker.replace(/-/g, '');
   if (/^[0-9a-f]{32}$/i.test(hex) && maxLength >= 22) return Buffer.from(hex, 'hex').toString('base64url');
-  throw new OneCError('mapping', `marker ${marker} does not fit ${maxLength} characters`, `Поле отметки шлюза в документе 1С слишком короткое (${maxLength} символов).`);
+  throw new OneCError(
+    'mapping',
+    `marker ${marker} does not fit ${maxLength} characters`,
+    `Поле отметки шлюза в документе 1С слишком короткое (${maxLength} символов).`,
+  );
 }

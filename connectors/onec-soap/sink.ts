@@ -30,11 +30,18 @@ export class SoapSink implements OneCSink {
     if (!this.client) {
       const authorization = `Basic ${Buffer.from(`${this.cfg.user}:${this.cfg.password}`, 'utf8').toString('base64')}`;
       this.client = soap
-        .createClientAsync(this.cfg.wsdlUrl, { wsdl_headers: { Authorization: authorization }, wsdl_options: { timeout: this.cfg.timeoutMs } })
+        .createClientAsync(this.cfg.wsdlUrl, {
+          wsdl_headers: { Authorization: authorization },
+          wsdl_options: { timeout: this.cfg.timeoutMs },
+        })
         .then((c) => {
           c.setSecurity(new soap.BasicAuthSecurity(this.cfg.user, this.cfg.password));
           if (typeof (c as any)[`${this.cfg.register}Async`] !== 'function') {
-            throw new OneCError('mapping', `WSDL has no operation ${this.cfg.register}`, `В WSDL веб-сервиса 1С нет операции ${this.cfg.register}: проверьте настройку onec.soap.register.`);
+            throw new OneCError(
+              'mapping',
+              `WSDL has no operation ${this.cfg.register}`,
+              `В WSDL веб-сервиса 1С нет операции ${this.cfg.register}: проверьте настройку onec.soap.register.`,
+            );
           }
           return c;
         })
@@ -61,8 +68,10 @@ export class SoapSink implements OneCSink {
       Amount: toRubleString(doc.amount),
       Date: doc.date,
     });
-    if (!r?.Ref) throw new OneCError('rejected', `${this.cfg.register}: no Ref in the answer`, 'Веб-сервис 1С ответил без ссылки на документ.');
-    if (r.Posted !== undefined && !isTrue(r.Posted)) throw new OneCError('rejected', `document ${r.Ref} is not posted`, `Документ ${r.Number ?? r.Ref} записан в 1С, но не проведён.`);
+    if (!r?.Ref)
+      throw new OneCError('rejected', `${this.cfg.register}: no Ref in the answer`, 'Веб-сервис 1С ответил без ссылки на документ.');
+    if (r.Posted !== undefined && !isTrue(r.Posted))
+      throw new OneCError('rejected', `document ${r.Ref} is not posted`, `Документ ${r.Number ?? r.Ref} записан в 1С, но не проведён.`);
     return { ref: String(r.Ref), entity: 'ws', number: r.Number ? String(r.Number) : undefined, posted: true };
   }
 
@@ -94,8 +103,15 @@ function classify(e: unknown, what: string): OneCError {
   }
   if (status === 401) return new OneCError('auth', `${what}: HTTP 401`, '1С не принимает логин или пароль пользователя веб-сервиса.');
   if (status === 403) return new OneCError('access', `${what}: HTTP 403`, 'У пользователя нет прав на веб-сервис 1С.');
-  if (status === 404) return new OneCError('not_published', `${what}: HTTP 404`, 'Веб-сервис не опубликован в базе 1С (проверьте публикацию веб-сервисов и адрес WSDL).');
+  if (status === 404)
+    return new OneCError(
+      'not_published',
+      `${what}: HTTP 404`,
+      'Веб-сервис не опубликован в базе 1С (проверьте публикацию веб-сервисов и адрес WSDL).',
+    );
   if (status && status >= 500) return new OneCError('unavailable', `${what}: HTTP ${status}`, 'Веб-сервис 1С отвечает ошибкой.');
   const timeout = /timeout|ETIMEDOUT|ESOCKETTIMEDOUT/i.test(`${err.code} ${err.message}`);
-  return new OneCError(timeout ? 'timeout' : 'unavailable', `${what}: ${err.message ?? String(e)}`, 'Веб-сервис 1С недоступен.', { cause: e });
+  return new OneCError(timeout ? 'timeout' : 'unavailable', `${what}: ${err.message ?? String(e)}`, 'Веб-сервис 1С недоступен.', {
+    cause: e,
+  });
 }

@@ -57,7 +57,10 @@ export class SberClient {
       ({ status, text } = await this.post(method, form.toString()));
     } catch (e) {
       const code = (e as { code?: string }).code;
-      const why = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? `no answer in ${this.cfg.timeoutMs} ms` : (e as Error).message;
+      const why =
+        code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+          ? `no answer in ${this.cfg.timeoutMs} ms`
+          : (e as Error).message;
       throw new ExternalError('sber', `${method}: ${why}`, { retryable: true, cause: e });
     }
     if (status >= 500 || status === 429) {
@@ -68,7 +71,9 @@ export class SberClient {
       return JSON.parse(text) as T;
     } catch {
       // a maintenance page or a proxy error: the bank did not really answer
-      throw new ExternalError('sber', `${method}: the answer is not JSON (${text.slice(0, 60).replace(/\s+/g, ' ')}...)`, { retryable: true });
+      throw new ExternalError('sber', `${method}: the answer is not JSON (${text.slice(0, 60).replace(/\s+/g, ' ')}...)`, {
+        retryable: true,
+      });
     }
   }
 

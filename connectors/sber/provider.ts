@@ -15,7 +15,15 @@ import {
 } from '../../gateway/ports';
 import { checksumKey, fingerprint, signedString, verifyChecksum, type ChecksumKey } from './checksum';
 import { SberClient, SberApiError, errorCodeOf, type SberClientConfig } from './client';
-import { ACTION_SESSION_TIMEOUT, CALLBACK_OPERATIONS, ORDER_STATUS, type LastOrdersResponse, type OrderStatusExtendedResponse, type RegisterResponse, type SbpQrResponse } from './types';
+import {
+  ACTION_SESSION_TIMEOUT,
+  CALLBACK_OPERATIONS,
+  ORDER_STATUS,
+  type LastOrdersResponse,
+  type OrderStatusExtendedResponse,
+  type RegisterResponse,
+  type SbpQrResponse,
+} from './types';
 
 /** getLastOrdersForMerchants.do takes at most this many orders a page. */
 const REGISTRY_PAGE = 200;
@@ -56,7 +64,9 @@ export class SberProvider implements AcquiringProvider {
     if (code !== 0 || !r.orderId || !r.formUrl) {
       // errorCode 1 (number already used) cannot happen with a fresh number per attempt; if it does,
       // the attempt is given up and the janitor looks the number up later.
-      throw code !== 0 ? new SberApiError('register.do', code, r.errorMessage ?? '') : new ExternalError('sber', 'register.do: no orderId/formUrl in the answer', { retryable: true });
+      throw code !== 0
+        ? new SberApiError('register.do', code, r.errorMessage ?? '')
+        : new ExternalError('sber', 'register.do: no orderId/formUrl in the answer', { retryable: true });
     }
     if (input.method === 'card') return { providerRef: r.orderId, action: { type: 'redirect', url: r.formUrl } };
     return this.sbpQr(r.orderId, input.expiresAt);
@@ -64,10 +74,19 @@ export class SberProvider implements AcquiringProvider {
 
   /** A dynamic СБП QR for a registered order (`sbp/c2b/qr/dynamic/get.do`): the NSPK link it encodes. */
   private async sbpQr(mdOrder: string, expiresAt: string): Promise<InitiateResult> {
-    const q = await this.client.ok<SbpQrResponse>('sbp/c2b/qr/dynamic/get.do', { mdOrder, qrFormat: 'matrix', qrHeight: 300, qrWidth: 300 });
+    const q = await this.client.ok<SbpQrResponse>('sbp/c2b/qr/dynamic/get.do', {
+      mdOrder,
+      qrFormat: 'matrix',
+      qrHeight: 300,
+      qrWidth: 300,
+    });
     const link = q.payload ? parseSbpLink(q.payload) : null;
     if (!q.qrId || !q.payload || !link) {
-      throw new ExternalError('sber', `sbp/c2b/qr/dynamic/get.do: the answer has no NSPK link (${String(q.payload ?? 'no payload').slice(0, 60)})`, { retryable: false });
+      throw new ExternalError(
+        'sber',
+        `sbp/c2b/qr/dynamic/get.do: the answer has no NSPK link (${String(q.payload ?? 'no payload').slice(0, 60)})`,
+        { retryable: false },
+      );
     }
     return {
       providerRef: mdOrder,
@@ -137,7 +156,8 @@ export class SberProvider implements AcquiringProvider {
     const signed = signedString(p);
     if (!verifyChecksum(p, this.key, signed)) return { ok: false, reason: 'checksum does not verify' };
     // name;value; is ambiguous: a value carrying ";" could forge another parameter. Real values never do.
-    for (const [k, v] of Object.entries(p)) if (k.includes(';') || v.includes(';')) return { ok: false, reason: `parameter ${k.slice(0, 40)} contains ";"` };
+    for (const [k, v] of Object.entries(p))
+      if (k.includes(';') || v.includes(';')) return { ok: false, reason: `parameter ${k.slice(0, 40)} contains ";"` };
     if (p.status !== '0' && p.status !== '1') return { ok: false, reason: 'status is not 0 or 1' };
     if (!CALLBACK_OPERATIONS.has(p.operation)) return { ok: false, reason: `unknown operation ${String(p.operation).slice(0, 40)}` };
     if (!p.mdOrder || !p.orderNumber) return { ok: false, reason: 'mdOrder or orderNumber missing' };

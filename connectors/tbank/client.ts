@@ -83,19 +83,27 @@ export class TbankClient {
       text = await res.body.text();
     } catch (e) {
       const code = (e as { code?: string }).code;
-      const why = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? `no answer in ${this.cfg.timeoutMs} ms` : (e as Error).message;
+      const why =
+        code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+          ? `no answer in ${this.cfg.timeoutMs} ms`
+          : (e as Error).message;
       throw new ExternalError('tbank', `${method}: ${why}`, { retryable: true, cause: e });
     }
-    if (status >= 500 || status === 429) throw new ExternalError('tbank', `${method}: HTTP ${status}`, { retryable: true, code: `http_${status}` });
-    if (status < 200 || status >= 300) throw new ExternalError('tbank', `${method}: HTTP ${status}`, { retryable: false, code: `http_${status}` });
+    if (status >= 500 || status === 429)
+      throw new ExternalError('tbank', `${method}: HTTP ${status}`, { retryable: true, code: `http_${status}` });
+    if (status < 200 || status >= 300)
+      throw new ExternalError('tbank', `${method}: HTTP ${status}`, { retryable: false, code: `http_${status}` });
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
       // a maintenance page or a proxy's error page: the bank did not really answer
-      throw new ExternalError('tbank', `${method}: the answer is not JSON (${text.slice(0, 60).replace(/\s+/g, ' ')}...)`, { retryable: true });
+      throw new ExternalError('tbank', `${method}: the answer is not JSON (${text.slice(0, 60).replace(/\s+/g, ' ')}...)`, {
+        retryable: true,
+      });
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ExternalError('tbank', `${method}: the answer is not a JSON object`, { retryable: true });
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new ExternalError('tbank', `${method}: the answer is not a JSON object`, { retryable: true });
     return parsed as T;
   }
 

@@ -31,7 +31,8 @@ export function verifyNotification(req: InboundWebhook, terminalKey: string, pas
   if (!paymentId || !/^\d{1,20}$/.test(paymentId)) return { ok: false, reason: 'PaymentId missing or not a number' };
   if (typeof n.OrderId !== 'string' || !n.OrderId) return { ok: false, reason: 'OrderId missing' };
   const success = n.Success === true || n.Success === 'true';
-  const amount = AMOUNT_STATUSES.has(n.Status) && typeof n.Amount === 'number' && Number.isSafeInteger(n.Amount) && n.Amount >= 0 ? n.Amount : undefined;
+  const amount =
+    AMOUNT_STATUSES.has(n.Status) && typeof n.Amount === 'number' && Number.isSafeInteger(n.Amount) && n.Amount >= 0 ? n.Amount : undefined;
   // the signed content without the password, field order and whitespace aside: the same for every re-send
   const fingerprint = createHash('sha256').update(tokenSource(fields, '')).digest('hex').slice(0, 24);
   return {

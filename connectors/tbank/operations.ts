@@ -54,8 +54,12 @@ export class TbankOperations {
       const entries = page.kind === 'ok' ? readEntries(page.body) : null;
       if (page.kind === 'too_many' || (entries && entries.length >= REGISTRY_LIMITS.maxOperations)) {
         if (till - from <= minSlice) {
-          const why = page.kind === 'too_many' ? `HTTP ${page.status} ${page.why}`.trim() : `${REGISTRY_LIMITS.maxOperations} operations or more`;
-          throw new ExternalError('tbank', `registry: ${why} between ${iso(from)} and ${iso(till)}, even at the smallest slice`, { retryable: false, code: 'registry_overflow' });
+          const why =
+            page.kind === 'too_many' ? `HTTP ${page.status} ${page.why}`.trim() : `${REGISTRY_LIMITS.maxOperations} operations or more`;
+          throw new ExternalError('tbank', `registry: ${why} between ${iso(from)} and ${iso(till)}, even at the smallest slice`, {
+            retryable: false,
+            code: 'registry_overflow',
+          });
         }
         const mid = from + Math.floor((till - from) / 2);
         pending.unshift([from, mid], [mid, till]);
@@ -85,23 +89,31 @@ export class TbankOperations {
       this.nextAt = Date.now() + this.interval;
       const { status, text, retryAfter } = await this.get(url);
       if (status === 429) {
-        if (attempt >= retries) throw new ExternalError('tbank', `registry: HTTP 429 ${retries + 1} times in a row`, { retryable: true, code: 'http_429' });
+        if (attempt >= retries)
+          throw new ExternalError('tbank', `registry: HTTP 429 ${retries + 1} times in a row`, { retryable: true, code: 'http_429' });
         const backoff = (this.cfg.rateLimitBackoffMs ?? 2000) * (attempt + 1);
         this.nextAt = Date.now() + Math.max(backoff, retryAfter ?? 0);
         continue;
       }
       if (status === 401 || status === 403) {
-        throw new ExternalError('tbank', `registry: HTTP ${status} ${errorText(text)}: the T-Business token is wrong, expired or lacks the tacq/operations scope`, { retryable: false, code: `http_${status}` });
+        throw new ExternalError(
+          'tbank',
+          `registry: HTTP ${status} ${errorText(text)}: the T-Business token is wrong, expired or lacks the tacq/operations scope`,
+          { retryable: false, code: `http_${status}` },
+        );
       }
       // the API refuses a period holding more than 1000 operations (and no other refusal is expected
       // of a well-formed request): halving the period is the way out
       if (status === 400 || status === 422) return { kind: 'too_many', status, why: errorText(text) };
       if (status >= 500) throw new ExternalError('tbank', `registry: HTTP ${status}`, { retryable: true, code: `http_${status}` });
-      if (status < 200 || status >= 300) throw new ExternalError('tbank', `registry: HTTP ${status} ${errorText(text)}`, { retryable: false, code: `http_${status}` });
+      if (status < 200 || status >= 300)
+        throw new ExternalError('tbank', `registry: HTTP ${status} ${errorText(text)}`, { retryable: false, code: `http_${status}` });
       try {
         return { kind: 'ok', body: JSON.parse(text) };
       } catch {
-        throw new ExternalError('tbank', `registry: the answer is not JSON (${text.slice(0, 60).replace(/\s+/g, ' ')}...)`, { retryable: true });
+        throw new ExternalError('tbank', `registry: the answer is not JSON (${text.slice(0, 60).replace(/\s+/g, ' ')}...)`, {
+          retryable: true,
+        });
       }
     }
   }
@@ -120,7 +132,10 @@ export class TbankOperations {
       return { status: res.statusCode, text, retryAfter: Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined };
     } catch (e) {
       const code = (e as { code?: string }).code;
-      const why = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? `no answer in ${this.cfg.timeoutMs} ms` : (e as Error).message;
+      const why =
+        code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+          ? `no answer in ${this.cfg.timeoutMs} ms`
+          : (e as Error).message;
       throw new ExternalError('tbank', `registry: ${why}`, { retryable: true, cause: e });
     }
   }
@@ -148,7 +163,8 @@ type Entry = Record<string, unknown>;
 function readEntries(body: unknown): Entry[] {
   const list = Array.isArray(body) ? body : body && typeof body === 'object' ? (body as { operations?: unknown }).operations : undefined;
   if (list === undefined || list === null) return [];
-  if (!Array.isArray(list)) throw new ExternalError('tbank', 'registry: `operations` is not a list', { retryable: false, code: 'registry_format' });
+  if (!Array.isArray(list))
+    throw new ExternalError('tbank', 'registry: `operations` is not a list', { retryable: false, code: 'registry_format' });
   return list.filter((e): e is Entry => !!e && typeof e === 'object' && !Array.isArray(e));
 }
 
@@ -180,7 +196,11 @@ export function toOperation(e: Entry): ProviderOperation | null {
   const when = text(e.transactionDate) ?? text(e.operationDate) ?? text(e.date);
   const at = when ? Date.parse(when) : NaN;
   if (!kind || !providerRef || typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0 || Number.isNaN(at)) {
-    throw new ExternalError('tbank', `registry: an operation the connector cannot read (type ${type.slice(0, 20) || '?'}, paymentId ${providerRef ?? '?'})`, { retryable: false, code: 'registry_format' });
+    throw new ExternalError(
+      'tbank',
+      `registry: an operation the connector cannot read (type ${type.slice(0, 20) || '?'}, paymentId ${providerRef ?? '?'})`,
+      { retryable: false, code: 'registry_format' },
+    );
   }
   const id = operationId(e);
   return {

@@ -36,13 +36,21 @@ const WRONG_STATE_CODES = new Set(['4', '8']);
 /** Unpaid states a payment can be cancelled in without returning anybody's money. */
 const CANCELLABLE = new Set(['NEW', 'FORM_SHOWED']);
 /** States in which money was taken or held: preferred when an order has several payments. */
-const MONEY_STATES = new Set(['AUTHORIZED', 'CONFIRMING', 'CONFIRMED', 'REVERSING', 'REFUNDING', 'PARTIAL_REFUNDED', 'REFUNDED', 'PARTIAL_REVERSED']);
+const MONEY_STATES = new Set([
+  'AUTHORIZED',
+  'CONFIRMING',
+  'CONFIRMED',
+  'REVERSING',
+  'REFUNDING',
+  'PARTIAL_REFUNDED',
+  'REFUNDED',
+  'PARTIAL_REVERSED',
+]);
 
 export interface TbankProviderOptions {
   /** Pacing of the registry of operations (defaults keep to its 1 request/s). */
   operations?: Pick<TbankOperationsConfig, 'minIntervalMs' | 'rateLimitBackoffMs' | 'rateLimitRetries' | 'minSliceMs'>;
 }
-
 
 /** T-Bank internet acquiring (cards and СБП) behind the acquiring port. */
 export class TbankProvider implements AcquiringProvider {
@@ -58,7 +66,13 @@ export class TbankProvider implements AcquiringProvider {
   ) {
     this.client = new TbankClient(cfg);
     if (cfg.operations) {
-      const registry = new TbankOperations({ ...opts.operations, baseUrl: cfg.operations.baseUrl, token: cfg.operations.token, terminalKey: cfg.terminalKey, timeoutMs: cfg.timeoutMs });
+      const registry = new TbankOperations({
+        ...opts.operations,
+        baseUrl: cfg.operations.baseUrl,
+        token: cfg.operations.token,
+        terminalKey: cfg.terminalKey,
+        timeoutMs: cfg.timeoutMs,
+      });
       this.registry = registry;
       this.listOperations = (window) => registry.list(window);
     }
@@ -109,11 +123,21 @@ export class TbankProvider implements AcquiringProvider {
     const r = await this.client.ok<GetQrResponse>('GetQr', { PaymentId: paymentId, DataType: 'PAYLOAD' });
     const payload = typeof r.Data === 'string' ? r.Data.trim() : '';
     const link = parseSbpLink(payload);
-    if (!link) throw new ExternalError('tbank', `GetQr: the payload is not an NSPK payment link (${payload.slice(0, 40)})`, { retryable: false, code: 'qr_payload' });
+    if (!link)
+      throw new ExternalError('tbank', `GetQr: the payload is not an NSPK payment link (${payload.slice(0, 40)})`, {
+        retryable: false,
+        code: 'qr_payload',
+      });
     const warnings: string[] = [];
-    if (!link.crcValid) warnings.push(`GetQr: the payload's crc ${link.crc ?? '(none)'} is not CRC-16/CCITT-FALSE of the link (${link.expectedCrc})`);
-    if (link.sum !== null && link.sum !== amount) warnings.push(`GetQr: the payload's sum ${link.sum} differs from the payment's amount ${amount}`);
-    return { action: { type: 'qr', payload, expiresAt: due.toISOString() }, extra: { qrId: link.qrId }, ...(warnings.length ? { warnings } : {}) };
+    if (!link.crcValid)
+      warnings.push(`GetQr: the payload's crc ${link.crc ?? '(none)'} is not CRC-16/CCITT-FALSE of the link (${link.expectedCrc})`);
+    if (link.sum !== null && link.sum !== amount)
+      warnings.push(`GetQr: the payload's sum ${link.sum} differs from the payment's amount ${amount}`);
+    return {
+      action: { type: 'qr', payload, expiresAt: due.toISOString() },
+      extra: { qrId: link.qrId },
+      ...(warnings.length ? { warnings } : {}),
+    };
   }
 
   async status(ref: AttemptRef): Promise<ObservedStatus & { providerRef?: string }> {
@@ -121,7 +145,8 @@ export class TbankProvider implements AcquiringProvider {
     // PaymentId is sent as a string: up to 20 digits, more than a JavaScript number keeps
     const r = await this.client.call<GetStateResponse>('GetState', { PaymentId: paymentId });
     if (!isOk(r)) {
-      if (NOT_FOUND_CODES.has(String(r.ErrorCode))) throw new ProviderNotFoundError('tbank', `GetState: payment ${paymentId} is unknown to the bank`);
+      if (NOT_FOUND_CODES.has(String(r.ErrorCode)))
+        throw new ProviderNotFoundError('tbank', `GetState: payment ${paymentId} is unknown to the bank`);
       throw new TbankApiError('GetState', r);
     }
     return { ...toObserved(r, ref.amount), providerRef: paymentId };
@@ -131,7 +156,8 @@ export class TbankProvider implements AcquiringProvider {
   private async paymentOfOrder(orderId: string): Promise<string> {
     const r = await this.client.call<CheckOrderResponse>('CheckOrder', { OrderId: orderId });
     if (!isOk(r)) {
-      if (NOT_FOUND_CODES.has(String(r.ErrorCode))) throw new ProviderNotFoundError('tbank', `CheckOrder: order ${orderId} is unknown to the bank`);
+      if (NOT_FOUND_CODES.has(String(r.ErrorCode)))
+        throw new ProviderNotFoundError('tbank', `CheckOrder: order ${orderId} is unknown to the bank`);
       throw new TbankApiError('CheckOrder', r);
     }
     const payments = (r.Payments ?? []).filter((p) => p.PaymentId !== undefined && /^\d+$/.test(String(p.PaymentId)));
@@ -195,7 +221,10 @@ export function redirectDueDate(expiresAt: string, now = Date.now()): { text: st
 
 /** The form shows it; T-Bank takes 250 characters. */
 function cleanDescription(s: string): string {
-  return s.replace(/[\r\n\t]+/g, ' ').trim().slice(0, 250);
+  return s
+    .replace(/[\r\n\t]+/g, ' ')
+    .trim()
+    .slice(0, 250);
 }
 
 /** +7XXXXXXXXXX for Russian numbers, as the bank's form expects; other numbers with a plus. */

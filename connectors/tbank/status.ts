@@ -24,7 +24,8 @@ export function toObserved(r: GetStateResponse, registered?: Kopecks): ObservedS
   const amount = registered ?? reported;
   const left = Math.min(reported, amount);
   const returned = amount - left;
-  const unknownBase = registered === undefined ? 'the registered amount is unknown: refunds cannot be told from the remaining amount' : undefined;
+  const unknownBase =
+    registered === undefined ? 'the registered amount is unknown: refunds cannot be told from the remaining amount' : undefined;
   const reason = r.Message && r.Message !== 'OK' && r.Message !== 'None' ? r.Message : undefined;
   const base = { amount, paidAmount: 0, refundedAmount: 0, reason, raw: r };
   switch (r.Status) {

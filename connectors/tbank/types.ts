@@ -47,7 +47,15 @@ export interface CancelResponse extends TbankResponse {
 
 export interface CheckOrderResponse extends TbankResponse {
   OrderId?: string;
-  Payments?: { PaymentId?: string | number; Amount?: number; Status?: string; RRN?: string; Success?: boolean; ErrorCode?: string; Message?: string }[];
+  Payments?: {
+    PaymentId?: string | number;
+    Amount?: number;
+    Status?: string;
+    RRN?: string;
+    Success?: boolean;
+    ErrorCode?: string;
+    Message?: string;
+  }[];
 }
 
 /** Payment statuses of the v2 API, in the order a payment passes them. */

@@ -1,6 +1,19 @@
 import { lineAmount, sum, type Kopecks } from './money';
 
-export const VAT_CODES = ['none', 'vat0', 'vat5', 'vat7', 'vat10', 'vat20', 'vat22', 'vat105', 'vat107', 'vat110', 'vat120', 'vat122'] as const;
+export const VAT_CODES = [
+  'none',
+  'vat0',
+  'vat5',
+  'vat7',
+  'vat10',
+  'vat20',
+  'vat22',
+  'vat105',
+  'vat107',
+  'vat110',
+  'vat120',
+  'vat122',
+] as const;
 export type VatCode = (typeof VAT_CODES)[number];
 
 export interface OrderItem {

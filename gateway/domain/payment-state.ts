@@ -50,7 +50,8 @@ export function isFinal(s: PaymentStatus): boolean {
  * money actually taken is never ignored, even after the gateway gave the attempt up.
  */
 export function decideTransition(current: PaymentSnapshot, observed: ObservedStatus): Transition {
-  const tookMoney = observed.state === 'paid' || observed.state === 'refunded' || (observed.state === 'reversed' && observed.paidAmount > 0);
+  const tookMoney =
+    observed.state === 'paid' || observed.state === 'refunded' || (observed.state === 'reversed' && observed.paidAmount > 0);
 
   if (tookMoney && observed.paidAmount !== current.amount && observed.paidAmount > 0) {
     if (!SETTLED.has(current.status)) {

@@ -78,7 +78,10 @@ export function stageAtPayment(rules: ReceiptRules, f: PaymentFacts): Stage | nu
  * At hand-over: each prepaid payment gets its settlement; what is still unpaid on a deferred order
  * is handed over on credit, unless the buyer is a company expected to pay by bank transfer.
  */
-export function creditAtShipment(rules: ReceiptRules, f: { deferred: boolean; unpaid: Kopecks; customer: Pick<Customer, 'type'> }): boolean {
+export function creditAtShipment(
+  rules: ReceiptRules,
+  f: { deferred: boolean; unpaid: Kopecks; customer: Pick<Customer, 'type'> },
+): boolean {
   if (!f.deferred || f.unpaid <= 0) return false;
   return !(f.customer.type === 'legal' && !rules.receiptForCompanyBankTransfer);
 }
@@ -110,7 +113,13 @@ export function wholeParts(items: readonly OrderItem[]): LinePart[] {
  * Parts of order lines as lines of a stage's receipt dated `day` (YYYY-MM-DD, Moscow): the stage's
  * payment method and object, and the VAT code in force that day (calculated for prepayments).
  */
-export function stageLines(rules: ReceiptRules, stage: Stage, items: readonly OrderItem[], parts: readonly LinePart[], day: string): ReceiptLine[] {
+export function stageLines(
+  rules: ReceiptRules,
+  stage: Stage,
+  items: readonly OrderItem[],
+  parts: readonly LinePart[],
+  day: string,
+): ReceiptLine[] {
   const rule = rules.stages[stage];
   return parts.map((p) => {
     const it = p.ref === undefined ? undefined : items[p.ref];

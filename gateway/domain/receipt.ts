@@ -11,7 +11,15 @@ export const RECEIPT_OPERATIONS = ['sell', 'sell_refund', 'sell_correction', 'se
 export type ReceiptOperation = (typeof RECEIPT_OPERATIONS)[number];
 
 /** Tag 1214 (способ расчета) 1..7. */
-export const PAYMENT_METHODS = ['full_prepayment', 'prepayment', 'advance', 'full_payment', 'partial_payment', 'credit', 'credit_payment'] as const;
+export const PAYMENT_METHODS = [
+  'full_prepayment',
+  'prepayment',
+  'advance',
+  'full_payment',
+  'partial_payment',
+  'credit',
+  'credit_payment',
+] as const;
 export type PaymentMethodTag = (typeof PAYMENT_METHODS)[number];
 
 /** Tag 1212 (признак предмета расчета) by name; ФФД 1.2 values 1..33. */
@@ -185,7 +193,8 @@ export function receiptIssues(r: ReceiptDoc): ReceiptIssue[] {
   if (!r.client.email && !r.client.phone) add('client', 'the buyer’s e-mail or phone is required (tag 1008): the receipt is sent there');
   if (r.client.email && !EMAIL.test(r.client.email)) add('client.email', 'not an e-mail address');
   if (r.client.email && r.client.email.length > 64) add('client.email', 'at most 64 characters');
-  if (r.client.phone && !/^\+\d{10,15}$/.test(r.client.phone)) add('client.phone', 'a phone number with the country code, such as +79001234567');
+  if (r.client.phone && !/^\+\d{10,15}$/.test(r.client.phone))
+    add('client.phone', 'a phone number with the country code, such as +79001234567');
   if (r.client.inn && !/^(\d{10}|\d{12})$/.test(r.client.inn)) add('client.inn', '10 or 12 digits');
   if (r.client.name && r.client.name.length > 256) add('client.name', 'at most 256 characters');
   if (!/^(\d{10}|\d{12})$/.test(r.company.inn)) add('company.inn', 'the organization’s ИНН (10 or 12 digits) is required');
@@ -196,13 +205,19 @@ export function receiptIssues(r: ReceiptDoc): ReceiptIssue[] {
     if (!it.name.trim()) add(`${p}.name`, 'must not be empty');
     if (it.name.length > ITEM_NAME_MAX) add(`${p}.name`, `at most ${ITEM_NAME_MAX} characters (tag 1030), the name has ${it.name.length}`);
     if (!Number.isSafeInteger(it.price) || it.price < 0 || it.price > MAX_LINE_KOPECKS) add(`${p}.price`, 'kopecks from 0 to 4294967295');
-    if (quantityThousandths(it.quantity) === null || it.quantity > MAX_QUANTITY) add(`${p}.quantity`, 'greater than zero, at most 99999.999, at most 3 decimal places');
-    else if (Number.isSafeInteger(it.price) && lineAmount(it.price, it.quantity) !== it.amount) add(`${p}.amount`, `price × quantity is ${lineAmount(it.price, it.quantity)}, the line says ${it.amount}`);
-    if (!Number.isSafeInteger(it.amount) || it.amount < 0 || it.amount > MAX_LINE_KOPECKS) add(`${p}.amount`, 'kopecks from 0 to 4294967295');
+    if (quantityThousandths(it.quantity) === null || it.quantity > MAX_QUANTITY)
+      add(`${p}.quantity`, 'greater than zero, at most 99999.999, at most 3 decimal places');
+    else if (Number.isSafeInteger(it.price) && lineAmount(it.price, it.quantity) !== it.amount)
+      add(`${p}.amount`, `price × quantity is ${lineAmount(it.price, it.quantity)}, the line says ${it.amount}`);
+    if (!Number.isSafeInteger(it.amount) || it.amount < 0 || it.amount > MAX_LINE_KOPECKS)
+      add(`${p}.amount`, 'kopecks from 0 to 4294967295');
     if (!isVatCode(it.vat)) add(`${p}.vat`, `unknown VAT code ${String(it.vat)}; one of ${VAT_CODES.join(', ')}`);
-    else if (it.vatAmount !== vatAmount(it.amount, it.vat)) add(`${p}.vatAmount`, `the VAT in ${it.amount} at ${it.vat} is ${vatAmount(it.amount, it.vat)}`);
-    if (!(PAYMENT_METHODS as readonly string[]).includes(it.paymentMethod)) add(`${p}.paymentMethod`, `one of ${PAYMENT_METHODS.join(', ')}`);
-    if (!Number.isInteger(it.paymentObject) || it.paymentObject < 1 || it.paymentObject > 33) add(`${p}.paymentObject`, 'tag 1212 value 1..33');
+    else if (it.vatAmount !== vatAmount(it.amount, it.vat))
+      add(`${p}.vatAmount`, `the VAT in ${it.amount} at ${it.vat} is ${vatAmount(it.amount, it.vat)}`);
+    if (!(PAYMENT_METHODS as readonly string[]).includes(it.paymentMethod))
+      add(`${p}.paymentMethod`, `one of ${PAYMENT_METHODS.join(', ')}`);
+    if (!Number.isInteger(it.paymentObject) || it.paymentObject < 1 || it.paymentObject > 33)
+      add(`${p}.paymentObject`, 'tag 1212 value 1..33');
   });
   const lines = sum(r.items.map((i) => i.amount));
   if (lines !== r.total) add('total', `the lines add up to ${lines}, total says ${r.total}`);
@@ -216,7 +231,8 @@ export function receiptIssues(r: ReceiptDoc): ReceiptIssue[] {
   });
   const correction = r.operation === 'sell_correction' || r.operation === 'sell_refund_correction';
   if (correction && !r.correction) add('correction', 'a correction receipt needs its basis: type (self or instruction) and baseDate');
-  if (correction && r.correction?.type === 'instruction' && !r.correction.baseNumber) add('correction.baseNumber', 'the instruction’s number is required');
+  if (correction && r.correction?.type === 'instruction' && !r.correction.baseNumber)
+    add('correction.baseNumber', 'the instruction’s number is required');
   if (!correction && r.correction) add('correction', 'only correction receipts carry a correction basis');
   return issues;
 }
@@ -233,7 +249,11 @@ export function fitName(name: string, max = ITEM_NAME_MAX): string {
  * What is left of each base line after earlier receipts took their part: `key` says which base
  * line a taken line came from (its `ref` for lines of the order, its `src` within a receipt).
  */
-export function remaining<T extends { amount: Kopecks }>(base: readonly { amount: Kopecks }[], taken: readonly T[], key: (t: T) => number | undefined): Kopecks[] {
+export function remaining<T extends { amount: Kopecks }>(
+  base: readonly { amount: Kopecks }[],
+  taken: readonly T[],
+  key: (t: T) => number | undefined,
+): Kopecks[] {
   const left = base.map((b) => b.amount);
   for (const t of taken) {
     const k = key(t);
@@ -248,7 +268,11 @@ export function remaining<T extends { amount: Kopecks }>(base: readonly { amount
  * at what remains. Every line keeps sum = price × quantity and says which base line it came from
  * (`src`). Throws when less than `amount` is left.
  */
-export function allocate<T extends { price: Kopecks; quantity: number; amount: Kopecks }>(base: readonly T[], left: readonly Kopecks[], amount: Kopecks): (T & { src: number })[] {
+export function allocate<T extends { price: Kopecks; quantity: number; amount: Kopecks }>(
+  base: readonly T[],
+  left: readonly Kopecks[],
+  amount: Kopecks,
+): (T & { src: number })[] {
   const out: (T & { src: number })[] = [];
   let rest = amount;
   base.forEach((line, src) => {

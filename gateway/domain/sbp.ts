@@ -49,7 +49,15 @@ export function parseSbpLink(text: string): SbpLink | null {
   const at = text.indexOf('&crc=');
   const crc = at >= 0 ? text.slice(at + 5) : null;
   const expectedCrc = crc16ccitt(at >= 0 ? text.slice(0, at) : text);
-  return { qrId, type, bank, sum: sum === null ? null : Number(sum), crc, expectedCrc, crcValid: crc !== null && crc.toUpperCase() === expectedCrc };
+  return {
+    qrId,
+    type,
+    bank,
+    sum: sum === null ? null : Number(sum),
+    crc,
+    expectedCrc,
+    crcValid: crc !== null && crc.toUpperCase() === expectedCrc,
+  };
 }
 
 /** Appends the crc the way NSPK links carry it. */

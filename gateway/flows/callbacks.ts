@@ -18,7 +18,12 @@ export type CallbackOutcome = 'confirmed' | 'duplicate' | 'deferred';
  * the callback and a job to confirm it later are committed instead. Either way an acknowledged
  * callback is on disk, and nothing changes on the callback's word alone.
  */
-export async function handleCallback(d: FlowDeps, providerName: string, organizationId: string, req: InboundWebhook): Promise<CallbackOutcome> {
+export async function handleCallback(
+  d: FlowDeps,
+  providerName: string,
+  organizationId: string,
+  req: InboundWebhook,
+): Promise<CallbackOutcome> {
   if (!d.orgs.has(organizationId)) throw notFound('organization');
   const provider = d.providers.get(organizationId, providerName);
   if (!provider) throw notFound(`provider ${providerName} for this organization`);
@@ -32,7 +37,9 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
   }
   const { event } = verified;
   // the attempt, its payment's amount and whether this callback was seen before, in one read
-  const target = event.ref.providerRef ? await findCallbackTarget(d.store.db, organizationId, providerName, event.ref.providerRef, event.dedupeKey) : undefined;
+  const target = event.ref.providerRef
+    ? await findCallbackTarget(d.store.db, organizationId, providerName, event.ref.providerRef, event.dedupeKey)
+    : undefined;
   if (!target) {
     log().warn({ ref: event.ref }, 'callback for an unknown attempt');
     throw notFound('payment attempt');
@@ -51,7 +58,9 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
     attempt_id: attempt.id,
     kind: 'callback',
     dedupe_key: event.dedupeKey,
-    payload: JSON.stringify(confirmation === undefined ? { method: req.method, params: req.params } : { method: req.method, params: req.params, confirmation }),
+    payload: JSON.stringify(
+      confirmation === undefined ? { method: req.method, params: req.params } : { method: req.method, params: req.params, confirmation },
+    ),
     outcome: `${event.operation}:${event.success ? 1 : 0}`,
     received_at: nowIso(),
   });
@@ -68,7 +77,9 @@ export async function handleCallback(d: FlowDeps, providerName: string, organiza
       });
     });
     d.jobs.kick();
-    throw new AppError(422, 'amount_mismatch', 'the callback amount differs from the payment', { details: [{ path: 'amount', message: `expected ${payment.amount}` }] });
+    throw new AppError(422, 'amount_mismatch', 'the callback amount differs from the payment', {
+      details: [{ path: 'amount', message: `expected ${payment.amount}` }],
+    });
   }
 
   if (target.seen) return 'duplicate';

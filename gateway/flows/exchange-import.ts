@@ -29,7 +29,13 @@ export interface ImportContext {
   counts: { documents: number; changed: number; created: number; unknown: number };
 }
 
-const PAYMENT_OPERATIONS = new Set(['выплата безналичных денег', 'выплата наличных денег', 'эквайринговая операция', 'оплата', 'поступление безналичных денежных средств']);
+const PAYMENT_OPERATIONS = new Set([
+  'выплата безналичных денег',
+  'выплата наличных денег',
+  'эквайринговая операция',
+  'оплата',
+  'поступление безналичных денежных средств',
+]);
 const SHIPMENT_OPERATIONS = new Set(['отпуск товара', 'реализация товаров и услуг', 'отгрузка']);
 const ORDER_OPERATIONS = new Set(['заказ товара', 'заказ']);
 
@@ -53,7 +59,16 @@ const formats = new Map<string, Intl.DateTimeFormat>();
 function offsetAt(timeZone: string, ms: number): number {
   let f = formats.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
     formats.set(timeZone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
@@ -100,7 +115,13 @@ async function findOrder(c: ImportContext, numberOrId: string | undefined, id?: 
     }
     const db = c.db;
     const found =
-      (await db.selectFrom('orders').selectAll().where('organization_id', 'in', c.organizations).where('number', '=', key).orderBy('created_at', 'desc').executeTakeFirst()) ??
+      (await db
+        .selectFrom('orders')
+        .selectAll()
+        .where('organization_id', 'in', c.organizations)
+        .where('number', '=', key)
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst()) ??
       (await db
         .selectFrom('orders')
         .selectAll()
@@ -113,7 +134,13 @@ async function findOrder(c: ImportContext, numberOrId: string | undefined, id?: 
   return null;
 }
 
-async function alert(c: ImportContext, key: string, title: string, text: string, context: Record<string, string | number | null>): Promise<void> {
+async function alert(
+  c: ImportContext,
+  key: string,
+  title: string,
+  text: string,
+  context: Record<string, string | number | null>,
+): Promise<void> {
   c.notes.push(text);
   await c.d.alerts.raise(c.db, { severity: 'warning', key: `cml:${key}`, title, text, context });
   c.d.jobs.kick();
@@ -127,7 +154,11 @@ async function update(c: ImportContext, order: OrderRow, set: Partial<OrderRow>)
     if (v !== undefined && order[k as keyof OrderRow] !== v) (values ??= {})[k] = v;
   }
   if (!values) return order;
-  await c.db.updateTable('orders').set({ ...values, updated_at: nowIso() }).where('id', '=', order.id).execute();
+  await c.db
+    .updateTable('orders')
+    .set({ ...values, updated_at: nowIso() })
+    .where('id', '=', order.id)
+    .execute();
   const next = { ...order, ...values };
   for (const [k, v] of c.cache) if (v?.id === order.id) c.cache.set(k, next);
   c.counts.changed++;
@@ -141,15 +172,28 @@ export async function applyDocument(c: ImportContext, doc: ImportedDocument, par
     const order = parent ?? (await findOrder(c, doc.basis, doc.basis));
     if (!order) {
       c.counts.unknown++;
-      await alert(c, `unknown:${doc.basis ?? doc.number}`, 'Документ 1С для неизвестного заказа', `Документ ${doc.operation} №${doc.number} ссылается на заказ «${doc.basis ?? '?'}», которого нет на сайте; пропущен.`, { document: doc.number, basis: doc.basis ?? null });
+      await alert(
+        c,
+        `unknown:${doc.basis ?? doc.number}`,
+        'Документ 1С для неизвестного заказа',
+        `Документ ${doc.operation} №${doc.number} ссылается на заказ «${doc.basis ?? '?'}», которого нет на сайте; пропущен.`,
+        { document: doc.number, basis: doc.basis ?? null },
+      );
       return;
     }
     const date = requisiteDate(doc.date);
     if (PAYMENT_OPERATIONS.has(op)) {
       if (doc.deleted) return;
-      await update(c, order, { onec_paid_number: doc.number1C ?? doc.number, onec_paid_at: date ? instant(date, c.timeZone) : nowIso(), status: order.status === 'awaiting_payment' ? 'paid' : order.status });
+      await update(c, order, {
+        onec_paid_number: doc.number1C ?? doc.number,
+        onec_paid_at: date ? instant(date, c.timeZone) : nowIso(),
+        status: order.status === 'awaiting_payment' ? 'paid' : order.status,
+      });
     } else if (!doc.deleted) {
-      const shipped = await update(c, order, { shipped_at: date ? instant(date, c.timeZone) : nowIso(), onec_shipment_number: doc.number1C ?? doc.number });
+      const shipped = await update(c, order, {
+        shipped_at: date ? instant(date, c.timeZone) : nowIso(),
+        onec_shipment_number: doc.number1C ?? doc.number,
+      });
       if (!order.shipped_at) await queueShipmentReceipts(c.d, c.db, shipped);
     }
     return;
@@ -225,7 +269,9 @@ export async function applyDocument(c: ImportContext, doc: ImportedDocument, par
       );
     } else {
       set.status = 'cancelled';
-      set.cancelled_at = requisiteDate(req(doc, 'Дата отмены заказа')) ? instant(requisiteDate(req(doc, 'Дата отмены заказа'))!, c.timeZone) : nowIso();
+      set.cancelled_at = requisiteDate(req(doc, 'Дата отмены заказа'))
+        ? instant(requisiteDate(req(doc, 'Дата отмены заказа'))!, c.timeZone)
+        : nowIso();
       set.cancel_reason = req(doc, 'Причина отмены') ?? null;
     }
   }
@@ -247,7 +293,13 @@ function vatOf(rate: string | undefined): VatCode {
 async function newOrderFrom1C(c: ImportContext, doc: ImportedDocument): Promise<OrderRow | null> {
   if (doc.items.length === 0 || doc.total === undefined || doc.deleted) {
     c.counts.unknown++;
-    await alert(c, `unknown:${doc.number}`, 'Заказ из 1С не найден на сайте', `Заказ №${doc.number} (Ид ${doc.id}) из 1С не найден на сайте и не содержит строк для создания; пропущен.`, { number: doc.number, id: doc.id });
+    await alert(
+      c,
+      `unknown:${doc.number}`,
+      'Заказ из 1С не найден на сайте',
+      `Заказ №${doc.number} (Ид ${doc.id}) из 1С не найден на сайте и не содержит строк для создания; пропущен.`,
+      { number: doc.number, id: doc.id },
+    );
     return null;
   }
   const items: OrderItem[] = doc.items.map((it) => ({
@@ -288,7 +340,9 @@ async function newOrderFrom1C(c: ImportContext, doc: ImportedDocument): Promise<
     c.notes.push(`Заказ №${doc.number} принят; ссылка на оплату: ${link.url}`);
     return order;
   } catch (e) {
-    await alert(c, `bad:${doc.number}`, 'Заказ из 1С не принят', `Заказ №${doc.number} из 1С не принят: ${(e as Error).message}`, { number: doc.number });
+    await alert(c, `bad:${doc.number}`, 'Заказ из 1С не принят', `Заказ №${doc.number} из 1С не принят: ${(e as Error).message}`, {
+      number: doc.number,
+    });
     return null;
   }
 }

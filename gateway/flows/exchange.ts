@@ -43,13 +43,28 @@ export function organizationsOf(d: FlowDeps, base: ExchangeBase): string[] {
 
 export async function openSession(d: FlowDeps, base: ExchangeBase): Promise<ExchangeSessionsTable> {
   const now = nowIso();
-  const row: ExchangeSessionsTable = { id: newToken(), base_id: base.id, version: null, query_at: null, query_orders: null, created_at: now, last_seen_at: now };
+  const row: ExchangeSessionsTable = {
+    id: newToken(),
+    base_id: base.id,
+    version: null,
+    query_at: null,
+    query_orders: null,
+    created_at: now,
+    last_seen_at: now,
+  };
   await d.store.db.insertInto('exchange_sessions').values(row).execute();
   // sessions and files of a day ago are gone
   const old = nowIso(Date.now() - SESSION_TTL_MS);
   const stale = await d.store.db.selectFrom('exchange_sessions').select('id').where('last_seen_at', '<', old).execute();
   if (stale.length > 0) {
-    await d.store.db.deleteFrom('exchange_files').where('session_id', 'in', stale.map((s) => s.id)).execute();
+    await d.store.db
+      .deleteFrom('exchange_files')
+      .where(
+        'session_id',
+        'in',
+        stale.map((s) => s.id),
+      )
+      .execute();
     await d.store.db.deleteFrom('exchange_sessions').where('last_seen_at', '<', old).execute();
     for (const s of stale) rmSync(sessionDir(d, s.id), { recursive: true, force: true });
   }
@@ -58,7 +73,12 @@ export async function openSession(d: FlowDeps, base: ExchangeBase): Promise<Exch
 
 export async function findSession(d: FlowDeps, base: ExchangeBase, id: string | undefined): Promise<ExchangeSessionsTable | null> {
   if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) return null;
-  const s = await d.store.db.selectFrom('exchange_sessions').selectAll().where('id', '=', id).where('base_id', '=', base.id).executeTakeFirst();
+  const s = await d.store.db
+    .selectFrom('exchange_sessions')
+    .selectAll()
+    .where('id', '=', id)
+    .where('base_id', '=', base.id)
+    .executeTakeFirst();
   if (!s || Date.parse(s.last_seen_at) < Date.now() - SESSION_TTL_MS) return null;
   await d.store.db.updateTable('exchange_sessions').set({ last_seen_at: nowIso() }).where('id', '=', s.id).execute();
   return s;
@@ -94,7 +114,13 @@ async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Pr
     createdAt: order.created_at,
     total: order.total,
     customer: {
-      id: customer.inn ? `inn-${customer.inn}${customer.kpp ? `-${customer.kpp}` : ''}` : customer.email ? `email-${customer.email}` : customer.phone ? `phone-${customer.phone.replace(/\D/g, '')}` : `order-${order.id}`,
+      id: customer.inn
+        ? `inn-${customer.inn}${customer.kpp ? `-${customer.kpp}` : ''}`
+        : customer.email
+          ? `email-${customer.email}`
+          : customer.phone
+            ? `phone-${customer.phone.replace(/\D/g, '')}`
+            : `order-${order.id}`,
       type: customer.type,
       name: customer.name,
       inn: customer.inn,
@@ -113,7 +139,7 @@ async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Pr
       delivery: /^(ORDER_)?DELIVERY$/i.test(it.sku),
     })),
     requisites: {
-      paymentMethod: last ? METHOD[last.method] ?? last.method : 'Банковская карта',
+      paymentMethod: last ? (METHOD[last.method] ?? last.method) : 'Банковская карта',
       ...(last ? { paymentMethodId: last.method } : {}),
       paid: isPaid,
       ...(paid?.paid_at ? { paidAt: paid.paid_at } : order.onec_paid_at ? { paidAt: order.onec_paid_at } : {}),
@@ -146,13 +172,23 @@ export async function queryOrders(d: FlowDeps, base: ExchangeBase, session: Exch
     .execute();
   const exported: ExportOrder[] = [];
   for (const o of orders) exported.push(await exportOrder(d, base, o));
-  await d.store.db.updateTable('exchange_sessions').set({ query_at: queryAt, query_orders: JSON.stringify(orders.map((o) => [o.id, o.updated_at])) }).where('id', '=', session.id).execute();
-  return writeOrders(exported, { version: (session.version as CmlVersion) ?? base.version, encoding: base.encoding, generatedAt: new Date(queryAt), timeZone: base.timeZone });
+  await d.store.db
+    .updateTable('exchange_sessions')
+    .set({ query_at: queryAt, query_orders: JSON.stringify(orders.map((o) => [o.id, o.updated_at])) })
+    .where('id', '=', session.id)
+    .execute();
+  return writeOrders(exported, {
+    version: (session.version as CmlVersion) ?? base.version,
+    encoding: base.encoding,
+    generatedAt: new Date(queryAt),
+    timeZone: base.timeZone,
+  });
 }
 
 /** `mode=success`: 1C took what the last query sent; an order changed since then is sent again. */
 export async function confirmQuery(d: FlowDeps, session: ExchangeSessionsTable): Promise<number> {
-  if (!session.query_at || !session.query_orders) throw new CmlError('Нечего подтверждать: в этом сеансе не было запроса заказов (mode=query).');
+  if (!session.query_at || !session.query_orders)
+    throw new CmlError('Нечего подтверждать: в этом сеансе не было запроса заказов (mode=query).');
   const sent = JSON.parse(session.query_orders) as [string, string][];
   await d.store.db.transaction().execute(async (trx) => {
     for (const [id, updatedAt] of sent) {
@@ -173,14 +209,22 @@ export function sessionDir(d: FlowDeps, sessionId: string): string {
  * `mode=file`: a chunk of `filename`, appended to what came before (1C splits files at
  * `file_limit`). Streams to disk; refuses past the base's size limit.
  */
-export async function appendChunk(d: FlowDeps, base: ExchangeBase, session: ExchangeSessionsTable, filename: string, body: Readable, declaredLength: number | null): Promise<number> {
+export async function appendChunk(
+  d: FlowDeps,
+  base: ExchangeBase,
+  session: ExchangeSessionsTable,
+  filename: string,
+  body: Readable,
+  declaredLength: number | null,
+): Promise<number> {
   const name = safeFileName(filename);
   const dir = sessionDir(d, session.id);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, name);
   const before = existsSync(path) ? statSync(path).size : 0;
   const limit = base.maxUploadMb * 1024 * 1024;
-  if (declaredLength !== null && before + declaredLength > limit) throw new CmlError(`Файл ${name} больше допустимых ${base.maxUploadMb} МБ.`);
+  if (declaredLength !== null && before + declaredLength > limit)
+    throw new CmlError(`Файл ${name} больше допустимых ${base.maxUploadMb} МБ.`);
   let received = 0;
   const counter = async function* (source: AsyncIterable<Buffer>) {
     for await (const chunk of source) {
@@ -189,7 +233,12 @@ export async function appendChunk(d: FlowDeps, base: ExchangeBase, session: Exch
       yield chunk;
     }
   };
-  const prior = await d.store.db.selectFrom('exchange_files').select('state').where('session_id', '=', session.id).where('filename', '=', name).executeTakeFirst();
+  const prior = await d.store.db
+    .selectFrom('exchange_files')
+    .select('state')
+    .where('session_id', '=', session.id)
+    .where('filename', '=', name)
+    .executeTakeFirst();
   if (prior && prior.state !== 'uploading') throw new CmlError(`Файл ${name} уже загружен и обработан в этом сеансе.`);
   try {
     await pipeline(body, counter, createWriteStream(path, { flags: 'a' }));
@@ -199,8 +248,18 @@ export async function appendChunk(d: FlowDeps, base: ExchangeBase, session: Exch
     throw e instanceof CmlError ? e : new CmlError(`Файл ${name} не получен целиком: ${(e as Error).message}`);
   }
   const now = nowIso();
-  if (prior) await d.store.db.updateTable('exchange_files').set({ bytes: before + received, updated_at: now }).where('session_id', '=', session.id).where('filename', '=', name).execute();
-  else await d.store.db.insertInto('exchange_files').values({ session_id: session.id, filename: name, bytes: before + received, state: 'uploading', result: null, updated_at: now }).execute();
+  if (prior)
+    await d.store.db
+      .updateTable('exchange_files')
+      .set({ bytes: before + received, updated_at: now })
+      .where('session_id', '=', session.id)
+      .where('filename', '=', name)
+      .execute();
+  else
+    await d.store.db
+      .insertInto('exchange_files')
+      .values({ session_id: session.id, filename: name, bytes: before + received, state: 'uploading', result: null, updated_at: now })
+      .execute();
   return before + received;
 }
 
@@ -233,25 +292,56 @@ export function importFile(d: FlowDeps, base: ExchangeBase, session: ExchangeSes
   const existing = running.get(key);
   if (existing) return existing;
   const p = (async () => {
-    const row = await d.store.db.selectFrom('exchange_files').selectAll().where('session_id', '=', session.id).where('filename', '=', name).executeTakeFirst();
+    const row = await d.store.db
+      .selectFrom('exchange_files')
+      .selectAll()
+      .where('session_id', '=', session.id)
+      .where('filename', '=', name)
+      .executeTakeFirst();
     if (!row) throw new CmlError(`Файл ${name} в этом сеансе не загружался (сначала mode=file).`);
     if (row.state === 'done') return JSON.parse(row.result ?? '[]') as string[];
     if (row.state === 'failed') throw new CmlError(JSON.parse(row.result ?? '""') as string);
-    await d.store.db.updateTable('exchange_files').set({ state: 'importing', updated_at: nowIso() }).where('session_id', '=', session.id).where('filename', '=', name).execute();
+    await d.store.db
+      .updateTable('exchange_files')
+      .set({ state: 'importing', updated_at: nowIso() })
+      .where('session_id', '=', session.id)
+      .where('filename', '=', name)
+      .execute();
     const path = join(sessionDir(d, session.id), name);
-    const c: ImportContext = { d, db: d.store.db, organizations: organizationsOf(d, base), timeZone: base.timeZone, notes: [], cache: new Map(), counts: { documents: 0, changed: 0, created: 0, unknown: 0 } };
+    const c: ImportContext = {
+      d,
+      db: d.store.db,
+      organizations: organizationsOf(d, base),
+      timeZone: base.timeZone,
+      notes: [],
+      cache: new Map(),
+      counts: { documents: 0, changed: 0, created: 0, unknown: 0 },
+    };
     try {
       if (/\.zip$/i.test(name)) await importZip(base, path, c);
       // 64 KB reads: the text decoded from each stays an ordinary heap object (see the reader)
       else await importStream(c, createReadStream(path, { highWaterMark: 64 * 1024 }), statSync(path).size);
-      const notes = [`Обработано документов: ${c.counts.documents}, изменено заказов: ${c.counts.changed}, новых из 1С: ${c.counts.created}, не найдено: ${c.counts.unknown}.`, ...c.notes];
-      await d.store.db.updateTable('exchange_files').set({ state: 'done', result: JSON.stringify(notes), updated_at: nowIso() }).where('session_id', '=', session.id).where('filename', '=', name).execute();
+      const notes = [
+        `Обработано документов: ${c.counts.documents}, изменено заказов: ${c.counts.changed}, новых из 1С: ${c.counts.created}, не найдено: ${c.counts.unknown}.`,
+        ...c.notes,
+      ];
+      await d.store.db
+        .updateTable('exchange_files')
+        .set({ state: 'done', result: JSON.stringify(notes), updated_at: nowIso() })
+        .where('session_id', '=', session.id)
+        .where('filename', '=', name)
+        .execute();
       rmSync(path, { force: true });
       d.log.info({ base: base.id, file: name, ...c.counts }, 'CommerceML file imported');
       return notes;
     } catch (e) {
       const text = e instanceof CmlError ? e.text : `Ошибка обработки файла ${name}: ${(e as Error).message}`;
-      await d.store.db.updateTable('exchange_files').set({ state: 'failed', result: JSON.stringify(text), updated_at: nowIso() }).where('session_id', '=', session.id).where('filename', '=', name).execute();
+      await d.store.db
+        .updateTable('exchange_files')
+        .set({ state: 'failed', result: JSON.stringify(text), updated_at: nowIso() })
+        .where('session_id', '=', session.id)
+        .where('filename', '=', name)
+        .execute();
       rmSync(path, { force: true });
       d.log.warn({ err: e, base: base.id, file: name }, 'CommerceML file refused');
       throw e instanceof CmlError ? e : new CmlError(text);
@@ -268,21 +358,29 @@ const PARALLEL_FROM_BYTES = 8 * 1024 * 1024;
 async function importStream(c: ImportContext, stream: NodeJS.ReadableStream, bytes: number): Promise<void> {
   let batch: ImportedDocument[] = [];
   // a big file is parsed on a worker thread while this one applies
-  await readDocuments(stream, async (doc) => {
-    batch.push(doc);
-    // documents applied soon after they are made die young (a long-lived batch fills the old heap)
-    if (batch.length >= 128) {
-      const docs = batch;
-      batch = [];
-      await applyDocuments(c, docs);
-    }
-  }, { parallel: bytes > PARALLEL_FROM_BYTES });
+  await readDocuments(
+    stream,
+    async (doc) => {
+      batch.push(doc);
+      // documents applied soon after they are made die young (a long-lived batch fills the old heap)
+      if (batch.length >= 128) {
+        const docs = batch;
+        batch = [];
+        await applyDocuments(c, docs);
+      }
+    },
+    { parallel: bytes > PARALLEL_FROM_BYTES },
+  );
   if (batch.length > 0) await applyDocuments(c, batch);
 }
 
 /** Each XML entry of a zip, streamed; path traversal, too many entries and bombs refused before inflating. */
 async function importZip(base: ExchangeBase, path: string, c: ImportContext): Promise<void> {
-  const zip = await new Promise<yauzl.ZipFile>((res, rej) => yauzl.open(path, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: true }, (err, z) => (err ? rej(new CmlError(`Архив повреждён или не zip: ${err.message}`)) : res(z!))));
+  const zip = await new Promise<yauzl.ZipFile>((res, rej) =>
+    yauzl.open(path, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: true }, (err, z) =>
+      err ? rej(new CmlError(`Архив повреждён или не zip: ${err.message}`)) : res(z!),
+    ),
+  );
   if (zip.entryCount > base.maxZipEntries) {
     zip.close();
     throw new CmlError(`В архиве ${zip.entryCount} файлов, допустимо не больше ${base.maxZipEntries}.`);
@@ -294,16 +392,27 @@ async function importZip(base: ExchangeBase, path: string, c: ImportContext): Pr
       zip.close();
       rejectAll(e instanceof CmlError ? e : new CmlError(`Архив не прочитан: ${(e as Error).message}`));
     };
-    zip.on('error', (e) => fail(/invalid relative path|absolute path|invalid characters/i.test(e.message) ? new CmlError(`Недопустимое имя файла в архиве: ${e.message}`) : e));
+    zip.on('error', (e) =>
+      fail(
+        /invalid relative path|absolute path|invalid characters/i.test(e.message)
+          ? new CmlError(`Недопустимое имя файла в архиве: ${e.message}`)
+          : e,
+      ),
+    );
     zip.on('end', () => resolveAll());
     zip.on('entry', (entry: yauzl.Entry) => {
       const name = entry.fileName;
-      if (name.includes('..') || name.startsWith('/') || name.includes('\\')) return fail(new CmlError(`Недопустимое имя файла в архиве: ${name.slice(0, 100)}`));
+      if (name.includes('..') || name.startsWith('/') || name.includes('\\'))
+        return fail(new CmlError(`Недопустимое имя файла в архиве: ${name.slice(0, 100)}`));
       if (name.endsWith('/') || !/\.xml$/i.test(name)) return zip.readEntry();
       total += entry.uncompressedSize;
       if (total > limit) return fail(new CmlError(`Распакованный архив больше допустимых ${base.maxUploadMb} МБ.`));
       if (entry.compressedSize > 0 && entry.uncompressedSize / entry.compressedSize > base.maxZipRatio) {
-        return fail(new CmlError(`Файл ${name} в архиве сжат в ${Math.round(entry.uncompressedSize / entry.compressedSize)} раз: похоже на zip-бомбу, не принят.`));
+        return fail(
+          new CmlError(
+            `Файл ${name} в архиве сжат в ${Math.round(entry.uncompressedSize / entry.compressedSize)} раз: похоже на zip-бомбу, не принят.`,
+          ),
+        );
       }
       zip.openReadStream(entry, (err, stream) => {
         if (err || !stream) return fail(err);

@@ -29,7 +29,15 @@ function nextCheck(d: FlowDeps, r: ReceiptRow, first: boolean): string {
 }
 
 async function failed(d: FlowDeps, trx: Executor, r: ReceiptRow, code: string, hint: string): Promise<void> {
-  if (!(await updateReceipt(trx, r.id, ['pending', 'sent'], { status: 'failed', error: hint.slice(0, 1000), error_code: code.slice(0, 32), next_check_at: null }))) return;
+  if (
+    !(await updateReceipt(trx, r.id, ['pending', 'sent'], {
+      status: 'failed',
+      error: hint.slice(0, 1000),
+      error_code: code.slice(0, 32),
+      next_check_at: null,
+    }))
+  )
+    return;
   const order = r.order_id ? await getOrder(trx, r.order_id) : undefined;
   await d.alerts.raise(trx, {
     severity: 'critical',
@@ -59,7 +67,8 @@ export async function applyState(d: FlowDeps, r: ReceiptRow, state: FiscalState)
         });
         return;
       case 'done':
-        if (await markReceiptDone(trx, r.id, state.uuid, state.fiscal)) log.info({ fn: state.fiscal.fnNumber, fd: state.fiscal.documentNumber }, 'receipt registered');
+        if (await markReceiptDone(trx, r.id, state.uuid, state.fiscal))
+          log.info({ fn: state.fiscal.fnNumber, fd: state.fiscal.documentNumber }, 'receipt registered');
         return;
       case 'failed':
         log.warn({ code: state.code, reason: state.message }, 'receipt refused by the register');
@@ -160,7 +169,9 @@ async function sendInOrder(d: FlowDeps, r: ReceiptRow, ctx: JobContext): Promise
         // this receipt waits for the earlier one: it says why
         if (e instanceof FiscalError || e instanceof PermanentJobError) {
           const why = e instanceof FiscalError ? e.hint : ((e.cause as FiscalError | undefined)?.hint ?? e.message);
-          await updateReceipt(d.store.db, r.id, ['pending'], { error: `Ждёт отправки более раннего чека ${earlier.id}: ${why}`.slice(0, 1000) });
+          await updateReceipt(d.store.db, r.id, ['pending'], {
+            error: `Ждёт отправки более раннего чека ${earlier.id}: ${why}`.slice(0, 1000),
+          });
         }
         throw e;
       }
@@ -195,7 +206,12 @@ export function pollSchedule(d: FlowDeps): ScheduleDefinition | null {
         await d.store.db.transaction().execute(async (trx) => {
           await d.jobs.enqueue(trx, FISCAL_CHECK, { receiptId: r.id }, { key: `fiscal:check:${r.id}:${r.attempt}:${r.checks}` });
           // not due again until the check has had time to run
-          await trx.updateTable('receipts').set({ next_check_at: nowIso(Date.now() + 5 * 60_000) }).where('id', '=', r.id).where('status', '=', 'sent').execute();
+          await trx
+            .updateTable('receipts')
+            .set({ next_check_at: nowIso(Date.now() + 5 * 60_000) })
+            .where('id', '=', r.id)
+            .where('status', '=', 'sent')
+            .execute();
         });
       }
       if (due.length > 0) d.jobs.kick();
@@ -221,10 +237,19 @@ export function devicesSchedule(d: FlowDeps): ScheduleDefinition | null {
         if (h.problems.length === 0) continue;
         await d.store.db.transaction().execute(async (trx) => {
           for (const p of h.problems) {
-            await d.alerts.raise(trx, { severity: p.severity, key: `register:${organizationId}:${register.id}:${p.key}`, title: p.title, text: p.text, context: { organization: organizationId, register: register.id, problem: p.key } });
+            await d.alerts.raise(trx, {
+              severity: p.severity,
+              key: `register:${organizationId}:${register.id}:${p.key}`,
+              title: p.title,
+              text: p.text,
+              context: { organization: organizationId, register: register.id, problem: p.key },
+            });
           }
         });
-        d.log.warn({ organization: organizationId, register: register.id, problems: h.problems.map((p) => p.key) }, 'register needs attention');
+        d.log.warn(
+          { organization: organizationId, register: register.id, problems: h.problems.map((p) => p.key) },
+          'register needs attention',
+        );
         d.jobs.kick();
       }
     },

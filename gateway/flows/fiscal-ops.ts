@@ -8,7 +8,11 @@ import type { FlowDeps } from './deps';
 import { FISCAL_CHECK, FISCAL_REGISTER, queueShipmentReceipts } from './fiscal';
 
 /** ATOL's callback for one receipt: the signature in its URL verified, then the result asked for (never taken from the callback). */
-export async function handleRegisterCallback(d: FlowDeps, organizationId: string, params: Record<string, string>): Promise<'queued' | 'final'> {
+export async function handleRegisterCallback(
+  d: FlowDeps,
+  organizationId: string,
+  params: Record<string, string>,
+): Promise<'queued' | 'final'> {
   if (!d.orgs.has(organizationId)) throw notFound('organization');
   const r = params.receipt ? await getReceipt(d.store.db, params.receipt) : undefined;
   const reg = r && r.organization_id === organizationId ? d.fiscal.get(organizationId, r.register_id) : undefined;
@@ -17,7 +21,9 @@ export async function handleRegisterCallback(d: FlowDeps, organizationId: string
     throw forbidden('invalid_signature', 'the callback signature does not verify');
   }
   if (r.status !== 'sent') return 'final';
-  await d.store.db.transaction().execute((trx) => d.jobs.enqueue(trx, FISCAL_CHECK, { receiptId: r.id }, { key: `fiscal:callback:${r.id}:${r.attempt}:${r.checks}` }));
+  await d.store.db
+    .transaction()
+    .execute((trx) => d.jobs.enqueue(trx, FISCAL_CHECK, { receiptId: r.id }, { key: `fiscal:callback:${r.id}:${r.attempt}:${r.checks}` }));
   d.jobs.kick();
   return 'queued';
 }
@@ -30,20 +36,43 @@ export async function handleRegisterCallback(d: FlowDeps, organizationId: string
 export async function retryReceipt(d: FlowDeps, retryJob: (jobId: string) => Promise<boolean>, id: string): Promise<ReceiptRow> {
   const r = await getReceipt(d.store.db, id);
   if (!r) throw notFound('receipt');
-  if (r.status === 'done') throw conflict('receipt_done', 'the receipt is registered; a registered receipt is never sent again (make a refund or a correction instead)');
+  if (r.status === 'done')
+    throw conflict(
+      'receipt_done',
+      'the receipt is registered; a registered receipt is never sent again (make a refund or a correction instead)',
+    );
   if (r.status === 'failed') {
     const issues = receiptIssues(JSON.parse(r.body) as ReceiptDoc);
     if (issues.length) throw conflict('receipt_invalid', 'the receipt still cannot be registered as it is', issues);
     await d.store.db.transaction().execute(async (trx) => {
-      if (!(await updateReceipt(trx, r.id, ['failed'], { status: 'pending', attempt: r.attempt + 1, error: null, error_code: null, provider_uuid: null, sent_at: null, checks: 0 }))) return;
+      if (
+        !(await updateReceipt(trx, r.id, ['failed'], {
+          status: 'pending',
+          attempt: r.attempt + 1,
+          error: null,
+          error_code: null,
+          provider_uuid: null,
+          sent_at: null,
+          checks: 0,
+        }))
+      )
+        return;
       await d.jobs.enqueue(trx, FISCAL_REGISTER, { receiptId: r.id }, { key: `fiscal:${r.id}:${r.attempt + 1}` });
     });
   } else if (r.status === 'pending') {
-    const dead = await d.store.db.selectFrom('jobs').select('id').where('name', '=', FISCAL_REGISTER).where('status', '=', 'dead').where('payload', 'like', `%${r.id}%`).execute();
+    const dead = await d.store.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('name', '=', FISCAL_REGISTER)
+      .where('status', '=', 'dead')
+      .where('payload', 'like', `%${r.id}%`)
+      .execute();
     if (dead.length === 0) throw conflict('receipt_in_progress', 'the receipt is on its way to the register already');
     for (const j of dead) await retryJob(j.id);
   } else {
-    await d.store.db.transaction().execute((trx) => d.jobs.enqueue(trx, FISCAL_CHECK, { receiptId: r.id }, { key: `fiscal:admin-check:${r.id}:${nowIso()}` }));
+    await d.store.db
+      .transaction()
+      .execute((trx) => d.jobs.enqueue(trx, FISCAL_CHECK, { receiptId: r.id }, { key: `fiscal:admin-check:${r.id}:${nowIso()}` }));
   }
   d.jobs.kick();
   return (await getReceipt(d.store.db, r.id))!;
@@ -77,7 +106,12 @@ export async function readShipments(d: FlowDeps, organizationId: string): Promis
     if (!s?.shipped) continue;
     await d.store.db.transaction().execute(async (trx) => {
       const now = nowIso();
-      const r = await trx.updateTable('orders').set({ shipped_at: now, onec_status_text: s.status, updated_at: now }).where('id', '=', order.id).where('shipped_at', 'is', null).executeTakeFirst();
+      const r = await trx
+        .updateTable('orders')
+        .set({ shipped_at: now, onec_status_text: s.status, updated_at: now })
+        .where('id', '=', order.id)
+        .where('shipped_at', 'is', null)
+        .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return;
       await queueShipmentReceipts(d, trx, { ...order, shipped_at: now, onec_status_text: s.status });
       shipped++;

@@ -56,7 +56,12 @@ export class FiscalRegisters {
   /** The register a receipt goes to: the first route that matches, else the organization's first register. */
   route(org: OrganizationConfig, facts: RouteFacts): string {
     const f = org.fiscal;
-    const hit = f.routes.find((r) => (!r.method || r.method === facts.method) && (!r.source || r.source === facts.source) && (!r.pointOfSale || r.pointOfSale === facts.pointOfSale));
+    const hit = f.routes.find(
+      (r) =>
+        (!r.method || r.method === facts.method) &&
+        (!r.source || r.source === facts.source) &&
+        (!r.pointOfSale || r.pointOfSale === facts.pointOfSale),
+    );
     return hit?.register ?? f.registers[0].id;
   }
 }

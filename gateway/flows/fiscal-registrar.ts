@@ -16,28 +16,44 @@ import { canonicalJson, sha256 } from './orders';
  * records it and executes it at the chosen register, exactly once per the caller's id. In
  * translator mode the gateway makes the receipts itself and takes only corrections here.
  */
-export async function createRegistrarReceipt(d: FlowDeps, organizationId: string, input: CreateReceiptInput): Promise<{ receipt: ReceiptRow; created: boolean }> {
+export async function createRegistrarReceipt(
+  d: FlowDeps,
+  organizationId: string,
+  input: CreateReceiptInput,
+): Promise<{ receipt: ReceiptRow; created: boolean }> {
   const org = d.orgs.get(organizationId)!;
   const correction = input.operation === 'sell_correction' || input.operation === 'sell_refund_correction';
   if (org.fiscal.mode === 'off') throw conflict('receipts_off', `organization "${org.id}" does not make receipts (fiscal.mode is off)`);
   if (org.fiscal.mode === 'translator' && !correction) {
-    throw conflict('translator_mode', `the gateway makes the receipts of organization "${org.id}" itself (translator mode); only correction receipts are taken here`, [{ path: 'operation', message: 'sell_correction or sell_refund_correction' }]);
+    throw conflict(
+      'translator_mode',
+      `the gateway makes the receipts of organization "${org.id}" itself (translator mode); only correction receipts are taken here`,
+      [{ path: 'operation', message: 'sell_correction or sell_refund_correction' }],
+    );
   }
 
   let registerId: string;
   if (input.register) {
-    if (!d.fiscal.get(org.id, input.register)) throw unprocessable('unknown_register', `no register "${input.register}"`, [{ path: 'register', message: `one of ${org.fiscal.registers.map((r) => r.id).join(', ')}` }]);
+    if (!d.fiscal.get(org.id, input.register))
+      throw unprocessable('unknown_register', `no register "${input.register}"`, [
+        { path: 'register', message: `one of ${org.fiscal.registers.map((r) => r.id).join(', ')}` },
+      ]);
     registerId = input.register;
   } else if (input.pointOfSale) {
     const route = org.fiscal.routes.find((r) => r.pointOfSale === input.pointOfSale);
-    if (!route) throw unprocessable('unknown_point_of_sale', `no route for point of sale "${input.pointOfSale}"`, [{ path: 'pointOfSale', message: 'not in the organization’s fiscal.routes' }]);
+    if (!route)
+      throw unprocessable('unknown_point_of_sale', `no route for point of sale "${input.pointOfSale}"`, [
+        { path: 'pointOfSale', message: 'not in the organization’s fiscal.routes' },
+      ]);
     registerId = route.register;
   } else {
     registerId = d.fiscal.route(org, {});
   }
 
-  if (input.orderId && (await getOrder(d.store.db, input.orderId))?.organization_id !== org.id) throw unprocessable('unknown_order', 'no such order', [{ path: 'orderId', message: 'not an order of this organization' }]);
-  if (input.paymentId && (await getPayment(d.store.db, input.paymentId))?.organization_id !== org.id) throw unprocessable('unknown_payment', 'no such payment', [{ path: 'paymentId', message: 'not a payment of this organization' }]);
+  if (input.orderId && (await getOrder(d.store.db, input.orderId))?.organization_id !== org.id)
+    throw unprocessable('unknown_order', 'no such order', [{ path: 'orderId', message: 'not an order of this organization' }]);
+  if (input.paymentId && (await getPayment(d.store.db, input.paymentId))?.organization_id !== org.id)
+    throw unprocessable('unknown_payment', 'no such payment', [{ path: 'paymentId', message: 'not a payment of this organization' }]);
 
   const doc: ReceiptDoc = {
     operation: input.operation,
@@ -68,7 +84,9 @@ export async function createRegistrarReceipt(d: FlowDeps, organizationId: string
   const hash = sha256(canonicalJson(content));
   const same = (r: ReceiptRow) => {
     if (r.request_hash === hash) return { receipt: r, created: false };
-    throw conflict('external_id_conflict', `a receipt with externalId "${input.externalId}" exists with different content`, [{ path: 'externalId', message: `belongs to receipt ${r.id}` }]);
+    throw conflict('external_id_conflict', `a receipt with externalId "${input.externalId}" exists with different content`, [
+      { path: 'externalId', message: `belongs to receipt ${r.id}` },
+    ]);
   };
   const existing = await findReceiptByExternalId(d.store.db, externalId);
   if (existing) return same(existing);

@@ -25,7 +25,9 @@ export const receiptRulesSchema = z.object({
   receiptForCompanyBankTransfer: z.boolean().default(false),
   stages: z.object(Object.fromEntries(STAGES.map((s) => [s, stage])) as Record<(typeof STAGES)[number], typeof stage>),
   generalRate: z.array(z.object({ from: day, code: z.enum(VAT_CODES), calculated: z.enum(VAT_CODES) })).min(1),
-  paymentObjects: z.object({ goods: z.number().int().min(1).max(33), service: z.number().int().min(1).max(33) }).default({ goods: 1, service: 4 }),
+  paymentObjects: z
+    .object({ goods: z.number().int().min(1).max(33), service: z.number().int().min(1).max(33) })
+    .default({ goods: 1, service: 4 }),
   measure: z.number().int().min(0).max(255).default(0),
   nameMax: z.number().int().min(16).max(128).default(128),
 });

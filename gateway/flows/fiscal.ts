@@ -2,8 +2,27 @@ import type { OrganizationConfig } from '../config';
 import { newId } from '../domain/ids';
 import { formatRub, type Kopecks } from '../domain/money';
 import type { Customer, OrderItem, PaymentTerms } from '../domain/order';
-import { allocate, dayIn, ITEM_NAME_MAX, receiptIssues, remaining, type ReceiptDoc, type ReceiptLine, type ReceiptOperation } from '../domain/receipt';
-import { creditAtShipment, mirrorLines, receiptClient, stageAtPayment, stageLines, stagePaymentType, wholeParts, type ReceiptRules, type Stage } from '../domain/receipt-rules';
+import {
+  allocate,
+  dayIn,
+  ITEM_NAME_MAX,
+  receiptIssues,
+  remaining,
+  type ReceiptDoc,
+  type ReceiptLine,
+  type ReceiptOperation,
+} from '../domain/receipt';
+import {
+  creditAtShipment,
+  mirrorLines,
+  receiptClient,
+  stageAtPayment,
+  stageLines,
+  stagePaymentType,
+  wholeParts,
+  type ReceiptRules,
+  type Stage,
+} from '../domain/receipt-rules';
 import { unprocessable, type ErrorDetail } from '../errors';
 import { nowIso, type Executor } from '../store/db';
 import { getOrder } from '../store/orders';
@@ -22,7 +41,14 @@ export const FISCAL_REGISTER = 'fiscal.register';
 export const FISCAL_CHECK = 'fiscal.check';
 
 /** The external_id prefix of each kind of receipt. */
-const PREFIX: Record<Stage | 'refund', string> = { prepayment: 'pp', settlement: 'st', full: 'fp', credit: 'cr', credit_payment: 'cp', refund: 'rf' };
+const PREFIX: Record<Stage | 'refund', string> = {
+  prepayment: 'pp',
+  settlement: 'st',
+  full: 'fp',
+  credit: 'cr',
+  credit_payment: 'cp',
+  refund: 'rf',
+};
 
 /** What the accountant reads for each kind. */
 export const KIND_NAMES: Record<string, string> = {
@@ -48,7 +74,12 @@ function translator(d: FlowDeps, organizationId: string): Ctx | null {
 }
 
 export function company(d: FlowDeps, org: OrganizationConfig): ReceiptDoc['company'] {
-  return { inn: org.inn ?? '', sno: org.fiscal.sno, ...(org.fiscal.email ? { email: org.fiscal.email } : {}), paymentAddress: org.fiscal.paymentAddress ?? d.config.server.publicUrl };
+  return {
+    inn: org.inn ?? '',
+    sno: org.fiscal.sno,
+    ...(org.fiscal.email ? { email: org.fiscal.email } : {}),
+    paymentAddress: org.fiscal.paymentAddress ?? d.config.server.publicUrl,
+  };
 }
 
 const lines = (r: ReceiptRow): ReceiptLine[] => (JSON.parse(r.body) as ReceiptDoc).items;
@@ -58,7 +89,12 @@ const live = (r: ReceiptRow) => r.status !== 'failed';
  * Records a receipt and queues its registration. A receipt that would be refused as built (no
  * contact of the buyer on an order from 1C, say) is recorded failed with the reason, and alerts.
  */
-async function record(d: FlowDeps, trx: Executor, c: Ctx, r: { kind: string; externalId: string; order: OrderRow; payment?: PaymentRow; refund?: RefundRow; mirrors?: string; doc: ReceiptDoc }): Promise<void> {
+async function record(
+  d: FlowDeps,
+  trx: Executor,
+  c: Ctx,
+  r: { kind: string; externalId: string; order: OrderRow; payment?: PaymentRow; refund?: RefundRow; mirrors?: string; doc: ReceiptDoc },
+): Promise<void> {
   const issues = receiptIssues(r.doc);
   const now = nowIso();
   const row: ReceiptRow = {
@@ -108,8 +144,24 @@ async function record(d: FlowDeps, trx: Executor, c: Ctx, r: { kind: string; ext
   await d.jobs.enqueue(trx, FISCAL_REGISTER, { receiptId: row.id }, { key: `fiscal:${row.id}:0` });
 }
 
-function doc(d: FlowDeps, c: Ctx, operation: ReceiptOperation, date: string, customer: Customer, items: ReceiptLine[], payments: ReceiptDoc['payments']): ReceiptDoc {
-  return { operation, date, client: receiptClient(customer), company: company(d, c.org), items, payments, total: items.reduce((s, l) => s + l.amount, 0) };
+function doc(
+  d: FlowDeps,
+  c: Ctx,
+  operation: ReceiptOperation,
+  date: string,
+  customer: Customer,
+  items: ReceiptLine[],
+  payments: ReceiptDoc['payments'],
+): ReceiptDoc {
+  return {
+    operation,
+    date,
+    client: receiptClient(customer),
+    company: company(d, c.org),
+    items,
+    payments,
+    total: items.reduce((s, l) => s + l.amount, 0),
+  };
 }
 
 interface OrderFacts {
@@ -126,7 +178,9 @@ function facts(order: OrderRow): OrderFacts {
 function orderLeft(items: OrderItem[], receipts: ReceiptRow[]): Kopecks[] {
   const byId = new Map(receipts.map((r) => [r.id, r]));
   const top = receipts.filter((r) => live(r) && (r.kind === 'prepayment' || r.kind === 'full' || r.kind === 'credit'));
-  const returned = receipts.filter((r) => live(r) && r.kind === 'refund' && r.mirrors && ['prepayment', 'full'].includes(byId.get(r.mirrors)?.kind ?? ''));
+  const returned = receipts.filter(
+    (r) => live(r) && r.kind === 'refund' && r.mirrors && ['prepayment', 'full'].includes(byId.get(r.mirrors)?.kind ?? ''),
+  );
   const base = items.map((it) => ({ amount: it.amount }));
   const taken = remaining(base, top.flatMap(lines), (l) => l.ref);
   const back = remaining(base, returned.flatMap(lines), (l) => l.ref);
@@ -139,7 +193,11 @@ function orderParts(items: OrderItem[], receipts: ReceiptRow[], amount: Kopecks)
   try {
     return allocate(parts, orderLeft(items, receipts), amount);
   } catch {
-    return allocate(parts, parts.map((p) => p.amount), amount);
+    return allocate(
+      parts,
+      parts.map((p) => p.amount),
+      amount,
+    );
   }
 }
 
@@ -147,7 +205,12 @@ function orderParts(items: OrderItem[], receipts: ReceiptRow[], amount: Kopecks)
  * A receipt that cannot be built (an amount its lines cannot cover, a damaged record) never stops
  * the payment, shipment or refund that asked for it: support is alerted instead.
  */
-async function guarded(d: FlowDeps, trx: Executor, what: { event: string; orderId: string; paymentId?: string }, build: () => Promise<void>): Promise<void> {
+async function guarded(
+  d: FlowDeps,
+  trx: Executor,
+  what: { event: string; orderId: string; paymentId?: string },
+  build: () => Promise<void>,
+): Promise<void> {
   try {
     await build();
   } catch (e) {
@@ -175,7 +238,13 @@ async function paymentReceipt(d: FlowDeps, trx: Executor, c: Ctx, payment: Payme
   const f = facts(order);
   const receipts = await orderReceipts(trx, order.id);
   const credit = receipts.find((r) => r.kind === 'credit' && live(r));
-  const stage = stageAtPayment(c.rules, { method: payment.method as 'card', customer: f.customer, deferred: f.terms.type === 'deferred', shipped: Boolean(order.shipped_at), credited: Boolean(credit) });
+  const stage = stageAtPayment(c.rules, {
+    method: payment.method as 'card',
+    customer: f.customer,
+    deferred: f.terms.type === 'deferred',
+    shipped: Boolean(order.shipped_at),
+    credited: Boolean(credit),
+  });
   if (!stage) return;
   const date = payment.paid_at ?? nowIso();
   const day = dayIn(date, c.org.fiscal.timeZone);
@@ -183,13 +252,26 @@ async function paymentReceipt(d: FlowDeps, trx: Executor, c: Ctx, payment: Payme
   if (stage === 'credit_payment') {
     const base = lines(credit!);
     const paidOff = receipts.filter((r) => r.kind === 'credit_payment' && live(r)).flatMap(lines);
-    parts = allocate(base, remaining(base, paidOff, (l) => l.src), Math.min(payment.amount, base.reduce((s, l) => s + l.amount, 0)));
+    parts = allocate(
+      base,
+      remaining(base, paidOff, (l) => l.src),
+      Math.min(
+        payment.amount,
+        base.reduce((s, l) => s + l.amount, 0),
+      ),
+    );
   } else {
     parts = orderParts(f.items, receipts, payment.amount);
   }
   const items = stageLines(c.rules, stage, f.items, parts, day);
   const total = items.reduce((s, l) => s + l.amount, 0);
-  await record(d, trx, c, { kind: stage, externalId: `${PREFIX[stage]}-${payment.id}`, order, payment, doc: doc(d, c, 'sell', date, f.customer, items, [{ type: stagePaymentType(c.rules, stage), amount: total }]) });
+  await record(d, trx, c, {
+    kind: stage,
+    externalId: `${PREFIX[stage]}-${payment.id}`,
+    order,
+    payment,
+    doc: doc(d, c, 'sell', date, f.customer, items, [{ type: stagePaymentType(c.rules, stage), amount: total }]),
+  });
 }
 
 /**
@@ -216,15 +298,36 @@ async function shipmentReceipts(d: FlowDeps, trx: Executor, c: Ctx, order: Order
     if (held <= 0) continue;
     const base = lines(pre);
     const returned = receipts.filter((r) => r.kind === 'refund' && r.mirrors === pre.id && live(r)).flatMap(lines);
-    const parts = allocate(base, remaining(base, returned, (l) => l.src), Math.min(held, base.reduce((s, l) => s + l.amount, 0)));
+    const parts = allocate(
+      base,
+      remaining(base, returned, (l) => l.src),
+      Math.min(
+        held,
+        base.reduce((s, l) => s + l.amount, 0),
+      ),
+    );
     const items = stageLines(c.rules, 'settlement', f.items, parts, day);
     const total = items.reduce((s, l) => s + l.amount, 0);
-    await record(d, trx, c, { kind: 'settlement', externalId: `${PREFIX.settlement}-${payment.id}`, order, payment, doc: doc(d, c, 'sell', date, f.customer, items, [{ type: stagePaymentType(c.rules, 'settlement'), amount: total }]) });
+    await record(d, trx, c, {
+      kind: 'settlement',
+      externalId: `${PREFIX.settlement}-${payment.id}`,
+      order,
+      payment,
+      doc: doc(d, c, 'sell', date, f.customer, items, [{ type: stagePaymentType(c.rules, 'settlement'), amount: total }]),
+    });
   }
   const unpaid = order.total - order.paid_amount;
-  if (creditAtShipment(c.rules, { deferred: f.terms.type === 'deferred', unpaid, customer: f.customer }) && !receipts.some((r) => r.kind === 'credit' && live(r))) {
+  if (
+    creditAtShipment(c.rules, { deferred: f.terms.type === 'deferred', unpaid, customer: f.customer }) &&
+    !receipts.some((r) => r.kind === 'credit' && live(r))
+  ) {
     const items = stageLines(c.rules, 'credit', f.items, orderParts(f.items, receipts, unpaid), day);
-    await record(d, trx, c, { kind: 'credit', externalId: `${PREFIX.credit}-${order.id}`, order, doc: doc(d, c, 'sell', date, f.customer, items, [{ type: stagePaymentType(c.rules, 'credit'), amount: unpaid }]) });
+    await record(d, trx, c, {
+      kind: 'credit',
+      externalId: `${PREFIX.credit}-${order.id}`,
+      order,
+      doc: doc(d, c, 'sell', date, f.customer, items, [{ type: stagePaymentType(c.rules, 'credit'), amount: unpaid }]),
+    });
   }
 }
 
@@ -239,7 +342,9 @@ const MIRROR_ORDER = ['settlement', 'full', 'credit_payment', 'prepayment'];
 export async function queueRefundReceipt(d: FlowDeps, trx: Executor, refund: RefundRow, payment: PaymentRow): Promise<void> {
   const c = translator(d, payment.organization_id);
   if (!c) return;
-  await guarded(d, trx, { event: 'refund', orderId: payment.order_id, paymentId: payment.id }, () => refundReceipt(d, trx, c, refund, payment));
+  await guarded(d, trx, { event: 'refund', orderId: payment.order_id, paymentId: payment.id }, () =>
+    refundReceipt(d, trx, c, refund, payment),
+  );
 }
 
 async function refundReceipt(d: FlowDeps, trx: Executor, c: Ctx, refund: RefundRow, payment: PaymentRow): Promise<void> {
@@ -250,24 +355,44 @@ async function refundReceipt(d: FlowDeps, trx: Executor, c: Ctx, refund: RefundR
   const base = lines(original);
   const earlier = receipts.filter((r) => r.kind === 'refund' && r.mirrors === original.id && live(r)).flatMap(lines);
   const left = remaining(base, earlier, (l) => l.src);
-  const amount = Math.min(refund.amount, left.reduce((s, x) => s + x, 0));
+  const amount = Math.min(
+    refund.amount,
+    left.reduce((s, x) => s + x, 0),
+  );
   if (amount <= 0) return;
   const items = mirrorLines(allocate(base, left, amount));
   const date = refund.updated_at;
-  await record(d, trx, c, { kind: 'refund', externalId: `${PREFIX.refund}-${refund.id}`, order, payment, refund, mirrors: original.id, doc: doc(d, c, 'sell_refund', date, facts(order).customer, items, [{ type: 1, amount }]) });
+  await record(d, trx, c, {
+    kind: 'refund',
+    externalId: `${PREFIX.refund}-${refund.id}`,
+    order,
+    payment,
+    refund,
+    mirrors: original.id,
+    doc: doc(d, c, 'sell_refund', date, facts(order).customer, items, [{ type: 1, amount }]),
+  });
 }
 
 /**
  * A site order in an organization that makes receipts: what a receipt needs must be there now
  * (the buyer's e-mail or phone, names a register takes), or the order is refused with the field.
  */
-export function orderReceiptIssues(d: FlowDeps, organizationId: string, input: { customer: Customer; items: Pick<OrderItem, 'name'>[] }): void {
+export function orderReceiptIssues(
+  d: FlowDeps,
+  organizationId: string,
+  input: { customer: Customer; items: Pick<OrderItem, 'name'>[] },
+): void {
   if (d.orgs.get(organizationId)?.fiscal.mode !== 'translator') return;
   const max = d.fiscal.rules(organizationId)?.nameMax ?? ITEM_NAME_MAX;
   const details: ErrorDetail[] = [];
-  if (!input.customer.email && !input.customer.phone) details.push({ path: 'customer.email', message: 'the buyer’s e-mail or phone is required: the receipt (54-ФЗ) is sent there' });
+  if (!input.customer.email && !input.customer.phone)
+    details.push({ path: 'customer.email', message: 'the buyer’s e-mail or phone is required: the receipt (54-ФЗ) is sent there' });
   input.items.forEach((it, i) => {
-    if (it.name.trim().length > max) details.push({ path: `items[${i}].name`, message: `at most ${max} characters on a receipt (tag 1030), the name has ${it.name.trim().length}` });
+    if (it.name.trim().length > max)
+      details.push({
+        path: `items[${i}].name`,
+        message: `at most ${max} characters on a receipt (tag 1030), the name has ${it.name.trim().length}`,
+      });
   });
   if (details.length) throw unprocessable('receipt_requirements', 'the order cannot get a receipt as it is', details);
 }

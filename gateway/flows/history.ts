@@ -34,8 +34,19 @@ export async function runHistory(d: FlowDeps, only?: { organization?: string; pr
       const key = `history:${org.id}:${name}`;
       const mark = await d.store.db.selectFrom('sync_state').select('value').where('key', '=', key).executeTakeFirst();
       const to = new Date();
-      const from = mark ? new Date(Date.parse(mark.value) - h.overlapMinutes * 60_000) : new Date(to.getTime() - h.lookbackHours * 3_600_000);
-      const run: HistoryRun = { organization: org.id, provider: name, from: from.toISOString(), to: to.toISOString(), seen: 0, recorded: 0, review: 0, recovered: 0 };
+      const from = mark
+        ? new Date(Date.parse(mark.value) - h.overlapMinutes * 60_000)
+        : new Date(to.getTime() - h.lookbackHours * 3_600_000);
+      const run: HistoryRun = {
+        organization: org.id,
+        provider: name,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        seen: 0,
+        recorded: 0,
+        review: 0,
+        recovered: 0,
+      };
       runs.push(run);
       const into: IngestResult = { recorded: 0, review: 0, recover: new Set() };
       try {

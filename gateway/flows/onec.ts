@@ -32,7 +32,11 @@ export class OneCBases {
 }
 
 /** Queues a paid payment (or a refund) for 1C, in the transaction that made it so. */
-export async function queueDelivery(d: FlowDeps, trx: Executor, what: { payment: PaymentRow } | { refund: RefundRow; payment: PaymentRow }): Promise<void> {
+export async function queueDelivery(
+  d: FlowDeps,
+  trx: Executor,
+  what: { payment: PaymentRow } | { refund: RefundRow; payment: PaymentRow },
+): Promise<void> {
   const org = d.orgs.get(what.payment.organization_id);
   if (!org || !d.onec.sink(org.id)) return;
   if ('refund' in what) {
@@ -46,7 +50,9 @@ export async function queueDelivery(d: FlowDeps, trx: Executor, what: { payment:
 }
 
 async function documentFor(d: FlowDeps, payment: PaymentRow, order: OrderRow, refund?: RefundRow): Promise<OneCPaymentDoc> {
-  const attempt = (await paymentAttempts(d.store.db, payment.id)).find((a) => a.provider_state === 'paid' || a.provider_state === 'refunded' || a.provider_state === 'reversed');
+  const attempt = (await paymentAttempts(d.store.db, payment.id)).find(
+    (a) => a.provider_state === 'paid' || a.provider_state === 'refunded' || a.provider_state === 'reversed',
+  );
   return {
     kind: refund ? 'refund' : 'payment',
     marker: refund ? refund.id : payment.id,
@@ -88,7 +94,13 @@ export function deliverJob(d: FlowDeps): JobDefinition<{ paymentId?: string; ref
         const result = await sink.deliver(doc);
         await d.store.db
           .updateTable(table)
-          .set({ onec_status: 'delivered', onec_document: result.ref, onec_number: result.number ?? null, onec_error: null, updated_at: nowIso() })
+          .set({
+            onec_status: 'delivered',
+            onec_document: result.ref,
+            onec_number: result.number ?? null,
+            onec_error: null,
+            updated_at: nowIso(),
+          })
           .where('id', '=', id)
           .execute();
         ctx.log.info({ paymentId: payment.id, refundId, onecRef: result.ref, onecNumber: result.number }, 'delivered to 1C');
@@ -109,7 +121,12 @@ export function deliverJob(d: FlowDeps): JobDefinition<{ paymentId?: string; ref
               text:
                 `${refund ? 'Возврат' : 'Оплата'} ${formatRub(doc.amount)} по заказу №${order.number} (${refund ? `возврат ${id}` : `платёж ${id}`}) не записана в 1С. ` +
                 `${hint} После исправления повторите задание: POST /api/v1/admin/jobs/${ctx.jobId}/retry`,
-              context: { paymentId: payment.id, refundId: refund?.id ?? null, jobId: ctx.jobId, kind: e instanceof OneCError ? e.kind : 'error' },
+              context: {
+                paymentId: payment.id,
+                refundId: refund?.id ?? null,
+                jobId: ctx.jobId,
+                kind: e instanceof OneCError ? e.kind : 'error',
+              },
             });
           }
         });
@@ -185,13 +202,22 @@ export async function pullOrders(d: FlowDeps, organizationId: string): Promise<n
  * The same ref again returns the order already made. Lines keep 1C's amounts (a discounted line's
  * price is made to fit). `writeLinkBack` queues writing the payment link into the 1C order.
  */
-export async function createOrderFromOneC(d: FlowDeps, organizationId: string, o: OneCOrder, opts: { writeLinkBack: boolean }): Promise<{ order: OrderRow; created: boolean }> {
+export async function createOrderFromOneC(
+  d: FlowDeps,
+  organizationId: string,
+  o: OneCOrder,
+  opts: { writeLinkBack: boolean },
+): Promise<{ order: OrderRow; created: boolean }> {
   const existing = await findOrderByExternalId(d.store.db, organizationId, o.ref);
   if (existing) return { order: existing, created: false };
   const items = o.items.map(fitLine);
   const issues = checkTotals(items, o.total);
   if (issues.length > 0) {
-    throw unprocessable('totals_mismatch', `order ${o.number} from 1C: the lines do not add up to the total`, issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    throw unprocessable(
+      'totals_mismatch',
+      `order ${o.number} from 1C: the lines do not add up to the total`,
+      issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   }
   const content = { number: o.number, customer: o.customer, items, total: o.total };
   const row = orderRow({

@@ -28,13 +28,24 @@ export const sha256 = (s: string): string => createHash('sha256').update(s).dige
  * Creates an order, or returns the existing one when the same externalId comes again with the
  * same content (a site retrying); the same externalId with other content is a conflict.
  */
-export async function createOrder(d: FlowDeps, organizationId: string, input: CreateOrderInput, source: 'site' | 'onec' = 'site'): Promise<{ order: OrderRow; created: boolean }> {
+export async function createOrder(
+  d: FlowDeps,
+  organizationId: string,
+  input: CreateOrderInput,
+  source: 'site' | 'onec' = 'site',
+): Promise<{ order: OrderRow; created: boolean }> {
   const issues = checkTotals(input.items, input.total);
   if (issues.length > 0) {
     throw unprocessable(
       'totals_mismatch',
       'order amounts do not add up',
-      issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '['), message: i.message })),
+      issues.map((i) => ({
+        path: i.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+          .join('.')
+          .replace(/\.\[/g, '['),
+        message: i.message,
+      })),
     );
   }
   const { organization: _org, ...content } = input;
@@ -79,9 +90,13 @@ export async function getOrderFor(d: FlowDeps, organizations: ReadonlySet<string
   return order;
 }
 
-
 /** A new order row: what is given, the rest as a fresh order has it. */
-export function orderRow(o: Pick<OrderRow, 'organization_id' | 'external_id' | 'number' | 'source' | 'customer' | 'items' | 'total' | 'payment_terms' | 'request_hash' | 'onec_ref'>): OrderRow {
+export function orderRow(
+  o: Pick<
+    OrderRow,
+    'organization_id' | 'external_id' | 'number' | 'source' | 'customer' | 'items' | 'total' | 'payment_terms' | 'request_hash' | 'onec_ref'
+  >,
+): OrderRow {
   const now = nowIso();
   return {
     id: newId(),

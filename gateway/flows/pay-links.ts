@@ -20,7 +20,12 @@ export function payUrl(d: FlowDeps, token: string): string {
 export async function ensurePayLink(d: FlowDeps, order: OrderRow): Promise<PayLink> {
   let token = order.pay_token;
   if (!token) {
-    await d.store.db.updateTable('orders').set({ pay_token: newToken() }).where('id', '=', order.id).where('pay_token', 'is', null).execute();
+    await d.store.db
+      .updateTable('orders')
+      .set({ pay_token: newToken() })
+      .where('id', '=', order.id)
+      .where('pay_token', 'is', null)
+      .execute();
     token = (await getOrder(d.store.db, order.id))!.pay_token!;
   }
   const url = payUrl(d, token);

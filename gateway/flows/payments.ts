@@ -6,7 +6,15 @@ import { AppError, conflict, notFound, unprocessable } from '../errors';
 import { ExternalError, type AcquiringProvider, type PaymentAction, type ProviderAction, type ProviderMethod } from '../ports';
 import { nowIso } from '../store/db';
 import { getOrder } from '../store/orders';
-import { getPayment, insertAttempt, insertPayment, listOrderPayments, movePayment, setPaymentAction, updateAttempt } from '../store/payments';
+import {
+  getPayment,
+  insertAttempt,
+  insertPayment,
+  listOrderPayments,
+  movePayment,
+  setPaymentAction,
+  updateAttempt,
+} from '../store/payments';
 import type { OrderRow, PaymentRow } from '../store/schema';
 import type { FlowDeps } from './deps';
 import { qrImage } from './qr';
@@ -38,11 +46,15 @@ function chooseProvider(d: FlowDeps, orgId: string, input: CreatePaymentInput): 
   const allowed = [method.provider, ...method.alternatives];
   const name = input.provider ?? method.provider;
   if (!allowed.includes(name as never)) {
-    throw unprocessable('provider_not_enabled', `provider "${name}" is not enabled for ${input.method} in this organization`, [{ path: 'provider', message: `one of ${allowed.join(', ')}` }]);
+    throw unprocessable('provider_not_enabled', `provider "${name}" is not enabled for ${input.method} in this organization`, [
+      { path: 'provider', message: `one of ${allowed.join(', ')}` },
+    ]);
   }
   const provider = d.providers.get(org.id, name);
   if (!provider || input.method === 'invoice') {
-    throw unprocessable('method_not_enabled', `payment method "${input.method}" is not enabled for this organization`, [{ path: 'method', message: 'no acquirer serves it' }]);
+    throw unprocessable('method_not_enabled', `payment method "${input.method}" is not enabled for this organization`, [
+      { path: 'method', message: 'no acquirer serves it' },
+    ]);
   }
   return { provider, ttlMinutes: method.ttlMinutes ?? DEFAULT_TTL_MINUTES[input.method] };
 }
@@ -60,7 +72,12 @@ async function customerAction(action: ProviderAction): Promise<PaymentAction> {
  * registers the attempt at the provider, stores what the customer is to do (the bank's form, or a
  * СБП QR with its lifetime).
  */
-export async function createPayment(d: FlowDeps, organizations: ReadonlySet<string>, orderId: string, input: CreatePaymentInput): Promise<PaymentRow> {
+export async function createPayment(
+  d: FlowDeps,
+  organizations: ReadonlySet<string>,
+  orderId: string,
+  input: CreatePaymentInput,
+): Promise<PaymentRow> {
   const order = await getOrder(d.store.db, orderId);
   if (!order || !organizations.has(order.organization_id)) throw notFound('order');
   const org = d.orgs.get(order.organization_id)!;
@@ -69,7 +86,9 @@ export async function createPayment(d: FlowDeps, organizations: ReadonlySet<stri
   const minimum = provider.minAmount?.(method) ?? 1;
   const due = outstanding(order.total, order.paid_amount);
   if (order.status === 'awaiting_payment' && due < minimum) {
-    throw unprocessable('amount_below_minimum', `${provider.name} takes ${input.method} payments of at least ${minimum} kopecks`, [{ path: 'method', message: `the order has ${due} kopecks to pay` }]);
+    throw unprocessable('amount_below_minimum', `${provider.name} takes ${input.method} payments of at least ${minimum} kopecks`, [
+      { path: 'method', message: `the order has ${due} kopecks to pay` },
+    ]);
   }
   const now = nowIso();
   const paymentId = newId();
@@ -80,7 +99,9 @@ export async function createPayment(d: FlowDeps, organizations: ReadonlySet<stri
   const payment = await d.store.db.transaction().execute(async (trx) => {
     const fresh = (await getOrder(trx, orderId))!;
     if (fresh.status !== 'awaiting_payment') {
-      throw conflict('order_not_payable', fresh.status === 'cancelled' ? 'the order is cancelled' : 'the order is already paid', [{ path: 'orderId', message: `order status is ${fresh.status}` }]);
+      throw conflict('order_not_payable', fresh.status === 'cancelled' ? 'the order is cancelled' : 'the order is already paid', [
+        { path: 'orderId', message: `order status is ${fresh.status}` },
+      ]);
     }
     const row: PaymentRow = {
       id: paymentId,
@@ -162,15 +183,27 @@ export async function createPayment(d: FlowDeps, organizations: ReadonlySet<stri
     log.error({ err: e }, 'registering the payment at the provider failed');
     await d.store.db.transaction().execute(async (trx) => {
       // a definite refusal closes the attempt; an unknown outcome leaves it for the janitor to look up
-      await updateAttempt(trx, attemptId, unknownOutcome ? { error: String((e as Error).message).slice(0, 1000) } : { state: 'failed', next_check_at: null, error: String((e as Error).message).slice(0, 1000) });
+      await updateAttempt(
+        trx,
+        attemptId,
+        unknownOutcome
+          ? { error: String((e as Error).message).slice(0, 1000) }
+          : { state: 'failed', next_check_at: null, error: String((e as Error).message).slice(0, 1000) },
+      );
       await movePayment(trx, paymentId, 'pending', { status: 'cancelled', status_reason: 'провайдер не принял платёж' });
     });
-    throw new AppError(502, 'provider_error', `the payment provider did not accept the payment${known ? `: ${e.message}` : ''}`, { internal: String(e), cause: e });
+    throw new AppError(502, 'provider_error', `the payment provider did not accept the payment${known ? `: ${e.message}` : ''}`, {
+      internal: String(e),
+      cause: e,
+    });
   }
 }
 
 /** The order's СБП QR the customer can still pay, or a new one: what a manager sends through a messenger. */
-export async function ensureSbpQr(d: FlowDeps, order: OrderRow): Promise<{ payment: PaymentRow; qr: Extract<PaymentAction, { type: 'qr' }> }> {
+export async function ensureSbpQr(
+  d: FlowDeps,
+  order: OrderRow,
+): Promise<{ payment: PaymentRow; qr: Extract<PaymentAction, { type: 'qr' }> }> {
   const payments = await listOrderPayments(d.store.db, order.id);
   for (const p of payments.reverse()) {
     const action = p.action ? (JSON.parse(p.action) as PaymentAction) : null;

@@ -20,7 +20,9 @@ export async function createRefund(d: FlowDeps, organizations: ReadonlySet<strin
     const payment = await getPayment(trx, paymentId);
     if (!payment || !organizations.has(payment.organization_id)) throw notFound('payment');
     if (payment.status !== 'paid' && payment.status !== 'partially_refunded') {
-      throw conflict('payment_not_refundable', `a payment in status ${payment.status} cannot be refunded`, [{ path: 'paymentId', message: `status is ${payment.status}` }]);
+      throw conflict('payment_not_refundable', `a payment in status ${payment.status} cannot be refunded`, [
+        { path: 'paymentId', message: `status is ${payment.status}` },
+      ]);
     }
     const refunds = await paymentRefunds(trx, paymentId);
     const sum = (status: RefundRow['status']) => refunds.reduce((s, r) => s + (r.status === status ? r.amount : 0), 0);
@@ -66,18 +68,25 @@ export function executeRefundJob(d: FlowDeps): JobDefinition<{ refundId: string 
     handler: async ({ refundId }, ctx) => {
       const refund = await getRefund(d.store.db, refundId);
       if (!refund || refund.status !== 'pending') return;
-      const earlier = (await paymentRefunds(d.store.db, refund.payment_id)).find((r) => r.status === 'pending' && r.created_at < refund.created_at);
+      const earlier = (await paymentRefunds(d.store.db, refund.payment_id)).find(
+        (r) => r.status === 'pending' && r.created_at < refund.created_at,
+      );
       if (earlier) throw new ExternalError('gateway', `refund ${earlier.id} of the same payment goes first`, { retryable: true });
 
       const payment = (await getPayment(d.store.db, refund.payment_id))!;
-      const attempt = (await paymentAttempts(d.store.db, payment.id)).find((a) => a.provider_state === 'paid' || a.provider_state === 'refunded');
+      const attempt = (await paymentAttempts(d.store.db, payment.id)).find(
+        (a) => a.provider_state === 'paid' || a.provider_state === 'refunded',
+      );
       if (!attempt) throw new Error(`payment ${payment.id} has no paid attempt`);
       const provider = d.providers.get(payment.organization_id, payment.provider)!;
       const ref = attemptRef(attempt);
 
       let observed = await provider.status(ref);
       if (observed.refundedAmount < refund.refunded_before + refund.amount) {
-        const fullSameDay = refund.refunded_before === 0 && refund.amount === payment.amount && (payment.paid_at ?? '').slice(0, 10) === nowIso().slice(0, 10);
+        const fullSameDay =
+          refund.refunded_before === 0 &&
+          refund.amount === payment.amount &&
+          (payment.paid_at ?? '').slice(0, 10) === nowIso().slice(0, 10);
         try {
           await provider.refund(ref, { amount: refund.amount, fullSameDay });
         } catch (e) {

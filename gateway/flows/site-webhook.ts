@@ -33,7 +33,11 @@ export function notifySiteJob(d: FlowDeps): JobDefinition<{ paymentId: string; e
       try {
         res = await fetch(hook.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json; charset=utf-8', 'x-signature': `sha256=${signature}`, 'idempotency-key': ctx.jobId },
+          headers: {
+            'content-type': 'application/json; charset=utf-8',
+            'x-signature': `sha256=${signature}`,
+            'idempotency-key': ctx.jobId,
+          },
           body,
           signal: AbortSignal.timeout(10_000),
         });

@@ -47,7 +47,13 @@ export async function syncAttempt(d: FlowDeps, attemptOrId: string | AttemptRow,
     if (e instanceof ProviderNotFoundError && attempt.state === 'registering') {
       // the registration never reached the provider: nothing can be paid on it
       const age = Date.now() - Date.parse(attempt.created_at);
-      await updateAttempt(d.store.db, attempt.id, age > 120_000 ? { state: 'failed', next_check_at: null, error: e.message } : { next_check_at: nextCheckAt(d, attempt), checks: attempt.checks + 1 });
+      await updateAttempt(
+        d.store.db,
+        attempt.id,
+        age > 120_000
+          ? { state: 'failed', next_check_at: null, error: e.message }
+          : { next_check_at: nextCheckAt(d, attempt), checks: attempt.checks + 1 },
+      );
       return (await getPayment(d.store.db, attempt.payment_id))!;
     }
     throw e;
@@ -66,7 +72,8 @@ export async function syncAttempt(d: FlowDeps, attemptOrId: string | AttemptRow,
     }
   }
 
-  if (!attempt.provider_ref && observed.providerRef) return applyObserved(d, { ...attempt, provider_ref: observed.providerRef }, observed, { ...opts, learnedRef: true });
+  if (!attempt.provider_ref && observed.providerRef)
+    return applyObserved(d, { ...attempt, provider_ref: observed.providerRef }, observed, { ...opts, learnedRef: true });
   return applyObserved(d, attempt, observed, opts);
 }
 
@@ -117,7 +124,13 @@ export async function applyObserved(
 }
 
 /** Applies the transitions the observation calls for; returns the payment as it now is. */
-async function moveByObserved(d: FlowDeps, trx: Executor, payment: PaymentRow, attempt: AttemptRow, observed: ObservedStatus): Promise<PaymentRow> {
+async function moveByObserved(
+  d: FlowDeps,
+  trx: Executor,
+  payment: PaymentRow,
+  attempt: AttemptRow,
+  observed: ObservedStatus,
+): Promise<PaymentRow> {
   let current = payment;
   // fields of its own rather than a child logger, which costs even when the line is filtered out
   const ids = { paymentId: payment.id, attemptId: attempt.id };
@@ -125,12 +138,18 @@ async function moveByObserved(d: FlowDeps, trx: Executor, payment: PaymentRow, a
   const lost = async () => (await getPayment(trx, payment.id))!;
   // at most two steps: a payment first seen already refunded is paid, then refunded
   for (let step = 0; step < 2; step++) {
-    const t = decideTransition({ status: current.status as never, amount: current.amount, refundedAmount: current.refunded_amount }, observed);
+    const t = decideTransition(
+      { status: current.status as never, amount: current.amount, refundedAmount: current.refunded_amount },
+      observed,
+    );
     switch (t.kind) {
       case 'none':
         return current;
       case 'mismatch':
-        d.log.error({ ...ids, observed: { state: observed.state, paidAmount: observed.paidAmount } }, 'provider amount differs from the payment');
+        d.log.error(
+          { ...ids, observed: { state: observed.state, paidAmount: observed.paidAmount } },
+          'provider amount differs from the payment',
+        );
         await d.alerts.raise(trx, {
           severity: 'critical',
           key: `amount-mismatch:${attempt.id}`,

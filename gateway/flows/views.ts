@@ -14,7 +14,11 @@ export function refundView(r: RefundRow) {
     amount: r.amount,
     status: r.status,
     ...(r.error ? { error: r.error } : {}),
-    onec: { status: r.onec_status, ...(r.onec_document ? { document: r.onec_document } : {}), ...(r.onec_error ? { error: r.onec_error } : {}) },
+    onec: {
+      status: r.onec_status,
+      ...(r.onec_document ? { document: r.onec_document } : {}),
+      ...(r.onec_error ? { error: r.onec_error } : {}),
+    },
     createdAt: r.created_at,
   };
 }
@@ -37,7 +41,17 @@ export function receiptView(r: ReceiptRow) {
     ...(r.refund_id ? { refundId: r.refund_id } : {}),
     date: doc.date,
     client: doc.client,
-    items: doc.items.map((it) => ({ name: it.name, price: it.price, quantity: it.quantity, amount: it.amount, paymentMethod: it.paymentMethod, paymentObject: it.paymentObject, vat: it.vat, vatAmount: it.vatAmount, measure: it.measure })),
+    items: doc.items.map((it) => ({
+      name: it.name,
+      price: it.price,
+      quantity: it.quantity,
+      amount: it.amount,
+      paymentMethod: it.paymentMethod,
+      paymentObject: it.paymentObject,
+      vat: it.vat,
+      vatAmount: it.vatAmount,
+      measure: it.measure,
+    })),
     payments: doc.payments.map((p) => ({ type: PAYMENT_TYPE_NAMES[p.type], amount: p.amount })),
     ...(doc.correction ? { correction: doc.correction } : {}),
     ...(r.status === 'done' && r.fn_number
@@ -73,7 +87,12 @@ export function paymentView(p: PaymentRow, refunds: RefundRow[], receipts: Recei
     ...(p.refunded_amount > 0 ? { refunded: p.refunded_amount } : {}),
     refunds: refunds.map(refundView),
     action: parseJson<unknown>(p.action),
-    onec: { status: p.onec_status, ...(p.onec_document ? { document: p.onec_document } : {}), ...(p.onec_number ? { number: p.onec_number } : {}), ...(p.onec_error ? { error: p.onec_error } : {}) },
+    onec: {
+      status: p.onec_status,
+      ...(p.onec_document ? { document: p.onec_document } : {}),
+      ...(p.onec_number ? { number: p.onec_number } : {}),
+      ...(p.onec_error ? { error: p.onec_error } : {}),
+    },
     receipts: receipts.map(receiptView),
     createdAt: p.created_at,
     updatedAt: p.updated_at,

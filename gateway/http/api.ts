@@ -51,8 +51,16 @@ function componentRef(schema: z.ZodType): object {
 
 /** The OpenAPI 3.1 document of every registered route, generated from the same zod schemas that validate. */
 export function openApiDocument(docs: RouteDoc[], info: { version: string; serverUrl: string }): object {
-  const output = z.toJSONSchema(z.globalRegistry, { io: 'output', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }).schemas;
-  const input = z.toJSONSchema(z.globalRegistry, { io: 'input', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }).schemas;
+  const output = z.toJSONSchema(z.globalRegistry, {
+    io: 'output',
+    uri: (id) => `#/components/schemas/${id}`,
+    unrepresentable: 'any',
+  }).schemas;
+  const input = z.toJSONSchema(z.globalRegistry, {
+    io: 'input',
+    uri: (id) => `#/components/schemas/${id}`,
+    unrepresentable: 'any',
+  }).schemas;
   const schemas: Record<string, unknown> = {};
   for (const [id, s] of Object.entries(output)) {
     const { $schema: _s, ...rest } = (id.startsWith('Create') ? input[id] : s) as Record<string, unknown>;
@@ -62,7 +70,12 @@ export function openApiDocument(docs: RouteDoc[], info: { version: string; serve
   for (const d of docs) {
     if (d.hidden) continue;
     const path = d.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    const params: unknown[] = [...d.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const params: unknown[] = [...d.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
     if (d.query) {
       for (const [name, s] of Object.entries(d.query.shape)) {
         params.push({ name, in: 'query', required: !(s as z.ZodType).safeParse(undefined).success, schema: componentRef(s as z.ZodType) });
@@ -79,7 +92,10 @@ export function openApiDocument(docs: RouteDoc[], info: { version: string; serve
     }
     const responses: Record<string, unknown> = {};
     for (const [code, r] of Object.entries(d.responses)) {
-      responses[code] = { description: r.description, ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: componentRef(r.schema) } } } : {}) };
+      responses[code] = {
+        description: r.description,
+        ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: componentRef(r.schema) } } } : {}),
+      };
     }
     for (const [code, description] of Object.entries(STANDARD_ERRORS)) {
       if (responses[code]) continue;
@@ -92,7 +108,9 @@ export function openApiDocument(docs: RouteDoc[], info: { version: string; serve
     paths[path][d.method] = {
       summary: d.summary,
       tags: [d.tag],
-      ...(d.auth === 'none' ? { security: [] } : { security: [{ [d.auth === 'admin' ? 'adminKey' : d.auth === 'onec' ? 'onecKey' : 'siteKey']: [] }] }),
+      ...(d.auth === 'none'
+        ? { security: [] }
+        : { security: [{ [d.auth === 'admin' ? 'adminKey' : d.auth === 'onec' ? 'onecKey' : 'siteKey']: [] }] }),
       ...(params.length ? { parameters: params } : {}),
       ...(d.body ? { requestBody: { required: true, content: { 'application/json': { schema: componentRef(d.body) } } } } : {}),
       responses,
@@ -104,7 +122,8 @@ export function openApiDocument(docs: RouteDoc[], info: { version: string; serve
     info: {
       title: 'onec-gateway',
       version: info.version,
-      description: 'Orders, payments and refunds for the website; provider callbacks; 1C endpoints; operations. Amounts are integer kopecks.',
+      description:
+        'Orders, payments and refunds for the website; provider callbacks; 1C endpoints; operations. Amounts are integer kopecks.',
     },
     servers: [{ url: info.serverUrl }],
     components: {

@@ -24,7 +24,8 @@ export async function idempotent(ctx: Context, store: Store, run: () => Promise<
 
   const begin = await beginIdempotent(store.db, store.dialect, scope, key, hash, LOCK_MS);
   if (begin.kind === 'mismatch') throw unprocessable('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
-  if (begin.kind === 'in_progress') throw conflict('request_in_progress', 'a request with this Idempotency-Key is still being processed; retry later');
+  if (begin.kind === 'in_progress')
+    throw conflict('request_in_progress', 'a request with this Idempotency-Key is still being processed; retry later');
   if (begin.kind === 'replay') {
     ctx.status = begin.status;
     ctx.body = JSON.parse(begin.body);

@@ -16,7 +16,12 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
     });
-    this.callbacks = new Counter({ name: 'gateway_callbacks_total', help: 'Provider callbacks by outcome', labelNames: ['provider', 'outcome'], registers: [this.registry] });
+    this.callbacks = new Counter({
+      name: 'gateway_callbacks_total',
+      help: 'Provider callbacks by outcome',
+      labelNames: ['provider', 'outcome'],
+      registers: [this.registry],
+    });
     this.jobs = new Gauge({
       name: 'gateway_jobs',
       help: 'Jobs in the outbox by status',

@@ -51,7 +51,10 @@ export function requestContext(log: Logger, metrics: Metrics): Middleware {
       metrics.observeRequest(ctx.method, String(route), ctx.status, ms / 1000);
       const level = ctx.status >= 500 ? 'error' : ctx.status >= 400 ? 'warn' : 'info';
       if ((!(ctx.path.startsWith('/health') || ctx.path === '/metrics') || level !== 'info') && log.isLevelEnabled(level)) {
-        ctx.state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, paymentId: ctx.state.paymentId }, 'request');
+        ctx.state.log[level](
+          { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, paymentId: ctx.state.paymentId },
+          'request',
+        );
       }
     }
   };
@@ -164,9 +167,14 @@ export function adminAuth(keys: string[]): Middleware {
 export function pickOrganization(ctx: Context, requested: string | undefined): string {
   const orgs = ctx.state.orgs!;
   if (requested) {
-    if (!orgs.has(requested)) throw unprocessable('unknown_organization', `organization "${requested}" is unknown or not allowed for this key`, [{ path: 'organization', message: 'not one of this key’s organizations' }]);
+    if (!orgs.has(requested))
+      throw unprocessable('unknown_organization', `organization "${requested}" is unknown or not allowed for this key`, [
+        { path: 'organization', message: 'not one of this key’s organizations' },
+      ]);
     return requested;
   }
   if (orgs.size === 1) return [...orgs][0];
-  throw unprocessable('organization_required', 'this key serves several organizations: name one', [{ path: 'organization', message: `one of ${[...orgs].join(', ')}` }]);
+  throw unprocessable('organization_required', 'this key serves several organizations: name one', [
+    { path: 'organization', message: `one of ${[...orgs].join(', ')}` },
+  ]);
 }

@@ -44,7 +44,11 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     this.queue = new Queue(this.queueName, { connection: this.connect({ maxRetriesPerRequest: 3 }), prefix: this.redis.prefix });
     for (const def of this.exec.schedules.values()) {
       await ensureSchedule(this.exec.store.db, this.exec.store.dialect, def.name);
-      await this.queue.upsertJobScheduler(def.name, { every: def.everyMs }, { name: SCHEDULE_PREFIX + def.name, opts: { removeOnComplete: true, removeOnFail: 100 } });
+      await this.queue.upsertJobScheduler(
+        def.name,
+        { every: def.everyMs },
+        { name: SCHEDULE_PREFIX + def.name, opts: { removeOnComplete: true, removeOnFail: 100 } },
+      );
     }
     this.loops = [this.relayLoop()];
     if (opts.worker !== false) {
@@ -91,7 +95,13 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
       if (def) await this.exec.runSchedule(def, this.worker, { earlyMs: def.everyMs / 2 });
       return;
     }
-    const row = await startJob(this.exec.store.db, String(bull.data.rowId), this.worker, this.exec.settings.leaseMs, Number(bull.data.attempt));
+    const row = await startJob(
+      this.exec.store.db,
+      String(bull.data.rowId),
+      this.worker,
+      this.exec.settings.leaseMs,
+      Number(bull.data.attempt),
+    );
     if (!row) return; // done, dead, or an older attempt that was superseded
     if ((await this.exec.run(row, this.worker)) === 'retry') this.kick();
   }
@@ -102,7 +112,12 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
       rows.map((r) => ({
         name: r.name,
         data: { rowId: r.id, attempt: r.attempts },
-        opts: { jobId: this.bullId(r), delay: Math.max(0, Date.parse(r.run_at) - now), removeOnComplete: true, removeOnFail: { age: 7 * 86400 } },
+        opts: {
+          jobId: this.bullId(r),
+          delay: Math.max(0, Date.parse(r.run_at) - now),
+          removeOnComplete: true,
+          removeOnFail: { age: 7 * 86400 },
+        },
       })),
     );
   }
@@ -145,5 +160,4 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
       if (this.running && moved === 0) await this.waitForWork(this.exec.settings.pollIntervalMs);
     }
   }
-
 }

@@ -83,7 +83,9 @@ export class JobExecutor {
   /** Lease upkeep of a worker: renew its own leases, put back (or bury) the jobs of vanished workers. */
   async upkeep(worker: string): Promise<number> {
     await extendLeases(this.store.db, worker, this.settings.leaseMs);
-    const { requeued } = await reapExpiredLeases(this.store.db, (trx, job) => this.onDead(trx, job, job.last_error ?? 'worker stopped while running the job'));
+    const { requeued } = await reapExpiredLeases(this.store.db, (trx, job) =>
+      this.onDead(trx, job, job.last_error ?? 'worker stopped while running the job'),
+    );
     if (requeued > 0) this.log.warn({ requeued }, 'jobs of a stopped worker put back to run');
     return requeued;
   }
@@ -93,7 +95,11 @@ export class JobExecutor {
    * is renewed while the handler runs. `earlyMs`: how early a tick may come (BullMQ's timer);
    * `force`: run now whatever the due time (admin), waiting up to `waitMs` for a run in progress.
    */
-  async runSchedule(def: ScheduleDefinition, worker: string, opts: { earlyMs?: number; force?: boolean; waitMs?: number } = {}): Promise<boolean> {
+  async runSchedule(
+    def: ScheduleDefinition,
+    worker: string,
+    opts: { earlyMs?: number; force?: boolean; waitMs?: number } = {},
+  ): Promise<boolean> {
     const { store, settings } = this;
     const claim = { everyMs: def.everyMs, leaseMs: settings.leaseMs, earlyMs: opts.earlyMs, force: opts.force };
     const until = Date.now() + (opts.waitMs ?? 0);
@@ -101,9 +107,14 @@ export class JobExecutor {
       if (Date.now() >= until) return false;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const heartbeat = setInterval(() => {
-      extendSchedule(store.db, def.name, worker, settings.leaseMs).catch((e) => this.log.warn({ err: e, schedule: def.name }, 'renewing a schedule lease failed'));
-    }, Math.max(100, Math.floor(settings.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        extendSchedule(store.db, def.name, worker, settings.leaseMs).catch((e) =>
+          this.log.warn({ err: e, schedule: def.name }, 'renewing a schedule lease failed'),
+        );
+      },
+      Math.max(100, Math.floor(settings.leaseMs / 3)),
+    );
     try {
       await def.handler();
       await releaseSchedule(store.db, def.name, worker, null);

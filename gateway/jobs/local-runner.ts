@@ -51,7 +51,9 @@ export class LocalJobRunner extends RunnerBase implements JobRunner {
           for (const job of jobs) {
             const p = this.exec
               .run(job, this.worker)
-              .catch((e) => this.log.error({ err: e, jobId: job.id }, 'recording a job outcome failed; it runs again when its lease expires'))
+              .catch((e) =>
+                this.log.error({ err: e, jobId: job.id }, 'recording a job outcome failed; it runs again when its lease expires'),
+              )
               .finally(() => {
                 this.inFlight.delete(p);
                 this.kick();

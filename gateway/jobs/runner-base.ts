@@ -34,7 +34,8 @@ export abstract class RunnerBase {
     const def = this.exec.schedules.get(name);
     if (!def) throw new Error(`no schedule "${name}"`);
     await ensureSchedule(this.exec.store.db, this.exec.store.dialect, name);
-    if (!(await this.exec.runSchedule(def, this.worker, { force: true, waitMs: 60_000 }))) throw new Error(`schedule "${name}" is still running elsewhere`);
+    if (!(await this.exec.runSchedule(def, this.worker, { force: true, waitMs: 60_000 })))
+      throw new Error(`schedule "${name}" is still running elsewhere`);
   }
 
   /** Sleeps until `ms` pass or kick() is called. */

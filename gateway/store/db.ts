@@ -86,7 +86,10 @@ export async function openStore(url: string): Promise<Store> {
         connectionFactory: () =>
           new tedious.Connection({
             server: u.hostname,
-            authentication: { type: 'default', options: { userName: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } },
+            authentication: {
+              type: 'default',
+              options: { userName: decodeURIComponent(u.username), password: decodeURIComponent(u.password) },
+            },
             options: {
               port: u.port ? Number(u.port) : 1433,
               database: u.pathname.replace(/^\//, '') || undefined,

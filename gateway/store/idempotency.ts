@@ -2,18 +2,22 @@ import { nowIso, type Dialect, type Executor } from './db';
 import type { IdempotencyKeysTable } from './schema';
 import { insertIgnore } from './sql';
 
-export type Begin =
-  | { kind: 'started' }
-  | { kind: 'replay'; status: number; body: string }
-  | { kind: 'mismatch' }
-  | { kind: 'in_progress' };
+export type Begin = { kind: 'started' } | { kind: 'replay'; status: number; body: string } | { kind: 'mismatch' } | { kind: 'in_progress' };
 
 /**
  * Claims an idempotency key for a request. The same key with the same request hash replays the
  * stored answer; with another hash it is a client error; while the first request still runs, a
  * conflict. A request whose process died frees its key when `lockMs` has passed.
  */
-export async function beginIdempotent(db: Executor, dialect: Dialect, scope: string, key: string, requestHash: string, lockMs: number, tries = 3): Promise<Begin> {
+export async function beginIdempotent(
+  db: Executor,
+  dialect: Dialect,
+  scope: string,
+  key: string,
+  requestHash: string,
+  lockMs: number,
+  tries = 3,
+): Promise<Begin> {
   const now = Date.now();
   const row: IdempotencyKeysTable = {
     scope,

@@ -45,7 +45,10 @@ export async function getJob(db: Executor, id: string): Promise<JobRow | undefin
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function listJobs(db: Executor, filter: { status?: JobStatus; name?: string; limit: number; offset?: number }): Promise<JobRow[]> {
+export async function listJobs(
+  db: Executor,
+  filter: { status?: JobStatus; name?: string; limit: number; offset?: number },
+): Promise<JobRow[]> {
   let q = db.selectFrom('jobs').selectAll();
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.name) q = q.where('name', '=', filter.name);
@@ -53,7 +56,11 @@ export async function listJobs(db: Executor, filter: { status?: JobStatus; name?
 }
 
 export async function countJobsByStatus(db: Executor): Promise<Record<string, number>> {
-  const rows = await db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('status')
+    .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 
@@ -107,11 +114,23 @@ export async function claimDueJobs(db: Executor, dialect: Dialect, worker: strin
 }
 
 /** A BullMQ worker takes attempt `attemptsBefore + 1` of a job; undefined when the row has moved past it (done, dead, or a newer attempt). */
-export async function startJob(db: Executor, id: string, worker: string, leaseMs: number, attemptsBefore: number): Promise<JobRow | undefined> {
+export async function startJob(
+  db: Executor,
+  id: string,
+  worker: string,
+  leaseMs: number,
+  attemptsBefore: number,
+): Promise<JobRow | undefined> {
   const now = Date.now();
   const r = await db
     .updateTable('jobs')
-    .set({ status: 'running', locked_by: worker, locked_until: nowIso(now + leaseMs), updated_at: nowIso(now), attempts: sql<number>`attempts + 1` })
+    .set({
+      status: 'running',
+      locked_by: worker,
+      locked_until: nowIso(now + leaseMs),
+      updated_at: nowIso(now),
+      attempts: sql<number>`attempts + 1`,
+    })
     .where('id', '=', id)
     .where('attempts', '=', attemptsBefore)
     .where('status', 'in', ['queued', 'pending', 'running'])
@@ -132,7 +151,12 @@ export async function finishJob(db: Executor, id: string, worker: string): Promi
 }
 
 /** After a failed run: back to pending at `runAt`, or dead. */
-export async function failJob(db: Executor, id: string, worker: string, outcome: { dead: boolean; error: string; runAt: Date }): Promise<boolean> {
+export async function failJob(
+  db: Executor,
+  id: string,
+  worker: string,
+  outcome: { dead: boolean; error: string; runAt: Date },
+): Promise<boolean> {
   const r = await db
     .updateTable('jobs')
     .set({
@@ -151,14 +175,22 @@ export async function failJob(db: Executor, id: string, worker: string, outcome:
 }
 
 export async function extendLeases(db: Executor, worker: string, leaseMs: number): Promise<void> {
-  await db.updateTable('jobs').set({ locked_until: nowIso(Date.now() + leaseMs) }).where('locked_by', '=', worker).where('status', '=', 'running').execute();
+  await db
+    .updateTable('jobs')
+    .set({ locked_until: nowIso(Date.now() + leaseMs) })
+    .where('locked_by', '=', worker)
+    .where('status', '=', 'running')
+    .execute();
 }
 
 /**
  * Jobs whose worker vanished (lease ran out) run again, or go dead when their attempts are used up;
  * `onDead` runs in the transaction that marks one dead (its alert commits with it).
  */
-export async function reapExpiredLeases(db: Db, onDead: (trx: Executor, job: JobRow) => Promise<void>): Promise<{ requeued: number; dead: number }> {
+export async function reapExpiredLeases(
+  db: Db,
+  onDead: (trx: Executor, job: JobRow) => Promise<void>,
+): Promise<{ requeued: number; dead: number }> {
   const now = nowIso();
   const expired = await db.selectFrom('jobs').selectAll().where('status', '=', 'running').where('locked_until', '<', now).execute();
   let requeued = 0;
@@ -203,13 +235,29 @@ export async function pendingForRelay(db: Executor, limit: number): Promise<JobR
 export async function markQueued(db: Executor, relayed: Pick<JobRow, 'id' | 'attempts'>[]): Promise<void> {
   const now = nowIso();
   for (const r of relayed) {
-    await db.updateTable('jobs').set({ status: 'queued', updated_at: now }).where('id', '=', r.id).where('attempts', '=', r.attempts).where('status', '=', 'pending').execute();
+    await db
+      .updateTable('jobs')
+      .set({ status: 'queued', updated_at: now })
+      .where('id', '=', r.id)
+      .where('attempts', '=', r.attempts)
+      .where('status', '=', 'pending')
+      .execute();
   }
 }
 
 export async function staleQueued(db: Executor, olderThanMs: number, limit: number): Promise<JobRow[]> {
   const before = nowIso(Date.now() - olderThanMs);
-  return page(db, db.selectFrom('jobs').selectAll().where('status', '=', 'queued').where('updated_at', '<', before).where('run_at', '<', before).orderBy('run_at'), limit).execute();
+  return page(
+    db,
+    db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('status', '=', 'queued')
+      .where('updated_at', '<', before)
+      .where('run_at', '<', before)
+      .orderBy('run_at'),
+    limit,
+  ).execute();
 }
 
 export async function touchJob(db: Executor, id: string): Promise<void> {
@@ -219,14 +267,25 @@ export async function touchJob(db: Executor, id: string): Promise<void> {
 // ---------------------------------------------------------------- schedules
 
 export async function ensureSchedule(db: Executor, dialect: Dialect, name: string): Promise<void> {
-  await insertIgnore(db, dialect, 'schedules', { name, next_run_at: nowIso(), locked_until: null, locked_by: null, last_run_at: null, last_error: null }, ['name']);
+  await insertIgnore(
+    db,
+    dialect,
+    'schedules',
+    { name, next_run_at: nowIso(), locked_until: null, locked_by: null, last_run_at: null, last_error: null },
+    ['name'],
+  );
 }
 
 /**
  * Takes a schedule's run for `worker` if nobody holds it and it is due (`earlyMs` early at most;
  * `force` ignores the due time). True when this worker won; it then holds a lease it must renew.
  */
-export async function claimSchedule(db: Executor, name: string, worker: string, opts: { everyMs: number; leaseMs: number; earlyMs?: number; force?: boolean }): Promise<boolean> {
+export async function claimSchedule(
+  db: Executor,
+  name: string,
+  worker: string,
+  opts: { everyMs: number; leaseMs: number; earlyMs?: number; force?: boolean },
+): Promise<boolean> {
   const now = Date.now();
   let q = db
     .updateTable('schedules')
@@ -240,11 +299,21 @@ export async function claimSchedule(db: Executor, name: string, worker: string, 
 
 /** Keeps a running schedule's lease alive; false when it was lost. */
 export async function extendSchedule(db: Executor, name: string, worker: string, leaseMs: number): Promise<boolean> {
-  const r = await db.updateTable('schedules').set({ locked_until: nowIso(Date.now() + leaseMs) }).where('name', '=', name).where('locked_by', '=', worker).executeTakeFirst();
+  const r = await db
+    .updateTable('schedules')
+    .set({ locked_until: nowIso(Date.now() + leaseMs) })
+    .where('name', '=', name)
+    .where('locked_by', '=', worker)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
 /** Ends a run; only the holder can (a run that lost its lease does not free somebody else's). */
 export async function releaseSchedule(db: Executor, name: string, worker: string, error: string | null): Promise<void> {
-  await db.updateTable('schedules').set({ locked_until: null, locked_by: null, last_error: error }).where('name', '=', name).where('locked_by', '=', worker).execute();
+  await db
+    .updateTable('schedules')
+    .set({ locked_until: null, locked_by: null, last_error: error })
+    .where('name', '=', name)
+    .where('locked_by', '=', worker)
+    .execute();
 }

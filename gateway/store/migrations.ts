@@ -172,7 +172,10 @@ const m0002: Migration = {
     await db.schema.createIndex('orders_pay_token').on('orders').column('pay_token').unique().where('pay_token', 'is not', null).execute();
     await db.schema.createIndex('orders_onec_ref').on('orders').columns(['organization_id', 'onec_ref']).execute();
     for (const table of ['payments', 'refunds']) {
-      await db.schema.alterTable(table).addColumn('onec_status', t.ascii(16), (c) => c.notNull().defaultTo('not_configured')).execute();
+      await db.schema
+        .alterTable(table)
+        .addColumn('onec_status', t.ascii(16), (c) => c.notNull().defaultTo('not_configured'))
+        .execute();
       await db.schema.alterTable(table).addColumn('onec_document', t.ascii(64)).execute();
       await db.schema.alterTable(table).addColumn('onec_number', t.str(64)).execute();
       await db.schema.alterTable(table).addColumn('onec_error', t.str(1000)).execute();
@@ -236,7 +239,10 @@ const m0003: Migration = {
 const m0004: Migration = {
   async up(db) {
     const t = types(dialectOfDb(db));
-    await db.schema.alterTable('payment_attempts').addColumn('method', t.ascii(16), (c) => c.notNull().defaultTo('card')).execute();
+    await db.schema
+      .alterTable('payment_attempts')
+      .addColumn('method', t.ascii(16), (c) => c.notNull().defaultTo('card'))
+      .execute();
     await db.schema.alterTable('payment_attempts').addColumn('amount', t.money).execute();
     await db.schema.alterTable('payment_attempts').addColumn('provider_extra', t.str(1000)).execute();
     await db.schema.alterTable('payment_attempts').addColumn('expires_at', t.ts).execute();
@@ -269,7 +275,11 @@ const m0004: Migration = {
       .addColumn('updated_at', t.ts, (c) => c.notNull())
       .addUniqueConstraint('payment_operations_key', ['organization_id', 'op_key'])
       .execute();
-    await db.schema.createIndex('payment_operations_ref').on('payment_operations').columns(['organization_id', 'provider', 'provider_ref']).execute();
+    await db.schema
+      .createIndex('payment_operations_ref')
+      .on('payment_operations')
+      .columns(['organization_id', 'provider', 'provider_ref'])
+      .execute();
     await db.schema.createIndex('payment_operations_state').on('payment_operations').columns(['match_state', 'occurred_at']).execute();
     await db.schema.createIndex('payment_operations_order').on('payment_operations').column('order_id').execute();
   },
@@ -317,7 +327,11 @@ const m0005: Migration = {
       .execute();
     await db.schema.createIndex('receipts_payment_id').on('receipts').column('payment_id').execute();
     await db.schema.createIndex('receipts_order_id').on('receipts').column('order_id').execute();
-    await db.schema.createIndex('receipts_register_status').on('receipts').columns(['organization_id', 'register_id', 'status', 'created_at']).execute();
+    await db.schema
+      .createIndex('receipts_register_status')
+      .on('receipts')
+      .columns(['organization_id', 'register_id', 'status', 'created_at'])
+      .execute();
     await db.schema.createIndex('receipts_status_check').on('receipts').columns(['status', 'next_check_at']).execute();
   },
   async down(db) {
@@ -345,7 +359,10 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   // On PostgreSQL the migrator looks for its tables in every schema of the database unless told
   // which one: another application's (or another test's) tables in a neighbouring schema would
   // make it skip creating ours. Its tables live in the schema the connection works in.
-  const migrationTableSchema = dialectOfDb(db) === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+  const migrationTableSchema =
+    dialectOfDb(db) === 'postgres'
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+      : undefined;
   const migrator = new Migrator({ db, provider: new InCodeProvider(), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

@@ -1,6 +1,16 @@
 import { nowIso, type Executor } from './db';
 import { prepared } from './prepared';
-import type { AttemptRow, AttemptState, NewPayment, NewRefund, PaymentAttemptsTable, PaymentEventsTable, PaymentRow, PaymentsTable, RefundRow } from './schema';
+import type {
+  AttemptRow,
+  AttemptState,
+  NewPayment,
+  NewRefund,
+  PaymentAttemptsTable,
+  PaymentEventsTable,
+  PaymentRow,
+  PaymentsTable,
+  RefundRow,
+} from './schema';
 import { insertIgnoreQuery, page } from './sql';
 
 // ---------------------------------------------------------------- payments
@@ -35,7 +45,13 @@ export async function movePayment(db: Executor, id: string, from: string, set: P
  * Payments of the given organizations changed after a point (`since`, or the exact position
  * `since` + `afterId` a previous page ended at), oldest change first.
  */
-export async function paymentsChangedSince(db: Executor, organizations: string[], since: string, afterId: string | null, limit: number): Promise<PaymentRow[]> {
+export async function paymentsChangedSince(
+  db: Executor,
+  organizations: string[],
+  since: string,
+  afterId: string | null,
+  limit: number,
+): Promise<PaymentRow[]> {
   let q = db.selectFrom('payments').selectAll().where('organization_id', 'in', organizations);
   q = afterId
     ? q.where((eb) => eb.or([eb('updated_at', '>', since), eb.and([eb('updated_at', '=', since), eb('id', '>', afterId)])]))
@@ -44,7 +60,11 @@ export async function paymentsChangedSince(db: Executor, organizations: string[]
 }
 
 export async function setPaymentAction(db: Executor, id: string, action: unknown): Promise<void> {
-  await db.updateTable('payments').set({ action: JSON.stringify(action), updated_at: nowIso() }).where('id', '=', id).execute();
+  await db
+    .updateTable('payments')
+    .set({ action: JSON.stringify(action), updated_at: nowIso() })
+    .where('id', '=', id)
+    .execute();
 }
 
 // ---------------------------------------------------------------- attempts
@@ -57,8 +77,19 @@ export async function getAttempt(db: Executor, id: string): Promise<AttemptRow |
   return db.selectFrom('payment_attempts').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function findAttemptByRef(db: Executor, organizationId: string, provider: string, providerRef: string): Promise<AttemptRow | undefined> {
-  return db.selectFrom('payment_attempts').selectAll().where('provider', '=', provider).where('provider_ref', '=', providerRef).where('organization_id', '=', organizationId).executeTakeFirst();
+export async function findAttemptByRef(
+  db: Executor,
+  organizationId: string,
+  provider: string,
+  providerRef: string,
+): Promise<AttemptRow | undefined> {
+  return db
+    .selectFrom('payment_attempts')
+    .selectAll()
+    .where('provider', '=', provider)
+    .where('provider_ref', '=', providerRef)
+    .where('organization_id', '=', organizationId)
+    .executeTakeFirst();
 }
 
 /** The attempt a callback is about, its payment's amount, and whether this very callback was recorded before. */
@@ -81,7 +112,13 @@ const selectCallbackTarget = prepared((db, p: { dedupeKey: string; provider: str
 );
 
 /** One read for what handling a callback needs before it asks the provider. */
-export async function findCallbackTarget(db: Executor, organizationId: string, provider: string, providerRef: string, dedupeKey: string): Promise<CallbackTarget | undefined> {
+export async function findCallbackTarget(
+  db: Executor,
+  organizationId: string,
+  provider: string,
+  providerRef: string,
+  dedupeKey: string,
+): Promise<CallbackTarget | undefined> {
   const r = await selectCallbackTarget(db, { dedupeKey, provider, providerRef, organizationId });
   const row = r.rows[0] as (AttemptRow & { payment_amount: number; seen_event: string | null }) | undefined;
   if (!row) return undefined;
@@ -93,9 +130,16 @@ export async function paymentAttempts(db: Executor, paymentId: string): Promise<
   return db.selectFrom('payment_attempts').selectAll().where('payment_id', '=', paymentId).orderBy('created_at').execute();
 }
 
-type AttemptChange = Partial<Pick<PaymentAttemptsTable, 'state' | 'provider_ref' | 'provider_state' | 'next_check_at' | 'checks' | 'error' | 'provider_extra' | 'expires_at'>>;
+type AttemptChange = Partial<
+  Pick<
+    PaymentAttemptsTable,
+    'state' | 'provider_ref' | 'provider_state' | 'next_check_at' | 'checks' | 'error' | 'provider_extra' | 'expires_at'
+  >
+>;
 
-const updateAttemptRow = prepared((db, { id, ...set }: AttemptChange & { updated_at: string; id: string }) => db.updateTable('payment_attempts').set(set).where('id', '=', id));
+const updateAttemptRow = prepared((db, { id, ...set }: AttemptChange & { updated_at: string; id: string }) =>
+  db.updateTable('payment_attempts').set(set).where('id', '=', id),
+);
 
 export async function updateAttempt(db: Executor, id: string, set: AttemptChange): Promise<void> {
   await updateAttemptRow(db, { ...set, updated_at: nowIso(), id });
@@ -140,7 +184,18 @@ export async function paymentRefunds(db: Executor, paymentId: string): Promise<R
   return db.selectFrom('refunds').selectAll().where('payment_id', '=', paymentId).orderBy('created_at').execute();
 }
 
-export async function setRefundStatus(db: Executor, id: string, from: RefundRow['status'], status: RefundRow['status'], error: string | null = null): Promise<boolean> {
-  const r = await db.updateTable('refunds').set({ status, error, updated_at: nowIso() }).where('id', '=', id).where('status', '=', from).executeTakeFirst();
+export async function setRefundStatus(
+  db: Executor,
+  id: string,
+  from: RefundRow['status'],
+  status: RefundRow['status'],
+  error: string | null = null,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('refunds')
+    .set({ status, error, updated_at: nowIso() })
+    .where('id', '=', id)
+    .where('status', '=', from)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }

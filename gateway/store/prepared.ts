@@ -25,7 +25,9 @@ interface Template {
  * which fields there are, never on their values: the same fields always run the same SQL. Every
  * field is a value to bind: null, not undefined.
  */
-export function prepared<P extends object, R = unknown>(build: (db: Executor, p: P) => Compilable<R> | RawBuilder<R>): (db: Executor, values: P) => Promise<QueryResult<R>> {
+export function prepared<P extends object, R = unknown>(
+  build: (db: Executor, p: P) => Compilable<R> | RawBuilder<R>,
+): (db: Executor, values: P) => Promise<QueryResult<R>> {
   // per adapter (one per store, shared by its transactions), then per set of fields
   const templates = new WeakMap<object, Map<string, Template>>();
   return (db, values) => {

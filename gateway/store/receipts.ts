@@ -26,7 +26,11 @@ export async function orderReceipts(db: Executor, orderId: string): Promise<Rece
 }
 
 /** Receipts of a register not yet sent that were made before this one: they go first. */
-export async function unsentBefore(db: Executor, r: Pick<ReceiptRow, 'organization_id' | 'register_id' | 'created_at' | 'id'>, limit: number): Promise<ReceiptRow[]> {
+export async function unsentBefore(
+  db: Executor,
+  r: Pick<ReceiptRow, 'organization_id' | 'register_id' | 'created_at' | 'id'>,
+  limit: number,
+): Promise<ReceiptRow[]> {
   const q = db
     .selectFrom('receipts')
     .selectAll()
@@ -41,18 +45,28 @@ export async function unsentBefore(db: Executor, r: Pick<ReceiptRow, 'organizati
 
 /** Sent receipts whose result is due to be asked for. */
 export async function receiptsDueForCheck(db: Executor, limit: number): Promise<ReceiptRow[]> {
-  const q = db.selectFrom('receipts').selectAll().where('status', '=', 'sent').where('next_check_at', '<=', nowIso()).orderBy('next_check_at');
+  const q = db
+    .selectFrom('receipts')
+    .selectAll()
+    .where('status', '=', 'sent')
+    .where('next_check_at', '<=', nowIso())
+    .orderBy('next_check_at');
   return page(db, q, limit).execute();
 }
 
-export async function listReceipts(db: Executor, filter: { status?: ReceiptStatus; organizations?: string[]; limit: number; offset?: number }): Promise<ReceiptRow[]> {
+export async function listReceipts(
+  db: Executor,
+  filter: { status?: ReceiptStatus; organizations?: string[]; limit: number; offset?: number },
+): Promise<ReceiptRow[]> {
   let q = db.selectFrom('receipts').selectAll();
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.organizations) q = q.where('organization_id', 'in', filter.organizations);
   return page(db, q.orderBy('created_at', 'desc').orderBy('id', 'desc'), filter.limit, filter.offset ?? 0).execute();
 }
 
-type Settable = Partial<Pick<ReceiptsTable, 'status' | 'attempt' | 'provider_uuid' | 'error' | 'error_code' | 'checks' | 'next_check_at' | 'sent_at' | 'done_at'>>;
+type Settable = Partial<
+  Pick<ReceiptsTable, 'status' | 'attempt' | 'provider_uuid' | 'error' | 'error_code' | 'checks' | 'next_check_at' | 'sent_at' | 'done_at'>
+>;
 
 /** Moves a receipt on from one of `from`; false when it had moved already (another run got there first). */
 export async function updateReceipt(db: Executor, id: string, from: ReceiptStatus[], set: Settable): Promise<boolean> {
@@ -105,11 +119,28 @@ export async function ordersAwaitingShipment(db: Executor, organizationId: strin
     .where('status', '!=', 'cancelled')
     .where((eb) =>
       eb.or([
-        eb.exists(eb.selectFrom('receipts').select('receipts.id').whereRef('receipts.order_id', '=', 'orders.id').where('receipts.kind', '=', 'prepayment').where('receipts.status', '!=', 'failed')),
+        eb.exists(
+          eb
+            .selectFrom('receipts')
+            .select('receipts.id')
+            .whereRef('receipts.order_id', '=', 'orders.id')
+            .where('receipts.kind', '=', 'prepayment')
+            .where('receipts.status', '!=', 'failed'),
+        ),
         eb.and([eb('orders.payment_terms', 'like', '%"deferred"%'), eb('orders.created_at', '>=', since)]),
       ]),
     )
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('receipts').select('receipts.id').whereRef('receipts.order_id', '=', 'orders.id').where('receipts.kind', '=', 'settlement'))))
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('receipts')
+            .select('receipts.id')
+            .whereRef('receipts.order_id', '=', 'orders.id')
+            .where('receipts.kind', '=', 'settlement'),
+        ),
+      ),
+    )
     .orderBy('orders.created_at');
   return page(db, q, limit).execute();
 }

@@ -49,7 +49,12 @@ export function isMssql(db: Executor): boolean {
 }
 
 /** At most `limit` rows from `offset`: LIMIT/OFFSET, or on MS SQL Server TOP and OFFSET ... FETCH (which needs an ORDER BY). */
-export function page<DB, TB extends keyof DB, O>(db: Executor, q: SelectQueryBuilder<DB, TB, O>, limit: number, offset = 0): SelectQueryBuilder<DB, TB, O> {
+export function page<DB, TB extends keyof DB, O>(
+  db: Executor,
+  q: SelectQueryBuilder<DB, TB, O>,
+  limit: number,
+  offset = 0,
+): SelectQueryBuilder<DB, TB, O> {
   if (isMssql(db)) return offset > 0 ? q.offset(offset).fetch(limit) : q.top(limit);
   return offset > 0 ? q.limit(limit).offset(offset) : q.limit(limit);
 }

@@ -295,5 +295,9 @@ class GroupCommitDriver implements Driver {
 function run<R>(stmt: BetterSqlite3.Statement, params: unknown[]): QueryResult<R> {
   if (stmt.reader) return { rows: stmt.all(params) as R[] }; // UPDATE ... RETURNING
   const r = stmt.run(params);
-  return { rows: [], numAffectedRows: BigInt(r.changes), insertId: r.lastInsertRowid !== undefined ? BigInt(r.lastInsertRowid) : undefined };
+  return {
+    rows: [],
+    numAffectedRows: BigInt(r.changes),
+    insertId: r.lastInsertRowid !== undefined ? BigInt(r.lastInsertRowid) : undefined,
+  };
 }

@@ -44,7 +44,11 @@ describeBrowser('the payment page in a browser', () => {
     return page;
   }
 
-  const naturalWidth = (page: Page, selector: string) => page.locator(selector).first().evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
+  const naturalWidth = (page: Page, selector: string) =>
+    page
+      .locator(selector)
+      .first()
+      .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
 
   test('on a desktop: the order, then the QR to scan after "Оплатить по СБП"; the bank-app button is not shown', async () => {
     const { url } = await orderPage();

@@ -18,12 +18,27 @@ function checkoutSuite(opts: HarnessOptions): void {
     await h?.close();
   });
   beforeEach(() => {
-    Object.assign(h.sber.knobs, { callbacks: 'on', duplicateCallbacks: 0, callbackDelayMs: 0, apiLatencyMs: 0, apiFailRate: 0, apiDown: false, statusApiDown: false });
+    Object.assign(h.sber.knobs, {
+      callbacks: 'on',
+      duplicateCallbacks: 0,
+      callbackDelayMs: 0,
+      apiLatencyMs: 0,
+      apiFailRate: 0,
+      apiDown: false,
+      statusApiDown: false,
+    });
   });
 
   const db = () => h.gateway.store.db;
   const count = async (table: 'orders' | 'payments' | 'payment_events' | 'refunds') =>
-    Number((await db().selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await db()
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   async function newOrder(overrides: Record<string, unknown> = {}) {
     const r = await h.call('POST', '/api/v1/orders', orderBody(overrides), SITE_AUTH);
@@ -31,7 +46,11 @@ function checkoutSuite(opts: HarnessOptions): void {
     return r.body;
   }
 
-  async function newPayment(orderId: string, key = `k-${Math.random()}`, body: Record<string, unknown> = { method: 'card', returnUrl: 'https://shop.example/thanks' }) {
+  async function newPayment(
+    orderId: string,
+    key = `k-${Math.random()}`,
+    body: Record<string, unknown> = { method: 'card', returnUrl: 'https://shop.example/thanks' },
+  ) {
     const r = await h.call('POST', `/api/v1/orders/${orderId}/payments`, body, { ...SITE_AUTH, 'idempotency-key': key });
     expect(r.status).toBe(201);
     return r.body;
@@ -49,7 +68,9 @@ function checkoutSuite(opts: HarnessOptions): void {
   }
 
   async function paidPayment(total = 350000) {
-    const order = await newOrder(total === 350000 ? {} : { items: [{ sku: 's', name: 'Товар', quantity: 1, price: total, amount: total, vat: 'vat22' }], total });
+    const order = await newOrder(
+      total === 350000 ? {} : { items: [{ sku: 's', name: 'Товар', quantity: 1, price: total, amount: total, vat: 'vat22' }], total },
+    );
     const payment = await newPayment(order.id);
     await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
     await eventually(async () => (await getPayment(payment.id)).status === 'paid', 5000);
@@ -63,7 +84,13 @@ function checkoutSuite(opts: HarnessOptions): void {
       const body = orderBody();
       const first = await h.call('POST', '/api/v1/orders', body, SITE_AUTH);
       expect(first.status).toBe(201);
-      expect(first.body).toMatchObject({ externalId: body.externalId, status: 'awaiting_payment', total: 350000, paidAmount: 0, organization: 'main' });
+      expect(first.body).toMatchObject({
+        externalId: body.externalId,
+        status: 'awaiting_payment',
+        total: 350000,
+        paidAmount: 0,
+        organization: 'main',
+      });
       const again = await h.call('POST', '/api/v1/orders', { ...body, items: [...body.items] }, SITE_AUTH);
       expect(again.status).toBe(200);
       expect(again.body.id).toBe(first.body.id);
@@ -83,14 +110,50 @@ function checkoutSuite(opts: HarnessOptions): void {
     test.each([
       ['malformed JSON', '{"externalId": "x",', 400, 'malformed_json', undefined],
       ['wrong type', { ...orderBody(), total: '350000' }, 422, 'validation_failed', 'total'],
-      ['negative price', orderBody({ items: [{ sku: 'a', name: 'A', quantity: 1, price: -100, amount: -100, vat: 'vat22' }], total: 100 }), 422, 'validation_failed', 'items[0].price'],
-      ['zero total', orderBody({ items: [{ sku: 'a', name: 'A', quantity: 1, price: 0, amount: 0, vat: 'vat22' }], total: 0 }), 422, 'validation_failed', 'total'],
-      ['fractional kopecks', orderBody({ items: [{ sku: 'a', name: 'A', quantity: 1, price: 100.5, amount: 100.5, vat: 'vat22' }], total: 100.5 }), 422, 'validation_failed', 'items[0].price'],
-      ['line amount ≠ price × quantity', orderBody({ items: [{ sku: 'a', name: 'A', quantity: 3, price: 100, amount: 301, vat: 'vat22' }], total: 301 }), 422, 'totals_mismatch', 'items[0].amount'],
+      [
+        'negative price',
+        orderBody({ items: [{ sku: 'a', name: 'A', quantity: 1, price: -100, amount: -100, vat: 'vat22' }], total: 100 }),
+        422,
+        'validation_failed',
+        'items[0].price',
+      ],
+      [
+        'zero total',
+        orderBody({ items: [{ sku: 'a', name: 'A', quantity: 1, price: 0, amount: 0, vat: 'vat22' }], total: 0 }),
+        422,
+        'validation_failed',
+        'total',
+      ],
+      [
+        'fractional kopecks',
+        orderBody({ items: [{ sku: 'a', name: 'A', quantity: 1, price: 100.5, amount: 100.5, vat: 'vat22' }], total: 100.5 }),
+        422,
+        'validation_failed',
+        'items[0].price',
+      ],
+      [
+        'line amount ≠ price × quantity',
+        orderBody({ items: [{ sku: 'a', name: 'A', quantity: 3, price: 100, amount: 301, vat: 'vat22' }], total: 301 }),
+        422,
+        'totals_mismatch',
+        'items[0].amount',
+      ],
       ['total ≠ Σ lines', orderBody({ total: 350001 }), 422, 'totals_mismatch', 'total'],
-      ['unknown VAT code', orderBody({ items: [{ sku: 'a', name: 'A', quantity: 1, price: 100, amount: 100, vat: 'vat18' }], total: 100 }), 422, 'validation_failed', 'items[0].vat'],
+      [
+        'unknown VAT code',
+        orderBody({ items: [{ sku: 'a', name: 'A', quantity: 1, price: 100, amount: 100, vat: 'vat18' }], total: 100 }),
+        422,
+        'validation_failed',
+        'items[0].vat',
+      ],
       ['unknown organization', orderBody({ organization: 'nope' }), 422, 'unknown_organization', 'organization'],
-      ['legal entity without ИНН', orderBody({ customer: { type: 'legal', name: 'ООО Ромашка' } }), 422, 'validation_failed', 'customer.inn'],
+      [
+        'legal entity without ИНН',
+        orderBody({ customer: { type: 'legal', name: 'ООО Ромашка' } }),
+        422,
+        'validation_failed',
+        'customer.inn',
+      ],
       ['no lines', orderBody({ items: [], total: 100 }), 422, 'validation_failed', 'items'],
     ])('%s → a clear error, and nothing is stored', async (_name, body, status, code, path) => {
       const before = await count('orders');
@@ -103,7 +166,11 @@ function checkoutSuite(opts: HarnessOptions): void {
 
     test('missing or wrong API key → 401 and nothing stored', async () => {
       const before = await count('orders');
-      for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-key-wrong-key' }, { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }]) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: 'Bearer wrong-key-wrong-key' },
+        { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+      ]) {
         const r = await h.call('POST', '/api/v1/orders', orderBody(), headers);
         expect(r.status).toBe(401);
         expect(r.body.error.code).toBe('unauthorized');
@@ -170,7 +237,12 @@ function checkoutSuite(opts: HarnessOptions): void {
       const order = await newOrder();
       const before = await count('payments');
       for (const method of ['invoice']) {
-        const r = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method }, { ...SITE_AUTH, 'idempotency-key': `m-${method}-${order.id}` });
+        const r = await h.call(
+          'POST',
+          `/api/v1/orders/${order.id}/payments`,
+          { method },
+          { ...SITE_AUTH, 'idempotency-key': `m-${method}-${order.id}` },
+        );
         expect(r.status).toBe(422);
         expect(r.body.error.code).toBe('method_not_enabled');
         expect(r.body.error.message).toContain('not enabled for this organization');
@@ -189,12 +261,22 @@ function checkoutSuite(opts: HarnessOptions): void {
       const order = await newOrder();
       const before = await count('payments');
       const a = await newPayment(order.id, 'same-key-1');
-      const b = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card', returnUrl: 'https://shop.example/thanks' }, { ...SITE_AUTH, 'idempotency-key': 'same-key-1' });
+      const b = await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'card', returnUrl: 'https://shop.example/thanks' },
+        { ...SITE_AUTH, 'idempotency-key': 'same-key-1' },
+      );
       expect(b.status).toBe(201);
       expect(b.body.id).toBe(a.id);
       expect(b.headers.get('idempotent-replayed')).toBe('true');
       expect(await count('payments')).toBe(before + 1);
-      const c = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card', returnUrl: 'https://other.example/' }, { ...SITE_AUTH, 'idempotency-key': 'same-key-1' });
+      const c = await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'card', returnUrl: 'https://other.example/' },
+        { ...SITE_AUTH, 'idempotency-key': 'same-key-1' },
+      );
       expect(c.status).toBe(422);
       expect(c.body.error.code).toBe('idempotency_key_reused');
       expect(await count('payments')).toBe(before + 1);
@@ -203,7 +285,8 @@ function checkoutSuite(opts: HarnessOptions): void {
     test('Idempotency-Key: the same key while the first request runs → 409', async () => {
       const order = await newOrder();
       h.sber.knobs.apiLatencyMs = 600;
-      const send = () => h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `race-${order.id}` });
+      const send = () =>
+        h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `race-${order.id}` });
       const first = send();
       await new Promise((r) => setTimeout(r, 150));
       const second = await send();
@@ -216,7 +299,12 @@ function checkoutSuite(opts: HarnessOptions): void {
     test('a second payment on a paid order → 409', async () => {
       const { order } = await paidPayment();
       const before = await count('payments');
-      const r = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `second-${order.id}` });
+      const r = await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'card' },
+        { ...SITE_AUTH, 'idempotency-key': `second-${order.id}` },
+      );
       expect(r.status).toBe(409);
       expect(r.body.error.code).toBe('order_not_payable');
       expect(await count('payments')).toBe(before);
@@ -225,13 +313,25 @@ function checkoutSuite(opts: HarnessOptions): void {
     test('the bank down at registration → 502, the payment is cancelled, and the site can try again', async () => {
       const order = await newOrder();
       h.sber.knobs.apiDown = true;
-      const r = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `down-${order.id}` });
+      const r = await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'card' },
+        { ...SITE_AUTH, 'idempotency-key': `down-${order.id}` },
+      );
       expect(r.status).toBe(502);
       expect(r.body.error.code).toBe('provider_error');
       h.sber.knobs.apiDown = false;
-      const again = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `down-${order.id}` });
+      const again = await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'card' },
+        { ...SITE_AUTH, 'idempotency-key': `down-${order.id}` },
+      );
       expect(again.status).toBe(201);
-      const statuses = (await db().selectFrom('payments').select('status').where('order_id', '=', order.id).orderBy('created_at').execute()).map((p) => p.status);
+      const statuses = (
+        await db().selectFrom('payments').select('status').where('order_id', '=', order.id).orderBy('created_at').execute()
+      ).map((p) => p.status);
       expect(statuses).toEqual(['cancelled', 'pending']);
     });
 
@@ -241,7 +341,12 @@ function checkoutSuite(opts: HarnessOptions): void {
       await h.sber.settle();
       const { mdOrder } = await mdOrderOf(payment.id);
       const attempt = await db().selectFrom('payment_attempts').select('id').where('provider_ref', '=', mdOrder).executeTakeFirstOrThrow();
-      const callbacks = await db().selectFrom('payment_events').select('id').where('attempt_id', '=', attempt.id).where('kind', '=', 'callback').execute();
+      const callbacks = await db()
+        .selectFrom('payment_events')
+        .select('id')
+        .where('attempt_id', '=', attempt.id)
+        .where('kind', '=', 'callback')
+        .execute();
       expect(callbacks).toHaveLength(1);
       expect(h.sber.deliveries.filter((d) => d.params.mdOrder === mdOrder && d.status === 200)).toHaveLength(4);
       const order = (await h.call('GET', `/api/v1/orders/${payment.orderId}`, undefined, SITE_AUTH)).body;
@@ -291,7 +396,16 @@ function checkoutSuite(opts: HarnessOptions): void {
       return { order, payment, ...(await mdOrderOf(payment.id)) };
     }
 
-    const callbackEvents = async () => Number((await db().selectFrom('payment_events').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'callback').executeTakeFirstOrThrow()).n);
+    const callbackEvents = async () =>
+      Number(
+        (
+          await db()
+            .selectFrom('payment_events')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('kind', '=', 'callback')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
 
     test('a forged checksum → 403 and nothing changes, even when the bank says paid', async () => {
       const { payment, mdOrder, orderNumber } = await pendingPayment();
@@ -304,14 +418,20 @@ function checkoutSuite(opts: HarnessOptions): void {
       expect(r.body.error.code).toBe('invalid_signature');
       expect((await getPayment(payment.id)).status).toBe('pending');
       expect(await callbackEvents()).toBe(before);
-      const noChecksum = await h.call('GET', `/callbacks/sber/main?mdOrder=${mdOrder}&orderNumber=${orderNumber}&operation=deposited&status=1`);
+      const noChecksum = await h.call(
+        'GET',
+        `/callbacks/sber/main?mdOrder=${mdOrder}&orderNumber=${orderNumber}&operation=deposited&status=1`,
+      );
       expect(noChecksum.status).toBe(403);
     });
 
     test('a checksum made with another secret → 403', async () => {
       const { payment, mdOrder, orderNumber } = await pendingPayment();
       const p = { mdOrder, orderNumber, operation: 'deposited', status: '1' };
-      const r = await h.call('GET', `/callbacks/sber/main?${new URLSearchParams({ ...p, checksum: symmetricChecksum(p, 'not-the-secret') })}`);
+      const r = await h.call(
+        'GET',
+        `/callbacks/sber/main?${new URLSearchParams({ ...p, checksum: symmetricChecksum(p, 'not-the-secret') })}`,
+      );
       expect(r.status).toBe(403);
       expect((await getPayment(payment.id)).status).toBe('pending');
     });
@@ -354,7 +474,12 @@ function checkoutSuite(opts: HarnessOptions): void {
       const db = h.gateway.store.db;
       const attempt = await db.selectFrom('payment_attempts').select('id').where('payment_id', '=', payment.id).executeTakeFirstOrThrow();
       await eventually(async () => {
-        const jobs = await db.selectFrom('jobs').select(['status', 'payload']).where('name', '=', 'payment.apply').where('status', '=', 'done').execute();
+        const jobs = await db
+          .selectFrom('jobs')
+          .select(['status', 'payload'])
+          .where('name', '=', 'payment.apply')
+          .where('status', '=', 'done')
+          .execute();
         return jobs.some((j) => JSON.parse(String(j.payload)).attemptId === attempt.id);
       });
       expect((await getPayment(payment.id)).status).toBe('pending');
@@ -364,24 +489,39 @@ function checkoutSuite(opts: HarnessOptions): void {
       const { payment, mdOrder, orderNumber } = await pendingPayment();
       h.sber.knobs.callbacks = 'off';
       h.sber.complete(mdOrder, 'paid');
-      const r = await h.call('POST', '/callbacks/sber/main', signed({ mdOrder, orderNumber, operation: 'deposited', status: '1' }), { 'content-type': 'application/x-www-form-urlencoded' });
+      const r = await h.call('POST', '/callbacks/sber/main', signed({ mdOrder, orderNumber, operation: 'deposited', status: '1' }), {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
       expect(r.status).toBe(200);
       await eventually(async () => (await getPayment(payment.id)).status === 'paid');
     });
 
     test('a callback for an unknown attempt → 404 and nothing recorded', async () => {
       const before = await callbackEvents();
-      const r = await h.call('GET', `/callbacks/sber/main?${signed({ mdOrder: '11111111-2222-3333-4444-555555555555', orderNumber: 'x-1', operation: 'deposited', status: '1' })}`);
+      const r = await h.call(
+        'GET',
+        `/callbacks/sber/main?${signed({ mdOrder: '11111111-2222-3333-4444-555555555555', orderNumber: 'x-1', operation: 'deposited', status: '1' })}`,
+      );
       expect(r.status).toBe(404);
       expect(await callbackEvents()).toBe(before);
-      expect((await h.call('GET', `/callbacks/sber/nosuchorg?${signed({ mdOrder: 'a', orderNumber: 'b', operation: 'deposited', status: '1' })}`)).status).toBe(404);
+      expect(
+        (
+          await h.call(
+            'GET',
+            `/callbacks/sber/nosuchorg?${signed({ mdOrder: 'a', orderNumber: 'b', operation: 'deposited', status: '1' })}`,
+          )
+        ).status,
+      ).toBe(404);
     });
 
     test('a callback whose order number is not the attempt’s → 403', async () => {
       const { payment, mdOrder } = await pendingPayment();
       h.sber.knobs.callbacks = 'off';
       h.sber.complete(mdOrder, 'paid');
-      const r = await h.call('GET', `/callbacks/sber/main?${signed({ mdOrder, orderNumber: 'someone-else', operation: 'deposited', status: '1' })}`);
+      const r = await h.call(
+        'GET',
+        `/callbacks/sber/main?${signed({ mdOrder, orderNumber: 'someone-else', operation: 'deposited', status: '1' })}`,
+      );
       expect(r.status).toBe(403);
       expect((await getPayment(payment.id)).status).toBe('pending');
     });
@@ -390,7 +530,10 @@ function checkoutSuite(opts: HarnessOptions): void {
       const { payment, mdOrder, orderNumber } = await pendingPayment();
       h.sber.knobs.callbacks = 'off';
       h.sber.complete(mdOrder, 'paid');
-      const r = await h.call('GET', `/callbacks/sber/main?${signed({ mdOrder, orderNumber, operation: 'deposited', status: '1', amount: '100' })}`);
+      const r = await h.call(
+        'GET',
+        `/callbacks/sber/main?${signed({ mdOrder, orderNumber, operation: 'deposited', status: '1', amount: '100' })}`,
+      );
       expect(r.status).toBe(422);
       expect(r.body.error.code).toBe('amount_mismatch');
       expect((await getPayment(payment.id)).status).toBe('pending');
@@ -405,11 +548,20 @@ function checkoutSuite(opts: HarnessOptions): void {
       await h.call('GET', `/return/${payment.id}`); // the return reads the status before the callback comes
       expect((await getPayment(payment.id)).status).toBe('paid');
       h.sber.knobs.callbackDelayMs = 0;
-      await h.call('POST', `/api/v1/payments/${payment.id}/refunds`, { amount: 350000 }, { ...SITE_AUTH, 'idempotency-key': `late-${payment.id}` });
+      await h.call(
+        'POST',
+        `/api/v1/payments/${payment.id}/refunds`,
+        { amount: 350000 },
+        { ...SITE_AUTH, 'idempotency-key': `late-${payment.id}` },
+      );
       await eventually(async () => (await getPayment(payment.id)).status === 'refunded');
       await h.sber.settle(); // the late "deposited" callback arrives now
       expect((await getPayment(payment.id)).status).toBe('refunded');
-      expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body).toMatchObject({ paidAmount: 350000, refundedAmount: 350000, status: 'refunded' });
+      expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body).toMatchObject({
+        paidAmount: 350000,
+        refundedAmount: 350000,
+        status: 'refunded',
+      });
     });
   });
 
@@ -433,7 +585,10 @@ function checkoutSuite(opts: HarnessOptions): void {
       await eventually(async () => (await getPayment(payment.id)).status === 'refunded');
       const { mdOrder } = await mdOrderOf(payment.id);
       expect(h.sber.orders.get(mdOrder)!.refundedAmount).toBe(350000);
-      expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body).toMatchObject({ status: 'refunded', refundedAmount: 350000 });
+      expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body).toMatchObject({
+        status: 'refunded',
+        refundedAmount: 350000,
+      });
     });
 
     test('a same-day full refund is a cancellation at the bank (reverse.do)', async () => {
@@ -464,7 +619,16 @@ function checkoutSuite(opts: HarnessOptions): void {
       const now = new Date().toISOString();
       await db()
         .insertInto('refunds')
-        .values({ id: randomUUID(), payment_id: payment.id, amount: 300000, status: 'succeeded', refunded_before: 0, error: null, created_at: now, updated_at: now })
+        .values({
+          id: randomUUID(),
+          payment_id: payment.id,
+          amount: 300000,
+          status: 'succeeded',
+          refunded_before: 0,
+          error: null,
+          created_at: now,
+          updated_at: now,
+        })
         .execute();
       const r = await refund(payment.id, 60000);
       expect(r.status).toBe(422);
@@ -516,7 +680,14 @@ function checkoutSuite(opts: HarnessOptions): void {
       expect(metrics.text).toContain('gateway_jobs{status="done"}');
       const doc = (await h.call('GET', '/openapi.json')).body;
       expect(doc.openapi).toBe('3.1.0');
-      expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/orders', '/api/v1/orders/{id}/payments', '/api/v1/payments/{id}', '/api/v1/payments/{id}/refunds']));
+      expect(Object.keys(doc.paths)).toEqual(
+        expect.arrayContaining([
+          '/api/v1/orders',
+          '/api/v1/orders/{id}/payments',
+          '/api/v1/payments/{id}',
+          '/api/v1/payments/{id}/refunds',
+        ]),
+      );
       expect(doc.components.schemas.Order.properties.total).toBeDefined();
       expect(doc.paths['/api/v1/orders'].post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/CreateOrder');
       expect(doc.paths['/sandbox/payments/{id}/complete'].post.tags).toEqual(['sandbox']);

@@ -11,7 +11,12 @@ const ROOT = resolve(__dirname, '../..');
 const BIN = join(ROOT, 'bin/onec-gateway.js');
 
 function run(args: string[], env: Record<string, string> = {}, cwd = ROOT) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', PORT: '', GATEWAY_CONFIG: '', ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', PORT: '', GATEWAY_CONFIG: '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -46,7 +51,14 @@ describe('the CLI', () => {
 
   test('migrate creates the schema and is idempotent', () => {
     const file = join(dir, 'gateway.config.yaml');
-    const env = { SITE_KEY: 'site-key-0123456789', ADMIN_KEY: 'admin-key-0123456789', SBER_USERNAME: 'shop-api', SBER_PASSWORD: 'p', SBER_CALLBACK_SECRET: 'callback-secret', DATABASE_URL: `sqlite:${join(dir, 'g.db')}` };
+    const env = {
+      SITE_KEY: 'site-key-0123456789',
+      ADMIN_KEY: 'admin-key-0123456789',
+      SBER_USERNAME: 'shop-api',
+      SBER_PASSWORD: 'p',
+      SBER_CALLBACK_SECRET: 'callback-secret',
+      DATABASE_URL: `sqlite:${join(dir, 'g.db')}`,
+    };
     writeFileSync(file, readFileSync(join(ROOT, 'gateway.config.example.yaml')));
     const first = run(['migrate'], { ...env, GATEWAY_CONFIG: file });
     expect(first.code).toBe(0);
@@ -64,19 +76,35 @@ describe('the CLI', () => {
 
   test('start serves the API without the sandbox controls', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const env = { SITE_KEY: 'site-key-0123456789', ADMIN_KEY: 'admin-key-0123456789', SBER_USERNAME: 'shop-api', SBER_PASSWORD: 'p', SBER_CALLBACK_SECRET: 'callback-secret', DATABASE_URL: `sqlite:${join(dir, 'g.db')}`, PORT: String(port), GATEWAY_CONFIG: join(ROOT, 'gateway.config.example.yaml'), LOG_LEVEL: 'warn' };
+    const env = {
+      SITE_KEY: 'site-key-0123456789',
+      ADMIN_KEY: 'admin-key-0123456789',
+      SBER_USERNAME: 'shop-api',
+      SBER_PASSWORD: 'p',
+      SBER_CALLBACK_SECRET: 'callback-secret',
+      DATABASE_URL: `sqlite:${join(dir, 'g.db')}`,
+      PORT: String(port),
+      GATEWAY_CONFIG: join(ROOT, 'gateway.config.example.yaml'),
+      LOG_LEVEL: 'warn',
+    };
     const child = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env: { ...process.env, REDIS_URL: '', ...env }, stdio: 'ignore' });
     try {
       let live = false;
       for (let i = 0; i < 200 && !live; i++) {
-        live = await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false);
+        live = await fetch(`http://127.0.0.1:${port}/health/live`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (!live) await new Promise((r) => setTimeout(r, 100));
       }
       expect(live).toBe(true);
       const sandbox = await fetch(`http://127.0.0.1:${port}/sandbox/payments/x/complete`, { method: 'POST' });
       expect(sandbox.status).toBe(404);
       const ready = await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json();
-      expect(ready).toMatchObject({ status: 'ok', checks: { store: { ok: true, dialect: 'sqlite' }, queue: { ok: true, runner: 'local' } } });
+      expect(ready).toMatchObject({
+        status: 'ok',
+        checks: { store: { ok: true, dialect: 'sqlite' }, queue: { ok: true, runner: 'local' } },
+      });
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -86,7 +114,13 @@ describe('the CLI', () => {
 
 describe('deployment files', () => {
   test('the example config is valid once its secrets are in the environment', () => {
-    const cfg = loadConfig(join(ROOT, 'gateway.config.example.yaml'), { SITE_KEY: 'site-key-0123456789', ADMIN_KEY: 'admin-key-0123456789', SBER_USERNAME: 'shop-api', SBER_PASSWORD: 'p', SBER_CALLBACK_SECRET: 'callback-secret' });
+    const cfg = loadConfig(join(ROOT, 'gateway.config.example.yaml'), {
+      SITE_KEY: 'site-key-0123456789',
+      ADMIN_KEY: 'admin-key-0123456789',
+      SBER_USERNAME: 'shop-api',
+      SBER_PASSWORD: 'p',
+      SBER_CALLBACK_SECRET: 'callback-secret',
+    });
     expect(cfg.organizations[0]).toMatchObject({ id: 'main', payments: { card: { provider: 'sber' } } });
     expect(cfg.database.url).toBe('sqlite:./data/gateway.db');
   });
@@ -104,12 +138,18 @@ describe('deployment files', () => {
     expect(compose.services.worker.command).toContain('worker');
   });
 
-  const composeBin = ['docker-compose', 'docker'].find((b) => spawnSync(b, b === 'docker' ? ['compose', 'version'] : ['version'], { encoding: 'utf8' }).status === 0);
+  const composeBin = ['docker-compose', 'docker'].find(
+    (b) => spawnSync(b, b === 'docker' ? ['compose', 'version'] : ['version'], { encoding: 'utf8' }).status === 0,
+  );
   // skipped only on a machine without compose, never in CI (.ci/run installs it)
   (composeBin || process.env.CI ? test : test.skip)(`${composeBin ?? 'docker compose'} config accepts docker-compose.yml`, () => {
     if (!composeBin) throw new Error('neither docker-compose nor docker compose is installed');
     const args = composeBin === 'docker' ? ['compose', 'config', '-q'] : ['config', '-q'];
-    const r = spawnSync(composeBin!, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SITE_KEY: 's', ADMIN_KEY: 'a', SBER_USERNAME: 'u', SBER_PASSWORD: 'p', SBER_CALLBACK_SECRET: 'c' } });
+    const r = spawnSync(composeBin!, args, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, SITE_KEY: 's', ADMIN_KEY: 'a', SBER_USERNAME: 'u', SBER_PASSWORD: 'p', SBER_CALLBACK_SECRET: 'c' },
+    });
     expect(r.stderr).not.toMatch(/invalid/i);
     expect(r.status).toBe(0);
   });

@@ -33,7 +33,14 @@ async function exchangeHarness(base: Record<string, unknown> = {}, extra: Harnes
 }
 
 function client(h: Harness, opts: { version?: string; chunkBytes?: number; path?: string } = {}): ExchangeClient {
-  return new ExchangeClient({ url: `${h.url}${opts.path ?? '/exchange/1c'}`, user: SANDBOX.onecUser, password: SANDBOX.onecPassword, version: opts.version, chunkBytes: opts.chunkBytes ?? 4096, timeoutMs: 30_000 });
+  return new ExchangeClient({
+    url: `${h.url}${opts.path ?? '/exchange/1c'}`,
+    user: SANDBOX.onecUser,
+    password: SANDBOX.onecPassword,
+    version: opts.version,
+    chunkBytes: opts.chunkBytes ?? 4096,
+    timeoutMs: 30_000,
+  });
 }
 
 async function readAll(bytes: Buffer): Promise<ImportedDocument[]> {
@@ -49,7 +56,17 @@ const orderOf = async (h: Harness, externalId: string) => {
 
 /** A site order matching a 1C document: same number, the document's Ид as externalId, its total. */
 async function siteOrderFor(h: Harness, id: string, number: string, total: number) {
-  const r = await h.call('POST', '/api/v1/orders', orderBody({ externalId: id, number, items: [{ sku: 'x', name: 'Товар', quantity: 1, price: total, amount: total, vat: 'vat20' }], total }), SITE_AUTH);
+  const r = await h.call(
+    'POST',
+    '/api/v1/orders',
+    orderBody({
+      externalId: id,
+      number,
+      items: [{ sku: 'x', name: 'Товар', quantity: 1, price: total, amount: total, vat: 'vat20' }],
+      total,
+    }),
+    SITE_AUTH,
+  );
   expect(r.status).toBe(201);
   return r.body;
 }
@@ -82,9 +99,19 @@ describe('the real files go through the whole exchange', () => {
     const notes = await uploadFixture(h, 'from-1c-ut11-2.09.xml');
     expect(notes[0]).toMatch(/Обработано документов: 2, изменено заказов: 2/);
     const a = await orderOf(h, '142');
-    expect(a.onec).toEqual({ number: 'ТДЦУ-000001', status: null, paid: { number: 'ТДЦУ-000001', date: '2015-06-29T12:39:10.000Z' }, shipped: { number: 'ТДЦУ-000003', date: '2015-06-29T14:32:27.000Z' } }); // Moscow: UTC+3
+    expect(a.onec).toEqual({
+      number: 'ТДЦУ-000001',
+      status: null,
+      paid: { number: 'ТДЦУ-000001', date: '2015-06-29T12:39:10.000Z' },
+      shipped: { number: 'ТДЦУ-000003', date: '2015-06-29T14:32:27.000Z' },
+    }); // Moscow: UTC+3
     const b = await orderOf(h, '235');
-    expect(b.onec).toEqual({ number: 'ТДЦУ-000002', status: null, paid: { number: 'ТДЦУ-000002', date: '2015-06-29T13:36:25.000Z' }, shipped: null });
+    expect(b.onec).toEqual({
+      number: 'ТДЦУ-000002',
+      status: null,
+      paid: { number: 'ТДЦУ-000002', date: '2015-06-29T13:36:25.000Z' },
+      shipped: null,
+    });
     expect(b.status).toBe('paid');
   });
 
@@ -93,7 +120,12 @@ describe('the real files go through the whole exchange', () => {
     await uploadFixture(h, 'official-to-site-2.03-cp1251.xml');
     const o = await orderOf(h, '20');
     expect(o.status).toBe('paid');
-    expect(o.onec).toEqual({ number: null, status: '[F] Доставлен', paid: { number: 'ТК000000026', date: '2007-10-16T11:44:47.000Z' } /* Moscow summer time then: UTC+4 */, shipped: null });
+    expect(o.onec).toEqual({
+      number: null,
+      status: '[F] Доставлен',
+      paid: { number: 'ТК000000026', date: '2007-10-16T11:44:47.000Z' } /* Moscow summer time then: UTC+4 */,
+      shipped: null,
+    });
   });
 
   test('official-from-site-2.03-cp1251.xml (an unpaid order sent back): only its status moves', async () => {
@@ -105,7 +137,12 @@ describe('the real files go through the whole exchange', () => {
 
   test('to-1c-bitrix-2.05-cp1251.xml (orders the gateway never had): taken in as orders from 1C, with payment links', async () => {
     const notes = await uploadFixture(h, 'to-1c-bitrix-2.05-cp1251.xml');
-    const created = await h.gateway.store.db.selectFrom('orders').selectAll().where('source', '=', 'onec').where('number', 'in', ['132', '133']).execute();
+    const created = await h.gateway.store.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('source', '=', 'onec')
+      .where('number', 'in', ['132', '133'])
+      .execute();
     for (const number of ['132', '133']) {
       const o = created.find((c) => c.number === number);
       if (o) {
@@ -140,9 +177,25 @@ describe('the orders document 1C reads (mode=query)', () => {
   ] as const)('version %s in %s: valid against the XSD and read back into the same orders', async (version, encoding) => {
     const h = await exchangeHarness({ encoding });
     try {
-      const legal = (await h.call('POST', '/api/v1/orders', orderBody({ customer: { type: 'legal', name: 'ООО «Вектор»', inn: '7701234567', kpp: '770101001', email: 'buh@vector.example' } }), SITE_AUTH)).body;
+      const legal = (
+        await h.call(
+          'POST',
+          '/api/v1/orders',
+          orderBody({
+            customer: { type: 'legal', name: 'ООО «Вектор»', inn: '7701234567', kpp: '770101001', email: 'buh@vector.example' },
+          }),
+          SITE_AUTH,
+        )
+      ).body;
       const person = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
-      const payment = (await h.call('POST', `/api/v1/orders/${person.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `q-${person.id}` })).body;
+      const payment = (
+        await h.call(
+          'POST',
+          `/api/v1/orders/${person.id}/payments`,
+          { method: 'card' },
+          { ...SITE_AUTH, 'idempotency-key': `q-${person.id}` },
+        )
+      ).body;
       await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
       await eventually(async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status === 'paid');
 
@@ -167,7 +220,9 @@ describe('the orders document 1C reads (mode=query)', () => {
       for (const o of [legal, person]) {
         const d = byId.get(o.externalId)!;
         expect(d).toMatchObject({ number: o.number, operation: 'Заказ товара', total: o.total });
-        expect(d.items.map((i) => [i.id, i.quantity, i.price, i.amount])).toEqual(o.items.map((i: any) => [i.sku === 'DELIVERY' ? 'ORDER_DELIVERY' : i.sku, i.quantity, i.price, i.amount]));
+        expect(d.items.map((i) => [i.id, i.quantity, i.price, i.amount])).toEqual(
+          o.items.map((i: any) => [i.sku === 'DELIVERY' ? 'ORDER_DELIVERY' : i.sku, i.quantity, i.price, i.amount]),
+        );
       }
       expect(byId.get(legal.externalId)!.customer).toMatchObject({ inn: '7701234567', kpp: '770101001' });
       expect(byId.get(person.externalId)!.requisites).toMatchObject({ 'Заказ оплачен': 'true', 'Метод оплаты': 'Банковская карта' });
@@ -176,8 +231,15 @@ describe('the orders document 1C reads (mode=query)', () => {
       // confirmed: not sent again; a change afterwards: sent again
       await c.success();
       expect((await c.query()).documents).toBe(0);
-      await h.call('POST', `/api/v1/payments/${payment.id}/refunds`, { amount: 1000 }, { ...SITE_AUTH, 'idempotency-key': `r-${payment.id}` });
-      await eventually(async () => (await h.call('GET', `/api/v1/orders/${person.id}`, undefined, SITE_AUTH)).body.status === 'partially_refunded');
+      await h.call(
+        'POST',
+        `/api/v1/payments/${payment.id}/refunds`,
+        { amount: 1000 },
+        { ...SITE_AUTH, 'idempotency-key': `r-${payment.id}` },
+      );
+      await eventually(
+        async () => (await h.call('GET', `/api/v1/orders/${person.id}`, undefined, SITE_AUTH)).body.status === 'partially_refunded',
+      );
       expect((await readAll((await c.query()).bytes)).map((d) => d.id)).toEqual([person.externalId]);
     } finally {
       await h.close();
@@ -236,7 +298,12 @@ ${doc.replace(
       await c.upload(file, iconv.encode(answer, 'win1251'));
       await c.import(file, { pollDelayMs: 100 });
       const after = (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body;
-      expect(after.onec).toEqual({ number: 'ЗК00-000777', status: '[N] Принят', paid: { number: 'ПО00-000123', date: '2026-11-23T06:05:00.000Z' }, shipped: { number: 'РТ00-000045', date: '2026-11-23T11:30:00.000Z' } });
+      expect(after.onec).toEqual({
+        number: 'ЗК00-000777',
+        status: '[N] Принят',
+        paid: { number: 'ПО00-000123', date: '2026-11-23T06:05:00.000Z' },
+        shipped: { number: 'РТ00-000045', date: '2026-11-23T11:30:00.000Z' },
+      });
       expect(after.status).toBe('paid');
     } finally {
       await h.close();
@@ -253,7 +320,11 @@ describe('bad input: a clear failure, nothing changed', () => {
 
   const raw = async (path: string, headers: Record<string, string> = {}, method = 'GET', body?: Buffer) => {
     const r = await fetch(`${h.url}${path}`, { method, headers, body, redirect: 'manual' });
-    return { status: r.status, type: r.headers.get('content-type') ?? '', text: iconv.decode(Buffer.from(await r.arrayBuffer()), /1251/.test(r.headers.get('content-type') ?? '') ? 'win1251' : 'utf8') };
+    return {
+      status: r.status,
+      type: r.headers.get('content-type') ?? '',
+      text: iconv.decode(Buffer.from(await r.arrayBuffer()), /1251/.test(r.headers.get('content-type') ?? '') ? 'win1251' : 'utf8'),
+    };
   };
   const session = async () => {
     const c = client(h);
@@ -268,23 +339,40 @@ describe('bad input: a clear failure, nothing changed', () => {
     expect(r.text).toMatch(reason);
     expect(r.text).not.toMatch(/<html/i);
   };
-  const orderCount = async () => Number((await h.gateway.store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const orderCount = async () =>
+    Number(
+      (
+        await h.gateway.store.db
+          .selectFrom('orders')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   test('wrong credentials, no credentials', async () => {
-    expectFailure(await raw('/exchange/1c?type=sale&mode=checkauth', { authorization: `Basic ${Buffer.from('1c:nope').toString('base64')}` }), /Неверный логин или пароль/);
+    expectFailure(
+      await raw('/exchange/1c?type=sale&mode=checkauth', { authorization: `Basic ${Buffer.from('1c:nope').toString('base64')}` }),
+      /Неверный логин или пароль/,
+    );
     expectFailure(await raw('/1c_exchange.php?type=sale&mode=checkauth'), /Authorization/);
   });
 
   test('a missing or stale cookie; modes out of order; unknown mode or type', async () => {
     expectFailure(await raw('/exchange/1c?type=sale&mode=query'), /Сеанс обмена не найден/);
-    expectFailure(await raw('/exchange/1c?type=sale&mode=query', { cookie: 'ONEC_GATEWAY_SESSID=aaaaaaaaaaaaaaaaaaaaaa' }), /Сеанс обмена не найден/);
+    expectFailure(
+      await raw('/exchange/1c?type=sale&mode=query', { cookie: 'ONEC_GATEWAY_SESSID=aaaaaaaaaaaaaaaaaaaaaa' }),
+      /Сеанс обмена не найден/,
+    );
     const c = await session();
     const cookie = { cookie: `${c.cookie!.name}=${c.cookie!.value}` };
     expectFailure(await raw('/exchange/1c?type=sale&mode=success', cookie), /Нечего подтверждать/);
     expectFailure(await raw('/exchange/1c?type=sale&mode=import&filename=never.xml', cookie), /не загружался/);
     expectFailure(await raw('/exchange/1c?type=sale&mode=rocket', cookie), /Неизвестный режим/);
     expectFailure(await raw('/exchange/1c?type=catalog&mode=init', cookie), /только обмен заказами/);
-    expectFailure(await raw('/exchange/1c?type=sale&mode=file&filename=../../etc/passwd', cookie, 'POST', Buffer.from('x')), /Недопустимое имя файла/);
+    expectFailure(
+      await raw('/exchange/1c?type=sale&mode=file&filename=../../etc/passwd', cookie, 'POST', Buffer.from('x')),
+      /Недопустимое имя файла/,
+    );
   });
 
   async function refused(name: string, content: Buffer, reason: RegExp) {
@@ -300,8 +388,10 @@ describe('bad input: a clear failure, nothing changed', () => {
     expect(await orderCount()).toBe(before);
   }
 
-  const head = '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация ВерсияСхемы="2.08" ДатаФормирования="2026-11-23T10:00:00">\n';
-  const docXml = (n: string) => `<Документ><Ид>${n}</Ид><Номер>${n}</Номер><Дата>2026-11-23</Дата><ХозОперация>Заказ товара</ХозОперация><Сумма>10.00</Сумма><Товары><Товар><Ид>a</Ид><Наименование>Товар</Наименование><ЦенаЗаЕдиницу>10</ЦенаЗаЕдиницу><Количество>1</Количество><Сумма>10</Сумма></Товар></Товары></Документ>\n`;
+  const head =
+    '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация ВерсияСхемы="2.08" ДатаФормирования="2026-11-23T10:00:00">\n';
+  const docXml = (n: string) =>
+    `<Документ><Ид>${n}</Ид><Номер>${n}</Номер><Дата>2026-11-23</Дата><ХозОперация>Заказ товара</ХозОперация><Сумма>10.00</Сумма><Товары><Товар><Ид>a</Ид><Наименование>Товар</Наименование><ЦенаЗаЕдиницу>10</ЦенаЗаЕдиницу><Количество>1</Количество><Сумма>10</Сумма></Товар></Товары></Документ>\n`;
 
   test('truncated XML', async () => {
     await refused('cut.xml', Buffer.from(head + docXml('T-1').slice(0, 90)), /оборван/);
@@ -343,7 +433,11 @@ describe('bad input: a clear failure, nothing changed', () => {
     // rename the entry to climb out of the folder (same length keeps the archive valid)
     const traversal = Buffer.from(evil.toString('latin1').split('ok.xml').join('../a.x'), 'latin1');
     await refused('trav.zip', traversal, /Недопустимое имя файла в архиве|Архив/);
-    await refused('many.zip', await zip(Array.from({ length: 6 }, (_, i) => ({ name: `f${i}.xml`, content: Buffer.from(head + '</КоммерческаяИнформация>') }))), /файлов, допустимо не больше 5/);
+    await refused(
+      'many.zip',
+      await zip(Array.from({ length: 6 }, (_, i) => ({ name: `f${i}.xml`, content: Buffer.from(head + '</КоммерческаяИнформация>') }))),
+      /файлов, допустимо не больше 5/,
+    );
     await refused('bomb.zip', await zip([{ name: 'big.xml', content: Buffer.alloc(900_000, 0x20) }]), /zip-бомб|больше допустимых/);
   });
 
@@ -357,11 +451,15 @@ describe('bad input: a clear failure, nothing changed', () => {
     expect((e as ExchangeError).reason).toMatch(/больше допустимых 1 МБ/);
     // a client that announces 500 MB is refused before it sends them
     const announced = await new Promise<string>((resolve) => {
-      const req = request(`${h.url}/exchange/1c?type=sale&mode=file&filename=big.xml`, { method: 'POST', headers: { cookie: `${c.cookie!.name}=${c.cookie!.value}`, 'content-length': String(500 * 1024 * 1024) } }, (res) => {
-        let t = '';
-        res.on('data', (d) => (t += d));
-        res.on('end', () => resolve(iconv.decode(Buffer.from(t, 'latin1'), 'win1251')));
-      });
+      const req = request(
+        `${h.url}/exchange/1c?type=sale&mode=file&filename=big.xml`,
+        { method: 'POST', headers: { cookie: `${c.cookie!.name}=${c.cookie!.value}`, 'content-length': String(500 * 1024 * 1024) } },
+        (res) => {
+          let t = '';
+          res.on('data', (d) => (t += d));
+          res.on('end', () => resolve(iconv.decode(Buffer.from(t, 'latin1'), 'win1251')));
+        },
+      );
       req.on('error', () => resolve('connection closed'));
       req.write(Buffer.alloc(1024));
     });
@@ -380,8 +478,17 @@ describe('bad input: a clear failure, nothing changed', () => {
   });
 
   test('an order paid online that 1C marks unpaid, or cancels: a note and an alert, nothing overwritten', async () => {
-    const order = (await h.call('POST', '/api/v1/orders', orderBody({ items: [{ sku: 'a', name: 'Товар', quantity: 1, price: 1000, amount: 1000, vat: 'vat22' }], total: 1000 }), SITE_AUTH)).body;
-    const payment = (await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `u-${order.id}` })).body;
+    const order = (
+      await h.call(
+        'POST',
+        '/api/v1/orders',
+        orderBody({ items: [{ sku: 'a', name: 'Товар', quantity: 1, price: 1000, amount: 1000, vat: 'vat22' }], total: 1000 }),
+        SITE_AUTH,
+      )
+    ).body;
+    const payment = (
+      await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `u-${order.id}` })
+    ).body;
     await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
     await eventually(async () => (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.status === 'paid');
     const c = await session();
@@ -390,7 +497,10 @@ describe('bad input: a clear failure, nothing changed', () => {
     const notes = (await c.import('paid.xml', { pollDelayMs: 100 })).join('\n');
     expect(notes).toMatch(/оплачен на сайте .* как неоплаченный/);
     expect(notes).toMatch(/отменён в 1С, но на сайте он оплачен/);
-    expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body).toMatchObject({ status: 'paid', paidAmount: 1000 });
+    expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body).toMatchObject({
+      status: 'paid',
+      paidAmount: 1000,
+    });
   });
 
   test('never an HTML page or a redirect, whatever the request', async () => {

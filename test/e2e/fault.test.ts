@@ -27,7 +27,14 @@ describe('kill -9', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gw-fault-'));
-    sber = new SberEmulator([{ userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, callbackSecret: SANDBOX.sber.callbackSecret, callbackMode: 'symmetric' }]);
+    sber = new SberEmulator([
+      {
+        userName: SANDBOX.sber.userName,
+        password: SANDBOX.sber.password,
+        callbackSecret: SANDBOX.sber.callbackSecret,
+        callbackMode: 'symmetric',
+      },
+    ]);
     await sber.start();
     site = await receiver();
     port = await freePort();
@@ -50,7 +57,12 @@ describe('kill -9', () => {
             siteWebhook: { url: site.url, secret: 'site-webhook-secret-1' },
             payments: { card: { provider: 'sber' } },
             providers: {
-              sber: { baseUrl: sber.restUrl, userName: SANDBOX.sber.userName, password: '${SBER_PASSWORD}', callback: { mode: 'symmetric', secret: '${SBER_CALLBACK_SECRET}' } },
+              sber: {
+                baseUrl: sber.restUrl,
+                userName: SANDBOX.sber.userName,
+                password: '${SBER_PASSWORD}',
+                callback: { mode: 'symmetric', secret: '${SBER_CALLBACK_SECRET}' },
+              },
             },
             onec: onecOrgConfig(onec, { configuration: 'ut11' }),
           },
@@ -71,7 +83,16 @@ describe('kill -9', () => {
   async function startGateway(args: string[]): Promise<ChildProcess> {
     const child = spawn(process.execPath, [join(ROOT, 'bin/onec-gateway.js'), 'start', ...args], {
       cwd: ROOT,
-      env: { ...process.env, GATEWAY_CONFIG: configFile, SITE_KEY: SANDBOX.siteKey, SBER_PASSWORD: SANDBOX.sber.password, SBER_CALLBACK_SECRET: SANDBOX.sber.callbackSecret, DATABASE_URL: '', REDIS_URL: '', PORT: '' },
+      env: {
+        ...process.env,
+        GATEWAY_CONFIG: configFile,
+        SITE_KEY: SANDBOX.siteKey,
+        SBER_PASSWORD: SANDBOX.sber.password,
+        SBER_CALLBACK_SECRET: SANDBOX.sber.callbackSecret,
+        DATABASE_URL: '',
+        REDIS_URL: '',
+        PORT: '',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -95,14 +116,22 @@ describe('kill -9', () => {
   }
 
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { 'content-type': 'application/json', ...SITE_AUTH, ...headers }, body: body ? JSON.stringify(body) : undefined });
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...SITE_AUTH, ...headers },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     return { status: r.status, body: (await r.json()) as any };
   };
 
   function jobsIn(dbFile: string): { name: string; status: string; attempts: number }[] {
     const db = new Database(dbFile, { readonly: true });
     try {
-      return db.prepare('select name, status, attempts from jobs order by created_at').all() as { name: string; status: string; attempts: number }[];
+      return db.prepare('select name, status, attempts from jobs order by created_at').all() as {
+        name: string;
+        status: string;
+        attempts: number;
+      }[];
     } finally {
       db.close();
     }
@@ -117,7 +146,9 @@ describe('kill -9', () => {
     sber.complete(mdOrder, 'paid');
     await eventually(async () => sber.deliveries.some((d) => d.params.mdOrder === mdOrder && d.status === 200));
     // the callback is on disk with the bank's confirmation and the job that applies it, not yet run
-    expect(jobsIn(join(dir, 'gateway.db')).filter((j) => j.name.startsWith('payment.'))).toEqual([{ name: 'payment.apply', status: 'pending', attempts: 0 }]);
+    expect(jobsIn(join(dir, 'gateway.db')).filter((j) => j.name.startsWith('payment.'))).toEqual([
+      { name: 'payment.apply', status: 'pending', attempts: 0 },
+    ]);
 
     await kill9(first);
     expect(site.received).toHaveLength(0);
@@ -145,7 +176,11 @@ describe('kill -9', () => {
     await kill9(first);
     site.hold = false;
     await startGateway([]);
-    await eventually(async () => jobsIn(join(dir, 'gateway.db')).find((j) => j.name === 'payment.notify-site')?.status === 'done', 20_000, 100);
+    await eventually(
+      async () => jobsIn(join(dir, 'gateway.db')).find((j) => j.name === 'payment.notify-site')?.status === 'done',
+      20_000,
+      100,
+    );
     // at least once inside (the cut-short run may have reached the site), exactly once for a site that honours the key
     expect(site.received).toHaveLength(2);
     expect(site.received[1].headers['idempotency-key']).toBe(site.received[0].headers['idempotency-key']);

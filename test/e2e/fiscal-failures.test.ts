@@ -23,7 +23,10 @@ describe('on the way to ATOL Online', () => {
     h.atol!.knobs.rejectNext = 1;
     const payment = await pay(h, (await newOrder(h)).id);
     const [r] = await settledReceipts(h, payment.id, 1);
-    expect(r).toMatchObject({ status: 'failed', error: expect.stringMatching(/^АТОЛ Онлайн не принял чек: Ошибка валидации: сумма позиции/) });
+    expect(r).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^АТОЛ Онлайн не принял чек: Ошибка валидации: сумма позиции/),
+    });
     expect(h.atol!.posts.get(r.externalId)).toBe(1);
     expect(h.atol!.registrations(r.externalId)).toBe(0);
     const alert = await eventually(async () => (await alerts(h)).find((a) => a.key === `receipt-failed:${r.id}:0`));
@@ -63,10 +66,16 @@ describe('on the way to ATOL Online', () => {
       return x?.error && x;
     });
     expect(r).toMatchObject({ status: 'pending', error: expect.stringMatching(/неверный логин или пароль/) });
-    const dead = await eventually(async () => (await h.call('GET', '/api/v1/admin/jobs?status=dead&name=fiscal.register', undefined, ADMIN_AUTH)).body.items.find((j: any) => j.payload.receiptId === r.id));
+    const dead = await eventually(async () =>
+      (await h.call('GET', '/api/v1/admin/jobs?status=dead&name=fiscal.register', undefined, ADMIN_AUTH)).body.items.find(
+        (j: any) => j.payload.receiptId === r.id,
+      ),
+    );
     expect(dead.lastError).toMatch(/getToken/);
     expect(dead.lastError).not.toContain('sandbox-atol-password');
-    const alert = await eventually(async () => (await alerts(h)).find((a) => a.title === 'Касса не принимает чеки' && a.text.includes(r.id)));
+    const alert = await eventually(async () =>
+      (await alerts(h)).find((a) => a.title === 'Касса не принимает чеки' && a.text.includes(r.id)),
+    );
     expect(alert.text).toMatch(/логин или пароль/);
     expect(h.atol!.posts.get(r.externalId)).toBeUndefined();
 
@@ -96,13 +105,23 @@ describe('on the way to ATOL Online', () => {
     for (let i = 0; i < 3; i++) payments.push(await pay(h, (await newOrder(h)).id));
     const ids = (await receiptRows(h)).filter((r) => payments.some((p) => p.id === r.payment_id)).map((r) => r.id);
     expect(ids).toHaveLength(3);
-    await eventually(async () => (await receiptRows(h)).filter((r) => ids.includes(r.id)).every((r) => r.status === 'pending' && r.error?.includes('недоступен')), 10_000);
+    await eventually(
+      async () =>
+        (await receiptRows(h)).filter((r) => ids.includes(r.id)).every((r) => r.status === 'pending' && r.error?.includes('недоступен')),
+      10_000,
+    );
     h.atol!.knobs.down = false;
-    const rows = await eventually(async () => {
-      const all = (await receiptRows(h)).filter((r) => ids.includes(r.id));
-      return all.every((r) => r.status === 'done') && all;
-    }, 30_000, 200);
-    const accepted = [...h.atol!.documents.values()].filter((d) => rows.some((r) => r.external_id === d.externalId)).sort((a, b) => a.acceptedAt - b.acceptedAt);
+    const rows = await eventually(
+      async () => {
+        const all = (await receiptRows(h)).filter((r) => ids.includes(r.id));
+        return all.every((r) => r.status === 'done') && all;
+      },
+      30_000,
+      200,
+    );
+    const accepted = [...h.atol!.documents.values()]
+      .filter((d) => rows.some((r) => r.external_id === d.externalId))
+      .sort((a, b) => a.acceptedAt - b.acceptedAt);
     expect(accepted.map((d) => d.externalId)).toEqual(rows.map((r) => r.external_id));
     for (const r of rows) expect(h.atol!.registrations(r.external_id)).toBe(1);
   }, 60_000);
@@ -141,10 +160,22 @@ describe('what support and integrators read', () => {
 
   test('/openapi.json describes receipts: the registrar endpoint, the receipt on the payment, the ATOL callback', async () => {
     const doc = (await h.call('GET', '/openapi.json')).body;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/receipts', '/api/v1/receipts/{id}', '/callbacks/atol/{org}', '/api/v1/admin/receipts', '/api/v1/admin/receipts/{id}/retry']));
-    expect(doc.paths['/api/v1/receipts'].post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/CreateReceipt');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/receipts',
+        '/api/v1/receipts/{id}',
+        '/callbacks/atol/{org}',
+        '/api/v1/admin/receipts',
+        '/api/v1/admin/receipts/{id}/retry',
+      ]),
+    );
+    expect(doc.paths['/api/v1/receipts'].post.requestBody.content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/CreateReceipt',
+    );
     expect(doc.components.schemas.Payment.properties.receipts.items.$ref).toBe('#/components/schemas/Receipt');
-    expect(Object.keys(doc.components.schemas.Receipt.properties)).toEqual(expect.arrayContaining(['kind', 'operation', 'status', 'items', 'payments', 'fiscal', 'error']));
+    expect(Object.keys(doc.components.schemas.Receipt.properties)).toEqual(
+      expect.arrayContaining(['kind', 'operation', 'status', 'items', 'payments', 'fiscal', 'error']),
+    );
   });
 });
 
@@ -158,9 +189,22 @@ describe('a local register through the ATOL driver', () => {
   test('a card payment’s receipt printed by the local register; its shift opened first; then an expired shift renewed', async () => {
     const payment = await pay(h, (await newOrder(h)).id);
     const [r] = await settledReceipts(h, payment.id, 1);
-    expect(r).toMatchObject({ status: 'done', register: 'shop', fiscal: { fnNumber: '9999078900012345', registrationNumber: '0000000002011234', shiftNumber: 1 } });
-    expect(h.driver!.printed.map((p) => [p.type, p.task.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.tax.type]), p.task.payments])).toEqual([
-      ['sell', [['fullPrepayment', 'commodity', 'vat122'], ['fullPrepayment', 'service', 'vat122']], [{ type: 'electronically', sum: 3500 }]],
+    expect(r).toMatchObject({
+      status: 'done',
+      register: 'shop',
+      fiscal: { fnNumber: '9999078900012345', registrationNumber: '0000000002011234', shiftNumber: 1 },
+    });
+    expect(
+      h.driver!.printed.map((p) => [p.type, p.task.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.tax.type]), p.task.payments]),
+    ).toEqual([
+      [
+        'sell',
+        [
+          ['fullPrepayment', 'commodity', 'vat122'],
+          ['fullPrepayment', 'service', 'vat122'],
+        ],
+        [{ type: 'electronically', sum: 3500 }],
+      ],
     ]);
     expect(h.atol!.documents.size).toBe(0);
 
@@ -188,7 +232,9 @@ describe('a local register through the ATOL driver', () => {
     h.driver!.setKnobs({ fnWarnings: { needReplacement: true } });
     try {
       await h.call('POST', '/api/v1/admin/schedules/fiscal.devices/run', undefined, ADMIN_AUTH);
-      expect(await eventually(async () => (await alerts(h)).find((a) => a.title === 'Фискальный накопитель пора заменить'))).toMatchObject({ severity: 'critical' });
+      expect(await eventually(async () => (await alerts(h)).find((a) => a.title === 'Фискальный накопитель пора заменить'))).toMatchObject({
+        severity: 'critical',
+      });
     } finally {
       h.driver!.setKnobs({ fnWarnings: { needReplacement: false } });
     }

@@ -27,7 +27,14 @@ describe('kill -9 between "sent to ATOL" and "result stored"', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gw-fiscal-fault-'));
-    sber = new SberEmulator([{ userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, callbackSecret: SANDBOX.sber.callbackSecret, callbackMode: 'symmetric' }]);
+    sber = new SberEmulator([
+      {
+        userName: SANDBOX.sber.userName,
+        password: SANDBOX.sber.password,
+        callbackSecret: SANDBOX.sber.callbackSecret,
+        callbackMode: 'symmetric',
+      },
+    ]);
     await sber.start();
     atol = new AtolOnlineEmulator([SANDBOX.atol], { processingMs: 100 });
     await atol.start();
@@ -48,10 +55,29 @@ describe('kill -9 between "sent to ATOL" and "result stored"', () => {
             inn: '7707083893',
             siteKeys: ['${SITE_KEY}'],
             payments: { card: { provider: 'sber' } },
-            providers: { sber: { baseUrl: sber.restUrl, userName: SANDBOX.sber.userName, password: '${SBER_PASSWORD}', callback: { mode: 'symmetric', secret: '${SBER_CALLBACK_SECRET}' } } },
+            providers: {
+              sber: {
+                baseUrl: sber.restUrl,
+                userName: SANDBOX.sber.userName,
+                password: '${SBER_PASSWORD}',
+                callback: { mode: 'symmetric', secret: '${SBER_CALLBACK_SECRET}' },
+              },
+            },
             fiscal: {
               mode: 'translator',
-              registers: [{ id: 'web', type: 'atol-online', baseUrl: atol.baseUrl, login: SANDBOX.atol.login, password: '${ATOL_PASSWORD}', groupCode: SANDBOX.atol.groupCode, timeoutMs: 10_000, reportAfterSeconds: 2, pollEverySeconds: 1 }],
+              registers: [
+                {
+                  id: 'web',
+                  type: 'atol-online',
+                  baseUrl: atol.baseUrl,
+                  login: SANDBOX.atol.login,
+                  password: '${ATOL_PASSWORD}',
+                  groupCode: SANDBOX.atol.groupCode,
+                  timeoutMs: 10_000,
+                  reportAfterSeconds: 2,
+                  pollEverySeconds: 1,
+                },
+              ],
               pollEverySeconds: 0.5,
             },
           },
@@ -71,7 +97,17 @@ describe('kill -9 between "sent to ATOL" and "result stored"', () => {
   async function startGateway(): Promise<ChildProcess> {
     const child = spawn(process.execPath, [join(ROOT, 'bin/onec-gateway.js'), 'start'], {
       cwd: ROOT,
-      env: { ...process.env, GATEWAY_CONFIG: configFile, SITE_KEY: SANDBOX.siteKey, SBER_PASSWORD: SANDBOX.sber.password, SBER_CALLBACK_SECRET: SANDBOX.sber.callbackSecret, ATOL_PASSWORD: SANDBOX.atol.password, DATABASE_URL: '', REDIS_URL: '', PORT: '' },
+      env: {
+        ...process.env,
+        GATEWAY_CONFIG: configFile,
+        SITE_KEY: SANDBOX.siteKey,
+        SBER_PASSWORD: SANDBOX.sber.password,
+        SBER_CALLBACK_SECRET: SANDBOX.sber.callbackSecret,
+        ATOL_PASSWORD: SANDBOX.atol.password,
+        DATABASE_URL: '',
+        REDIS_URL: '',
+        PORT: '',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -95,7 +131,11 @@ describe('kill -9 between "sent to ATOL" and "result stored"', () => {
   }
 
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { 'content-type': 'application/json', ...SITE_AUTH, ...headers }, body: body ? JSON.stringify(body) : undefined });
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...SITE_AUTH, ...headers },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     return { status: r.status, body: (await r.json()) as any };
   };
 
@@ -128,12 +168,20 @@ describe('kill -9 between "sent to ATOL" and "result stored"', () => {
 
     atol.knobs.answerDelayMs = 0;
     await startGateway();
-    const view = await eventually(async () => {
-      const v = (await api('GET', `/api/v1/payments/${paymentId}`)).body;
-      return v.receipts?.[0]?.status === 'done' && v;
-    }, 30_000, 200);
+    const view = await eventually(
+      async () => {
+        const v = (await api('GET', `/api/v1/payments/${paymentId}`)).body;
+        return v.receipts?.[0]?.status === 'done' && v;
+      },
+      30_000,
+      200,
+    );
     expect(view.receipts).toHaveLength(1);
-    expect(view.receipts[0]).toMatchObject({ externalId: before.external_id, kind: 'prepayment', fiscal: { documentNumber: doc.payload!.fiscal_document_number } });
+    expect(view.receipts[0]).toMatchObject({
+      externalId: before.external_id,
+      kind: 'prepayment',
+      fiscal: { documentNumber: doc.payload!.fiscal_document_number },
+    });
     expect(atol.posts.get(before.external_id)).toBe(2); // sent again after the restart: ATOL answered 33 with the first uuid
     expect(atol.stats.duplicates).toBe(1);
     expect(atol.registrations(before.external_id)).toBe(1);
@@ -148,10 +196,14 @@ describe('kill -9 between "sent to ATOL" and "result stored"', () => {
     await eventually(async () => receiptsIn()[0]?.status === 'sent', 15_000, 20);
     await kill9(first);
     await startGateway();
-    const view = await eventually(async () => {
-      const v = (await api('GET', `/api/v1/payments/${paymentId}`)).body;
-      return v.receipts?.[0]?.status === 'done' && v;
-    }, 30_000, 200);
+    const view = await eventually(
+      async () => {
+        const v = (await api('GET', `/api/v1/payments/${paymentId}`)).body;
+        return v.receipts?.[0]?.status === 'done' && v;
+      },
+      30_000,
+      200,
+    );
     const ext = view.receipts[0].externalId;
     expect(atol.posts.get(ext)).toBe(1);
     expect(atol.registrations(ext)).toBe(1);

@@ -55,9 +55,32 @@ async function prepaidSequence(h: Harness): Promise<void> {
 
   // the register holds them as ATOL v5 has them: rubles, integers, strings
   const atDevice = h.atol!.snapshot().filter((d) => [pre.externalId, settlement.externalId].includes(d.externalId));
-  expect(atDevice.map((d) => [d.operation, d.status, d.items.map((i: any) => [i.payment_method, i.payment_object, i.vat.type, i.sum, i.vat.sum]), d.payments])).toEqual([
-    ['sell', 'done', [['full_prepayment', 1, 'vat122', 3000, 540.98], ['full_prepayment', 4, 'vat122', 500, 90.16]], [{ type: 1, sum: 3500 }]],
-    ['sell', 'done', [['full_payment', 1, 'vat22', 3000, 540.98], ['full_payment', 4, 'vat22', 500, 90.16]], [{ type: 2, sum: 3500 }]],
+  expect(
+    atDevice.map((d) => [
+      d.operation,
+      d.status,
+      d.items.map((i: any) => [i.payment_method, i.payment_object, i.vat.type, i.sum, i.vat.sum]),
+      d.payments,
+    ]),
+  ).toEqual([
+    [
+      'sell',
+      'done',
+      [
+        ['full_prepayment', 1, 'vat122', 3000, 540.98],
+        ['full_prepayment', 4, 'vat122', 500, 90.16],
+      ],
+      [{ type: 1, sum: 3500 }],
+    ],
+    [
+      'sell',
+      'done',
+      [
+        ['full_payment', 1, 'vat22', 3000, 540.98],
+        ['full_payment', 4, 'vat22', 500, 90.16],
+      ],
+      [{ type: 2, sum: 3500 }],
+    ],
   ]);
   expect(h.atol!.registrations(pre.externalId)).toBe(1);
   expect(h.atol!.registrations(settlement.externalId)).toBe(1);
@@ -74,13 +97,19 @@ describe('an online order paid by card, handed over later (22 %)', () => {
   });
   afterAll(() => h?.close());
 
-  test('full_prepayment at payment; full_payment offsetting it when 1C ships; both registered with their fiscal attributes', () => prepaidSequence(h));
+  test('full_prepayment at payment; full_payment offsetting it when 1C ships; both registered with their fiscal attributes', () =>
+    prepaidSequence(h));
 
   test('refunds mirror what the buyer holds: part of the prepayment before shipment, the settlement after', async () => {
     const order = await newOrder(h);
     const payment = await pay(h, order.id);
     await settledReceipts(h, payment.id, 1);
-    const r1 = await h.call('POST', `/api/v1/payments/${payment.id}/refunds`, { amount: 170000 }, { ...SITE_AUTH, 'idempotency-key': `r1-${payment.id}` });
+    const r1 = await h.call(
+      'POST',
+      `/api/v1/payments/${payment.id}/refunds`,
+      { amount: 170000 },
+      { ...SITE_AUTH, 'idempotency-key': `r1-${payment.id}` },
+    );
     expect(r1.status).toBe(201);
     const [, refund1] = await settledReceipts(h, payment.id, 2);
     expect(fields(refund1)).toEqual({
@@ -104,9 +133,20 @@ describe('an online order paid by card, handed over later (22 %)', () => {
       ['full_payment', 'vat22', 50000, 1, 50000],
     ]);
 
-    await h.call('POST', `/api/v1/payments/${payment.id}/refunds`, { amount: 180000 }, { ...SITE_AUTH, 'idempotency-key': `r2-${payment.id}` });
+    await h.call(
+      'POST',
+      `/api/v1/payments/${payment.id}/refunds`,
+      { amount: 180000 },
+      { ...SITE_AUTH, 'idempotency-key': `r2-${payment.id}` },
+    );
     const [, , , refund2] = await settledReceipts(h, payment.id, 4);
-    expect(fields(refund2)).toMatchObject({ operation: 'sell_refund', kind: 'refund', status: 'done', total: 180000, payments: [['cashless', 180000]] });
+    expect(fields(refund2)).toMatchObject({
+      operation: 'sell_refund',
+      kind: 'refund',
+      status: 'done',
+      total: 180000,
+      payments: [['cashless', 180000]],
+    });
     expect(refund2.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.vat, i.amount])).toEqual([
       ['full_payment', 1, 'vat22', 130000],
       ['full_payment', 4, 'vat22', 50000],
@@ -115,8 +155,16 @@ describe('an online order paid by card, handed over later (22 %)', () => {
   });
 
   test('a prepayment of December 2025 refunded in 2026 is refunded at 20/120, as it was taken; handed over in 2026, the rest is at 22 %', async () => {
-    const order = await newOrder(h, { items: [{ sku: 'k', name: 'Чайник', quantity: 2, price: 120000, amount: 240000, vat: 'vat20' }], total: 240000 });
-    const p = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `y2025-${order.id}` });
+    const order = await newOrder(h, {
+      items: [{ sku: 'k', name: 'Чайник', quantity: 2, price: 120000, amount: 240000, vat: 'vat20' }],
+      total: 240000,
+    });
+    const p = await h.call(
+      'POST',
+      `/api/v1/orders/${order.id}/payments`,
+      { method: 'card' },
+      { ...SITE_AUTH, 'idempotency-key': `y2025-${order.id}` },
+    );
     // the sale as the gateway recorded it on 20 December 2025, with its receipt made then
     const deps = h.gateway.deps;
     await h.gateway.store.db.transaction().execute(async (trx) => {
@@ -126,25 +174,53 @@ describe('an online order paid by card, handed over later (22 %)', () => {
     });
     deps.jobs.kick();
     // the bank has the money too
-    const attempt = await h.gateway.store.db.selectFrom('payment_attempts').selectAll().where('payment_id', '=', p.body.id).executeTakeFirstOrThrow();
+    const attempt = await h.gateway.store.db
+      .selectFrom('payment_attempts')
+      .selectAll()
+      .where('payment_id', '=', p.body.id)
+      .executeTakeFirstOrThrow();
     h.sber.complete(attempt.provider_ref!, 'paid');
     const [sale] = await settledReceipts(h, p.body.id, 1);
     expect(sale.date).toBe('2025-12-20T09:00:00.000Z');
     expect(fields(sale).items).toEqual([['Чайник', 'full_prepayment', 1, 'vat120', 120000, 2, 240000, 40000]]);
 
-    const r = await h.call('POST', `/api/v1/payments/${p.body.id}/refunds`, { amount: 120000 }, { ...SITE_AUTH, 'idempotency-key': `y2025r-${order.id}` });
+    const r = await h.call(
+      'POST',
+      `/api/v1/payments/${p.body.id}/refunds`,
+      { amount: 120000 },
+      { ...SITE_AUTH, 'idempotency-key': `y2025r-${order.id}` },
+    );
     expect(r.status).toBe(201);
     const [, refund] = await settledReceipts(h, p.body.id, 2);
-    expect(fields(refund)).toEqual({ operation: 'sell_refund', kind: 'refund', status: 'done', total: 120000, items: [['Чайник', 'full_prepayment', 1, 'vat120', 120000, 1, 120000, 20000]], payments: [['cashless', 120000]] });
+    expect(fields(refund)).toEqual({
+      operation: 'sell_refund',
+      kind: 'refund',
+      status: 'done',
+      total: 120000,
+      items: [['Чайник', 'full_prepayment', 1, 'vat120', 120000, 1, 120000, 20000]],
+      payments: [['cashless', 120000]],
+    });
 
     await shipOverCommerceML(h, order);
     const [, , settlement] = await settledReceipts(h, p.body.id, 3);
-    expect(fields(settlement)).toMatchObject({ kind: 'settlement', items: [['Чайник', 'full_payment', 1, 'vat22', 120000, 1, 120000, 21639]], payments: [['prepayment', 120000]] });
+    expect(fields(settlement)).toMatchObject({
+      kind: 'settlement',
+      items: [['Чайник', 'full_payment', 1, 'vat22', 120000, 1, 120000, 21639]],
+      payments: [['prepayment', 120000]],
+    });
   });
 
   test('a 2025 sale handed over at once and refunded in 2026: the refund is at 20 %', async () => {
-    const order = await newOrder(h, { items: [{ sku: 'k', name: 'Фен', quantity: 1, price: 600000, amount: 600000, vat: 'vat20' }], total: 600000 });
-    const p = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `full2025-${order.id}` });
+    const order = await newOrder(h, {
+      items: [{ sku: 'k', name: 'Фен', quantity: 1, price: 600000, amount: 600000, vat: 'vat20' }],
+      total: 600000,
+    });
+    const p = await h.call(
+      'POST',
+      `/api/v1/orders/${order.id}/payments`,
+      { method: 'card' },
+      { ...SITE_AUTH, 'idempotency-key': `full2025-${order.id}` },
+    );
     const deps = h.gateway.deps;
     await h.gateway.store.db.transaction().execute(async (trx) => {
       await trx.updateTable('orders').set({ shipped_at: '2025-11-01T09:00:00.000Z' }).where('id', '=', order.id).execute();
@@ -153,13 +229,33 @@ describe('an online order paid by card, handed over later (22 %)', () => {
       await queuePaymentReceipt(deps, trx, (await getPayment(trx, p.body.id))!);
     });
     deps.jobs.kick();
-    const attempt = await h.gateway.store.db.selectFrom('payment_attempts').selectAll().where('payment_id', '=', p.body.id).executeTakeFirstOrThrow();
+    const attempt = await h.gateway.store.db
+      .selectFrom('payment_attempts')
+      .selectAll()
+      .where('payment_id', '=', p.body.id)
+      .executeTakeFirstOrThrow();
     h.sber.complete(attempt.provider_ref!, 'paid');
     const [sale] = await settledReceipts(h, p.body.id, 1);
-    expect(fields(sale)).toMatchObject({ kind: 'full', items: [['Фен', 'full_payment', 1, 'vat20', 600000, 1, 600000, 100000]], payments: [['cashless', 600000]] });
-    await h.call('POST', `/api/v1/payments/${p.body.id}/refunds`, { amount: 250000 }, { ...SITE_AUTH, 'idempotency-key': `full2025r-${order.id}` });
+    expect(fields(sale)).toMatchObject({
+      kind: 'full',
+      items: [['Фен', 'full_payment', 1, 'vat20', 600000, 1, 600000, 100000]],
+      payments: [['cashless', 600000]],
+    });
+    await h.call(
+      'POST',
+      `/api/v1/payments/${p.body.id}/refunds`,
+      { amount: 250000 },
+      { ...SITE_AUTH, 'idempotency-key': `full2025r-${order.id}` },
+    );
     const [, refund] = await settledReceipts(h, p.body.id, 2);
-    expect(fields(refund)).toEqual({ operation: 'sell_refund', kind: 'refund', status: 'done', total: 250000, items: [['Фен', 'full_payment', 1, 'vat20', 250000, 1, 250000, 41667]], payments: [['cashless', 250000]] });
+    expect(fields(refund)).toEqual({
+      operation: 'sell_refund',
+      kind: 'refund',
+      status: 'done',
+      total: 250000,
+      items: [['Фен', 'full_payment', 1, 'vat20', 250000, 1, 250000, 41667]],
+      payments: [['cashless', 250000]],
+    });
     expect(new Date(refund.date).getFullYear()).toBeGreaterThanOrEqual(2026);
   });
 
@@ -176,15 +272,30 @@ describe('an online order paid by card, handed over later (22 %)', () => {
   });
 
   test('bad input: no contact of the buyer, a name past 128 characters — a clear error, and no order', async () => {
-    const count = async () => Number((await h.gateway.store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await h.gateway.store.db
+            .selectFrom('orders')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const before = await count();
     const noContact = await h.call('POST', '/api/v1/orders', orderBody({ customer: { type: 'individual', name: 'Иван' } }), SITE_AUTH);
     expect(noContact.status).toBe(422);
     expect(noContact.body.error.code).toBe('receipt_requirements');
     expect(noContact.body.error.details).toEqual([{ path: 'customer.email', message: expect.stringMatching(/e-mail or phone/) }]);
-    const longName = await h.call('POST', '/api/v1/orders', orderBody({ items: [{ sku: 'a', name: 'Ч'.repeat(129), quantity: 1, price: 100, amount: 100, vat: 'vat22' }], total: 100 }), SITE_AUTH);
+    const longName = await h.call(
+      'POST',
+      '/api/v1/orders',
+      orderBody({ items: [{ sku: 'a', name: 'Ч'.repeat(129), quantity: 1, price: 100, amount: 100, vat: 'vat22' }], total: 100 }),
+      SITE_AUTH,
+    );
     expect(longName.status).toBe(422);
-    expect(longName.body.error.details).toEqual([{ path: 'items[0].name', message: 'at most 128 characters on a receipt (tag 1030), the name has 129' }]);
+    expect(longName.body.error.details).toEqual([
+      { path: 'items[0].name', message: 'at most 128 characters on a receipt (tag 1030), the name has 129' },
+    ]);
     expect(await count()).toBe(before);
   });
 
@@ -196,10 +307,21 @@ describe('an online order paid by card, handed over later (22 %)', () => {
       const payment = await pay(h, order.id);
       const sent = await eventually(async () => (await paymentView(h, payment.id)).receipts.find((r: any) => r.status === 'sent'));
       for (const q of [`receipt=${sent.id}&sig=${'0'.repeat(32)}`, `receipt=${sent.id}`, 'receipt=nope&sig=x']) {
-        const r = await fetch(`${h.url}/callbacks/atol/main?${q}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uuid: 'x', status: 'done' }) });
+        const r = await fetch(`${h.url}/callbacks/atol/main?${q}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ uuid: 'x', status: 'done' }),
+        });
         expect(r.status).toBe(403);
       }
-      expect(await h.gateway.store.db.selectFrom('jobs').select('id').where('name', '=', 'fiscal.check').where('payload', 'like', `%${sent.id}%`).execute()).toEqual([]);
+      expect(
+        await h.gateway.store.db
+          .selectFrom('jobs')
+          .select('id')
+          .where('name', '=', 'fiscal.check')
+          .where('payload', 'like', `%${sent.id}%`)
+          .execute(),
+      ).toEqual([]);
       expect((await paymentView(h, payment.id)).receipts[0]).toMatchObject({ status: 'sent' });
     } finally {
       h.atol!.knobs.callbacks = 'on';
@@ -267,22 +389,46 @@ describe('B2B with deferral', () => {
   test('configured to register them: credit at shipment, credit_payment when the company pays; the buyer’s name and ИНН on both', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-'));
     const file = join(dir, 'b2b.yaml');
-    writeFileSync(file, readFileSync(join(__dirname, '../../mappings/receipts/default.yaml'), 'utf8').replace('receiptForCompanyBankTransfer: false', 'receiptForCompanyBankTransfer: true'));
+    writeFileSync(
+      file,
+      readFileSync(join(__dirname, '../../mappings/receipts/default.yaml'), 'utf8').replace(
+        'receiptForCompanyBankTransfer: false',
+        'receiptForCompanyBankTransfer: true',
+      ),
+    );
     const h = await startHarness({ fiscal: { configure: (f) => (f.rules = file) } });
     try {
       const order = await newOrder(h, { customer: vector, items: service, total: 350000, ...deferred });
       await shipOverCommerceML(h, order);
       const credit = await eventually(async () => (await receiptRows(h)).find((r) => r.kind === 'credit' && r.status === 'done'), 10_000);
       const creditView = (await h.call('GET', `/api/v1/receipts/${credit.id}`, undefined, SITE_AUTH)).body;
-      expect(fields(creditView)).toEqual({ operation: 'sell', kind: 'credit', status: 'done', total: 350000, items: [['Монтаж', 'credit', 4, 'vat22', 350000, 1, 350000, 63115]], payments: [['credit', 350000]] });
+      expect(fields(creditView)).toEqual({
+        operation: 'sell',
+        kind: 'credit',
+        status: 'done',
+        total: 350000,
+        items: [['Монтаж', 'credit', 4, 'vat22', 350000, 1, 350000, 63115]],
+        payments: [['credit', 350000]],
+      });
       expect(creditView.client).toEqual({ email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234567' });
 
       const payment = await pay(h, order.id, 'card');
       const [cp] = await settledReceipts(h, payment.id, 1);
-      expect(fields(cp)).toEqual({ operation: 'sell', kind: 'credit_payment', status: 'done', total: 350000, items: [['Монтаж', 'credit_payment', 10, 'vat22', 350000, 1, 350000, 63115]], payments: [['cashless', 350000]] });
+      expect(fields(cp)).toEqual({
+        operation: 'sell',
+        kind: 'credit_payment',
+        status: 'done',
+        total: 350000,
+        items: [['Монтаж', 'credit_payment', 10, 'vat22', 350000, 1, 350000, 63115]],
+        payments: [['cashless', 350000]],
+      });
       expect(cp.client).toEqual({ email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234567' });
       const atDevice = h.atol!.snapshot().find((d) => d.externalId === cp.externalId)!;
-      expect(h.atol!.documents.get(atDevice.uuid)!.body.receipt.client).toEqual({ email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234567' });
+      expect(h.atol!.documents.get(atDevice.uuid)!.body.receipt.client).toEqual({
+        email: 'buh@vector.example',
+        name: 'ООО «Вектор»',
+        inn: '7701234567',
+      });
     } finally {
       await h.close();
     }

@@ -2,7 +2,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { ADMIN_AUTH, eventually, orderBody, ONEC_KEY, SITE_AUTH, startHarness, type Harness, type HarnessOptions } from '../helpers/harness';
+import {
+  ADMIN_AUTH,
+  eventually,
+  orderBody,
+  ONEC_KEY,
+  SITE_AUTH,
+  startHarness,
+  type Harness,
+  type HarnessOptions,
+} from '../helpers/harness';
 
 /**
  * Paid orders land in 1C exactly once: a site order that exists in the (emulated) base is paid by
@@ -22,16 +31,31 @@ function legacyMapping(): string {
   return file;
 }
 
-const orderLines = (total: number) => ({ items: [{ sku: 'kettle-01', name: 'Чайник', quantity: 1, price: total, amount: total, vat: 'vat22' }], total });
+const orderLines = (total: number) => ({
+  items: [{ sku: 'kettle-01', name: 'Чайник', quantity: 1, price: total, amount: total, vat: 'vat22' }],
+  total,
+});
 
 async function payOrder(h: Harness, orderId: string) {
-  const payment = (await h.call('POST', `/api/v1/orders/${orderId}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `pay-${orderId}-${Math.random()}` })).body;
+  const payment = (
+    await h.call(
+      'POST',
+      `/api/v1/orders/${orderId}/payments`,
+      { method: 'card' },
+      { ...SITE_AUTH, 'idempotency-key': `pay-${orderId}-${Math.random()}` },
+    )
+  ).body;
   expect(payment.status).toBe('pending');
   await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
   return payment;
 }
 
-async function onecState(h: Harness, paymentId: string, until: (s: string) => boolean = (s) => s === 'delivered' || s === 'failed', timeoutMs = 10_000) {
+async function onecState(
+  h: Harness,
+  paymentId: string,
+  until: (s: string) => boolean = (s) => s === 'delivered' || s === 'failed',
+  timeoutMs = 10_000,
+) {
   return eventually(async () => {
     const p = (await h.call('GET', `/api/v1/payments/${paymentId}`, undefined, SITE_AUTH)).body;
     return until(p.onec.status) ? p : null;
@@ -62,7 +86,13 @@ describe.each(variants)('%s', (_name, onec) => {
     expect(p.onec).toMatchObject({ status: 'delivered' });
     const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key);
     expect(docs).toHaveLength(1);
-    expect(docs[0]).toMatchObject({ ref: p.onec.document, posted: true, deletionMark: false, amount: 3500, marker: h.onec!.marker(payment.id) });
+    expect(docs[0]).toMatchObject({
+      ref: p.onec.document,
+      posted: true,
+      deletionMark: false,
+      amount: 3500,
+      marker: h.onec!.marker(payment.id),
+    });
     expect(h.onec!.snapshot().orders.find((o) => o.ref === inBase.Ref_Key)!.paid).toBe(3500);
   });
 
@@ -72,7 +102,14 @@ describe.each(variants)('%s', (_name, onec) => {
     const order = (await h.call('POST', '/api/v1/orders', orderBody({ number, ...orderLines(120000) }), SITE_AUTH)).body;
     const payment = await payOrder(h, order.id);
     await onecState(h, payment.id);
-    const refund = (await h.call('POST', `/api/v1/payments/${payment.id}/refunds`, { amount: 20000 }, { ...SITE_AUTH, 'idempotency-key': `r-${payment.id}` })).body;
+    const refund = (
+      await h.call(
+        'POST',
+        `/api/v1/payments/${payment.id}/refunds`,
+        { amount: 20000 },
+        { ...SITE_AUTH, 'idempotency-key': `r-${payment.id}` },
+      )
+    ).body;
     const delivered = await eventually(async () => {
       const p = (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body;
       return p.refunds.find((r: any) => r.id === refund.id && r.onec.status === 'delivered');
@@ -89,7 +126,13 @@ describe.each(variants)('%s', (_name, onec) => {
     const pushed = await h.call(
       'POST',
       '/api/v1/onec/orders',
-      { ref: inBase.Ref_Key, number, customer: { type: 'individual', name: 'Мария' }, items: [{ sku: 'tea', name: 'Чай', quantity: 3, price: 33000, amount: 99000, vat: 'vat22' }], total: 99000 },
+      {
+        ref: inBase.Ref_Key,
+        number,
+        customer: { type: 'individual', name: 'Мария' },
+        items: [{ sku: 'tea', name: 'Чай', quantity: 3, price: 33000, amount: 99000, vat: 'vat22' }],
+        total: 99000,
+      },
       { authorization: `Bearer ${ONEC_KEY}` },
     );
     expect(pushed.status).toBe(201);
@@ -97,7 +140,11 @@ describe.each(variants)('%s', (_name, onec) => {
     expect(form.status).toBe(303);
     const mdOrder = new URL(form.headers.get('location')!).searchParams.get('mdOrder')!;
     h.sber.complete(mdOrder, 'paid');
-    const payment = await eventually(async () => (await h.call('GET', `/api/v1/orders/${pushed.body.orderId}`, undefined, SITE_AUTH)).body.payments.find((p: any) => p.status === 'paid'));
+    const payment = await eventually(async () =>
+      (await h.call('GET', `/api/v1/orders/${pushed.body.orderId}`, undefined, SITE_AUTH)).body.payments.find(
+        (p: any) => p.status === 'paid',
+      ),
+    );
     const p = await onecState(h, payment.id);
     expect(p.onec.status).toBe('delivered');
     expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key)).toHaveLength(1);
@@ -151,10 +198,16 @@ describe('what needs a person: a clear reason, an alert, nothing half-written, a
   }
 
   const deadJob = async (paymentId: string) =>
-    eventually(async () => (await h.call('GET', '/api/v1/admin/jobs?status=dead&name=onec.deliver&limit=100', undefined, ADMIN_AUTH)).body.items.find((j: any) => j.payload.paymentId === paymentId));
+    eventually(async () =>
+      (await h.call('GET', '/api/v1/admin/jobs?status=dead&name=onec.deliver&limit=100', undefined, ADMIN_AUTH)).body.items.find(
+        (j: any) => j.payload.paymentId === paymentId,
+      ),
+    );
 
   test('1C refuses to post (business logic): failed with 1C’s words, alerted; posted after the fix and the admin retry', async () => {
-    h.onec!.setKnobs({ rejectPosting: { entity: 'Document_ОперацияПоПлатежнойКарте', message: 'Не указан договор эквайринга для терминала' } });
+    h.onec!.setKnobs({
+      rejectPosting: { entity: 'Document_ОперацияПоПлатежнойКарте', message: 'Не указан договор эквайринга для терминала' },
+    });
     const { inBase, payment } = await paidSiteOrder();
     const p = await onecState(h, payment.id);
     expect(p.onec.status).toBe('failed');
@@ -163,7 +216,12 @@ describe('what needs a person: a clear reason, an alert, nothing half-written, a
     const job = await deadJob(payment.id);
     expect(job.attempts).toBe(1); // no pointless retries of a refusal
     // the document stays unposted in 1C for the accountant to see; nothing posted
-    expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase!.Ref_Key).map((d) => d.posted)).toEqual([false]);
+    expect(
+      h
+        .onec!.paymentDocuments()
+        .filter((d) => d.settles?.orderRef === inBase!.Ref_Key)
+        .map((d) => d.posted),
+    ).toEqual([false]);
 
     h.onec!.setKnobs({ rejectPosting: null });
     expect((await h.call('POST', `/api/v1/admin/jobs/${job.id}/retry`, undefined, ADMIN_AUTH)).status).toBe(200);

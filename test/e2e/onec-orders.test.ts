@@ -26,30 +26,54 @@ describe('orders from 1C', () => {
 
   test('push: 1C sends an order and gets {orderId, payUrl, qr}; the same order again gets the same answer', async () => {
     const inBase = h.onec!.seedCustomerOrder({ number: 'ЗК-000101', total: 2500 });
-    const first = await h.call('POST', '/api/v1/onec/orders', pushBody((inBase.Ref_Key as string), 'ЗК-000101'), ONEC);
+    const first = await h.call('POST', '/api/v1/onec/orders', pushBody(inBase.Ref_Key as string, 'ЗК-000101'), ONEC);
     expect(first.status).toBe(201);
     expect(first.body.payUrl).toMatch(new RegExp(`^${h.url}/pay/[A-Za-z0-9_-]{22}$`));
     expect(first.body.qr.payload).toBe(first.body.payUrl);
     expect(first.body.qr.image).toMatch(/^data:image\/svg\+xml;base64,/);
     expect(Buffer.from(first.body.qr.image.split(',')[1], 'base64').toString()).toContain('<svg');
-    const again = await h.call('POST', '/api/v1/onec/orders', pushBody((inBase.Ref_Key as string), 'ЗК-000101'), basic(ONEC_KEY));
+    const again = await h.call('POST', '/api/v1/onec/orders', pushBody(inBase.Ref_Key as string, 'ЗК-000101'), basic(ONEC_KEY));
     expect(again.status).toBe(200);
     expect(again.body).toEqual(first.body);
     const order = (await h.call('GET', `/api/v1/orders/${first.body.orderId}`, undefined, SITE_AUTH)).body;
-    expect(order).toMatchObject({ source: 'onec', onecRef: (inBase.Ref_Key as string), number: 'ЗК-000101', total: 250000, status: 'awaiting_payment' });
+    expect(order).toMatchObject({
+      source: 'onec',
+      onecRef: inBase.Ref_Key as string,
+      number: 'ЗК-000101',
+      total: 250000,
+      status: 'awaiting_payment',
+    });
   });
 
   test('push: a wrong key is 401, a wrong body 422 with field paths; nothing is created', async () => {
-    const before = (await h.gateway.store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
-    expect((await h.call('POST', '/api/v1/onec/orders', pushBody('f0e2c5d6-1234-4abc-9def-0123456789ab', 'X'), { authorization: 'Bearer nope-nope-nope-nope' })).status).toBe(401);
-    expect((await h.call('POST', '/api/v1/onec/orders', pushBody('f0e2c5d6-1234-4abc-9def-0123456789ab', 'X'), SITE_AUTH)).status).toBe(401);
+    const before = (
+      await h.gateway.store.db
+        .selectFrom('orders')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n;
+    expect(
+      (
+        await h.call('POST', '/api/v1/onec/orders', pushBody('f0e2c5d6-1234-4abc-9def-0123456789ab', 'X'), {
+          authorization: 'Bearer nope-nope-nope-nope',
+        })
+      ).status,
+    ).toBe(401);
+    expect((await h.call('POST', '/api/v1/onec/orders', pushBody('f0e2c5d6-1234-4abc-9def-0123456789ab', 'X'), SITE_AUTH)).status).toBe(
+      401,
+    );
     const bad = await h.call('POST', '/api/v1/onec/orders', { ...pushBody('not-a-guid', 'X'), total: 1 }, ONEC);
     expect(bad.status).toBe(422);
     expect(bad.body.error.details.map((d: any) => d.path)).toContain('ref');
     const sums = await h.call('POST', '/api/v1/onec/orders', { ...pushBody('f0e2c5d6-1234-4abc-9def-0123456789ab', 'X'), total: 1 }, ONEC);
     expect(sums.status).toBe(422);
     expect(sums.body.error.code).toBe('totals_mismatch');
-    const after = (await h.gateway.store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+    const after = (
+      await h.gateway.store.db
+        .selectFrom('orders')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n;
     expect(Number(after)).toBe(Number(before));
   });
 
@@ -68,7 +92,11 @@ describe('orders from 1C', () => {
     h.onec!.seedCustomerOrder({ number: 'ЗК-000203', total: 100, paymentForm: 'Наличная' });
     expect((await h.call('POST', '/api/v1/admin/schedules/onec.pull-orders/run', undefined, ADMIN_AUTH)).status).toBe(200);
 
-    const order = (await h.gateway.store.db.selectFrom('orders').selectAll().where('onec_ref', '=', (inBase.Ref_Key as string)).executeTakeFirst())!;
+    const order = (await h.gateway.store.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('onec_ref', '=', inBase.Ref_Key as string)
+      .executeTakeFirst())!;
     expect(order).toMatchObject({ source: 'onec', number: 'ЗК-000202', total: 180000 });
     const items = JSON.parse(order.items);
     expect(items[0]).toMatchObject({ quantity: 2, price: 50000, amount: 100000 });
@@ -77,14 +105,24 @@ describe('orders from 1C', () => {
     expect((await h.gateway.store.db.selectFrom('orders').select('id').where('number', '=', 'ЗК-000203').execute()).length).toBe(0);
 
     const link = await eventually(async () => {
-      const comment = String(h.onec!.get('Document_ЗаказКлиента', (inBase.Ref_Key as string))!.Комментарий ?? '');
+      const comment = String(h.onec!.get('Document_ЗаказКлиента', inBase.Ref_Key as string)!.Комментарий ?? '');
       return /https?:\/\/\S+\/pay\/\S+/.exec(comment)?.[0];
     });
-    expect(String(h.onec!.get('Document_ЗаказКлиента', (inBase.Ref_Key as string))!.Комментарий)).toMatch(/^Позвонить перед доставкой\nСсылка на оплату: /);
+    expect(String(h.onec!.get('Document_ЗаказКлиента', inBase.Ref_Key as string)!.Комментарий)).toMatch(
+      /^Позвонить перед доставкой\nСсылка на оплату: /,
+    );
 
     // a second run picks nothing up again and does not write the link twice
     await h.call('POST', '/api/v1/admin/schedules/onec.pull-orders/run', undefined, ADMIN_AUTH);
-    expect((await h.gateway.store.db.selectFrom('orders').select('id').where('onec_ref', '=', (inBase.Ref_Key as string)).execute()).length).toBe(1);
+    expect(
+      (
+        await h.gateway.store.db
+          .selectFrom('orders')
+          .select('id')
+          .where('onec_ref', '=', inBase.Ref_Key as string)
+          .execute()
+      ).length,
+    ).toBe(1);
 
     const pageHtml = await (await fetch(link)).text();
     expect(pageHtml).toContain('Заказ №ЗК-000202');
@@ -94,8 +132,12 @@ describe('orders from 1C', () => {
     const form = await fetch(`${link}/card`, { method: 'POST', redirect: 'manual' });
     expect(form.status).toBe(303);
     h.sber.complete(new URL(form.headers.get('location')!).searchParams.get('mdOrder')!, 'paid');
-    const payment = await eventually(async () => (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.payments.find((p: any) => p.status === 'paid'));
-    await eventually(async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.onec.status === 'delivered');
+    const payment = await eventually(async () =>
+      (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.payments.find((p: any) => p.status === 'paid'),
+    );
+    await eventually(
+      async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.onec.status === 'delivered',
+    );
     expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === (inBase.Ref_Key as string) && d.posted)).toHaveLength(1);
 
     const paidPage = await (await fetch(link)).text();
@@ -105,7 +147,14 @@ describe('orders from 1C', () => {
 
   test('1C pulls the payments: since, then the cursor; a page, then nothing new', async () => {
     const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
-    const payment = (await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `pull-${order.id}` })).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'card' },
+        { ...SITE_AUTH, 'idempotency-key': `pull-${order.id}` },
+      )
+    ).body;
     await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
     await eventually(async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status === 'paid');
 
@@ -120,7 +169,14 @@ describe('orders from 1C', () => {
     expect(r.body.next).toBeTruthy();
     const mine = all.filter((p) => p.paymentId === payment.id);
     expect(mine.length).toBeGreaterThanOrEqual(1);
-    expect(mine[mine.length - 1]).toMatchObject({ orderId: order.id, orderNumber: order.number, status: 'paid', amount: 350000, method: 'card', provider: 'sber' });
+    expect(mine[mine.length - 1]).toMatchObject({
+      orderId: order.id,
+      orderNumber: order.number,
+      status: 'paid',
+      amount: 350000,
+      method: 'card',
+      provider: 'sber',
+    });
     expect(new Set(all.map((p) => `${p.paymentId}|${p.updatedAt}`)).size).toBe(all.length);
 
     expect((await h.call('GET', '/api/v1/onec/payments', undefined, ONEC)).status).toBe(400);
@@ -137,7 +193,17 @@ describe('the hosted payment page', () => {
   afterAll(() => h?.close());
 
   test('the site asks for an order’s link; the page shows lines, total and organization, escapes what it shows', async () => {
-    const order = (await h.call('POST', '/api/v1/orders', orderBody({ items: [{ sku: 'x', name: 'Чайник <script>alert(1)</script>', quantity: 2, price: 150000, amount: 300000, vat: 'vat22' }], total: 300000 }), SITE_AUTH)).body;
+    const order = (
+      await h.call(
+        'POST',
+        '/api/v1/orders',
+        orderBody({
+          items: [{ sku: 'x', name: 'Чайник <script>alert(1)</script>', quantity: 2, price: 150000, amount: 300000, vat: 'vat22' }],
+          total: 300000,
+        }),
+        SITE_AUTH,
+      )
+    ).body;
     const link = await h.call('POST', `/api/v1/orders/${order.id}/payment-link`, undefined, SITE_AUTH);
     expect(link.status).toBe(200);
     const again = await h.call('POST', `/api/v1/orders/${order.id}/payment-link`, undefined, SITE_AUTH);
@@ -170,6 +236,8 @@ describe('the hosted payment page', () => {
   test('an unknown page is 404; another organization’s order cannot get a link', async () => {
     expect((await fetch(`${h.url}/pay/aaaaaaaaaaaaaaaaaaaaaa`)).status).toBe(404);
     expect((await fetch(`${h.url}/pay/x`)).status).toBe(404);
-    expect((await h.call('POST', '/api/v1/orders/00000000-0000-0000-0000-000000000000/payment-link', undefined, SITE_AUTH)).status).toBe(404);
+    expect((await h.call('POST', '/api/v1/orders/00000000-0000-0000-0000-000000000000/payment-link', undefined, SITE_AUTH)).status).toBe(
+      404,
+    );
   });
 });

@@ -6,7 +6,9 @@ import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, t
 
 async function paidPayment(h: Harness) {
   const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
-  const payment = (await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `k-${order.id}` })).body;
+  const payment = (
+    await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `k-${order.id}` })
+  ).body;
   await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
   await eventually(async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status === 'paid');
   return { order, payment };
@@ -56,7 +58,9 @@ describe('dead jobs, alerts and the admin retry', () => {
     const alert = await eventually(async () => alerts.received.find((a) => a.body?.context?.jobId === dead.id));
     expect(alert.body).toMatchObject({ severity: 'critical', title: 'Задание не выполнено: payment.notify-site' });
     expect(alert.body.text).toContain(`/api/v1/admin/jobs/${dead.id}/retry`);
-    expect(alert.headers['x-signature']).toBe(`sha256=${createHmac('sha256', 'alert-webhook-secret').update(JSON.stringify(alert.body)).digest('hex')}`);
+    expect(alert.headers['x-signature']).toBe(
+      `sha256=${createHmac('sha256', 'alert-webhook-secret').update(JSON.stringify(alert.body)).digest('hex')}`,
+    );
 
     site.status = 200;
     const retried = await h.call('POST', `/api/v1/admin/jobs/${dead.id}/retry`, undefined, ADMIN_AUTH);
@@ -73,29 +77,61 @@ describe('dead jobs, alerts and the admin retry', () => {
 
   test('an attempt never paid is given up after expireAfterMinutes: expired here, cancelled at the bank', async () => {
     const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
-    const payment = (await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `exp-${order.id}` })).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'card' },
+        { ...SITE_AUTH, 'idempotency-key': `exp-${order.id}` },
+      )
+    ).body;
     // the customer left two days ago
     const twoDaysAgo = nowIso(Date.now() - 2 * 86400_000);
-    await h.gateway.store.db.updateTable('payment_attempts').set({ created_at: twoDaysAgo, next_check_at: twoDaysAgo }).where('payment_id', '=', payment.id).execute();
+    await h.gateway.store.db
+      .updateTable('payment_attempts')
+      .set({ created_at: twoDaysAgo, next_check_at: twoDaysAgo })
+      .where('payment_id', '=', payment.id)
+      .execute();
     const run = await h.call('POST', '/api/v1/admin/schedules/janitor/run', undefined, ADMIN_AUTH);
     expect(run.status).toBe(200);
-    await eventually(async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status === 'expired', 10_000);
+    await eventually(
+      async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status === 'expired',
+      10_000,
+    );
     const mdOrder = new URL(payment.action.url).searchParams.get('mdOrder')!;
     expect(h.sber.orders.get(mdOrder)!.orderStatus).toBe(6);
     // and nobody can pay it now
     h.sber.complete(mdOrder, 'paid');
     expect(h.sber.orders.get(mdOrder)!.orderStatus).toBe(6);
     // the order can be paid with a new payment
-    expect((await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `exp2-${order.id}` })).status).toBe(201);
+    expect(
+      (
+        await h.call(
+          'POST',
+          `/api/v1/orders/${order.id}/payments`,
+          { method: 'card' },
+          { ...SITE_AUTH, 'idempotency-key': `exp2-${order.id}` },
+        )
+      ).status,
+    ).toBe(201);
   });
 
   test('a payment paid at the bank after the gateway gave it up is still recorded, and support is alerted', async () => {
     const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
-    const payment = (await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `late-${order.id}` })).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'card' },
+        { ...SITE_AUTH, 'idempotency-key': `late-${order.id}` },
+      )
+    ).body;
     await h.gateway.store.db.updateTable('payments').set({ status: 'expired' }).where('id', '=', payment.id).execute();
     await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
     await eventually(async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status === 'paid');
-    await eventually(async () => alerts.received.find((a) => a.body?.context?.paymentId === payment.id && a.body.title === 'Оплата пришла после отмены платежа'));
+    await eventually(async () =>
+      alerts.received.find((a) => a.body?.context?.paymentId === payment.id && a.body.title === 'Оплата пришла после отмены платежа'),
+    );
   });
 
   test('admin: unknown schedule → 404', async () => {
@@ -120,7 +156,14 @@ describe('asymmetric (RSA) callback signatures, POSTed', () => {
 
   test('a tampered RSA-signed callback → 403, nothing changes', async () => {
     const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
-    const payment = (await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `rsa-${order.id}` })).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'card' },
+        { ...SITE_AUTH, 'idempotency-key': `rsa-${order.id}` },
+      )
+    ).body;
     const mdOrder = new URL(payment.action.url).searchParams.get('mdOrder')!;
     const declined = h.sber.callbackParams(h.sber.orders.get(mdOrder)!, 'deposited', 0);
     const tampered = new URLSearchParams({ ...declined, status: '1' }).toString();
@@ -130,9 +173,8 @@ describe('asymmetric (RSA) callback signatures, POSTed', () => {
   });
 
   test('a public key that is not PEM is refused at start, naming its key', async () => {
-    await expect(startHarness({ overrides: (raw) => (raw.organizations[0].providers.sber.callback = { mode: 'asymmetric', publicKey: 'not a key' }) })).rejects.toHaveProperty(
-      'message',
-      expect.stringContaining('organizations[0].providers.sber.callback.publicKey'),
-    );
+    await expect(
+      startHarness({ overrides: (raw) => (raw.organizations[0].providers.sber.callback = { mode: 'asymmetric', publicKey: 'not a key' }) }),
+    ).rejects.toHaveProperty('message', expect.stringContaining('organizations[0].providers.sber.callback.publicKey'));
   });
 });

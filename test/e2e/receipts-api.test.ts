@@ -15,8 +15,25 @@ const body = (over: Record<string, unknown> = {}) => ({
   date: '2026-12-01T12:00:00+03:00',
   client: { email: 'ivan@example.com' },
   items: [
-    { name: 'Кофемашина', price: 4999900, quantity: 1, amount: 4999900, vat: 'vat22', paymentMethod: 'full_payment', paymentObject: 'goods' },
-    { name: 'Зёрна, кг', price: 189000, quantity: 1.5, amount: 283500, vat: 'vat10', paymentMethod: 'full_payment', paymentObject: 'goods', measure: 11 },
+    {
+      name: 'Кофемашина',
+      price: 4999900,
+      quantity: 1,
+      amount: 4999900,
+      vat: 'vat22',
+      paymentMethod: 'full_payment',
+      paymentObject: 'goods',
+    },
+    {
+      name: 'Зёрна, кг',
+      price: 189000,
+      quantity: 1.5,
+      amount: 283500,
+      vat: 'vat10',
+      paymentMethod: 'full_payment',
+      paymentObject: 'goods',
+      measure: 11,
+    },
   ],
   payments: [{ type: 'cashless', amount: 5283400 }],
   total: 5283400,
@@ -62,7 +79,12 @@ describe('registrar mode', () => {
     const again = await h.call('POST', '/api/v1/receipts', b, SITE_AUTH);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(r.body.id);
-    const other = await h.call('POST', '/api/v1/receipts', { ...b, total: 4999900, items: [b.items[0]], payments: [{ type: 'cashless', amount: 4999900 }] }, SITE_AUTH);
+    const other = await h.call(
+      'POST',
+      '/api/v1/receipts',
+      { ...b, total: 4999900, items: [b.items[0]], payments: [{ type: 'cashless', amount: 4999900 }] },
+      SITE_AUTH,
+    );
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('external_id_conflict');
     expect(h.atol!.registrations(r.body.externalId)).toBe(1);
@@ -76,16 +98,46 @@ describe('registrar mode', () => {
     await eventually(async () => (await h.call('GET', `/api/v1/receipts/${sale.body.id}`, undefined, ONEC)).body.status === 'done');
     const refund = await h.call('POST', '/api/v1/receipts', body({ pointOfSale: 'shop', operation: 'sell_refund' }), ONEC);
     await eventually(async () => (await h.call('GET', `/api/v1/receipts/${refund.body.id}`, undefined, ONEC)).body.status === 'done');
-    expect(h.driver!.printed.map((p) => [p.type, p.task.clientInfo.emailOrPhone, p.task.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.measurementUnit])])).toEqual([
-      ['sell', '+79001234567', [['fullPayment', 'commodity', 0], ['fullPayment', 'commodity', 11]]],
-      ['sellReturn', 'ivan@example.com', [['fullPayment', 'commodity', 0], ['fullPayment', 'commodity', 11]]],
+    expect(
+      h.driver!.printed.map((p) => [
+        p.type,
+        p.task.clientInfo.emailOrPhone,
+        p.task.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.measurementUnit]),
+      ]),
+    ).toEqual([
+      [
+        'sell',
+        '+79001234567',
+        [
+          ['fullPayment', 'commodity', 0],
+          ['fullPayment', 'commodity', 11],
+        ],
+      ],
+      [
+        'sellReturn',
+        'ivan@example.com',
+        [
+          ['fullPayment', 'commodity', 0],
+          ['fullPayment', 'commodity', 11],
+        ],
+      ],
     ]);
   });
 
   test('a B2B receipt with the buyer’s name and ИНН; a correction with its basis', async () => {
-    const b2b = await h.call('POST', '/api/v1/receipts', body({ client: { email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234567' } }), SITE_AUTH);
+    const b2b = await h.call(
+      'POST',
+      '/api/v1/receipts',
+      body({ client: { email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234567' } }),
+      SITE_AUTH,
+    );
     expect(b2b.status).toBe(201);
-    const corr = await h.call('POST', '/api/v1/receipts', body({ operation: 'sell_correction', correction: { type: 'self', baseDate: '2026-11-20' } }), SITE_AUTH);
+    const corr = await h.call(
+      'POST',
+      '/api/v1/receipts',
+      body({ operation: 'sell_correction', correction: { type: 'self', baseDate: '2026-11-20' } }),
+      SITE_AUTH,
+    );
     expect(corr.status).toBe(201);
     await eventually(async () => (await h.call('GET', `/api/v1/receipts/${corr.body.id}`, undefined, SITE_AUTH)).body.status === 'done');
     const doc = [...h.atol!.documents.values()].find((d) => d.externalId === corr.body.externalId)!;
@@ -96,12 +148,70 @@ describe('registrar mode', () => {
   });
 
   test.each<[string, Record<string, unknown>, number, string, string]>([
-    ['lines that do not add up to the payment', { total: 5283401, payments: [{ type: 'cashless', amount: 5283401 }] }, 422, 'receipt_invalid', 'total'],
+    [
+      'lines that do not add up to the payment',
+      { total: 5283401, payments: [{ type: 'cashless', amount: 5283401 }] },
+      422,
+      'receipt_invalid',
+      'total',
+    ],
     ['payments that do not cover the total', { payments: [{ type: 'cashless', amount: 100 }] }, 422, 'receipt_invalid', 'payments'],
-    ['sum ≠ price × quantity', { items: [{ name: 'Кофемашина', price: 4999900, quantity: 2, amount: 4999900, vat: 'vat22', paymentMethod: 'full_payment', paymentObject: 'goods' }], total: 4999900, payments: [{ type: 'cashless', amount: 4999900 }] }, 422, 'receipt_invalid', 'items[0].amount'],
-    ['an unknown VAT code', { items: [{ name: 'Кофемашина', price: 100, quantity: 1, amount: 100, vat: 'vat18', paymentMethod: 'full_payment', paymentObject: 'goods' }], total: 100, payments: [{ type: 'cashless', amount: 100 }] }, 422, 'validation_failed', 'items[0].vat'],
+    [
+      'sum ≠ price × quantity',
+      {
+        items: [
+          {
+            name: 'Кофемашина',
+            price: 4999900,
+            quantity: 2,
+            amount: 4999900,
+            vat: 'vat22',
+            paymentMethod: 'full_payment',
+            paymentObject: 'goods',
+          },
+        ],
+        total: 4999900,
+        payments: [{ type: 'cashless', amount: 4999900 }],
+      },
+      422,
+      'receipt_invalid',
+      'items[0].amount',
+    ],
+    [
+      'an unknown VAT code',
+      {
+        items: [
+          { name: 'Кофемашина', price: 100, quantity: 1, amount: 100, vat: 'vat18', paymentMethod: 'full_payment', paymentObject: 'goods' },
+        ],
+        total: 100,
+        payments: [{ type: 'cashless', amount: 100 }],
+      },
+      422,
+      'validation_failed',
+      'items[0].vat',
+    ],
     ['no contact of the buyer', { client: {} }, 422, 'receipt_invalid', 'client'],
-    ['an item name past 128 characters', { items: [{ name: 'Ж'.repeat(129), price: 100, quantity: 1, amount: 100, vat: 'vat22', paymentMethod: 'full_payment', paymentObject: 'goods' }], total: 100, payments: [{ type: 'cashless', amount: 100 }] }, 422, 'validation_failed', 'items[0].name'],
+    [
+      'an item name past 128 characters',
+      {
+        items: [
+          {
+            name: 'Ж'.repeat(129),
+            price: 100,
+            quantity: 1,
+            amount: 100,
+            vat: 'vat22',
+            paymentMethod: 'full_payment',
+            paymentObject: 'goods',
+          },
+        ],
+        total: 100,
+        payments: [{ type: 'cashless', amount: 100 }],
+      },
+      422,
+      'validation_failed',
+      'items[0].name',
+    ],
     ['a correction without its basis', { operation: 'sell_correction' }, 422, 'receipt_invalid', 'correction'],
     ['an unknown point of sale', { pointOfSale: 'mars' }, 422, 'unknown_point_of_sale', 'pointOfSale'],
     ['a payment of another organization', { paymentId: '00000000-0000-7000-8000-000000000000' }, 422, 'unknown_payment', 'paymentId'],
@@ -151,7 +261,12 @@ describe('translator mode takes only corrections here', () => {
     expect(r.status).toBe(409);
     expect(r.body.error.code).toBe('translator_mode');
     expect(await receiptRows(h)).toEqual([]);
-    const c = await h.call('POST', '/api/v1/receipts', body({ operation: 'sell_refund_correction', correction: { type: 'instruction', baseDate: '2026-11-20', baseNumber: 'ПР-12' } }), SITE_AUTH);
+    const c = await h.call(
+      'POST',
+      '/api/v1/receipts',
+      body({ operation: 'sell_refund_correction', correction: { type: 'instruction', baseDate: '2026-11-20', baseNumber: 'ПР-12' } }),
+      SITE_AUTH,
+    );
     expect(c.status).toBe(201);
     await eventually(async () => (await h.call('GET', `/api/v1/receipts/${c.body.id}`, undefined, SITE_AUTH)).body.status === 'done');
   });

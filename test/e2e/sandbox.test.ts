@@ -19,7 +19,19 @@ describe('npm run sandbox', () => {
   beforeAll(async () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    child = spawn('npm', ['run', 'sandbox', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', DATABASE_URL: '', REDIS_URL: '', SANDBOX_DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-sandbox-')) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child = spawn('npm', ['run', 'sandbox', '--silent'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: '',
+        REDIS_URL: '',
+        SANDBOX_DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-sandbox-')),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
     await eventually(async () => output.includes('sandbox is running') && (await fetch(`${base}/health/ready`)).ok, 60_000, 100);
@@ -35,7 +47,8 @@ describe('npm run sandbox', () => {
     const r = await fetch(base + path, { method: 'POST', headers, body: JSON.stringify(body) });
     return { status: r.status, body: (await r.json()) as any };
   };
-  const status = async (paymentId: string) => ((await (await fetch(`${base}/api/v1/payments/${paymentId}`, { headers: site })).json()) as any).status;
+  const status = async (paymentId: string) =>
+    ((await (await fetch(`${base}/api/v1/payments/${paymentId}`, { headers: site })).json()) as any).status;
 
   test('prints the URLs and the keys', () => {
     expect(output).toContain(base);
@@ -73,15 +86,24 @@ describe('npm run sandbox', () => {
   test('receipts: card payment → full_prepayment done; 1C marks the order shipped over CommerceML → full_payment done; both in /sandbox/fiscal', async () => {
     const body = orderBody();
     const order = (await post('/api/v1/orders', body)).body;
-    const payment = (await post(`/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...site, 'idempotency-key': 'walk-fiscal' })).body;
+    const payment = (await post(`/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...site, 'idempotency-key': 'walk-fiscal' }))
+      .body;
     await post(`/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' }, { 'content-type': 'application/json' });
-    const receipts = async () => ((await (await fetch(`${base}/api/v1/payments/${payment.id}`, { headers: site })).json()) as any).receipts as any[];
-    const [pre] = await eventually(async () => {
-      const r = await receipts();
-      return r[0]?.status === 'done' && r;
-    }, 20_000, 200);
+    const receipts = async () =>
+      ((await (await fetch(`${base}/api/v1/payments/${payment.id}`, { headers: site })).json()) as any).receipts as any[];
+    const [pre] = await eventually(
+      async () => {
+        const r = await receipts();
+        return r[0]?.status === 'done' && r;
+      },
+      20_000,
+      200,
+    );
     expect(pre).toMatchObject({ kind: 'prepayment', operation: 'sell', register: 'web', payments: [{ type: 'cashless', amount: 350000 }] });
-    expect(pre.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.vat])).toEqual([['full_prepayment', 1, 'vat122'], ['full_prepayment', 4, 'vat122']]);
+    expect(pre.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.vat])).toEqual([
+      ['full_prepayment', 1, 'vat122'],
+      ['full_prepayment', 4, 'vat122'],
+    ]);
     expect(pre.fiscal.fnNumber).toMatch(/^\d{16}$/);
 
     const c = new ExchangeClient({ url: `${base}/exchange/1c`, user: SANDBOX.onecUser, password: SANDBOX.onecPassword, timeoutMs: 30_000 });
@@ -92,12 +114,19 @@ describe('npm run sandbox', () => {
 <ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Отгружен</Наименование><Значение>true</Значение></ЗначениеРеквизита><ЗначениеРеквизита><Наименование>Дата отгрузки по 1С</Наименование><Значение>2026-12-01T14:30:00</Значение></ЗначениеРеквизита></ЗначенияРеквизитов></Документ></КоммерческаяИнформация>`;
     await c.upload('documents___walk.xml', Buffer.from(xml));
     await c.import('documents___walk.xml', { pollDelayMs: 100 });
-    const [, settlement] = await eventually(async () => {
-      const r = await receipts();
-      return r[1]?.status === 'done' && r;
-    }, 20_000, 200);
+    const [, settlement] = await eventually(
+      async () => {
+        const r = await receipts();
+        return r[1]?.status === 'done' && r;
+      },
+      20_000,
+      200,
+    );
     expect(settlement).toMatchObject({ kind: 'settlement', operation: 'sell', payments: [{ type: 'prepayment', amount: 350000 }] });
-    expect(settlement.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.vat])).toEqual([['full_payment', 1, 'vat22'], ['full_payment', 4, 'vat22']]);
+    expect(settlement.items.map((i: any) => [i.paymentMethod, i.paymentObject, i.vat])).toEqual([
+      ['full_payment', 1, 'vat22'],
+      ['full_payment', 4, 'vat22'],
+    ]);
 
     const fiscal = (await (await fetch(`${base}/sandbox/fiscal`)).json()) as any;
     const held = fiscal.atolOnline.receipts.filter((r: any) => [pre.externalId, settlement.externalId].includes(r.externalId));

@@ -1,5 +1,15 @@
 import { parseSbpLink } from '../../gateway/domain/sbp';
-import { ADMIN_AUTH, eventually, ONEC_KEY, orderBody, receiver, SITE_AUTH, startHarness, type Harness, type HarnessOptions } from '../helpers/harness';
+import {
+  ADMIN_AUTH,
+  eventually,
+  ONEC_KEY,
+  orderBody,
+  receiver,
+  SITE_AUTH,
+  startHarness,
+  type Harness,
+  type HarnessOptions,
+} from '../helpers/harness';
 import { describeWith } from '../helpers/services';
 
 /**
@@ -37,7 +47,8 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
 
   const db = () => h.gateway.store.db;
   const payment = async (id: string) => (await h.call('GET', `/api/v1/payments/${id}`, undefined, SITE_AUTH)).body;
-  const operations = async (query = 'state=all') => (await h.call('GET', `/api/v1/admin/operations?${query}&limit=1000`, undefined, ADMIN_AUTH)).body.items as any[];
+  const operations = async (query = 'state=all') =>
+    (await h.call('GET', `/api/v1/admin/operations?${query}&limit=1000`, undefined, ADMIN_AUTH)).body.items as any[];
   const runAgent = async () => {
     const r = await h.call('POST', '/api/v1/admin/history/run', undefined, ADMIN_AUTH);
     expect(r.status).toBe(200);
@@ -53,7 +64,12 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
   }
 
   async function sbpPayment(orderId: string) {
-    const r = await h.call('POST', `/api/v1/orders/${orderId}/payments`, { method: 'sbp' }, { ...SITE_AUTH, 'idempotency-key': `sbp-${orderId}-${Math.random()}` });
+    const r = await h.call(
+      'POST',
+      `/api/v1/orders/${orderId}/payments`,
+      { method: 'sbp' },
+      { ...SITE_AUTH, 'idempotency-key': `sbp-${orderId}-${Math.random()}` },
+    );
     expect(r.status).toBe(201);
     return r.body;
   }
@@ -84,7 +100,17 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
 
     const ops = (await operations()).filter((o) => o.paymentId === p.id);
     expect(ops).toHaveLength(1);
-    expect(ops[0]).toMatchObject({ kind: 'payment', provider: 'sber', method: 'sbp', amount: 350000, payerBank: 'ВТБ', source: 'callback', channel: 'site', orderId: order.id, match: { state: 'matched' } });
+    expect(ops[0]).toMatchObject({
+      kind: 'payment',
+      provider: 'sber',
+      method: 'sbp',
+      amount: 350000,
+      payerBank: 'ВТБ',
+      source: 'callback',
+      channel: 'site',
+      orderId: order.id,
+      match: { state: 'matched' },
+    });
     expect(ops[0].lines).toEqual([
       { line: 0, sku: 'kettle-01', name: 'Чайник электрический', amount: 300000 },
       { line: 1, sku: 'DELIVERY', name: 'Доставка', amount: 50000 },
@@ -121,7 +147,9 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
       const v = await payment(first.body.sbp.paymentId);
       return v.onec.status === 'delivered' ? v : null;
     }, 10_000);
-    expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key)).toEqual([expect.objectContaining({ ref: paid.onec.document, posted: true, amount: 2500 })]);
+    expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key)).toEqual([
+      expect.objectContaining({ ref: paid.onec.document, posted: true, amount: 2500 }),
+    ]);
     const op = (await operations()).find((o) => o.paymentId === first.body.sbp.paymentId);
     expect(op).toMatchObject({ channel: 'onec', method: 'sbp', match: { state: 'matched' } });
   });
@@ -155,8 +183,16 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
     const p = await sbpPayment(order.id);
     const attempt = await db().selectFrom('payment_attempts').selectAll().where('payment_id', '=', p.id).executeTakeFirstOrThrow();
     // the QR's lifetime passes
-    await db().updateTable('payment_attempts').set({ expires_at: new Date(Date.now() - 1000).toISOString(), next_check_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', attempt.id).execute();
-    await db().updateTable('payments').set({ action: JSON.stringify({ ...p.action, expiresAt: new Date(Date.now() - 1000).toISOString() }) }).where('id', '=', p.id).execute();
+    await db()
+      .updateTable('payment_attempts')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString(), next_check_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', attempt.id)
+      .execute();
+    await db()
+      .updateTable('payments')
+      .set({ action: JSON.stringify({ ...p.action, expiresAt: new Date(Date.now() - 1000).toISOString() }) })
+      .where('id', '=', p.id)
+      .execute();
     await h.call('POST', '/api/v1/admin/schedules/janitor/run', undefined, ADMIN_AUTH);
     const expired = await eventually(async () => {
       const v = await payment(p.id);
@@ -183,7 +219,11 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
   test('an expired QR is not shown: a new payment gets a fresh QR', async () => {
     const { order } = await siteOrder();
     const first = await sbpPayment(order.id);
-    await db().updateTable('payment_attempts').set({ expires_at: new Date(Date.now() - 1000).toISOString(), next_check_at: new Date(Date.now() - 1000).toISOString() }).where('payment_id', '=', first.id).execute();
+    await db()
+      .updateTable('payment_attempts')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString(), next_check_at: new Date(Date.now() - 1000).toISOString() })
+      .where('payment_id', '=', first.id)
+      .execute();
     await h.call('POST', '/api/v1/admin/schedules/janitor/run', undefined, ADMIN_AUTH);
     await eventually(async () => (await payment(first.id)).status === 'expired');
     const second = await sbpPayment(order.id);
@@ -202,7 +242,9 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
     const delivery = ofOrder.find((o) => o.amount === 50000)!;
     expect(delivery).toMatchObject({ channel: 'external', method: 'sbp', payerBank: 'Т-Банк', match: { state: 'matched' } });
     expect(delivery.lines).toEqual([{ line: 1, sku: 'DELIVERY', name: 'Доставка', amount: 50000 }]);
-    expect(ofOrder.find((o) => o.amount === 300000)!.lines).toEqual([{ line: 0, sku: 'kettle-01', name: 'Чайник электрический', amount: 300000 }]);
+    expect(ofOrder.find((o) => o.amount === 300000)!.lines).toEqual([
+      { line: 0, sku: 'kettle-01', name: 'Чайник электрический', amount: 300000 },
+    ]);
 
     const review = await operations();
     const item = review.find((o) => o.providerRef === stray.mdOrder)!;
@@ -218,8 +260,14 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
     const both = h.sber.createExternal({ amount: 1000, description: `Заказы ${a.order.number} и № ${b.order.number}`, method: 'sbp' });
     await runAgent();
     const review = await operations();
-    expect(review.find((o) => o.providerRef === over.mdOrder)).toMatchObject({ orderId: a.order.id, match: { state: 'mismatch', note: expect.stringContaining('больше') } });
-    expect(review.find((o) => o.providerRef === both.mdOrder)).toMatchObject({ orderId: null, match: { state: 'ambiguous', note: expect.stringContaining(b.order.number) } });
+    expect(review.find((o) => o.providerRef === over.mdOrder)).toMatchObject({
+      orderId: a.order.id,
+      match: { state: 'mismatch', note: expect.stringContaining('больше') },
+    });
+    expect(review.find((o) => o.providerRef === both.mdOrder)).toMatchObject({
+      orderId: null,
+      match: { state: 'ambiguous', note: expect.stringContaining(b.order.number) },
+    });
   });
 
   test('support matches a review item by hand; wrong inputs get a clear error and change nothing', async () => {
@@ -229,7 +277,12 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
     const item = (await operations('state=review')).find((o) => o.providerRef === stray.mdOrder)!;
     const before = await h.call('GET', `/api/v1/admin/operations/${item.id}`, undefined, ADMIN_AUTH);
 
-    const noOrder = await h.call('POST', `/api/v1/admin/operations/${item.id}/match`, { orderId: '00000000-0000-0000-0000-000000000000' }, ADMIN_AUTH);
+    const noOrder = await h.call(
+      'POST',
+      `/api/v1/admin/operations/${item.id}/match`,
+      { orderId: '00000000-0000-0000-0000-000000000000' },
+      ADMIN_AUTH,
+    );
     expect(noOrder.status).toBe(404);
     const bad = await h.call('POST', `/api/v1/admin/operations/${item.id}/match`, { order: order.id }, ADMIN_AUTH);
     expect(bad.status).toBe(422);
@@ -252,12 +305,30 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
     const p = await sbpPayment(order.id);
     await h.call('POST', `/sandbox/payments/${p.id}/complete`, { outcome: 'paid' });
     await eventually(async () => (await payment(p.id)).status === 'paid');
-    const count = async () => Number((await db().selectFrom('payments').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await db()
+            .selectFrom('payments')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const before = await count();
-    const r = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'sbp' }, { ...SITE_AUTH, 'idempotency-key': `again-${order.id}` });
+    const r = await h.call(
+      'POST',
+      `/api/v1/orders/${order.id}/payments`,
+      { method: 'sbp' },
+      { ...SITE_AUTH, 'idempotency-key': `again-${order.id}` },
+    );
     expect(r.status).toBe(409);
     expect(r.body.error.code).toBe('order_not_payable');
-    const unknown = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'sbp', provider: 'yookassa' }, { ...SITE_AUTH, 'idempotency-key': `prov-${order.id}` });
+    const unknown = await h.call(
+      'POST',
+      `/api/v1/orders/${order.id}/payments`,
+      { method: 'sbp', provider: 'yookassa' },
+      { ...SITE_AUTH, 'idempotency-key': `prov-${order.id}` },
+    );
     expect(unknown.status).toBe(422);
     expect(unknown.body.error.code).toBe('provider_not_enabled');
     expect(await count()).toBe(before);
@@ -285,9 +356,18 @@ describe('СБП and cards through T-Bank', () => {
 
   const db = () => h.gateway.store.db;
   const payment = async (id: string) => (await h.call('GET', `/api/v1/payments/${id}`, undefined, SITE_AUTH)).body;
-  const operations = async (query = 'state=all') => (await h.call('GET', `/api/v1/admin/operations?${query}&limit=1000`, undefined, ADMIN_AUTH)).body.items as any[];
+  const operations = async (query = 'state=all') =>
+    (await h.call('GET', `/api/v1/admin/operations?${query}&limit=1000`, undefined, ADMIN_AUTH)).body.items as any[];
   const runAgent = async () => (await h.call('POST', '/api/v1/admin/history/run', undefined, ADMIN_AUTH)).body.runs as any[];
-  const count = async (table: 'payments' | 'payment_events' | 'payment_operations') => Number((await db().selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const count = async (table: 'payments' | 'payment_events' | 'payment_operations') =>
+    Number(
+      (
+        await db()
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   async function siteOrder(total = 350000) {
     const number = `Т-${Math.floor(Math.random() * 1e7)}`;
@@ -298,7 +378,12 @@ describe('СБП and cards through T-Bank', () => {
   }
 
   async function pay(orderId: string, method: 'sbp' | 'card') {
-    const r = await h.call('POST', `/api/v1/orders/${orderId}/payments`, { method, provider: 'tbank' }, { ...SITE_AUTH, 'idempotency-key': `tb-${orderId}-${Math.random()}` });
+    const r = await h.call(
+      'POST',
+      `/api/v1/orders/${orderId}/payments`,
+      { method, provider: 'tbank' },
+      { ...SITE_AUTH, 'idempotency-key': `tb-${orderId}-${Math.random()}` },
+    );
     expect(r.status).toBe(201);
     expect(r.body.provider).toBe('tbank');
     return r.body;
@@ -314,14 +399,23 @@ describe('СБП and cards through T-Bank', () => {
       const v = await payment(p.id);
       return v.status === 'paid' && v.onec.status === 'delivered' ? v : null;
     }, 10_000);
-    expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key)).toEqual([expect.objectContaining({ ref: paid.onec.document, posted: true, amount: 3500, marker: h.onec!.marker(p.id) })]);
+    expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key)).toEqual([
+      expect.objectContaining({ ref: paid.onec.document, posted: true, amount: 3500, marker: h.onec!.marker(p.id) }),
+    ]);
     // T-Bank's notifications carry a nested Data object: they verified, and nothing was refused
     expect(h.tbank.deliveries.some((d) => d.status === 200)).toBe(true);
     expect(h.tbank.deliveries.every((d) => d.status === 200 || d.status === null)).toBe(true);
     await runAgent();
     const ops = (await operations()).filter((o) => o.paymentId === p.id);
     expect(ops).toHaveLength(1);
-    expect(ops[0]).toMatchObject({ provider: 'tbank', kind: 'payment', method: 'sbp', amount: 350000, source: 'callback', match: { state: 'matched' } });
+    expect(ops[0]).toMatchObject({
+      provider: 'tbank',
+      kind: 'payment',
+      method: 'sbp',
+      amount: 350000,
+      source: 'callback',
+      match: { state: 'matched' },
+    });
   });
 
   test('cards through T-Bank as the second acquirer: the bank’s form, paid, refunded in part through Cancel; the refund comes from the registry once', async () => {
@@ -331,7 +425,12 @@ describe('СБП and cards through T-Bank', () => {
     expect(p.action.url).toContain(h.tbank.url);
     await h.call('POST', `/sandbox/payments/${p.id}/complete`, { outcome: 'paid' });
     await eventually(async () => (await payment(p.id)).status === 'paid');
-    const refund = await h.call('POST', `/api/v1/payments/${p.id}/refunds`, { amount: 50000 }, { ...SITE_AUTH, 'idempotency-key': `tb-r-${p.id}` });
+    const refund = await h.call(
+      'POST',
+      `/api/v1/payments/${p.id}/refunds`,
+      { amount: 50000 },
+      { ...SITE_AUTH, 'idempotency-key': `tb-r-${p.id}` },
+    );
     expect(refund.status).toBe(201);
     await eventually(async () => {
       const v = await payment(p.id);
@@ -340,7 +439,10 @@ describe('СБП and cards through T-Bank', () => {
     await runAgent();
     await runAgent();
     const ofOrder = await operations(`state=all&orderId=${order.id}`);
-    expect(ofOrder.map((o) => [o.kind, o.amount]).sort()).toEqual([['payment', 350000], ['refund', 50000]]);
+    expect(ofOrder.map((o) => [o.kind, o.amount]).sort()).toEqual([
+      ['payment', 350000],
+      ['refund', 50000],
+    ]);
     const refund_ = ofOrder.find((o) => o.kind === 'refund')!;
     expect(refund_).toMatchObject({ provider: 'tbank', method: 'card', match: { state: 'matched' } });
     // a refund takes back the last lines first
@@ -379,14 +481,26 @@ describe('СБП and cards through T-Bank', () => {
     const pay_ = h.tbank.payments.get(attempt.provider_ref!)!;
     const events = await count('payment_events');
     const real = h.tbank.notificationBody(pay_, { Success: true, ErrorCode: '0', Amount: 350000 });
-    const forged = await h.call('POST', '/callbacks/tbank/main', JSON.stringify({ ...real, Token: real.Token.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')) }), { 'content-type': 'application/json' });
+    const forged = await h.call(
+      'POST',
+      '/callbacks/tbank/main',
+      JSON.stringify({ ...real, Token: real.Token.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')) }),
+      { 'content-type': 'application/json' },
+    );
     expect(forged.status).toBe(403);
-    const tampered = await h.call('POST', '/callbacks/tbank/main', JSON.stringify({ ...real, Amount: 1 }), { 'content-type': 'application/json' });
+    const tampered = await h.call('POST', '/callbacks/tbank/main', JSON.stringify({ ...real, Amount: 1 }), {
+      'content-type': 'application/json',
+    });
     expect(tampered.status).toBe(403);
     expect((await payment(p.id)).status).toBe('pending');
     expect(await count('payment_events')).toBe(events);
 
-    const withNested = await h.call('POST', '/callbacks/tbank/main', JSON.stringify({ ...real, Receipt: { Items: [{ Name: 'Чайник', Price: 150000 }] } }), { 'content-type': 'application/json' });
+    const withNested = await h.call(
+      'POST',
+      '/callbacks/tbank/main',
+      JSON.stringify({ ...real, Receipt: { Items: [{ Name: 'Чайник', Price: 150000 }] } }),
+      { 'content-type': 'application/json' },
+    );
     expect(withNested.status).toBe(200);
     expect(withNested.text).toBe('OK');
     await eventually(async () => (await payment(p.id)).status === 'paid');
@@ -395,7 +509,12 @@ describe('СБП and cards through T-Bank', () => {
   test('СБП under 10 ₽ through T-Bank is refused with a clear error; nothing is stored', async () => {
     const { order } = await siteOrder(900);
     const before = await count('payments');
-    const r = await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'sbp', provider: 'tbank' }, { ...SITE_AUTH, 'idempotency-key': `tb-min-${order.id}` });
+    const r = await h.call(
+      'POST',
+      `/api/v1/orders/${order.id}/payments`,
+      { method: 'sbp', provider: 'tbank' },
+      { ...SITE_AUTH, 'idempotency-key': `tb-min-${order.id}` },
+    );
     expect(r.status).toBe(422);
     expect(r.body.error.code).toBe('amount_below_minimum');
     expect(await count('payments')).toBe(before);

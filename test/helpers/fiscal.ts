@@ -11,7 +11,12 @@ export async function newOrder(h: Harness, overrides: Record<string, unknown> = 
 }
 
 export async function pay(h: Harness, orderId: string, method: 'card' | 'sbp' = 'card') {
-  const p = await h.call('POST', `/api/v1/orders/${orderId}/payments`, { method }, { ...SITE_AUTH, 'idempotency-key': `pay-${orderId}-${Math.random()}` });
+  const p = await h.call(
+    'POST',
+    `/api/v1/orders/${orderId}/payments`,
+    { method },
+    { ...SITE_AUTH, 'idempotency-key': `pay-${orderId}-${Math.random()}` },
+  );
   if (p.status !== 201) throw new Error(`payment: ${p.status} ${p.text}`);
   await h.call('POST', `/sandbox/payments/${p.body.id}/complete`, { outcome: 'paid' });
   await eventually(async () => (await paymentView(h, p.body.id)).status === 'paid', 10_000);
@@ -24,10 +29,14 @@ export async function paymentView(h: Harness, id: string) {
 
 /** The payment's receipts once `n` of them exist and none is on its way any more. */
 export async function settledReceipts(h: Harness, paymentId: string, n: number, timeoutMs = 15_000): Promise<any[]> {
-  return eventually(async () => {
-    const r = (await paymentView(h, paymentId)).receipts as any[];
-    return r.length === n && r.every((x) => x.status === 'done' || x.status === 'failed') && r;
-  }, timeoutMs, 100);
+  return eventually(
+    async () => {
+      const r = (await paymentView(h, paymentId)).receipts as any[];
+      return r.length === n && r.every((x) => x.status === 'done' || x.status === 'failed') && r;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /** What a user checks on a receipt: operation, kind, status, and per line method, object, VAT; payments; totals. */
@@ -62,7 +71,12 @@ export async function shipOverCommerceML(h: Harness, order: { externalId: string
 
 /** Alerts raised so far (their jobs), newest last. */
 export async function alerts(h: Harness): Promise<{ title: string; text: string; key: string; severity: string }[]> {
-  const rows = await h.gateway.store.db.selectFrom('jobs').select(['payload', 'created_at']).where('name', '=', 'alert.send').orderBy('created_at').execute();
+  const rows = await h.gateway.store.db
+    .selectFrom('jobs')
+    .select(['payload', 'created_at'])
+    .where('name', '=', 'alert.send')
+    .orderBy('created_at')
+    .execute();
   return rows.map((r) => JSON.parse(r.payload).alert);
 }
 

@@ -26,7 +26,15 @@ export interface HarnessOptions {
   merchant?: Partial<SberMerchant>;
   siteWebhook?: { url: string; secret: string };
   /** An emulated 1C base for organization `main`. */
-  onec?: { configuration: Configuration; transport?: 'odata' | 'soap' | 'http'; mapping?: string; knobs?: Partial<OneCKnobs>; pull?: boolean; concurrency?: number; published?: string[] };
+  onec?: {
+    configuration: Configuration;
+    transport?: 'odata' | 'soap' | 'http';
+    mapping?: string;
+    knobs?: Partial<OneCKnobs>;
+    pull?: boolean;
+    concurrency?: number;
+    published?: string[];
+  };
   /** Receipts for organization `main`: the emulated ATOL Online (register `web`), and with `driver` the emulated local register (`shop`). */
   fiscal?: { atol?: Partial<AtolKnobs>; driver?: Partial<DriverKnobs> | true; configure?: (fiscal: Record<string, any>) => void };
   overrides?: (raw: Record<string, any>) => void;
@@ -43,7 +51,12 @@ export interface Harness {
   driver: AtolDriverEmulator | null;
   /** Every log line the gateway wrote, as text. */
   logs: string[];
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers; text: string }>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers; text: string }>;
   close(): Promise<void>;
 }
 
@@ -62,18 +75,31 @@ export async function freePort(): Promise<number> {
 /** A gateway wired to a fresh Sber emulator, on SQLite (temp file) or a PostgreSQL schema of its own. */
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const sber = new SberEmulator(
-    [{ userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, callbackSecret: SANDBOX.sber.callbackSecret, callbackMode: 'symmetric', ...opts.merchant }],
+    [
+      {
+        userName: SANDBOX.sber.userName,
+        password: SANDBOX.sber.password,
+        callbackSecret: SANDBOX.sber.callbackSecret,
+        callbackMode: 'symmetric',
+        ...opts.merchant,
+      },
+    ],
     { resendIntervalMs: 300, ...opts.knobs },
   );
   await sber.start();
-  const tbank = new TbankEmulator([{ terminalKey: SANDBOX.tbank.terminalKey, password: SANDBOX.tbank.password, businessToken: SANDBOX.tbank.businessToken }], {
-    resendIntervalMs: 300,
-    resendDailyIntervalMs: 600,
-    resendDailyLimit: 2,
-    ...opts.tbankKnobs,
-  });
+  const tbank = new TbankEmulator(
+    [{ terminalKey: SANDBOX.tbank.terminalKey, password: SANDBOX.tbank.password, businessToken: SANDBOX.tbank.businessToken }],
+    {
+      resendIntervalMs: 300,
+      resendDailyIntervalMs: 600,
+      resendDailyLimit: 2,
+      ...opts.tbankKnobs,
+    },
+  );
   await tbank.start();
-  const onec = opts.onec ? new OneCEmulator({ configuration: opts.onec.configuration, knobs: opts.onec.knobs, published: opts.onec.published }) : null;
+  const onec = opts.onec
+    ? new OneCEmulator({ configuration: opts.onec.configuration, knobs: opts.onec.knobs, published: opts.onec.published })
+    : null;
   await onec?.start();
   const atol = opts.fiscal ? new AtolOnlineEmulator([SANDBOX.atol], opts.fiscal.atol) : null;
   await atol?.start();
@@ -103,22 +129,27 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     await cleanup();
     throw e;
   };
-  const config = await Promise.resolve().then(() => sandboxConfig({
-    port: p,
-    databaseUrl,
-    sberRestUrl: sber.restUrl,
-    tbank: { apiUrl: tbank.apiUrl, operationsUrl: tbank.operationsUrl },
-    siteWebhook: opts.siteWebhook,
-    fiscal: atol ? { atolUrl: atol.baseUrl, driverUrl: driver?.url } : undefined,
-    overrides: (raw) => {
-      raw.log.level = 'debug';
-      if (opts.merchant?.callbackMode === 'asymmetric') raw.organizations[0].providers.sber.callback = { mode: 'asymmetric', publicKey: sber.publicKeyPem };
-      if (opts.redis) raw.redis = { url: REDIS_URL, prefix: redisPrefix() };
-      if (onec) raw.organizations[0].onec = onecOrgConfig(onec, opts.onec!);
-      if (atol) opts.fiscal?.configure?.(raw.organizations[0].fiscal);
-      opts.overrides?.(raw);
-    },
-  })).catch(abandon);
+  const config = await Promise.resolve()
+    .then(() =>
+      sandboxConfig({
+        port: p,
+        databaseUrl,
+        sberRestUrl: sber.restUrl,
+        tbank: { apiUrl: tbank.apiUrl, operationsUrl: tbank.operationsUrl },
+        siteWebhook: opts.siteWebhook,
+        fiscal: atol ? { atolUrl: atol.baseUrl, driverUrl: driver?.url } : undefined,
+        overrides: (raw) => {
+          raw.log.level = 'debug';
+          if (opts.merchant?.callbackMode === 'asymmetric')
+            raw.organizations[0].providers.sber.callback = { mode: 'asymmetric', publicKey: sber.publicKeyPem };
+          if (opts.redis) raw.redis = { url: REDIS_URL, prefix: redisPrefix() };
+          if (onec) raw.organizations[0].onec = onecOrgConfig(onec, opts.onec!);
+          if (atol) opts.fiscal?.configure?.(raw.organizations[0].fiscal);
+          opts.overrides?.(raw);
+        },
+      }),
+    )
+    .catch(abandon);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -126,7 +157,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       cb();
     },
   });
-  const gateway = await createGateway(config, { logger: createLogger('debug', sink), extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank, ...(atol ? { atol } : {}), ...(driver ? { driver } : {}) })] }).catch(abandon);
+  const gateway = await createGateway(config, {
+    logger: createLogger('debug', sink),
+    extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank, ...(atol ? { atol } : {}), ...(driver ? { driver } : {}) })],
+  }).catch(abandon);
   const { url } = await gateway.start();
   return {
     gateway,
@@ -203,7 +237,13 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
  * A tiny HTTP receiver (site webhooks, alert webhooks) that records what it gets and answers
  * `status`; with `hold` set it records a request but leaves it unanswered (a slow site).
  */
-export async function receiver(): Promise<{ url: string; received: { headers: IncomingMessage['headers']; body: any }[]; status: number; hold: boolean; close(): Promise<void> }> {
+export async function receiver(): Promise<{
+  url: string;
+  received: { headers: IncomingMessage['headers']; body: any }[];
+  status: number;
+  hold: boolean;
+  close(): Promise<void>;
+}> {
   const received: { headers: IncomingMessage['headers']; body: any }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];

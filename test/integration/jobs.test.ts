@@ -12,13 +12,27 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import IORedis from 'ioredis';
-import { Kysely, SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings } from 'kysely';
+import {
+  Kysely,
+  SqliteDialect,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
 import { Alerts, SEND_ALERT } from '../../gateway/flows/alerts';
 import { BullMqJobRunner } from '../../gateway/jobs/bullmq-runner';
 import { JobExecutor } from '../../gateway/jobs/executor';
 import { LocalJobRunner } from '../../gateway/jobs/local-runner';
 import { JobQueue } from '../../gateway/jobs/queue';
-import { PermanentJobError, type JobDefinition, type JobRunner, type RunnerSettings, type ScheduleDefinition } from '../../gateway/jobs/types';
+import {
+  PermanentJobError,
+  type JobDefinition,
+  type JobRunner,
+  type RunnerSettings,
+  type ScheduleDefinition,
+} from '../../gateway/jobs/types';
 import { createLogger } from '../../gateway/log';
 import { ExternalError, type Alert, type Notifier } from '../../gateway/ports';
 import { openStore, type Store } from '../../gateway/store/db';
@@ -81,7 +95,8 @@ function slowStore(file: string, delay: (q: CompiledQuery) => number): Store {
     constructor(private readonly inner: Driver) {}
     init = () => this.inner.init();
     acquireConnection = async (): Promise<DatabaseConnection> => new LazyConnection(this.inner);
-    beginTransaction = async (c: DatabaseConnection, s: TransactionSettings) => this.inner.beginTransaction(await (c as LazyConnection).real(), s);
+    beginTransaction = async (c: DatabaseConnection, s: TransactionSettings) =>
+      this.inner.beginTransaction(await (c as LazyConnection).real(), s);
     commitTransaction = async (c: DatabaseConnection) => this.inner.commitTransaction(await (c as LazyConnection).real());
     rollbackTransaction = async (c: DatabaseConnection) => this.inner.rollbackTransaction(await (c as LazyConnection).real());
     releaseConnection = async (c: DatabaseConnection) => {
@@ -205,7 +220,11 @@ function jobSuite(factory: RunnerFactory): void {
   }
 
   /** A job kind whose handler records every run and does what `behave` says. */
-  function recorded(name: string, behave: (run: Run) => Promise<void> | void = () => undefined, extra: Partial<JobDefinition> = {}): { def: JobDefinition; runs: Run[] } {
+  function recorded(
+    name: string,
+    behave: (run: Run) => Promise<void> | void = () => undefined,
+    extra: Partial<JobDefinition> = {},
+  ): { def: JobDefinition; runs: Run[] } {
     const runs: Run[] = [];
     return {
       runs,
@@ -234,7 +253,6 @@ function jobSuite(factory: RunnerFactory): void {
       return r;
     }, timeoutMs);
   }
-
 
   /** The critical alerts support got about dead jobs, once their `alert.send` jobs ran. */
   function deadJobAlerts(): Alert[] {
@@ -273,7 +291,24 @@ function jobSuite(factory: RunnerFactory): void {
     // the state change the job follows from, in the same transaction
     const order = (id: string) => {
       const now = new Date().toISOString();
-      return { id, organization_id: 'org-1', external_id: `ext-${id}`, number: id, source: 'site' as const, customer: '{}', items: '[]', total: 150_000, currency: 'RUB', payment_terms: 'prepaid', status: 'new', paid_amount: 0, refunded_amount: 0, request_hash: 'h', created_at: now, updated_at: now };
+      return {
+        id,
+        organization_id: 'org-1',
+        external_id: `ext-${id}`,
+        number: id,
+        source: 'site' as const,
+        customer: '{}',
+        items: '[]',
+        total: 150_000,
+        currency: 'RUB',
+        payment_terms: 'prepaid',
+        status: 'new',
+        paid_amount: 0,
+        refunded_amount: 0,
+        request_hash: 'h',
+        created_at: now,
+        updated_at: now,
+      };
     };
     const committedId = await n.store.db.transaction().execute(async (trx) => {
       await trx.insertInto('orders').values(order('order-1')).execute();
@@ -370,9 +405,13 @@ function jobSuite(factory: RunnerFactory): void {
   });
 
   test("a job kind's own maxAttempts overrides the configured one", async () => {
-    const broken = recorded('test.two-tries', () => {
-      throw new Error('still down');
-    }, { maxAttempts: 2 });
+    const broken = recorded(
+      'test.two-tries',
+      () => {
+        throw new Error('still down');
+      },
+      { maxAttempts: 2 },
+    );
     const n = node({ jobs: [broken.def] });
     await n.runner.start();
     const id = (await enqueue(n, 'test.two-tries', {}))!;

@@ -182,7 +182,9 @@ async function contendingTransactions<A, B>(
   try {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${pid}::int = any(pg_blocking_pids(pid))`.execute(db);
+      const { rows } = await sql<{
+        n: number;
+      }>`select count(*)::int as n from pg_stat_activity where ${pid}::int = any(pg_blocking_pids(pid))`.execute(db);
       if (rows[0].n > 0) break;
       if (Date.now() > deadline) throw new Error('the second transaction was never blocked by the first');
       await sleep(5);
@@ -231,7 +233,11 @@ describe.each(backends)('store on $name', (backend) => {
 
     if (backend.name === 'sqlite') {
       test('a callback finds its attempt through the provider_ref index, whatever other indexes exist', async () => {
-        const plan = await sql<{ detail: string }>`explain query plan select * from payment_attempts where provider = 'sber' and provider_ref = 'x' and organization_id = 'main'`.execute(db);
+        const plan = await sql<{
+          detail: string;
+        }>`explain query plan select * from payment_attempts where provider = 'sber' and provider_ref = 'x' and organization_id = 'main'`.execute(
+          db,
+        );
         expect(plan.rows.map((r) => r.detail).join(' ')).toContain('payment_attempts_provider_ref');
       });
 
@@ -254,14 +260,22 @@ describe.each(backends)('store on $name', (backend) => {
         try {
           const order = orderRow();
           let committed = false;
-          const trx = db.transaction().execute((t) => insertOrder(t, order)).then(() => (committed = true));
+          const trx = db
+            .transaction()
+            .execute((t) => insertOrder(t, order))
+            .then(() => (committed = true));
           await until(() => held.length === 1);
           expect(committed).toBe(false);
           // the row is committed (the reading connection sees it) but not yet on disk: the read waits
           let read = false;
           const reading = getOrder(db, order.id).then((r) => ((read = true), r));
           let wrote = false;
-          const writing = db.updateTable('orders').set({ number: 'СЗ-1' }).where('id', '=', order.id).execute().then(() => (wrote = true));
+          const writing = db
+            .updateTable('orders')
+            .set({ number: 'СЗ-1' })
+            .where('id', '=', order.id)
+            .execute()
+            .then(() => (wrote = true));
           await sleep(20);
           expect([committed, read, wrote]).toEqual([false, false, false]);
           // one sync covers the first commit (and what was committed before it started)
@@ -306,8 +320,10 @@ describe.each(backends)('store on $name', (backend) => {
         const store = await openStore(`sqlite:${join(scratch, 'x.db')}`);
         try {
           await migrateToLatest(store.db);
-          const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((_fd: number, cb: (e: NodeJS.ErrnoException | null) => void) =>
-            cb(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }))) as typeof fs.fdatasync);
+          const spy = jest
+            .spyOn(fs, 'fdatasync')
+            .mockImplementation(((_fd: number, cb: (e: NodeJS.ErrnoException | null) => void) =>
+              cb(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }))) as typeof fs.fdatasync);
           try {
             await expect(store.db.transaction().execute((t) => insertOrder(t, orderRow()))).rejects.toThrow(/EIO/);
             spy.mockRestore();
@@ -345,7 +361,14 @@ describe.each(backends)('store on $name', (backend) => {
       expect(await enqueueJob(db, 'push-order', { orderId: 'o1', again: true }, { key, maxAttempts: 5 })).toBeNull();
       const rows = await db.selectFrom('jobs').selectAll().where('dedupe_key', '=', key).execute();
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ id, name: 'push-order', status: 'pending', attempts: 0, max_attempts: 5, payload: '{"orderId":"o1"}' });
+      expect(rows[0]).toMatchObject({
+        id,
+        name: 'push-order',
+        status: 'pending',
+        attempts: 0,
+        max_attempts: 5,
+        payload: '{"orderId":"o1"}',
+      });
     });
 
     test('enqueueJob without a key makes a job every time; many NULL dedupe keys are allowed', async () => {
@@ -365,7 +388,21 @@ describe.each(backends)('store on $name', (backend) => {
       await expect(
         db
           .insertInto('jobs')
-          .values({ id: newId(), name: 'x', dedupe_key: key, payload: 'null', status: 'pending', attempts: 0, max_attempts: 1, run_at: now, locked_until: null, locked_by: null, last_error: null, created_at: now, updated_at: now })
+          .values({
+            id: newId(),
+            name: 'x',
+            dedupe_key: key,
+            payload: 'null',
+            status: 'pending',
+            attempts: 0,
+            max_attempts: 1,
+            run_at: now,
+            locked_until: null,
+            locked_by: null,
+            last_error: null,
+            created_at: now,
+            updated_at: now,
+          })
           .execute(),
       ).rejects.toHaveProperty('message', expect.stringMatching(/UNIQUE constraint failed|duplicate key value/));
     });
@@ -377,9 +414,13 @@ describe.each(backends)('store on $name', (backend) => {
       const due: string[] = [];
       for (let i = 0; i < 8; i++) due.push((await enqueueJob(db, 'work', { i }, { maxAttempts: 3, runAt: past }))!);
       const future: string[] = [];
-      for (let i = 0; i < 2; i++) future.push((await enqueueJob(db, 'later', { i }, { maxAttempts: 3, runAt: new Date(Date.now() + 3_600_000) }))!);
+      for (let i = 0; i < 2; i++)
+        future.push((await enqueueJob(db, 'later', { i }, { maxAttempts: 3, runAt: new Date(Date.now() + 3_600_000) }))!);
 
-      const [w1, w2] = await Promise.all([claimDueJobs(db, dialect, 'worker-1', 5, 60_000), claimDueJobs(db, dialect, 'worker-2', 5, 60_000)]);
+      const [w1, w2] = await Promise.all([
+        claimDueJobs(db, dialect, 'worker-1', 5, 60_000),
+        claimDueJobs(db, dialect, 'worker-2', 5, 60_000),
+      ]);
 
       expect(w1.length).toBeLessThanOrEqual(5);
       expect(w2.length).toBeLessThanOrEqual(5);
@@ -389,7 +430,10 @@ describe.each(backends)('store on $name', (backend) => {
       // between them they took every due job and nothing else
       expect([...ids1, ...ids2].sort()).toEqual([...due].sort());
 
-      for (const [worker, claimed] of [['worker-1', w1], ['worker-2', w2]] as const) {
+      for (const [worker, claimed] of [
+        ['worker-1', w1],
+        ['worker-2', w2],
+      ] as const) {
         for (const job of claimed) {
           expect(job).toMatchObject({ status: 'running', locked_by: worker, attempts: 1 });
           expect(job.locked_until! > nowIso()).toBe(true);
@@ -431,7 +475,14 @@ describe.each(backends)('store on $name', (backend) => {
       expect(await getJob(db, id)).toEqual(before);
 
       expect(await failJob(db, id, 'owner', { dead: false, error: '1C timed out', runAt })).toBe(true);
-      expect(await getJob(db, id)).toMatchObject({ status: 'pending', run_at: runAt.toISOString(), last_error: '1C timed out', locked_by: null, locked_until: null, attempts: 1 });
+      expect(await getJob(db, id)).toMatchObject({
+        status: 'pending',
+        run_at: runAt.toISOString(),
+        last_error: '1C timed out',
+        locked_by: null,
+        locked_until: null,
+        attempts: 1,
+      });
       // not running any more: a second failJob is refused
       expect(await failJob(db, id, 'owner', { dead: true, error: 'again', runAt })).toBe(false);
       // not due yet
@@ -464,7 +515,13 @@ describe.each(backends)('store on $name', (backend) => {
       expect(r).toEqual({ requeued: 1, dead: 1 });
       expect(buried).toEqual([last]);
 
-      expect(await getJob(db, retry)).toMatchObject({ status: 'pending', locked_by: null, locked_until: null, attempts: 1, last_error: 'worker stopped while running the job' });
+      expect(await getJob(db, retry)).toMatchObject({
+        status: 'pending',
+        locked_by: null,
+        locked_until: null,
+        attempts: 1,
+        last_error: 'worker stopped while running the job',
+      });
       expect(await getJob(db, last)).toMatchObject({ status: 'dead', locked_by: null, locked_until: null, attempts: 1 });
       // a lease that has not run out is left alone
       expect(await getJob(db, alive)).toMatchObject({ status: 'running', locked_by: 'vanished' });
@@ -507,7 +564,8 @@ describe.each(backends)('store on $name', (backend) => {
       expect(await db.selectFrom('schedules').selectAll().where('name', '=', name).execute()).toHaveLength(1);
 
       const everyMs = 400;
-      const claim = (worker: string, extra: { force?: boolean } = {}) => claimSchedule(db, name, worker, { everyMs, leaseMs: 60_000, ...extra });
+      const claim = (worker: string, extra: { force?: boolean } = {}) =>
+        claimSchedule(db, name, worker, { everyMs, leaseMs: 60_000, ...extra });
       const results = await Promise.all([claim('a'), claim('b')]);
       expect(results.filter(Boolean)).toHaveLength(1);
       const holder = results[0] ? 'a' : 'b';
@@ -531,7 +589,9 @@ describe.each(backends)('store on $name', (backend) => {
       // held by the lease now
       expect(await claim('d')).toBe(false);
       await releaseSchedule(db, name, 'c', 'boom');
-      expect(await db.selectFrom('schedules').select(['last_error', 'locked_until', 'locked_by']).where('name', '=', name).executeTakeFirst()).toEqual({ last_error: 'boom', locked_until: null, locked_by: null });
+      expect(
+        await db.selectFrom('schedules').select(['last_error', 'locked_until', 'locked_by']).where('name', '=', name).executeTakeFirst(),
+      ).toEqual({ last_error: 'boom', locked_until: null, locked_by: null });
     });
 
     // ------------------------------------------------------------ idempotency
@@ -546,11 +606,19 @@ describe.each(backends)('store on $name', (backend) => {
       expect(await beginIdempotent(db, dialect, 'other-scope', key, 'hash-b', 60_000)).toEqual({ kind: 'started' });
 
       await completeIdempotent(db, scope, key, 201, '{"id":"ord-1"}');
-      expect(await beginIdempotent(db, dialect, scope, key, 'hash-a', 60_000)).toEqual({ kind: 'replay', status: 201, body: '{"id":"ord-1"}' });
+      expect(await beginIdempotent(db, dialect, scope, key, 'hash-a', 60_000)).toEqual({
+        kind: 'replay',
+        status: 201,
+        body: '{"id":"ord-1"}',
+      });
       expect(await beginIdempotent(db, dialect, scope, key, 'hash-b', 60_000)).toEqual({ kind: 'mismatch' });
       // a finished key is not released
       await releaseIdempotent(db, scope, key);
-      expect(await beginIdempotent(db, dialect, scope, key, 'hash-a', 60_000)).toEqual({ kind: 'replay', status: 201, body: '{"id":"ord-1"}' });
+      expect(await beginIdempotent(db, dialect, scope, key, 'hash-a', 60_000)).toEqual({
+        kind: 'replay',
+        status: 201,
+        body: '{"id":"ord-1"}',
+      });
     });
 
     test('beginIdempotent: a key whose lock has run out is taken over; a released key starts again', async () => {
@@ -641,7 +709,10 @@ describe.each(backends)('store on $name', (backend) => {
       await insertOrder(db, order);
       expect(await findOrderByExternalId(db, 'org-1', order.external_id)).toMatchObject({ id: order.id });
       expect(await findOrderByExternalId(db, 'org-2', order.external_id)).toBeUndefined();
-      await expect(insertOrder(db, orderRow({ external_id: order.external_id }))).rejects.toHaveProperty('message', expect.stringMatching(/UNIQUE constraint failed|duplicate key value/));
+      await expect(insertOrder(db, orderRow({ external_id: order.external_id }))).rejects.toHaveProperty(
+        'message',
+        expect.stringMatching(/UNIQUE constraint failed|duplicate key value/),
+      );
       await insertOrder(db, orderRow({ organization_id: 'org-2', external_id: order.external_id }));
     });
 
@@ -668,9 +739,24 @@ describe.each(backends)('store on $name', (backend) => {
       expect(typeof p.amount).toBe('number');
 
       const now = nowIso();
-      const refund: NewRefund = { id: newId(), payment_id: payment.id, amount: big - 1, status: 'pending', refunded_before: big - 2, error: null, created_at: now, updated_at: now };
+      const refund: NewRefund = {
+        id: newId(),
+        payment_id: payment.id,
+        amount: big - 1,
+        status: 'pending',
+        refunded_before: big - 2,
+        error: null,
+        created_at: now,
+        updated_at: now,
+      };
       await insertRefund(db, refund);
-      expect(await getRefund(db, refund.id)).toEqual({ ...refund, onec_status: 'not_configured', onec_document: null, onec_number: null, onec_error: null });
+      expect(await getRefund(db, refund.id)).toEqual({
+        ...refund,
+        onec_status: 'not_configured',
+        onec_document: null,
+        onec_number: null,
+        onec_error: null,
+      });
 
       const after = await addOrderMoney(db, order.id, { paid: big });
       expect(after.after).toMatchObject({ paid_amount: big, status: 'paid' });
@@ -693,7 +779,24 @@ describe.each(backends)('store on $name', (backend) => {
       const now = nowIso();
       await db
         .insertInto('payment_attempts')
-        .values({ id: attemptId, payment_id: payment.id, organization_id: 'org-1', provider: 'sber', method: 'card', provider_extra: null, expires_at: null, order_number: `n-${newId()}`, provider_ref: 'ref', state: 'active', provider_state: null, next_check_at: null, checks: 0, error: null, created_at: now, updated_at: now })
+        .values({
+          id: attemptId,
+          payment_id: payment.id,
+          organization_id: 'org-1',
+          provider: 'sber',
+          method: 'card',
+          provider_extra: null,
+          expires_at: null,
+          order_number: `n-${newId()}`,
+          provider_ref: 'ref',
+          state: 'active',
+          provider_state: null,
+          next_check_at: null,
+          checks: 0,
+          error: null,
+          created_at: now,
+          updated_at: now,
+        })
         .execute();
       const key = `sber:${attemptId}:deposited`;
       expect(await recordEvent(db, eventRow(key, { attempt_id: attemptId }))).toBe(true);
@@ -720,7 +823,10 @@ describe.each(backends)('store on $name', (backend) => {
     });
 
     test('a payment must point at an existing order', async () => {
-      await expect(insertPayment(db, paymentRow(newId()))).rejects.toHaveProperty('message', expect.stringMatching(/FOREIGN KEY constraint failed|violates foreign key/));
+      await expect(insertPayment(db, paymentRow(newId()))).rejects.toHaveProperty(
+        'message',
+        expect.stringMatching(/FOREIGN KEY constraint failed|violates foreign key/),
+      );
     });
   });
 });

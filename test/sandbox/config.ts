@@ -40,7 +40,18 @@ export function fiscalOrgConfig(f: NonNullable<SandboxConfigInput['fiscal']>): R
     paymentAddress: 'https://shop.romashka.example',
     registers: [
       { id: 'web', type: 'atol-online', baseUrl: f.atolUrl, ...SANDBOX.atol, timeoutMs: 5000, reportAfterSeconds: 5, pollEverySeconds: 1 },
-      ...(f.driverUrl ? [{ id: 'shop', type: 'atol-driver', url: f.driverUrl, timeoutMs: 5000, operator: { name: 'Кассир Петрова' }, statusEverySeconds: 30 }] : []),
+      ...(f.driverUrl
+        ? [
+            {
+              id: 'shop',
+              type: 'atol-driver',
+              url: f.driverUrl,
+              timeoutMs: 5000,
+              operator: { name: 'Кассир Петрова' },
+              statusEverySeconds: 30,
+            },
+          ]
+        : []),
     ],
     routes: f.driverUrl ? [{ pointOfSale: 'shop', register: 'shop' }] : [],
     pollEverySeconds: 0.5,
@@ -59,8 +70,14 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
     janitor: { everySeconds: 2, pollPendingAfterSeconds: 5, expireAfterMinutes: 60 },
     log: { level: process.env.LOG_LEVEL ?? 'info' },
     exchange: {
-      dir: input.exchangeDir ?? (input.databaseUrl.startsWith('sqlite:') ? `${dirname(input.databaseUrl.slice('sqlite:'.length))}/exchange` : join(tmpdir(), 'onec-gateway-exchange')),
-      bases: [{ id: 'ut', user: SANDBOX.onecUser, password: SANDBOX.onecPassword, version: '2.05', encoding: 'windows-1251', site: 'sandbox' }],
+      dir:
+        input.exchangeDir ??
+        (input.databaseUrl.startsWith('sqlite:')
+          ? `${dirname(input.databaseUrl.slice('sqlite:'.length))}/exchange`
+          : join(tmpdir(), 'onec-gateway-exchange')),
+      bases: [
+        { id: 'ut', user: SANDBOX.onecUser, password: SANDBOX.onecPassword, version: '2.05', encoding: 'windows-1251', site: 'sandbox' },
+      ],
     },
     organizations: [
       {
@@ -112,8 +129,16 @@ export interface OneCSetup {
 
 /** organizations[].onec for an emulated base: its credentials and the refs its catalogs were seeded with. */
 export function onecOrgConfig(onec: OneCEmulator, o: OneCSetup): Record<string, unknown> {
-  const { items: _items, partner: _partner, counterparty: _counterparty, vatRate: _vat, ...refs } = onec.refs as unknown as Record<string, unknown>;
-  const guids = Object.fromEntries(Object.entries(refs).filter(([, v]) => typeof v === 'string' && v !== '00000000-0000-0000-0000-000000000000'));
+  const {
+    items: _items,
+    partner: _partner,
+    counterparty: _counterparty,
+    vatRate: _vat,
+    ...refs
+  } = onec.refs as unknown as Record<string, unknown>;
+  const guids = Object.fromEntries(
+    Object.entries(refs).filter(([, v]) => typeof v === 'string' && v !== '00000000-0000-0000-0000-000000000000'),
+  );
   return {
     transport: o.transport ?? 'odata',
     baseUrl: onec.baseUrl,

@@ -35,18 +35,31 @@ async function freePort(): Promise<number> {
 /** The gateway on the embedded default (SQLite, in-process jobs) with every outside system emulated. */
 export async function startSandbox(opts: { port?: number; dataDir?: string; quiet?: boolean } = {}): Promise<Sandbox> {
   const sber = new SberEmulator([
-    { userName: SANDBOX.sber.userName, password: SANDBOX.sber.password, callbackSecret: SANDBOX.sber.callbackSecret, callbackMode: 'symmetric' },
+    {
+      userName: SANDBOX.sber.userName,
+      password: SANDBOX.sber.password,
+      callbackSecret: SANDBOX.sber.callbackSecret,
+      callbackMode: 'symmetric',
+    },
   ]);
   await sber.start(Number(process.env.SANDBOX_SBER_PORT ?? 0));
   // notifications the gateway did not take are re-sent within seconds, not the real hour
-  const tbank = new TbankEmulator([{ terminalKey: SANDBOX.tbank.terminalKey, password: SANDBOX.tbank.password, businessToken: SANDBOX.tbank.businessToken }], { resendIntervalMs: 5000, resendDailyIntervalMs: 60_000 });
+  const tbank = new TbankEmulator(
+    [{ terminalKey: SANDBOX.tbank.terminalKey, password: SANDBOX.tbank.password, businessToken: SANDBOX.tbank.businessToken }],
+    { resendIntervalMs: 5000, resendDailyIntervalMs: 60_000 },
+  );
   await tbank.start(Number(process.env.SANDBOX_TBANK_PORT ?? 0));
   const onec = new OneCEmulator({ configuration: 'ut11' });
   await onec.start(Number(process.env.SANDBOX_ONEC_PORT ?? 0));
   // orders as a manager would have them in УТ: the site's demo orders find theirs by number
   onec.seedCustomerOrder({ number: '1001', total: 3000, paymentForm: 'Безналичная' });
   onec.seedCustomerOrder({ number: '1002', total: 3500, paymentForm: 'Безналичная' });
-  onec.seedCustomerOrder({ number: 'ЗК-0000001', total: 1990, paymentForm: 'ПлатежнаяКарта', comment: 'Заказ менеджера: ссылку на оплату шлюз допишет сюда' });
+  onec.seedCustomerOrder({
+    number: 'ЗК-0000001',
+    total: 1990,
+    paymentForm: 'ПлатежнаяКарта',
+    comment: 'Заказ менеджера: ссылку на оплату шлюз допишет сюда',
+  });
   const atol = new AtolOnlineEmulator([SANDBOX.atol], { processingMs: 300 });
   await atol.start(Number(process.env.SANDBOX_ATOL_PORT ?? 0));
   const driver = new AtolDriverEmulator({ taskMs: 100 });

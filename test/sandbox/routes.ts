@@ -57,7 +57,14 @@ export function sandboxRoutes(
 
   if (!onec) return;
   api.route(
-    { method: 'get', path: '/sandbox/onec', summary: 'Sandbox: what the emulated 1C holds (orders, payment documents with their posting state and the order they settle)', tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Snapshot' } } },
+    {
+      method: 'get',
+      path: '/sandbox/onec',
+      summary: 'Sandbox: what the emulated 1C holds (orders, payment documents with their posting state and the order they settle)',
+      tag: 'sandbox',
+      auth: 'none',
+      responses: { 200: { description: 'Snapshot' } },
+    },
     async (ctx) => {
       ctx.body = onec.snapshot();
     },
@@ -83,11 +90,29 @@ const knobs = z.record(z.string(), z.unknown());
 
 /** GET and POST /sandbox/{name}/knobs: read and turn an emulator's knobs (e.g. {"callbacks":"off"} to lose callbacks). */
 function knobRoutes(api: ApiRouter, name: string, what: string, emulator: { knobs: object }): void {
-  api.route({ method: 'get', path: `/sandbox/${name}/knobs`, summary: `Sandbox: ${what}’s knobs`, tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Knobs' } } }, async (ctx) => {
-    ctx.body = emulator.knobs;
-  });
   api.route(
-    { method: 'post', path: `/sandbox/${name}/knobs`, summary: `Sandbox: change ${what}’s knobs (e.g. {"callbacks":"off"} to lose callbacks)`, tag: 'sandbox', auth: 'none', body: knobs, responses: { 200: { description: 'Knobs' } } },
+    {
+      method: 'get',
+      path: `/sandbox/${name}/knobs`,
+      summary: `Sandbox: ${what}’s knobs`,
+      tag: 'sandbox',
+      auth: 'none',
+      responses: { 200: { description: 'Knobs' } },
+    },
+    async (ctx) => {
+      ctx.body = emulator.knobs;
+    },
+  );
+  api.route(
+    {
+      method: 'post',
+      path: `/sandbox/${name}/knobs`,
+      summary: `Sandbox: change ${what}’s knobs (e.g. {"callbacks":"off"} to lose callbacks)`,
+      tag: 'sandbox',
+      auth: 'none',
+      body: knobs,
+      responses: { 200: { description: 'Knobs' } },
+    },
     async (ctx) => {
       Object.assign(emulator.knobs, await jsonBody(ctx, knobs, 4096));
       ctx.body = emulator.knobs;
@@ -98,7 +123,14 @@ function knobRoutes(api: ApiRouter, name: string, what: string, emulator: { knob
 /** The emulated registers: what they hold, and their knobs. */
 function fiscalRoutes(api: ApiRouter, atol: AtolOnlineEmulator, driver?: AtolDriverEmulator): void {
   api.route(
-    { method: 'get', path: '/sandbox/fiscal', summary: 'Sandbox: the receipts the emulated registers hold (ATOL Online; the shop’s local register)', tag: 'sandbox', auth: 'none', responses: { 200: { description: 'Snapshot' } } },
+    {
+      method: 'get',
+      path: '/sandbox/fiscal',
+      summary: 'Sandbox: the receipts the emulated registers hold (ATOL Online; the shop’s local register)',
+      tag: 'sandbox',
+      auth: 'none',
+      responses: { 200: { description: 'Snapshot' } },
+    },
     async (ctx) => {
       ctx.body = { atolOnline: { receipts: atol.snapshot(), stats: atol.stats }, ...(driver ? { driver: driver.snapshot() } : {}) };
     },
@@ -107,7 +139,8 @@ function fiscalRoutes(api: ApiRouter, atol: AtolOnlineEmulator, driver?: AtolDri
     {
       method: 'post',
       path: '/sandbox/atol/knobs',
-      summary: 'Sandbox: the emulated ATOL Online’s knobs (processingMs, failNext, rejectNext, callbacks on|off, callbackDelayMs, down, tokenRefused, answerDelayMs, expireTokens: true)',
+      summary:
+        'Sandbox: the emulated ATOL Online’s knobs (processingMs, failNext, rejectNext, callbacks on|off, callbackDelayMs, down, tokenRefused, answerDelayMs, expireTokens: true)',
       tag: 'sandbox',
       auth: 'none',
       body: knobs,
@@ -123,7 +156,8 @@ function fiscalRoutes(api: ApiRouter, atol: AtolOnlineEmulator, driver?: AtolDri
     {
       method: 'post',
       path: '/sandbox/atol-driver/knobs',
-      summary: 'Sandbox: the emulated local register’s knobs (paperPresent, coverOpened, offline, down, taskMs, fnWarnings, expireShift: true)',
+      summary:
+        'Sandbox: the emulated local register’s knobs (paperPresent, coverOpened, offline, down, taskMs, fnWarnings, expireShift: true)',
       tag: 'sandbox',
       auth: 'none',
       body: knobs,

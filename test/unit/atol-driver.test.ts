@@ -9,7 +9,19 @@ const receipt = (over: Partial<ReceiptDoc> = {}): ReceiptDoc => ({
   date: '2026-12-01T09:30:15.000Z',
   client: { name: 'ООО «Вектор»', inn: '7701234567', email: 'buh@vector.example' },
   company: { inn: '7707083893', sno: 'usn_income', paymentAddress: 'Москва, ул. Ленина, 1' },
-  items: [{ name: 'Монтаж', price: 350000, quantity: 1, amount: 350000, measure: 0, paymentMethod: 'credit_payment', paymentObject: 10, vat: 'vat22', vatAmount: 63115 }],
+  items: [
+    {
+      name: 'Монтаж',
+      price: 350000,
+      quantity: 1,
+      amount: 350000,
+      measure: 0,
+      paymentMethod: 'credit_payment',
+      paymentObject: 10,
+      vat: 'vat22',
+      vatAmount: 63115,
+    },
+  ],
   payments: [{ type: 1, amount: 350000 }],
   total: 350000,
   ...over,
@@ -24,7 +36,13 @@ describe('ATOL driver web server', () => {
   beforeEach(async () => {
     dev = new AtolDriverEmulator({ taskMs: 5 });
     await dev.start();
-    reg = new AtolDriverRegister({ id: 'shop', url: dev.url, timeoutMs: 2000, operator: { name: 'Кассир Петрова', vatin: '500100732259' }, settleMs: 2000 });
+    reg = new AtolDriverRegister({
+      id: 'shop',
+      url: dev.url,
+      timeoutMs: 2000,
+      operator: { name: 'Кассир Петрова', vatin: '500100732259' },
+      settleMs: 2000,
+    });
   });
   afterEach(() => dev.stop());
 
@@ -32,7 +50,11 @@ describe('ATOL driver web server', () => {
     expect(dev.shift.state).toBe('closed');
     const id = ext();
     const s = await reg.register({ externalId: id, receipt: receipt() });
-    expect(s).toMatchObject({ state: 'done', uuid: taskUuid(id, 0), fiscal: { fnNumber: '9999078900012345', registrationNumber: '0000000002011234', shiftNumber: 1 } });
+    expect(s).toMatchObject({
+      state: 'done',
+      uuid: taskUuid(id, 0),
+      fiscal: { fnNumber: '9999078900012345', registrationNumber: '0000000002011234', shiftNumber: 1 },
+    });
     expect(dev.shift.state).toBe('opened');
     expect(dev.printed).toHaveLength(1);
     expect(dev.printed[0].task).toEqual({
@@ -43,7 +65,19 @@ describe('ATOL driver web server', () => {
       operator: { name: 'Кассир Петрова', vatin: '500100732259' },
       clientInfo: { emailOrPhone: 'buh@vector.example', name: 'ООО «Вектор»', vatin: '7701234567' },
       paymentsPlace: 'Москва, ул. Ленина, 1',
-      items: [{ type: 'position', name: 'Монтаж', price: 3500, quantity: 1, amount: 3500, measurementUnit: 0, paymentMethod: 'creditPayment', paymentObject: 'payment', tax: { type: 'vat22', sum: 631.15 } }],
+      items: [
+        {
+          type: 'position',
+          name: 'Монтаж',
+          price: 3500,
+          quantity: 1,
+          amount: 3500,
+          measurementUnit: 0,
+          paymentMethod: 'creditPayment',
+          paymentObject: 'payment',
+          tax: { type: 'vat22', sum: 631.15 },
+        },
+      ],
       payments: [{ type: 'electronically', sum: 3500 }],
       total: 3500,
     });
@@ -105,6 +139,9 @@ describe('ATOL driver web server', () => {
     ]);
     expect(h.problems[0].title).toBe('В кассе закончилась бумага');
     dev.setKnobs({ offline: true });
-    expect(await reg.health()).toMatchObject({ online: false, problems: [{ key: 'offline', severity: 'critical', title: 'Касса не отвечает' }] });
+    expect(await reg.health()).toMatchObject({
+      online: false,
+      problems: [{ key: 'offline', severity: 'critical', title: 'Касса не отвечает' }],
+    });
   });
 });

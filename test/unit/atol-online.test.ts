@@ -15,8 +15,28 @@ const receipt = (over: Partial<ReceiptDoc> = {}): ReceiptDoc => ({
   client: { email: 'ivan@example.com' },
   company: { inn: '7707083893', sno: 'osn', email: 'shop@example.com', paymentAddress: 'https://shop.example' },
   items: [
-    { name: 'Чайник электрический', price: 150000, quantity: 2, amount: 300000, measure: 0, paymentMethod: 'full_prepayment', paymentObject: 1, vat: 'vat122', vatAmount: 54098 },
-    { name: 'Доставка', price: 50005, quantity: 1, amount: 50005, measure: 0, paymentMethod: 'full_prepayment', paymentObject: 4, vat: 'none', vatAmount: 0 },
+    {
+      name: 'Чайник электрический',
+      price: 150000,
+      quantity: 2,
+      amount: 300000,
+      measure: 0,
+      paymentMethod: 'full_prepayment',
+      paymentObject: 1,
+      vat: 'vat122',
+      vatAmount: 54098,
+    },
+    {
+      name: 'Доставка',
+      price: 50005,
+      quantity: 1,
+      amount: 50005,
+      measure: 0,
+      paymentMethod: 'full_prepayment',
+      paymentObject: 4,
+      vat: 'none',
+      vatAmount: 0,
+    },
   ],
   payments: [{ type: 1, amount: 350005 }],
   total: 350005,
@@ -35,8 +55,24 @@ describe('ATOL Online v5', () => {
   });
   afterAll(() => atol.stop());
   beforeEach(() => {
-    Object.assign(atol.knobs, { processingMs: 20, failNext: 0, rejectNext: 0, down: false, tokenRefused: false, answerDelayMs: 0, callbacks: 'on' });
-    reg = new AtolOnlineRegister({ id: 'web', baseUrl: atol.baseUrl, ...account, timeoutMs: 2000, timeZone: 'Europe/Moscow', reportIntervalMs: 1000, callbackBase: 'https://gw.example/callbacks/atol/main' });
+    Object.assign(atol.knobs, {
+      processingMs: 20,
+      failNext: 0,
+      rejectNext: 0,
+      down: false,
+      tokenRefused: false,
+      answerDelayMs: 0,
+      callbacks: 'on',
+    });
+    reg = new AtolOnlineRegister({
+      id: 'web',
+      baseUrl: atol.baseUrl,
+      ...account,
+      timeoutMs: 2000,
+      timeZone: 'Europe/Moscow',
+      reportIntervalMs: 1000,
+      callbackBase: 'https://gw.example/callbacks/atol/main',
+    });
   });
 
   const settle = async (externalId: string, uuid: string) => {
@@ -58,14 +94,35 @@ describe('ATOL Online v5', () => {
       client: { email: 'ivan@example.com' },
       company: { email: 'shop@example.com', sno: 'osn', inn: '7707083893', payment_address: 'https://shop.example' },
       items: [
-        { name: 'Чайник электрический', price: 1500, quantity: 2, sum: 3000, measure: 0, payment_method: 'full_prepayment', payment_object: 1, vat: { type: 'vat122', sum: 540.98 } },
-        { name: 'Доставка', price: 500.05, quantity: 1, sum: 500.05, measure: 0, payment_method: 'full_prepayment', payment_object: 4, vat: { type: 'none' } },
+        {
+          name: 'Чайник электрический',
+          price: 1500,
+          quantity: 2,
+          sum: 3000,
+          measure: 0,
+          payment_method: 'full_prepayment',
+          payment_object: 1,
+          vat: { type: 'vat122', sum: 540.98 },
+        },
+        {
+          name: 'Доставка',
+          price: 500.05,
+          quantity: 1,
+          sum: 500.05,
+          measure: 0,
+          payment_method: 'full_prepayment',
+          payment_object: 4,
+          vat: { type: 'none' },
+        },
       ],
       payments: [{ type: 1, sum: 3500.05 }],
       total: 3500.05,
     });
     const done = await settle(id, (first as { uuid: string }).uuid);
-    expect(done).toMatchObject({ state: 'done', fiscal: { fnNumber: '9999078902004792', registrationNumber: '0000000001002292', shiftNumber: 1 } });
+    expect(done).toMatchObject({
+      state: 'done',
+      fiscal: { fnNumber: '9999078902004792', registrationNumber: '0000000001002292', shiftNumber: 1 },
+    });
   });
 
   test('the same external_id again: ATOL answers 33 with the first uuid, which is adopted; one registration', async () => {
@@ -146,7 +203,10 @@ describe('ATOL Online v5', () => {
 
   test('a correction: the correction object with its basis', async () => {
     const id = ext();
-    await reg.register({ externalId: id, receipt: receipt({ operation: 'sell_correction', correction: { type: 'self', baseDate: '2026-11-20' } }) });
+    await reg.register({
+      externalId: id,
+      receipt: receipt({ operation: 'sell_correction', correction: { type: 'self', baseDate: '2026-11-20' } }),
+    });
     const doc = [...atol.documents.values()].find((d) => d.externalId === id)!;
     expect(doc.operation).toBe('sell_correction');
     expect(doc.body.correction.correction_info).toEqual({ type: 'self', base_date: '20.11.2026' });

@@ -87,7 +87,9 @@ describe('asymmetric checksum (RSA PKCS#1 v1.5)', () => {
   const base = { mdOrder: '06cf5599-3f17-7c86-bdbc-bd7d00a8b38b', orderNumber: '2003', operation: 'deposited', status: '1' };
 
   function signed(hash: 'sha512' | 'sha256'): Record<string, string> {
-    const sig = sign(hash, Buffer.from(signedString(base), 'utf8'), privateKey).toString('hex').toUpperCase();
+    const sig = sign(hash, Buffer.from(signedString(base), 'utf8'), privateKey)
+      .toString('hex')
+      .toUpperCase();
     return { ...base, checksum: sig, sign_alias: 'SHA-256' };
   }
 

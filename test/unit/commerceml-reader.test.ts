@@ -28,9 +28,13 @@ interface Read {
 
 async function read(input: AsyncIterable<Buffer> | NodeJS.ReadableStream, opts?: ReadOptions): Promise<Read> {
   const docs: ImportedDocument[] = [];
-  const r = await readDocuments(input, (d) => {
-    docs.push(d);
-  }, opts);
+  const r = await readDocuments(
+    input,
+    (d) => {
+      docs.push(d);
+    },
+    opts,
+  );
   expect(r.documents).toBe(docs.length);
   return { ...r, docs };
 }
@@ -42,9 +46,13 @@ const readFile = (path: string) => read(createReadStream(path));
 async function refused(buf: Buffer, chunk?: number, opts?: ReadOptions): Promise<{ error: CmlError; docs: ImportedDocument[] }> {
   const docs: ImportedDocument[] = [];
   try {
-    await readDocuments(chunksOf(buf, chunk ?? (buf.length || 1)), (d) => {
-      docs.push(d);
-    }, opts);
+    await readDocuments(
+      chunksOf(buf, chunk ?? (buf.length || 1)),
+      (d) => {
+        docs.push(d);
+      },
+      opts,
+    );
   } catch (e) {
     expect(e).toBeInstanceOf(CmlError);
     return { error: e as CmlError, docs };
@@ -57,8 +65,21 @@ const utf8 = (s: string) => Buffer.from(s, 'utf8');
 
 // ---------------------------------------------------------------- real files
 
-const REAL_WITH_ORDERS = ['from-1c-2.08-bom.xml', 'from-1c-ut11-2.09.xml', 'official-from-site-2.03-cp1251.xml', 'official-to-site-2.03-cp1251.xml', 'to-1c-bitrix-2.05-cp1251.xml'];
-const OWN_FILES = ['prefixed-2.08.xml', 'lenient-2.08.xml', 'payments-2.09.xml', 'subordinates-2.10.xml', 'bitrix-2.10-documents.xml', 'bitrix-3.1-container.xml'];
+const REAL_WITH_ORDERS = [
+  'from-1c-2.08-bom.xml',
+  'from-1c-ut11-2.09.xml',
+  'official-from-site-2.03-cp1251.xml',
+  'official-to-site-2.03-cp1251.xml',
+  'to-1c-bitrix-2.05-cp1251.xml',
+];
+const OWN_FILES = [
+  'prefixed-2.08.xml',
+  'lenient-2.08.xml',
+  'payments-2.09.xml',
+  'subordinates-2.10.xml',
+  'bitrix-2.10-documents.xml',
+  'bitrix-3.1-container.xml',
+];
 
 describe('real 1C and site files', () => {
   test('from-1c-2.08-bom.xml: UTF-8 with BOM, xmlns commerceml_210, unpadded time, ПометкаУдаления requisite', async () => {
@@ -80,10 +101,19 @@ describe('real 1C and site files', () => {
       subordinates: [],
     });
     expect(d.customer?.inn).toBeUndefined();
-    expect(d.comment).toMatch(/^Способ оплаты: При получении заказа;\n\s+Дата оплаты: нет;[\s\S]*Стоимость доставки: 405 ₽;[\s\S]*Скидка: нет;$/);
+    expect(d.comment).toMatch(
+      /^Способ оплаты: При получении заказа;\n\s+Дата оплаты: нет;[\s\S]*Стоимость доставки: 405 ₽;[\s\S]*Скидка: нет;$/,
+    );
     expect(d.items).toEqual([
       { id: 'ORDER_DELIVERY', name: 'Доставка', quantity: 1, price: 40500, amount: 40500, kind: 'service' },
-      { id: 'f37c0c86-28f7-11e2-8783-001d607b58e2', name: 'Логические блоки Дьенеша', quantity: 3, price: 37000, amount: 111000, kind: 'goods' },
+      {
+        id: 'f37c0c86-28f7-11e2-8783-001d607b58e2',
+        name: 'Логические блоки Дьенеша',
+        quantity: 3,
+        price: 37000,
+        amount: 111000,
+        kind: 'goods',
+      },
     ]);
     // requisites as written: the unpadded date stays as 1C wrote it
     expect(d.requisites).toEqual({
@@ -130,8 +160,24 @@ describe('real 1C and site files', () => {
     // empty <ИНН/> and <КПП/> are no ИНН and КПП
     expect(a.customer).toEqual({ id: '4a65ecb6-8b1b-11df-be16-e0cb4ed5f70f', name: 'Kikinda (Сербия)', fullName: 'Kikinda (Сербия)' });
     expect(a.items).toEqual([
-      { id: 'cbcf493f-55bc-11d9-848a-00112f43529a', name: 'Вентилятор BINATONE ALPINE 160вт, напольный ,', quantity: 1, price: 333800, amount: 333800, vatRate: '18', kind: 'goods' },
-      { id: 'bd72d913-55bc-11d9-848a-00112f43529a#b02e2814-720f-11df-b436-0015e92f2802', name: 'Ботинки женские демисезонные (35, 5, натуральная кожа, Бежевый)', quantity: 1, price: 360000, amount: 360000, vatRate: '18', kind: 'goods' },
+      {
+        id: 'cbcf493f-55bc-11d9-848a-00112f43529a',
+        name: 'Вентилятор BINATONE ALPINE 160вт, напольный ,',
+        quantity: 1,
+        price: 333800,
+        amount: 333800,
+        vatRate: '18',
+        kind: 'goods',
+      },
+      {
+        id: 'bd72d913-55bc-11d9-848a-00112f43529a#b02e2814-720f-11df-b436-0015e92f2802',
+        name: 'Ботинки женские демисезонные (35, 5, натуральная кожа, Бежевый)',
+        quantity: 1,
+        price: 360000,
+        amount: 360000,
+        vatRate: '18',
+        kind: 'goods',
+      },
     ]);
     expect(a.requisites).toEqual({
       Проведен: 'true',
@@ -141,24 +187,61 @@ describe('real 1C and site files', () => {
       'Дата отгрузки по 1С': '2015-06-29T17:32:27',
       'Статуса заказа ИД': 'P',
     });
-    expect(b).toMatchObject({ id: '235', number: '235', number1C: 'ТДЦУ-000002', date: '2015-06-29T16:36:25', total: 410000, comment: '[Номер документа на сайте: 235]', deleted: false });
+    expect(b).toMatchObject({
+      id: '235',
+      number: '235',
+      number1C: 'ТДЦУ-000002',
+      date: '2015-06-29T16:36:25',
+      total: 410000,
+      comment: '[Номер документа на сайте: 235]',
+      deleted: false,
+    });
     expect(b.items).toHaveLength(2);
-    expect(b.items[1]).toEqual({ id: 'ORDER_DELIVERY', name: 'Доставка заказа', quantity: 1, price: 50000, amount: 50000, vatRate: '18', kind: 'service' });
-    expect(b.requisites).toEqual({ Проведен: 'true', 'Номер оплаты по 1С': 'ТДЦУ-000002', 'Дата оплаты по 1С': '2015-06-29T16:36:25', 'Статуса заказа ИД': 'P' });
+    expect(b.items[1]).toEqual({
+      id: 'ORDER_DELIVERY',
+      name: 'Доставка заказа',
+      quantity: 1,
+      price: 50000,
+      amount: 50000,
+      vatRate: '18',
+      kind: 'service',
+    });
+    expect(b.requisites).toEqual({
+      Проведен: 'true',
+      'Номер оплаты по 1С': 'ТДЦУ-000002',
+      'Дата оплаты по 1С': '2015-06-29T16:36:25',
+      'Статуса заказа ИД': 'P',
+    });
   });
 
   test('official-from-site-2.03-cp1251.xml: windows-1251, the standard page example', async () => {
     const r = await readFile(`${SHARED}/official-from-site-2.03-cp1251.xml`);
     expect(r).toMatchObject({ version: '2.03', encoding: 'windows-1251', documents: 1 });
     const [d] = r.docs;
-    expect(d).toMatchObject({ id: '36', number: '36', date: '2007-10-30T15:19:27', operation: 'Заказ товара', role: 'Продавец', currency: 'руб', total: 673447, deleted: false });
+    expect(d).toMatchObject({
+      id: '36',
+      number: '36',
+      date: '2007-10-30T15:19:27',
+      operation: 'Заказ товара',
+      role: 'Продавец',
+      currency: 'руб',
+      total: 673447,
+      deleted: false,
+    });
     expect(d.comment).toBeUndefined();
     // the nested Представители/Представитель/Контрагент is not the buyer
     expect(d.customer).toEqual({ id: '1#admin# admin', name: 'admin', fullName: 'admin' });
     expect(d.items).toEqual([
       { id: 'ORDER_DELIVERY', name: 'Доставка заказа', quantity: 1, price: 34000, amount: 34000, kind: 'service' },
       // the file escapes twice (&amp;quot;): one level is XML's, the rest is as written
-      { id: 'dee6e19a-55bc-11d9-848a-00112f43529a', name: 'Телевизор &quot;JVC&quot;', quantity: 1, price: 639447, amount: 639447, kind: 'goods' },
+      {
+        id: 'dee6e19a-55bc-11d9-848a-00112f43529a',
+        name: 'Телевизор &quot;JVC&quot;',
+        quantity: 1,
+        price: 639447,
+        amount: 639447,
+        kind: 'goods',
+      },
     ]);
     expect(d.requisites).toEqual({
       'Метод оплаты': 'Наличный расчет',
@@ -179,7 +262,14 @@ describe('real 1C and site files', () => {
     expect(d.customer).toEqual({ id: '1#admin#Петров Петр', name: 'Петр Петров', fullName: 'Петр Петров' });
     expect(d.items).toEqual([
       { id: 'ORDER_DELIVERY', name: 'Доставка заказа', quantity: 1, price: 34800, amount: 34800, kind: 'service' },
-      { id: 'cbcf498f-55bc-11d9-848a-00112f43529a', name: 'Комбайн MOULINEX A77 4C', quantity: 1, price: 933542, amount: 933542, kind: 'goods' },
+      {
+        id: 'cbcf498f-55bc-11d9-848a-00112f43529a',
+        name: 'Комбайн MOULINEX A77 4C',
+        quantity: 1,
+        price: 933542,
+        amount: 933542,
+        kind: 'goods',
+      },
     ]);
     expect(d.requisites).toEqual({
       'Дата оплаты': '2007-10-16 15:44:47',
@@ -201,7 +291,16 @@ describe('real 1C and site files', () => {
     const [a, b] = r.docs;
     expect(a).toMatchObject({ id: '132', number: '132', date: '2021-02-11T18:45:21', currency: 'руб', total: 23174, deleted: false });
     expect(a.customer).toEqual({ id: '38#catalog_exchange#', name: '' });
-    expect(a.items).toEqual([{ id: '910e89e5-205e-4d95-872a-0a0255c42f02', name: 'Hello Kitty toothbrush for 3~6 years old,2pcs', quantity: 1, price: 23174, amount: 23174, kind: 'goods' }]);
+    expect(a.items).toEqual([
+      {
+        id: '910e89e5-205e-4d95-872a-0a0255c42f02',
+        name: 'Hello Kitty toothbrush for 3~6 years old,2pcs',
+        quantity: 1,
+        price: 23174,
+        amount: 23174,
+        kind: 'goods',
+      },
+    ]);
     expect(a.requisites).toEqual({
       'Способ доставки': 'Самовывоз',
       'Метод доставки ИД': '5',
@@ -221,9 +320,23 @@ describe('real 1C and site files', () => {
     expect(b.customer).toEqual({ id: '5#content-manager# Контент менджер', name: '' });
     expect(b.items).toHaveLength(7);
     expect(b.items.reduce((s, i) => s + i.amount, 0)).toBe(1438058);
-    expect(b.items[1]).toEqual({ id: 'decdb692-0ea0-4925-906b-fec25bd1e29b', name: 'Kaneyon 5Kg / Dishwashing liquid detergent', quantity: 2, price: 178896, amount: 357792, kind: 'goods' });
-    expect(b.items[3].name).toBe('Концентрированное средство для мытья овощей и фруктов, посуды и кухонных принадлежностей (с\n          апельсиновым маслом) 4 л');
-    expect(b.items[5]).toMatchObject({ name: expect.stringMatching(/^Средство для мытья посуды "Mama Lemon"/), quantity: 2, price: 94462, amount: 188924 });
+    expect(b.items[1]).toEqual({
+      id: 'decdb692-0ea0-4925-906b-fec25bd1e29b',
+      name: 'Kaneyon 5Kg / Dishwashing liquid detergent',
+      quantity: 2,
+      price: 178896,
+      amount: 357792,
+      kind: 'goods',
+    });
+    expect(b.items[3].name).toBe(
+      'Концентрированное средство для мытья овощей и фруктов, посуды и кухонных принадлежностей (с\n          апельсиновым маслом) 4 л',
+    );
+    expect(b.items[5]).toMatchObject({
+      name: expect.stringMatching(/^Средство для мытья посуды "Mama Lemon"/),
+      quantity: 2,
+      price: 94462,
+      amount: 188924,
+    });
     expect(b.requisites['Метод оплаты']).toBe('Банковской картой онлайн');
     expect(b.requisites['Комментарии покупателя']).toBeUndefined();
   });
@@ -233,14 +346,17 @@ describe('real 1C and site files', () => {
     expect(r).toEqual({ version: '2.07', encoding: 'utf-8', documents: 0, docs: [] });
   });
 
-  test.each([...REAL_WITH_ORDERS.map((f) => `${SHARED}/${f}`), ...OWN_FILES.map((f) => `${OWN}/${f}`)])('%s: 7-byte chunks, 1-byte chunks and one chunk read the same', async (path) => {
-    const bytes = readFileSync(path);
-    const whole = await readBytes(bytes);
-    expect(whole.docs.length).toBeGreaterThan(0);
-    expect(await readBytes(bytes, 7)).toEqual(whole);
-    expect(await readBytes(bytes, 1)).toEqual(whole);
-    expect(await readFile(path)).toEqual(whole);
-  });
+  test.each([...REAL_WITH_ORDERS.map((f) => `${SHARED}/${f}`), ...OWN_FILES.map((f) => `${OWN}/${f}`)])(
+    '%s: 7-byte chunks, 1-byte chunks and one chunk read the same',
+    async (path) => {
+      const bytes = readFileSync(path);
+      const whole = await readBytes(bytes);
+      expect(whole.docs.length).toBeGreaterThan(0);
+      expect(await readBytes(bytes, 7)).toEqual(whole);
+      expect(await readBytes(bytes, 1)).toEqual(whole);
+      expect(await readFile(path)).toEqual(whole);
+    },
+  );
 });
 
 // ---------------------------------------------------------------- what real files do not show
@@ -275,7 +391,18 @@ describe('lenient reading', () => {
       payments: [],
       subordinates: [],
     });
-    expect(b).toEqual({ id: 'bb0e8400-e29b-41d4-a716-446655440001', number: 'П-0002', date: '2024-03-01T23:59:59', operation: 'Заказ товара', total: 0, deleted: true, items: [], requisites: {}, payments: [], subordinates: [] });
+    expect(b).toEqual({
+      id: 'bb0e8400-e29b-41d4-a716-446655440001',
+      number: 'П-0002',
+      date: '2024-03-01T23:59:59',
+      operation: 'Заказ товара',
+      total: 0,
+      deleted: true,
+      items: [],
+      requisites: {},
+      payments: [],
+      subordinates: [],
+    });
   });
 
   test('no ЗначенияРеквизитов wrapper, Цена, comma decimals, unpadded time, T as an empty date', async () => {
@@ -301,7 +428,16 @@ describe('lenient reading', () => {
       subordinates: [],
     });
     // Дата `T`, Время `T`, empty Сумма
-    expect(b).toEqual({ id: 's-7002', number: '7002', operation: 'Заказ товара', deleted: false, items: [], requisites: {}, payments: [], subordinates: [] });
+    expect(b).toEqual({
+      id: 's-7002',
+      number: '7002',
+      operation: 'Заказ товара',
+      deleted: false,
+      items: [],
+      requisites: {},
+      payments: [],
+      subordinates: [],
+    });
   });
 
   test('2.09: the document-level Оплаты', async () => {
@@ -310,14 +446,24 @@ describe('lenient reading', () => {
       { number: 'ПП-101', transaction: '8f2c-0001', date: '2024-04-01T10:15:00', amount: 300000, method: 'Банковская карта' },
       { number: 'ПП-102', transaction: '8f2c-0002', date: '2024-04-02T08:05:00', amount: 200000, method: 'СБП' },
     ]);
-    expect(d).toMatchObject({ number: '8001', total: 500000, customer: { id: 'email-anna@example.ru', name: 'Анна', fullName: 'Анна Смирнова' } });
+    expect(d).toMatchObject({
+      number: '8001',
+      total: 500000,
+      customer: { id: 'email-anna@example.ru', name: 'Анна', fullName: 'Анна Смирнова' },
+    });
   });
 
   test('2.10: ПодчиненныеДокументы read like documents, recursively', async () => {
     const r = await readFile(`${OWN}/subordinates-2.10.xml`);
     expect(r).toMatchObject({ version: '2.10', documents: 1 });
     const [d] = r.docs;
-    expect(d).toMatchObject({ id: 'ord-5001', number: '5001', date: '2024-05-01T11:30:00', total: 300000, requisites: { 'Статус заказа': '[F] Выполнен' } });
+    expect(d).toMatchObject({
+      id: 'ord-5001',
+      number: '5001',
+      date: '2024-05-01T11:30:00',
+      total: 300000,
+      requisites: { 'Статус заказа': '[F] Выполнен' },
+    });
     expect(d.customer).toEqual({ id: 'phone-79001112233', name: 'Пётр', fullName: 'Пётр Сидоров', phone: '+79001112233' });
     expect(d.items).toEqual([{ id: 'sku-lamp', name: 'Лампа', quantity: 2, price: 150000, amount: 300000 }]);
     expect(d.subordinates).toEqual([
@@ -345,7 +491,20 @@ describe('lenient reading', () => {
         items: [{ id: 'sku-lamp', name: 'Лампа', quantity: 2, price: 150000, amount: 300000 }],
         requisites: { ПометкаУдаления: 'true' },
         payments: [],
-        subordinates: [{ id: 'sf-0001', number: 'СФ-0001', date: '2024-05-03', operation: 'Счет-фактура', total: 300000, deleted: false, items: [], requisites: {}, payments: [], subordinates: [] }],
+        subordinates: [
+          {
+            id: 'sf-0001',
+            number: 'СФ-0001',
+            date: '2024-05-03',
+            operation: 'Счет-фактура',
+            total: 300000,
+            deleted: false,
+            items: [],
+            requisites: {},
+            payments: [],
+            subordinates: [],
+          },
+        ],
       },
     ]);
   });
@@ -376,7 +535,15 @@ describe('lenient reading', () => {
       payments: [],
       subordinates: [],
     });
-    expect(shipment).toMatchObject({ id: '97', number: '97', operation: 'Отпуск товара', basis: '415', deleted: true, date: '2024-06-02T15:00:00', total: 189000 });
+    expect(shipment).toMatchObject({
+      id: '97',
+      number: '97',
+      operation: 'Отпуск товара',
+      basis: '415',
+      deleted: true,
+      date: '2024-06-02T15:00:00',
+      total: 189000,
+    });
   });
 
   test('Bitrix 3.x: documents one level deeper, in Контейнер', async () => {
@@ -391,7 +558,10 @@ describe('lenient reading', () => {
   });
 
   test('money: the decimal string, never a float', async () => {
-    const doc = (sum: string) => utf8(`<КоммерческаяИнформация ВерсияСхемы="2.08"><Документ><Ид>1</Ид><Номер>1</Номер><Сумма>${sum}</Сумма></Документ></КоммерческаяИнформация>`);
+    const doc = (sum: string) =>
+      utf8(
+        `<КоммерческаяИнформация ВерсияСхемы="2.08"><Документ><Ид>1</Ид><Номер>1</Номер><Сумма>${sum}</Сумма></Документ></КоммерческаяИнформация>`,
+      );
     const cases: [string, number | undefined][] = [
       ['0.29', 29], // 0.29 * 100 = 28.999999999999996 in floats
       ['1.005', 101], // a third decimal rounds half up
@@ -410,12 +580,21 @@ describe('lenient reading', () => {
   });
 
   test('an unknown entity reference stays as written, nothing is expanded', async () => {
-    const r = await readBytes(utf8('<КоммерческаяИнформация ВерсияСхемы="2.08"><Документ><Ид>&xxe;</Ид><Номер>&#49;&#x32;&lt;3&gt;</Номер></Документ></КоммерческаяИнформация>'));
+    const r = await readBytes(
+      utf8(
+        '<КоммерческаяИнформация ВерсияСхемы="2.08"><Документ><Ид>&xxe;</Ид><Номер>&#49;&#x32;&lt;3&gt;</Номер></Документ></КоммерческаяИнформация>',
+      ),
+    );
     expect(r.docs[0]).toMatchObject({ id: '&xxe;', number: '12<3>' });
   });
 
   test('a nested Документ (however unlikely) does not end the outer one early', async () => {
-    const r = await readBytes(utf8('<КоммерческаяИнформация><Документ><Ид>outer</Ид><Вложение><Документ><Ид>inner</Ид></Документ></Вложение><Номер>7</Номер></Документ><Документ/></КоммерческаяИнформация>'), 3);
+    const r = await readBytes(
+      utf8(
+        '<КоммерческаяИнформация><Документ><Ид>outer</Ид><Вложение><Документ><Ид>inner</Ид></Документ></Вложение><Номер>7</Номер></Документ><Документ/></КоммерческаяИнформация>',
+      ),
+      3,
+    );
     expect(r.docs.map((d) => [d.id, d.number])).toEqual([
       ['outer', '7'],
       ['', ''],
@@ -440,8 +619,13 @@ describe('refused inputs', () => {
   });
 
   test('billion laughs: refused at once, nothing expanded', async () => {
-    const lol = ['<!ENTITY lol "lol">', ...Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`)].join('\n');
-    const bomb = cp1251(`<?xml version="1.0" encoding="windows-1251"?>\n<!DOCTYPE lolz [\n${lol}\n]>\n<КоммерческаяИнформация><Документ><Ид>&lol9;</Ид></Документ></КоммерческаяИнформация>`);
+    const lol = [
+      '<!ENTITY lol "lol">',
+      ...Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`),
+    ].join('\n');
+    const bomb = cp1251(
+      `<?xml version="1.0" encoding="windows-1251"?>\n<!DOCTYPE lolz [\n${lol}\n]>\n<КоммерческаяИнформация><Документ><Ид>&lol9;</Ид></Документ></КоммерческаяИнформация>`,
+    );
     const started = performance.now();
     const r = await refused(bomb);
     expect(performance.now() - started).toBeLessThan(1000);
@@ -450,7 +634,11 @@ describe('refused inputs', () => {
   });
 
   test('an ENTITY declaration anywhere, even between documents, is refused', async () => {
-    const r = await refused(utf8('<КоммерческаяИнформация><Документ><Ид>1</Ид></Документ><!ENTITY x "y"><Документ><Ид>2</Ид></Документ></КоммерческаяИнформация>'));
+    const r = await refused(
+      utf8(
+        '<КоммерческаяИнформация><Документ><Ид>1</Ид></Документ><!ENTITY x "y"><Документ><Ид>2</Ид></Документ></КоммерческаяИнформация>',
+      ),
+    );
     expect(r.error.text).toBe(DTD_TEXT);
     // documents before the declaration were already handed over (a DTD can only be in the prolog
     // of a well-formed file; this one is not, and is refused where it is met)
@@ -485,7 +673,9 @@ describe('refused inputs', () => {
   });
 
   test('declared UTF-8, written in windows-1251', async () => {
-    const text = iconv.decode(readFileSync(`${SHARED}/official-from-site-2.03-cp1251.xml`), 'win1251').replace('encoding="windows-1251"', 'encoding="UTF-8"');
+    const text = iconv
+      .decode(readFileSync(`${SHARED}/official-from-site-2.03-cp1251.xml`), 'win1251')
+      .replace('encoding="windows-1251"', 'encoding="UTF-8"');
     for (const chunk of [undefined, 7]) {
       const r = await refused(cp1251(text), chunk);
       expect(r.error.text).toMatch(/^Кодировка файла обмена не совпадает с объявленной: в заголовке указана UTF-8/);
@@ -497,10 +687,14 @@ describe('refused inputs', () => {
   });
 
   test('declared windows-1251, written in UTF-8', async () => {
-    const text = readFileSync(`${SHARED}/from-1c-2.08-bom.xml`, 'utf8').replace(/^\ufeff/, '').replace('encoding="UTF-8"', 'encoding="windows-1251"');
+    const text = readFileSync(`${SHARED}/from-1c-2.08-bom.xml`, 'utf8')
+      .replace(/^\ufeff/, '')
+      .replace('encoding="UTF-8"', 'encoding="windows-1251"');
     for (const chunk of [undefined, 7]) {
       const r = await refused(utf8(text), chunk);
-      expect(r.error.text).toBe('Кодировка файла обмена не совпадает с объявленной: в заголовке указана windows-1251, а файл записан в UTF-8.');
+      expect(r.error.text).toBe(
+        'Кодировка файла обмена не совпадает с объявленной: в заголовке указана windows-1251, а файл записан в UTF-8.',
+      );
       expect(r.docs).toEqual([]);
     }
   });
@@ -511,14 +705,23 @@ describe('refused inputs', () => {
     expect((await refused(utf8('success\nPHPSESSID\n123'))).error.text).toBe(notXml);
     expect((await refused(utf8('{"orders": []}'))).error.text).toBe(notXml);
     expect((await refused(utf8('<?xml version="1.0"?>\n'))).error.text).toBe(notXml);
-    expect((await refused(utf8('<?xml version="1.0"?><html><body>502 Bad Gateway</body></html>'))).error.text).toBe('Файл обмена не является файлом CommerceML: корневой элемент «html», а не «КоммерческаяИнформация».');
+    expect((await refused(utf8('<?xml version="1.0"?><html><body>502 Bad Gateway</body></html>'))).error.text).toBe(
+      'Файл обмена не является файлом CommerceML: корневой элемент «html», а не «КоммерческаяИнформация».',
+    );
     expect((await refused(Buffer.alloc(0))).error.text).toBe('Файл обмена пуст.');
     expect((await refused(Buffer.from([0xff, 0xfe, 0x3c, 0x00]))).error.text).toMatch(/UTF-16/);
-    expect((await refused(utf8('<?xml version="1.0" encoding="koi8-r"?><КоммерческаяИнформация/>'))).error.text).toMatch(/Кодировка «koi8-r» файла обмена не поддерживается/);
+    expect((await refused(utf8('<?xml version="1.0" encoding="koi8-r"?><КоммерческаяИнформация/>'))).error.text).toMatch(
+      /Кодировка «koi8-r» файла обмена не поддерживается/,
+    );
   });
 
   test('an empty root is a file with no documents', async () => {
-    expect(await readBytes(utf8('<КоммерческаяИнформация ВерсияСхемы="2.10"/>'))).toEqual({ version: '2.10', encoding: 'utf-8', documents: 0, docs: [] });
+    expect(await readBytes(utf8('<КоммерческаяИнформация ВерсияСхемы="2.10"/>'))).toEqual({
+      version: '2.10',
+      encoding: 'utf-8',
+      documents: 0,
+      docs: [],
+    });
   });
 
   test('a document over maxDocumentBytes', async () => {
@@ -568,7 +771,9 @@ describe('a large upload', () => {
     let documents = 0;
     let bytes = 0;
     async function* gen(): AsyncGenerator<Buffer> {
-      const head = utf8('\ufeff<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_210" ВерсияСхемы="2.08" ДатаФормирования="2026-11-23T10:00:00">\n');
+      const head = utf8(
+        '\ufeff<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_210" ВерсияСхемы="2.08" ДатаФормирования="2026-11-23T10:00:00">\n',
+      );
       bytes += head.length;
       yield head;
       while (bytes < mb * 1024 * 1024) {
@@ -613,6 +818,8 @@ describe('a large upload', () => {
     // the heap was measured along the way (after a collection it may even be below where it started)
     expect(samples).toBeGreaterThan(5);
     expect(peak).toBeLessThan(50 * 1024 * 1024);
-    process.stdout.write(`  commerceml reader: ${(file.bytes() / 1048576).toFixed(0)} MB, ${seen} documents in ${seconds.toFixed(1)} s (${(file.bytes() / 1048576 / seconds).toFixed(1)} MB/s under jest), heap growth ≤ ${(peak / 1048576).toFixed(1)} MB\n`);
+    process.stdout.write(
+      `  commerceml reader: ${(file.bytes() / 1048576).toFixed(0)} MB, ${seen} documents in ${seconds.toFixed(1)} s (${(file.bytes() / 1048576 / seconds).toFixed(1)} MB/s under jest), heap growth ≤ ${(peak / 1048576).toFixed(1)} MB\n`,
+    );
   }, 120_000);
 });

@@ -18,7 +18,11 @@ import { VAT_CODES } from '../../gateway/domain/order';
  */
 
 const SHARED = '/work/shared/fixtures/commerceml';
-const XSD: Record<string, string> = { '2.08': `${SHARED}/xsd/commerceml-2.08.xsd`, '2.09': `${SHARED}/xsd/commerceml-2.09.xsd`, '2.10': `${SHARED}/xsd/commerceml-2.10.xsd` };
+const XSD: Record<string, string> = {
+  '2.08': `${SHARED}/xsd/commerceml-2.08.xsd`,
+  '2.09': `${SHARED}/xsd/commerceml-2.09.xsd`,
+  '2.10': `${SHARED}/xsd/commerceml-2.10.xsd`,
+};
 const TZ = 'Europe/Moscow';
 const GENERATED = new Date('2026-11-22T10:00:00Z');
 
@@ -71,7 +75,14 @@ const individual: ExportOrder = {
   createdAt: '2026-11-20T06:05:04Z', // 09:05:04 in Moscow
   total: 300050,
   comment: 'Позвонить <после 18:00> & «не утром» "лучше" — 100 ₽ скидка 😀',
-  customer: { id: 'email-ivan@example.ru', type: 'individual', name: 'Иван Петров', email: 'ivan@example.ru', phone: '+7 900 123-45-67', address: 'Москва, ул. Ленина, 1' },
+  customer: {
+    id: 'email-ivan@example.ru',
+    type: 'individual',
+    name: 'Иван Петров',
+    email: 'ivan@example.ru',
+    phone: '+7 900 123-45-67',
+    address: 'Москва, ул. Ленина, 1',
+  },
   items: [{ id: 'kettle-01', name: 'Чайник электрический', quantity: 2, price: 150025, amount: 300050, vat: 'vat22', kind: 'goods' }],
   requisites: {
     paymentMethod: 'Банковская карта',
@@ -91,9 +102,24 @@ const legal: ExportOrder = {
   number: '1002',
   createdAt: '2026-11-20T21:30:00Z', // already the 21st in Moscow
   total: 1250000,
-  customer: { id: 'inn-7707083893-773601001', type: 'legal', name: 'ООО "Ромашка" & партнёры', inn: '7707083893', kpp: '773601001', email: 'buh@romashka.example' },
+  customer: {
+    id: 'inn-7707083893-773601001',
+    type: 'legal',
+    name: 'ООО "Ромашка" & партнёры',
+    inn: '7707083893',
+    kpp: '773601001',
+    email: 'buh@romashka.example',
+  },
   items: [
-    { id: 'f37c0c86-28f7-11e2-8783-001d607b58e2', name: 'Стол <дуб>', quantity: 2, price: 500000, amount: 1000000, vat: 'vat20', kind: 'goods' },
+    {
+      id: 'f37c0c86-28f7-11e2-8783-001d607b58e2',
+      name: 'Стол <дуб>',
+      quantity: 2,
+      price: 500000,
+      amount: 1000000,
+      vat: 'vat20',
+      kind: 'goods',
+    },
     { id: 'svc-mount', name: 'Монтаж', quantity: 1, price: 200000, amount: 200000, vat: 'none', kind: 'service' },
     { id: 'delivery', name: 'Доставка', quantity: 1, price: 50000, amount: 50000, vat: 'vat122', kind: 'service', delivery: true },
   ],
@@ -229,13 +255,33 @@ describe.each(CASES)('writeOrders %s %s', (version, encoding) => {
     expect(r).toEqual({ ok: true, out: '' });
     assertBitrixStructure(textOf(buf(), encoding));
     // and but for the order of a line's elements it is valid 2.08
-    const as208 = toFile('orders-2.05-as-2.08.xml', Buffer.from(`\ufeff<?xml version="1.0" encoding="UTF-8"?>\n${reorderLinesAs208(textOf(buf(), encoding).replace(/^<\?xml[^>]*>\n/, ''))}`, 'utf8'));
+    const as208 = toFile(
+      'orders-2.05-as-2.08.xml',
+      Buffer.from(
+        `\ufeff<?xml version="1.0" encoding="UTF-8"?>\n${reorderLinesAs208(textOf(buf(), encoding).replace(/^<\?xml[^>]*>\n/, ''))}`,
+        'utf8',
+      ),
+    );
     validate(as208, XSD['2.08']);
   });
 
   test('the exact requisite spellings 1C reads', () => {
     const t = textOf(buf(), encoding);
-    for (const name of ['Метод оплаты', 'Метод оплаты ИД', 'Заказ оплачен', 'Дата оплаты', 'Номер платежного документа', 'Доставка разрешена', 'Отменен', 'Дата отмены заказа', 'Причина отмены', 'Статус заказа', 'Статуса заказа ИД', 'Дата изменения статуса', 'Сайт']) {
+    for (const name of [
+      'Метод оплаты',
+      'Метод оплаты ИД',
+      'Заказ оплачен',
+      'Дата оплаты',
+      'Номер платежного документа',
+      'Доставка разрешена',
+      'Отменен',
+      'Дата отмены заказа',
+      'Причина отмены',
+      'Статус заказа',
+      'Статуса заказа ИД',
+      'Дата изменения статуса',
+      'Сайт',
+    ]) {
       expect(t).toContain(`<Наименование>${name}</Наименование>`);
     }
     expect(t).toContain('<Наименование>Статуса заказа ИД</Наименование>\n\t\t\t\t<Значение>C</Значение>');
@@ -265,7 +311,9 @@ describe.each(CASES)('writeOrders %s %s', (version, encoding) => {
     // vat122 is written as its base rate
     expect(t).not.toContain('<Ставка>122</Ставка>');
     // document VAT = the lines' VAT: 10 000.00 × 20/120 = 1666.67, 500.00 × 22/122 = 90.16
-    expect(t).toContain('<Налог>\n\t\t\t\t<Наименование>НДС</Наименование>\n\t\t\t\t<УчтеноВСумме>true</УчтеноВСумме>\n\t\t\t\t<Сумма>1756.83</Сумма>');
+    expect(t).toContain(
+      '<Налог>\n\t\t\t\t<Наименование>НДС</Наименование>\n\t\t\t\t<УчтеноВСумме>true</УчтеноВСумме>\n\t\t\t\t<Сумма>1756.83</Сумма>',
+    );
     // 3000.50 × 22/122 = 541.07
     expect(t).toContain('<Сумма>541.07</Сумма>');
     expect(t).toContain('<Ид>ORDER_DELIVERY</Ид>');
@@ -303,7 +351,13 @@ describe.each(CASES)('writeOrders %s %s', (version, encoding) => {
       total: 300050,
       comment: 'Позвонить <после 18:00> & «не утром» "лучше" — 100 ₽ скидка 😀',
       deleted: false,
-      customer: { id: 'email-ivan@example.ru', name: 'Иван Петров', fullName: 'Иван Петров', email: 'ivan@example.ru', phone: '+7 900 123-45-67' },
+      customer: {
+        id: 'email-ivan@example.ru',
+        name: 'Иван Петров',
+        fullName: 'Иван Петров',
+        email: 'ivan@example.ru',
+        phone: '+7 900 123-45-67',
+      },
       items: [{ id: 'kettle-01', name: 'Чайник электрический', quantity: 2, price: 150025, amount: 300050, vatRate: '22', kind: 'goods' }],
       requisites: EXPECTED_REQUISITES['1001'],
       payments: [],
@@ -319,14 +373,32 @@ describe.each(CASES)('writeOrders %s %s', (version, encoding) => {
       currency: 'RUB',
       total: 1250000,
       deleted: false,
-      customer: { id: 'inn-7707083893-773601001', name: 'ООО "Ромашка" & партнёры', fullName: 'ООО "Ромашка" & партнёры', inn: '7707083893', kpp: '773601001', email: 'buh@romashka.example' },
+      customer: {
+        id: 'inn-7707083893-773601001',
+        name: 'ООО "Ромашка" & партнёры',
+        fullName: 'ООО "Ромашка" & партнёры',
+        inn: '7707083893',
+        kpp: '773601001',
+        email: 'buh@romashka.example',
+      },
       items: [
-        { id: 'f37c0c86-28f7-11e2-8783-001d607b58e2', name: 'Стол <дуб>', quantity: 2, price: 500000, amount: 1000000, vatRate: '20', kind: 'goods' },
+        {
+          id: 'f37c0c86-28f7-11e2-8783-001d607b58e2',
+          name: 'Стол <дуб>',
+          quantity: 2,
+          price: 500000,
+          amount: 1000000,
+          vatRate: '20',
+          kind: 'goods',
+        },
         { id: 'svc-mount', name: 'Монтаж', quantity: 1, price: 200000, amount: 200000, vatRate: 'Без налога', kind: 'service' },
         { id: 'ORDER_DELIVERY', name: 'Доставка', quantity: 1, price: 50000, amount: 50000, vatRate: '22', kind: 'service' },
       ],
       requisites: EXPECTED_REQUISITES['1002'],
-      payments: version === '2.09' ? [{ number: 'PAY-77', transaction: 'PAY-77', date: '2026-11-21T01:00:00', amount: 1250000, method: 'Банковская карта' }] : [],
+      payments:
+        version === '2.09'
+          ? [{ number: 'PAY-77', transaction: 'PAY-77', date: '2026-11-21T01:00:00', amount: 1250000, method: 'Банковская карта' }]
+          : [],
       subordinates: [],
     });
   });
@@ -335,7 +407,13 @@ describe.each(CASES)('writeOrders %s %s', (version, encoding) => {
 // ---------------------------------------------------------------- 2.05 against Bitrix
 
 type ONode = Record<string, unknown>;
-const ordered = new XMLParser({ preserveOrder: true, ignoreAttributes: false, parseTagValue: false, processEntities: false, removeNSPrefix: true });
+const ordered = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  parseTagValue: false,
+  processEntities: false,
+  removeNSPrefix: true,
+});
 
 function nameOf(n: ONode): string | undefined {
   return Object.keys(n).find((k) => k !== ':@' && k !== '#text');
@@ -385,7 +463,17 @@ function assertBitrixStructure(ours: string): void {
   }
 }
 
-const ORDER_208 = ['Ид', 'Наименование', 'БазоваяЕдиница', 'СтавкиНалогов', 'ЗначенияРеквизитов', 'ЦенаЗаЕдиницу', 'Количество', 'Сумма', 'Налоги'];
+const ORDER_208 = [
+  'Ид',
+  'Наименование',
+  'БазоваяЕдиница',
+  'СтавкиНалогов',
+  'ЗначенияРеквизитов',
+  'ЦенаЗаЕдиницу',
+  'Количество',
+  'Сумма',
+  'Налоги',
+];
 
 /** The 2.05 text with the namespace 2.08 wants, without Bitrix's root attributes, lines in 2.08's order. */
 function reorderLinesAs208(xml: string): string {
@@ -439,7 +527,11 @@ describe('writeOrders details', () => {
   });
 
   test('fractional quantities and 3-decimal weights', async () => {
-    const o: ExportOrder = { ...individual, items: [{ ...individual.items[0], quantity: 1.255, price: 100000, amount: 125500 }], total: 125500 };
+    const o: ExportOrder = {
+      ...individual,
+      items: [{ ...individual.items[0], quantity: 1.255, price: 100000, amount: 125500 }],
+      total: 125500,
+    };
     const t = write('2.10', 'utf-8', [o]).toString('utf8');
     expect(t).toContain('<Количество>1.255</Количество>');
     expect((await readBack(write('2.10', 'utf-8', [o]))).docs[0].items[0].quantity).toBe(1.255);
@@ -468,7 +560,9 @@ describe('writeOrders details', () => {
   });
 
   test('an unknown version or a bad date is refused loudly', () => {
-    expect(() => writeOrders(ORDERS, { version: 'x' as CmlVersion, encoding: 'utf-8', generatedAt: GENERATED, timeZone: TZ })).toThrow(RangeError);
+    expect(() => writeOrders(ORDERS, { version: 'x' as CmlVersion, encoding: 'utf-8', generatedAt: GENERATED, timeZone: TZ })).toThrow(
+      RangeError,
+    );
     expect(() => write('2.08', 'utf-8', [{ ...individual, createdAt: 'вчера' }])).toThrow(/createdAt/);
   });
 

@@ -28,18 +28,55 @@ describe('organizations[].fiscal', () => {
     expect(parseConfig(config(undefined), {}).organizations[0].fiscal.mode).toBe('off');
     const f = parseConfig(config({ mode: 'translator', registers: [atol] }), {}).organizations[0].fiscal;
     expect(f).toMatchObject({ rules: 'default', sno: 'osn', timeZone: 'Europe/Moscow', pollEverySeconds: 5, shipmentsEverySeconds: 300 });
-    expect(f.registers[0]).toMatchObject({ baseUrl: 'https://online.atol.ru/possystem/v5/', reportAfterSeconds: 300, pollEverySeconds: 30, callbacks: true, timeoutMs: 30_000 });
-    const d = parseConfig(config({ mode: 'registrar', registers: [{ id: 'shop', type: 'atol-driver' }] }), {}).organizations[0].fiscal.registers[0];
+    expect(f.registers[0]).toMatchObject({
+      baseUrl: 'https://online.atol.ru/possystem/v5/',
+      reportAfterSeconds: 300,
+      pollEverySeconds: 30,
+      callbacks: true,
+      timeoutMs: 30_000,
+    });
+    const d = parseConfig(config({ mode: 'registrar', registers: [{ id: 'shop', type: 'atol-driver' }] }), {}).organizations[0].fiscal
+      .registers[0];
     expect(d).toMatchObject({ url: 'http://127.0.0.1:16732', operator: { name: 'Кассир' }, statusEverySeconds: 60 });
   });
 
   test.each<[string, Record<string, unknown>, Record<string, unknown> | undefined, RegExp]>([
-    ['a mode without registers', { mode: 'translator' }, undefined, /organizations\[0\]\.fiscal\.registers: mode translator needs at least one register/],
-    ['receipts without the organization’s ИНН', { mode: 'translator', registers: [atol] }, {}, /organizations\[0\]\.inn: receipts carry the organization’s ИНН/],
-    ['two registers with one id', { mode: 'translator', registers: [atol, atol] }, undefined, /organizations\[0\]\.fiscal\.registers\[1\]\.id: duplicate register id "web"/],
-    ['a route to no register', { mode: 'translator', registers: [atol], routes: [{ register: 'nope' }] }, undefined, /organizations\[0\]\.fiscal\.routes\[0\]\.register: no register "nope"/],
-    ['an unknown register type', { mode: 'translator', registers: [{ ...atol, type: 'orange' }] }, undefined, /organizations\[0\]\.fiscal\.registers\[0\]\.type/],
-    ['ATOL without its group code', { mode: 'translator', registers: [{ ...atol, groupCode: undefined }] }, undefined, /organizations\[0\]\.fiscal\.registers\[0\]\.groupCode/],
+    [
+      'a mode without registers',
+      { mode: 'translator' },
+      undefined,
+      /organizations\[0\]\.fiscal\.registers: mode translator needs at least one register/,
+    ],
+    [
+      'receipts without the organization’s ИНН',
+      { mode: 'translator', registers: [atol] },
+      {},
+      /organizations\[0\]\.inn: receipts carry the organization’s ИНН/,
+    ],
+    [
+      'two registers with one id',
+      { mode: 'translator', registers: [atol, atol] },
+      undefined,
+      /organizations\[0\]\.fiscal\.registers\[1\]\.id: duplicate register id "web"/,
+    ],
+    [
+      'a route to no register',
+      { mode: 'translator', registers: [atol], routes: [{ register: 'nope' }] },
+      undefined,
+      /organizations\[0\]\.fiscal\.routes\[0\]\.register: no register "nope"/,
+    ],
+    [
+      'an unknown register type',
+      { mode: 'translator', registers: [{ ...atol, type: 'orange' }] },
+      undefined,
+      /organizations\[0\]\.fiscal\.registers\[0\]\.type/,
+    ],
+    [
+      'ATOL without its group code',
+      { mode: 'translator', registers: [{ ...atol, groupCode: undefined }] },
+      undefined,
+      /organizations\[0\]\.fiscal\.registers\[0\]\.groupCode/,
+    ],
     ['an unknown taxation system', { mode: 'translator', sno: 'usn', registers: [atol] }, undefined, /organizations\[0\]\.fiscal\.sno/],
   ])('%s', (_name, fiscal, org, expected) => {
     expect(message(() => parseConfig(config(fiscal, org), {}))).toMatch(expected);
@@ -47,6 +84,8 @@ describe('organizations[].fiscal', () => {
 
   test('rules that do not load stop the start, naming the key', async () => {
     const cfg = parseConfig(config({ mode: 'translator', rules: '/nonexistent/rules.yaml', registers: [atol] }), {});
-    await expect(createGateway(cfg)).rejects.toThrow(/organizations\[0\]\.fiscal\.rules: receipt rules "\/nonexistent\/rules\.yaml": no file/);
+    await expect(createGateway(cfg)).rejects.toThrow(
+      /organizations\[0\]\.fiscal\.rules: receipt rules "\/nonexistent\/rules\.yaml": no file/,
+    );
   });
 });

@@ -11,7 +11,10 @@ const CARD = '4111111111111111';
 describe('createLogger redaction', () => {
   test('secret fields, nested tokens and URL credentials do not reach the output; ordinary fields do', () => {
     const { log, text } = capture();
-    log.info({ password: 'p1', nested: { token: 't1', orderId: 'ord-42' }, url: 'https://x/?password=abc&userName=u', amount: 150000 }, 'calling the bank');
+    log.info(
+      { password: 'p1', nested: { token: 't1', orderId: 'ord-42' }, url: 'https://x/?password=abc&userName=u', amount: 150000 },
+      'calling the bank',
+    );
     const out = text();
     expect(out).not.toContain('p1');
     expect(out).not.toContain('t1');

@@ -10,7 +10,11 @@ const owedAll = lines.map((l) => l.amount);
 describe('which order lines a payment pays', () => {
   test('the whole order: every line, nothing left over', () => {
     const a = allocatePayment(lines, owedAll, 470000);
-    expect(a.lines.map((s) => [s.line, s.amount])).toEqual([[0, 300000], [1, 120000], [2, 50000]]);
+    expect(a.lines.map((s) => [s.line, s.amount])).toEqual([
+      [0, 300000],
+      [1, 120000],
+      [2, 50000],
+    ]);
     expect(a.excess).toBe(0);
   });
 
@@ -24,7 +28,10 @@ describe('which order lines a payment pays', () => {
   test('a partial payment that matches no set of lines: lines in order, the last one partly', () => {
     const a = allocatePayment(lines, owedAll, 330000);
     expect(a).toMatchObject({ rule: 'in-order', excess: 0 });
-    expect(a.lines.map((s) => [s.line, s.amount])).toEqual([[0, 300000], [1, 30000]]);
+    expect(a.lines.map((s) => [s.line, s.amount])).toEqual([
+      [0, 300000],
+      [1, 30000],
+    ]);
     // 350 000 is the kettle and the delivery, whole: those two lines
     expect(allocatePayment(lines, owedAll, 350000).lines.map((s) => s.line)).toEqual([0, 2]);
   });
@@ -34,7 +41,10 @@ describe('which order lines a payment pays', () => {
     const settled = settledPerLine(3, [{ sign: 1, lines: first.lines }]);
     expect(owedPerLine(lines, settled)).toEqual([0, 90000, 50000]);
     const second = allocatePayment(lines, owedPerLine(lines, settled), 140000);
-    expect(second.lines.map((s) => [s.line, s.amount])).toEqual([[1, 90000], [2, 50000]]);
+    expect(second.lines.map((s) => [s.line, s.amount])).toEqual([
+      [1, 90000],
+      [2, 50000],
+    ]);
     expect(second.excess).toBe(0);
   });
 
@@ -51,10 +61,16 @@ describe('which order lines a payment pays', () => {
   test('a refund takes back the last lines first and never more than was paid', () => {
     const paid = allocatePayment(lines, owedAll, 470000).lines;
     const r1 = allocateRefund(paid, [], 60000);
-    expect(r1.lines.map((s) => [s.line, s.amount])).toEqual([[1, 10000], [2, 50000]]);
+    expect(r1.lines.map((s) => [s.line, s.amount])).toEqual([
+      [1, 10000],
+      [2, 50000],
+    ]);
     const returned = [0, 10000, 50000];
     const r2 = allocateRefund(paid, returned, 500000);
-    expect(r2.lines.map((s) => [s.line, s.amount])).toEqual([[0, 300000], [1, 110000]]);
+    expect(r2.lines.map((s) => [s.line, s.amount])).toEqual([
+      [0, 300000],
+      [1, 110000],
+    ]);
     expect(r2.excess).toBe(90000);
   });
 });

@@ -26,7 +26,15 @@ import {
 import { migrations } from '../../gateway/store/migrations';
 import { addOrderMoney, getOrder } from '../../gateway/store/orders';
 import { attemptsDueForCheck, getPayment, movePayment, recordEvent } from '../../gateway/store/payments';
-import { insertReceipt, listReceipts, markReceiptDone, ordersAwaitingShipment, receiptsDueForCheck, unsentBefore, updateReceipt } from '../../gateway/store/receipts';
+import {
+  insertReceipt,
+  listReceipts,
+  markReceiptDone,
+  ordersAwaitingShipment,
+  receiptsDueForCheck,
+  unsentBefore,
+  updateReceipt,
+} from '../../gateway/store/receipts';
 import type { Database, JobRow, OrderRow, ReceiptRow } from '../../gateway/store/schema';
 import { insertIgnore } from '../../gateway/store/sql';
 import { findOperations, upsertOperation } from '../../gateway/store/operations';
@@ -156,7 +164,9 @@ describe('0001_init on MS SQL Server', () => {
   });
 
   test('identifiers are quoted (Kysely\'s MS SQL compiler uses "..." — valid with QUOTED_IDENTIFIER ON, the tedious default)', () => {
-    expect(createTable('orders')).toMatch(/^create table "orders" \("id" varchar\(36\) primary key, "organization_id" varchar\(64\) not null/);
+    expect(createTable('orders')).toMatch(
+      /^create table "orders" \("id" varchar\(36\) primary key, "organization_id" varchar\(64\) not null/,
+    );
     expect(ddl.join('\n')).not.toContain('`');
   });
 
@@ -210,7 +220,11 @@ describe('0001_init on MS SQL Server', () => {
   test('down() drops every table, children first', async () => {
     rec.reset();
     await migrations['0001_init'].down!(db);
-    expect(rec.sql).toEqual(['schedules', 'jobs', 'idempotency_keys', 'refunds', 'payment_events', 'payment_attempts', 'payments', 'orders'].map((t) => `drop table "${t}"`));
+    expect(rec.sql).toEqual(
+      ['schedules', 'jobs', 'idempotency_keys', 'refunds', 'payment_events', 'payment_attempts', 'payments', 'orders'].map(
+        (t) => `drop table "${t}"`,
+      ),
+    );
   });
 });
 
@@ -249,20 +263,41 @@ describe('store functions compile to SQL Server syntax', () => {
   });
 
   test('insertIgnore on a composite key joins the conditions with and', async () => {
-    await insertIgnore(db, 'mssql', 'idempotency_keys', { scope: 's', key: 'k', request_hash: 'h', state: 'running', response_status: null, response_body: null, locked_until: now, created_at: now }, ['scope', 'key']);
-    expect(rec.text).toMatch(/where not exists \(select 1 from "idempotency_keys" with \(updlock, holdlock\) where "scope" = @9 and "key" = @10\)$/);
+    await insertIgnore(
+      db,
+      'mssql',
+      'idempotency_keys',
+      {
+        scope: 's',
+        key: 'k',
+        request_hash: 'h',
+        state: 'running',
+        response_status: null,
+        response_body: null,
+        locked_until: now,
+        created_at: now,
+      },
+      ['scope', 'key'],
+    );
+    expect(rec.text).toMatch(
+      /where not exists \(select 1 from "idempotency_keys" with \(updlock, holdlock\) where "scope" = @9 and "key" = @10\)$/,
+    );
   });
 
   test('recordEvent goes through the same INSERT ... WHERE NOT EXISTS', async () => {
     expect(await recordEvent(db, event)).toBe(false);
-    expect(rec.text).toMatch(/^insert into "payment_events" .* select .* where not exists \(select 1 from "payment_events" with \(updlock, holdlock\) where "dedupe_key" = @10\)$/);
+    expect(rec.text).toMatch(
+      /^insert into "payment_events" .* select .* where not exists \(select 1 from "payment_events" with \(updlock, holdlock\) where "dedupe_key" = @10\)$/,
+    );
   });
 
   test('enqueueJob with a key: INSERT ... WHERE NOT EXISTS on dedupe_key; null when nothing went in', async () => {
     rec.reset((q) => (isInsert(q) ? { numAffectedRows: 1n } : undefined));
     const id = await enqueueJob(db, 'push-order', { orderId: 'o1' }, { key: 'push:o1', maxAttempts: 5 });
     expect(typeof id).toBe('string');
-    expect(rec.text).toMatch(/^insert into "jobs" \("id", "name", "dedupe_key", .*\) select @1, .* where not exists \(select 1 from "jobs" with \(updlock, holdlock\) where "dedupe_key" = @14\)$/);
+    expect(rec.text).toMatch(
+      /^insert into "jobs" \("id", "name", "dedupe_key", .*\) select @1, .* where not exists \(select 1 from "jobs" with \(updlock, holdlock\) where "dedupe_key" = @14\)$/,
+    );
     expect(rec.queries[0].parameters).toContain('push:o1');
     expect(rec.queries[0].parameters).toContain('{"orderId":"o1"}');
     expectNoForeignSyntax(rec.sql);
@@ -295,11 +330,22 @@ describe('store functions compile to SQL Server syntax', () => {
   test('beginIdempotent: a new key is claimed with INSERT ... WHERE NOT EXISTS', async () => {
     rec.reset((q) => (isInsert(q) ? { numAffectedRows: 1n } : undefined));
     expect(await beginIdempotent(db, 'mssql', 'site', 'k1', 'h', 60_000)).toEqual({ kind: 'started' });
-    expect(rec.text).toMatch(/^insert into "idempotency_keys" .* select .* where not exists \(select 1 from "idempotency_keys" with \(updlock, holdlock\) where "scope" = @9 and "key" = @10\)$/);
+    expect(rec.text).toMatch(
+      /^insert into "idempotency_keys" .* select .* where not exists \(select 1 from "idempotency_keys" with \(updlock, holdlock\) where "scope" = @9 and "key" = @10\)$/,
+    );
   });
 
   test('beginIdempotent: an existing key is read back, and an expired one is taken over with a guarded UPDATE', async () => {
-    const existing = { scope: 'site', key: 'k1', request_hash: 'h', state: 'running', response_status: null, response_body: null, locked_until: '2000-01-01T00:00:00.000Z', created_at: now };
+    const existing = {
+      scope: 'site',
+      key: 'k1',
+      request_hash: 'h',
+      state: 'running',
+      response_status: null,
+      response_body: null,
+      locked_until: '2000-01-01T00:00:00.000Z',
+      created_at: now,
+    };
     rec.reset((q) => {
       if (/^select/.test(q.sql)) return { rows: [existing] };
       if (isUpdate(q)) return { numAffectedRows: 1n };
@@ -309,13 +355,17 @@ describe('store functions compile to SQL Server syntax', () => {
     const s = rec.sql.map(flat);
     expect(s).toHaveLength(3);
     expect(s[1]).toBe('select * from "idempotency_keys" where "scope" = @1 and "key" = @2');
-    expect(s[2]).toBe('update "idempotency_keys" set "locked_until" = @1 where "scope" = @2 and "key" = @3 and "state" = @4 and "locked_until" = @5');
+    expect(s[2]).toBe(
+      'update "idempotency_keys" set "locked_until" = @1 where "scope" = @2 and "key" = @3 and "state" = @4 and "locked_until" = @5',
+    );
     expect(rec.queries[2].parameters.slice(1)).toEqual(['site', 'k1', 'running', '2000-01-01T00:00:00.000Z']);
 
     rec.reset((q) => (/^select/.test(q.sql) ? { rows: [{ ...existing, request_hash: 'other' }] } : undefined));
     expect(await beginIdempotent(db, 'mssql', 'site', 'k1', 'h', 60_000)).toEqual({ kind: 'mismatch' });
 
-    rec.reset((q) => (/^select/.test(q.sql) ? { rows: [{ ...existing, state: 'done', response_status: 201, response_body: '{}' }] } : undefined));
+    rec.reset((q) =>
+      /^select/.test(q.sql) ? { rows: [{ ...existing, state: 'done', response_status: 201, response_body: '{}' }] } : undefined,
+    );
     expect(await beginIdempotent(db, 'mssql', 'site', 'k1', 'h', 60_000)).toEqual({ kind: 'replay', status: 201, body: '{}' });
     expectNoForeignSyntax(rec.sql);
   });
@@ -345,7 +395,9 @@ describe('store functions compile to SQL Server syntax', () => {
     rec.reset((q) => (/^update "orders" set "paid_amount"/.test(q.sql) ? { rows: [after] } : undefined));
     const { before } = await addOrderMoney(db, 'o1', { paid: 100 });
     const s = rec.sql.map(flat);
-    expect(s[0]).toBe('update "orders" set "paid_amount" = paid_amount + @1, "refunded_amount" = refunded_amount + @2, "updated_at" = @3 output "inserted"."id", "inserted"."total", "inserted"."paid_amount", "inserted"."refunded_amount", "inserted"."status" where "id" = @4');
+    expect(s[0]).toBe(
+      'update "orders" set "paid_amount" = paid_amount + @1, "refunded_amount" = refunded_amount + @2, "updated_at" = @3 output "inserted"."id", "inserted"."total", "inserted"."paid_amount", "inserted"."refunded_amount", "inserted"."status" where "id" = @4',
+    );
     expect(rec.queries[0].parameters.slice(0, 2)).toEqual([100, 0]);
     expect(s[1]).toBe('update "orders" set "status" = @1 where "id" = @2');
     expect(rec.queries[1].parameters).toEqual(['paid', 'o1']);
@@ -364,7 +416,9 @@ describe('store functions compile to SQL Server syntax', () => {
 
   test('ensureSchedule: INSERT ... WHERE NOT EXISTS', async () => {
     await ensureSchedule(db, 'mssql', 'poll');
-    expect(rec.text).toMatch(/^insert into "schedules" \("name", "next_run_at", "locked_until", "locked_by", "last_run_at", "last_error"\) select @1, @2, @3, @4, @5, @6 where not exists \(select 1 from "schedules" with \(updlock, holdlock\) where "name" = @7\)$/);
+    expect(rec.text).toMatch(
+      /^insert into "schedules" \("name", "next_run_at", "locked_until", "locked_by", "last_run_at", "last_error"\) select @1, @2, @3, @4, @5, @6 where not exists \(select 1 from "schedules" with \(updlock, holdlock\) where "name" = @7\)$/,
+    );
   });
 
   test('finishJob, failJob, reviveJob, reapExpiredLeases, countJobsByStatus', async () => {
@@ -374,9 +428,15 @@ describe('store functions compile to SQL Server syntax', () => {
     expect(await reapExpiredLeases(db, async () => undefined)).toEqual({ requeued: 0, dead: 0 });
     expect(await countJobsByStatus(db)).toEqual({});
     const s = rec.sql.map(flat);
-    expect(s[0]).toBe('update "jobs" set "status" = @1, "locked_by" = @2, "locked_until" = @3, "updated_at" = @4, "last_error" = @5 where "id" = @6 and "locked_by" = @7 and "status" = @8');
-    expect(s[1]).toMatch(/^update "jobs" set "status" = @1, "run_at" = @2, "last_error" = @3, .* where "id" = @7 and "locked_by" = @8 and "status" = @9$/);
-    expect(s[2]).toBe('update "jobs" set "status" = @1, "attempts" = @2, "run_at" = @3, "updated_at" = @4 where "id" = @5 and "status" = @6');
+    expect(s[0]).toBe(
+      'update "jobs" set "status" = @1, "locked_by" = @2, "locked_until" = @3, "updated_at" = @4, "last_error" = @5 where "id" = @6 and "locked_by" = @7 and "status" = @8',
+    );
+    expect(s[1]).toMatch(
+      /^update "jobs" set "status" = @1, "run_at" = @2, "last_error" = @3, .* where "id" = @7 and "locked_by" = @8 and "status" = @9$/,
+    );
+    expect(s[2]).toBe(
+      'update "jobs" set "status" = @1, "attempts" = @2, "run_at" = @3, "updated_at" = @4 where "id" = @5 and "status" = @6',
+    );
     expect(s[3]).toBe('select * from "jobs" where "status" = @1 and "locked_until" < @2');
     expect(s[4]).toBe('select "status", count(*) as "n" from "jobs" group by "status"');
     expectNoForeignSyntax(rec.sql);
@@ -430,16 +490,40 @@ describe('0004_sbp_history and the payment history on MS SQL Server', () => {
   test('an operation is written with INSERT ... WHERE NOT EXISTS on its key, then read back; the list pages with TOP', async () => {
     const now = '2026-12-01T00:00:00.000Z';
     const row = {
-      id: 'o1', organization_id: 'org', provider: 'sber', op_key: 'sber:m:payment', kind: 'payment' as const, provider_ref: 'm', order_number: null, method: 'sbp', amount: 100,
-      occurred_at: now, payer_bank: 'ВТБ', purpose: null, channel: 'external', source: 'registry', attempt_id: null, payment_id: null, order_id: null,
-      match_state: 'unmatched' as const, match_note: null, lines: null, raw: null, created_at: now, updated_at: now,
+      id: 'o1',
+      organization_id: 'org',
+      provider: 'sber',
+      op_key: 'sber:m:payment',
+      kind: 'payment' as const,
+      provider_ref: 'm',
+      order_number: null,
+      method: 'sbp',
+      amount: 100,
+      occurred_at: now,
+      payer_bank: 'ВТБ',
+      purpose: null,
+      channel: 'external',
+      source: 'registry',
+      attempt_id: null,
+      payment_id: null,
+      order_id: null,
+      match_state: 'unmatched' as const,
+      match_note: null,
+      lines: null,
+      raw: null,
+      created_at: now,
+      updated_at: now,
     };
     rec.reset((q) => (isInsert(q) ? { numAffectedRows: 1n } : /^select/.test(q.sql) ? { rows: [row] } : undefined));
     expect((await upsertOperation(db, 'mssql', row)).inserted).toBe(true);
-    expect(rec.text).toMatch(/insert into "payment_operations" .* where not exists \(select 1 from "payment_operations" with \(updlock, holdlock\) where "organization_id" = @\d+ and "op_key" = @\d+\)/);
+    expect(rec.text).toMatch(
+      /insert into "payment_operations" .* where not exists \(select 1 from "payment_operations" with \(updlock, holdlock\) where "organization_id" = @\d+ and "op_key" = @\d+\)/,
+    );
     rec.reset();
     await attempt(() => findOperations(db, { organizations: ['org'], states: ['unmatched', 'ambiguous'], limit: 100 }));
-    expect(flat(rec.queries[0].sql)).toMatch(/^select top\(100\) \* from "payment_operations" where "organization_id" in \(@1\) and "match_state" in \(@2, @3\) order by "occurred_at" desc, "id"/);
+    expect(flat(rec.queries[0].sql)).toMatch(
+      /^select top\(100\) \* from "payment_operations" where "organization_id" in \(@1\) and "match_state" in \(@2, @3\) order by "occurred_at" desc, "id"/,
+    );
     expectNoForeignSyntax(rec.sql);
   });
 });
@@ -468,7 +552,18 @@ describe('0005_fiscal and the receipts store on MS SQL Server', () => {
     ['listReceipts', () => listReceipts(db, { status: 'failed', limit: 50, offset: 50 })],
     ['ordersAwaitingShipment', () => ordersAwaitingShipment(db, 'main', 90, 200)],
     ['updateReceipt', () => updateReceipt(db, 'r1', ['pending'], { status: 'sent' })],
-    ['markReceiptDone', () => markReceiptDone(db, 'r1', 'u1', { fnNumber: '1', documentNumber: 1, documentAttribute: 1, datetime: 'x', registrationNumber: '1', shiftNumber: 1 })],
+    [
+      'markReceiptDone',
+      () =>
+        markReceiptDone(db, 'r1', 'u1', {
+          fnNumber: '1',
+          documentNumber: 1,
+          documentAttribute: 1,
+          datetime: 'x',
+          registrationNumber: '1',
+          shiftNumber: 1,
+        }),
+    ],
   ];
 
   test.each(calls)('%s compiles to SQL Server syntax', async (_name, call) => {

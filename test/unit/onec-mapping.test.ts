@@ -32,10 +32,19 @@ describe('mappings are data', () => {
 });
 
 describe('templates', () => {
-  const ctx = { payment: { amount: 1500.5, id: 'p1' }, order: { organization: '00000000-0000-0000-0000-000000000000', number: '1001' }, refs: { organization: 'org-ref' } };
+  const ctx = {
+    payment: { amount: 1500.5, id: 'p1' },
+    order: { organization: '00000000-0000-0000-0000-000000000000', number: '1001' },
+    refs: { organization: 'org-ref' },
+  };
 
   test('a lone placeholder keeps its type; text is interpolated', () => {
-    expect(render({ Сумма: '{{payment.amount}}', Комментарий: 'Заказ {{order.number}}, платёж {{payment.id}}', Константа: 'КОтгрузке', Флаг: true }, ctx)).toEqual({
+    expect(
+      render(
+        { Сумма: '{{payment.amount}}', Комментарий: 'Заказ {{order.number}}, платёж {{payment.id}}', Константа: 'КОтгрузке', Флаг: true },
+        ctx,
+      ),
+    ).toEqual({
       Сумма: 1500.5,
       Комментарий: 'Заказ 1001, платёж p1',
       Константа: 'КОтгрузке',
@@ -122,6 +131,7 @@ describe('1C answers', () => {
 
   test('only passing failures are retryable', () => {
     for (const k of ['unavailable', 'timeout', 'lock'] as const) expect(new OneCError(k, 'm', 'h').retryable).toBe(true);
-    for (const k of ['auth', 'access', 'not_published', 'not_found', 'rejected', 'mapping', 'data'] as const) expect(new OneCError(k, 'm', 'h').retryable).toBe(false);
+    for (const k of ['auth', 'access', 'not_published', 'not_found', 'rejected', 'mapping', 'data'] as const)
+      expect(new OneCError(k, 'm', 'h').retryable).toBe(false);
   });
 });

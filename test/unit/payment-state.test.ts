@@ -17,7 +17,11 @@ describe('decideTransition from pending', () => {
   });
 
   test('declined / expired / reversed-unpaid → failed with the matching status', () => {
-    expect(decideTransition(snap('pending'), obs('declined', { reason: 'Отказ банка' }))).toEqual({ kind: 'failed', status: 'declined', reason: 'Отказ банка' });
+    expect(decideTransition(snap('pending'), obs('declined', { reason: 'Отказ банка' }))).toEqual({
+      kind: 'failed',
+      status: 'declined',
+      reason: 'Отказ банка',
+    });
     expect(decideTransition(snap('pending'), obs('expired'))).toMatchObject({ kind: 'failed', status: 'expired' });
     expect(decideTransition(snap('pending'), obs('reversed'))).toMatchObject({ kind: 'failed', status: 'cancelled' });
   });
@@ -85,11 +89,19 @@ describe('decideTransition after payment: refunds only move upwards', () => {
   });
 
   test('refunded amount is capped at the payment amount', () => {
-    expect(decideTransition(snap('paid'), obs('refunded', { refundedAmount: AMOUNT * 2 }))).toEqual({ kind: 'refunded', status: 'refunded', refundedAmount: AMOUNT });
+    expect(decideTransition(snap('paid'), obs('refunded', { refundedAmount: AMOUNT * 2 }))).toEqual({
+      kind: 'refunded',
+      status: 'refunded',
+      refundedAmount: AMOUNT,
+    });
   });
 
   test('reversed after paid → refunded in full', () => {
-    expect(decideTransition(snap('paid'), obs('reversed', { paidAmount: AMOUNT }))).toEqual({ kind: 'refunded', status: 'refunded', refundedAmount: AMOUNT });
+    expect(decideTransition(snap('paid'), obs('reversed', { paidAmount: AMOUNT }))).toEqual({
+      kind: 'refunded',
+      status: 'refunded',
+      refundedAmount: AMOUNT,
+    });
     expect(decideTransition(snap('paid'), obs('reversed'))).toEqual({ kind: 'refunded', status: 'refunded', refundedAmount: AMOUNT });
   });
 });

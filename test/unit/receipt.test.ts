@@ -1,6 +1,23 @@
 import type { OrderItem } from '../../gateway/domain/order';
-import { allocate, dayIn, receiptIssues, remaining, vatAmount, vatOnReceipt, type ReceiptDoc, type ReceiptLine } from '../../gateway/domain/receipt';
-import { creditAtShipment, receiptClient, stageAtPayment, stageLines, stagePaymentType, wholeParts, type PaymentFacts } from '../../gateway/domain/receipt-rules';
+import {
+  allocate,
+  dayIn,
+  receiptIssues,
+  remaining,
+  vatAmount,
+  vatOnReceipt,
+  type ReceiptDoc,
+  type ReceiptLine,
+} from '../../gateway/domain/receipt';
+import {
+  creditAtShipment,
+  receiptClient,
+  stageAtPayment,
+  stageLines,
+  stagePaymentType,
+  wholeParts,
+  type PaymentFacts,
+} from '../../gateway/domain/receipt-rules';
 import { loadReceiptRules } from '../../gateway/flows/fiscal-rules';
 
 const rules = loadReceiptRules('default');
@@ -54,14 +71,26 @@ describe('VAT per line', () => {
 describe('which receipt, when', () => {
   const person = { type: 'individual' as const };
   const company = { type: 'legal' as const };
-  const f = (o: Partial<PaymentFacts>): PaymentFacts => ({ method: 'card', customer: person, deferred: false, shipped: false, credited: false, ...o });
+  const f = (o: Partial<PaymentFacts>): PaymentFacts => ({
+    method: 'card',
+    customer: person,
+    deferred: false,
+    shipped: false,
+    credited: false,
+    ...o,
+  });
 
   test.each([
     ['paid online, handed over later', 'prepayment', rules, f({})],
     ['paid online, handed over at once', 'full', immediate, f({})],
     ['paid after 1C shipped it (no credit receipt)', 'full', rules, f({ shipped: true })],
     ['paid after a credit receipt', 'credit_payment', rules, f({ deferred: true, shipped: true, credited: true })],
-    ['a company pays a deferred invoice by bank transfer', null, rules, f({ method: 'invoice', customer: company, deferred: true, shipped: true })],
+    [
+      'a company pays a deferred invoice by bank transfer',
+      null,
+      rules,
+      f({ method: 'invoice', customer: company, deferred: true, shipped: true }),
+    ],
     ['a company pays by bank transfer before shipment', null, rules, f({ method: 'invoice', customer: company })],
     ['a company pays by card', 'prepayment', rules, f({ customer: company, deferred: true })],
     ['an individual pays an invoice', 'prepayment', rules, f({ method: 'invoice' })],
@@ -72,13 +101,17 @@ describe('which receipt, when', () => {
   test('credit at shipment: a deferred order with money owed, unless a company is expected to pay by bank transfer', () => {
     expect(creditAtShipment(rules, { deferred: true, unpaid: 1000, customer: person })).toBe(true);
     expect(creditAtShipment(rules, { deferred: true, unpaid: 1000, customer: company })).toBe(false);
-    expect(creditAtShipment({ ...rules, receiptForCompanyBankTransfer: true }, { deferred: true, unpaid: 1000, customer: company })).toBe(true);
+    expect(creditAtShipment({ ...rules, receiptForCompanyBankTransfer: true }, { deferred: true, unpaid: 1000, customer: company })).toBe(
+      true,
+    );
     expect(creditAtShipment(rules, { deferred: true, unpaid: 0, customer: person })).toBe(false);
     expect(creditAtShipment(rules, { deferred: false, unpaid: 1000, customer: person })).toBe(false);
   });
 
   test('each stage’s payments[].type', () => {
-    expect(['prepayment', 'settlement', 'full', 'credit', 'credit_payment'].map((s) => stagePaymentType(rules, s as never))).toEqual([1, 2, 1, 3, 1]);
+    expect(['prepayment', 'settlement', 'full', 'credit', 'credit_payment'].map((s) => stagePaymentType(rules, s as never))).toEqual([
+      1, 2, 1, 3, 1,
+    ]);
   });
 });
 
@@ -100,15 +133,29 @@ describe('lines of each stage, field by field', () => {
   });
 
   test('a 2025 sale: 20 %', () => {
-    expect(stageLines(rules, 'full', items.slice(0, 1), wholeParts(items.slice(0, 1)), '2025-11-20').map(pick)).toEqual([['Чайник электрический', 'full_payment', 1, 'vat20', 150000, 2, 300000, 50000]]);
+    expect(stageLines(rules, 'full', items.slice(0, 1), wholeParts(items.slice(0, 1)), '2025-11-20').map(pick)).toEqual([
+      ['Чайник электрический', 'full_payment', 1, 'vat20', 150000, 2, 300000, 50000],
+    ]);
   });
 
   test('credit and credit payment: credit with the goods; credit_payment as a payment (10)', () => {
-    expect(stageLines(rules, 'credit', items.slice(0, 2), wholeParts(items.slice(0, 2)), '2026-12-01').map((l) => [l.paymentMethod, l.paymentObject, l.vat])).toEqual([
+    expect(
+      stageLines(rules, 'credit', items.slice(0, 2), wholeParts(items.slice(0, 2)), '2026-12-01').map((l) => [
+        l.paymentMethod,
+        l.paymentObject,
+        l.vat,
+      ]),
+    ).toEqual([
       ['credit', 1, 'vat22'],
       ['credit', 4, 'vat22'],
     ]);
-    expect(stageLines(rules, 'credit_payment', items.slice(0, 2), wholeParts(items.slice(0, 2)), '2026-12-01').map((l) => [l.paymentMethod, l.paymentObject, l.vat])).toEqual([
+    expect(
+      stageLines(rules, 'credit_payment', items.slice(0, 2), wholeParts(items.slice(0, 2)), '2026-12-01').map((l) => [
+        l.paymentMethod,
+        l.paymentObject,
+        l.vat,
+      ]),
+    ).toEqual([
       ['credit_payment', 10, 'vat22'],
       ['credit_payment', 10, 'vat22'],
     ]);
@@ -122,7 +169,11 @@ describe('lines of each stage, field by field', () => {
   });
 
   test('B2B: the buyer’s name and ИНН; an individual: the contact only', () => {
-    expect(receiptClient({ type: 'legal', name: 'ООО «Вектор»', inn: '7701234567', email: 'buh@vector.example' })).toEqual({ email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234567' });
+    expect(receiptClient({ type: 'legal', name: 'ООО «Вектор»', inn: '7701234567', email: 'buh@vector.example' })).toEqual({
+      email: 'buh@vector.example',
+      name: 'ООО «Вектор»',
+      inn: '7701234567',
+    });
     expect(receiptClient({ type: 'individual', name: 'Иван', phone: '8 (900) 123-45-67' })).toEqual({ phone: '+79001234567' });
   });
 });
@@ -131,7 +182,11 @@ describe('allocation: a part of the lines, sum = price × quantity on each', () 
   const base = stageLines(rules, 'prepayment', items.slice(0, 2), wholeParts(items.slice(0, 2)), '2026-12-01');
 
   test('whole lines, then whole units, then the last kopecks as one unit', () => {
-    const parts = allocate(base, base.map((l) => l.amount), 170000);
+    const parts = allocate(
+      base,
+      base.map((l) => l.amount),
+      170000,
+    );
     expect(parts.map((p) => [p.name, p.price, p.quantity, p.amount, p.src])).toEqual([
       ['Чайник электрический', 150000, 1, 150000, 0],
       ['Чайник электрический', 20000, 1, 20000, 0],
@@ -139,7 +194,11 @@ describe('allocation: a part of the lines, sum = price × quantity on each', () 
   });
 
   test('what earlier refunds took is not given again', () => {
-    const first = allocate(base, base.map((l) => l.amount), 170000);
+    const first = allocate(
+      base,
+      base.map((l) => l.amount),
+      170000,
+    );
     const left = remaining(base, first, (l) => l.src);
     expect(left).toEqual([130000, 50000]);
     const second = allocate(base, left, 180000);
@@ -147,7 +206,13 @@ describe('allocation: a part of the lines, sum = price × quantity on each', () 
       [130000, 1, 130000, 0],
       [50000, 1, 50000, 1],
     ]);
-    expect(() => allocate(base, remaining(base, [...first, ...second], (l) => l.src), 1)).toThrow(/only 0 of 1/);
+    expect(() =>
+      allocate(
+        base,
+        remaining(base, [...first, ...second], (l) => l.src),
+        1,
+      ),
+    ).toThrow(/only 0 of 1/);
   });
 });
 
@@ -167,9 +232,24 @@ describe('a receipt the register would refuse is refused here, with the field', 
   });
 
   test.each<[string, (r: ReceiptDoc) => ReceiptDoc, string, RegExp]>([
-    ['lines that do not add up to the total', (r) => ({ ...r, total: 299999, payments: [{ type: 1, amount: 299999 }] }), 'total', /add up to 300000/],
+    [
+      'lines that do not add up to the total',
+      (r) => ({ ...r, total: 299999, payments: [{ type: 1, amount: 299999 }] }),
+      'total',
+      /add up to 300000/,
+    ],
     ['payments that do not cover the total', (r) => ({ ...r, payments: [{ type: 1, amount: 200000 }] }), 'payments', /200000/],
-    ['sum ≠ price × quantity', (r) => ({ ...r, items: [{ ...r.items[0], amount: 300001, vatAmount: vatAmount(300001, 'vat22') }], total: 300001, payments: [{ type: 1, amount: 300001 }] }), 'items[0].amount', /price × quantity is 300000/],
+    [
+      'sum ≠ price × quantity',
+      (r) => ({
+        ...r,
+        items: [{ ...r.items[0], amount: 300001, vatAmount: vatAmount(300001, 'vat22') }],
+        total: 300001,
+        payments: [{ type: 1, amount: 300001 }],
+      }),
+      'items[0].amount',
+      /price × quantity is 300000/,
+    ],
     ['an unknown VAT code', (r) => ({ ...r, items: [{ ...r.items[0], vat: 'vat18' as never }] }), 'items[0].vat', /unknown VAT code vat18/],
     ['a VAT sum that is not the line’s', (r) => ({ ...r, items: [{ ...r.items[0], vatAmount: 1 }] }), 'items[0].vatAmount', /54098/],
     ['no contact of the buyer', (r) => ({ ...r, client: {} }), 'client', /e-mail or phone/],

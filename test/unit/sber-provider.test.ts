@@ -89,15 +89,25 @@ describe('toObserved (getOrderStatusExtended.do → canonical)', () => {
   });
 
   test('1 held → authorized, nothing taken yet', () => {
-    expect(toObserved(r({ orderStatus: 1, paymentAmountInfo: { approvedAmount: amount, depositedAmount: 0 } }))).toMatchObject({ state: 'authorized', paidAmount: 0 });
+    expect(toObserved(r({ orderStatus: 1, paymentAmountInfo: { approvedAmount: amount, depositedAmount: 0 } }))).toMatchObject({
+      state: 'authorized',
+      paidAmount: 0,
+    });
   });
 
   test('2 deposited → paid with the deposited amount', () => {
-    expect(toObserved(r({ orderStatus: 2, paymentAmountInfo: { depositedAmount: amount } }))).toMatchObject({ state: 'paid', paidAmount: amount, refundedAmount: 0 });
+    expect(toObserved(r({ orderStatus: 2, paymentAmountInfo: { depositedAmount: amount } }))).toMatchObject({
+      state: 'paid',
+      paidAmount: amount,
+      refundedAmount: 0,
+    });
   });
 
   test('2 with a partial refund in paymentAmountInfo → paid, refundedAmount carried', () => {
-    expect(toObserved(r({ orderStatus: 2, paymentAmountInfo: { depositedAmount: amount, refundedAmount: 30000 } }))).toMatchObject({ state: 'paid', refundedAmount: 30000 });
+    expect(toObserved(r({ orderStatus: 2, paymentAmountInfo: { depositedAmount: amount, refundedAmount: 30000 } }))).toMatchObject({
+      state: 'paid',
+      refundedAmount: 30000,
+    });
   });
 
   test('2 deposited without paymentAmountInfo → paid the order amount', () => {

@@ -11,7 +11,14 @@ describe('Sber СБП and registry', () => {
   beforeAll(async () => {
     bank = new SberEmulator([merchant], { callbacks: 'off' });
     await bank.start();
-    provider = new SberProvider({ baseUrl: bank.restUrl, userName: merchant.userName, password: merchant.password, timeoutMs: 5000, callback: { mode: 'symmetric', secret: merchant.callbackSecret }, dynamicCallbackUrl: true });
+    provider = new SberProvider({
+      baseUrl: bank.restUrl,
+      userName: merchant.userName,
+      password: merchant.password,
+      timeoutMs: 5000,
+      callback: { mode: 'symmetric', secret: merchant.callbackSecret },
+      dynamicCallbackUrl: true,
+    });
   });
   afterAll(() => bank.stop());
 
@@ -43,7 +50,11 @@ describe('Sber СБП and registry', () => {
   test('paid from a banking app: status paid with the payer’s bank; cancelling a live QR rejects it at NSPK and declines the order', async () => {
     const paid = await provider.initiate(input('SBP-2'));
     bank.complete(paid.providerRef, 'paid', { payerBank: 'ВТБ' });
-    expect(await provider.status({ providerRef: paid.providerRef, orderNumber: 'SBP-2' })).toMatchObject({ state: 'paid', paidAmount: 150000, payerBank: 'ВТБ' });
+    expect(await provider.status({ providerRef: paid.providerRef, orderNumber: 'SBP-2' })).toMatchObject({
+      state: 'paid',
+      paidAmount: 150000,
+      payerBank: 'ВТБ',
+    });
 
     const open = await provider.initiate(input('SBP-3'));
     await provider.cancel({ providerRef: open.providerRef, orderNumber: 'SBP-3', extra: open.extra });
@@ -57,7 +68,8 @@ describe('Sber СБП and registry', () => {
   test('the registry: every order with money moved in the window, page after page, refunds as a total, unpaid ones left out', async () => {
     const from = new Date(Date.now() - 1000);
     const made: string[] = [];
-    for (let i = 0; i < 450; i++) made.push(bank.createExternal({ amount: 1000 + i, description: `Касса ${i}`, method: i % 2 ? 'sbp' : 'card' }).mdOrder);
+    for (let i = 0; i < 450; i++)
+      made.push(bank.createExternal({ amount: 1000 + i, description: `Касса ${i}`, method: i % 2 ? 'sbp' : 'card' }).mdOrder);
     const refunded = await provider.initiate({ ...input('SBP-R', 50000), method: 'card' });
     bank.complete(refunded.providerRef, 'paid');
     await provider.refund({ providerRef: refunded.providerRef, orderNumber: 'SBP-R' }, { amount: 20000, fullSameDay: false });
@@ -69,7 +81,13 @@ describe('Sber СБП and registry', () => {
     // no order twice across pages; the unpaid one is not there
     expect(refs.size).toBe(ops.length);
     expect(ops.some((o) => o.orderNumber === 'SBP-unpaid')).toBe(false);
-    expect(ops.find((o) => o.providerRef === refunded.providerRef)).toMatchObject({ kind: 'payment', amount: 50000, refundedTotal: 20000, method: 'card', orderNumber: 'SBP-R' });
+    expect(ops.find((o) => o.providerRef === refunded.providerRef)).toMatchObject({
+      kind: 'payment',
+      amount: 50000,
+      refundedTotal: 20000,
+      method: 'card',
+      orderNumber: 'SBP-R',
+    });
     const sbp = ops.find((o) => o.providerRef === made[1])!;
     expect(sbp).toMatchObject({ method: 'sbp', amount: 1001, purpose: 'Касса 1', refundedTotal: 0 });
     expect(bank.calls['getLastOrdersForMerchants.do']).toBe(3);
@@ -77,7 +95,8 @@ describe('Sber СБП and registry', () => {
 
   test('a window in the past holds nothing from now', async () => {
     const ops: ProviderOperation[] = [];
-    for await (const op of provider.listOperations({ from: new Date(Date.now() - 7200_000), to: new Date(Date.now() - 3600_000) })) ops.push(op);
+    for await (const op of provider.listOperations({ from: new Date(Date.now() - 7200_000), to: new Date(Date.now() - 3600_000) }))
+      ops.push(op);
     expect(ops).toEqual([]);
   });
 
@@ -86,8 +105,20 @@ describe('Sber СБП and registry', () => {
   });
 
   test('a reversal returns everything; an order without a deposit is no operation', () => {
-    const base = { attributes: [{ name: 'mdOrder', value: 'm-1' }], orderNumber: 'N-1', amount: 1000, authDateTime: Date.parse('2026-11-30T10:00:00Z'), paymentWay: 'SBP_C2B', bankInfo: { bankName: 'Т-Банк' } };
-    expect(registryOperation({ ...base, orderStatus: 3, paymentAmountInfo: { depositedAmount: 1000, refundedAmount: 0 } })).toMatchObject({ refundedTotal: 1000, method: 'sbp', payerBank: 'Т-Банк', occurredAt: '2026-11-30T10:00:00.000Z' });
+    const base = {
+      attributes: [{ name: 'mdOrder', value: 'm-1' }],
+      orderNumber: 'N-1',
+      amount: 1000,
+      authDateTime: Date.parse('2026-11-30T10:00:00Z'),
+      paymentWay: 'SBP_C2B',
+      bankInfo: { bankName: 'Т-Банк' },
+    };
+    expect(registryOperation({ ...base, orderStatus: 3, paymentAmountInfo: { depositedAmount: 1000, refundedAmount: 0 } })).toMatchObject({
+      refundedTotal: 1000,
+      method: 'sbp',
+      payerBank: 'Т-Банк',
+      occurredAt: '2026-11-30T10:00:00.000Z',
+    });
     expect(registryOperation({ ...base, orderStatus: 6, paymentAmountInfo: { depositedAmount: 0 } })).toBeNull();
     expect(registryOperation({ ...base, attributes: [], orderStatus: 2, paymentAmountInfo: { depositedAmount: 1000 } })).toBeNull();
   });

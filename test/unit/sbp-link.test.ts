@@ -14,7 +14,13 @@ describe('NSPK payment links', () => {
   });
 
   test('the parts are read: QR id, dynamic type, bank, sum in kopecks', () => {
-    expect(parseSbpLink(published[1])).toMatchObject({ qrId: 'BD10006LQ6LNI7R88AJBQP5AE5GEBSNT', type: '02', bank: '100000000015', sum: 10000, crc: 'B4F7' });
+    expect(parseSbpLink(published[1])).toMatchObject({
+      qrId: 'BD10006LQ6LNI7R88AJBQP5AE5GEBSNT',
+      type: '02',
+      bank: '100000000015',
+      sum: 10000,
+      crc: 'B4F7',
+    });
   });
 
   test('CRC-16/CCITT-FALSE check value ("123456789" → 29B1)', () => {
@@ -31,7 +37,12 @@ describe('NSPK payment links', () => {
     expect(link).toBe(published[0]);
   });
 
-  test.each(['https://example.com/AD10006PTORDPC5D98HPT12HV37MMQ6G?type=02', 'http://qr.nspk.ru/AD10006PTORDPC5D98HPT12HV37MMQ6G?type=02', 'https://qr.nspk.ru/short', 'not a url'])('not an NSPK link: %s', (text) => {
+  test.each([
+    'https://example.com/AD10006PTORDPC5D98HPT12HV37MMQ6G?type=02',
+    'http://qr.nspk.ru/AD10006PTORDPC5D98HPT12HV37MMQ6G?type=02',
+    'https://qr.nspk.ru/short',
+    'not a url',
+  ])('not an NSPK link: %s', (text) => {
     expect(parseSbpLink(text)).toBeNull();
   });
 });

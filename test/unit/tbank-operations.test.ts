@@ -15,7 +15,13 @@ let provider: TbankProvider;
 
 function registryProvider(over: { token?: string } = {}, opts: TbankProviderOptions = PACE): TbankProvider {
   return new TbankProvider(
-    { baseUrl: bank.apiUrl, terminalKey: SHOP.terminalKey, password: SHOP.password, timeoutMs: 3000, operations: { baseUrl: bank.operationsUrl, token: over.token ?? SHOP.businessToken } },
+    {
+      baseUrl: bank.apiUrl,
+      terminalKey: SHOP.terminalKey,
+      password: SHOP.password,
+      timeoutMs: 3000,
+      operations: { baseUrl: bank.operationsUrl, token: over.token ?? SHOP.businessToken },
+    },
     opts,
   );
 }
@@ -56,10 +62,23 @@ describe('a three-day window', () => {
   beforeAll(async () => {
     // day one: 1500 card payments at the front desk, more than one request may carry
     for (let i = 0; i < 1500; i++) {
-      bank.createExternal({ amount: 10_000 + i, method: 'card', orderId: i % 2 ? `desk-${i}` : undefined, at: new Date(now - 3 * DAY + 3_600_000 + i * 50_000) });
+      bank.createExternal({
+        amount: 10_000 + i,
+        method: 'card',
+        orderId: i % 2 ? `desk-${i}` : undefined,
+        at: new Date(now - 3 * DAY + 3_600_000 + i * 50_000),
+      });
     }
     // day two: СБП by QR at the front desk, with somebody else's order numbers
-    for (let i = 0; i < 5; i++) bank.createExternal({ amount: 77_700, method: 'sbp', orderId: `front-desk-${i}`, payerBank: 'ВТБ', description: 'Оплата на кассе', at: new Date(now - 2 * DAY + i * 3_600_000) });
+    for (let i = 0; i < 5; i++)
+      bank.createExternal({
+        amount: 77_700,
+        method: 'sbp',
+        orderId: `front-desk-${i}`,
+        payerBank: 'ВТБ',
+        description: 'Оплата на кассе',
+        at: new Date(now - 2 * DAY + i * 3_600_000),
+      });
     // today: the gateway's own payment, refunded twice
     const orderNumber = `G-${now}`;
     const r = await provider.initiate({
@@ -101,7 +120,13 @@ describe('a three-day window', () => {
 
   test('the gateway payment is there with its order number, method, bank and purpose; each refund separately with its own id', () => {
     const payment = ops.find((o) => o.kind === 'payment' && o.providerRef === ours.paymentId);
-    expect(payment).toMatchObject({ orderNumber: ours.orderNumber, method: 'card', amount: 150_000, payerBank: 'Сбербанк', purpose: 'Заказ с сайта' });
+    expect(payment).toMatchObject({
+      orderNumber: ours.orderNumber,
+      method: 'card',
+      amount: 150_000,
+      payerBank: 'Сбербанк',
+      purpose: 'Заказ с сайта',
+    });
     expect(payment!.occurredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     const refunds = ops.filter((o) => o.kind === 'refund');
     expect(refunds.map((o) => [o.providerRef, o.orderNumber, o.amount]).sort()).toEqual([
@@ -137,10 +162,16 @@ test('429 Too Many Requests: the provider waits and asks again, and nothing is l
   bank.knobs.operationsRateLimitMs = 150;
   try {
     const t = Date.now();
-    for (let i = 0; i < 3; i++) bank.createExternal({ amount: 1_111, method: 'card', orderId: `rate-${i}`, at: new Date(t - i * DAY - 60_000) });
+    for (let i = 0; i < 3; i++)
+      bank.createExternal({ amount: 1_111, method: 'card', orderId: `rate-${i}`, at: new Date(t - i * DAY - 60_000) });
     bank.registry.requests.length = 0;
     const ops = await all(provider, { from: new Date(t - 3 * DAY), to: new Date(t) });
-    expect(ops.filter((o) => o.orderNumber?.startsWith('rate-')).map((o) => o.orderNumber).sort()).toEqual(['rate-0', 'rate-1', 'rate-2']);
+    expect(
+      ops
+        .filter((o) => o.orderNumber?.startsWith('rate-'))
+        .map((o) => o.orderNumber)
+        .sort(),
+    ).toEqual(['rate-0', 'rate-1', 'rate-2']);
     expect(bank.registry.requests.some((r) => r.status === 429)).toBe(true);
   } finally {
     bank.knobs.operationsRateLimitMs = 20;
@@ -179,16 +210,45 @@ async function collectError(p: TbankProvider, window: OperationWindow): Promise<
 }
 
 describe('registry entries read leniently', () => {
-  const entry = { id: 'op-1', paymentId: '7000000001', orderId: 'A-1', type: 'Debit', paymentMethod: 'SBP', amount: 1000, transactionDate: '2026-01-15T10:30:00+03:00', payerBank: 'Альфа-Банк', description: 'Заказ' };
+  const entry = {
+    id: 'op-1',
+    paymentId: '7000000001',
+    orderId: 'A-1',
+    type: 'Debit',
+    paymentMethod: 'SBP',
+    amount: 1000,
+    transactionDate: '2026-01-15T10:30:00+03:00',
+    payerBank: 'Альфа-Банк',
+    description: 'Заказ',
+  };
 
   test('the defined shape', () => {
-    expect(toOperation(entry)).toMatchObject({ kind: 'payment', providerRef: '7000000001', orderNumber: 'A-1', method: 'sbp', amount: 1000, occurredAt: '2026-01-15T07:30:00.000Z', payerBank: 'Альфа-Банк', purpose: 'Заказ' });
+    expect(toOperation(entry)).toMatchObject({
+      kind: 'payment',
+      providerRef: '7000000001',
+      orderNumber: 'A-1',
+      method: 'sbp',
+      amount: 1000,
+      occurredAt: '2026-01-15T07:30:00.000Z',
+      payerBank: 'Альфа-Банк',
+      purpose: 'Заказ',
+    });
     expect(toOperation({ ...entry, type: 'Credit' })).toMatchObject({ kind: 'refund', refundId: 'op-1' });
   });
 
   test('numbers as strings, other words for the type, a card told by its masked number', () => {
     const { paymentMethod: _m, ...noMethod } = entry;
-    expect(toOperation({ ...noMethod, paymentId: 7000000001, amount: '1000', type: 'REFUND', operationId: 'r-9', id: undefined, cardNumber: '220070******1234' })).toMatchObject({
+    expect(
+      toOperation({
+        ...noMethod,
+        paymentId: 7000000001,
+        amount: '1000',
+        type: 'REFUND',
+        operationId: 'r-9',
+        id: undefined,
+        cardNumber: '220070******1234',
+      }),
+    ).toMatchObject({
       kind: 'refund',
       providerRef: '7000000001',
       amount: 1000,

@@ -79,7 +79,14 @@ describe('initiate', () => {
     expect(r.providerRef).toMatch(/^\d+$/);
     expect(r.action).toEqual({ type: 'redirect', url: expect.stringMatching(new RegExp(`^${bank.url}/pay/`)) });
     const pay = bank.payments.get(r.providerRef)!;
-    expect(pay).toMatchObject({ orderId: i.orderNumber, amount: 150000, description: 'Заказ №1 в магазине', notificationUrl: receiver.url, successUrl: i.returnUrl, failUrl: i.failUrl });
+    expect(pay).toMatchObject({
+      orderId: i.orderNumber,
+      amount: 150000,
+      description: 'Заказ №1 в магазине',
+      notificationUrl: receiver.url,
+      successUrl: i.returnUrl,
+      failUrl: i.failUrl,
+    });
     expect(pay.data).toEqual({ gatewayAttemptId: i.attemptId, Email: 'buyer@example.ru', Phone: '+79123456789' });
     expect(pay.redirectDueAt).toBe(Math.floor(Date.parse(i.expiresAt) / 1000) * 1000);
   });
@@ -131,7 +138,17 @@ describe('a QR payload that is not what it should be', () => {
         const body = JSON.parse(raw) as Record<string, unknown>;
         const method = req.url!.split('/').pop();
         res.setHeader('content-type', 'application/json');
-        if (method === 'Init') res.end(JSON.stringify({ Success: true, ErrorCode: '0', Status: 'NEW', PaymentId: '555', Amount: body.Amount, PaymentURL: 'https://pay.example/x' }));
+        if (method === 'Init')
+          res.end(
+            JSON.stringify({
+              Success: true,
+              ErrorCode: '0',
+              Status: 'NEW',
+              PaymentId: '555',
+              Amount: body.Amount,
+              PaymentURL: 'https://pay.example/x',
+            }),
+          );
         else if (method === 'GetQr') res.end(JSON.stringify({ Success: true, ErrorCode: '0', PaymentId: 555, Data: payload }));
         else {
           cancelled.push(String(body.PaymentId));
@@ -170,7 +187,13 @@ describe('a QR payload that is not what it should be', () => {
 describe('status: GetState in canonical terms', () => {
   test('NEW and FORM_SHOWED are pending', async () => {
     const { ref } = await started(shop);
-    expect(await shop.status(ref)).toMatchObject({ state: 'pending', amount: 150000, paidAmount: 0, refundedAmount: 0, providerRef: ref.providerRef });
+    expect(await shop.status(ref)).toMatchObject({
+      state: 'pending',
+      amount: 150000,
+      paidAmount: 0,
+      refundedAmount: 0,
+      providerRef: ref.providerRef,
+    });
     await fetch(`${bank.url}/pay/${bank.payments.get(ref.providerRef!)!.formCode}`);
     const s = await shop.status(ref);
     expect(s).toMatchObject({ state: 'pending', raw: expect.objectContaining({ Status: 'FORM_SHOWED' }) });
@@ -181,7 +204,11 @@ describe('status: GetState in canonical terms', () => {
     bank.complete(paymentId, 'paid');
     expect(await held.status(ref)).toMatchObject({ state: 'authorized', paidAmount: 0 });
     await held.refund(ref, { amount: 150000, fullSameDay: true });
-    expect(await held.status(ref)).toMatchObject({ state: 'reversed', paidAmount: 0, raw: expect.objectContaining({ Status: 'REVERSED' }) });
+    expect(await held.status(ref)).toMatchObject({
+      state: 'reversed',
+      paidAmount: 0,
+      raw: expect.objectContaining({ Status: 'REVERSED' }),
+    });
   });
 
   test('CONFIRMED is paid; partial refunds are counted from the registered amount, not from what T-Bank reports', async () => {
@@ -190,7 +217,13 @@ describe('status: GetState in canonical terms', () => {
     expect(await shop.status(ref)).toMatchObject({ state: 'paid', amount: 150000, paidAmount: 150000, refundedAmount: 0 });
     await shop.refund(ref, { amount: 50000, fullSameDay: false });
     const partly = await shop.status(ref);
-    expect(partly).toMatchObject({ state: 'paid', amount: 150000, paidAmount: 150000, refundedAmount: 50000, raw: expect.objectContaining({ Status: 'PARTIAL_REFUNDED', Amount: 100000 }) });
+    expect(partly).toMatchObject({
+      state: 'paid',
+      amount: 150000,
+      paidAmount: 150000,
+      refundedAmount: 50000,
+      raw: expect.objectContaining({ Status: 'PARTIAL_REFUNDED', Amount: 100000 }),
+    });
     // without the registered amount the remaining 1000 ₽ is all there is, and the reason says so
     const blind = await shop.status({ providerRef: ref.providerRef, orderNumber: ref.orderNumber });
     expect(blind).toMatchObject({ amount: 100000, refundedAmount: 0, reason: expect.stringContaining('registered amount is unknown') });
@@ -204,7 +237,12 @@ describe('status: GetState in canonical terms', () => {
     bank.knobs.refundDelayMs = 300;
     try {
       await shop.refund(ref, { amount: 20000, fullSameDay: false });
-      expect(await shop.status(ref)).toMatchObject({ state: 'paid', paidAmount: 150000, refundedAmount: 0, raw: expect.objectContaining({ Status: 'REFUNDING' }) });
+      expect(await shop.status(ref)).toMatchObject({
+        state: 'paid',
+        paidAmount: 150000,
+        refundedAmount: 0,
+        raw: expect.objectContaining({ Status: 'REFUNDING' }),
+      });
       while (bank.payments.get(paymentId)!.status === 'REFUNDING') await new Promise((r) => setTimeout(r, 50));
       expect(await shop.status(ref)).toMatchObject({ state: 'paid', refundedAmount: 20000 });
     } finally {
@@ -223,7 +261,11 @@ describe('status: GetState in canonical terms', () => {
 
     const given = await started(shop);
     await shop.cancel(given.ref);
-    expect(await shop.status(given.ref)).toMatchObject({ state: 'reversed', paidAmount: 0, raw: expect.objectContaining({ Status: 'CANCELED' }) });
+    expect(await shop.status(given.ref)).toMatchObject({
+      state: 'reversed',
+      paidAmount: 0,
+      raw: expect.objectContaining({ Status: 'CANCELED' }),
+    });
   });
 
   test('every T-Bank status has its canonical state', () => {
@@ -253,7 +295,10 @@ describe('status: GetState in canonical terms', () => {
       expect([status, o.state]).toEqual([status, expected[status]]);
       expect(o.paidAmount).toBe(expected[status] === 'paid' || expected[status] === 'refunded' ? 150000 : 0);
     }
-    expect(toObserved({ Success: true, Status: 'SOMETHING_NEW', Amount: 1 }, 1)).toMatchObject({ state: 'pending', reason: expect.stringContaining('SOMETHING_NEW') });
+    expect(toObserved({ Success: true, Status: 'SOMETHING_NEW', Amount: 1 }, 1)).toMatchObject({
+      state: 'pending',
+      reason: expect.stringContaining('SOMETHING_NEW'),
+    });
   });
 
   test('a PaymentId the bank does not know → ProviderNotFoundError', async () => {
@@ -280,7 +325,9 @@ describe('refund and cancel', () => {
     const { ref, paymentId } = await started(shop);
     bank.complete(paymentId, 'paid');
     expect(await rejection(shop.refund(ref, { amount: 150001, fullSameDay: false }))).toMatchObject({ retryable: false });
-    expect(await rejection(shop.refund({ orderNumber: ref.orderNumber }, { amount: 1, fullSameDay: false }))).toMatchObject({ retryable: false });
+    expect(await rejection(shop.refund({ orderNumber: ref.orderNumber }, { amount: 1, fullSameDay: false }))).toMatchObject({
+      retryable: false,
+    });
     expect(bank.payments.get(paymentId)!.refunded).toBe(0);
   });
 
@@ -354,10 +401,30 @@ describe('errors: retryable or not', () => {
     const cases: [string, (res: import('node:http').ServerResponse) => void, boolean, string | undefined][] = [
       ['HTTP 429', (res) => res.writeHead(429).end(), true, 'http_429'],
       ['HTTP 502', (res) => res.writeHead(502).end('<html>Bad Gateway</html>'), true, 'http_502'],
-      ['a maintenance page with HTTP 200', (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Ведутся технические работы</body></html>'), true, undefined],
-      ['ErrorCode 9999, an internal error', (res) => json(res, { Success: false, ErrorCode: '9999', Message: 'Внутренняя ошибка системы' }), true, '9999'],
-      ['ErrorCode 9999 that is really invalid parameters', (res) => json(res, { Success: false, ErrorCode: '9999', Message: 'Неверные параметры.', Details: 'Неверный токен.' }), false, '9999'],
-      ['ErrorCode 251, a validation error', (res) => json(res, { Success: false, ErrorCode: '251', Message: 'Неверная сумма' }), false, '251'],
+      [
+        'a maintenance page with HTTP 200',
+        (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Ведутся технические работы</body></html>'),
+        true,
+        undefined,
+      ],
+      [
+        'ErrorCode 9999, an internal error',
+        (res) => json(res, { Success: false, ErrorCode: '9999', Message: 'Внутренняя ошибка системы' }),
+        true,
+        '9999',
+      ],
+      [
+        'ErrorCode 9999 that is really invalid parameters',
+        (res) => json(res, { Success: false, ErrorCode: '9999', Message: 'Неверные параметры.', Details: 'Неверный токен.' }),
+        false,
+        '9999',
+      ],
+      [
+        'ErrorCode 251, a validation error',
+        (res) => json(res, { Success: false, ErrorCode: '251', Message: 'Неверная сумма' }),
+        false,
+        '251',
+      ],
       ['HTTP 404', (res) => res.writeHead(404).end(), false, 'http_404'],
     ];
     test.each(cases)('%s', async (_name, answer, retryable, code) => {

@@ -48,7 +48,13 @@ describe('T-Bank Token: what is signed', () => {
 
   test('numbers in a JSON text are taken as written, even past what a JavaScript number holds', () => {
     const text = '{"PaymentId": 12345678901234567890, "Amount": 100.50, "Data": {"x": [1, {"y": "}"}]}, "S": "a\\"b"}';
-    expect(signedFieldsOfJson(text)).toEqual(new Map([['PaymentId', '12345678901234567890'], ['Amount', '100.50'], ['S', 'a"b']]));
+    expect(signedFieldsOfJson(text)).toEqual(
+      new Map([
+        ['PaymentId', '12345678901234567890'],
+        ['Amount', '100.50'],
+        ['S', 'a"b'],
+      ]),
+    );
   });
 
   test('a text that is not a JSON object gives no fields', () => {
@@ -60,7 +66,15 @@ describe('T-Bank Token: what is signed', () => {
 
 describe('T-Bank Token: verification', () => {
   const password = 'secret-password';
-  const body = { TerminalKey: 'T1', OrderId: 'A-1', Success: true, Status: 'CONFIRMED', PaymentId: 7160853973, Amount: 150000, Data: { Source: 'cards' } };
+  const body = {
+    TerminalKey: 'T1',
+    OrderId: 'A-1',
+    Success: true,
+    Status: 'CONFIRMED',
+    PaymentId: 7160853973,
+    Amount: 150000,
+    Data: { Source: 'cards' },
+  };
   const signed = { ...body, Token: tbankToken(body, password) };
 
   test('a tampered value fails', () => {

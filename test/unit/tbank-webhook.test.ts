@@ -30,7 +30,12 @@ beforeEach(() => {
 });
 
 function hook(raw: string | Buffer): InboundWebhook {
-  return { method: 'POST', params: {}, rawBody: Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8'), headers: { 'content-type': 'application/json' } };
+  return {
+    method: 'POST',
+    params: {},
+    rawBody: Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8'),
+    headers: { 'content-type': 'application/json' },
+  };
 }
 
 let n = 0;
@@ -57,15 +62,40 @@ function signed(body: Record<string, unknown>, password = SHOP.password): string
   return JSON.stringify({ ...body, Token: tbankToken(body, password) });
 }
 
-const base = { TerminalKey: SHOP.terminalKey, OrderId: 'W-1', Success: true, Status: 'CONFIRMED', PaymentId: 7160853973, ErrorCode: '0', Amount: 150000, Pan: '430000******0777' };
+const base = {
+  TerminalKey: SHOP.terminalKey,
+  OrderId: 'W-1',
+  Success: true,
+  Status: 'CONFIRMED',
+  PaymentId: 7160853973,
+  ErrorCode: '0',
+  Amount: 150000,
+  Pan: '430000******0777',
+};
 
 describe('notifications the bank sends', () => {
   test('AUTHORIZED and CONFIRMED verify, naming the attempt, the status and the amount taken', async () => {
     const { paymentId, orderNumber } = await paidCard();
     const events = receiver.about(paymentId).map((r) => provider.verifyWebhook(hook(r.raw)));
     expect(events).toEqual([
-      { ok: true, event: expect.objectContaining({ ref: { providerRef: paymentId, orderNumber }, operation: 'AUTHORIZED', success: true, amount: 150000 }) },
-      { ok: true, event: expect.objectContaining({ ref: { providerRef: paymentId, orderNumber }, operation: 'CONFIRMED', success: true, amount: 150000 }) },
+      {
+        ok: true,
+        event: expect.objectContaining({
+          ref: { providerRef: paymentId, orderNumber },
+          operation: 'AUTHORIZED',
+          success: true,
+          amount: 150000,
+        }),
+      },
+      {
+        ok: true,
+        event: expect.objectContaining({
+          ref: { providerRef: paymentId, orderNumber },
+          operation: 'CONFIRMED',
+          success: true,
+          amount: 150000,
+        }),
+      },
     ]);
   });
 
@@ -123,26 +153,51 @@ describe('notifications that are refused', () => {
   test('a nested object is never signed: one signed with Data in its Token is refused, and one with Data changed still verifies', () => {
     const body = { ...base, Data: { gatewayAttemptId: 'att-1' } };
     const withData = createHash('sha256')
-      .update([String(body.Amount), JSON.stringify(body.Data), body.ErrorCode, body.OrderId, body.Pan, SHOP.password, String(body.PaymentId), body.Status, 'true', body.TerminalKey].join(''))
+      .update(
+        [
+          String(body.Amount),
+          JSON.stringify(body.Data),
+          body.ErrorCode,
+          body.OrderId,
+          body.Pan,
+          SHOP.password,
+          String(body.PaymentId),
+          body.Status,
+          'true',
+          body.TerminalKey,
+        ].join(''),
+      )
       .digest('hex');
-    expect(provider.verifyWebhook(hook(JSON.stringify({ ...body, Token: withData })))).toEqual({ ok: false, reason: 'Token does not verify' });
+    expect(provider.verifyWebhook(hook(JSON.stringify({ ...body, Token: withData })))).toEqual({
+      ok: false,
+      reason: 'Token does not verify',
+    });
     const good = JSON.parse(signed(body)) as Record<string, unknown>;
     expect(provider.verifyWebhook(hook(JSON.stringify({ ...good, Data: { gatewayAttemptId: 'changed' } })))).toMatchObject({ ok: true });
   });
 
   test('another TerminalKey, even when signed with our password', async () => {
-    expect(provider.verifyWebhook(hook(signed({ ...base, TerminalKey: 'OtherTerminal' })))).toEqual({ ok: false, reason: 'TerminalKey OtherTerminal is not ours' });
+    expect(provider.verifyWebhook(hook(signed({ ...base, TerminalKey: 'OtherTerminal' })))).toEqual({
+      ok: false,
+      reason: 'TerminalKey OtherTerminal is not ours',
+    });
   });
 
   test('malformed JSON, JSON that is not an object, no Token', () => {
     expect(provider.verifyWebhook(hook('{"TerminalKey": "ShopTerminal", '))).toEqual({ ok: false, reason: 'the body is not JSON' });
-    expect(provider.verifyWebhook(hook('TerminalKey=ShopTerminal&Status=CONFIRMED'))).toEqual({ ok: false, reason: 'the body is not JSON' });
+    expect(provider.verifyWebhook(hook('TerminalKey=ShopTerminal&Status=CONFIRMED'))).toEqual({
+      ok: false,
+      reason: 'the body is not JSON',
+    });
     expect(provider.verifyWebhook(hook('[1,2]'))).toEqual({ ok: false, reason: 'the body is not a JSON object' });
     expect(provider.verifyWebhook(hook(JSON.stringify(base)))).toEqual({ ok: false, reason: 'no Token' });
   });
 
   test('an unknown Status, no PaymentId, no OrderId — each refused even when signed', () => {
-    expect(provider.verifyWebhook(hook(signed({ ...base, Status: 'PAID_BY_MAGIC' })))).toEqual({ ok: false, reason: 'unknown Status PAID_BY_MAGIC' });
+    expect(provider.verifyWebhook(hook(signed({ ...base, Status: 'PAID_BY_MAGIC' })))).toEqual({
+      ok: false,
+      reason: 'unknown Status PAID_BY_MAGIC',
+    });
     const { PaymentId: _p, ...noPayment } = base;
     expect(provider.verifyWebhook(hook(signed(noPayment)))).toEqual({ ok: false, reason: 'PaymentId missing or not a number' });
     const { OrderId: _o, ...noOrder } = base;

@@ -88,7 +88,10 @@ function head(title: string): string {
 
 function lines(order: OrderRow): string {
   const rows = (JSON.parse(order.items) as OrderItem[])
-    .map((it) => `<tr><td>${esc(it.name)}</td><td class="n">${esc(it.quantity)}</td><td class="n price">${formatRub(it.price)}</td><td class="n">${formatRub(it.amount)}</td></tr>`)
+    .map(
+      (it) =>
+        `<tr><td>${esc(it.name)}</td><td class="n">${esc(it.quantity)}</td><td class="n price">${formatRub(it.price)}</td><td class="n">${formatRub(it.amount)}</td></tr>`,
+    )
     .join('');
   return `<table><thead><tr><th>Товар</th><th class="n">Кол-во</th><th class="n price">Цена</th><th class="n">Сумма</th></tr></thead><tbody>${rows}</tbody></table>
 <div class="total"><span>Итого</span><span>${formatRub(order.total)}</span></div>`;
@@ -118,8 +121,12 @@ export function payPage(m: PageModel): string {
   const statusClass = !payable ? (order.status === 'cancelled' ? 'bad' : 'paid') : last && last.status !== 'pending' ? 'bad' : '';
   const hidden = payable && (!last || (qr && last.id === qr.paymentId));
   const buttons = [
-    m.methods.sbp && !qr ? `<form class="sbp" method="post" action="/pay/${esc(token)}/sbp"><button type="submit" id="pay-sbp">Оплатить по СБП</button></form>` : '',
-    m.methods.card ? `<form method="post" action="/pay/${esc(token)}/card"><button type="submit" id="pay-card">Оплатить картой</button></form>` : '',
+    m.methods.sbp && !qr
+      ? `<form class="sbp" method="post" action="/pay/${esc(token)}/sbp"><button type="submit" id="pay-sbp">Оплатить по СБП</button></form>`
+      : '',
+    m.methods.card
+      ? `<form method="post" action="/pay/${esc(token)}/card"><button type="submit" id="pay-card">Оплатить картой</button></form>`
+      : '',
   ].join('');
   return `${head(`Оплата заказа №${order.number} — ${org.name}`)}
 <body><main>

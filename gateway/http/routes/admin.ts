@@ -61,10 +61,14 @@ export function adminRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): void
     {
       method: 'post',
       path: '/api/v1/admin/receipts/:id/retry',
-      summary: 'Send a failed receipt again (a new try: nothing was registered), revive its dead job, or ask the register about a sent one now',
+      summary:
+        'Send a failed receipt again (a new try: nothing was registered), revive its dead job, or ask the register about a sent one now',
       tag: 'admin',
       auth: 'admin',
-      responses: { 200: { description: 'On its way again', schema: receiptViewSchema }, 409: { description: 'Registered already, on its way already, or still invalid' } },
+      responses: {
+        200: { description: 'On its way again', schema: receiptViewSchema },
+        409: { description: 'Registered already, on its way already, or still invalid' },
+      },
     },
     auth,
     async (ctx) => {
@@ -82,7 +86,12 @@ export function adminRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): void
       tag: 'admin',
       auth: 'admin',
       query: jobsQuery,
-      responses: { 200: { description: 'Jobs and counts by status', schema: z.object({ items: z.array(jobViewSchema), counts: z.record(z.string(), z.number()) }) } },
+      responses: {
+        200: {
+          description: 'Jobs and counts by status',
+          schema: z.object({ items: z.array(jobViewSchema), counts: z.record(z.string(), z.number()) }),
+        },
+      },
     },
     auth,
     async (ctx) => {
@@ -93,7 +102,14 @@ export function adminRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): void
   );
 
   api.route(
-    { method: 'get', path: '/api/v1/admin/jobs/:id', summary: 'One job', tag: 'admin', auth: 'admin', responses: { 200: { description: 'The job', schema: jobViewSchema } } },
+    {
+      method: 'get',
+      path: '/api/v1/admin/jobs/:id',
+      summary: 'One job',
+      tag: 'admin',
+      auth: 'admin',
+      responses: { 200: { description: 'The job', schema: jobViewSchema } },
+    },
     auth,
     async (ctx) => {
       const job = await getJob(d.store.db, ctx.params.id);

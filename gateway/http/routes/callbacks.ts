@@ -41,7 +41,11 @@ export function callbackRoutes(api: ApiRouter, d: HttpDeps): void {
         summary: 'Sber (BPC) payment notification: checksum-verified, then confirmed by getOrderStatusExtended.do',
         tag: 'callbacks',
         auth: 'none',
-        responses: { 200: { description: 'Accepted', contentType: 'text/plain' }, 403: { description: 'Checksum does not verify; nothing changed' }, 404: { description: 'Unknown organization or attempt' } },
+        responses: {
+          200: { description: 'Accepted', contentType: 'text/plain' },
+          403: { description: 'Checksum does not verify; nothing changed' },
+          404: { description: 'Unknown organization or attempt' },
+        },
       },
       handle('sber'),
     );
@@ -53,7 +57,11 @@ export function callbackRoutes(api: ApiRouter, d: HttpDeps): void {
       summary: 'T-Bank payment notification (JSON): Token-verified, then confirmed by GetState; answered OK',
       tag: 'callbacks',
       auth: 'none',
-      responses: { 200: { description: 'OK', contentType: 'text/plain' }, 403: { description: 'The Token does not verify; nothing changed' }, 404: { description: 'Unknown organization or payment' } },
+      responses: {
+        200: { description: 'OK', contentType: 'text/plain' },
+        403: { description: 'The Token does not verify; nothing changed' },
+        404: { description: 'Unknown organization or payment' },
+      },
     },
     handle('tbank'),
   );

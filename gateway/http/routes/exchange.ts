@@ -60,11 +60,18 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
     let base: ExchangeBase | undefined;
     try {
       if (type !== 'sale') {
-        throw new CmlError(type === 'catalog' ? 'Шлюз принимает только обмен заказами (type=sale); выгрузку каталога настройте на сайт.' : `Неизвестный тип обмена «${type.slice(0, 40)}»: ожидается type=sale.`);
+        throw new CmlError(
+          type === 'catalog'
+            ? 'Шлюз принимает только обмен заказами (type=sale); выгрузку каталога настройте на сайт.'
+            : `Неизвестный тип обмена «${type.slice(0, 40)}»: ожидается type=sale.`,
+        );
       }
       if (mode === 'checkauth') {
         const m = /^Basic\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
-        if (!m) throw new CmlError('Не передан логин и пароль (заголовок Authorization: Basic). Если перед сайтом стоит прокси, проверьте, что он передаёт этот заголовок.');
+        if (!m)
+          throw new CmlError(
+            'Не передан логин и пароль (заголовок Authorization: Basic). Если перед сайтом стоит прокси, проверьте, что он передаёт этот заголовок.',
+          );
         const decoded = Buffer.from(m[1], 'base64').toString('utf8');
         const sep = decoded.indexOf(':');
         const user = decoded.slice(0, sep);
@@ -80,7 +87,9 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
       }
 
       const sid = sessionIdOf(ctx);
-      const session = sid ? await d.store.db.selectFrom('exchange_sessions').select('base_id').where('id', '=', sid).executeTakeFirst() : undefined;
+      const session = sid
+        ? await d.store.db.selectFrom('exchange_sessions').select('base_id').where('id', '=', sid).executeTakeFirst()
+        : undefined;
       base = session ? bases.get(session.base_id) : undefined;
       const live = base ? await findSession(d, base, sid) : null;
       if (!base || !live) throw new CmlError('Сеанс обмена не найден или устарел: начните обмен заново (mode=checkauth).');
@@ -90,7 +99,11 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
           const asked = String(ctx.query.version ?? '');
           const version = (CML_VERSIONS as readonly string[]).includes(asked) ? (asked as CmlVersion) : base.version;
           await setSessionVersion(d, live, version);
-          return answer(ctx, base, [`zip=${base.zip ? 'yes' : 'no'}`, `file_limit=${base.fileLimitBytes}`, ...(asked ? [`sessid=${live.id}`, `version=${version}`] : [])]);
+          return answer(ctx, base, [
+            `zip=${base.zip ? 'yes' : 'no'}`,
+            `file_limit=${base.fileLimitBytes}`,
+            ...(asked ? [`sessid=${live.id}`, `version=${version}`] : []),
+          ]);
         }
         case 'query': {
           const xml = await queryOrders(d, base, live);
@@ -115,7 +128,10 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
         }
         case 'import': {
           const filename = safeFileName(String(ctx.query.filename ?? ''));
-          const outcome = await Promise.race([importFile(d, base, live, filename), new Promise<null>((r) => setTimeout(() => r(null), IMPORT_WAIT_MS).unref())]);
+          const outcome = await Promise.race([
+            importFile(d, base, live, filename),
+            new Promise<null>((r) => setTimeout(() => r(null), IMPORT_WAIT_MS).unref()),
+          ]);
           return answer(ctx, base, outcome ? ['success', ...outcome] : ['progress', `Файл ${filename} ещё обрабатывается.`]);
         }
         case 'info':
@@ -131,7 +147,10 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
       }
     } catch (e) {
       if (!(e instanceof CmlError)) ctx.state.log.error({ err: e, mode }, 'exchange failed');
-      answer(ctx, base, ['failure', e instanceof CmlError ? e.text : `Внутренняя ошибка шлюза; сообщите в поддержку код запроса ${ctx.state.requestId}.`]);
+      answer(ctx, base, [
+        'failure',
+        e instanceof CmlError ? e.text : `Внутренняя ошибка шлюза; сообщите в поддержку код запроса ${ctx.state.requestId}.`,
+      ]);
     }
   };
   for (const path of EXCHANGE_PATHS) {
@@ -144,7 +163,12 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
           tag: '1c',
           auth: 'none',
           hidden: path !== EXCHANGE_PATHS[0] || method !== 'get',
-          responses: { 200: { description: 'text/plain lines (success / progress / failure + reason), or the orders document', contentType: 'text/plain' } },
+          responses: {
+            200: {
+              description: 'text/plain lines (success / progress / failure + reason), or the orders document',
+              contentType: 'text/plain',
+            },
+          },
         },
         handle,
       );

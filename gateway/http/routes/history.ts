@@ -66,13 +66,27 @@ export function historyRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): vo
     async (ctx) => {
       const q = parseQuery(ctx, operationsQuery);
       const organizations = q.organization ? [q.organization] : d.config.organizations.map((o) => o.id);
-      const items = await findOperations(d.store.db, { organizations, states: q.state as MatchState[], orderId: q.orderId, from: q.from, to: q.to, limit: q.limit });
+      const items = await findOperations(d.store.db, {
+        organizations,
+        states: q.state as MatchState[],
+        orderId: q.orderId,
+        from: q.from,
+        to: q.to,
+        limit: q.limit,
+      });
       ctx.body = { items: items.map(operationView) };
     },
   );
 
   api.route(
-    { method: 'get', path: '/api/v1/admin/operations/:id', summary: 'One operation of the history', tag: 'admin', auth: 'admin', responses: { 200: { description: 'The operation', schema: operationViewSchema } } },
+    {
+      method: 'get',
+      path: '/api/v1/admin/operations/:id',
+      summary: 'One operation of the history',
+      tag: 'admin',
+      auth: 'admin',
+      responses: { 200: { description: 'The operation', schema: operationViewSchema } },
+    },
     auth,
     async (ctx) => {
       const op = await getOperation(d.store.db, ctx.params.id);
@@ -89,7 +103,10 @@ export function historyRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): vo
       tag: 'admin',
       auth: 'admin',
       body: matchBody,
-      responses: { 200: { description: 'Linked', schema: operationViewSchema }, 409: { description: 'The operation is not in the review list' } },
+      responses: {
+        200: { description: 'Linked', schema: operationViewSchema },
+        409: { description: 'The operation is not in the review list' },
+      },
     },
     auth,
     async (ctx) => {
@@ -108,7 +125,10 @@ export function historyRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): vo
       tag: 'admin',
       auth: 'admin',
       body: resolveBody,
-      responses: { 200: { description: 'Closed', schema: operationViewSchema }, 409: { description: 'The operation is not in the review list' } },
+      responses: {
+        200: { description: 'Closed', schema: operationViewSchema },
+        409: { description: 'The operation is not in the review list' },
+      },
     },
     auth,
     async (ctx) => {
@@ -135,7 +155,8 @@ export function historyRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): vo
       } catch (e) {
         const message = String((e as Error).message);
         if (/no schedule/.test(message)) throw notFound('registry of operations (no provider has one configured)');
-        if (/still running elsewhere/.test(message)) throw conflict('history_running', 'the agent is reading the registries in another process; try again in a minute');
+        if (/still running elsewhere/.test(message))
+          throw conflict('history_running', 'the agent is reading the registries in another process; try again in a minute');
         // a registry that could not be read: the runs below say which and why
       }
       ctx.body = { runs: await lastHistoryRuns(d) };

@@ -48,17 +48,37 @@ export function onecRoutes(api: ApiRouter, d: HttpDeps): void {
       tag: '1c',
       auth: 'onec',
       body: onecOrderSchema,
-      responses: { 201: { description: 'Created', schema: onecOrderOutSchema }, 200: { description: 'This 1C order was sent before', schema: onecOrderOutSchema } },
+      responses: {
+        201: { description: 'Created', schema: onecOrderOutSchema },
+        200: { description: 'This 1C order was sent before', schema: onecOrderOutSchema },
+      },
     },
     auth,
     async (ctx) => {
       const input = await jsonBody(ctx, onecOrderSchema, d.bodyLimit);
       const org = pickOrganization(ctx, input.organization);
-      const { order, created } = await createOrderFromOneC(d, org, { ref: input.ref, number: input.number, date: input.date ?? new Date().toISOString(), customer: input.customer, items: input.items, total: input.total }, { writeLinkBack: false });
+      const { order, created } = await createOrderFromOneC(
+        d,
+        org,
+        {
+          ref: input.ref,
+          number: input.number,
+          date: input.date ?? new Date().toISOString(),
+          customer: input.customer,
+          items: input.items,
+          total: input.total,
+        },
+        { writeLinkBack: false },
+      );
       const link = await ensurePayLink(d, order);
       const sbp = input.sbp && order.status === 'awaiting_payment' ? await ensureSbpQr(d, order) : null;
       ctx.status = created ? 201 : 200;
-      ctx.body = { orderId: order.id, payUrl: link.url, qr: link.qr, ...(sbp ? { sbp: { paymentId: sbp.payment.id, payload: sbp.qr.payload, image: sbp.qr.image, expiresAt: sbp.qr.expiresAt } } : {}) };
+      ctx.body = {
+        orderId: order.id,
+        payUrl: link.url,
+        qr: link.qr,
+        ...(sbp ? { sbp: { paymentId: sbp.payment.id, payload: sbp.qr.payload, image: sbp.qr.image, expiresAt: sbp.qr.expiresAt } } : {}),
+      };
     },
   );
 
@@ -73,16 +93,24 @@ export function onecRoutes(api: ApiRouter, d: HttpDeps): void {
     {
       method: 'get',
       path: '/api/v1/onec/payments',
-      summary: 'Payments changed since a moment, for bases that pull instead of being written to; pass `next` back as `cursor` (an empty page returns the same cursor)',
+      summary:
+        'Payments changed since a moment, for bases that pull instead of being written to; pass `next` back as `cursor` (an empty page returns the same cursor)',
       tag: '1c',
       auth: 'onec',
       query: since,
-      responses: { 200: { description: 'Payments, oldest change first', schema: z.object({ items: z.array(onecPaymentSchema), next: z.string().nullable() }) } },
+      responses: {
+        200: {
+          description: 'Payments, oldest change first',
+          schema: z.object({ items: z.array(onecPaymentSchema), next: z.string().nullable() }),
+        },
+      },
     },
     auth,
     async (ctx) => {
       const q = parseQuery(ctx, since);
-      const [from, afterId] = q.cursor ? Buffer.from(q.cursor, 'base64url').toString('utf8').split('|') : [new Date(q.since!).toISOString(), null];
+      const [from, afterId] = q.cursor
+        ? Buffer.from(q.cursor, 'base64url').toString('utf8').split('|')
+        : [new Date(q.since!).toISOString(), null];
       if (!from || Number.isNaN(Date.parse(from))) throw badRequest('bad_cursor', 'cursor is not one this API gave');
       const rows = await paymentsChangedSince(d.store.db, [...ctx.state.orgs!], from, afterId ?? null, q.limit);
       const items = [];

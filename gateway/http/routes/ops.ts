@@ -5,7 +5,10 @@ import type { HttpDeps } from '../deps';
 
 async function check(fn: () => Promise<unknown>, timeoutMs = 3000): Promise<{ ok: boolean; error?: string }> {
   try {
-    await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs).unref())]);
+    await Promise.race([
+      fn(),
+      new Promise((_, rej) => setTimeout(() => rej(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
     return { ok: true };
   } catch (e) {
     return { ok: false, error: (e as Error).message };
@@ -14,7 +17,14 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 3000): Promise<{ ok
 
 export function opsRoutes(api: ApiRouter, d: HttpDeps): void {
   api.route(
-    { method: 'get', path: '/health/live', summary: 'The process answers', tag: 'operations', auth: 'none', responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } } },
+    {
+      method: 'get',
+      path: '/health/live',
+      summary: 'The process answers',
+      tag: 'operations',
+      auth: 'none',
+      responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } },
+    },
     async (ctx) => {
       ctx.body = { status: 'ok' };
     },
@@ -24,14 +34,19 @@ export function opsRoutes(api: ApiRouter, d: HttpDeps): void {
     {
       method: 'get',
       path: '/health/ready',
-      summary: 'The store and the job queue answer (503 naming what does not); each 1C base is checked too (`degraded` when one does not answer)',
+      summary:
+        'The store and the job queue answer (503 naming what does not); each 1C base is checked too (`degraded` when one does not answer)',
       tag: 'operations',
       auth: 'none',
       responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } },
     },
     async (ctx) => {
       const bases = d.onec.all();
-      const [store, queue, ...onec] = await Promise.all([check(() => ping(d.store)), check(() => d.runner.ping()), ...bases.map(([, sink]) => check(() => sink.ping(), 10_000))]);
+      const [store, queue, ...onec] = await Promise.all([
+        check(() => ping(d.store)),
+        check(() => d.runner.ping()),
+        ...bases.map(([, sink]) => check(() => sink.ping(), 10_000)),
+      ]);
       const checks = {
         store: { ...store, dialect: d.store.dialect },
         queue: { ...queue, runner: d.runner.kind },
@@ -45,7 +60,14 @@ export function opsRoutes(api: ApiRouter, d: HttpDeps): void {
   );
 
   api.route(
-    { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'operations', auth: 'none', responses: { 200: { description: 'Metrics', contentType: 'text/plain' } } },
+    {
+      method: 'get',
+      path: '/metrics',
+      summary: 'Prometheus metrics',
+      tag: 'operations',
+      auth: 'none',
+      responses: { 200: { description: 'Metrics', contentType: 'text/plain' } },
+    },
     async (ctx) => {
       ctx.type = d.metrics.registry.contentType;
       ctx.body = await d.metrics.registry.metrics();
@@ -53,7 +75,14 @@ export function opsRoutes(api: ApiRouter, d: HttpDeps): void {
   );
 
   api.route(
-    { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'operations', auth: 'none', responses: { 200: { description: 'OpenAPI 3.1' } } },
+    {
+      method: 'get',
+      path: '/openapi.json',
+      summary: 'This document',
+      tag: 'operations',
+      auth: 'none',
+      responses: { 200: { description: 'OpenAPI 3.1' } },
+    },
     async (ctx) => {
       ctx.body = openApiDocument(api.docs, { version: d.version, serverUrl: d.config.server.publicUrl });
     },

@@ -34,7 +34,14 @@ export function orderRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): void
   );
 
   api.route(
-    { method: 'get', path: '/api/v1/orders/:id', summary: 'An order with its payments', tag: 'orders', auth: 'site', responses: { 200: { description: 'The order', schema: orderViewSchema } } },
+    {
+      method: 'get',
+      path: '/api/v1/orders/:id',
+      summary: 'An order with its payments',
+      tag: 'orders',
+      auth: 'site',
+      responses: { 200: { description: 'The order', schema: orderViewSchema } },
+    },
     auth,
     async (ctx) => {
       ctx.body = await orderView(d.store.db, await getOrderFor(d, ctx.state.orgs!, ctx.params.id));

@@ -47,7 +47,10 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
     ctx.status = status;
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
-    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self' https: http:; base-uri 'none'");
+    ctx.set(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self' https: http:; base-uri 'none'",
+    );
     ctx.body = body;
   };
 
@@ -69,7 +72,14 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
   );
 
   api.route(
-    { method: 'get', path: '/pay/:token', summary: 'The payment page: lines, total, organization, pay by card, live status', tag: 'customer', auth: 'none', responses: { 200: { description: 'HTML', contentType: 'text/html' } } },
+    {
+      method: 'get',
+      path: '/pay/:token',
+      summary: 'The payment page: lines, total, organization, pay by card, live status',
+      tag: 'customer',
+      auth: 'none',
+      responses: { 200: { description: 'HTML', contentType: 'text/html' } },
+    },
     async (ctx) => {
       const order = await byToken(ctx);
       const { last, qr } = await pageState(d, order);
@@ -103,7 +113,14 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
   );
 
   api.route(
-    { method: 'post', path: '/pay/:token/sbp', summary: 'Pay through СБП: a QR (desktop) and a bank-app button (phone) on the page', tag: 'customer', auth: 'none', responses: { 303: { description: 'Back to the page, which shows the QR' } } },
+    {
+      method: 'post',
+      path: '/pay/:token/sbp',
+      summary: 'Pay through СБП: a QR (desktop) and a bank-app button (phone) on the page',
+      tag: 'customer',
+      auth: 'none',
+      responses: { 303: { description: 'Back to the page, which shows the QR' } },
+    },
     async (ctx) => {
       const order = await byToken(ctx);
       const { last, qr } = await pageState(d, order);
@@ -113,7 +130,11 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
         return void ctx.redirect(back);
       }
       try {
-        const payment = await createPayment(d, new Set([order.organization_id]), order.id, { method: 'sbp', returnUrl: back, failUrl: back });
+        const payment = await createPayment(d, new Set([order.organization_id]), order.id, {
+          method: 'sbp',
+          returnUrl: back,
+          failUrl: back,
+        });
         ctx.state.paymentId = payment.id;
         ctx.status = 303;
         ctx.redirect(back);
@@ -121,8 +142,16 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
         if (!(e instanceof AppError)) throw e;
         ctx.state.log.warn({ err: e }, 'СБП payment from the page failed');
         const message =
-          e.code === 'method_not_enabled' ? 'Оплата через СБП для этого заказа не подключена.' : e.code === 'amount_below_minimum' ? 'Сумма слишком мала для оплаты через СБП: оплатите картой.' : 'Банк сейчас не выдаёт QR-код. Попробуйте через несколько минут или оплатите картой.';
-        html(ctx, payPage({ org: d.orgs.get(order.organization_id)!, order, last, methods: methodsOf(d, order), error: message }), e.status >= 500 ? 502 : 409);
+          e.code === 'method_not_enabled'
+            ? 'Оплата через СБП для этого заказа не подключена.'
+            : e.code === 'amount_below_minimum'
+              ? 'Сумма слишком мала для оплаты через СБП: оплатите картой.'
+              : 'Банк сейчас не выдаёт QR-код. Попробуйте через несколько минут или оплатите картой.';
+        html(
+          ctx,
+          payPage({ org: d.orgs.get(order.organization_id)!, order, last, methods: methodsOf(d, order), error: message }),
+          e.status >= 500 ? 502 : 409,
+        );
       }
     },
   );
@@ -136,7 +165,14 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
     return { order, qr };
   };
   api.route(
-    { method: 'get', path: '/pay/:token/qr', summary: 'The СБП QR alone, large: to print at the counter or send through a messenger', tag: 'customer', auth: 'none', responses: { 200: { description: 'HTML', contentType: 'text/html' } } },
+    {
+      method: 'get',
+      path: '/pay/:token/qr',
+      summary: 'The СБП QR alone, large: to print at the counter or send through a messenger',
+      tag: 'customer',
+      auth: 'none',
+      responses: { 200: { description: 'HTML', contentType: 'text/html' } },
+    },
     async (ctx) => {
       const { order, qr } = await qrOf(ctx);
       html(ctx, qrSheet(d.orgs.get(order.organization_id)!, order, qr, payUrl(d, order.pay_token!)));
@@ -144,7 +180,15 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
   );
   for (const format of ['svg', 'png'] as const) {
     api.route(
-      { method: 'get', path: `/pay/:token/qr.${format}`, summary: `The live СБП QR as ${format.toUpperCase()}`, tag: 'customer', auth: 'none', query: qrQuery, responses: { 200: { description: 'Image', contentType: format === 'svg' ? 'image/svg+xml' : 'image/png' } } },
+      {
+        method: 'get',
+        path: `/pay/:token/qr.${format}`,
+        summary: `The live СБП QR as ${format.toUpperCase()}`,
+        tag: 'customer',
+        auth: 'none',
+        query: qrQuery,
+        responses: { 200: { description: 'Image', contentType: format === 'svg' ? 'image/svg+xml' : 'image/png' } },
+      },
       async (ctx) => {
         const { qr } = await qrOf(ctx);
         ctx.set('Cache-Control', 'no-store');
@@ -155,19 +199,35 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
   }
 
   api.route(
-    { method: 'post', path: '/pay/:token/card', summary: 'Pay by card: to the bank’s form', tag: 'customer', auth: 'none', responses: { 303: { description: 'To the bank’s payment form' } } },
+    {
+      method: 'post',
+      path: '/pay/:token/card',
+      summary: 'Pay by card: to the bank’s form',
+      tag: 'customer',
+      auth: 'none',
+      responses: { 303: { description: 'To the bank’s payment form' } },
+    },
     async (ctx) => {
       const order = await byToken(ctx);
       const { last } = await pageState(d, order);
       if (order.status !== 'awaiting_payment') return void ctx.redirect(payUrl(d, order.pay_token!));
       const action = last?.action ? (JSON.parse(last.action) as { type: string; url?: string }) : null;
-      if (last?.status === 'pending' && last.method === 'card' && action?.type === 'redirect' && Date.now() - Date.parse(last.created_at) < REUSE_MS) {
+      if (
+        last?.status === 'pending' &&
+        last.method === 'card' &&
+        action?.type === 'redirect' &&
+        Date.now() - Date.parse(last.created_at) < REUSE_MS
+      ) {
         ctx.status = 303;
         return void ctx.redirect(action.url!);
       }
       try {
         const back = payUrl(d, order.pay_token!);
-        const payment = await createPayment(d, new Set([order.organization_id]), order.id, { method: 'card', returnUrl: back, failUrl: back });
+        const payment = await createPayment(d, new Set([order.organization_id]), order.id, {
+          method: 'card',
+          returnUrl: back,
+          failUrl: back,
+        });
         const next = JSON.parse(payment.action!) as { url: string };
         ctx.state.paymentId = payment.id;
         ctx.status = 303;
@@ -175,8 +235,15 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
       } catch (e) {
         if (!(e instanceof AppError)) throw e;
         ctx.state.log.warn({ err: e }, 'payment from the page failed');
-        const message = e.code === 'method_not_enabled' ? 'Оплата картой для этого заказа не подключена.' : 'Банк сейчас не принимает оплату. Попробуйте через несколько минут.';
-        html(ctx, payPage({ org: d.orgs.get(order.organization_id)!, order, last, methods: methodsOf(d, order), error: message }), e.status >= 500 ? 502 : 409);
+        const message =
+          e.code === 'method_not_enabled'
+            ? 'Оплата картой для этого заказа не подключена.'
+            : 'Банк сейчас не принимает оплату. Попробуйте через несколько минут.';
+        html(
+          ctx,
+          payPage({ org: d.orgs.get(order.organization_id)!, order, last, methods: methodsOf(d, order), error: message }),
+          e.status >= 500 ? 502 : 409,
+        );
       }
     },
   );

@@ -13,7 +13,14 @@ import { jsonBody, parseQuery } from '../middleware';
 
 export function paymentRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): void {
   api.route(
-    { method: 'get', path: '/api/v1/payments/:id', summary: 'A payment’s status, refunds, 1C delivery and receipts', tag: 'payments', auth: 'site', responses: { 200: { description: 'The payment', schema: paymentViewSchema } } },
+    {
+      method: 'get',
+      path: '/api/v1/payments/:id',
+      summary: 'A payment’s status, refunds, 1C delivery and receipts',
+      tag: 'payments',
+      auth: 'site',
+      responses: { 200: { description: 'The payment', schema: paymentViewSchema } },
+    },
     auth,
     async (ctx) => {
       const p = await getPayment(d.store.db, ctx.params.id);
@@ -33,7 +40,10 @@ export function paymentRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): vo
       body: createRefundSchema,
       idempotencyKey: 'required',
       responses: {
-        201: { description: 'Accepted; the refund is executed at the provider right away (status pending → succeeded)', schema: refundViewSchema },
+        201: {
+          description: 'Accepted; the refund is executed at the provider right away (status pending → succeeded)',
+          schema: refundViewSchema,
+        },
         409: { description: 'The payment is not paid' },
       },
     },
@@ -41,7 +51,10 @@ export function paymentRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): vo
     async (ctx) => {
       const { amount } = await jsonBody(ctx, createRefundSchema, d.bodyLimit);
       ctx.state.paymentId = ctx.params.id;
-      await idempotent(ctx, d.store, async () => ({ status: 201, body: refundView(await createRefund(d, ctx.state.orgs!, ctx.params.id, amount)) }));
+      await idempotent(ctx, d.store, async () => ({
+        status: 201,
+        body: refundView(await createRefund(d, ctx.state.orgs!, ctx.params.id, amount)),
+      }));
     },
   );
 
@@ -50,11 +63,15 @@ export function paymentRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): vo
     {
       method: 'get',
       path: '/return/:paymentId',
-      summary: 'Where the bank sends the customer back: asks the bank for the status (never trusts the return itself) and redirects to the site',
+      summary:
+        'Where the bank sends the customer back: asks the bank for the status (never trusts the return itself) and redirects to the site',
       tag: 'customer',
       auth: 'none',
       query: returnQuery,
-      responses: { 302: { description: 'To the site’s returnUrl / failUrl with paymentId and status' }, 200: { description: 'A status page when the site gave no URL', contentType: 'text/html' } },
+      responses: {
+        302: { description: 'To the site’s returnUrl / failUrl with paymentId and status' },
+        200: { description: 'A status page when the site gave no URL', contentType: 'text/html' },
+      },
     },
     async (ctx) => {
       const { result } = parseQuery(ctx, returnQuery);

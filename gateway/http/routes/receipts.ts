@@ -21,7 +21,8 @@ function siteOr1C(site: Middleware, onec: Middleware): Middleware {
       try {
         await onec(ctx, pass);
       } catch (e2) {
-        if (e2 instanceof AppError && e2.status === 401) throw new AppError(401, 'unauthorized', 'missing or invalid key: send Authorization: Bearer <site key or 1C key>');
+        if (e2 instanceof AppError && e2.status === 401)
+          throw new AppError(401, 'unauthorized', 'missing or invalid key: send Authorization: Bearer <site key or 1C key>');
         throw e2;
       }
     }
@@ -36,14 +37,18 @@ export function receiptRoutes(api: ApiRouter, d: HttpDeps, site: Middleware): vo
     {
       method: 'post',
       path: '/api/v1/receipts',
-      summary: 'Registrar mode: register this receipt (the site or 1C decided it); the gateway checks it and executes it at the register, once per externalId',
+      summary:
+        'Registrar mode: register this receipt (the site or 1C decided it); the gateway checks it and executes it at the register, once per externalId',
       tag: 'receipts',
       auth: 'site',
       body: createReceiptSchema,
       responses: {
         201: { description: 'Accepted: status pending → sent → done (or failed, with the reason)', schema: receiptViewSchema },
         200: { description: 'This externalId was sent before with the same content: that receipt', schema: receiptViewSchema },
-        409: { description: 'The same externalId with other content; or the organization makes its receipts itself (translator mode: only corrections here)' },
+        409: {
+          description:
+            'The same externalId with other content; or the organization makes its receipts itself (translator mode: only corrections here)',
+        },
       },
     },
     auth,
@@ -57,7 +62,14 @@ export function receiptRoutes(api: ApiRouter, d: HttpDeps, site: Middleware): vo
   );
 
   api.route(
-    { method: 'get', path: '/api/v1/receipts/:id', summary: 'A receipt: status, lines, fiscal attributes', tag: 'receipts', auth: 'site', responses: { 200: { description: 'The receipt', schema: receiptViewSchema } } },
+    {
+      method: 'get',
+      path: '/api/v1/receipts/:id',
+      summary: 'A receipt: status, lines, fiscal attributes',
+      tag: 'receipts',
+      auth: 'site',
+      responses: { 200: { description: 'The receipt', schema: receiptViewSchema } },
+    },
     auth,
     async (ctx) => {
       const r = await getReceipt(d.store.db, ctx.params.id);
@@ -73,7 +85,10 @@ export function receiptRoutes(api: ApiRouter, d: HttpDeps, site: Middleware): vo
       summary: 'ATOL Online’s result of a receipt: the signature in the URL verified, then the result asked for with a report request',
       tag: 'callbacks',
       auth: 'none',
-      responses: { 200: { description: 'Accepted', contentType: 'text/plain' }, 403: { description: 'The signature does not verify; nothing changed' } },
+      responses: {
+        200: { description: 'Accepted', contentType: 'text/plain' },
+        403: { description: 'The signature does not verify; nothing changed' },
+      },
     },
     async (ctx) => {
       await readBody(ctx, 64 * 1024);

@@ -21,7 +21,13 @@ export interface DriverKnobs {
   offline: boolean;
   /** The web server itself answers 503. */
   down: boolean;
-  fnWarnings: { memoryOverflow: boolean; needReplacement: boolean; ofdTimeout: boolean; resourceExhausted: boolean; criticalError: boolean };
+  fnWarnings: {
+    memoryOverflow: boolean;
+    needReplacement: boolean;
+    ofdTimeout: boolean;
+    resourceExhausted: boolean;
+    criticalError: boolean;
+  };
 }
 
 export const DEFAULT_DRIVER_KNOBS: DriverKnobs = {
@@ -124,14 +130,26 @@ export class AtolDriverEmulator {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;
-    if (s) await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    });
+    if (s)
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
   }
 
   snapshot() {
-    return { shift: { ...this.shift, state: this.shiftState() }, knobs: this.knobs, printed: this.printed.map((p) => ({ uuid: p.uuid, type: p.type, total: p.task.total, items: p.task.items, payments: p.task.payments, fiscalParams: p.fiscalParams })) };
+    return {
+      shift: { ...this.shift, state: this.shiftState() },
+      knobs: this.knobs,
+      printed: this.printed.map((p) => ({
+        uuid: p.uuid,
+        type: p.type,
+        total: p.task.total,
+        items: p.task.items,
+        payments: p.task.payments,
+        fiscalParams: p.fiscalParams,
+      })),
+    };
   }
 
   private async submit(ctx: Context): Promise<void> {
@@ -210,14 +228,41 @@ export class AtolDriverEmulator {
     const state = this.shiftState();
     switch (task?.type) {
       case 'getShiftStatus':
-        return { status: 'ready', result: { shiftStatus: { state, number: this.shift.number, expiredTime: new Date(this.shift.openedAt + SHIFT_MS).toISOString(), documentsCount: 0 } } };
+        return {
+          status: 'ready',
+          result: {
+            shiftStatus: {
+              state,
+              number: this.shift.number,
+              expiredTime: new Date(this.shift.openedAt + SHIFT_MS).toISOString(),
+              documentsCount: 0,
+            },
+          },
+        };
       case 'getDeviceStatus':
         return {
           status: 'ready',
-          result: { deviceStatus: { shift: state, blocked: false, coverOpened: this.knobs.coverOpened, paperPresent: this.knobs.paperPresent, fiscal: true, fnFiscal: true, fnPresent: true, cashDrawerOpened: false, currentDateTime: new Date().toISOString() } },
+          result: {
+            deviceStatus: {
+              shift: state,
+              blocked: false,
+              coverOpened: this.knobs.coverOpened,
+              paperPresent: this.knobs.paperPresent,
+              fiscal: true,
+              fnFiscal: true,
+              fnPresent: true,
+              cashDrawerOpened: false,
+              currentDateTime: new Date().toISOString(),
+            },
+          },
         };
       case 'getFnStatus':
-        return { status: 'ready', result: { fnStatus: { fiscalDocumentNumber: this.fd, fiscalReceiptNumber: this.printed.length, warnings: { ...this.knobs.fnWarnings } } } };
+        return {
+          status: 'ready',
+          result: {
+            fnStatus: { fiscalDocumentNumber: this.fd, fiscalReceiptNumber: this.printed.length, warnings: { ...this.knobs.fnWarnings } },
+          },
+        };
       case 'openShift':
         if (state === 'opened') return fail(83, 'Смена открыта – операция невозможна');
         if (state === 'expired') return fail(68, 'Смена превысила 24 часа');
@@ -243,16 +288,19 @@ export class AtolDriverEmulator {
 }
 
 function validateTask(t: any): { code: number; description: string } | null {
-  if (t.electronically && !t.clientInfo?.emailOrPhone) return { code: 161, description: 'Не передан обязательный реквизит 1008 (адрес покупателя)' };
+  if (t.electronically && !t.clientInfo?.emailOrPhone)
+    return { code: 161, description: 'Не передан обязательный реквизит 1008 (адрес покупателя)' };
   if (!Array.isArray(t.items) || t.items.length === 0) return { code: 205, description: 'Нет позиций в чеке' };
   let sum = 0;
   for (const it of t.items) {
     if (it.type !== 'position') continue;
-    if (typeof it.name !== 'string' || !it.name || it.name.length > 128) return { code: 215, description: 'Некорректное наименование предмета расчёта (тег 1030)' };
+    if (typeof it.name !== 'string' || !it.name || it.name.length > 128)
+      return { code: 215, description: 'Некорректное наименование предмета расчёта (тег 1030)' };
     if (!METHODS.has(it.paymentMethod)) return { code: 216, description: 'Некорректный признак способа расчёта (тег 1214)' };
     if (typeof it.paymentObject !== 'string') return { code: 217, description: 'Некорректный признак предмета расчёта (тег 1212)' };
     if (!TAXES.has(it.tax?.type)) return { code: 144, description: 'Некорректный тип налога' };
-    if (Math.round(cents(it.price) * it.quantity) !== cents(it.amount)) return { code: 227, description: 'Сумма позиции не равна цене, умноженной на количество' };
+    if (Math.round(cents(it.price) * it.quantity) !== cents(it.amount))
+      return { code: 227, description: 'Сумма позиции не равна цене, умноженной на количество' };
     if (!Number.isInteger(it.measurementUnit)) return { code: 49, description: 'Неверная единица измерения (тег 2108)' };
     sum += cents(it.amount);
   }

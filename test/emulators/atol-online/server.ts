@@ -68,7 +68,16 @@ export interface AtolDocument {
   doneAt?: number;
 }
 
-const OPERATIONS = new Set(['sell', 'sell_refund', 'sell_correction', 'buy', 'buy_refund', 'buy_correction', 'sell_refund_correction', 'buy_refund_correction']);
+const OPERATIONS = new Set([
+  'sell',
+  'sell_refund',
+  'sell_correction',
+  'buy',
+  'buy_refund',
+  'buy_correction',
+  'sell_refund_correction',
+  'buy_refund_correction',
+]);
 const METHODS = new Set(['full_prepayment', 'prepayment', 'advance', 'full_payment', 'partial_payment', 'credit', 'credit_payment']);
 const VATS = new Set(['none', 'vat0', 'vat5', 'vat7', 'vat10', 'vat20', 'vat22', 'vat105', 'vat107', 'vat110', 'vat120', 'vat122']);
 const SNO = new Set(['osn', 'usn_income', 'usn_income_outcome', 'esn', 'patent']);
@@ -80,7 +89,16 @@ const twoDecimals = (v: unknown) => typeof v === 'number' && Number.isFinite(v) 
 
 function moscowStamp(ms: number): string {
   const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Moscow', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/Moscow',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
       .formatToParts(new Date(ms))
       .map((x) => [x.type, x.value]),
   );
@@ -94,7 +112,16 @@ export class AtolOnlineEmulator {
   private readonly tokens = new Map<string, { login: string; issuedAt: number }>();
   /** Every POST of a document per external_id (registered or answered 33). */
   readonly posts = new Map<string, number>();
-  readonly stats = { getToken: 0, documents: 0, reports: 0, callbacks: 0, reportRateViolations: 0, duplicates: 0, rejected: 0, expiredTokenAnswers: 0 };
+  readonly stats = {
+    getToken: 0,
+    documents: 0,
+    reports: 0,
+    callbacks: 0,
+    reportRateViolations: 0,
+    duplicates: 0,
+    rejected: 0,
+    expiredTokenAnswers: 0,
+  };
   readonly callbackLog: { url: string; status: number | null; body: unknown }[] = [];
   private readonly lastReport = new Map<string, number>();
   private timers = new Set<NodeJS.Timeout>();
@@ -175,10 +202,11 @@ export class AtolOnlineEmulator {
     this.timers.clear();
     const s = this.server;
     this.server = null;
-    if (s) await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    });
+    if (s)
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
   }
 
   /** What the register holds, for GET /sandbox/fiscal. */
@@ -231,15 +259,15 @@ export class AtolOnlineEmulator {
   /** The account of a request's token; answers the token error itself and returns null. */
   private authorize(ctx: Context & { params: Record<string, string> }): AtolAccount | null {
     const token = ctx.get('token') || String(ctx.query.token ?? '');
-    if (!token) return this.error(ctx, 401, 10, 'Не передан токен доступа'), null;
+    if (!token) return (this.error(ctx, 401, 10, 'Не передан токен доступа'), null);
     const t = this.tokens.get(token);
-    if (!t) return this.error(ctx, 401, 12, 'Токен не существует'), null;
+    if (!t) return (this.error(ctx, 401, 12, 'Токен не существует'), null);
     if (Date.now() - t.issuedAt > TOKEN_TTL_MS) {
       this.stats.expiredTokenAnswers++;
-      return this.error(ctx, 401, 11, 'Срок действия токена истёк'), null;
+      return (this.error(ctx, 401, 11, 'Срок действия токена истёк'), null);
     }
     const account = this.accounts.find((a) => a.login === t.login)!;
-    if (account.groupCode !== ctx.params.group) return this.error(ctx, 400, 20, 'Код группы не соответствует токену'), null;
+    if (account.groupCode !== ctx.params.group) return (this.error(ctx, 400, 20, 'Код группы не соответствует токену'), null);
     return account;
   }
 
@@ -257,13 +285,27 @@ export class AtolOnlineEmulator {
       this.stats.duplicates++;
       return this.error(ctx, 400, 33, 'В системе существует чек с external_id и group_code', { uuid: known, status: 'fail' });
     }
-    const invalid = this.knobs.rejectNext > 0 ? (this.knobs.rejectNext--, 'Ошибка валидации: сумма позиции не совпадает с ценой и количеством') : validate(op, body);
+    const invalid =
+      this.knobs.rejectNext > 0
+        ? (this.knobs.rejectNext--, 'Ошибка валидации: сумма позиции не совпадает с ценой и количеством')
+        : validate(op, body);
     if (invalid) {
       this.stats.rejected++;
       return this.error(ctx, 400, 32, invalid);
     }
     const uuid = randomUUID();
-    const doc: AtolDocument = { uuid, externalId, groupCode: account.groupCode, operation: op, body, status: 'wait', error: null, payload: null, callbackUrl: body.service?.callback_url, acceptedAt: Date.now() };
+    const doc: AtolDocument = {
+      uuid,
+      externalId,
+      groupCode: account.groupCode,
+      operation: op,
+      body,
+      status: 'wait',
+      error: null,
+      payload: null,
+      callbackUrl: body.service?.callback_url,
+      acceptedAt: Date.now(),
+    };
     // decided at acceptance: "the next N documents" are the next N accepted, whenever each is processed
     const fails = this.knobs.failNext > 0;
     if (fails) this.knobs.failNext--;
@@ -312,7 +354,10 @@ export class AtolOnlineEmulator {
   private reportBody(doc: AtolDocument) {
     return {
       uuid: doc.uuid,
-      error: doc.status === 'wait' ? { error_id: randomUUID(), code: 34, text: 'Нет документа, нужно повторить запрос позже', type: 'system' } : doc.error,
+      error:
+        doc.status === 'wait'
+          ? { error_id: randomUUID(), code: 34, text: 'Нет документа, нужно повторить запрос позже', type: 'system' }
+          : doc.error,
       status: doc.status,
       payload: doc.payload,
       timestamp: this.now(),
@@ -328,7 +373,12 @@ export class AtolOnlineEmulator {
     this.stats.callbacks++;
     const body = this.reportBody(doc);
     try {
-      const r = await fetch(doc.callbackUrl!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      const r = await fetch(doc.callbackUrl!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
       await r.arrayBuffer();
       this.callbackLog.push({ url: doc.callbackUrl!, status: r.status, body });
     } catch {
@@ -353,16 +403,19 @@ export class AtolOnlineEmulator {
 
 /** ATOL's validation of a document (code 32): the first problem found, in ATOL's words. */
 export function validate(op: string, body: any): string | null {
-  if (typeof body.external_id !== 'string' || !body.external_id || body.external_id.length > 128) return 'external_id: обязательное поле, не более 128 символов';
+  if (typeof body.external_id !== 'string' || !body.external_id || body.external_id.length > 128)
+    return 'external_id: обязательное поле, не более 128 символов';
   const ts = TIMESTAMP.exec(String(body.timestamp ?? ''));
   if (!ts) return 'timestamp: формат dd.mm.yyyy HH:MM:SS';
-  if (body.service?.callback_url !== undefined && (typeof body.service.callback_url !== 'string' || body.service.callback_url.length > 256)) return 'service.callback_url: не более 256 символов';
+  if (body.service?.callback_url !== undefined && (typeof body.service.callback_url !== 'string' || body.service.callback_url.length > 256))
+    return 'service.callback_url: не более 256 символов';
   const correction = op.endsWith('correction');
   const r = correction ? body.correction : body.receipt;
   if (!r) return correction ? 'correction: обязательный объект' : 'receipt: обязательный объект';
   if (correction) {
     const ci = r.correction_info;
-    if (!ci || !['self', 'instruction'].includes(ci.type) || !/^\d{2}\.\d{2}\.\d{4}$/.test(String(ci.base_date ?? ''))) return 'correction_info: type self|instruction, base_date dd.mm.yyyy';
+    if (!ci || !['self', 'instruction'].includes(ci.type) || !/^\d{2}\.\d{2}\.\d{4}$/.test(String(ci.base_date ?? '')))
+      return 'correction_info: type self|instruction, base_date dd.mm.yyyy';
     if (ci.type === 'instruction' && !ci.base_number) return 'correction_info.base_number: обязателен для предписания';
   }
   const c = r.client ?? {};
@@ -379,16 +432,25 @@ export function validate(op: string, body: any): string | null {
   for (const [i, it] of (r.items as any[]).entries()) {
     const p = `items[${i}]`;
     if (typeof it.name !== 'string' || !it.name || it.name.length > 128) return `${p}.name: обязательное поле, не более 128 символов`;
-    if (!twoDecimals(it.price) || it.price < 0 || it.price > 42949672.95) return `${p}.price: не более 2 знаков после запятой, не более 42949672.95`;
-    if (typeof it.quantity !== 'number' || it.quantity <= 0 || it.quantity > 99999.999 || Math.abs(it.quantity * 1000 - Math.round(it.quantity * 1000)) > 1e-6) return `${p}.quantity: от 0.001 до 99999.999`;
+    if (!twoDecimals(it.price) || it.price < 0 || it.price > 42949672.95)
+      return `${p}.price: не более 2 знаков после запятой, не более 42949672.95`;
+    if (
+      typeof it.quantity !== 'number' ||
+      it.quantity <= 0 ||
+      it.quantity > 99999.999 ||
+      Math.abs(it.quantity * 1000 - Math.round(it.quantity * 1000)) > 1e-6
+    )
+      return `${p}.quantity: от 0.001 до 99999.999`;
     if (!twoDecimals(it.sum)) return `${p}.sum: не более 2 знаков после запятой`;
     const expected = Math.round(cents(it.price) * it.quantity);
     if (cents(it.sum) !== expected) return `${p}.sum: ${it.sum} не равна price × quantity (${(expected / 100).toFixed(2)})`;
     if (!Number.isInteger(it.measure) || it.measure < 0 || it.measure > 255) return `${p}.measure: целое число (тег 2108)`;
     if (!METHODS.has(it.payment_method)) return `${p}.payment_method: недопустимое значение`;
-    if (!Number.isInteger(it.payment_object) || it.payment_object < 1 || it.payment_object > 33) return `${p}.payment_object: целое число от 1 до 33 (ФФД 1.2)`;
+    if (!Number.isInteger(it.payment_object) || it.payment_object < 1 || it.payment_object > 33)
+      return `${p}.payment_object: целое число от 1 до 33 (ФФД 1.2)`;
     if (!it.vat || !VATS.has(it.vat.type)) return `${p}.vat.type: недопустимое значение`;
-    if ((it.vat.type === 'vat22' || it.vat.type === 'vat122') && day < '2026-01-05') return `${p}.vat.type: ставка ${it.vat.type} применяется с 05.01.2026`;
+    if ((it.vat.type === 'vat22' || it.vat.type === 'vat122') && day < '2026-01-05')
+      return `${p}.vat.type: ставка ${it.vat.type} применяется с 05.01.2026`;
     if (it.vat.sum !== undefined && !twoDecimals(it.vat.sum)) return `${p}.vat.sum: не более 2 знаков после запятой`;
     sum += cents(it.sum);
   }

@@ -83,7 +83,10 @@ function parseArgs(args: string[], env: NodeJS.ProcessEnv): Parsed | 'help' {
     opts[name] = value;
   }
   if (positional.length === 0) throw new UsageError('the exchange URL is missing');
-  if (positional.length > 1) throw new UsageError(`one URL expected, got ${positional.length} (${positional.map((p) => JSON.stringify(p.slice(0, 60))).join(', ')})`);
+  if (positional.length > 1)
+    throw new UsageError(
+      `one URL expected, got ${positional.length} (${positional.map((p) => JSON.stringify(p.slice(0, 60))).join(', ')})`,
+    );
   const url = positional[0];
   let parsedUrl: URL;
   try {
@@ -103,7 +106,8 @@ function parseArgs(args: string[], env: NodeJS.ProcessEnv): Parsed | 'help' {
     if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, not ${JSON.stringify(v)}`);
     return Number(v);
   };
-  if (opts.version !== undefined && !/^\d+\.\d+$/.test(opts.version)) throw new UsageError(`--version looks like 2.05, not ${JSON.stringify(opts.version)}`);
+  if (opts.version !== undefined && !/^\d+\.\d+$/.test(opts.version))
+    throw new UsageError(`--version looks like 2.05, not ${JSON.stringify(opts.version)}`);
   return {
     url,
     user,
@@ -161,7 +165,9 @@ export async function run(args: string[], io: CliIo = defaultIo, env: NodeJS.Pro
     ...(p.timeoutMs ? { timeoutMs: p.timeoutMs } : {}),
     ...(p.userAgent ? { userAgent: p.userAgent } : {}),
   });
-  print(`exchange-test ${p.url} as ${p.user}${p.version ? `, version ${p.version}` : ''}${files.length ? `, ${files.length} file${files.length === 1 ? '' : 's'}` : ''}`);
+  print(
+    `exchange-test ${p.url} as ${p.user}${p.version ? `, version ${p.version}` : ''}${files.length ? `, ${files.length} file${files.length === 1 ? '' : 's'}` : ''}`,
+  );
   let failed = false;
   try {
     const log = await client.exchange(files, {

@@ -26,10 +26,17 @@ interface Answer {
   body: string | Buffer;
 }
 
-const text = (body: string, charset = 'utf-8'): Answer => ({ headers: { 'content-type': `text/plain; charset=${charset}` }, body: charset === 'utf-8' ? body : iconv.encode(body, 'win1251') });
+const text = (body: string, charset = 'utf-8'): Answer => ({
+  headers: { 'content-type': `text/plain; charset=${charset}` },
+  body: charset === 'utf-8' ? body : iconv.encode(body, 'win1251'),
+});
 
 function ordersXml(encoding: string, documents = 2): string {
-  const docs = Array.from({ length: documents }, (_, i) => `  <Документ><Ид>${i + 1}</Ид><Номер>A-${i + 1}</Номер><ХозОперация>Заказ товара</ХозОперация><Контрагенты><Контрагент><Наименование>Иван Петров</Наименование></Контрагент></Контрагенты></Документ>\n`).join('');
+  const docs = Array.from(
+    { length: documents },
+    (_, i) =>
+      `  <Документ><Ид>${i + 1}</Ид><Номер>A-${i + 1}</Номер><ХозОперация>Заказ товара</ХозОперация><Контрагенты><Контрагент><Наименование>Иван Петров</Наименование></Контрагент></Контрагенты></Документ>\n`,
+  ).join('');
   return `<?xml version="1.0" encoding="${encoding}"?>\n<КоммерческаяИнформация ВерсияСхемы="2.05" ДатаФормирования="2024-05-01T10:00:00">\n${docs}</КоммерческаяИнформация>\n`;
 }
 
@@ -48,7 +55,10 @@ class FakeSite {
   /** `progress` answers before `success`, per import of a file. */
   importProgress = 0;
   importFailure: string | undefined;
-  queryAnswer: Answer = { headers: { 'content-type': 'application/xml; charset=utf-8' }, body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(ordersXml('UTF-8'))]) };
+  queryAnswer: Answer = {
+    headers: { 'content-type': 'application/xml; charset=utf-8' },
+    body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(ordersXml('UTF-8'))]),
+  };
   override: Record<string, Answer> = {};
   private polls = new Map<string, number>();
   private server: Server | null = null;
@@ -60,7 +70,13 @@ class FakeSite {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const u = new URL(req.url ?? '/', 'http://x');
-        const seen: SeenRequest = { method: req.method ?? '', mode: u.searchParams.get('mode') ?? '', query: u.searchParams, headers: req.headers, body: Buffer.concat(chunks) };
+        const seen: SeenRequest = {
+          method: req.method ?? '',
+          mode: u.searchParams.get('mode') ?? '',
+          query: u.searchParams,
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+        };
         this.requests.push(seen);
         const a = this.answer(seen);
         res.statusCode = a.status ?? 200;
@@ -118,7 +134,10 @@ class FakeSite {
         return text(`success\nИмпортирован файл ${name}\nЗаказов изменено: 2`);
       }
       case 'info':
-        return { headers: { 'content-type': 'application/xml; charset=utf-8' }, body: '<?xml version="1.0" encoding="UTF-8"?>\n<Справочник><Статусы><Элемент><Ид>N</Ид><Название>Принят</Название></Элемент></Статусы></Справочник>' };
+        return {
+          headers: { 'content-type': 'application/xml; charset=utf-8' },
+          body: '<?xml version="1.0" encoding="UTF-8"?>\n<Справочник><Статусы><Элемент><Ид>N</Ид><Название>Принят</Название></Элемент></Статусы></Справочник>',
+        };
       default:
         return text('failure\nНеизвестный режим');
     }
@@ -157,7 +176,9 @@ describe('ExchangeClient against a fake site', () => {
     // Basic (UTF-8 login and password) at checkauth only; the cookie and sessid on every later call
     const [auth, ...rest] = site.requests;
     expect(auth.method).toBe('GET');
-    expect(Buffer.from(auth.headers.authorization!.slice('Basic '.length), 'base64').toString('utf8')).toBe(`${site.user}:${site.password}`);
+    expect(Buffer.from(auth.headers.authorization!.slice('Basic '.length), 'base64').toString('utf8')).toBe(
+      `${site.user}:${site.password}`,
+    );
     expect(auth.headers.cookie).toBeUndefined();
     for (const r of rest) {
       expect(r.headers.authorization).toBeUndefined();
@@ -169,7 +190,11 @@ describe('ExchangeClient against a fake site', () => {
     expect(site.requests.filter((r) => r.query.has('version')).map((r) => [r.mode, r.query.get('version')])).toEqual([['init', '2.05']]);
     // what each step said
     const query = log[2];
-    expect(query.ok && query.lines).toEqual(['2 Документ', 'version 2.05', 'encoding utf-8: prolog UTF-8, header utf-8, bytes utf-8 with a BOM: agree']);
+    expect(query.ok && query.lines).toEqual([
+      '2 Документ',
+      'version 2.05',
+      'encoding utf-8: prolog UTF-8, header utf-8, bytes utf-8 with a BOM: agree',
+    ]);
     const imported = log[5];
     expect(imported.ok && imported.lines).toEqual(['Импортирован файл orders-7f3a.xml', 'Заказов изменено: 2']);
     expect(client.cookie).toEqual(site.cookie);
@@ -177,7 +202,13 @@ describe('ExchangeClient against a fake site', () => {
   });
 
   test('the steps one by one: init echoes the version; chunkBytes overrides file_limit; info', async () => {
-    const small = new ExchangeClient({ url: site.url, user: site.user, password: site.password, chunkBytes: 300, userAgent: '1C+Enterprise/8.2' });
+    const small = new ExchangeClient({
+      url: site.url,
+      user: site.user,
+      password: site.password,
+      chunkBytes: 300,
+      userAgent: '1C+Enterprise/8.2',
+    });
     expect(await small.checkauth()).toEqual(['PHPSESSID', 'c0ffee42', 'sessid=sid-4242', 'timestamp=1714557600']);
     const init = await small.init();
     expect(init).toMatchObject({ zip: false, fileLimit: 1000 });
@@ -229,7 +260,13 @@ describe('ExchangeClient against a fake site', () => {
 
   test('failure surfaces the site reason with the failing mode; the exchange stops there', async () => {
     site.importFailure = 'Файл orders.xml повреждён:\nстрока 3';
-    const log = await client.exchange([{ name: 'orders.xml', content: Buffer.from('<x/>') }, { name: 'second.xml', content: Buffer.from('<y/>') }], { pollDelayMs: 1 });
+    const log = await client.exchange(
+      [
+        { name: 'orders.xml', content: Buffer.from('<x/>') },
+        { name: 'second.xml', content: Buffer.from('<y/>') },
+      ],
+      { pollDelayMs: 1 },
+    );
     expect(log.at(-1)).toEqual({ step: 'import', file: 'orders.xml', ok: false, error: 'Файл orders.xml повреждён:\nстрока 3' });
     expect(site.files.has('second.xml')).toBe(false);
 
@@ -245,7 +282,10 @@ describe('ExchangeClient against a fake site', () => {
     site.override.success = text('OK');
     site.override.query = text('failure\nНет прав на выгрузку заказов');
     await client.checkauth();
-    await expect(client.success()).rejects.toMatchObject({ mode: 'success', reason: 'unexpected answer, expected "success" on the first line: "OK"' });
+    await expect(client.success()).rejects.toMatchObject({
+      mode: 'success',
+      reason: 'unexpected answer, expected "success" on the first line: "OK"',
+    });
     await expect(client.query()).rejects.toMatchObject({ mode: 'query', reason: 'Нет прав на выгрузку заказов' });
     site.override.init = text('zip=no');
     await expect(client.init()).rejects.toMatchObject({ mode: 'init', reason: expect.stringContaining('file_limit') });
@@ -264,14 +304,35 @@ describe('ExchangeClient against a fake site', () => {
 
   test('an HTML answer or a status other than 200 is refused with a clear reason', async () => {
     await client.checkauth();
-    site.override.init = { headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<!DOCTYPE html><html><head><title>Авторизация</title></head><body>Войдите</body></html>' };
-    await expect(client.init()).rejects.toMatchObject({ mode: 'init', reason: 'the site answered an HTML page instead of the exchange protocol: Авторизация' });
+    site.override.init = {
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body: '<!DOCTYPE html><html><head><title>Авторизация</title></head><body>Войдите</body></html>',
+    };
+    await expect(client.init()).rejects.toMatchObject({
+      mode: 'init',
+      reason: 'the site answered an HTML page instead of the exchange protocol: Авторизация',
+    });
     // HTML sent as text/plain is still HTML
     site.override.query = { headers: { 'content-type': 'text/plain' }, body: '<html><body><h1>Сайт на обслуживании</h1></body></html>' };
-    await expect(client.query()).rejects.toMatchObject({ mode: 'query', reason: expect.stringContaining('HTML page instead of the exchange protocol: Сайт на обслуживании') });
-    site.override.success = { status: 502, headers: { 'content-type': 'text/html' }, body: '<html><head><title>502 Bad Gateway</title></head></html>' };
-    await expect(client.success()).rejects.toMatchObject({ mode: 'success', status: 502, reason: 'HTTP 502: an HTML page: 502 Bad Gateway' });
-    site.override.success = { status: 500, headers: { 'content-type': 'text/plain; charset=windows-1251' }, body: iconv.encode('failure\nОшибка базы данных', 'win1251') };
+    await expect(client.query()).rejects.toMatchObject({
+      mode: 'query',
+      reason: expect.stringContaining('HTML page instead of the exchange protocol: Сайт на обслуживании'),
+    });
+    site.override.success = {
+      status: 502,
+      headers: { 'content-type': 'text/html' },
+      body: '<html><head><title>502 Bad Gateway</title></head></html>',
+    };
+    await expect(client.success()).rejects.toMatchObject({
+      mode: 'success',
+      status: 502,
+      reason: 'HTTP 502: an HTML page: 502 Bad Gateway',
+    });
+    site.override.success = {
+      status: 500,
+      headers: { 'content-type': 'text/plain; charset=windows-1251' },
+      body: iconv.encode('failure\nОшибка базы данных', 'win1251'),
+    };
     await expect(client.success()).rejects.toMatchObject({ mode: 'success', status: 500, reason: 'HTTP 500: Ошибка базы данных' });
   });
 
@@ -281,7 +342,16 @@ describe('ExchangeClient against a fake site', () => {
     site.override.success = text('success\nЗаказы выгружены', 'windows-1251');
     await client.checkauth();
     const q = await client.query();
-    expect(q).toMatchObject({ encoding: 'windows-1251', bytesEncoding: 'windows-1251', bom: false, prolog: 'windows-1251', header: 'windows-1251', version: '2.05', documents: 3, warnings: [] });
+    expect(q).toMatchObject({
+      encoding: 'windows-1251',
+      bytesEncoding: 'windows-1251',
+      bom: false,
+      prolog: 'windows-1251',
+      header: 'windows-1251',
+      version: '2.05',
+      documents: 3,
+      warnings: [],
+    });
     expect(q.text).toBe(xml);
     expect(q.bytes.equals(iconv.encode(xml, 'win1251'))).toBe(true);
     expect(await client.success()).toEqual(['Заказы выгружены']);
@@ -296,10 +366,30 @@ describe('ExchangeClient against a fake site', () => {
   });
 
   test.each([
-    ['the prolog and the header charset', { 'content-type': 'application/xml; charset=utf-8' }, () => iconv.encode(ordersXml('windows-1251'), 'win1251'), 'the XML prolog declares encoding="windows-1251" but Content-Type says charset=utf-8'],
-    ['the prolog and the bytes (UTF-8 sent as windows-1251)', { 'content-type': 'application/xml; charset=windows-1251' }, () => Buffer.from(ordersXml('windows-1251')), 'the XML prolog declares encoding="windows-1251" but the bytes are UTF-8'],
-    ['the prolog and the bytes (windows-1251 sent as UTF-8)', { 'content-type': 'application/xml; charset=utf-8' }, () => iconv.encode(ordersXml('UTF-8'), 'win1251'), 'the XML prolog declares encoding="UTF-8" but the bytes are not valid UTF-8 (windows-1251?)'],
-    ['a BOM under a windows-1251 prolog', { 'content-type': 'application/xml; charset=windows-1251' }, () => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), iconv.encode(ordersXml('windows-1251'), 'win1251')]), 'but the bytes start with a UTF-8 BOM'],
+    [
+      'the prolog and the header charset',
+      { 'content-type': 'application/xml; charset=utf-8' },
+      () => iconv.encode(ordersXml('windows-1251'), 'win1251'),
+      'the XML prolog declares encoding="windows-1251" but Content-Type says charset=utf-8',
+    ],
+    [
+      'the prolog and the bytes (UTF-8 sent as windows-1251)',
+      { 'content-type': 'application/xml; charset=windows-1251' },
+      () => Buffer.from(ordersXml('windows-1251')),
+      'the XML prolog declares encoding="windows-1251" but the bytes are UTF-8',
+    ],
+    [
+      'the prolog and the bytes (windows-1251 sent as UTF-8)',
+      { 'content-type': 'application/xml; charset=utf-8' },
+      () => iconv.encode(ordersXml('UTF-8'), 'win1251'),
+      'the XML prolog declares encoding="UTF-8" but the bytes are not valid UTF-8 (windows-1251?)',
+    ],
+    [
+      'a BOM under a windows-1251 prolog',
+      { 'content-type': 'application/xml; charset=windows-1251' },
+      () => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), iconv.encode(ordersXml('windows-1251'), 'win1251')]),
+      'but the bytes start with a UTF-8 BOM',
+    ],
   ])('a mismatch between %s is detected', async (_what, headers, body, reason) => {
     site.queryAnswer = { headers, body: body() };
     await client.checkauth();
@@ -312,10 +402,18 @@ describe('ExchangeClient against a fake site', () => {
 
   test('a query answer that is not a well-formed orders document is refused', async () => {
     await client.checkauth();
-    site.queryAnswer = { headers: { 'content-type': 'application/xml; charset=utf-8' }, body: '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация><Документ></КоммерческаяИнформация>' };
+    site.queryAnswer = {
+      headers: { 'content-type': 'application/xml; charset=utf-8' },
+      body: '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация><Документ></КоммерческаяИнформация>',
+    };
     await expect(client.query()).rejects.toMatchObject({ reason: expect.stringContaining(`${PARSE_FAILED}: the XML is not well-formed`) });
-    site.queryAnswer = { headers: { 'content-type': 'application/xml; charset=utf-8' }, body: '<?xml version="1.0" encoding="UTF-8"?>\n<orders/>' };
-    await expect(client.query()).rejects.toMatchObject({ reason: `${PARSE_FAILED}: the root element is <orders>, not <КоммерческаяИнформация>` });
+    site.queryAnswer = {
+      headers: { 'content-type': 'application/xml; charset=utf-8' },
+      body: '<?xml version="1.0" encoding="UTF-8"?>\n<orders/>',
+    };
+    await expect(client.query()).rejects.toMatchObject({
+      reason: `${PARSE_FAILED}: the root element is <orders>, not <КоммерческаяИнформация>`,
+    });
     site.queryAnswer = { headers: { 'content-type': 'application/xml; charset=utf-8' }, body: '' };
     await expect(client.query()).rejects.toMatchObject({ reason: `${PARSE_FAILED}: the answer is empty` });
   });
@@ -359,7 +457,10 @@ describe('onec-gateway exchange-test', () => {
     writeFileSync(file, ordersXml('UTF-8', 1));
     site.importProgress = 1;
     const io = capture();
-    const code = await run([site.url, '--user', site.user, '--password', site.password, '--version', '2.05', '--file', file, '--poll-delay-ms', '1'], io);
+    const code = await run(
+      [site.url, '--user', site.user, '--password', site.password, '--version', '2.05', '--file', file, '--poll-delay-ms', '1'],
+      io,
+    );
     expect(io.stderr()).toBe('');
     expect(code).toBe(0);
     const size = Buffer.byteLength(ordersXml('UTF-8', 1));
@@ -467,7 +568,15 @@ describe('end to end: ExchangeClient against the gateway', () => {
     helpers = require('../../helpers/harness') as typeof import('../../helpers/harness');
     sandbox = require('../../sandbox/config') as typeof import('../../sandbox/config');
     h = await helpers.startHarness({
-      overrides: (raw) => raw.exchange.bases.push({ id: 'utf', user: UTF.user, password: UTF.password, version: '2.10', encoding: 'utf-8', fileLimitBytes: 1024 }),
+      overrides: (raw) =>
+        raw.exchange.bases.push({
+          id: 'utf',
+          user: UTF.user,
+          password: UTF.password,
+          version: '2.10',
+          encoding: 'utf-8',
+          fileLimitBytes: 1024,
+        }),
     });
   });
   afterAll(() => h?.close());
@@ -490,7 +599,15 @@ describe('end to end: ExchangeClient against the gateway', () => {
       expect(c.cookie?.name).toBe('ONEC_GATEWAY_SESSID');
       expect(await c.init()).toMatchObject({ zip: false, version: '2.05' });
       const q = await c.query();
-      expect(q).toMatchObject({ encoding: 'windows-1251', bytesEncoding: 'windows-1251', bom: false, prolog: expect.stringMatching(/^windows-1251$/i), header: 'windows-1251', version: '2.05', warnings: [] });
+      expect(q).toMatchObject({
+        encoding: 'windows-1251',
+        bytesEncoding: 'windows-1251',
+        bom: false,
+        prolog: expect.stringMatching(/^windows-1251$/i),
+        header: 'windows-1251',
+        version: '2.05',
+        warnings: [],
+      });
       if (path === '/exchange/1c') expect(q.text).toContain(`<Номер>${order.number}</Номер>`);
       await c.success();
     }
@@ -537,7 +654,10 @@ describe('end to end: ExchangeClient against the gateway', () => {
     const content = iconv.encode(xml, 'win1251');
     const c = client('/exchange/1c', { chunkBytes: 1024 });
     const steps: string[] = [];
-    const log = await c.exchange([{ name: 'orders-3b8f1e2a-0c1d-4e5f-9a8b-7c6d5e4f3a2b.xml', content }], { pollDelayMs: 100, onStep: (s) => steps.push(s.step) });
+    const log = await c.exchange([{ name: 'orders-3b8f1e2a-0c1d-4e5f-9a8b-7c6d5e4f3a2b.xml', content }], {
+      pollDelayMs: 100,
+      onStep: (s) => steps.push(s.step),
+    });
     expect(log.filter((s) => !s.ok)).toEqual([]);
     expect(steps).toEqual(['checkauth', 'init', 'query', 'success', 'file', 'import']);
     expect(log[4].ok && log[4].lines[0]).toBe(`${content.length} bytes in ${Math.ceil(content.length / 1024)} chunks`);
@@ -548,7 +668,10 @@ describe('end to end: ExchangeClient against the gateway', () => {
   });
 
   test('a wrong password, an unknown session and a broken file: failure with the gateway reason, never an HTML page', async () => {
-    await expect(client('/exchange/1c', { password: 'wrong' }).checkauth()).rejects.toMatchObject({ mode: 'checkauth', reason: 'Неверный логин или пароль обмена с сайтом.' });
+    await expect(client('/exchange/1c', { password: 'wrong' }).checkauth()).rejects.toMatchObject({
+      mode: 'checkauth',
+      reason: 'Неверный логин или пароль обмена с сайтом.',
+    });
     const c = client();
     await c.checkauth();
     await c.init();

@@ -80,8 +80,7 @@ export interface ImportOptions {
 }
 
 export type ExchangeStep =
-  | { step: ExchangeMode; file?: string; ok: true; lines: string[] }
-  | { step: ExchangeMode; file?: string; ok: false; error: string };
+  { step: ExchangeMode; file?: string; ok: true; lines: string[] } | { step: ExchangeMode; file?: string; ok: false; error: string };
 
 export interface ExchangeRunOptions extends ImportOptions {
   /** Called as each step ends (the CLI prints them as they come). */
@@ -115,7 +114,10 @@ const ROOT = 'КоммерческаяИнформация';
 /** windows-1251 / utf-8 under any of their usual spellings; anything else undefined. */
 export function normalizeCharset(name: string | undefined): ExchangeEncoding | undefined {
   if (!name) return undefined;
-  const n = name.trim().replace(/^["']|["']$/g, '').toLowerCase();
+  const n = name
+    .trim()
+    .replace(/^["']|["']$/g, '')
+    .toLowerCase();
   if (n === 'utf-8' || n === 'utf8') return 'utf-8';
   if (n === 'windows-1251' || n === 'cp1251' || n === 'win1251' || n === 'x-cp1251' || n === 'cp-1251') return 'windows-1251';
   return undefined;
@@ -162,7 +164,10 @@ function htmlSummary(html: string): string {
 
 /** The lines of a text answer: `\r\n` or `\n`, trailing blanks and empty tail lines dropped. */
 function linesOf(text: string): string[] {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).map((l) => l.trimEnd());
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd());
   while (lines.length > 0 && lines.at(-1) === '') lines.pop();
   return lines;
 }
@@ -188,7 +193,8 @@ export class ExchangeClient {
       throw new Error(`not a URL: ${options.url}`);
     }
     if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:') throw new Error(`not an http(s) URL: ${options.url}`);
-    if (options.chunkBytes !== undefined && (!Number.isInteger(options.chunkBytes) || options.chunkBytes < 1)) throw new Error(`chunkBytes must be a positive integer, not ${options.chunkBytes}`);
+    if (options.chunkBytes !== undefined && (!Number.isInteger(options.chunkBytes) || options.chunkBytes < 1))
+      throw new Error(`chunkBytes must be a positive integer, not ${options.chunkBytes}`);
     this.userAgent = options.userAgent ?? '1C+Enterprise/8.3';
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
@@ -198,11 +204,22 @@ export class ExchangeClient {
   /** `GET ?type=sale&mode=checkauth` with Basic auth: `success\n<cookie name>\n<cookie value>[\nsessid=…][\ntimestamp=…]`. */
   async checkauth(): Promise<string[]> {
     const basic = Buffer.from(`${this.options.user}:${this.options.password}`, 'utf8').toString('base64');
-    const lines = this.expect('checkauth', await this.call('checkauth', 'GET', {}, undefined, { authorization: `Basic ${basic}` }), ['success']);
+    const lines = this.expect('checkauth', await this.call('checkauth', 'GET', {}, undefined, { authorization: `Basic ${basic}` }), [
+      'success',
+    ]);
     const [, name, value, ...rest] = lines;
-    if (!name || !value) throw new ExchangeError('checkauth', `the answer has no cookie name and value after "success" (got ${JSON.stringify(lines.join('\n').slice(0, 200))})`, 200);
+    if (!name || !value)
+      throw new ExchangeError(
+        'checkauth',
+        `the answer has no cookie name and value after "success" (got ${JSON.stringify(lines.join('\n').slice(0, 200))})`,
+        200,
+      );
     if (/[=;,\s]/.test(name.trim()) || /[;,\s]/.test(value.trim())) {
-      throw new ExchangeError('checkauth', `the cookie name or value is not usable in a Cookie header: ${JSON.stringify(`${name}=${value}`.slice(0, 200))}`, 200);
+      throw new ExchangeError(
+        'checkauth',
+        `the cookie name or value is not usable in a Cookie header: ${JSON.stringify(`${name}=${value}`.slice(0, 200))}`,
+        200,
+      );
     }
     this.cookie = { name: name.trim(), value: value.trim() };
     this.sessid = undefined;
@@ -231,9 +248,18 @@ export class ExchangeClient {
     }
     const zip = values.get('zip');
     const limit = values.get('file_limit');
-    if (zip !== 'yes' && zip !== 'no') throw new ExchangeError('init', `the answer has no "zip=yes" or "zip=no" line (got ${JSON.stringify(lines.join('\n').slice(0, 200))})`, raw.status);
+    if (zip !== 'yes' && zip !== 'no')
+      throw new ExchangeError(
+        'init',
+        `the answer has no "zip=yes" or "zip=no" line (got ${JSON.stringify(lines.join('\n').slice(0, 200))})`,
+        raw.status,
+      );
     if (limit === undefined || !/^\d+$/.test(limit) || Number(limit) < 1) {
-      throw new ExchangeError('init', `the answer has no usable "file_limit=<bytes>" line (got ${JSON.stringify(lines.join('\n').slice(0, 200))})`, raw.status);
+      throw new ExchangeError(
+        'init',
+        `the answer has no usable "file_limit=<bytes>" line (got ${JSON.stringify(lines.join('\n').slice(0, 200))})`,
+        raw.status,
+      );
     }
     const result: InitResult = { zip: zip === 'yes', fileLimit: Number(limit), lines };
     if (values.get('version')) result.version = values.get('version');
@@ -331,7 +357,12 @@ export class ExchangeClient {
       try {
         entry = { step, ...(file !== undefined ? { file } : {}), ok: true, lines: await fn() };
       } catch (e) {
-        entry = { step, ...(file !== undefined ? { file } : {}), ok: false, error: e instanceof ExchangeError ? e.reason : (e as Error).message };
+        entry = {
+          step,
+          ...(file !== undefined ? { file } : {}),
+          ok: false,
+          error: e instanceof ExchangeError ? e.reason : (e as Error).message,
+        };
       }
       log.push(entry);
       opts.onStep?.(entry);
@@ -340,11 +371,20 @@ export class ExchangeClient {
     const ok =
       (await run('checkauth', undefined, async () => {
         await this.checkauth();
-        return [`cookie ${this.cookie!.name}`, ...(this.sessid ? ['sessid received'] : []), ...(this.timestamp !== undefined ? [`timestamp=${this.timestamp}`] : [])];
+        return [
+          `cookie ${this.cookie!.name}`,
+          ...(this.sessid ? ['sessid received'] : []),
+          ...(this.timestamp !== undefined ? [`timestamp=${this.timestamp}`] : []),
+        ];
       })) &&
       (await run('init', undefined, async () => {
         const r = await this.init();
-        return [`zip=${r.zip ? 'yes' : 'no'}`, `file_limit=${r.fileLimit}`, ...(r.version ? [`version=${r.version}`] : []), ...(r.sessid ? ['sessid received'] : [])];
+        return [
+          `zip=${r.zip ? 'yes' : 'no'}`,
+          `file_limit=${r.fileLimit}`,
+          ...(r.version ? [`version=${r.version}`] : []),
+          ...(r.sessid ? ['sessid received'] : []),
+        ];
       })) &&
       (await run('query', undefined, async () => describeXml(await this.query()))) &&
       (await run('success', undefined, () => this.success()));
@@ -369,7 +409,11 @@ export class ExchangeClient {
     if (first === 'failure') throw new ExchangeError(mode, lines.slice(1).join('\n').trim() || '(failure without a reason)', raw.status);
     if (!(allowed as string[]).includes(first)) {
       const got = lines.join('\n').trim();
-      throw new ExchangeError(mode, `unexpected answer, expected ${allowed.map((a) => `"${a}"`).join(' or ')} on the first line: ${got ? JSON.stringify(got.slice(0, 200)) : '(empty answer)'}`, raw.status);
+      throw new ExchangeError(
+        mode,
+        `unexpected answer, expected ${allowed.map((a) => `"${a}"`).join(' or ')} on the first line: ${got ? JSON.stringify(got.slice(0, 200)) : '(empty answer)'}`,
+        raw.status,
+      );
     }
     return lines;
   }
@@ -379,10 +423,12 @@ export class ExchangeClient {
     const contentType = raw.headers['content-type'];
     const declared = charsetOf(contentType);
     let enc = normalizeCharset(declared);
-    if (declared && !enc) throw new ExchangeError(mode, `unsupported charset "${declared}" in Content-Type (1C reads windows-1251 or utf-8)`, raw.status);
+    if (declared && !enc)
+      throw new ExchangeError(mode, `unsupported charset "${declared}" in Content-Type (1C reads windows-1251 or utf-8)`, raw.status);
     if (!enc) enc = hasBom(raw.bytes) || bytesKind(raw.bytes) !== 'not-utf-8' ? 'utf-8' : 'windows-1251';
     const text = decodeAs(raw.bytes, enc);
-    if (looksHtml(contentType, text.slice(0, 512))) throw new ExchangeError(mode, `the site answered an HTML page instead of the exchange protocol: ${htmlSummary(text)}`, raw.status);
+    if (looksHtml(contentType, text.slice(0, 512)))
+      throw new ExchangeError(mode, `the site answered an HTML page instead of the exchange protocol: ${htmlSummary(text)}`, raw.status);
     return linesOf(text);
   }
 
@@ -393,14 +439,25 @@ export class ExchangeClient {
     const bom = hasBom(b);
     const head = b.subarray(bom ? 3 : 0, 512).toString('latin1');
     if (b.length === 0 || head.trim() === '') throw new ExchangeError(mode, `${PARSE_FAILED}: the answer is empty`, raw.status);
-    if (looksHtml(contentType, head)) throw new ExchangeError(mode, `the site answered an HTML page instead of the exchange protocol: ${htmlSummary(decodeAs(b, normalizeCharset(charsetOf(contentType)) ?? 'utf-8'))}`, raw.status);
+    if (looksHtml(contentType, head))
+      throw new ExchangeError(
+        mode,
+        `the site answered an HTML page instead of the exchange protocol: ${htmlSummary(decodeAs(b, normalizeCharset(charsetOf(contentType)) ?? 'utf-8'))}`,
+        raw.status,
+      );
     if (/^\s*(failure|success|progress)\s*(\r?\n|$)/i.test(head)) {
       // a text answer where the document was expected
       const lines = this.textLines(mode, raw);
-      if (lines[0].trim().toLowerCase() === 'failure') throw new ExchangeError(mode, lines.slice(1).join('\n').trim() || '(failure without a reason)', raw.status);
-      throw new ExchangeError(mode, `${PARSE_FAILED}: expected an XML document, got ${JSON.stringify(lines.join('\n').slice(0, 200))}`, raw.status);
+      if (lines[0].trim().toLowerCase() === 'failure')
+        throw new ExchangeError(mode, lines.slice(1).join('\n').trim() || '(failure without a reason)', raw.status);
+      throw new ExchangeError(
+        mode,
+        `${PARSE_FAILED}: expected an XML document, got ${JSON.stringify(lines.join('\n').slice(0, 200))}`,
+        raw.status,
+      );
     }
-    if (b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) throw new ExchangeError(mode, `${PARSE_FAILED}: the document is UTF-16 (1C reads windows-1251 or utf-8)`, raw.status);
+    if (b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff)))
+      throw new ExchangeError(mode, `${PARSE_FAILED}: the document is UTF-16 (1C reads windows-1251 or utf-8)`, raw.status);
 
     const prologMatch = /^\s*<\?xml\b([^?]*)\?>/.exec(head);
     const prolog = prologMatch ? /\bencoding\s*=\s*["']([^"']+)["']/.exec(prologMatch[1])?.[1] : undefined;
@@ -416,19 +473,27 @@ export class ExchangeClient {
     if (prologEnc === 'windows-1251' && bom) problems.push(`${said} but the bytes start with a UTF-8 BOM`);
     if (prologEnc === 'windows-1251' && kind === 'utf-8') problems.push(`${said} but the bytes are UTF-8`);
     if (prologEnc === 'utf-8' && kind === 'not-utf-8') problems.push(`${said} but the bytes are not valid UTF-8 (windows-1251?)`);
-    if (!prologEnc && headerEnc === 'utf-8' && kind === 'not-utf-8') problems.push(`Content-Type says charset=${header} but the bytes are not valid UTF-8`);
+    if (!prologEnc && headerEnc === 'utf-8' && kind === 'not-utf-8')
+      problems.push(`Content-Type says charset=${header} but the bytes are not valid UTF-8`);
     if (problems.length > 0 || !prologEnc) throw new ExchangeError(mode, `${PARSE_FAILED}: ${problems.join('; ')}`, raw.status);
 
     const text = decodeAs(b, prologEnc);
     const valid = XMLValidator.validate(text);
-    if (valid !== true) throw new ExchangeError(mode, `${PARSE_FAILED}: the XML is not well-formed: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`, raw.status);
+    if (valid !== true)
+      throw new ExchangeError(
+        mode,
+        `${PARSE_FAILED}: the XML is not well-formed: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`,
+        raw.status,
+      );
     const rootTag = /<([^\s>/?!]+)([^>]*)>/.exec(text.replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^>]*>/g, ''));
     const rootName = rootTag?.[1].replace(/^[^:]*:/, '');
-    if (orders && rootName !== ROOT) throw new ExchangeError(mode, `${PARSE_FAILED}: the root element is <${rootTag?.[1] ?? '?'}>, not <${ROOT}>`, raw.status);
+    if (orders && rootName !== ROOT)
+      throw new ExchangeError(mode, `${PARSE_FAILED}: the root element is <${rootTag?.[1] ?? '?'}>, not <${ROOT}>`, raw.status);
     const version = rootName === ROOT ? /(?:^|\s)ВерсияСхемы\s*=\s*["']([^"']*)["']/u.exec(rootTag![2])?.[1] : undefined;
     const documents = (text.match(/<(?:[^\s<>/:]+:)?Документ[\s>/]/gu) ?? []).length;
     const warnings: string[] = [];
-    if (prologEnc === 'utf-8' && !bom && kind === 'utf-8') warnings.push('UTF-8 without a BOM: a real УТ 8.3 set-up failed to read such answers (a BOM or windows-1251 worked)');
+    if (prologEnc === 'utf-8' && !bom && kind === 'utf-8')
+      warnings.push('UTF-8 without a BOM: a real УТ 8.3 set-up failed to read such answers (a BOM or windows-1251 worked)');
     if (!header) warnings.push('Content-Type has no charset');
     return {
       bytes: b,
@@ -462,7 +527,13 @@ export class ExchangeClient {
     return u;
   }
 
-  private call(mode: ExchangeMode, method: 'GET' | 'POST', params: Record<string, string> = {}, body?: Buffer, extra: Record<string, string> = {}): Promise<RawAnswer> {
+  private call(
+    mode: ExchangeMode,
+    method: 'GET' | 'POST',
+    params: Record<string, string> = {},
+    body?: Buffer,
+    extra: Record<string, string> = {},
+  ): Promise<RawAnswer> {
     const u = this.urlFor(mode, params);
     const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: '*/*', ...extra };
     if (mode !== 'checkauth' && this.cookie) headers.cookie = `${this.cookie.name}=${this.cookie.value}`;
@@ -481,7 +552,13 @@ export class ExchangeClient {
           const bytes = Buffer.concat(chunks);
           if (status >= 300 && status < 400) {
             const to = res.headers.location ? ` to ${res.headers.location}` : '';
-            reject(new ExchangeError(mode, `сайт перенаправил запрос обмена: HTTP ${status}${to}. 1C does not follow redirects (a 301 turns its POST into GET): enter the final URL in 1C`, status));
+            reject(
+              new ExchangeError(
+                mode,
+                `сайт перенаправил запрос обмена: HTTP ${status}${to}. 1C does not follow redirects (a 301 turns its POST into GET): enter the final URL in 1C`,
+                status,
+              ),
+            );
             return;
           }
           if (status !== 200) {

@@ -21,14 +21,7 @@ export type Node =
   | { t: 'lambda'; fn: 'any' | 'all'; segs: string[]; v: string; body: Node | null }
   | { t: 'call'; name: string; args: Node[] };
 
-export type Value =
-  | string
-  | number
-  | boolean
-  | null
-  | { guid: string }
-  | { date: string }
-  | { composite: { ref: string; type: string } };
+export type Value = string | number | boolean | null | { guid: string } | { date: string } | { composite: { ref: string; type: string } };
 
 const COMPARISONS = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 const FUNCTIONS = new Set(['substringof', 'startswith', 'endswith', 'cast']);
@@ -195,7 +188,15 @@ class Parser {
     this.expect(')');
     if (name === 'cast') {
       const [v, type] = args;
-      if (args.length !== 2 || v.t !== 'lit' || typeof v.v !== 'object' || !v.v || !('guid' in v.v) || type.t !== 'lit' || typeof type.v !== 'string') {
+      if (
+        args.length !== 2 ||
+        v.t !== 'lit' ||
+        typeof v.v !== 'object' ||
+        !v.v ||
+        !('guid' in v.v) ||
+        type.t !== 'lit' ||
+        typeof type.v !== 'string'
+      ) {
         throw new FilterError('cast ожидает guid и имя типа');
       }
       const typeName = type.v.startsWith('StandardODATA.') ? type.v : `StandardODATA.${type.v}`;
@@ -359,7 +360,8 @@ function evaluate(ctx: Ctx, n: Node): Value {
       if (!section) throw new FilterError(`"${n.segs.join('/')}" не является табличной частью`);
       const rows = (scope!.obj[n.segs[0]] as Record<string, unknown>[] | undefined) ?? [];
       if (!n.body) return n.fn === 'any' ? rows.length > 0 : true;
-      const test = (row: Record<string, unknown>) => truthy(evaluate({ ...ctx, vars: { ...ctx.vars, [n.v]: { obj: row, fields: section } } }, n.body!));
+      const test = (row: Record<string, unknown>) =>
+        truthy(evaluate({ ...ctx, vars: { ...ctx.vars, [n.v]: { obj: row, fields: section } } }, n.body!));
       return n.fn === 'any' ? rows.some(test) : rows.every(test);
     }
   }

@@ -70,13 +70,19 @@ export class PaymentService {
   constructor(
     private readonly store: Store,
     private readonly refs: ServiceRefs,
-    private readonly hooks: { lockConflict(): boolean; rejectPosting(): { entity: string; message: string } | null | undefined; countWrite(): void },
+    private readonly hooks: {
+      lockConflict(): boolean;
+      rejectPosting(): { entity: string; message: string } | null | undefined;
+      countWrite(): void;
+    },
   ) {}
 
   find(paymentId: string): PaymentResult | null {
     const p = this.store.profile;
     const live = (set: string, o: Obj | undefined) =>
-      o && o.DeletionMark !== true ? { created: false, set, ref: String(o.Ref_Key), number: String(o.Number), posted: o.Posted === true } : null;
+      o && o.DeletionMark !== true
+        ? { created: false, set, ref: String(o.Ref_Key), number: String(o.Number), posted: o.Posted === true }
+        : null;
     const known = this.index.get(paymentId);
     if (known) {
       const hit = live(known.set, this.store.raw(known.set, known.ref));
@@ -91,7 +97,8 @@ export class PaymentService {
 
   register(input: PaymentInput): PaymentResult {
     const p = this.store.profile;
-    if (!input || typeof input.paymentId !== 'string' || !input.paymentId) throw new ServiceFailure(400, 'Не указан идентификатор платежа (paymentId)');
+    if (!input || typeof input.paymentId !== 'string' || !input.paymentId)
+      throw new ServiceFailure(400, 'Не указан идентификатор платежа (paymentId)');
     if (input.kind !== 'payment' && input.kind !== 'refund') throw new ServiceFailure(400, `Неизвестный вид операции "${input.kind}"`);
     if (!['card', 'sbp', 'invoice'].includes(input.method)) throw new ServiceFailure(400, `Неизвестный способ оплаты "${input.method}"`);
     const amount = Math.round(Number(input.amount) * 100) / 100;
@@ -138,7 +145,8 @@ export class PaymentService {
     const refund = input.kind === 'refund';
     const card = set === p.card;
     const org = input.organizationRef || (order.Организация_Key !== EMPTY_REF ? order.Организация_Key : this.refs.organization);
-    const comment = input.comment ?? `${refund ? 'Возврат по заказу' : 'Оплата заказа'} ${order.Number} (HTTP-сервис шлюза, платёж ${input.paymentId})`;
+    const comment =
+      input.comment ?? `${refund ? 'Возврат по заказу' : 'Оплата заказа'} ${order.Number} (HTTP-сервис шлюза, платёж ${input.paymentId})`;
     const marker = markerValue(input.paymentId, p.markerLength);
     if (this.store.configuration === 'unf') {
       return {
@@ -151,11 +159,19 @@ export class PaymentService {
         ИдентификаторПлатежа: marker,
         Комментарий: comment,
         РасшифровкаПлатежа: [
-          { LineNumber: 1, Договор_Key: order.Договор_Key, Заказ: order.Ref_Key, Заказ_Type: p.order.type, СуммаРасчетов: amount, СуммаПлатежа: amount },
+          {
+            LineNumber: 1,
+            Договор_Key: order.Договор_Key,
+            Заказ: order.Ref_Key,
+            Заказ_Type: p.order.type,
+            СуммаРасчетов: amount,
+            СуммаПлатежа: amount,
+          },
         ],
       };
     }
-    const settlement = p.settlement === 'object' ? { ОбъектРасчетов_Key: order.ОбъектРасчетов_Key } : { Заказ: order.Ref_Key, Заказ_Type: p.order.type };
+    const settlement =
+      p.settlement === 'object' ? { ОбъектРасчетов_Key: order.ОбъектРасчетов_Key } : { Заказ: order.Ref_Key, Заказ_Type: p.order.type };
     return {
       Date: date,
       Организация_Key: org,
@@ -208,7 +224,9 @@ export async function handleHttpService(ctx: Context, service: PaymentService, p
   const m = /^\/gateway\/payments\/([^/]+)$/.exec(path);
   if (m && ctx.method === 'GET') {
     const found = service.find(decodeURIComponent(m[1]));
-    return found ? reply(ctx, 200, { ref: found.ref, number: found.number, posted: found.posted }) : reply(ctx, 404, { error: 'Платёж не найден' });
+    return found
+      ? reply(ctx, 200, { ref: found.ref, number: found.number, posted: found.posted })
+      : reply(ctx, 404, { error: 'Платёж не найден' });
   }
   // an URL template the service does not have: the platform's 404
   ctx.status = 404;

@@ -196,7 +196,11 @@ function unfEntities(): EntityDef[] {
       { ...paymentHeader, ЭквайринговыйТерминал_Key: ref('Catalog_ЭквайринговыеТерминалы') },
       { РасшифровкаПлатежа: paymentRows },
     ),
-    document('ПоступлениеНаСчет', { ...paymentHeader, БанковскийСчет_Key: ref('Catalog_БанковскиеСчета') }, { РасшифровкаПлатежа: paymentRows }),
+    document(
+      'ПоступлениеНаСчет',
+      { ...paymentHeader, БанковскийСчет_Key: ref('Catalog_БанковскиеСчета') },
+      { РасшифровкаПлатежа: paymentRows },
+    ),
   ];
 }
 

@@ -72,7 +72,14 @@ export async function handleOData(ctx: Context, host: ODataHost, resource: strin
   }
 }
 
-async function dispatch(ctx: Context, host: ODataHost, resource: string, user: string, q: Record<string, string>, json: boolean): Promise<void> {
+async function dispatch(
+  ctx: Context,
+  host: ODataHost,
+  resource: string,
+  user: string,
+  q: Record<string, string>,
+  json: boolean,
+): Promise<void> {
   const { store } = host;
   if (resource === '') return serviceDocument(ctx, host, json);
   if (resource === '$metadata') return metadata(ctx, host);
@@ -82,7 +89,8 @@ async function dispatch(ctx: Context, host: ODataHost, resource: string, user: s
   const def = store.def(section?.owner.name ?? set);
   if (!m || !def || !host.isPublished(def.name)) throw new OneCFailure(404, '6', `Не найден сегмент URL "${set}"`);
   if (section) {
-    if (ctx.method !== 'GET' || m[2]) throw new OneCFailure(400, '13', 'Создание и изменение строк табличной части напрямую не поддерживается');
+    if (ctx.method !== 'GET' || m[2])
+      throw new OneCFailure(400, '13', 'Создание и изменение строк табличной части напрямую не поддерживается');
     return collection(ctx, host, set, section.fields, sectionRows(store, section.owner, section.name), q, json, m[3]);
   }
   let ref: string | undefined;
@@ -159,7 +167,17 @@ function env(store: Store): EvalEnv {
   return { entity: (n) => store.def(n), find: (s, r) => store.raw(s, r) };
 }
 
-function collection(ctx: Context, host: ODataHost, set: string, fields: EntityDef['fields'], all: Obj[], q: Record<string, string>, json: boolean, tail?: string, def?: EntityDef): void {
+function collection(
+  ctx: Context,
+  host: ODataHost,
+  set: string,
+  fields: EntityDef['fields'],
+  all: Obj[],
+  q: Record<string, string>,
+  json: boolean,
+  tail?: string,
+  def?: EntityDef,
+): void {
   if (tail && tail !== '$count') throw new OneCFailure(400, '-1', `Сегмент "${tail}" не поддерживается`);
   const d: EntityDef = def ?? { name: set, kind: 'Catalog', fields, sections: {} };
   let rows = all;
@@ -275,7 +293,14 @@ function metadata(ctx: Context, host: ODataHost): void {
   const defs = publishedDefs(host);
   const props = (fields: EntityDef['fields']) =>
     Object.entries(fields)
-      .flatMap(([k, t]) => (t.kind === 'composite' ? [[k, 'Edm.String'], [`${k}_Type`, 'Edm.String']] : [[k, edmType(t)]]))
+      .flatMap(([k, t]) =>
+        t.kind === 'composite'
+          ? [
+              [k, 'Edm.String'],
+              [`${k}_Type`, 'Edm.String'],
+            ]
+          : [[k, edmType(t)]],
+      )
       .map(([k, type]) => `<Property Name="${xmlEscape(k)}" Type="${type}" Nullable="true"/>`)
       .join('');
   const types = defs
@@ -284,7 +309,10 @@ function metadata(ctx: Context, host: ODataHost): void {
         .map(([s, f]) => `<ComplexType Name="${xmlEscape(`${d.name}_${s}_RowType`)}">${props(f)}</ComplexType>`)
         .join('');
       const sections = Object.keys(d.sections)
-        .map((s) => `<Property Name="${xmlEscape(s)}" Type="Collection(StandardODATA.${xmlEscape(`${d.name}_${s}_RowType`)})" Nullable="false"/>`)
+        .map(
+          (s) =>
+            `<Property Name="${xmlEscape(s)}" Type="Collection(StandardODATA.${xmlEscape(`${d.name}_${s}_RowType`)})" Nullable="false"/>`,
+        )
         .join('');
       return `<EntityType Name="${xmlEscape(d.name)}"><Key><PropertyRef Name="Ref_Key"/></Key>${props(d.fields)}${sections}</EntityType>${rows}`;
     })

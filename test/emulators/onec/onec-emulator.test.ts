@@ -8,11 +8,18 @@ const auth = (user = LOGIN, password = PASSWORD) => `Basic ${Buffer.from(`${user
 
 type Answer = { status: number; type: string; text: string; json: any };
 
-async function call(url: string, init: { method?: string; body?: unknown; authorization?: string | null; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function call(
+  url: string,
+  init: { method?: string; body?: unknown; authorization?: string | null; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.authorization !== null) headers.authorization = init.authorization ?? auth();
   if (init.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
-  const res = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
   const text = await res.text();
   let json: any = null;
   try {
@@ -91,7 +98,12 @@ describe('OneCEmulator', () => {
     beforeAll(async () => {
       em = await emulator();
       em.seedCustomerOrder({ number: 'ЗК-001', total: 1500, date: '2026-11-20T10:00:00' });
-      em.seedCustomerOrder({ number: 'ЗК-002', total: 2500.5, date: '2026-11-22T10:00:00', rows: [{ itemRef: em.refs.items[1], quantity: 1, price: 2500.5, amount: 2500.5 }] });
+      em.seedCustomerOrder({
+        number: 'ЗК-002',
+        total: 2500.5,
+        date: '2026-11-22T10:00:00',
+        rows: [{ itemRef: em.refs.items[1], quantity: 1, price: 2500.5, amount: 2500.5 }],
+      });
       em.seedCustomerOrder({ number: "ЗК-'003", total: 700, date: '2026-11-23T09:30:00', paymentForm: 'Безналичная' });
     });
     const list = async (query: string) => call(`${em.odataUrl}${enc('Document_ЗаказКлиента')}?$format=json&${query}`);
@@ -111,7 +123,9 @@ describe('OneCEmulator', () => {
     });
 
     it("handles '' escapes, or/not, $orderby, $top/$skip, $select and /$count", async () => {
-      const r = await list(`$filter=${enc("Number eq 'ЗК-''003' or not (СуммаДокумента lt 2000)")}&$orderby=${enc('Date desc')}&$select=Number,СуммаДокумента`);
+      const r = await list(
+        `$filter=${enc("Number eq 'ЗК-''003' or not (СуммаДокумента lt 2000)")}&$orderby=${enc('Date desc')}&$select=Number,СуммаДокумента`,
+      );
       expect(r.json.value).toEqual([
         { Number: "ЗК-'003", СуммаДокумента: 700 },
         { Number: 'ЗК-002', СуммаДокумента: 2500.5 },
@@ -131,7 +145,13 @@ describe('OneCEmulator', () => {
     });
 
     it('answers 400 code 14 to tolower/indexof/trim, to garbage, and to + used as a space', async () => {
-      for (const f of ["tolower(Number) eq 'зк-001'", "indexof(Number, 'ЗК') eq 0", "trim(Number) eq 'ЗК-001'", 'Number eq', 'НетТакогоПоля eq 1']) {
+      for (const f of [
+        "tolower(Number) eq 'зк-001'",
+        "indexof(Number, 'ЗК') eq 0",
+        "trim(Number) eq 'ЗК-001'",
+        'Number eq',
+        'НетТакогоПоля eq 1',
+      ]) {
         const r = await list(`$filter=${enc(f)}`);
         expect(r.status).toBe(400);
         expect(r.json['odata.error'].code).toBe('14');
@@ -144,7 +164,9 @@ describe('OneCEmulator', () => {
     });
 
     it('answers 404 code 9 for an unknown ref', async () => {
-      const r = await call(`${em.odataUrl}${enc('Document_ЗаказКлиента')}(guid'${'1'.repeat(8)}-1111-1111-1111-111111111111')?$format=json`);
+      const r = await call(
+        `${em.odataUrl}${enc('Document_ЗаказКлиента')}(guid'${'1'.repeat(8)}-1111-1111-1111-111111111111')?$format=json`,
+      );
       expect(r.status).toBe(404);
       expect(r.json['odata.error'].code).toBe('9');
     });
@@ -219,7 +241,8 @@ describe('OneCEmulator', () => {
       const em = await emulator();
       const set = 'Document_ОперацияПоПлатежнойКарте';
       const doc = (await call(`${em.odataUrl}${set}?$format=json`, { method: 'POST', body: { СуммаДокумента: 0 } })).json;
-      const post = (ref: string) => call(`${em.odataUrl}${set}(guid'${ref}')/Post?PostingModeOperational=false&$format=json`, { method: 'POST' });
+      const post = (ref: string) =>
+        call(`${em.odataUrl}${set}(guid'${ref}')/Post?PostingModeOperational=false&$format=json`, { method: 'POST' });
       const bad = await post(doc.Ref_Key);
       expect(bad.status).toBe(500);
       expect(bad.json['odata.error'].code).toBe('-1');
@@ -232,7 +255,12 @@ describe('OneCEmulator', () => {
       const url = `${em.odataUrl}${set}(guid'${doc.Ref_Key}')?$format=json`;
       await call(url, {
         method: 'PATCH',
-        body: { Организация_Key: em.refs.organization, ЭквайринговыйТерминал_Key: em.refs.acquiringTerminal, СуммаДокумента: 500, РасшифровкаПлатежа: [{ LineNumber: 1, Сумма: 400 }] },
+        body: {
+          Организация_Key: em.refs.organization,
+          ЭквайринговыйТерминал_Key: em.refs.acquiringTerminal,
+          СуммаДокумента: 500,
+          РасшифровкаПлатежа: [{ LineNumber: 1, Сумма: 400 }],
+        },
       });
       const mismatch = await post(doc.Ref_Key);
       expect(mismatch.status).toBe(500);
@@ -267,7 +295,12 @@ describe('OneCEmulator', () => {
     });
 
     it('denies writes to a read-only user and to sets in knobs.denyWrites (403, code 20)', async () => {
-      const em = await emulator({ users: [{ name: LOGIN, password: PASSWORD }, { name: 'Читатель', password: 'r', readOnly: true }] });
+      const em = await emulator({
+        users: [
+          { name: LOGIN, password: PASSWORD },
+          { name: 'Читатель', password: 'r', readOnly: true },
+        ],
+      });
       const url = `${em.odataUrl}Catalog_Партнеры?$format=json`;
       const ro = await call(url, { method: 'POST', authorization: auth('Читатель', 'r'), body: { Description: 'x' } });
       expect(ro.status).toBe(403);
@@ -319,7 +352,11 @@ describe('OneCEmulator', () => {
       const em = await emulator();
       const knobs = await call(`${em.url}/__emulator/knobs`, { method: 'POST', authorization: null, body: { latencyMs: 5 } });
       expect(knobs.json.latencyMs).toBe(5);
-      const seeded = await call(`${em.url}/__emulator/seed/order`, { method: 'POST', authorization: null, body: { number: 'ЗК-900', total: 99.9 } });
+      const seeded = await call(`${em.url}/__emulator/seed/order`, {
+        method: 'POST',
+        authorization: null,
+        body: { number: 'ЗК-900', total: 99.9 },
+      });
       expect(seeded.status).toBe(201);
       expect(seeded.json.Number).toBe('ЗК-900');
       const snap = await call(`${em.url}/__emulator/snapshot`, { authorization: null });
@@ -334,7 +371,11 @@ describe('OneCEmulator', () => {
       const em = await emulator();
       const r = await call(`${em.odataUrl}Document_ЗаказКлиента?$format=json`, {
         method: 'POST',
-        body: { Организация_Key: em.refs.organization, СуммаДокумента: 10, Товары: [{ LineNumber: 1, Номенклатура_Key: em.refs.items[0], Количество: 1, Цена: 10, Сумма: 10 }] },
+        body: {
+          Организация_Key: em.refs.organization,
+          СуммаДокумента: 10,
+          Товары: [{ LineNumber: 1, Номенклатура_Key: em.refs.items[0], Количество: 1, Цена: 10, Сумма: 10 }],
+        },
       });
       expect(r.status).toBe(201);
       const so = r.json.ОбъектРасчетов_Key;
@@ -362,7 +403,15 @@ describe('OneCEmulator', () => {
           ЭквайринговыйТерминал_Key: em.refs.acquiringTerminal,
           СуммаДокумента: 1000,
           НомерВходящегоДокумента: em.marker('5b1c7f0e-8d0a-4c55-9a1f-2e3d4c5b6a70'),
-          РасшифровкаПлатежа: [{ LineNumber: 1, Заказ: order.Ref_Key, Заказ_Type: 'StandardODATA.Document_ЗаказКлиента', Сумма: 1000, ОбъектРасчетов_Key: EMPTY_REF }],
+          РасшифровкаПлатежа: [
+            {
+              LineNumber: 1,
+              Заказ: order.Ref_Key,
+              Заказ_Type: 'StandardODATA.Document_ЗаказКлиента',
+              Сумма: 1000,
+              ОбъектРасчетов_Key: EMPTY_REF,
+            },
+          ],
         },
       });
       expect(doc.status).toBe(201);
@@ -372,7 +421,9 @@ describe('OneCEmulator', () => {
       expect(doc.json.НомерВходящегоДокумента).toHaveLength(22);
       const f = `РасшифровкаПлатежа/any(r: r/Заказ eq cast(guid'${order.Ref_Key}', 'Document_ЗаказКлиента'))`;
       expect((await call(`${em.odataUrl}${set}?$format=json&$filter=${enc(f)}`)).json.value).toHaveLength(1);
-      expect((await call(`${em.odataUrl}${set}(guid'${doc.json.Ref_Key}')/Post?PostingModeOperational=false`, { method: 'POST' })).status).toBe(200);
+      expect(
+        (await call(`${em.odataUrl}${set}(guid'${doc.json.Ref_Key}')/Post?PostingModeOperational=false`, { method: 'POST' })).status,
+      ).toBe(200);
       expect(em.snapshot().orders[0].paid).toBe(1000);
     });
 
@@ -393,19 +444,40 @@ describe('OneCEmulator', () => {
           Контрагент_Key: em.refs.counterparty,
           СуммаДокумента: 2000,
           ИдентификаторПлатежа: id,
-          РасшифровкаПлатежа: [{ LineNumber: 1, Договор_Key: em.refs.contract, Заказ: order.Ref_Key, Заказ_Type: 'StandardODATA.Document_ЗаказПокупателя', СуммаПлатежа: 1999, СуммаРасчетов: 2000 }],
+          РасшифровкаПлатежа: [
+            {
+              LineNumber: 1,
+              Договор_Key: em.refs.contract,
+              Заказ: order.Ref_Key,
+              Заказ_Type: 'StandardODATA.Document_ЗаказПокупателя',
+              СуммаПлатежа: 1999,
+              СуммаРасчетов: 2000,
+            },
+          ],
         },
       });
       expect(doc.json.ИдентификаторПлатежа).toBe(id);
-      const post = () => call(`${em.odataUrl}${enc(set)}(guid'${doc.json.Ref_Key}')/Post?PostingModeOperational=false&$format=json`, { method: 'POST' });
+      const post = () =>
+        call(`${em.odataUrl}${enc(set)}(guid'${doc.json.Ref_Key}')/Post?PostingModeOperational=false&$format=json`, { method: 'POST' });
       expect((await post()).status).toBe(500);
       await call(`${em.odataUrl}${enc(set)}(guid'${doc.json.Ref_Key}')?$format=json`, {
         method: 'PATCH',
-        body: { РасшифровкаПлатежа: [{ LineNumber: 1, Заказ: order.Ref_Key, Заказ_Type: 'StandardODATA.Document_ЗаказПокупателя', СуммаПлатежа: 2000 }] },
+        body: {
+          РасшифровкаПлатежа: [
+            { LineNumber: 1, Заказ: order.Ref_Key, Заказ_Type: 'StandardODATA.Document_ЗаказПокупателя', СуммаПлатежа: 2000 },
+          ],
+        },
       });
       expect((await post()).status).toBe(200);
       expect(em.paymentDocuments()).toEqual([
-        expect.objectContaining({ entity: set, posted: true, amount: 2000, marker: id, operation: 'ОплатаПокупателя', settles: { orderRef: order.Ref_Key, orderNumber: 'ЗП-1' } }),
+        expect.objectContaining({
+          entity: set,
+          posted: true,
+          amount: 2000,
+          marker: id,
+          operation: 'ОплатаПокупателя',
+          settles: { orderRef: order.Ref_Key, orderNumber: 'ЗП-1' },
+        }),
       ]);
       expect((await call(`${em.odataUrl}Document_ЗаказКлиента?$format=json`)).status).toBe(404);
     });
@@ -432,9 +504,15 @@ describe('OneCEmulator', () => {
       expect((doc.РасшифровкаПлатежа as any[])[0].ОбъектРасчетов_Key).toBe(order.ОбъектРасчетов_Key);
       expect(em.snapshot().orders[0]).toMatchObject({ number: 'ЗК-500', paid: 1500 });
 
-      const invoice = await call(url, { method: 'POST', body: { ...body, paymentId: 'inv-1', method: 'invoice', orderRef: order.Ref_Key, amount: 10 } });
+      const invoice = await call(url, {
+        method: 'POST',
+        body: { ...body, paymentId: 'inv-1', method: 'invoice', orderRef: order.Ref_Key, amount: 10 },
+      });
       expect(invoice.status).toBe(201);
-      expect(em.get('Document_ПоступлениеБезналичныхДенежныхСредств', invoice.json.ref)).toMatchObject({ Posted: true, НомерВходящегоДокумента: 'inv-1' });
+      expect(em.get('Document_ПоступлениеБезналичныхДенежныхСредств', invoice.json.ref)).toMatchObject({
+        Posted: true,
+        НомерВходящегоДокумента: 'inv-1',
+      });
     });
 
     it('answers 404 for an unknown order, 422 with the 1C text when posting fails, and wants auth', async () => {
@@ -465,7 +543,15 @@ describe('OneCEmulator', () => {
       client.setSecurity(new soap.BasicAuthSecurity(LOGIN, PASSWORD));
       const [none] = await client.FindPaymentAsync({ PaymentId: 'soap-1' });
       expect(none.return).toMatchObject({ Found: false });
-      const args = { PaymentId: 'soap-1', Kind: 'payment', Method: 'card', OrderRef: order.Ref_Key, OrderNumber: 'ЗК-700', Amount: '700.00', Date: '2026-11-23T10:45:07' };
+      const args = {
+        PaymentId: 'soap-1',
+        Kind: 'payment',
+        Method: 'card',
+        OrderRef: order.Ref_Key,
+        OrderNumber: 'ЗК-700',
+        Amount: '700.00',
+        Date: '2026-11-23T10:45:07',
+      };
       const [created] = await client.RegisterPaymentAsync(args);
       expect(created.return).toEqual({ Ref: expect.any(String), Number: expect.stringMatching(/^ЭК00-/), Posted: true });
       const [again] = await client.RegisterPaymentAsync(args);
@@ -474,7 +560,9 @@ describe('OneCEmulator', () => {
       expect(found.return).toEqual({ Found: true, Ref: created.return.Ref, Number: created.return.Number });
       expect(em.get('Document_ОперацияПоПлатежнойКарте', created.return.Ref)?.Date).toBe('2026-11-23T10:45:07');
 
-      await expect(client.RegisterPaymentAsync({ ...args, PaymentId: 'soap-2', OrderRef: '', OrderNumber: 'ЗК-000' })).rejects.toMatchObject({
+      await expect(
+        client.RegisterPaymentAsync({ ...args, PaymentId: 'soap-2', OrderRef: '', OrderNumber: 'ЗК-000' }),
+      ).rejects.toMatchObject({
         root: { Envelope: { Body: { Fault: { faultstring: expect.stringContaining('не найден') } } } },
       });
       const bad = new soap.BasicAuthSecurity(LOGIN, 'wrong');
@@ -503,7 +591,10 @@ describe('OneCEmulator', () => {
         РасшифровкаПлатежа: [{ LineNumber: 1, ОбъектРасчетов_Key: a.ОбъектРасчетов_Key, Сумма: 50 }],
       });
       const b1 = em.paymentDocuments().find((p) => p.marker === 'b1')!;
-      await call(`${em.odataUrl}Document_ОперацияПоПлатежнойКарте(guid'${b1.ref}')?$format=json`, { method: 'PATCH', body: { DeletionMark: true } });
+      await call(`${em.odataUrl}Document_ОперацияПоПлатежнойКарте(guid'${b1.ref}')?$format=json`, {
+        method: 'PATCH',
+        body: { DeletionMark: true },
+      });
       const snap = em.snapshot();
       expect(snap.configuration).toBe('ut11');
       expect(snap.orders.map((o) => [o.number, o.paid])).toEqual([
@@ -511,7 +602,10 @@ describe('OneCEmulator', () => {
         ['ЗК-2', 0],
       ]);
       expect(snap.payments).toHaveLength(5);
-      expect(snap.payments.find((p) => p.marker === 'a3')).toMatchObject({ operation: 'ВозвратОплатыКлиенту', settles: { orderRef: a.Ref_Key, orderNumber: 'ЗК-1' } });
+      expect(snap.payments.find((p) => p.marker === 'a3')).toMatchObject({
+        operation: 'ВозвратОплатыКлиенту',
+        settles: { orderRef: a.Ref_Key, orderNumber: 'ЗК-1' },
+      });
       expect(snap.payments.find((p) => p.marker === 'b1')).toMatchObject({ deletionMark: true, posted: false });
     });
   });

@@ -363,7 +363,7 @@ export class OneCEmulator {
       Цена: r.price,
       Сумма: r.amount,
       СтавкаНДС_Key: this.refs.vatRate,
-      СуммаНДС: Math.round((r.amount * 20) / 120 * 100) / 100,
+      СуммаНДС: Math.round(((r.amount * 20) / 120) * 100) / 100,
     }));
     const common = {
       Number: o.number,
@@ -409,7 +409,9 @@ export class OneCEmulator {
           deletionMark: d.DeletionMark === true,
           amount: Number(d.СуммаДокумента),
           marker: String(d[p.marker] ?? ''),
-          settles: orderRef ? { orderRef, orderNumber: (this.store.raw(p.order.set, orderRef)?.Number as string | undefined) ?? null } : null,
+          settles: orderRef
+            ? { orderRef, orderNumber: (this.store.raw(p.order.set, orderRef)?.Number as string | undefined) ?? null }
+            : null,
           operation: String(d[p.operationField] ?? ''),
         });
       }
@@ -490,7 +492,12 @@ export class OneCEmulator {
       cashFlowItem: ref('Catalog_СтатьиДвиженияДенежныхСредств', { Description: 'Поступление оплаты от клиента' }),
       currency: ref('Catalog_Валюты', { Description: 'RUB', Code: '643' }),
       partner,
-      counterparty: ref('Catalog_Контрагенты', { Description: 'Иванов Иван Иванович', НаименованиеПолное: 'Иванов Иван Иванович', ИНН: '500100732259', Партнер_Key: partner }),
+      counterparty: ref('Catalog_Контрагенты', {
+        Description: 'Иванов Иван Иванович',
+        НаименованиеПолное: 'Иванов Иван Иванович',
+        ИНН: '500100732259',
+        Партнер_Key: partner,
+      }),
       items,
       vatRate,
     };
@@ -519,4 +526,3 @@ async function jsonBody(ctx: Context): Promise<Obj> {
   const text = (await getRawBody(ctx.req)).toString('utf8');
   return text.trim() ? (JSON.parse(text) as Obj) : {};
 }
-

@@ -114,7 +114,8 @@ function assignFields(fields: Fields, input: Obj, target: Obj, skip: Set<string>
     if (skip.has(k)) continue;
     const t = fields[k];
     if (t) target[k] = coerce(t, v);
-    else if (k.endsWith('_Type') && fields[k.slice(0, -5)]?.kind === 'composite') target[k] = v == null || v === '' ? UNDEFINED_TYPE : String(v);
+    else if (k.endsWith('_Type') && fields[k.slice(0, -5)]?.kind === 'composite')
+      target[k] = v == null || v === '' ? UNDEFINED_TYPE : String(v);
   }
 }
 
@@ -188,7 +189,14 @@ export class Store {
   private rows(fields: Fields, input: unknown, owner: string): Obj[] {
     if (!Array.isArray(input)) throw unexplained();
     const rows = input.map((r) => {
-      if (!r || typeof r !== 'object' || (r as Obj).LineNumber === undefined || (r as Obj).LineNumber === null || (r as Obj).LineNumber === '') throw unexplained();
+      if (
+        !r ||
+        typeof r !== 'object' ||
+        (r as Obj).LineNumber === undefined ||
+        (r as Obj).LineNumber === null ||
+        (r as Obj).LineNumber === ''
+      )
+        throw unexplained();
       const row = blank(fields);
       assignFields(fields, r as Obj, row, new Set(['Ref_Key']));
       row.Ref_Key = owner;
@@ -210,7 +218,10 @@ export class Store {
     const def = this.def(set);
     if (!def) throw new Error(`the ${this.configuration} configuration has no ${set}`);
     const obj = blank(def.fields);
-    const ref = typeof input.Ref_Key === 'string' && GUID.test(input.Ref_Key) && input.Ref_Key !== EMPTY_REF ? input.Ref_Key.toLowerCase() : randomUUID();
+    const ref =
+      typeof input.Ref_Key === 'string' && GUID.test(input.Ref_Key) && input.Ref_Key !== EMPTY_REF
+        ? input.Ref_Key.toLowerCase()
+        : randomUUID();
     if (this.table(set).has(ref)) throw new OneCFailure(500, '-1', `Объект с идентификатором ${ref} уже существует`);
     assignFields(def.fields, input, obj, new Set(['Ref_Key', 'DataVersion', ...(trusted ? [] : ['Posted'])]));
     for (const [s, f] of Object.entries(def.sections)) obj[s] = s in input ? this.rows(f, input[s], ref) : [];
@@ -250,9 +261,15 @@ export class Store {
     const cur = this.raw(set, ref);
     if (!cur) throw notFound(set, ref);
     if (def.kind !== 'Document') throw new OneCFailure(400, '-1', `Объект ${set} не является документом`);
-    if (cur.DeletionMark === true) throw new OneCFailure(500, '-1', `Ошибка при выполнении обработчика - 'ОбработкаПроведения'\nПомеченный на удаление документ не может быть проведен`);
+    if (cur.DeletionMark === true)
+      throw new OneCFailure(
+        500,
+        '-1',
+        `Ошибка при выполнении обработчика - 'ОбработкаПроведения'\nПомеченный на удаление документ не может быть проведен`,
+      );
     const problems = this.fillCheck(set, cur);
-    if (problems.length) throw new OneCFailure(500, '-1', `Ошибка при выполнении обработчика - 'ОбработкаПроверкиЗаполнения'\n${problems.join('\n')}`);
+    if (problems.length)
+      throw new OneCFailure(500, '-1', `Ошибка при выполнении обработчика - 'ОбработкаПроверкиЗаполнения'\n${problems.join('\n')}`);
     if (reject && (reject.entity === set || `Document_${reject.entity}` === set)) {
       throw new OneCFailure(500, '-1', `Ошибка при выполнении обработчика - 'ОбработкаПроведения'\n${reject.message}`);
     }

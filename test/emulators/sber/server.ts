@@ -153,7 +153,9 @@ export class SberEmulator {
     const router = new Router();
     router.post('/payment/rest/:method', (ctx) => this.api(ctx));
     router.get('/payment/rest/:method', (ctx) => this.api(ctx));
-    router.post('/payment/rest/sbp/c2b/qr/:a/:b', (ctx) => this.api(ctx, `sbp/c2b/qr/${(ctx.params as Record<string, string>).a}/${(ctx.params as Record<string, string>).b}`));
+    router.post('/payment/rest/sbp/c2b/qr/:a/:b', (ctx) =>
+      this.api(ctx, `sbp/c2b/qr/${(ctx.params as Record<string, string>).a}/${(ctx.params as Record<string, string>).b}`),
+    );
     router.post('/payment/rest/sbp/c2b/qr/:a', (ctx) => this.api(ctx, `sbp/c2b/qr/${(ctx.params as Record<string, string>).a}`));
     router.get('/payment/merchants/:tpl/payment_ru.html', (ctx) => this.form(ctx));
     router.post('/payment/merchants/:tpl/pay', (ctx) => this.formSubmit(ctx));
@@ -348,12 +350,26 @@ export class SberEmulator {
       ...(o.authDateTime
         ? {
             authDateTime: o.authDateTime,
-            cardAuthInfo: { maskedPan: '220220**0000', expiration: '203012', cardholderName: 'CARD HOLDER', approvalCode: '123456', paymentSystem: 'MIR' },
+            cardAuthInfo: {
+              maskedPan: '220220**0000',
+              expiration: '203012',
+              cardholderName: 'CARD HOLDER',
+              approvalCode: '123456',
+              paymentSystem: 'MIR',
+            },
           }
         : {}),
-      paymentAmountInfo: { paymentState: state, approvedAmount: o.approvedAmount, depositedAmount: o.depositedAmount, refundedAmount: o.refundedAmount, feeAmount: 0 },
+      paymentAmountInfo: {
+        paymentState: state,
+        approvedAmount: o.approvedAmount,
+        depositedAmount: o.depositedAmount,
+        refundedAmount: o.refundedAmount,
+        feeAmount: 0,
+      },
       refunds: o.refunds.map((r) => ({ date: new Date(r.date).toISOString(), amount: r.amount, actionCode: 0 })),
-      ...(o.paymentWay ? { paymentWay: o.paymentWay, bankInfo: { bankName: o.payerBank ?? 'TEST CARD', bankCountryCode: 'RU', bankCountryName: 'Россия' } } : {}),
+      ...(o.paymentWay
+        ? { paymentWay: o.paymentWay, bankInfo: { bankName: o.payerBank ?? 'TEST CARD', bankCountryCode: 'RU', bankCountryName: 'Россия' } }
+        : {}),
     };
   }
 
@@ -367,7 +383,13 @@ export class SberEmulator {
       const qrId = `AD${randomUUID().replace(/-/g, '').slice(0, 30).toUpperCase()}`;
       o.qr = { qrId, payload: withCrc(`https://qr.nspk.ru/${qrId}?type=02&bank=100000000111&sum=${o.amount}&cur=RUB`), status: 'STARTED' };
     }
-    return { errorCode: '0', qrId: o.qr.qrId, payload: o.qr.payload, qrStatus: o.qr.status, ...(p.qrFormat === 'image' ? { renderedQr: Buffer.from(o.qr.payload).toString('base64') } : {}) };
+    return {
+      errorCode: '0',
+      qrId: o.qr.qrId,
+      payload: o.qr.payload,
+      qrStatus: o.qr.status,
+      ...(p.qrFormat === 'image' ? { renderedQr: Buffer.from(o.qr.payload).toString('base64') } : {}),
+    };
   }
 
   private sbpStatus(merchant: SberMerchant, p: Record<string, string>) {
@@ -389,7 +411,10 @@ export class SberEmulator {
 
   /** getLastOrdersForMerchants.do: orders whose money moved in [from, to] (Moscow time), a page at a time. */
   private lastOrders(merchant: SberMerchant, p: Record<string, string>) {
-    const stamp = (v: string | undefined) => (v && /^\d{14}$/.test(v) ? Date.UTC(+v.slice(0, 4), +v.slice(4, 6) - 1, +v.slice(6, 8), +v.slice(8, 10), +v.slice(10, 12), +v.slice(12, 14)) - 3 * 3_600_000 : NaN);
+    const stamp = (v: string | undefined) =>
+      v && /^\d{14}$/.test(v)
+        ? Date.UTC(+v.slice(0, 4), +v.slice(4, 6) - 1, +v.slice(6, 8), +v.slice(8, 10), +v.slice(10, 12), +v.slice(12, 14)) - 3 * 3_600_000
+        : NaN;
     const from = stamp(p.from);
     const to = stamp(p.to);
     if (!Number.isFinite(from) || !Number.isFinite(to)) return { errorCode: '5', errorMessage: 'Неверный формат даты' };
@@ -408,7 +433,14 @@ export class SberEmulator {
       })
       .sort((a, b) => a.createdAt - b.createdAt);
     const slice = all.slice(page * size, (page + 1) * size);
-    return { errorCode: '0', errorMessage: 'Успешно', orderStatuses: slice.map((o) => this.status(merchant, { orderId: o.mdOrder })), totalCount: all.length, page, pageSize: size };
+    return {
+      errorCode: '0',
+      errorMessage: 'Успешно',
+      orderStatuses: slice.map((o) => this.status(merchant, { orderId: o.mdOrder })),
+      totalCount: all.length,
+      page,
+      pageSize: size,
+    };
   }
 
   private refund(merchant: SberMerchant, p: Record<string, string>) {
@@ -513,10 +545,21 @@ export class SberEmulator {
    * A payment made through another channel of the same merchant (a QR at the front desk, a POS):
    * in the registry, with its own order number and purpose, never registered by the gateway.
    */
-  createExternal(input: { merchant?: string; amount: number; orderNumber?: string; description?: string; method?: 'card' | 'sbp'; payerBank?: string }): EmulatedOrder {
+  createExternal(input: {
+    merchant?: string;
+    amount: number;
+    orderNumber?: string;
+    description?: string;
+    method?: 'card' | 'sbp';
+    payerBank?: string;
+  }): EmulatedOrder {
     const merchant = this.merchants.find((m) => m.userName === (input.merchant ?? this.merchants[0].userName))!;
     const orderNumber = input.orderNumber ?? `POS-${randomUUID().slice(0, 8)}`;
-    const r = this.register(merchant, { orderNumber, amount: String(input.amount), returnUrl: 'https://pos.invalid/', description: input.description ?? '' }, false) as { orderId?: string; errorMessage?: string };
+    const r = this.register(
+      merchant,
+      { orderNumber, amount: String(input.amount), returnUrl: 'https://pos.invalid/', description: input.description ?? '' },
+      false,
+    ) as { orderId?: string; errorMessage?: string };
     if (!r.orderId) throw new Error(r.errorMessage);
     const o = this.orders.get(r.orderId)!;
     o.callbackUrl = undefined; // another channel: nobody here is told
@@ -560,14 +603,17 @@ export class SberEmulator {
   callbackParams(o: EmulatedOrder, operation: string, status: 0 | 1): Record<string, string> {
     const merchant = this.merchants.find((m) => m.userName === o.merchant)!;
     const params: Record<string, string> = { mdOrder: o.mdOrder, orderNumber: o.orderNumber, operation, status: String(status) };
-    if (merchant.callbackExtras?.includes('amount')) params.amount = String(operation === 'refunded' ? o.refunds.at(-1)?.amount ?? o.amount : o.amount);
+    if (merchant.callbackExtras?.includes('amount'))
+      params.amount = String(operation === 'refunded' ? (o.refunds.at(-1)?.amount ?? o.amount) : o.amount);
     if (merchant.callbackExtras?.includes('callbackCreationDate')) params.callbackCreationDate = new Date().toString();
     return this.sign(merchant, params);
   }
 
   sign(merchant: SberMerchant, params: Record<string, string>): Record<string, string> {
     if (merchant.callbackMode === 'symmetric') return { ...params, checksum: symmetricChecksum(params, merchant.callbackSecret ?? '') };
-    const signature = rsaSign('sha512', Buffer.from(signedString(params)), this.privateKey).toString('hex').toUpperCase();
+    const signature = rsaSign('sha512', Buffer.from(signedString(params)), this.privateKey)
+      .toString('hex')
+      .toUpperCase();
     return { ...params, checksum: signature, sign_alias: 'SHA-256 with RSA' };
   }
 
@@ -590,7 +636,12 @@ export class SberEmulator {
         const res =
           method === 'GET'
             ? await fetch(`${url}${url.includes('?') ? '&' : '?'}${qs}`, { signal: AbortSignal.timeout(10_000) })
-            : await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: qs, signal: AbortSignal.timeout(10_000) });
+            : await fetch(url, {
+                method: 'POST',
+                headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                body: qs,
+                signal: AbortSignal.timeout(10_000),
+              });
         await res.arrayBuffer().catch(() => undefined);
         record.status = res.status;
       } catch (e) {

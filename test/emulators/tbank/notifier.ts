@@ -105,7 +105,12 @@ export class Notifier {
     const record: NotificationDelivery = { url, body, attempt, status: null, answer: null, ok: false, at: Date.now() };
     this.deliveries.push(record);
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
       record.status = res.status;
       record.answer = (await res.text().catch(() => '')).slice(0, 100);
       record.ok = res.status === 200 && record.answer.trim() === 'OK';
@@ -114,7 +119,8 @@ export class Notifier {
     }
     if (record.ok || this.stopped) return;
     const k = this.knobs();
-    const next = attempt <= k.resendLimit ? k.resendIntervalMs : attempt <= k.resendLimit + k.resendDailyLimit ? k.resendDailyIntervalMs : null;
+    const next =
+      attempt <= k.resendLimit ? k.resendIntervalMs : attempt <= k.resendLimit + k.resendDailyLimit ? k.resendDailyIntervalMs : null;
     if (next !== null) this.schedule(url, body, attempt + 1, next);
   }
 }

@@ -49,9 +49,10 @@ export class NotificationReceiver {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;
-    if (s) await new Promise<void>((r) => {
-      s.close(() => r());
-      s.closeAllConnections();
-    });
+    if (s)
+      await new Promise<void>((r) => {
+        s.close(() => r());
+        s.closeAllConnections();
+      });
   }
 }

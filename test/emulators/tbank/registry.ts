@@ -45,7 +45,12 @@ export class Registry {
 
   constructor(private readonly access: RegistryAccess) {}
 
-  add(terminalKey: string, op: Omit<RegistryOperation, 'id' | 'rrn' | 'currency' | 'transactionDate'> & { rrn?: string | null }, at: number, delayMs: number): RegistryOperation {
+  add(
+    terminalKey: string,
+    op: Omit<RegistryOperation, 'id' | 'rrn' | 'currency' | 'transactionDate'> & { rrn?: string | null },
+    at: number,
+    delayMs: number,
+  ): RegistryOperation {
     const full: RegistryOperation = {
       ...op,
       id: `${Date.now().toString(36)}${(++this.seq).toString(36).padStart(6, '0')}`,
@@ -61,7 +66,13 @@ export class Registry {
   serve(ctx: Context, terminalKey: string): void {
     this.answer(ctx, terminalKey);
     const body = ctx.body as { operations?: unknown[] } | undefined;
-    this.requests.push({ from: String(ctx.query.from ?? ''), till: String(ctx.query.till ?? ''), limit: String(ctx.query.limit ?? ''), status: ctx.status, count: body?.operations?.length ?? 0 });
+    this.requests.push({
+      from: String(ctx.query.from ?? ''),
+      till: String(ctx.query.till ?? ''),
+      limit: String(ctx.query.limit ?? ''),
+      status: ctx.status,
+      count: body?.operations?.length ?? 0,
+    });
   }
 
   private answer(ctx: Context, terminalKey: string): void {
@@ -81,11 +92,13 @@ export class Registry {
     const from = Date.parse(String(ctx.query.from ?? ''));
     const till = Date.parse(String(ctx.query.till ?? ''));
     const limitText = String(ctx.query.limit ?? '');
-    if (Number.isNaN(from) || Number.isNaN(till)) return fail(ctx, 400, 'VALIDATION_ERROR', 'Параметры from и till обязательны, формат — date-time UTC');
+    if (Number.isNaN(from) || Number.isNaN(till))
+      return fail(ctx, 400, 'VALIDATION_ERROR', 'Параметры from и till обязательны, формат — date-time UTC');
     if (!/^\d+$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > REGISTRY_LIMITS.maxOperations) {
       return fail(ctx, 400, 'VALIDATION_ERROR', `Параметр limit обязателен и не может быть больше ${REGISTRY_LIMITS.maxOperations}`);
     }
-    if (till <= from || till - from > REGISTRY_LIMITS.maxPeriodMs) return fail(ctx, 400, 'VALIDATION_ERROR', 'Период запроса не может превышать одни сутки');
+    if (till <= from || till - from > REGISTRY_LIMITS.maxPeriodMs)
+      return fail(ctx, 400, 'VALIDATION_ERROR', 'Период запроса не может превышать одни сутки');
     const visible = this.entries.filter((e) => e.terminalKey === terminalKey && e.visibleAt <= now);
     const inPeriod = visible.filter((e) => e.at >= from && e.at < till).sort((a, b) => a.at - b.at);
     if (inPeriod.length > REGISTRY_LIMITS.maxOperations) {

@@ -285,7 +285,8 @@ export class TbankEmulator {
   private init(t: TbankTerminal, p: Params): Answer {
     const amountText = p.__raw.get('Amount');
     if (amountText === undefined) return error('201', 'Поле Amount не должно быть пустым');
-    if (!/^\d{1,10}$/.test(amountText) || Number(amountText) < 100) return error('251', 'Неверная сумма. Сумма должна быть больше или равна 100 копеек');
+    if (!/^\d{1,10}$/.test(amountText) || Number(amountText) < 100)
+      return error('251', 'Неверная сумма. Сумма должна быть больше или равна 100 копеек');
     const orderId = typeof p.OrderId === 'string' ? p.OrderId : p.__raw.get('OrderId');
     if (!orderId) return error('201', 'Поле OrderId не должно быть пустым');
     if (orderId.length > 36) return error('212', 'Размер поля OrderId должен быть от 1 до 36');
@@ -295,14 +296,21 @@ export class TbankEmulator {
     if (typeof data !== 'object' || Array.isArray(data)) return error('201', 'Неверный формат параметра DATA');
     const entries = Object.entries(data as Record<string, unknown>);
     if (entries.length > 20) return error('207', 'Параметр DATA превышает максимально допустимый размер');
-    if (entries.some(([k]) => k.length > 20)) return error('208', 'Наименование ключа из параметра DATA превышает максимально допустимый размер');
-    if (entries.some(([, v]) => String(v).length > 100)) return error('209', 'Значение ключа из параметра DATA превышает максимально допустимый размер');
+    if (entries.some(([k]) => k.length > 20))
+      return error('208', 'Наименование ключа из параметра DATA превышает максимально допустимый размер');
+    if (entries.some(([, v]) => String(v).length > 100))
+      return error('209', 'Значение ключа из параметра DATA превышает максимально допустимый размер');
     let dueAt = Date.now() + this.knobs.defaultRedirectDueMs;
     if (p.RedirectDueDate !== undefined) {
       const text = String(p.RedirectDueDate);
       const at = Date.parse(text);
       const ahead = at - Date.now();
-      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[+-]\d{2}:\d{2}|Z)$/.test(text) || Number.isNaN(at) || ahead < this.knobs.minRedirectDueMs || ahead > 90 * 86_400_000) {
+      if (
+        !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[+-]\d{2}:\d{2}|Z)$/.test(text) ||
+        Number.isNaN(at) ||
+        ahead < this.knobs.minRedirectDueMs ||
+        ahead > 90 * 86_400_000
+      ) {
         return error('12', 'Неверный параметр RedirectDueDate');
       }
       dueAt = at;
@@ -329,7 +337,13 @@ export class TbankEmulator {
       timer.unref();
       this.timers.add(timer);
     }
-    return ok({ Status: 'NEW', PaymentId: payment.paymentId, OrderId: orderId, Amount: payment.amount, PaymentURL: `${this.url}/pay/${payment.formCode}` });
+    return ok({
+      Status: 'NEW',
+      PaymentId: payment.paymentId,
+      OrderId: orderId,
+      Amount: payment.amount,
+      PaymentURL: `${this.url}/pay/${payment.formCode}`,
+    });
   }
 
   private async getQr(t: TbankTerminal, p: Params): Promise<Answer> {
@@ -363,7 +377,14 @@ export class TbankEmulator {
     for (const x of list) this.expireIfDue(x);
     return ok({
       OrderId: orderId,
-      Payments: list.map((x) => ({ PaymentId: x.paymentId, Amount: reportedAmount(x), Status: x.status, RRN: null, Success: !FINAL.has(x.status) || x.taken > 0, ErrorCode: x.errorCode })),
+      Payments: list.map((x) => ({
+        PaymentId: x.paymentId,
+        Amount: reportedAmount(x),
+        Status: x.status,
+        RRN: null,
+        Success: !FINAL.has(x.status) || x.taken > 0,
+        ErrorCode: x.errorCode,
+      })),
     });
   }
 
@@ -394,7 +415,13 @@ export class TbankEmulator {
         const amount = asked ?? pay.held;
         if (amount > pay.held) return error('251', 'Сумма отмены больше суммы платежа');
         const status = this.later(pay, 'REVERSING', () => this.release(pay, amount));
-        return ok({ Status: status, PaymentId: pay.paymentId, OrderId: pay.orderId, OriginalAmount: original, NewAmount: pay.held - (status === 'REVERSING' ? amount : 0) });
+        return ok({
+          Status: status,
+          PaymentId: pay.paymentId,
+          OrderId: pay.orderId,
+          OriginalAmount: original,
+          NewAmount: pay.held - (status === 'REVERSING' ? amount : 0),
+        });
       }
       case 'CONFIRMED':
       case 'PARTIAL_REFUNDED': {
@@ -402,7 +429,13 @@ export class TbankEmulator {
         const amount = asked ?? left;
         if (amount > left) return error('251', 'Сумма отмены больше суммы платежа');
         const status = this.later(pay, 'REFUNDING', () => this.refundNow(pay, amount));
-        return ok({ Status: status, PaymentId: pay.paymentId, OrderId: pay.orderId, OriginalAmount: original, NewAmount: pay.taken - pay.refunded - (status === 'REFUNDING' ? amount : 0) });
+        return ok({
+          Status: status,
+          PaymentId: pay.paymentId,
+          OrderId: pay.orderId,
+          OriginalAmount: original,
+          NewAmount: pay.taken - pay.refunded - (status === 'REFUNDING' ? amount : 0),
+        });
       }
       default:
         return error('8', 'Неверный статус транзакции');
@@ -425,7 +458,13 @@ export class TbankEmulator {
 
   // ------------------------------------------------------------------ the state machine
 
-  private newPayment(t: TbankTerminal, f: Pick<EmulatedPayment, 'orderId' | 'amount' | 'description' | 'twoStage' | 'data' | 'notificationUrl' | 'successUrl' | 'failUrl' | 'redirectDueAt'>): EmulatedPayment {
+  private newPayment(
+    t: TbankTerminal,
+    f: Pick<
+      EmulatedPayment,
+      'orderId' | 'amount' | 'description' | 'twoStage' | 'data' | 'notificationUrl' | 'successUrl' | 'failUrl' | 'redirectDueAt'
+    >,
+  ): EmulatedPayment {
     this.nextId += 1 + Math.floor(Math.random() * 50);
     const payment: EmulatedPayment = {
       ...f,
@@ -552,7 +591,15 @@ export class TbankEmulator {
    * A payment made through another channel (a QR at the front desk, the bank's own link): it is in
    * the registry, taken, but the gateway never called Init for it and no notification reaches it.
    */
-  createExternal(input: { terminalKey?: string; amount: number; method: 'card' | 'sbp'; orderId?: string; description?: string; payerBank?: string; at?: Date | string }): EmulatedPayment {
+  createExternal(input: {
+    terminalKey?: string;
+    amount: number;
+    method: 'card' | 'sbp';
+    orderId?: string;
+    description?: string;
+    payerBank?: string;
+    at?: Date | string;
+  }): EmulatedPayment {
     const t = input.terminalKey ? this.terminals.find((x) => x.terminalKey === input.terminalKey) : this.terminals[0];
     if (!t) throw new Error(`no terminal ${input.terminalKey}`);
     const at = input.at ? new Date(input.at).getTime() : Date.now();
@@ -629,7 +676,11 @@ export class TbankEmulator {
       PaymentId: Number(pay.paymentId),
       ErrorCode: f.ErrorCode,
       Amount: f.Amount,
-      ...(pay.method === 'sbp' ? { Pan: '+7 (916) ***-**-21' } : pay.method === 'card' ? { CardId: 322264, Pan: '220070******1234', ExpDate: '1230' } : {}),
+      ...(pay.method === 'sbp'
+        ? { Pan: '+7 (916) ***-**-21' }
+        : pay.method === 'card'
+          ? { CardId: 322264, Pan: '220070******1234', ExpDate: '1230' }
+          : {}),
       Data: { ...pay.data, Source: pay.method === 'sbp' ? 'sbp' : 'cards' },
     };
     return { ...body, Token: tbankToken({ ...body }, this.knobs.forgeToken ? `${t.password}-forged` : t.password) };

@@ -39,7 +39,15 @@ beforeEach(() => {
 
 let seq = 0;
 async function init(c: TbankClient, extra: Record<string, unknown> = {}): Promise<InitResponse> {
-  return c.call<InitResponse>('Init', { Amount: 150000, OrderId: `E-${++seq}`, Description: 'Заказ', NotificationURL: receiver.url, SuccessURL: 'https://shop.example/ok', FailURL: 'https://shop.example/fail', ...extra });
+  return c.call<InitResponse>('Init', {
+    Amount: 150000,
+    OrderId: `E-${++seq}`,
+    Description: 'Заказ',
+    NotificationURL: receiver.url,
+    SuccessURL: 'https://shop.example/ok',
+    FailURL: 'https://shop.example/fail',
+    ...extra,
+  });
 }
 
 async function state(c: TbankClient, paymentId: string): Promise<GetStateResponse> {
@@ -63,7 +71,11 @@ describe('requests are signed', () => {
   });
 
   test('a request without a Token is refused', async () => {
-    const res = await fetch(`${bank.apiUrl}GetState`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ TerminalKey: ONE_STAGE.terminalKey, PaymentId: '1' }) });
+    const res = await fetch(`${bank.apiUrl}GetState`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ TerminalKey: ONE_STAGE.terminalKey, PaymentId: '1' }),
+    });
     expect(await res.json()).toMatchObject({ Success: false, ErrorCode: '204' });
   });
 });
@@ -88,7 +100,10 @@ describe('Init', () => {
   test('RedirectDueDate sooner than a minute, or not in the ISO form with an offset, is refused', async () => {
     const soon = `${new Date(Date.now() + 3 * 3_600_000 + 20_000).toISOString().slice(0, 19)}+03:00`;
     expect(await init(one, { RedirectDueDate: soon })).toMatchObject({ Success: false, ErrorCode: '12' });
-    expect(await init(one, { RedirectDueDate: new Date(Date.now() + 3_600_000).toISOString() })).toMatchObject({ Success: false, ErrorCode: '12' });
+    expect(await init(one, { RedirectDueDate: new Date(Date.now() + 3_600_000).toISOString() })).toMatchObject({
+      Success: false,
+      ErrorCode: '12',
+    });
   });
 });
 
@@ -124,7 +139,8 @@ describe('the payment form and notifications', () => {
     const r = await init(two);
     const paymentId = String(r.PaymentId);
     let tries = 0;
-    receiver.answer = () => (++tries < 3 ? (tries === 1 ? { status: 500, body: 'error' } : { status: 200, body: 'accepted' }) : { status: 200, body: 'OK' });
+    receiver.answer = () =>
+      ++tries < 3 ? (tries === 1 ? { status: 500, body: 'error' } : { status: 200, body: 'accepted' }) : { status: 200, body: 'OK' };
     bank.complete(paymentId, 'paid');
     await bank.settle();
     const sent = bank.deliveries.filter((d) => String(d.body.PaymentId) === paymentId);
@@ -197,7 +213,11 @@ describe('failure knobs', () => {
     bank.knobs.apiFailRate = 1;
     const before = bank.payments.size;
     try {
-      const res = await fetch(`${bank.apiUrl}Init`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(one.body({ Amount: 1000, OrderId: 'F-1' })) });
+      const res = await fetch(`${bank.apiUrl}Init`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(one.body({ Amount: 1000, OrderId: 'F-1' })),
+      });
       expect(res.status).toBe(503);
       expect(res.headers.get('content-type')).toContain('text/html');
     } finally {
@@ -238,7 +258,12 @@ describe('two stages, refunds and the amount left', () => {
     const r = await init(one);
     const paymentId = String(r.PaymentId);
     bank.complete(paymentId, 'paid');
-    expect(await one.call('Cancel', { PaymentId: paymentId, Amount: 50000 })).toMatchObject({ Success: true, Status: 'PARTIAL_REFUNDED', OriginalAmount: 150000, NewAmount: 100000 });
+    expect(await one.call('Cancel', { PaymentId: paymentId, Amount: 50000 })).toMatchObject({
+      Success: true,
+      Status: 'PARTIAL_REFUNDED',
+      OriginalAmount: 150000,
+      NewAmount: 100000,
+    });
     expect(await state(one, paymentId)).toMatchObject({ Status: 'PARTIAL_REFUNDED', Amount: 100000 });
     expect(await one.call('Cancel', { PaymentId: paymentId, Amount: 100001 })).toMatchObject({ Success: false });
     expect(await one.call('Cancel', { PaymentId: paymentId, Amount: 100000 })).toMatchObject({ Success: true, Status: 'REFUNDED' });
@@ -327,12 +352,15 @@ describe('the registry of operations', () => {
   test('asks for the Bearer token of the terminal', async () => {
     const now = new Date();
     expect((await fetch(path() + query(new Date(now.getTime() - 3_600_000), now))).status).toBe(401);
-    expect((await fetch(path() + query(new Date(now.getTime() - 3_600_000), now), { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect(
+      (await fetch(path() + query(new Date(now.getTime() - 3_600_000), now), { headers: { authorization: 'Bearer wrong' } })).status,
+    ).toBe(401);
   });
 
   test('refuses a period over a day, more than 1000 operations, and a second request within a second', async () => {
     const day = Date.UTC(2026, 0, 10);
-    for (let i = 0; i < 1001; i++) bank.createExternal({ terminalKey: ONE_STAGE.terminalKey, amount: 1000 + i, method: 'sbp', at: new Date(day + i * 60_000) });
+    for (let i = 0; i < 1001; i++)
+      bank.createExternal({ terminalKey: ONE_STAGE.terminalKey, amount: 1000 + i, method: 'sbp', at: new Date(day + i * 60_000) });
     const over = await fetch(path() + query(new Date(day), new Date(day + 25 * 3_600_000)), { headers: auth });
     expect(over.status).toBe(400);
     await pause();
@@ -355,7 +383,10 @@ describe('the registry of operations', () => {
       const pay = bank.createExternal({ terminalKey: ONE_STAGE.terminalKey, amount: 4242, method: 'card', orderId: 'front-desk-1' });
       const window = query(new Date(Date.now() - 60_000), new Date(Date.now() + 60_000));
       await pause();
-      const ids = async () => ((await (await fetch(path() + window, { headers: auth })).json()) as { operations: { paymentId: string }[] }).operations.map((o) => o.paymentId);
+      const ids = async () =>
+        ((await (await fetch(path() + window, { headers: auth })).json()) as { operations: { paymentId: string }[] }).operations.map(
+          (o) => o.paymentId,
+        );
       // 1050 ms passed: the operation is visible by now; an operation made now is not
       const late = bank.createExternal({ terminalKey: ONE_STAGE.terminalKey, amount: 4343, method: 'card' });
       const seen = await ids();
