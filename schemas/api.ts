@@ -18,11 +18,9 @@ const kopecks = z
 
 const positiveKopecks = kopecks.min(1, 'must be greater than zero');
 
-export const vatCode = z
-  .enum(VAT_CODES)
-  .meta({
-    description: 'VAT rate code as on a 54-ФЗ receipt: none, vat0, vat5, vat7, vat10, vat20, vat22, or the calculated vat105...vat122',
-  });
+export const vatCode = z.enum(VAT_CODES).meta({
+  description: 'VAT rate code as on a 54-ФЗ receipt: none, vat0, vat5, vat7, vat10, vat20, vat22, or the calculated vat105...vat122',
+});
 
 export const customerSchema = z
   .object({
@@ -191,12 +189,10 @@ export const receiptViewSchema = z
         'prepayment: at payment, goods later; settlement: at shipment, offsetting the prepayment; full: paid and handed over at once; credit / credit_payment: handed over before payment, then paid; refund; registrar: sent by the site or 1C',
     }),
     operation: z.enum(RECEIPT_OPERATIONS).meta({ description: 'Tag 1054: sell, sell_refund, sell_correction, sell_refund_correction' }),
-    status: z
-      .enum(['pending', 'sent', 'done', 'failed'])
-      .meta({
-        description:
-          'pending: to be sent; sent: the register has it, the result is awaited; done: registered; failed: refused, see error (retry from the admin API)',
-      }),
+    status: z.enum(['pending', 'sent', 'done', 'failed']).meta({
+      description:
+        'pending: to be sent; sent: the register has it, the result is awaited; done: registered; failed: refused, see error (retry from the admin API)',
+    }),
     register: z.string(),
     total: kopecks,
     orderId: z.string().optional(),
