@@ -3,9 +3,9 @@ import type { JobQueue } from '../jobs/queue';
 import type { Logger } from '../log';
 import type { AcquiringProvider, ProviderName } from '../ports';
 import type { Store } from '../store/db';
-import type { Alerts } from './alerts';
-import type { FiscalRegisters } from './fiscal-registers';
-import type { OneCBases } from './onec';
+import type { Alerts } from './alerts/alerts';
+import type { FiscalRegisters } from './registries';
+import type { OneCBases } from './onec/delivery';
 
 /** The acquiring providers of each organization, built from the configuration. */
 export class Providers {

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Kysely, MssqlDialect, PostgresDialect, sql, type Transaction } from 'kysely';
-import { GroupCommitSqliteDialect } from './sqlite-group-commit';
-import { WalCheckpointer } from './wal-checkpoint';
-import { WalSync } from './wal-sync';
+import { GroupCommitSqliteDialect } from './sqlite/group-commit';
+import { WalCheckpointer } from './sqlite/wal-checkpoint';
+import { WalSync } from './sqlite/wal-sync';
 import type { Database } from './schema';
 
 export type Dialect = 'sqlite' | 'postgres' | 'mssql';

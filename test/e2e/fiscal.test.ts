@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { queuePaymentReceipt } from '../../gateway/flows/fiscal';
+import { queuePaymentReceipt } from '../../gateway/flows/fiscal/translator';
 import { getPayment } from '../../gateway/store/payments';
 import { ADMIN_AUTH, eventually, orderBody, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 import { describeWith } from '../helpers/services';

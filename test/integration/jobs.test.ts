@@ -21,7 +21,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import { Alerts, SEND_ALERT } from '../../gateway/flows/alerts';
+import { Alerts, SEND_ALERT } from '../../gateway/flows/alerts/alerts';
 import { BullMqJobRunner } from '../../gateway/jobs/bullmq-runner';
 import { JobExecutor } from '../../gateway/jobs/executor';
 import { LocalJobRunner } from '../../gateway/jobs/local-runner';

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { handleCallback } from '../../flows/callbacks';
+import { handleCallback } from '../../flows/payments/callback';
 import type { InboundWebhook } from '../../ports';
 import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';

@@ -15,7 +15,7 @@ import {
   sessionDir,
   setSessionVersion,
   type ExchangeBase,
-} from '../../flows/exchange';
+} from '../../flows/exchange/session';
 import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';
 

@@ -1,8 +1,8 @@
 import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { operationViewSchema } from '../../../schemas/api';
-import { HISTORY_SCHEDULE, lastHistoryRuns } from '../../flows/history';
-import { matchOperation, resolveOperation } from '../../flows/operations';
+import { HISTORY_SCHEDULE, lastHistoryRuns } from '../../flows/history/agent';
+import { matchOperation, resolveOperation } from '../../flows/history/operations';
 import { conflict, notFound } from '../../errors';
 import { findOperations, getOperation } from '../../store/operations';
 import type { MatchState, OperationRow } from '../../store/schema';

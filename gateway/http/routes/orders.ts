@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { createOrderSchema, createPaymentSchema, orderViewSchema, paymentViewSchema } from '../../../schemas/api';
-import { createOrder, getOrderFor } from '../../flows/orders';
-import { createPayment } from '../../flows/payments';
+import { createOrder, getOrderFor } from '../../flows/orders/create';
+import { createPayment } from '../../flows/payments/create';
 import { loadPaymentView, orderView } from '../../flows/views';
 import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';

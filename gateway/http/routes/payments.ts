@@ -1,8 +1,8 @@
 import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { createRefundSchema, paymentViewSchema, refundViewSchema } from '../../../schemas/api';
-import { createRefund } from '../../flows/refunds';
-import { syncAttempt } from '../../flows/sync';
+import { createRefund } from '../../flows/payments/refunds';
+import { syncAttempt } from '../../flows/payments/sync';
 import { loadPaymentView, refundView } from '../../flows/views';
 import { notFound } from '../../errors';
 import { getPayment, paymentAttempts } from '../../store/payments';

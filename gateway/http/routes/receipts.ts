@@ -1,8 +1,8 @@
 import type { Context, Middleware, Next } from 'koa';
 import { createReceiptSchema, receiptViewSchema } from '../../../schemas/api';
 import { AppError, notFound } from '../../errors';
-import { handleRegisterCallback } from '../../flows/fiscal-ops';
-import { createRegistrarReceipt } from '../../flows/fiscal-registrar';
+import { handleRegisterCallback } from '../../flows/fiscal/callback';
+import { createRegistrarReceipt } from '../../flows/fiscal/registrar';
 import { receiptView } from '../../flows/views';
 import { getReceipt } from '../../store/receipts';
 import type { ApiRouter } from '../api';

@@ -1,0 +1,117 @@
+import type { ScheduleDefinition } from '../../jobs/types';
+import { nowIso } from '../../store/db';
+import type { FlowDeps } from '../deps';
+import { ingestOperation, type IngestResult } from './operations';
+import { syncAttempt } from '../payments/sync';
+
+export const HISTORY_SCHEDULE = 'history';
+
+export interface HistoryRun {
+  organization: string;
+  provider: string;
+  from: string;
+  to: string;
+  seen: number;
+  recorded: number;
+  review: number;
+  recovered: number;
+  error?: string;
+}
+
+/**
+ * Reads every registry over a window reaching back `overlapMinutes` before the previous run's
+ * end, so operations a provider lists late are still seen; every operation is stored once.
+ */
+export async function runHistory(d: FlowDeps, only?: { organization?: string; provider?: string }): Promise<HistoryRun[]> {
+  const runs: HistoryRun[] = [];
+  const h = d.config.history;
+  for (const org of d.config.organizations) {
+    if (only?.organization && only.organization !== org.id) continue;
+    for (const name of Object.keys(org.providers)) {
+      if (only?.provider && only.provider !== name) continue;
+      const provider = d.providers.get(org.id, name);
+      if (!provider?.listOperations) continue;
+      const key = `history:${org.id}:${name}`;
+      const mark = await d.store.db.selectFrom('sync_state').select('value').where('key', '=', key).executeTakeFirst();
+      const to = new Date();
+      const from = mark
+        ? new Date(Date.parse(mark.value) - h.overlapMinutes * 60_000)
+        : new Date(to.getTime() - h.lookbackHours * 3_600_000);
+      const run: HistoryRun = {
+        organization: org.id,
+        provider: name,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        seen: 0,
+        recorded: 0,
+        review: 0,
+        recovered: 0,
+      };
+      runs.push(run);
+      const into: IngestResult = { recorded: 0, review: 0, recover: new Set() };
+      try {
+        for await (const op of provider.listOperations({ from, to })) {
+          run.seen++;
+          await ingestOperation(d, org.id, name, op, into);
+        }
+      } catch (e) {
+        run.error = (e as Error).message;
+        d.log.warn({ err: e, organization: org.id, provider: name }, 'reading the registry of operations failed');
+        await d.store.db.transaction().execute((trx) =>
+          d.alerts.raise(trx, {
+            severity: 'warning',
+            key: `history-failed:${org.id}:${name}`,
+            title: 'Не удалось прочитать реестр операций банка',
+            text: `Реестр операций ${name} для «${org.name}» не прочитан: ${run.error}. Оплаты без уведомлений банка найдутся при следующем запуске или через опрос статусов.`,
+            context: { organization: org.id, provider: name },
+          }),
+        );
+        d.jobs.kick();
+      }
+      for (const attemptId of into.recover) {
+        try {
+          await syncAttempt(d, attemptId, { poll: true });
+          run.recovered++;
+        } catch (e) {
+          d.log.warn({ err: e, attemptId }, 'confirming a payment found in the registry failed; the janitor retries');
+        }
+      }
+      Object.assign(run, { recorded: into.recorded, review: into.review });
+      if (!run.error) await saveState(d, key, run.to);
+      d.log.info(run, 'registry of operations read');
+    }
+  }
+  return runs;
+}
+
+const LAST_RUNS = 'history:last-runs';
+
+/** What the agent's last run found, per organization and provider. */
+export async function lastHistoryRuns(d: FlowDeps): Promise<HistoryRun[]> {
+  const r = await d.store.db.selectFrom('sync_state').select('value').where('key', '=', LAST_RUNS).executeTakeFirst();
+  return r ? (JSON.parse(r.value) as HistoryRun[]) : [];
+}
+
+async function saveState(d: FlowDeps, key: string, value: string): Promise<void> {
+  await d.store.db.transaction().execute(async (trx) => {
+    const now = nowIso();
+    const u = await trx.updateTable('sync_state').set({ value, updated_at: now }).where('key', '=', key).executeTakeFirst();
+    if (Number(u.numUpdatedRows) === 0) await trx.insertInto('sync_state').values({ key, value, updated_at: now }).execute();
+  });
+}
+
+/** The agent, hourly by default; one run at a time across every process (the schedule's lease). */
+export function historySchedule(d: FlowDeps): ScheduleDefinition | null {
+  const any = d.config.organizations.some((o) => Object.keys(o.providers).some((p) => d.providers.get(o.id, p)?.listOperations));
+  if (!any) return null;
+  return {
+    name: HISTORY_SCHEDULE,
+    everyMs: d.config.history.everyMinutes * 60_000,
+    handler: async () => {
+      const runs = await runHistory(d);
+      await saveState(d, LAST_RUNS, JSON.stringify(runs));
+      const failed = runs.filter((r) => r.error);
+      if (failed.length) throw new Error(failed.map((r) => `${r.organization}/${r.provider}: ${r.error}`).join('; '));
+    },
+  };
+}

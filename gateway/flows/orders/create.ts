@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import type { CreateOrderInput } from '../../../schemas/api';
+import { newId } from '../../domain/ids';
+import { checkTotals } from '../../domain/order';
+import { conflict, notFound, unprocessable } from '../../errors';
+import { nowIso } from '../../store/db';
+import { findOrderByExternalId, getOrder, insertOrder } from '../../store/orders';
+import type { OrderRow } from '../../store/schema';
+import type { FlowDeps } from '../deps';
+import { orderReceiptIssues } from '../fiscal/translator';
+
+/** JSON with sorted keys: the same content hashes the same whatever the key order. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Creates an order, or returns the existing one when the same externalId comes again with the
+ * same content (a site retrying); the same externalId with other content is a conflict.
+ */
+export async function createOrder(
+  d: FlowDeps,
+  organizationId: string,
+  input: CreateOrderInput,
+  source: 'site' | 'onec' = 'site',
+): Promise<{ order: OrderRow; created: boolean }> {
+  const issues = checkTotals(input.items, input.total);
+  if (issues.length > 0) {
+    throw unprocessable(
+      'totals_mismatch',
+      'order amounts do not add up',
+      issues.map((i) => ({
+        path: i.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+          .join('.')
+          .replace(/\.\[/g, '['),
+        message: i.message,
+      })),
+    );
+  }
+  const { organization: _org, ...content } = input;
+  const hash = sha256(canonicalJson(content));
+  const existing = await findOrderByExternalId(d.store.db, organizationId, input.externalId);
+  if (existing) return sameOrConflict(existing, hash);
+  orderReceiptIssues(d, organizationId, input);
+
+  const row = orderRow({
+    organization_id: organizationId,
+    external_id: input.externalId,
+    number: input.number,
+    source,
+    customer: JSON.stringify(input.customer),
+    items: JSON.stringify(input.items),
+    total: input.total,
+    payment_terms: JSON.stringify(input.paymentTerms ?? { type: 'prepay' }),
+    request_hash: hash,
+    onec_ref: input.onecRef ?? null,
+  });
+  try {
+    await insertOrder(d.store.db, row);
+  } catch (e) {
+    // two requests with the same externalId at once: the unique constraint decides
+    const raced = await findOrderByExternalId(d.store.db, organizationId, input.externalId);
+    if (raced) return sameOrConflict(raced, hash);
+    throw e;
+  }
+  return { order: row, created: true };
+}
+
+function sameOrConflict(existing: OrderRow, hash: string): { order: OrderRow; created: boolean } {
+  if (existing.request_hash === hash) return { order: existing, created: false };
+  throw conflict('external_id_conflict', `an order with externalId "${existing.external_id}" already exists with different content`, [
+    { path: 'externalId', message: `belongs to order ${existing.id}` },
+  ]);
+}
+
+export async function getOrderFor(d: FlowDeps, organizations: ReadonlySet<string>, id: string): Promise<OrderRow> {
+  const order = await getOrder(d.store.db, id);
+  if (!order || !organizations.has(order.organization_id)) throw notFound('order');
+  return order;
+}
+
+/** A new order row: what is given, the rest as a fresh order has it. */
+export function orderRow(
+  o: Pick<
+    OrderRow,
+    'organization_id' | 'external_id' | 'number' | 'source' | 'customer' | 'items' | 'total' | 'payment_terms' | 'request_hash' | 'onec_ref'
+  >,
+): OrderRow {
+  const now = nowIso();
+  return {
+    id: newId(),
+    currency: 'RUB',
+    status: 'awaiting_payment',
+    paid_amount: 0,
+    refunded_amount: 0,
+    pay_token: null,
+    exported_at: null,
+    onec_number: null,
+    onec_status_text: null,
+    onec_paid_number: null,
+    onec_paid_at: null,
+    shipped_at: null,
+    onec_shipment_number: null,
+    cancelled_at: null,
+    cancel_reason: null,
+    created_at: now,
+    updated_at: now,
+    ...o,
+  };
+}

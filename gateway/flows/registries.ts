@@ -1,0 +1,67 @@
+import type { OrganizationConfig } from '../config';
+import type { RegisterConfig } from '../config/fiscal';
+import type { ReceiptRules } from '../domain/receipt-rules';
+import { Semaphore } from '../limiter';
+import type { FiscalRegister } from '../ports';
+
+export interface RouteFacts {
+  method?: string;
+  source?: string;
+  pointOfSale?: string;
+}
+
+interface Entry {
+  register: FiscalRegister;
+  config: RegisterConfig;
+  /** One send at a time per register in this process: receipts go out in the order they were made. */
+  lock: Semaphore;
+}
+
+/** Each organization's cash registers and receipt rules, built from the configuration. */
+export class FiscalRegisters {
+  private readonly byOrg = new Map<string, Map<string, Entry>>();
+
+  constructor(
+    registers: { organizationId: string; register: FiscalRegister; config: RegisterConfig }[],
+    private readonly rulesByOrg: Map<string, ReceiptRules>,
+  ) {
+    for (const r of registers) {
+      if (!this.byOrg.has(r.organizationId)) this.byOrg.set(r.organizationId, new Map());
+      this.byOrg.get(r.organizationId)!.set(r.register.id, { register: r.register, config: r.config, lock: new Semaphore(1) });
+    }
+  }
+
+  get(organizationId: string, registerId: string): FiscalRegister | undefined {
+    return this.byOrg.get(organizationId)?.get(registerId)?.register;
+  }
+
+  config(organizationId: string, registerId: string): RegisterConfig | undefined {
+    return this.byOrg.get(organizationId)?.get(registerId)?.config;
+  }
+
+  lock(organizationId: string, registerId: string): Semaphore {
+    const e = this.byOrg.get(organizationId)?.get(registerId);
+    if (!e) throw new Error(`no register ${registerId} for ${organizationId}`);
+    return e.lock;
+  }
+
+  rules(organizationId: string): ReceiptRules | undefined {
+    return this.rulesByOrg.get(organizationId);
+  }
+
+  all(): { organizationId: string; register: FiscalRegister }[] {
+    return [...this.byOrg].flatMap(([organizationId, m]) => [...m.values()].map((e) => ({ organizationId, register: e.register })));
+  }
+
+  /** The register a receipt goes to: the first route that matches, else the organization's first register. */
+  route(org: OrganizationConfig, facts: RouteFacts): string {
+    const f = org.fiscal;
+    const hit = f.routes.find(
+      (r) =>
+        (!r.method || r.method === facts.method) &&
+        (!r.source || r.source === facts.source) &&
+        (!r.pointOfSale || r.pointOfSale === facts.pointOfSale),
+    );
+    return hit?.register ?? f.registers[0].id;
+  }
+}
