@@ -14,16 +14,14 @@ import { LogNotifier } from '../connectors/notify/log';
 import { WebhookNotifier } from '../connectors/notify/webhook';
 import { ConfigError, type GatewayConfig } from './config';
 import { Alerts } from './flows/alerts/alerts';
-import { Providers, type FlowDeps } from './flows/deps';
-import { historySchedule } from './flows/history/agent';
-import { checkJob, devicesSchedule, pollSchedule, registerJob } from './flows/fiscal/delivery';
-import { shipmentsSchedule } from './flows/fiscal/callback';
-import { FiscalRegisters } from './flows/registries';
+import { alertsFeature } from './flows/alerts';
+import type { Feature, FlowDeps } from './flows/deps';
+import { fiscalFeature } from './flows/fiscal';
 import { loadReceiptRules } from './flows/fiscal/rules';
-import { applyConfirmedJob, janitorSchedule, syncAttemptJob } from './flows/payments/janitor';
-import { deliverJob, OneCBases, pullSchedule, writeLinkJob } from './flows/onec/delivery';
-import { executeRefundJob } from './flows/payments/refunds';
-import { notifySiteJob } from './flows/payments/site-notify';
+import { historyFeature } from './flows/history';
+import { onecFeature } from './flows/onec';
+import { paymentsFeature } from './flows/payments';
+import { FiscalRegisters, OneCBases, Providers } from './flows/registries';
 import { ApiRouter } from './http/api';
 import { buildApp } from './http/app';
 import type { HttpDeps } from './http/deps';
@@ -63,6 +61,9 @@ export interface Gateway {
   start(): Promise<{ url: string; port: number }>;
   stop(): Promise<void>;
 }
+
+/** The capabilities whose jobs and schedules the runner carries (each folder's index.ts under flows/). */
+const FEATURES: Feature[] = [alertsFeature, paymentsFeature, onecFeature, fiscalFeature, historyFeature];
 
 export const VERSION: string = require('../package.json').version;
 
@@ -161,11 +162,8 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const store = await openStore(config.database.url);
   await migrateToLatest(store.db);
 
-  let alerts: Alerts | null = null;
-  const exec = new JobExecutor(store, config.jobs, log, (trx, job, error) => alerts!.deadJob(trx, job, error));
-  const queue = new JobQueue(exec);
-  alerts = new Alerts(queue, buildNotifiers(config, log), log);
-
+  const queue = new JobQueue(config.jobs.maxAttempts);
+  const alerts = new Alerts(queue, buildNotifiers(config, log), log);
   const flows: FlowDeps = {
     config,
     orgs: new Map(config.organizations.map((o) => [o.id, o])),
@@ -177,21 +175,11 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     fiscal,
     log,
   };
-  exec.define(alerts.job());
-  exec.define(syncAttemptJob(flows));
-  exec.define(applyConfirmedJob(flows));
-  exec.define(notifySiteJob(flows));
-  exec.define(executeRefundJob(flows));
-  exec.define(deliverJob(flows));
-  exec.define(writeLinkJob(flows));
-  exec.define(registerJob(flows));
-  exec.define(checkJob(flows));
-  exec.schedule(janitorSchedule(flows));
-  const history = historySchedule(flows);
-  if (history) exec.schedule(history);
-  for (const s of [pollSchedule(flows), devicesSchedule(flows), shipmentsSchedule(flows)]) if (s) exec.schedule(s);
-  const pull = pullSchedule(flows);
-  if (pull) exec.schedule(pull);
+  const exec = new JobExecutor(store, config.jobs, log, flows, alerts.deadJob);
+  for (const feature of FEATURES) {
+    for (const job of feature.jobs) exec.define(job);
+    for (const schedule of feature.schedules?.(flows) ?? []) if (schedule) exec.schedule(schedule);
+  }
 
   // BullMQ (and ioredis) only load when Redis is configured
   const runner: JobRunner = config.redis

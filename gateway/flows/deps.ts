@@ -1,20 +1,10 @@
 import type { GatewayConfig, OrganizationConfig } from '../config';
 import type { JobQueue } from '../jobs/queue';
+import type { Job, ScheduleDefinition } from '../jobs/types';
 import type { Logger } from '../log';
-import type { AcquiringProvider, ProviderName } from '../ports';
 import type { Store } from '../store/db';
 import type { Alerts } from './alerts/alerts';
-import type { FiscalRegisters } from './registries';
-import type { OneCBases } from './onec/delivery';
-
-/** The acquiring providers of each organization, built from the configuration. */
-export class Providers {
-  constructor(private readonly byOrg: Map<string, Map<ProviderName, AcquiringProvider>>) {}
-
-  get(organizationId: string, name: string): AcquiringProvider | undefined {
-    return this.byOrg.get(organizationId)?.get(name as ProviderName);
-  }
-}
+import type { FiscalRegisters, OneCBases, Providers } from './registries';
 
 /** Everything a flow may use; built once in main.ts. */
 export interface FlowDeps {
@@ -27,4 +17,15 @@ export interface FlowDeps {
   onec: OneCBases;
   fiscal: FiscalRegisters;
   log: Logger;
+}
+
+/**
+ * One capability of the gateway as the job runner sees it: the kinds of job it defines and the
+ * schedules it runs (a schedule the configuration does not call for is null). Each feature folder's
+ * index.ts exports one; main.ts registers them.
+ */
+export interface Feature {
+  name: string;
+  jobs: Job<any, FlowDeps>[];
+  schedules?: (d: FlowDeps) => (ScheduleDefinition | null)[];
 }

@@ -2,7 +2,39 @@ import type { OrganizationConfig } from '../config';
 import type { RegisterConfig } from '../config/fiscal';
 import type { ReceiptRules } from '../domain/receipt-rules';
 import { Semaphore } from '../limiter';
-import type { FiscalRegister } from '../ports';
+import type { AcquiringProvider, FiscalRegister, OneCOrderSource, OneCSink, ProviderName } from '../ports';
+
+/**
+ * The outside systems each organization is connected to, built from the configuration in main.ts:
+ * acquiring providers, 1C bases, cash registers. Flows look connectors up here and reach them only
+ * through the interfaces of ports.ts.
+ */
+
+/** The acquiring providers of each organization. */
+export class Providers {
+  constructor(private readonly byOrg: Map<string, Map<ProviderName, AcquiringProvider>>) {}
+
+  get(organizationId: string, name: string): AcquiringProvider | undefined {
+    return this.byOrg.get(organizationId)?.get(name as ProviderName);
+  }
+}
+
+/** The 1C side of each organization: where payments go, where manager-created orders come from. */
+export class OneCBases {
+  constructor(
+    private readonly sinks: Map<string, OneCSink>,
+    private readonly sources: Map<string, OneCOrderSource>,
+  ) {}
+  sink(organizationId: string): OneCSink | undefined {
+    return this.sinks.get(organizationId);
+  }
+  source(organizationId: string): OneCOrderSource | undefined {
+    return this.sources.get(organizationId);
+  }
+  all(): [string, OneCSink][] {
+    return [...this.sinks];
+  }
+}
 
 export interface RouteFacts {
   method?: string;

@@ -24,7 +24,7 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
   private loops: Promise<void>[] = [];
 
   constructor(
-    exec: JobExecutor,
+    exec: JobExecutor<any>,
     private readonly redis: { url: string; prefix: string },
   ) {
     super(exec, 'bullmq');

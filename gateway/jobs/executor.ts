@@ -5,7 +5,8 @@ import type { Store, Executor } from '../store/db';
 import type { JobRow } from '../store/schema';
 import { claimSchedule, extendLeases, extendSchedule, failJob, finishJob, reapExpiredLeases, releaseSchedule } from '../store/jobs';
 import { ExternalError } from '../ports';
-import { backoffMs, PermanentJobError, type JobDefinition, type RunnerSettings, type ScheduleDefinition } from './types';
+import { backoffMs } from './backoff';
+import { PermanentJobError, type Job, type RunnerSettings, type ScheduleDefinition } from './types';
 
 export type DeadJobHook = (trx: Executor, job: JobRow, error: string) => Promise<void>;
 
@@ -18,30 +19,30 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
-/** What both runners share: the handler registry, running one job, and recording the outcome. */
-export class JobExecutor {
-  readonly jobs = new Map<string, JobDefinition>();
+/**
+ * What both runners share: the handler registry, running one job, and recording the outcome.
+ * `deps` is what every handler is given (the flows' dependencies).
+ */
+export class JobExecutor<D = unknown> {
+  readonly jobs = new Map<string, Job<any, D>>();
   readonly schedules = new Map<string, ScheduleDefinition>();
 
   constructor(
     readonly store: Store,
     readonly settings: RunnerSettings,
     readonly log: Logger,
+    readonly deps: D,
     readonly onDead: DeadJobHook,
   ) {}
 
-  define(def: JobDefinition): void {
-    if (this.jobs.has(def.name)) throw new Error(`job "${def.name}" is defined twice`);
-    this.jobs.set(def.name, def);
+  define(job: Job<any, D>): void {
+    if (this.jobs.has(job.name)) throw new Error(`job "${job.name}" is defined twice`);
+    this.jobs.set(job.name, job);
   }
 
   schedule(def: ScheduleDefinition): void {
     if (this.schedules.has(def.name)) throw new Error(`schedule "${def.name}" is defined twice`);
     this.schedules.set(def.name, def);
-  }
-
-  maxAttemptsFor(name: string): number {
-    return this.jobs.get(name)?.maxAttempts ?? this.settings.maxAttempts;
   }
 
   /**
@@ -56,7 +57,7 @@ export class JobExecutor {
       error = new PermanentJobError(`no handler for job "${job.name}" in this version of the gateway`);
     } else {
       try {
-        await def.handler(JSON.parse(job.payload), { jobId: job.id, attempt: job.attempts, maxAttempts: job.max_attempts, log });
+        await def.handler(this.deps, JSON.parse(job.payload), { jobId: job.id, attempt: job.attempts, maxAttempts: job.max_attempts, log });
         const ok = await finishJob(this.store.db, job.id, worker);
         if (!ok) log.warn('job finished after its lease was taken over; the other run records the outcome');
         return ok ? 'done' : 'lost';

@@ -13,7 +13,7 @@ export class LocalJobRunner extends RunnerBase implements JobRunner {
   private readonly inFlight = new Set<Promise<unknown>>();
   private loops: Promise<void>[] = [];
 
-  constructor(exec: JobExecutor) {
+  constructor(exec: JobExecutor<any>) {
     super(exec, 'local');
   }
 

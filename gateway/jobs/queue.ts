@@ -1,15 +1,23 @@
 import type { Executor } from '../store/db';
 import { enqueueJob } from '../store/jobs';
-import type { JobExecutor } from './executor';
-import type { JobRunner } from './types';
+import type { Job, JobRunner } from './types';
+
+export interface EnqueueOptions {
+  /** A stable key: a second job with the same key is not added (null is returned). */
+  key?: string;
+  runAt?: Date;
+}
 
 /** What flows use to add jobs: always inside the transaction of the change they follow from. */
 export class JobQueue {
   runner: JobRunner | null = null;
-  constructor(private readonly exec: JobExecutor) {}
+  /** `maxAttempts`: for the kinds of job that do not set their own. */
+  constructor(private readonly maxAttempts: number) {}
 
-  enqueue(trx: Executor, name: string, payload: unknown, opts: { key?: string; runAt?: Date } = {}): Promise<string | null> {
-    return enqueueJob(trx, name, payload, { ...opts, maxAttempts: this.exec.maxAttemptsFor(name) });
+  /** Adds a job of kind `job`; its payload is checked against the job's handler where it is queued. */
+  enqueue<P>(trx: Executor, job: Job<P, never>, payload: NoInfer<P>, opts: EnqueueOptions = {}): Promise<string | null> {
+    const maxAttempts = Math.max(job.minAttempts ?? 0, job.maxAttempts ?? this.maxAttempts);
+    return enqueueJob(trx, job.name, payload, { ...opts, maxAttempts });
   }
 
   /** Call after the transaction committed: the runner looks at once. */

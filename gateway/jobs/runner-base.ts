@@ -12,7 +12,7 @@ export abstract class RunnerBase {
   private wake: (() => void) | null = null;
 
   constructor(
-    protected readonly exec: JobExecutor,
+    protected readonly exec: JobExecutor<any>,
     kind: string,
   ) {
     this.log = exec.log.child({ runner: kind, worker: this.worker });

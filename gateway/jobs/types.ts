@@ -8,13 +8,32 @@ export interface JobContext {
   log: Logger;
 }
 
-export interface JobDefinition<P = any> {
-  name: string;
-  handler: (payload: P, ctx: JobContext) => Promise<void>;
+export interface JobOptions {
   /** Overrides the configured maximum for this kind of job. */
   maxAttempts?: number;
+  /** At least this many attempts, or the configured maximum when that is higher. */
+  minAttempts?: number;
   /** A dead job of this kind raises an alert (default true; the alert job itself does not). */
   alertWhenDead?: boolean;
+}
+
+export type JobHandler<P, D> = (deps: D, payload: P, ctx: JobContext) => Promise<void>;
+
+/**
+ * A kind of job: its name, what it does and how it is retried. Made once by defineJob, next to its
+ * handler; code that queues it passes the handle, and the payload is checked against the handler's.
+ */
+export interface Job<P, D> extends JobOptions {
+  readonly name: string;
+  readonly handler: JobHandler<P, D>;
+}
+
+/**
+ * `defineJob('payment.sync', async (d: FlowDeps, p: SyncPayload, ctx) => …, { maxAttempts: 8 })`:
+ * the payload and dependency types are read off the handler's parameters.
+ */
+export function defineJob<P, D>(name: string, handler: JobHandler<P, D>, options: JobOptions = {}): Job<P, D> {
+  return { name, handler, ...options };
 }
 
 /** A periodic task: runs at most once at a time across every process sharing the store or Redis. */
@@ -54,14 +73,4 @@ export interface RunnerSettings {
   backoffMaxMs: number;
   leaseMs: number;
   pollIntervalMs: number;
-}
-
-/** Exponential backoff with jitter: base·2^(n-1) capped, then a random point in its upper half. */
-export function backoffMs(
-  attempt: number,
-  s: Pick<RunnerSettings, 'backoffBaseMs' | 'backoffMaxMs'>,
-  random: () => number = Math.random,
-): number {
-  const exp = Math.min(s.backoffMaxMs, s.backoffBaseMs * 2 ** Math.max(0, Math.min(attempt - 1, 40)));
-  return Math.round(exp / 2 + (random() * exp) / 2);
 }

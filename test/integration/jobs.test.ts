@@ -21,14 +21,16 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import { Alerts, SEND_ALERT } from '../../gateway/flows/alerts/alerts';
+import { Alerts, sendAlertJob } from '../../gateway/flows/alerts/alerts';
 import { BullMqJobRunner } from '../../gateway/jobs/bullmq-runner';
 import { JobExecutor } from '../../gateway/jobs/executor';
 import { LocalJobRunner } from '../../gateway/jobs/local-runner';
 import { JobQueue } from '../../gateway/jobs/queue';
 import {
+  defineJob,
   PermanentJobError,
-  type JobDefinition,
+  type Job,
+  type JobOptions,
   type JobRunner,
   type RunnerSettings,
   type ScheduleDefinition,
@@ -122,7 +124,7 @@ const isMarkQueued = (q: CompiledQuery): boolean => q.sql.startsWith('update "jo
 
 interface RunnerFactory {
   kind: 'local' | 'bullmq';
-  make(exec: JobExecutor, prefix: string): JobRunner;
+  make(exec: JobExecutor<any>, prefix: string): JobRunner;
   /** Removes what the test left outside the SQLite file. */
   cleanup(prefix: string): Promise<void>;
 }
@@ -154,13 +156,18 @@ const bullmqFactory: RunnerFactory = {
 /** One gateway process: its executor, queue and runner over a store. */
 interface Node {
   store: Store;
-  exec: JobExecutor;
+  exec: JobExecutor<NodeDeps>;
   queue: JobQueue;
   runner: JobRunner;
 }
 
+/** What the jobs of a test node are given: the alerts, as main.ts gives them among the flows' deps. */
+interface NodeDeps {
+  alerts: Alerts;
+}
+
 interface NodeOptions {
-  jobs?: JobDefinition[];
+  jobs?: Job<any, NodeDeps>[];
   schedules?: ScheduleDefinition[];
   settings?: Partial<RunnerSettings>;
 }
@@ -199,11 +206,11 @@ function jobSuite(factory: RunnerFactory): void {
 
   function node(opts: NodeOptions = {}, on: Store = store): Node {
     // the dead-job hook raises a real alert through the queue, exactly as main.ts wires it
-    let alerts: Alerts | null = null;
-    const exec = new JobExecutor(on, { ...SETTINGS, ...opts.settings }, log, (trx, job, error) => alerts!.deadJob(trx, job, error));
-    const queue = new JobQueue(exec);
-    alerts = new Alerts(queue, [notifier], log);
-    exec.define(alerts.job());
+    const settings = { ...SETTINGS, ...opts.settings };
+    const queue = new JobQueue(settings.maxAttempts);
+    const alerts = new Alerts(queue, [notifier], log);
+    const exec = new JobExecutor<NodeDeps>(on, settings, log, { alerts }, alerts.deadJob);
+    exec.define(sendAlertJob);
     for (const def of opts.jobs ?? []) exec.define(def);
     for (const def of opts.schedules ?? []) exec.schedule(def);
     const runner = factory.make(exec, prefix);
@@ -214,7 +221,9 @@ function jobSuite(factory: RunnerFactory): void {
 
   /** Enqueues in a transaction of its own and kicks the runner after the commit, as flows do. */
   async function enqueue(n: Node, name: string, payload: unknown, opts: { key?: string; runAt?: Date } = {}): Promise<string | null> {
-    const id = await n.store.db.transaction().execute((trx) => n.queue.enqueue(trx, name, payload, opts));
+    // the kind as this node defines it (its attempts), or one it does not know at all
+    const job = n.exec.jobs.get(name) ?? defineJob(name, async () => undefined);
+    const id = await n.store.db.transaction().execute((trx) => n.queue.enqueue(trx, job, payload, opts));
     n.queue.kick();
     return id;
   }
@@ -223,21 +232,19 @@ function jobSuite(factory: RunnerFactory): void {
   function recorded(
     name: string,
     behave: (run: Run) => Promise<void> | void = () => undefined,
-    extra: Partial<JobDefinition> = {},
-  ): { def: JobDefinition; runs: Run[] } {
+    extra: JobOptions = {},
+  ): { def: Job<any, unknown>; runs: Run[] } {
     const runs: Run[] = [];
-    return {
-      runs,
-      def: {
-        name,
-        ...extra,
-        handler: async (payload, ctx) => {
-          const run = { jobId: ctx.jobId, payload, attempt: ctx.attempt, at: Date.now() };
-          runs.push(run);
-          await behave(run);
-        },
+    const def = defineJob(
+      name,
+      async (_deps: unknown, payload: any, ctx) => {
+        const run = { jobId: ctx.jobId, payload, attempt: ctx.attempt, at: Date.now() };
+        runs.push(run);
+        await behave(run);
       },
-    };
+      extra,
+    );
+    return { runs, def };
   }
 
   async function row(id: string, on: Store = store): Promise<JobRow> {
@@ -312,14 +319,14 @@ function jobSuite(factory: RunnerFactory): void {
     };
     const committedId = await n.store.db.transaction().execute(async (trx) => {
       await trx.insertInto('orders').values(order('order-1')).execute();
-      return n.queue.enqueue(trx, 'test.echo', { orderId: 'order-1', amount: 150_000, note: 'Оплата заказа' });
+      return n.queue.enqueue(trx, n.exec.jobs.get('test.echo')!, { orderId: 'order-1', amount: 150_000, note: 'Оплата заказа' });
     });
     n.queue.kick();
 
     await expect(
       n.store.db.transaction().execute(async (trx) => {
         await trx.insertInto('orders').values(order('order-2')).execute();
-        await n.queue.enqueue(trx, 'test.echo', { orderId: 'order-2' });
+        await n.queue.enqueue(trx, n.exec.jobs.get('test.echo')!, { orderId: 'order-2' });
         throw new Error('the state change failed');
       }),
     ).rejects.toThrow('the state change failed');
@@ -400,7 +407,7 @@ function jobSuite(factory: RunnerFactory): void {
     expect(alert.title).toContain('test.always-fails');
     expect(alert.text).toContain(id);
     expect(alert.text).toContain('нет прав на проведение');
-    const sendJobs = await store.db.selectFrom('jobs').select(['status']).where('name', '=', SEND_ALERT).execute();
+    const sendJobs = await store.db.selectFrom('jobs').select(['status']).where('name', '=', sendAlertJob.name).execute();
     expect(sendJobs).toEqual([{ status: 'done' }]);
   });
 
@@ -596,16 +603,13 @@ function jobSuite(factory: RunnerFactory): void {
     const count = new Map<number, number>();
     const n = node({
       jobs: [
-        {
-          name: 'test.many',
-          handler: async (p: { i: number }) => {
-            active++;
-            maxActive = Math.max(maxActive, active);
-            count.set(p.i, (count.get(p.i) ?? 0) + 1);
-            await sleep(15);
-            active--;
-          },
-        },
+        defineJob('test.many', async (_deps: unknown, p: { i: number }) => {
+          active++;
+          maxActive = Math.max(maxActive, active);
+          count.set(p.i, (count.get(p.i) ?? 0) + 1);
+          await sleep(15);
+          active--;
+        }),
       ],
     });
     await n.runner.start();
@@ -626,14 +630,12 @@ function jobSuite(factory: RunnerFactory): void {
   test('two runners on the same store (and Redis) share 50 jobs: each runs exactly once', async () => {
     const count = new Map<number, number>();
     const perNode = [0, 0];
-    const def = (k: number): JobDefinition => ({
-      name: 'test.shared',
-      handler: async (p: { i: number }) => {
+    const def = (k: number) =>
+      defineJob('test.shared', async (_deps: unknown, p: { i: number }) => {
         perNode[k]++;
         count.set(p.i, (count.get(p.i) ?? 0) + 1);
         await sleep(5);
-      },
-    });
+      });
     const a = node({ jobs: [def(0)] });
     const b = node({ jobs: [def(1)] });
     await Promise.all([a.runner.start(), b.runner.start()]);

@@ -1,11 +1,9 @@
 import type { JobQueue } from '../../jobs/queue';
-import type { JobDefinition } from '../../jobs/types';
+import { defineJob } from '../../jobs/types';
 import type { Logger } from '../../log';
 import type { Alert, Notifier } from '../../ports';
 import type { Executor } from '../../store/db';
 import type { JobRow } from '../../store/schema';
-
-export const SEND_ALERT = 'alert.send';
 
 /**
  * Alerts are jobs like everything else: raised inside the transaction that found the problem,
@@ -21,7 +19,7 @@ export class Alerts {
   async raise(trx: Executor, alert: Alert): Promise<void> {
     const hour = new Date().toISOString().slice(0, 13);
     for (let i = 0; i < this.channels.length; i++) {
-      await this.queue.enqueue(trx, SEND_ALERT, { channel: i, alert }, { key: `alert:${alert.key}:${i}:${hour}` });
+      await this.queue.enqueue(trx, sendAlertJob, { channel: i, alert }, { key: `alert:${alert.key}:${i}:${hour}` });
     }
   }
 
@@ -38,19 +36,20 @@ export class Alerts {
       context: { jobId: job.id, job: job.name, attempts: job.attempts },
     });
 
-  job(): JobDefinition<{ channel: number; alert: Alert }> {
-    return {
-      name: SEND_ALERT,
-      alertWhenDead: false,
-      maxAttempts: 8,
-      handler: async ({ channel, alert }) => {
-        const notifier = this.channels[channel];
-        if (!notifier) {
-          this.log.warn({ alert }, 'alert channel removed from the configuration; alert written to the log only');
-          return;
-        }
-        await notifier.send(alert);
-      },
-    };
+  /** Sends an alert to one channel (the send job). */
+  async send(channel: number, alert: Alert): Promise<void> {
+    const notifier = this.channels[channel];
+    if (!notifier) {
+      this.log.warn({ alert }, 'alert channel removed from the configuration; alert written to the log only');
+      return;
+    }
+    await notifier.send(alert);
   }
 }
+
+/** One alert to one channel; a dead alert job raises no alert of its own. */
+export const sendAlertJob = defineJob(
+  'alert.send',
+  (d: { alerts: Alerts }, { channel, alert }: { channel: number; alert: Alert }) => d.alerts.send(channel, alert),
+  { maxAttempts: 8, alertWhenDead: false },
+);

@@ -5,7 +5,7 @@ import { nowIso, type Executor } from '../../store/db';
 import type { OrderRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { queueShipmentReceipts } from '../fiscal/translator';
-import { createOrderFromOneC } from '../onec/delivery';
+import { createOrderFromOneC } from '../onec/pull';
 import { ensurePayLink } from '../orders/pay-links';
 
 /**

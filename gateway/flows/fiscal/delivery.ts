@@ -1,13 +1,13 @@
 import { formatRub } from '../../domain/money';
 import type { ReceiptDoc } from '../../domain/receipt';
-import { PermanentJobError, type JobContext, type JobDefinition, type ScheduleDefinition } from '../../jobs/types';
+import { PermanentJobError, type JobContext, defineJob, type ScheduleDefinition } from '../../jobs/types';
 import { FiscalError, type FiscalRegister, type FiscalState } from '../../ports';
 import { nowIso, type Executor } from '../../store/db';
 import { getOrder } from '../../store/orders';
 import { getReceipt, markReceiptDone, receiptsDueForCheck, unsentBefore, updateReceipt } from '../../store/receipts';
 import type { ReceiptRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
-import { FISCAL_CHECK, FISCAL_REGISTER, KIND_NAMES } from './translator';
+import { RECEIPT_KINDS } from '../alerts/catalog';
 
 /**
  * Receipts on their way to the register, as durable jobs: `fiscal.register` sends (the register's
@@ -44,7 +44,7 @@ async function failed(d: FlowDeps, trx: Executor, r: ReceiptRow, code: string, h
     key: `receipt-failed:${r.id}:${r.attempt}`,
     title: 'Чек не зарегистрирован',
     text:
-      `Чек «${KIND_NAMES[r.kind] ?? r.kind}» на ${formatRub(r.total)}${order ? ` по заказу №${order.number}` : ''}${r.payment_id ? ` (платёж ${r.payment_id})` : ''} не зарегистрирован кассой ${r.register_id}: ${hint} ` +
+      `Чек «${RECEIPT_KINDS[r.kind] ?? r.kind}» на ${formatRub(r.total)}${order ? ` по заказу №${order.number}` : ''}${r.payment_id ? ` (платёж ${r.payment_id})` : ''} не зарегистрирован кассой ${r.register_id}: ${hint} ` +
       `Исправьте причину и повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
     context: { receiptId: r.id, paymentId: r.payment_id, orderId: r.order_id, register: r.register_id, code },
   });
@@ -77,7 +77,7 @@ export async function applyState(d: FlowDeps, r: ReceiptRow, state: FiscalState)
       case 'unknown':
         // the register never got it (the send was lost before it arrived): send it
         await updateReceipt(trx, r.id, ['sent'], { status: 'pending', next_check_at: null });
-        await d.jobs.enqueue(trx, FISCAL_REGISTER, { receiptId: r.id }, { key: `fiscal:${r.id}:${r.attempt}:resend:${r.checks}` });
+        await d.jobs.enqueue(trx, registerReceiptJob, { receiptId: r.id }, { key: `fiscal:${r.id}:${r.attempt}:resend:${r.checks}` });
         return;
     }
   });
@@ -125,38 +125,35 @@ async function send(d: FlowDeps, r: ReceiptRow, ctx: JobContext): Promise<void> 
   await applyState(d, r, state);
 }
 
-export function registerJob(d: FlowDeps): JobDefinition<{ receiptId: string }> {
-  return {
-    name: FISCAL_REGISTER,
-    // a register offline for hours: the receipts wait (backoff capped by jobs.backoffMaxMs)
-    maxAttempts: Math.max(d.config.jobs.maxAttempts, 30),
-    alertWhenDead: false,
-    handler: async ({ receiptId }, ctx) => {
-      const r = await getReceipt(d.store.db, receiptId);
-      if (!r || r.status !== 'pending') return;
-      try {
-        registerOf(d, r);
-        await sendInOrder(d, r, ctx);
-      } catch (e) {
-        // failures of the register alert where they happen (send); anything else alerts here when it is final
-        const handled = e instanceof FiscalError || (e instanceof PermanentJobError && e.cause instanceof FiscalError);
-        if (!handled && (e instanceof PermanentJobError || ctx.attempt >= ctx.maxAttempts)) {
-          await d.store.db.transaction().execute((trx) =>
-            d.alerts.raise(trx, {
-              severity: 'critical',
-              key: `receipt-stuck:${r.id}:${ctx.jobId}:${ctx.attempt}`,
-              title: 'Чек не отправлен в кассу',
-              text: `Чек ${r.id} на ${formatRub(r.total)} (касса ${r.register_id}) не отправлен: ${(e as Error).message}. После исправления повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
-              context: { receiptId: r.id, register: r.register_id, jobId: ctx.jobId },
-            }),
-          );
-          d.jobs.kick();
-        }
-        throw e;
+// a register offline for hours: the receipts wait (backoff capped by jobs.backoffMaxMs)
+export const registerReceiptJob = defineJob(
+  'fiscal.register',
+  async (d: FlowDeps, { receiptId }: { receiptId: string }, ctx) => {
+    const r = await getReceipt(d.store.db, receiptId);
+    if (!r || r.status !== 'pending') return;
+    try {
+      registerOf(d, r);
+      await sendInOrder(d, r, ctx);
+    } catch (e) {
+      // failures of the register alert where they happen (send); anything else alerts here when it is final
+      const handled = e instanceof FiscalError || (e instanceof PermanentJobError && e.cause instanceof FiscalError);
+      if (!handled && (e instanceof PermanentJobError || ctx.attempt >= ctx.maxAttempts)) {
+        await d.store.db.transaction().execute((trx) =>
+          d.alerts.raise(trx, {
+            severity: 'critical',
+            key: `receipt-stuck:${r.id}:${ctx.jobId}:${ctx.attempt}`,
+            title: 'Чек не отправлен в кассу',
+            text: `Чек ${r.id} на ${formatRub(r.total)} (касса ${r.register_id}) не отправлен: ${(e as Error).message}. После исправления повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
+            context: { receiptId: r.id, register: r.register_id, jobId: ctx.jobId },
+          }),
+        );
+        d.jobs.kick();
       }
-    },
-  };
-}
+      throw e;
+    }
+  },
+  { minAttempts: 30, alertWhenDead: false },
+);
 
 /** The register's older unsent receipts first, then this one; one send at a time per register. */
 async function sendInOrder(d: FlowDeps, r: ReceiptRow, ctx: JobContext): Promise<void> {
@@ -181,17 +178,12 @@ async function sendInOrder(d: FlowDeps, r: ReceiptRow, ctx: JobContext): Promise
   });
 }
 
-export function checkJob(d: FlowDeps): JobDefinition<{ receiptId: string }> {
-  return {
-    name: FISCAL_CHECK,
-    handler: async ({ receiptId }) => {
-      const r = await getReceipt(d.store.db, receiptId);
-      if (!r || r.status !== 'sent') return;
-      const state = await registerOf(d, r).check({ externalId: registerExternalId(r), uuid: r.provider_uuid });
-      await applyState(d, r, state);
-    },
-  };
-}
+export const checkReceiptJob = defineJob('fiscal.check', async (d: FlowDeps, { receiptId }: { receiptId: string }) => {
+  const r = await getReceipt(d.store.db, receiptId);
+  if (!r || r.status !== 'sent') return;
+  const state = await registerOf(d, r).check({ externalId: registerExternalId(r), uuid: r.provider_uuid });
+  await applyState(d, r, state);
+});
 
 /** Sent receipts nobody called back about: their result is asked for (a job each, paced per register by the connector). */
 export function pollSchedule(d: FlowDeps): ScheduleDefinition | null {
@@ -204,7 +196,7 @@ export function pollSchedule(d: FlowDeps): ScheduleDefinition | null {
       const due = await receiptsDueForCheck(d.store.db, 500);
       for (const r of due) {
         await d.store.db.transaction().execute(async (trx) => {
-          await d.jobs.enqueue(trx, FISCAL_CHECK, { receiptId: r.id }, { key: `fiscal:check:${r.id}:${r.attempt}:${r.checks}` });
+          await d.jobs.enqueue(trx, checkReceiptJob, { receiptId: r.id }, { key: `fiscal:check:${r.id}:${r.attempt}:${r.checks}` });
           // not due again until the check has had time to run
           await trx
             .updateTable('receipts')

@@ -8,7 +8,8 @@ import { getPayment } from '../../store/payments';
 import { findReceiptByExternalId, insertReceipt } from '../../store/receipts';
 import type { ReceiptRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
-import { company, FISCAL_REGISTER } from './translator';
+import { registerReceiptJob } from './delivery';
+import { company } from './translator';
 import { canonicalJson, sha256 } from '../orders/create';
 
 /**
@@ -127,7 +128,7 @@ export async function createRegistrarReceipt(
   };
   const created = await d.store.db.transaction().execute(async (trx) => {
     if (!(await insertReceipt(trx, d.store.dialect, row))) return false;
-    await d.jobs.enqueue(trx, FISCAL_REGISTER, { receiptId: row.id }, { key: `fiscal:${row.id}:0` });
+    await d.jobs.enqueue(trx, registerReceiptJob, { receiptId: row.id }, { key: `fiscal:${row.id}:0` });
     return true;
   });
   if (!created) return same((await findReceiptByExternalId(d.store.db, externalId))!);

@@ -29,16 +29,15 @@ import { getOrder } from '../../store/orders';
 import { listOrderPayments } from '../../store/payments';
 import { insertReceipt, orderReceipts, paymentReceipts } from '../../store/receipts';
 import type { OrderRow, PaymentRow, ReceiptRow, RefundRow } from '../../store/schema';
+import { RECEIPT_KINDS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
+import { registerReceiptJob } from './delivery';
 
 /**
  * Translator mode: the receipts the law wants for the payments the gateway relays, made in the
  * transaction of the event (paid, shipped, refunded) and queued for their register. Each has a
  * unique external_id derived from the event, so the same event twice makes one receipt.
  */
-
-export const FISCAL_REGISTER = 'fiscal.register';
-export const FISCAL_CHECK = 'fiscal.check';
 
 /** The external_id prefix of each kind of receipt. */
 const PREFIX: Record<Stage | 'refund', string> = {
@@ -48,17 +47,6 @@ const PREFIX: Record<Stage | 'refund', string> = {
   credit: 'cr',
   credit_payment: 'cp',
   refund: 'rf',
-};
-
-/** What the accountant reads for each kind. */
-export const KIND_NAMES: Record<string, string> = {
-  prepayment: 'предоплата 100 %',
-  settlement: 'полный расчёт (зачёт предоплаты)',
-  full: 'полный расчёт',
-  credit: 'передача в кредит',
-  credit_payment: 'оплата кредита',
-  refund: 'возврат прихода',
-  registrar: 'по запросу учётной системы',
 };
 
 interface Ctx {
@@ -136,12 +124,12 @@ async function record(
       severity: 'critical',
       key: `receipt-invalid:${row.id}`,
       title: 'Чек не может быть зарегистрирован',
-      text: `Чек «${KIND_NAMES[r.kind] ?? r.kind}» на ${formatRub(r.doc.total)} по заказу №${r.order.number} не отправлен в кассу: ${issues.map((i) => i.message).join('; ')}. Исправьте данные и повторите: POST /api/v1/admin/receipts/${row.id}/retry`,
+      text: `Чек «${RECEIPT_KINDS[r.kind] ?? r.kind}» на ${formatRub(r.doc.total)} по заказу №${r.order.number} не отправлен в кассу: ${issues.map((i) => i.message).join('; ')}. Исправьте данные и повторите: POST /api/v1/admin/receipts/${row.id}/retry`,
       context: { receiptId: row.id, orderId: r.order.id, paymentId: r.payment?.id ?? null },
     });
     return;
   }
-  await d.jobs.enqueue(trx, FISCAL_REGISTER, { receiptId: row.id }, { key: `fiscal:${row.id}:0` });
+  await d.jobs.enqueue(trx, registerReceiptJob, { receiptId: row.id }, { key: `fiscal:${row.id}:0` });
 }
 
 function doc(

@@ -7,7 +7,7 @@ import type { PaymentEventsTable } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import type { ObservedStatus } from '../../domain/payment-state';
 import { attemptRef } from './attempts';
-import { APPLY_CONFIRMED, SYNC_ATTEMPT } from './sync';
+import { applyConfirmedJob, syncAttemptJob } from './sync';
 
 export type CallbackOutcome = 'confirmed' | 'duplicate' | 'deferred';
 
@@ -93,7 +93,7 @@ export async function handleCallback(
     log().warn({ err: e, attemptId: attempt.id }, 'status API unavailable; confirmation queued');
     await d.store.db.transaction().execute(async (trx) => {
       await recordEvent(trx, record());
-      await d.jobs.enqueue(trx, SYNC_ATTEMPT, { attemptId: attempt.id }, { key: `sync:callback:${event.dedupeKey}` });
+      await d.jobs.enqueue(trx, syncAttemptJob, { attemptId: attempt.id }, { key: `sync:callback:${event.dedupeKey}` });
     });
     d.jobs.kick();
     return 'deferred';
@@ -103,7 +103,7 @@ export async function handleCallback(
     if (await recordEvent(trx, record(observed.raw ?? null))) {
       const { raw: _raw, ...state } = observed;
       // no key of its own: the event's unique key already makes it one job per callback
-      await d.jobs.enqueue(trx, APPLY_CONFIRMED, { attemptId: attempt.id, observed: state });
+      await d.jobs.enqueue(trx, applyConfirmedJob, { attemptId: attempt.id, observed: state });
     }
   });
   d.jobs.kick();

@@ -1,10 +1,8 @@
 import type { ScheduleDefinition } from '../../jobs/types';
-import type { ObservedStatus } from '../../domain/payment-state';
-import { PermanentJobError, type JobDefinition } from '../../jobs/types';
 import { nowIso } from '../../store/db';
-import { attemptsDueForCheck, getAttempt, updateAttempt } from '../../store/payments';
+import { attemptsDueForCheck, updateAttempt } from '../../store/payments';
 import type { FlowDeps } from '../deps';
-import { APPLY_CONFIRMED, applyObserved, SYNC_ATTEMPT, syncAttempt } from './sync';
+import { syncAttemptJob } from './sync';
 
 /**
  * The janitor: attempts that are still open when their next check comes (a callback lost, the
@@ -25,7 +23,7 @@ export async function runJanitor(d: FlowDeps): Promise<number> {
   const due = await attemptsDueForCheck(d.store.db, 500);
   for (const attempt of due) {
     await d.store.db.transaction().execute(async (trx) => {
-      await d.jobs.enqueue(trx, SYNC_ATTEMPT, { attemptId: attempt.id, poll: true }, { key: `sync:${attempt.id}:${attempt.checks}` });
+      await d.jobs.enqueue(trx, syncAttemptJob, { attemptId: attempt.id, poll: true }, { key: `sync:${attempt.id}:${attempt.checks}` });
       // not due again until the check has had time to run
       await updateAttempt(trx, attempt.id, { next_check_at: nowIso(Date.now() + 5 * 60_000) });
     });
@@ -35,29 +33,4 @@ export async function runJanitor(d: FlowDeps): Promise<number> {
     d.jobs.kick();
   }
   return due.length;
-}
-
-/**
- * A state the status API confirmed for a callback, applied. A still-pending answer is asked again
- * (that check also gives up an attempt past its lifetime).
- */
-export function applyConfirmedJob(d: FlowDeps): JobDefinition<{ attemptId: string; observed: ObservedStatus }> {
-  return {
-    name: APPLY_CONFIRMED,
-    handler: async ({ attemptId, observed }) => {
-      const attempt = await getAttempt(d.store.db, attemptId);
-      if (!attempt) throw new PermanentJobError(`attempt ${attemptId} not found`);
-      if (observed.state === 'pending') await syncAttempt(d, attempt);
-      else await applyObserved(d, attempt, observed, { recorded: true });
-    },
-  };
-}
-
-export function syncAttemptJob(d: FlowDeps): JobDefinition<{ attemptId: string; poll?: boolean }> {
-  return {
-    name: SYNC_ATTEMPT,
-    handler: async ({ attemptId, poll }) => {
-      await syncAttempt(d, attemptId, { poll: poll ?? false });
-    },
-  };
 }

@@ -1,6 +1,7 @@
 import { formatRub } from '../../domain/money';
 import { newId } from '../../domain/ids';
 import { decideTransition, type ObservedStatus } from '../../domain/payment-state';
+import { defineJob, PermanentJobError } from '../../jobs/types';
 import { ProviderNotFoundError } from '../../ports';
 import { nowIso, type Executor } from '../../store/db';
 import { addOrderMoney } from '../../store/orders';
@@ -12,10 +13,6 @@ import { recordConfirmedPayment } from '../history/operations';
 import { queuePaymentReceipt } from '../fiscal/translator';
 import { queueDelivery } from '../onec/delivery';
 import { notifySite } from './site-notify';
-
-export const SYNC_ATTEMPT = 'payment.sync';
-/** Applies a state the status API confirmed after a callback (the callback's row holds the answer). */
-export const APPLY_CONFIRMED = 'payment.apply';
 
 const FINAL_STATES = new Set(['paid', 'declined', 'expired', 'reversed', 'refunded']);
 /** Payment statuses after the money was taken. */
@@ -200,3 +197,22 @@ async function moveByObserved(
   }
   return current;
 }
+
+/** Asks the provider about an attempt and applies the answer (the janitor's checks; a callback the status API could not confirm at once). */
+export const syncAttemptJob = defineJob('payment.sync', async (d: FlowDeps, { attemptId, poll }: { attemptId: string; poll?: boolean }) => {
+  await syncAttempt(d, attemptId, { poll: poll ?? false });
+});
+
+/**
+ * A state the status API confirmed for a callback, applied (the callback's row holds the answer). A
+ * still-pending answer is asked again (that check also gives up an attempt past its lifetime).
+ */
+export const applyConfirmedJob = defineJob(
+  'payment.apply',
+  async (d: FlowDeps, { attemptId, observed }: { attemptId: string; observed: ObservedStatus }) => {
+    const attempt = await getAttempt(d.store.db, attemptId);
+    if (!attempt) throw new PermanentJobError(`attempt ${attemptId} not found`);
+    if (observed.state === 'pending') await syncAttempt(d, attempt);
+    else await applyObserved(d, attempt, observed, { recorded: true });
+  },
+);

@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { jobViewSchema, receiptViewSchema } from '../../../schemas/api';
 import { notFound, conflict } from '../../errors';
-import { retryReceipt } from '../../flows/fiscal/callback';
+import { retryReceipt } from '../../flows/fiscal/retry';
 import { receiptView } from '../../flows/views';
 import { countJobsByStatus, getJob, listJobs } from '../../store/jobs';
 import { listReceipts } from '../../store/receipts';

@@ -2,20 +2,18 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import iconv from 'iconv-lite';
 import { CML_VERSIONS, CmlError, type CmlVersion } from '../../../connectors/commerceml/types';
+import { importFile } from '../../flows/exchange/import';
+import { confirmQuery, queryOrders } from '../../flows/exchange/query';
 import {
-  appendChunk,
   basesOf,
-  confirmQuery,
   findSession,
-  importFile,
-  looksComplete,
   openSession,
-  queryOrders,
   safeFileName,
   sessionDir,
   setSessionVersion,
   type ExchangeBase,
 } from '../../flows/exchange/session';
+import { appendChunk, looksComplete } from '../../flows/exchange/upload';
 import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';
 

@@ -3,7 +3,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { z } from 'zod';
 import { onecOrderOutSchema, onecOrderSchema, onecPaymentSchema } from '../../../schemas/api';
 import { badRequest, unauthorized } from '../../errors';
-import { createOrderFromOneC } from '../../flows/onec/delivery';
+import { createOrderFromOneC } from '../../flows/onec/pull';
 import { ensurePayLink } from '../../flows/orders/pay-links';
 import { ensureSbpQr } from '../../flows/payments/create';
 import { getOrder } from '../../store/orders';

@@ -1,4 +1,4 @@
-import { backoffMs } from '../../../gateway/jobs/types';
+import { backoffMs } from '../../../gateway/jobs/backoff';
 
 const s = { backoffBaseMs: 1000, backoffMaxMs: 60_000 };
 

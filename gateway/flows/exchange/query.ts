@@ -1,0 +1,118 @@
+import { CmlError, type CmlVersion, type ExportOrder } from '../../../connectors/commerceml/types';
+import { writeOrders } from '../../../connectors/commerceml/writer';
+import type { Customer, OrderItem } from '../../domain/order';
+import { nowIso } from '../../store/db';
+import { listOrderPayments, paymentAttempts } from '../../store/payments';
+import type { ExchangeSessionsTable, OrderRow } from '../../store/schema';
+import type { FlowDeps } from '../deps';
+import { ExchangeBase, organizationsOf } from './session';
+
+const STATUS: Record<string, [string, string]> = {
+  awaiting_payment: ['N', 'Принят'],
+  paid: ['P', 'Оплачен'],
+  partially_refunded: ['P', 'Оплачен'],
+  refunded: ['R', 'Возврат'],
+  cancelled: ['C', 'Отменен'],
+};
+
+const METHOD: Record<string, string> = { card: 'Банковская карта', sbp: 'СБП', invoice: 'Счёт' };
+
+async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Promise<ExportOrder> {
+  const customer = JSON.parse(order.customer) as Customer;
+  const items = JSON.parse(order.items) as OrderItem[];
+  const payments = await listOrderPayments(d.store.db, order.id);
+  const paid = payments.filter((p) => p.paid_at).at(-1);
+  const last = paid ?? payments.at(-1);
+  const attempt = paid ? (await paymentAttempts(d.store.db, paid.id)).find((a) => a.provider_ref) : undefined;
+  const [statusId, status] = STATUS[order.status] ?? ['N', 'Принят'];
+  const isPaid = Boolean(paid) || Boolean(order.onec_paid_at);
+  return {
+    id: order.onec_ref ?? order.external_id,
+    number: order.number,
+    createdAt: order.created_at,
+    total: order.total,
+    customer: {
+      id: customer.inn
+        ? `inn-${customer.inn}${customer.kpp ? `-${customer.kpp}` : ''}`
+        : customer.email
+          ? `email-${customer.email}`
+          : customer.phone
+            ? `phone-${customer.phone.replace(/\D/g, '')}`
+            : `order-${order.id}`,
+      type: customer.type,
+      name: customer.name,
+      inn: customer.inn,
+      kpp: customer.kpp,
+      email: customer.email,
+      phone: customer.phone,
+    },
+    items: items.map((it) => ({
+      id: it.sku,
+      name: it.name,
+      quantity: it.quantity,
+      price: it.price,
+      amount: it.amount,
+      vat: it.vat,
+      kind: it.kind ?? 'goods',
+      delivery: /^(ORDER_)?DELIVERY$/i.test(it.sku),
+    })),
+    requisites: {
+      paymentMethod: last ? (METHOD[last.method] ?? last.method) : 'Банковская карта',
+      ...(last ? { paymentMethodId: last.method } : {}),
+      paid: isPaid,
+      ...(paid?.paid_at ? { paidAt: paid.paid_at } : order.onec_paid_at ? { paidAt: order.onec_paid_at } : {}),
+      ...(attempt?.provider_ref ? { paymentDocumentNumber: attempt.provider_ref } : paid ? { paymentDocumentNumber: paid.id } : {}),
+      status: `[${statusId}] ${status}`,
+      statusId,
+      statusChangedAt: order.updated_at,
+      cancelled: order.status === 'cancelled',
+      ...(order.cancelled_at ? { cancelledAt: order.cancelled_at } : {}),
+      ...(order.cancel_reason ? { cancelReason: order.cancel_reason } : {}),
+      deliveryAllowed: isPaid,
+      ...(base.site ? { site: base.site } : {}),
+    },
+  };
+}
+
+/**
+ * `mode=query`: the orders 1C has not confirmed yet (new, or changed since 1C last took them), in
+ * the session's version and the base's encoding. They are marked as taken only at `success`: a
+ * query never confirmed sends the same orders again.
+ */
+export async function queryOrders(d: FlowDeps, base: ExchangeBase, session: ExchangeSessionsTable): Promise<Buffer> {
+  const queryAt = nowIso();
+  const orders = await d.store.db
+    .selectFrom('orders')
+    .selectAll()
+    .where('organization_id', 'in', organizationsOf(d, base))
+    .where((eb) => eb.or([eb('exported_at', 'is', null), eb('updated_at', '>', eb.ref('exported_at'))]))
+    .orderBy('created_at')
+    .execute();
+  const exported: ExportOrder[] = [];
+  for (const o of orders) exported.push(await exportOrder(d, base, o));
+  await d.store.db
+    .updateTable('exchange_sessions')
+    .set({ query_at: queryAt, query_orders: JSON.stringify(orders.map((o) => [o.id, o.updated_at])) })
+    .where('id', '=', session.id)
+    .execute();
+  return writeOrders(exported, {
+    version: (session.version as CmlVersion) ?? base.version,
+    encoding: base.encoding,
+    generatedAt: new Date(queryAt),
+    timeZone: base.timeZone,
+  });
+}
+
+/** `mode=success`: 1C took what the last query sent; an order changed since then is sent again. */
+export async function confirmQuery(d: FlowDeps, session: ExchangeSessionsTable): Promise<number> {
+  if (!session.query_at || !session.query_orders)
+    throw new CmlError('Нечего подтверждать: в этом сеансе не было запроса заказов (mode=query).');
+  const sent = JSON.parse(session.query_orders) as [string, string][];
+  await d.store.db.transaction().execute(async (trx) => {
+    for (const [id, updatedAt] of sent) {
+      await trx.updateTable('orders').set({ exported_at: updatedAt }).where('id', '=', id).execute();
+    }
+    await trx.updateTable('exchange_sessions').set({ query_orders: null }).where('id', '=', session.id).execute();
+  });
+  return sent.length;
+}

@@ -1,0 +1,113 @@
+import { checkTotals, fitLine } from '../../domain/order';
+import { unprocessable } from '../../errors';
+import { defineJob, type ScheduleDefinition } from '../../jobs/types';
+import { type OneCOrder } from '../../ports';
+import { nowIso } from '../../store/db';
+import { findOrderByExternalId, getOrder, insertOrder } from '../../store/orders';
+import type { OrderRow } from '../../store/schema';
+import type { FlowDeps } from '../deps';
+import { canonicalJson, orderRow, sha256 } from '../orders/create';
+import { ensurePayLink } from '../orders/pay-links';
+
+/** Writes a manager-created order's payment link back into 1C. */
+export const writePayLinkJob = defineJob('onec.write-link', async (d: FlowDeps, { orderId }: { orderId: string }) => {
+  const order = await getOrder(d.store.db, orderId);
+  if (!order?.onec_ref) return;
+  const source = d.onec.source(order.organization_id);
+  if (!source) return;
+  const { url } = await ensurePayLink(d, order);
+  await source.writePaymentLink(order.onec_ref, url);
+});
+
+const WATERMARK_OVERLAP_MS = 24 * 3600_000;
+
+/**
+ * Pull: every organization reading orders from 1C gets the new ones (since its watermark, with a
+ * day of overlap: a backdated document is still seen), each with a payment link written back.
+ */
+export function pullSchedule(d: FlowDeps): ScheduleDefinition | null {
+  const orgs = d.config.organizations.filter((o) => o.onec.pull && d.onec.source(o.id));
+  if (orgs.length === 0) return null;
+  return {
+    name: 'onec.pull-orders',
+    everyMs: Math.min(...orgs.map((o) => o.onec.pull!.everySeconds)) * 1000,
+    handler: async () => {
+      for (const org of orgs) await pullOrders(d, org.id);
+    },
+  };
+}
+
+export async function pullOrders(d: FlowDeps, organizationId: string): Promise<number> {
+  const org = d.orgs.get(organizationId)!;
+  const source = d.onec.source(organizationId)!;
+  const key = `onec:pull:${organizationId}`;
+  const state = await d.store.db.selectFrom('sync_state').select('value').where('key', '=', key).executeTakeFirst();
+  const watermark = state?.value ?? org.onec.pull?.since ?? nowIso(Date.now() - WATERMARK_OVERLAP_MS);
+  const since = nowIso(Date.parse(watermark) - WATERMARK_OVERLAP_MS);
+  let created = 0;
+  let newest = watermark;
+  for (let skip = 0; ; skip += 200) {
+    const orders = await source.newOrders(since, { limit: 200, skip });
+    for (const o of orders) {
+      if ((await createOrderFromOneC(d, organizationId, o, { writeLinkBack: true })).created) created++;
+      if (o.date > newest) newest = o.date;
+    }
+    if (orders.length < 200) break;
+  }
+  await d.store.db.transaction().execute(async (trx) => {
+    const now = nowIso();
+    const r = await trx.updateTable('sync_state').set({ value: newest, updated_at: now }).where('key', '=', key).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) await trx.insertInto('sync_state').values({ key, value: newest, updated_at: now }).execute();
+  });
+  if (created > 0) d.log.info({ organization: organizationId, created }, 'orders picked up from 1C');
+  return created;
+}
+
+/**
+ * An order a manager created in 1C (pushed by 1C or pulled from it): its 1C ref is its external id.
+ * The same ref again returns the order already made. Lines keep 1C's amounts (a discounted line's
+ * price is made to fit). `writeLinkBack` queues writing the payment link into the 1C order.
+ */
+export async function createOrderFromOneC(
+  d: FlowDeps,
+  organizationId: string,
+  o: OneCOrder,
+  opts: { writeLinkBack: boolean },
+): Promise<{ order: OrderRow; created: boolean }> {
+  const existing = await findOrderByExternalId(d.store.db, organizationId, o.ref);
+  if (existing) return { order: existing, created: false };
+  const items = o.items.map(fitLine);
+  const issues = checkTotals(items, o.total);
+  if (issues.length > 0) {
+    throw unprocessable(
+      'totals_mismatch',
+      `order ${o.number} from 1C: the lines do not add up to the total`,
+      issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
+  }
+  const content = { number: o.number, customer: o.customer, items, total: o.total };
+  const row = orderRow({
+    organization_id: organizationId,
+    external_id: o.ref,
+    number: o.number,
+    source: 'onec',
+    customer: JSON.stringify(o.customer),
+    items: JSON.stringify(items),
+    total: o.total,
+    payment_terms: JSON.stringify({ type: 'prepay' }),
+    request_hash: sha256(canonicalJson(content)),
+    onec_ref: o.ref,
+  });
+  try {
+    await d.store.db.transaction().execute(async (trx) => {
+      await insertOrder(trx, row);
+      if (opts.writeLinkBack) await d.jobs.enqueue(trx, writePayLinkJob, { orderId: row.id }, { key: `onec-link:${row.id}` });
+    });
+  } catch (e) {
+    const raced = await findOrderByExternalId(d.store.db, organizationId, o.ref);
+    if (raced) return { order: raced, created: false };
+    throw e;
+  }
+  d.jobs.kick();
+  return { order: row, created: true };
+}
