@@ -12,6 +12,7 @@ import { AtolDriverRegister } from '../connectors/atol-driver/register';
 import { AtolOnlineRegister } from '../connectors/atol-online/register';
 import { LogNotifier } from '../connectors/notify/log';
 import { WebhookNotifier } from '../connectors/notify/webhook';
+import { SiteWebhook } from '../connectors/site/webhook';
 import { ConfigError, type GatewayConfig } from './config';
 import { Alerts } from './flows/alerts/alerts';
 import { alertsFeature } from './flows/alerts';
@@ -32,7 +33,7 @@ import { JobQueue } from './jobs/queue';
 import type { JobRunner } from './jobs/types';
 import { createLogger, type Logger } from './log';
 import { Semaphore } from './limiter';
-import type { AcquiringProvider, FiscalRegister, Notifier, OneCOrderSource, OneCSink, ProviderName } from './ports';
+import type { AcquiringProvider, FiscalRegister, Notifier, OneCOrderSource, OneCSink, ProviderName, SiteNotifier } from './ports';
 import { openStore, type Store } from './store/db';
 import { countJobsByStatus } from './store/jobs';
 import { migrateToLatest } from './store/migrations';
@@ -149,6 +150,11 @@ function buildFiscal(config: GatewayConfig): FiscalRegisters {
   return new FiscalRegisters(registers, rules);
 }
 
+/** Each organization's site webhook, where it has one. */
+function buildSites(config: GatewayConfig): Map<string, SiteNotifier> {
+  return new Map(config.organizations.flatMap((o) => (o.siteWebhook ? [[o.id, new SiteWebhook(o.siteWebhook)] as const] : [])));
+}
+
 function buildNotifiers(config: GatewayConfig, log: Logger): Notifier[] {
   return config.alerts.channels.map((c) =>
     c.type === 'webhook' ? new WebhookNotifier(c) : new LogNotifier(log.child({ channel: 'alerts' })),
@@ -173,6 +179,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     alerts,
     onec: buildOneC(config),
     fiscal,
+    sites: buildSites(config),
     log,
   };
   const exec = new JobExecutor(store, config.jobs, log, flows, alerts.deadJob);

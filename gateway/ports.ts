@@ -13,12 +13,15 @@ export class ExternalError extends Error {
   readonly system: string;
   readonly retryable: boolean;
   readonly code?: string;
-  constructor(system: string, message: string, opts: { retryable: boolean; code?: string; cause?: unknown }) {
+  /** How long the system asked to be left alone (a 429's Retry-After): the job waits at least this. */
+  readonly retryAfterMs?: number;
+  constructor(system: string, message: string, opts: { retryable: boolean; code?: string; retryAfterMs?: number; cause?: unknown }) {
     super(message, { cause: opts.cause });
     this.name = 'ExternalError';
     this.system = system;
     this.retryable = opts.retryable;
     this.code = opts.code;
+    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
   }
 }
 
@@ -179,6 +182,20 @@ export interface Notifier {
   send(alert: Alert): Promise<void>;
 }
 
+// ---------------------------------------------------------------- the shop's site
+
+/** A payment event as the site's webhook receives it. */
+export interface SiteEvent {
+  event: string;
+  payment: unknown;
+  sentAt: string;
+}
+
+/** The shop's site, told about payment events. `idempotencyKey` is the same on every retry of one event. */
+export interface SiteNotifier {
+  send(event: SiteEvent, idempotencyKey: string): Promise<void>;
+}
+
 // ---------------------------------------------------------------- 1C
 
 /** Bounds the calls in flight to one outside system (a 1C base has few licences). */
@@ -224,11 +241,12 @@ export class OneCError extends ExternalError {
   readonly kind: OneCErrorKind;
   /** What a 1C operator or support reads, in Russian. */
   readonly hint: string;
-  constructor(kind: OneCErrorKind, message: string, hint: string, opts: { cause?: unknown; code?: string } = {}) {
+  constructor(kind: OneCErrorKind, message: string, hint: string, opts: { cause?: unknown; code?: string; retryAfterMs?: number } = {}) {
     super('1c', message, {
       retryable: kind === 'unavailable' || kind === 'timeout' || kind === 'lock',
       cause: opts.cause,
       code: opts.code ?? kind,
+      retryAfterMs: opts.retryAfterMs,
     });
     this.name = 'OneCError';
     this.kind = kind;
@@ -323,8 +341,19 @@ export class FiscalError extends ExternalError {
   readonly kind: FiscalErrorKind;
   /** What support or an accountant reads, in Russian. */
   readonly hint: string;
-  constructor(system: string, kind: FiscalErrorKind, message: string, hint: string, opts: { cause?: unknown; code?: string } = {}) {
-    super(system, message, { retryable: kind === 'unavailable', cause: opts.cause, code: opts.code ?? kind });
+  constructor(
+    system: string,
+    kind: FiscalErrorKind,
+    message: string,
+    hint: string,
+    opts: { cause?: unknown; code?: string; retryAfterMs?: number } = {},
+  ) {
+    super(system, message, {
+      retryable: kind === 'unavailable',
+      cause: opts.cause,
+      code: opts.code ?? kind,
+      retryAfterMs: opts.retryAfterMs,
+    });
     this.name = 'FiscalError';
     this.kind = kind;
     this.hint = hint;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
 import { FiscalError } from '../../gateway/ports';
+import { HttpTransport } from '../shared/http';
 import type { TaskResult } from './types';
 
 export interface DriverClientConfig {
@@ -26,12 +26,14 @@ const unavailable = (what: string, why: string, cause?: unknown) =>
  * (201; 409 when that uuid was queued before) and their results read from `GET /api/v2/requests/<uuid>`.
  */
 export class DriverClient {
-  private readonly base: string;
-  private readonly agent: Agent;
+  private readonly transport: HttpTransport;
 
   constructor(private readonly cfg: DriverClientConfig) {
-    this.base = cfg.url.replace(/\/+$/, '');
-    this.agent = new Agent({ connections: 4, keepAliveTimeout: 30_000, connectTimeout: Math.min(5000, cfg.timeoutMs) });
+    this.transport = new HttpTransport(cfg.url, {
+      timeoutMs: cfg.timeoutMs,
+      connections: 4,
+      connectTimeoutMs: Math.min(5000, cfg.timeoutMs),
+    });
   }
 
   private headers(): Record<string, string> {
@@ -46,16 +48,12 @@ export class DriverClient {
     let status: number;
     let text: string;
     try {
-      const res = await request(this.base + path, {
+      ({ status, text } = await this.transport.request({
         method,
+        path,
         headers: { ...this.headers(), ...(body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}) },
         body: body !== undefined ? JSON.stringify(body) : undefined,
-        dispatcher: this.agent,
-        headersTimeout: this.cfg.timeoutMs,
-        bodyTimeout: this.cfg.timeoutMs,
-      });
-      status = res.statusCode;
-      text = await res.body.text();
+      }));
     } catch (e) {
       throw unavailable(`${method} ${path}`, (e as Error).message, e);
     }

@@ -1,5 +1,5 @@
-import { Agent, request } from 'undici';
 import { FiscalError } from '../../gateway/ports';
+import { HttpTransport } from '../shared/http';
 import { ATOL_CODES, type AtolError, type AtolTokenResponse } from './types';
 
 export interface AtolClientConfig {
@@ -23,16 +23,14 @@ export interface AtolAnswer<T> {
  * 5xx and pages that are not JSON are `unavailable` (retry); credentials ATOL refuses are `auth`.
  */
 export class AtolOnlineClient {
-  private readonly base: string;
-  private readonly agent: Agent;
+  private readonly transport: HttpTransport;
   private token: { value: string; at: number } | null = null;
   private fetching: Promise<string> | null = null;
   /** getToken calls made (the tests count them). */
   tokenRequests = 0;
 
   constructor(private readonly cfg: AtolClientConfig) {
-    this.base = cfg.baseUrl.endsWith('/') ? cfg.baseUrl : `${cfg.baseUrl}/`;
-    this.agent = new Agent({ connections: 16, keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, cfg.timeoutMs) });
+    this.transport = new HttpTransport(cfg.baseUrl, { timeoutMs: cfg.timeoutMs, connections: 16 });
   }
 
   /** Calls `path` with the token; an expired or unknown token is renewed once and the call repeated. */
@@ -80,39 +78,39 @@ export class AtolOnlineClient {
 
   private async http<T>(method: 'GET' | 'POST', path: string, body: unknown, headers: Record<string, string> = {}): Promise<AtolAnswer<T>> {
     const what = path.startsWith('getToken') ? 'getToken' : path.replace(/\/[0-9a-f-]{36}$/i, '/…');
-    let status: number;
-    let text: string;
+    let answer;
     try {
-      const res = await request(this.base + path, {
+      answer = await this.transport.request({
         method,
+        path,
         headers: {
           accept: 'application/json',
           ...(body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}),
           ...headers,
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
-        dispatcher: this.agent,
-        headersTimeout: this.cfg.timeoutMs,
-        bodyTimeout: this.cfg.timeoutMs,
       });
-      status = res.statusCode;
-      text = await res.body.text();
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      const why =
-        code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
-          ? `no answer in ${this.cfg.timeoutMs} ms`
-          : (e as Error).message;
-      throw new FiscalError('atol', 'unavailable', `${what}: ${why}`, 'АТОЛ Онлайн не отвечает; чек будет отправлен повторно.', {
-        cause: e,
-      });
+      throw new FiscalError(
+        'atol',
+        'unavailable',
+        `${what}: ${(e as Error).message}`,
+        'АТОЛ Онлайн не отвечает; чек будет отправлен повторно.',
+        {
+          cause: e,
+        },
+      );
     }
-    if (status >= 500 || status === 429)
+    const { status, text } = answer;
+    if (answer.outcome === 'retry')
       throw new FiscalError(
         'atol',
         'unavailable',
         `${what}: HTTP ${status}`,
         'АТОЛ Онлайн временно недоступен; чек будет отправлен повторно.',
+        {
+          retryAfterMs: answer.retryAfterMs,
+        },
       );
     try {
       return { status, body: JSON.parse(text) as AtolAnswer<T>['body'] };

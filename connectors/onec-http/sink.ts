@@ -1,5 +1,5 @@
-import { Agent, request } from 'undici';
 import { toRubleString } from '../../gateway/domain/money';
+import { HttpTransport, type NoAnswerError } from '../shared/http';
 import { OneCError, type Limiter, type OneCDocumentRef, type OneCPaymentDoc, type OneCSink } from '../../gateway/ports';
 
 export interface HttpSinkConfig {
@@ -22,7 +22,7 @@ export class HttpSink implements OneCSink {
   readonly transport = 'http' as const;
   private readonly url: string;
   private readonly auth: string;
-  private readonly agent: Agent;
+  private readonly http: HttpTransport;
 
   constructor(
     private readonly cfg: HttpSinkConfig,
@@ -30,7 +30,7 @@ export class HttpSink implements OneCSink {
   ) {
     this.url = `${cfg.baseUrl.replace(/\/+$/, '')}${cfg.path.startsWith('/') ? cfg.path : `/${cfg.path}`}`;
     this.auth = `Basic ${Buffer.from(`${cfg.user}:${cfg.password}`, 'utf8').toString('base64')}`;
-    this.agent = new Agent({ connections: 16, keepAliveTimeout: 30_000 });
+    this.http = new HttpTransport(this.url, { timeoutMs: cfg.timeoutMs, connections: 16 });
   }
 
   async ping(): Promise<void> {
@@ -88,22 +88,18 @@ export class HttpSink implements OneCSink {
       let status: number;
       let text: string;
       try {
-        const res = await request(url, {
+        ({ status, text } = await this.http.request({
           method,
+          path: url,
           headers: {
             authorization: this.auth,
             accept: 'application/json',
             ...(body ? { 'content-type': 'application/json; charset=utf-8' } : {}),
           },
           body: body ? JSON.stringify(body) : undefined,
-          dispatcher: this.agent,
-          headersTimeout: this.cfg.timeoutMs,
-          bodyTimeout: this.cfg.timeoutMs,
-        });
-        status = res.statusCode;
-        text = await res.body.text();
+        }));
       } catch (e) {
-        const timeout = String((e as { code?: string }).code ?? '').includes('TIMEOUT');
+        const timeout = (e as NoAnswerError).kind === 'timeout';
         throw new OneCError(
           timeout ? 'timeout' : 'unavailable',
           `${method} ${url}: ${(e as Error).message}`,

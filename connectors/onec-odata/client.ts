@@ -1,5 +1,5 @@
 import pRetry from 'p-retry';
-import { Agent, request } from 'undici';
+import { HttpTransport, type NoAnswerError } from '../shared/http';
 import { OneCError, type Limiter } from '../../gateway/ports';
 
 /**
@@ -58,7 +58,7 @@ function enc(s: string): string {
 export class ODataClient {
   readonly odataUrl: string;
   private readonly auth: string;
-  private readonly agent: Agent;
+  private readonly http: HttpTransport;
 
   constructor(
     private readonly cfg: ODataConfig,
@@ -66,7 +66,7 @@ export class ODataClient {
   ) {
     this.odataUrl = `${cfg.baseUrl.replace(/\/+$/, '')}/odata/standard.odata/`;
     this.auth = `Basic ${Buffer.from(`${cfg.user}:${cfg.password}`, 'utf8').toString('base64')}`;
-    this.agent = new Agent({ connections: 16, keepAliveTimeout: 30_000, connectTimeout: Math.min(cfg.timeoutMs, 10_000) });
+    this.http = new HttpTransport(this.odataUrl, { timeoutMs: cfg.timeoutMs, connections: 16 });
   }
 
   static entityPath(entitySet: string, ref?: string): string {
@@ -147,43 +147,40 @@ export class ODataClient {
   }
 
   private async once(method: string, entitySet: string, path: string, body?: unknown): Promise<unknown> {
-    const url = this.odataUrl + path;
-    let status: number;
-    let contentType: string;
-    let text: string;
+    let answer;
     try {
-      const res = await request(url, {
+      answer = await this.http.request({
         method: method as 'GET',
+        path,
         headers: {
           authorization: this.auth,
           accept: 'application/json',
           ...(body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}),
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
-        dispatcher: this.agent,
-        headersTimeout: this.cfg.timeoutMs,
-        bodyTimeout: this.cfg.timeoutMs,
       });
-      status = res.statusCode;
-      contentType = String(res.headers['content-type'] ?? '');
-      text = await res.body.text();
     } catch (e) {
-      const code = (e as { code?: string }).code ?? '';
-      if (code.startsWith('UND_ERR_') && code.includes('TIMEOUT')) {
+      if ((e as NoAnswerError).kind === 'timeout') {
         throw new OneCError(
           'timeout',
-          `${method} ${entitySet}: no answer in ${this.cfg.timeoutMs} ms`,
+          `${method} ${entitySet}: ${(e as Error).message}`,
           `База 1С не ответила за ${Math.round(this.cfg.timeoutMs / 1000)} с.`,
-          { cause: e },
+          {
+            cause: e,
+          },
         );
       }
       throw new OneCError(
         'unavailable',
         `${method} ${entitySet}: ${(e as Error).message}`,
         'База 1С недоступна (нет соединения с веб-сервером публикации).',
-        { cause: e },
+        {
+          cause: e,
+        },
       );
     }
+    const { status, text } = answer;
+    const contentType = String(answer.headers['content-type'] ?? '');
     return parseAnswer(method, entitySet, status, contentType, text);
   }
 }

@@ -1,5 +1,5 @@
-import { Agent, type Dispatcher } from 'undici';
 import { ExternalError } from '../../gateway/ports';
+import { call, HttpTransport } from '../shared/http';
 import type { SberError } from './types';
 
 export interface SberClientConfig {
@@ -31,15 +31,10 @@ export function errorCodeOf(r: SberError): number {
 
 /** The bank's HTTP API: form-encoded POSTs, JSON answers, credentials in the form. */
 export class SberClient {
-  private readonly origin: string;
-  private readonly basePath: string;
   /** Keep-alive connections to the bank, shared by every call of this merchant. */
-  private readonly agent: Agent;
+  private readonly http: HttpTransport;
   constructor(private readonly cfg: SberClientConfig) {
-    const base = new URL(cfg.baseUrl.endsWith('/') ? cfg.baseUrl : `${cfg.baseUrl}/`);
-    this.origin = base.origin;
-    this.basePath = base.pathname;
-    this.agent = new Agent({ connections: 64, keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, cfg.timeoutMs) });
+    this.http = new HttpTransport(cfg.baseUrl, { timeoutMs: cfg.timeoutMs });
   }
 
   /** Calls `method` and returns the parsed answer; a non-zero errorCode is left to the caller. */
@@ -51,22 +46,12 @@ export class SberClient {
       form.set('password', this.cfg.password ?? '');
     }
     for (const [k, v] of Object.entries(params)) if (v !== undefined) form.set(k, String(v));
-    let status: number;
-    let text: string;
-    try {
-      ({ status, text } = await this.post(method, form.toString()));
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      const why =
-        code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
-          ? `no answer in ${this.cfg.timeoutMs} ms`
-          : (e as Error).message;
-      throw new ExternalError('sber', `${method}: ${why}`, { retryable: true, cause: e });
-    }
-    if (status >= 500 || status === 429) {
-      throw new ExternalError('sber', `${method}: HTTP ${status}`, { retryable: true });
-    }
-    if (status < 200 || status >= 300) throw new ExternalError('sber', `${method}: HTTP ${status}`, { retryable: false });
+    const { text } = await call('sber', method, this.http, {
+      method: 'POST',
+      path: method,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: form.toString(),
+    });
     try {
       return JSON.parse(text) as T;
     } catch {
@@ -75,36 +60,6 @@ export class SberClient {
         retryable: true,
       });
     }
-  }
-
-  /**
-   * One POST, its answer collected as text. undici's dispatch with a handler of its own: the
-   * answers are small, and request()'s streams cost more than the rest of the call.
-   */
-  private post(method: string, body: string): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      let status = 0;
-      const chunks: Buffer[] = [];
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart: () => undefined,
-        onResponseStart: (_controller, statusCode) => void (status = statusCode),
-        onResponseData: (_controller, chunk) => void chunks.push(chunk),
-        onResponseEnd: () => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }),
-        onResponseError: (_controller, e) => reject(e),
-      };
-      this.agent.dispatch(
-        {
-          origin: this.origin,
-          path: this.basePath + method,
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-          body,
-          headersTimeout: this.cfg.timeoutMs,
-          bodyTimeout: this.cfg.timeoutMs,
-        },
-        handler,
-      );
-    });
   }
 
   /** Like call(), but a non-zero errorCode throws SberApiError. */

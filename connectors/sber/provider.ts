@@ -14,7 +14,8 @@ import {
   type WebhookResult,
 } from '../../gateway/ports';
 import { checksumKey, fingerprint, signedString, verifyChecksum, type ChecksumKey } from './checksum';
-import { SberClient, SberApiError, errorCodeOf, type SberClientConfig } from './client';
+import { SberClient, SberApiError, errorCodeOf } from './client';
+import type { SberConfig } from './config';
 import {
   ACTION_SESSION_TIMEOUT,
   CALLBACK_OPERATIONS,
@@ -28,18 +29,13 @@ import {
 /** getLastOrdersForMerchants.do takes at most this many orders a page. */
 const REGISTRY_PAGE = 200;
 
-export interface SberProviderConfig extends SberClientConfig {
-  callback: { mode: 'symmetric'; secret: string } | { mode: 'asymmetric'; publicKey: string };
-  dynamicCallbackUrl: boolean;
-}
-
 /** Sber internet acquiring (and every bank on the same BPC `.do` API) behind the acquiring port. */
 export class SberProvider implements AcquiringProvider {
   readonly name = 'sber' as const;
   readonly client: SberClient;
   private readonly key: ChecksumKey;
 
-  constructor(private readonly cfg: SberProviderConfig) {
+  constructor(private readonly cfg: SberConfig) {
     this.client = new SberClient(cfg);
     this.key = checksumKey(cfg.callback);
   }

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { call, HttpTransport } from '../shared/http';
 import { ExternalError } from '../../gateway/ports';
 import { tbankToken } from './token';
 import type { TbankResponse } from './types';
@@ -51,11 +51,9 @@ export function isOk(r: TbankResponse): boolean {
 
 /** The `/v2/` API: JSON POSTs, TerminalKey and Token added to each, keep-alive connections. */
 export class TbankClient {
-  private readonly base: string;
-  private readonly agent: Agent;
+  private readonly http: HttpTransport;
   constructor(private readonly cfg: TbankClientConfig) {
-    this.base = cfg.baseUrl.endsWith('/') ? cfg.baseUrl : `${cfg.baseUrl}/`;
-    this.agent = new Agent({ connections: 64, keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, cfg.timeoutMs) });
+    this.http = new HttpTransport(cfg.baseUrl, { timeoutMs: cfg.timeoutMs });
   }
 
   /** The signed body of a call (exported for tests and the emulator's own checks). */
@@ -68,31 +66,12 @@ export class TbankClient {
 
   /** Calls `method`; the bank's business answer (Success true or false) is returned as it came. */
   async call<T extends TbankResponse>(method: string, params: TbankParams): Promise<T> {
-    let status: number;
-    let text: string;
-    try {
-      const res = await request(this.base + method, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(this.body(params)),
-        dispatcher: this.agent,
-        headersTimeout: this.cfg.timeoutMs,
-        bodyTimeout: this.cfg.timeoutMs,
-      });
-      status = res.statusCode;
-      text = await res.body.text();
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      const why =
-        code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
-          ? `no answer in ${this.cfg.timeoutMs} ms`
-          : (e as Error).message;
-      throw new ExternalError('tbank', `${method}: ${why}`, { retryable: true, cause: e });
-    }
-    if (status >= 500 || status === 429)
-      throw new ExternalError('tbank', `${method}: HTTP ${status}`, { retryable: true, code: `http_${status}` });
-    if (status < 200 || status >= 300)
-      throw new ExternalError('tbank', `${method}: HTTP ${status}`, { retryable: false, code: `http_${status}` });
+    const { text } = await call('tbank', method, this.http, {
+      method: 'POST',
+      path: method,
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(this.body(params)),
+    });
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -115,6 +94,6 @@ export class TbankClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.http.close();
   }
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
 import { ExternalError, type OperationWindow, type ProviderMethod, type ProviderOperation } from '../../gateway/ports';
+import { HttpTransport } from '../shared/http';
 import { REGISTRY_LIMITS, type OpenApiError } from './types';
 
 export interface TbankOperationsConfig {
@@ -27,13 +27,13 @@ type Page = { kind: 'ok'; body: unknown } | { kind: 'too_many'; status: number; 
  */
 export class TbankOperations {
   private readonly base: string;
-  private readonly agent: Agent;
+  private readonly http: HttpTransport;
   private nextAt = 0;
   private readonly interval: number;
 
   constructor(private readonly cfg: TbankOperationsConfig) {
     this.base = cfg.baseUrl.endsWith('/') ? cfg.baseUrl : `${cfg.baseUrl}/`;
-    this.agent = new Agent({ connections: 2, keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, cfg.timeoutMs) });
+    this.http = new HttpTransport(this.base, { timeoutMs: cfg.timeoutMs, connections: 2 });
     this.interval = cfg.minIntervalMs ?? 1100;
   }
 
@@ -87,7 +87,7 @@ export class TbankOperations {
       const wait = this.nextAt - Date.now();
       if (wait > 0) await sleep(wait);
       this.nextAt = Date.now() + this.interval;
-      const { status, text, retryAfter } = await this.get(url);
+      const { status, text, retryAfterMs: retryAfter } = await this.get(url);
       if (status === 429) {
         if (attempt >= retries)
           throw new ExternalError('tbank', `registry: HTTP 429 ${retries + 1} times in a row`, { retryable: true, code: 'http_429' });
@@ -118,30 +118,20 @@ export class TbankOperations {
     }
   }
 
-  private async get(url: URL): Promise<{ status: number; text: string; retryAfter?: number }> {
+  private async get(url: URL) {
     try {
-      const res = await request(url, {
+      return await this.http.request({
         method: 'GET',
+        path: url.toString(),
         headers: { authorization: `Bearer ${this.cfg.token}`, accept: 'application/json' },
-        dispatcher: this.agent,
-        headersTimeout: this.cfg.timeoutMs,
-        bodyTimeout: this.cfg.timeoutMs,
       });
-      const text = await res.body.text();
-      const ra = Number(res.headers['retry-after']);
-      return { status: res.statusCode, text, retryAfter: Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined };
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      const why =
-        code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
-          ? `no answer in ${this.cfg.timeoutMs} ms`
-          : (e as Error).message;
-      throw new ExternalError('tbank', `registry: ${why}`, { retryable: true, cause: e });
+      throw new ExternalError('tbank', `registry: ${(e as Error).message}`, { retryable: true, cause: e });
     }
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.http.close();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { TbankConfig } from '../../gateway/config';
+import type { TbankConfig } from './config';
 import type { Kopecks } from '../../gateway/domain/money';
 import type { ObservedStatus } from '../../gateway/domain/payment-state';
 import {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { atolDriverConfig } from '../../connectors/atol-driver/config';
+import { atolOnlineConfig } from '../../connectors/atol-online/config';
 
 /**
  * organizations[].fiscal: how the organization's receipts are made (translator: the gateway makes
@@ -8,47 +10,8 @@ import { z } from 'zod';
 
 const registerId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase latin letters, digits, "-" and "_" (at most 32)');
 
-const atolOnline = z.object({
-  id: registerId,
-  type: z.literal('atol-online'),
-  /** v5 (ФФД 1.2); the test stand is https://testonline.atol.ru/possystem/v5/ */
-  baseUrl: z.url().default('https://online.atol.ru/possystem/v5/'),
-  login: z.string().min(1),
-  password: z.string().min(1),
-  /** The register group (group_code) in the ATOL account. */
-  groupCode: z.string().min(1).max(64),
-  timeoutMs: z.number().int().min(1000).default(30_000),
-  /** Ask for the report when no callback came within this (ATOL's advice: 300 s). */
-  reportAfterSeconds: z.number().min(1).default(300),
-  /** Then ask again every so often while the receipt waits. */
-  pollEverySeconds: z.number().min(1).default(30),
-  /** Send service.callback_url with each receipt (off: reports are polled only). */
-  callbacks: z.boolean().default(true),
-});
-
-const atolDriver = z.object({
-  id: registerId,
-  type: z.literal('atol-driver'),
-  /** The driver's web server (ДТО 10): http://<host>:16732 */
-  url: z.url().default('http://127.0.0.1:16732'),
-  user: z.string().optional(),
-  password: z.string().optional(),
-  /** The device of the web server (header deviceID), when it serves several. */
-  deviceId: z.string().optional(),
-  /** Who the receipt names as the cashier (tags 1021, 1203). */
-  operator: z
-    .object({
-      name: z.string().min(1).max(64),
-      vatin: z
-        .string()
-        .regex(/^\d{12}$/, '12 digits')
-        .optional(),
-    })
-    .default({ name: 'Кассир' }),
-  timeoutMs: z.number().int().min(1000).default(15_000),
-  /** How often the device is asked for its status (paper, fiscal storage). */
-  statusEverySeconds: z.number().min(1).default(60),
-});
+const atolOnline = atolOnlineConfig.extend({ id: registerId, type: z.literal('atol-online') });
+const atolDriver = atolDriverConfig.extend({ id: registerId, type: z.literal('atol-driver') });
 
 const register = z.discriminatedUnion('type', [atolOnline, atolDriver]);
 

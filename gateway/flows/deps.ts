@@ -2,6 +2,7 @@ import type { GatewayConfig, OrganizationConfig } from '../config';
 import type { JobQueue } from '../jobs/queue';
 import type { Job, ScheduleDefinition } from '../jobs/types';
 import type { Logger } from '../log';
+import type { SiteNotifier } from '../ports';
 import type { Store } from '../store/db';
 import type { Alerts } from './alerts/alerts';
 import type { FiscalRegisters, OneCBases, Providers } from './registries';
@@ -16,6 +17,8 @@ export interface FlowDeps {
   alerts: Alerts;
   onec: OneCBases;
   fiscal: FiscalRegisters;
+  /** The site's webhook of each organization that has one. */
+  sites: ReadonlyMap<string, SiteNotifier>;
   log: Logger;
 }
 

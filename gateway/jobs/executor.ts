@@ -69,7 +69,9 @@ export class JobExecutor<D = unknown> {
     const permanent = error instanceof PermanentJobError || (error instanceof ExternalError && !error.retryable);
     const dead = permanent || job.attempts >= job.max_attempts;
     const text = errorText(error);
-    const runAt = new Date(Date.now() + backoffMs(job.attempts, this.settings));
+    // a system that said when to come back (Retry-After) is not asked sooner
+    const wait = Math.max(backoffMs(job.attempts, this.settings), error instanceof ExternalError ? (error.retryAfterMs ?? 0) : 0);
+    const runAt = new Date(Date.now() + wait);
     let recorded = false;
     await this.store.db.transaction().execute(async (trx) => {
       recorded = await failJob(trx, job.id, worker, { dead, error: text, runAt });

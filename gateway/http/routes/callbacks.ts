@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { handleRegisterCallback } from '../../flows/fiscal/callback';
 import { handleCallback } from '../../flows/payments/callback';
 import type { InboundWebhook } from '../../ports';
 import type { ApiRouter } from '../api';
@@ -17,7 +18,10 @@ async function inbound(ctx: Context): Promise<InboundWebhook> {
   return { method: ctx.method, params, rawBody: raw, headers: ctx.headers };
 }
 
-/** `/callbacks/{provider}/{organization}`: verified, confirmed with the status API, then 200 `OK` (T-Bank re-sends anything else). */
+/**
+ * `/callbacks/{system}/{organization}`: what banks and registers send. Each is verified, then
+ * confirmed by asking the system itself, then answered 200 `OK` (T-Bank re-sends anything else).
+ */
 export function callbackRoutes(api: ApiRouter, d: HttpDeps): void {
   const handle = (provider: string) => async (ctx: Context & { params: Record<string, string> }) => {
     let outcome = 'error';
@@ -64,5 +68,34 @@ export function callbackRoutes(api: ApiRouter, d: HttpDeps): void {
       },
     },
     handle('tbank'),
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/callbacks/atol/:org',
+      summary: 'ATOL Online’s result of a receipt: the signature in the URL verified, then the result asked for with a report request',
+      tag: 'callbacks',
+      auth: 'none',
+      responses: {
+        200: { description: 'Accepted', contentType: 'text/plain' },
+        403: { description: 'The signature does not verify; nothing changed' },
+      },
+    },
+    async (ctx) => {
+      await readBody(ctx, 64 * 1024);
+      const params = Object.fromEntries(Object.entries(ctx.query).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : (v ?? ''))]));
+      let outcome = 'error';
+      try {
+        outcome = await handleRegisterCallback(d, ctx.params.org, params);
+      } catch (e) {
+        outcome = (e as { code?: string }).code ?? 'error';
+        throw e;
+      } finally {
+        d.metrics.callbacks.inc({ provider: 'atol', outcome });
+      }
+      ctx.type = 'text/plain';
+      ctx.body = 'OK';
+    },
   );
 }

@@ -1,13 +1,12 @@
 import type { Context, Middleware, Next } from 'koa';
 import { createReceiptSchema, receiptViewSchema } from '../../../schemas/api';
 import { AppError, notFound } from '../../errors';
-import { handleRegisterCallback } from '../../flows/fiscal/callback';
 import { createRegistrarReceipt } from '../../flows/fiscal/registrar';
 import { receiptView } from '../../flows/views';
 import { getReceipt } from '../../store/receipts';
 import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';
-import { jsonBody, pickOrganization, readBody } from '../middleware';
+import { jsonBody, pickOrganization } from '../middleware';
 import { onecAuth } from './onec';
 
 /** A site key or a 1C key: receipts are sent by whichever is the organization's billing. */
@@ -75,35 +74,6 @@ export function receiptRoutes(api: ApiRouter, d: HttpDeps, site: Middleware): vo
       const r = await getReceipt(d.store.db, ctx.params.id);
       if (!r || !ctx.state.orgs!.has(r.organization_id)) throw notFound('receipt');
       ctx.body = receiptView(r);
-    },
-  );
-
-  api.route(
-    {
-      method: 'post',
-      path: '/callbacks/atol/:org',
-      summary: 'ATOL Online’s result of a receipt: the signature in the URL verified, then the result asked for with a report request',
-      tag: 'callbacks',
-      auth: 'none',
-      responses: {
-        200: { description: 'Accepted', contentType: 'text/plain' },
-        403: { description: 'The signature does not verify; nothing changed' },
-      },
-    },
-    async (ctx) => {
-      await readBody(ctx, 64 * 1024);
-      const params = Object.fromEntries(Object.entries(ctx.query).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : (v ?? ''))]));
-      let outcome = 'error';
-      try {
-        outcome = await handleRegisterCallback(d, ctx.params.org, params);
-      } catch (e) {
-        outcome = (e as { code?: string }).code ?? 'error';
-        throw e;
-      } finally {
-        d.metrics.callbacks.inc({ provider: 'atol', outcome });
-      }
-      ctx.type = 'text/plain';
-      ctx.body = 'OK';
     },
   );
 }

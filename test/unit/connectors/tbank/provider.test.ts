@@ -5,7 +5,7 @@ import { TbankProvider, redirectDueDate } from '../../../../connectors/tbank/pro
 import { buildSbpLink, parseSbpLink } from '../../../../gateway/domain/sbp';
 import { toObserved } from '../../../../connectors/tbank/status';
 import { PAYMENT_STATUSES } from '../../../../connectors/tbank/types';
-import type { TbankConfig } from '../../../../gateway/config/index';
+import type { TbankConfig } from '../../../../connectors/tbank/config';
 import { ExternalError, ProviderNotFoundError, type AttemptRef, type InitiateInput } from '../../../../gateway/ports';
 import { NotificationReceiver } from '../../../emulators/tbank/receiver';
 import { TbankEmulator } from '../../../emulators/tbank/server';

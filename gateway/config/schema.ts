@@ -1,0 +1,241 @@
+import { z } from 'zod';
+import { alertChannelConfig } from '../../connectors/notify/config';
+import { sberConfig } from '../../connectors/sber/config';
+import { siteWebhookConfig } from '../../connectors/site/config';
+import { tbankConfig } from '../../connectors/tbank/config';
+import { FISCAL_OFF, fiscalSchema } from './fiscal';
+
+/**
+ * The shape of gateway.config.yaml. Each connector owns the schema of its own settings
+ * (connectors/<system>/config.ts); this file puts them where they sit in the file.
+ */
+
+const orgId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase latin letters, digits, "-" and "_"');
+
+const PROVIDERS = ['sber', 'tbank'] as const;
+
+const paymentMethod = z.object({
+  provider: z.enum(PROVIDERS),
+  /** Other providers the site may name in a payment request (`provider`). */
+  alternatives: z.array(z.enum(PROVIDERS)).default([]),
+  /** How long the customer has to pay: the bank's form session for cards, the QR's lifetime for СБП. */
+  ttlMinutes: z
+    .number()
+    .min(1)
+    .max(60 * 24 * 90)
+    .optional(),
+});
+
+/** How paid payments reach the organization's 1C base, and how 1C reaches the gateway. */
+const onec = z
+  .object({
+    transport: z.enum(['odata', 'soap', 'http', 'none']).default('none'),
+    /** The infobase's web publication, e.g. http://1c.example/ut (OData, /hs and /ws hang under it). */
+    baseUrl: z.url().optional(),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    /** OData: `ut11`, `unf` (files in mappings/) or the path of a mapping of one's own. */
+    mapping: z.string().default('ut11'),
+    /** 1C refs (GUIDs) the documents need: acquiringTerminal, acquiringContract, bankAccount, cashFlowItem, currency, organization. */
+    refs: z
+      .record(z.string(), z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a 1C ref (GUID)'))
+      .default({}),
+    /** Requests in flight to this base at most (1C licences); the smallest value wins for a base shared by organizations. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    /** The first request after a pause can take half a minute in 1C. */
+    timeoutMs: z.number().int().min(1000).default(60_000),
+    /** Deliver refunds too (as the return document of the mapping). */
+    refunds: z.boolean().default(true),
+    /** Read manager-created orders from 1C and give them payment links (OData). */
+    pull: z.object({ everySeconds: z.number().min(1).default(60), since: z.string().optional() }).optional(),
+    soap: z
+      .object({
+        /** Default: <baseUrl>/ws/gateway?wsdl */
+        wsdlUrl: z.url().optional(),
+        /** The operation recording a payment, idempotent by PaymentId. */
+        register: z.string().default('RegisterPayment'),
+      })
+      .default({ register: 'RegisterPayment' }),
+    /** The 1C HTTP service receiving payments (relative to baseUrl). */
+    httpPath: z.string().default('/hs/gateway/payments'),
+    /** Keys 1C uses to call the gateway (`Authorization: Bearer <key>`, or Basic with the key as the password). */
+    keys: z.array(z.string().min(16, 'at least 16 characters')).default([]),
+  })
+  .superRefine((o, ctx) => {
+    if (o.transport !== 'none') {
+      for (const k of ['baseUrl', 'user', 'password'] as const)
+        if (!o[k]) ctx.addIssue({ code: 'custom', path: [k], message: `required for transport ${o.transport}` });
+    }
+    if (o.pull && o.transport !== 'odata')
+      ctx.addIssue({ code: 'custom', path: ['pull'], message: 'reading orders from 1C needs transport odata' });
+  });
+
+const organization = z.object({
+  id: orgId,
+  name: z.string().min(1),
+  inn: z
+    .string()
+    .regex(/^\d{10}(\d{2})?$/, '10 or 12 digits')
+    .optional(),
+  kpp: z
+    .string()
+    .regex(/^\d{9}$/, '9 digits')
+    .optional(),
+  /** Bearer keys the website uses; one key may appear in several organizations. */
+  siteKeys: z.array(z.string().min(16, 'at least 16 characters')).default([]),
+  /** Where payment status changes are posted for the website (optional). */
+  siteWebhook: siteWebhookConfig.optional(),
+  payments: z
+    .object({
+      card: paymentMethod.optional(),
+      sbp: paymentMethod.optional(),
+      invoice: paymentMethod.optional(),
+    })
+    .default({}),
+  providers: z.object({ sber: sberConfig.optional(), tbank: tbankConfig.optional() }).default({}),
+  onec: onec.default({
+    transport: 'none',
+    mapping: 'ut11',
+    refs: {},
+    concurrency: 4,
+    timeoutMs: 60_000,
+    refunds: true,
+    soap: { register: 'RegisterPayment' },
+    httpPath: '/hs/gateway/payments',
+    keys: [],
+  }),
+  /** Receipts (54-ФЗ): see fiscal.ts. */
+  fiscal: fiscalSchema.default(FISCAL_OFF),
+});
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** How banks and customers reach the gateway; used in callback and return URLs. */
+        publicUrl: z.url().default('http://127.0.0.1:8080'),
+        bodyLimitKb: z.number().int().min(1).max(102400).default(256),
+        /** Trust X-Forwarded-* headers from a reverse proxy. */
+        trustProxy: z.boolean().default(false),
+      })
+      .default({ host: '0.0.0.0', port: 8080, publicUrl: 'http://127.0.0.1:8080', bodyLimitKb: 256, trustProxy: false }),
+    database: z.object({ url: z.string().min(1) }).default({ url: 'sqlite:./data/gateway.db' }),
+    redis: z
+      .object({ url: z.string().regex(/^rediss?:\/\//, 'redis:// or rediss:// URL'), prefix: z.string().default('onec-gateway') })
+      .optional(),
+    admin: z.object({ keys: z.array(z.string().min(16, 'at least 16 characters')).default([]) }).default({ keys: [] }),
+    jobs: z
+      .object({
+        concurrency: z.number().int().min(1).max(256).default(8),
+        maxAttempts: z.number().int().min(1).max(100).default(12),
+        backoffBaseMs: z.number().int().min(10).default(2000),
+        backoffMaxMs: z.number().int().min(10).default(3_600_000),
+        leaseMs: z.number().int().min(500).default(30_000),
+        pollIntervalMs: z.number().int().min(10).default(500),
+      })
+      .default({ concurrency: 8, maxAttempts: 12, backoffBaseMs: 2000, backoffMaxMs: 3_600_000, leaseMs: 30_000, pollIntervalMs: 500 }),
+    janitor: z
+      .object({
+        everySeconds: z.number().min(0.2).default(30),
+        /** A pending attempt with no callback after this long is asked about at the provider. */
+        pollPendingAfterSeconds: z.number().min(0).default(60),
+        /** A still-pending attempt this old is given up (expired, and cancelled at the provider). */
+        expireAfterMinutes: z
+          .number()
+          .min(1)
+          .default(24 * 60),
+      })
+      .default({ everySeconds: 30, pollPendingAfterSeconds: 60, expireAfterMinutes: 24 * 60 }),
+    /**
+     * The history agent: reads every provider's registry of operations over an overlapping window,
+     * stores each operation once, matches it to orders and recovers payments whose callback was lost.
+     */
+    history: z
+      .object({
+        everyMinutes: z.number().min(0.01).default(60),
+        /** Each run reaches back this far before the previous run's end (T-Bank lists operations up to 2 h late). */
+        overlapMinutes: z.number().min(0).default(180),
+        /** The first run's window. */
+        lookbackHours: z
+          .number()
+          .min(1)
+          .max(24 * 30)
+          .default(24),
+      })
+      .default({ everyMinutes: 60, overlapMinutes: 180, lookbackHours: 24 }),
+    alerts: z.object({ channels: z.array(alertChannelConfig).default([{ type: 'log' }]) }).default({ channels: [{ type: 'log' }] }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .default({ level: 'info' }),
+    organizations: z.array(organization).min(1, 'at least one organization'),
+    /** 1C's standard "Обмен с сайтом" (CommerceML 2) at /exchange/1c: one entry per 1C base. */
+    exchange: z
+      .object({
+        /** Where uploaded files wait for their import. */
+        dir: z.string().default('./data/exchange'),
+        bases: z
+          .array(
+            z.object({
+              id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase latin letters, digits, "-" and "_"'),
+              user: z.string().min(1),
+              password: z.string().min(1),
+              /** The organizations whose orders this base exchanges (default: all). */
+              organizations: z.array(z.string()).optional(),
+              /** The CommerceML version written when 1C does not ask for one. */
+              version: z.enum(['2.03', '2.04', '2.05', '2.06', '2.07', '2.08', '2.09', '2.10']).default('2.05'),
+              /** windows-1251 for old set-ups; UTF-8 is written with a BOM (without one, 1C may not read it). */
+              encoding: z.enum(['windows-1251', 'utf-8']).default('windows-1251'),
+              zip: z.boolean().default(false),
+              /** The chunk size 1C is told to send (`file_limit`). */
+              fileLimitBytes: z
+                .number()
+                .int()
+                .min(1024)
+                .default(8 * 1024 * 1024),
+              /** The largest file accepted, all chunks together. */
+              maxUploadMb: z.number().min(1).max(10240).default(1024),
+              /** Zip archives: at most this many entries, and no entry inflating more than this ratio. */
+              maxZipEntries: z.number().int().min(1).default(200),
+              maxZipRatio: z.number().min(2).default(200),
+              timeZone: z.string().default('Europe/Moscow'),
+              /** The site's name in the "Сайт" requisite. */
+              site: z.string().optional(),
+            }),
+          )
+          .default([]),
+      })
+      .default({ dir: './data/exchange', bases: [] }),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.organizations.forEach((org, i) => {
+      if (seen.has(org.id))
+        ctx.addIssue({ code: 'custom', path: ['organizations', i, 'id'], message: `duplicate organization id "${org.id}"` });
+      seen.add(org.id);
+      if (org.fiscal.mode !== 'off' && !org.inn)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['organizations', i, 'inn'],
+          message: 'receipts carry the organization’s ИНН: required when fiscal.mode is not off',
+        });
+      for (const [method, m] of Object.entries(org.payments)) {
+        if (!m) continue;
+        const named: [string | number, string][] = [['provider', m.provider], ...m.alternatives.map((p, k) => [k, p] as [number, string])];
+        for (const [key, provider] of named) {
+          if (org.providers[provider as (typeof PROVIDERS)[number]]) continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['organizations', i, 'payments', method, ...(key === 'provider' ? ['provider'] : ['alternatives', key])],
+            message: `provider "${provider}" has no settings under organizations[${i}].providers.${provider}`,
+          });
+        }
+      }
+    });
+  });
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type OrganizationConfig = GatewayConfig['organizations'][number];
+export type PaymentMethodConfig = NonNullable<OrganizationConfig['payments']['card']>;
+export type OneCConfig = OrganizationConfig['onec'];
