@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { openStore } from '../gateway/store/db';
-import { ExchangeClient } from '../test/emulators/onec-exchange/client';
+import { ExchangeClient } from '../connectors/commerceml/exchange-client';
 import { freePort } from '../test/helpers/harness';
 import { sandboxConfig, SANDBOX } from '../test/sandbox/config';
 import { profileIf } from './profile';

@@ -8,7 +8,7 @@ import iconv from 'iconv-lite';
 import yazl from 'yazl';
 import { readDocuments } from '../../connectors/commerceml/reader';
 import type { ImportedDocument } from '../../connectors/commerceml/types';
-import { ExchangeClient, ExchangeError } from '../emulators/onec-exchange/client';
+import { ExchangeClient, ExchangeError } from '../../connectors/commerceml/exchange-client';
 import { eventually, orderBody, SITE_AUTH, startHarness, type Harness, type HarnessOptions } from '../helpers/harness';
 import { SANDBOX } from '../sandbox/config';
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { symmetricChecksum } from '../../connectors/sber/checksum';
-import { ExchangeClient } from '../emulators/onec-exchange/client';
+import { ExchangeClient } from '../../connectors/commerceml/exchange-client';
 import { eventually, freePort, orderBody } from '../helpers/harness';
 import { SANDBOX } from '../sandbox/config';
 

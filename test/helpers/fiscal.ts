@@ -1,4 +1,4 @@
-import { ExchangeClient } from '../emulators/onec-exchange/client';
+import { ExchangeClient } from '../../connectors/commerceml/exchange-client';
 import { eventually, orderBody, SITE_AUTH, type Harness } from './harness';
 import { SANDBOX } from '../sandbox/config';
 

@@ -4,12 +4,12 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import iconv from 'iconv-lite';
-import { run, type CliIo } from './cli';
-import { ExchangeClient, ExchangeError, PARSE_FAILED } from './client';
+import { run, type CliIo } from '../../../../gateway/cli/exchange-test';
+import { ExchangeClient, ExchangeError, PARSE_FAILED } from '../../../../connectors/commerceml/exchange-client';
 
 /** The client against a small fake site of its own (no gateway): what 1C sends and how it reads answers. */
 
-const ROOT = resolve(__dirname, '../../..');
+const ROOT = resolve(__dirname, '../../../..');
 const BIN = join(ROOT, 'bin/onec-gateway.js');
 
 interface SeenRequest {
@@ -559,14 +559,14 @@ const CML = join(ROOT, 'connectors/commerceml');
 const cmlReady = existsSync(join(CML, 'reader.ts')) && existsSync(join(CML, 'writer.ts'));
 
 describe('end to end: ExchangeClient against the gateway', () => {
-  let h: import('../../helpers/harness').Harness;
-  let helpers: typeof import('../../helpers/harness');
-  let sandbox: typeof import('../../sandbox/config');
+  let h: import('../../../helpers/harness').Harness;
+  let helpers: typeof import('../../../helpers/harness');
+  let sandbox: typeof import('../../../sandbox/config');
   const UTF = { user: '1c-utf8', password: 'пароль-utf8' };
   beforeAll(async () => {
     // required here, not imported at the top: the gateway cannot load without the CommerceML modules
-    helpers = require('../../helpers/harness') as typeof import('../../helpers/harness');
-    sandbox = require('../../sandbox/config') as typeof import('../../sandbox/config');
+    helpers = require('../../../helpers/harness') as typeof import('../../../helpers/harness');
+    sandbox = require('../../../sandbox/config') as typeof import('../../../sandbox/config');
     h = await helpers.startHarness({
       overrides: (raw) =>
         raw.exchange.bases.push({

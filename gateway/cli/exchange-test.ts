@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ExchangeClient, type ExchangeStep } from './client';
+import { ExchangeClient, type ExchangeStep } from '../../connectors/commerceml/exchange-client';
 
 /**
  * `onec-gateway exchange-test <url> --user <u> --password <p> [--version 2.05] [--file path ...]`:

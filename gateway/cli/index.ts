@@ -1,14 +1,15 @@
-import { ConfigError, loadConfig } from './config';
-import { createGateway } from './main';
-import { openStore } from './store/db';
-import { migrateToLatest } from './store/migrations';
+import { ConfigError, loadConfig } from '../config';
+import { createGateway } from '../main';
+import { openStore } from '../store/db';
+import { migrateToLatest } from '../store/migrations';
 
 const HELP = `onec-gateway <command>
 
   start [--no-worker]   the gateway: HTTP API and (unless --no-worker) the job runner
   worker                jobs and schedules only, no HTTP
   migrate               bring the database schema up to date and exit
-  sandbox               the gateway with emulated banks and 1C (no config needed)
+  sandbox               the gateway with emulated banks and 1C (no config needed; from a checkout)
+  exchange-test <url>   1C's "Обмен с сайтом" run against a site as 1C runs it (--help for options)
 
 Configuration: GATEWAY_CONFIG=path (default ./gateway.config.yaml); DATABASE_URL, REDIS_URL, PORT,
 LOG_LEVEL override the file.`;
@@ -33,6 +34,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
       process.stdout.write(`${HELP}\n`);
+      return;
+    }
+    if (cmd === 'exchange-test') {
+      // loaded on demand: the other commands do not need the exchange client
+      await (require('./exchange-test') as typeof import('./exchange-test')).main(args);
       return;
     }
     if (cmd === 'migrate') {
