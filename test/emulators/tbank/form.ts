@@ -1,4 +1,4 @@
-import type { EmulatedPayment } from './server';
+import type { EmulatedPayment } from './payment';
 
 /** The hosted payment form's pages, in Russian: what the customer reads at PaymentURL. */
 

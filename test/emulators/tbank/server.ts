@@ -8,6 +8,7 @@ import getRawBody from 'raw-body';
 import { buildSbpLink } from '../../../gateway/domain/sbp';
 import { signedFieldsOfJson, tbankToken, verifyTbankToken } from '../../../connectors/tbank/token';
 import type { PaymentStatus, TbankNotification } from '../../../connectors/tbank/types';
+import type { EmulatedPayment } from './payment';
 import { expiredPage, notFoundPage, payPage, processedPage, resultPage, returnUrl } from './form';
 import { Notifier, type NotificationDelivery, type NotifierKnobs } from './notifier';
 import { Registry } from './registry';
@@ -83,35 +84,7 @@ export const DEFAULT_KNOBS: TbankKnobs = {
   defaultRedirectDueMs: 24 * 3_600_000,
 };
 
-export interface EmulatedPayment {
-  paymentId: string;
-  terminalKey: string;
-  orderId: string | null;
-  /** The amount the payment was registered for. */
-  amount: number;
-  description: string | null;
-  status: PaymentStatus;
-  twoStage: boolean;
-  /** card | sbp, once the payer chose (a QR was asked for, or the form was paid). */
-  method: 'card' | 'sbp' | null;
-  data: Record<string, string>;
-  notificationUrl: string | null;
-  successUrl: string | null;
-  failUrl: string | null;
-  redirectDueAt: number;
-  createdAt: number;
-  formCode: string;
-  qr: { qrId: string; payload: string } | null;
-  /** Held on the card (two-stage), taken, returned. */
-  held: number;
-  taken: number;
-  refunded: number;
-  failedAttempts: number;
-  errorCode: string;
-  payerBank: string | null;
-  /** Made through another channel (a QR at the front desk), not through Init. */
-  external: boolean;
-}
+export type { EmulatedPayment };
 
 const BANK_ID = '100000000004';
 const FINAL: ReadonlySet<PaymentStatus> = new Set(['CANCELED', 'DEADLINE_EXPIRED', 'REJECTED', 'AUTH_FAIL', 'REVERSED', 'REFUNDED']);
