@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -152,5 +152,50 @@ describe('deployment files', () => {
     });
     expect(r.stderr).not.toMatch(/invalid/i);
     expect(r.status).toBe(0);
+  });
+
+  /**
+   * The image holds what the Dockerfile's COPY lines copy (and its npm ci); the rest of the
+   * repository, test/ included, is not there. The commands are run from such a copy.
+   */
+  describe('from what the Docker image holds', () => {
+    let image: string;
+    beforeAll(() => {
+      image = mkdtempSync(join(tmpdir(), 'gw-image-'));
+      const copies = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+        .split('\n')
+        .filter((l) => /^COPY\s/.test(l))
+        .flatMap((l) => l.trim().split(/\s+/).slice(1, -1));
+      expect(copies).toEqual(expect.arrayContaining(['bin', 'gateway', 'connectors']));
+      for (const c of copies) cpSync(join(ROOT, c), join(image, c), { recursive: true });
+      // the image's npm ci, without installing it again here
+      symlinkSync(join(ROOT, 'node_modules'), join(image, 'node_modules'), 'dir');
+      expect(existsSync(join(image, 'test'))).toBe(false);
+    });
+    afterAll(() => rmSync(image, { recursive: true, force: true }));
+
+    const fromImage = (args: string[], env: Record<string, string> = {}) =>
+      spawnSync(process.execPath, [join(image, 'bin/onec-gateway.js'), ...args], {
+        cwd: image,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, ...env },
+      });
+
+    test('exchange-test runs (its help, and a refused argument)', () => {
+      const help = fromImage(['exchange-test', '--help']);
+      expect(help.status).toBe(0);
+      expect(help.stdout).toContain('checkauth → init → query → success');
+      const bad = fromImage(['exchange-test', 'not-a-url', '--user', 'u'], { EXCHANGE_PASSWORD: '' });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain('exchange-test:');
+    });
+
+    test('the sandbox says clearly that it is not part of the image', () => {
+      const r = fromImage(['sandbox']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('the sandbox is not part of this installation');
+      expect(r.stderr).toContain('npm run sandbox');
+    });
   });
 });
