@@ -317,3 +317,14 @@ export async function releaseSchedule(db: Executor, name: string, worker: string
     .where('locked_by', '=', worker)
     .execute();
 }
+
+/** Dead jobs of a kind whose payload mentions `id` (a receipt whose register job died). */
+export async function deadJobsMentioning(db: Executor, name: string, id: string): Promise<Pick<JobRow, 'id'>[]> {
+  return db
+    .selectFrom('jobs')
+    .select('id')
+    .where('name', '=', name)
+    .where('status', '=', 'dead')
+    .where('payload', 'like', `%${id}%`)
+    .execute();
+}

@@ -1,5 +1,6 @@
+import { newId } from '../domain/ids';
 import { sql } from 'kysely';
-import { orderStatusFor } from '../domain/order';
+import { orderStatusFor, type OrderStatus } from '../domain/order';
 import { nowIso, type Executor } from './db';
 import { prepared } from './prepared';
 import { isMssql } from './sql';
@@ -39,7 +40,7 @@ const incrementMoney = prepared((db, p: { paid: number; refunded: number; update
     : q.returning(['id', 'total', 'paid_amount', 'refunded_amount', 'status']);
 });
 
-const setStatus = prepared((db, p: { status: string; id: string }) =>
+const setStatus = prepared((db, p: { status: OrderStatus; id: string }) =>
   db.updateTable('orders').set({ status: p.status }).where('id', '=', p.id),
 );
 
@@ -68,4 +69,62 @@ export async function addOrderMoney(
 
 export async function getOrderByPayToken(db: Executor, token: string): Promise<OrderRow | undefined> {
   return db.selectFrom('orders').selectAll().where('pay_token', '=', token).executeTakeFirst();
+}
+
+/** The organization's orders (not cancelled) with any of these numbers: what an operation from elsewhere may be for. */
+export async function ordersByNumbers(db: Executor, organizationId: string, numbers: string[]): Promise<OrderRow[]> {
+  return db
+    .selectFrom('orders')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('number', 'in', numbers)
+    .where('status', '!=', 'cancelled')
+    .execute();
+}
+
+/** Gives the order its payment page token unless it has one; the token the order has afterwards. */
+export async function ensurePayToken(db: Executor, id: string, token: string): Promise<string> {
+  await db.updateTable('orders').set({ pay_token: token }).where('id', '=', id).where('pay_token', 'is', null).execute();
+  return (await getOrder(db, id))!.pay_token!;
+}
+
+/** Marks the order shipped unless it is already; false when it was. */
+export async function markShipped(db: Executor, id: string, at: string, statusText: string | null): Promise<boolean> {
+  const r = await db
+    .updateTable('orders')
+    .set({ shipped_at: at, onec_status_text: statusText, updated_at: at })
+    .where('id', '=', id)
+    .where('shipped_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** A new order row: what is given, the rest as a fresh order has it. */
+export function newOrderRow(
+  o: Pick<
+    OrderRow,
+    'organization_id' | 'external_id' | 'number' | 'source' | 'customer' | 'items' | 'total' | 'payment_terms' | 'request_hash' | 'onec_ref'
+  >,
+): OrderRow {
+  const now = nowIso();
+  return {
+    id: newId(),
+    currency: 'RUB',
+    status: 'awaiting_payment',
+    paid_amount: 0,
+    refunded_amount: 0,
+    pay_token: null,
+    exported_at: null,
+    onec_number: null,
+    onec_status_text: null,
+    onec_paid_number: null,
+    onec_paid_at: null,
+    shipped_at: null,
+    onec_shipment_number: null,
+    cancelled_at: null,
+    cancel_reason: null,
+    created_at: now,
+    updated_at: now,
+    ...o,
+  };
 }

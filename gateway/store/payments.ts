@@ -1,3 +1,5 @@
+import { newId } from '../domain/ids';
+import type { PaymentStatus } from '../domain/payment-state';
 import { nowIso, type Executor } from './db';
 import { prepared } from './prepared';
 import type {
@@ -5,6 +7,7 @@ import type {
   AttemptState,
   NewPayment,
   NewRefund,
+  OneCStatus,
   PaymentAttemptsTable,
   PaymentEventsTable,
   PaymentRow,
@@ -14,6 +17,27 @@ import type {
 import { insertIgnoreQuery, page } from './sql';
 
 // ---------------------------------------------------------------- payments
+
+/** A new payment: pending, nothing paid, refunded or sent to 1C yet. */
+export function newPaymentRow(
+  p: Pick<PaymentRow, 'id' | 'order_id' | 'organization_id' | 'method' | 'provider' | 'amount' | 'return_url' | 'fail_url'>,
+  now: string = nowIso(),
+): PaymentRow {
+  return {
+    status: 'pending',
+    status_reason: null,
+    refunded_amount: 0,
+    paid_at: null,
+    action: null,
+    onec_status: 'not_configured',
+    onec_document: null,
+    onec_number: null,
+    onec_error: null,
+    created_at: now,
+    updated_at: now,
+    ...p,
+  };
+}
 
 export async function insertPayment(db: Executor, row: NewPayment): Promise<void> {
   await db.insertInto('payments').values(row).execute();
@@ -31,12 +55,12 @@ export async function listOrderPayments(db: Executor, orderId: string): Promise<
 
 type PaymentMove = Partial<Pick<PaymentsTable, 'status' | 'status_reason' | 'paid_at' | 'refunded_amount' | 'action'>>;
 
-const updatePaymentFrom = prepared((db, { id, from, ...set }: PaymentMove & { updated_at: string; id: string; from: string }) =>
+const updatePaymentFrom = prepared((db, { id, from, ...set }: PaymentMove & { updated_at: string; id: string; from: PaymentStatus }) =>
   db.updateTable('payments').set(set).where('id', '=', id).where('status', '=', from),
 );
 
 /** Moves a payment from exactly `from` to a new state; false when somebody else moved it first. */
-export async function movePayment(db: Executor, id: string, from: string, set: PaymentMove): Promise<boolean> {
+export async function movePayment(db: Executor, id: string, from: PaymentStatus, set: PaymentMove): Promise<boolean> {
   const r = await updatePaymentFrom(db, { ...set, updated_at: nowIso(), id, from });
   return Number(r.numAffectedRows) > 0;
 }
@@ -68,6 +92,27 @@ export async function setPaymentAction(db: Executor, id: string, action: unknown
 }
 
 // ---------------------------------------------------------------- attempts
+
+/** A new attempt, registering at its provider: no provider id or state yet. */
+export function newAttemptRow(
+  a: Pick<
+    AttemptRow,
+    'id' | 'payment_id' | 'organization_id' | 'provider' | 'method' | 'amount' | 'order_number' | 'expires_at' | 'next_check_at'
+  >,
+  now: string = nowIso(),
+): AttemptRow {
+  return {
+    provider_ref: null,
+    provider_extra: null,
+    state: 'registering',
+    provider_state: null,
+    checks: 0,
+    error: null,
+    created_at: now,
+    updated_at: now,
+    ...a,
+  };
+}
 
 export async function insertAttempt(db: Executor, row: PaymentAttemptsTable): Promise<void> {
   await db.insertInto('payment_attempts').values(row).execute();
@@ -161,6 +206,21 @@ export async function attemptsDueForCheck(db: Executor, limit: number): Promise<
 const insertEvent = prepared((db, row: PaymentEventsTable) => insertIgnoreQuery(db, 'payment_events', row, ['dedupe_key']));
 
 /** Records an inbound callback or status answer; false when the same one was recorded before. */
+/** What a provider said about an attempt (a callback, a status answer), under the key that makes it one event. */
+export function paymentEventRow(
+  attempt: Pick<AttemptRow, 'id' | 'organization_id' | 'provider'>,
+  e: Pick<PaymentEventsTable, 'kind' | 'dedupe_key' | 'payload' | 'outcome'>,
+): PaymentEventsTable {
+  return {
+    id: newId(),
+    organization_id: attempt.organization_id,
+    provider: attempt.provider,
+    attempt_id: attempt.id,
+    received_at: nowIso(),
+    ...e,
+  };
+}
+
 export async function recordEvent(db: Executor, row: PaymentEventsTable): Promise<boolean> {
   const r = await insertEvent(db, row);
   return Number(r.numAffectedRows ?? 0) > 0;
@@ -171,6 +231,23 @@ export async function attemptEvents(db: Executor, attemptId: string) {
 }
 
 // ---------------------------------------------------------------- refunds
+
+/** A new refund, pending at the provider, not yet in 1C. */
+export function newRefundRow(r: Pick<RefundRow, 'payment_id' | 'amount' | 'refunded_before'>): RefundRow {
+  const now = nowIso();
+  return {
+    id: newId(),
+    status: 'pending',
+    error: null,
+    onec_status: 'not_configured',
+    onec_document: null,
+    onec_number: null,
+    onec_error: null,
+    created_at: now,
+    updated_at: now,
+    ...r,
+  };
+}
 
 export async function insertRefund(db: Executor, row: NewRefund): Promise<void> {
   await db.insertInto('refunds').values(row).execute();
@@ -198,4 +275,33 @@ export async function setRefundStatus(
     .where('status', '=', from)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/** Where a payment or a refund stands with 1C: queued, delivered (1C's document), or failed (the reason). */
+export interface OnecDelivery {
+  onec_status: OneCStatus;
+  onec_document?: string | null;
+  onec_number?: string | null;
+  onec_error?: string | null;
+  updated_at?: string;
+}
+
+export async function setOnecDelivery(db: Executor, of: 'payments' | 'refunds', id: string, set: OnecDelivery): Promise<void> {
+  await db.updateTable(of).set(set).where('id', '=', id).execute();
+}
+
+/** The attempt that has our order number at the provider (an operation the provider lists without its own id). */
+export async function findAttemptByOrderNumber(
+  db: Executor,
+  organizationId: string,
+  provider: string,
+  orderNumber: string,
+): Promise<AttemptRow | undefined> {
+  return db
+    .selectFrom('payment_attempts')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('provider', '=', provider)
+    .where('order_number', '=', orderNumber)
+    .executeTakeFirst();
 }

@@ -1,3 +1,4 @@
+import { newId } from '../domain/ids';
 import type { FiscalAttributes } from '../ports';
 import { nowIso, type Dialect, type Executor } from './db';
 import type { OrderRow, ReceiptRow, ReceiptsTable, ReceiptStatus } from './schema';
@@ -143,4 +144,45 @@ export async function ordersAwaitingShipment(db: Executor, organizationId: strin
     )
     .orderBy('orders.created_at');
   return page(db, q, limit).execute();
+}
+
+/** A sent receipt is not due for a check again before `at` (its check is queued). */
+export async function postponeReceiptCheck(db: Executor, id: string, at: string): Promise<void> {
+  await db.updateTable('receipts').set({ next_check_at: at }).where('id', '=', id).where('status', '=', 'sent').execute();
+}
+
+/** What a new receipt is made of; the rest starts empty (no attempt, no fiscal attributes). */
+export type NewReceiptFields = Pick<
+  ReceiptRow,
+  'organization_id' | 'order_id' | 'payment_id' | 'refund_id' | 'register_id' | 'kind' | 'operation' | 'external_id' | 'total' | 'body'
+> &
+  Partial<Pick<ReceiptRow, 'request_hash' | 'mirrors' | 'status' | 'error' | 'error_code'>>;
+
+/** A receipt row as a new receipt has it. */
+export function newReceiptRow(r: NewReceiptFields): ReceiptRow {
+  const now = nowIso();
+  return {
+    id: newId(),
+    request_hash: null,
+    attempt: 0,
+    status: 'pending',
+    mirrors: null,
+    provider_uuid: null,
+    fn_number: null,
+    fiscal_document_number: null,
+    fiscal_document_attribute: null,
+    fiscal_datetime: null,
+    ecr_registration_number: null,
+    shift_number: null,
+    ofd_receipt_url: null,
+    error: null,
+    error_code: null,
+    checks: 0,
+    next_check_at: null,
+    sent_at: null,
+    done_at: null,
+    created_at: now,
+    updated_at: now,
+    ...r,
+  };
 }

@@ -1,4 +1,6 @@
 import type { Generated, Insertable, Selectable } from 'kysely';
+import type { OrderStatus } from '../domain/order';
+import type { PaymentStatus } from '../domain/payment-state';
 
 /**
  * The tables. Timestamps are ISO-8601 UTC strings with milliseconds (they sort as text on every
@@ -31,7 +33,7 @@ export interface OrdersTable {
   total: number;
   currency: string;
   payment_terms: string;
-  status: string;
+  status: OrderStatus;
   paid_amount: number;
   refunded_amount: number;
   request_hash: string;
@@ -97,7 +99,7 @@ export interface PaymentsTable extends OneCColumns {
   method: string;
   provider: string;
   amount: number;
-  status: string;
+  status: PaymentStatus;
   status_reason: string | null;
   refunded_amount: number;
   paid_at: string | null;

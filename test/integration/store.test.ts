@@ -814,11 +814,11 @@ describe.each(backends)('store on $name', (backend) => {
       await insertPayment(db, payment);
       const results = await Promise.all([
         movePayment(db, payment.id, 'pending', { status: 'paid', paid_at: nowIso() }),
-        movePayment(db, payment.id, 'pending', { status: 'failed', status_reason: 'declined' }),
+        movePayment(db, payment.id, 'pending', { status: 'declined', status_reason: 'declined' }),
       ]);
       expect(results.filter(Boolean)).toHaveLength(1);
       const p = (await getPayment(db, payment.id))!;
-      expect(p.status).toBe(results[0] ? 'paid' : 'failed');
+      expect(p.status).toBe(results[0] ? 'paid' : 'declined');
       expect(await movePayment(db, payment.id, 'pending', { status: 'cancelled' })).toBe(false);
     });
 

@@ -1,3 +1,13 @@
+import { formatRub, type Kopecks } from '../../domain/money';
+import type { Alert } from '../../ports';
+import type { JobRow, PaymentOperationsTable, ReceiptRow } from '../../store/schema';
+
+/**
+ * Every alert the gateway raises, with the Russian text support reads: what happened, what was
+ * (not) changed, and what to do. A flow raises `d.alerts.raise(trx, ALERTS.x(...))`; the key makes
+ * an alert one per problem (the same key is sent at most once an hour per channel).
+ */
+
 /** What the accountant reads for each kind of receipt. */
 export const RECEIPT_KINDS: Record<string, string> = {
   prepayment: 'предоплата 100 %',
@@ -8,3 +18,202 @@ export const RECEIPT_KINDS: Record<string, string> = {
   refund: 'возврат прихода',
   registrar: 'по запросу учётной системы',
 };
+
+const kindName = (kind: string) => RECEIPT_KINDS[kind] ?? kind;
+
+export const ALERTS = {
+  // ---------------------------------------------------------------- jobs
+
+  /** A job used up its attempts (a job revived and dead again is a new problem: the key names this death). */
+  deadJob: (job: JobRow, error: string): Alert => ({
+    severity: 'critical',
+    key: `dead-job:${job.id}:${job.updated_at}`,
+    title: `Задание не выполнено: ${job.name}`,
+    text:
+      `Задание ${job.name} (${job.id}) остановлено после ${job.attempts} попыток. Последняя ошибка: ${error}. ` +
+      `Устраните причину и повторите: POST /api/v1/admin/jobs/${job.id}/retry`,
+    context: { jobId: job.id, job: job.name, attempts: job.attempts },
+  }),
+
+  // ---------------------------------------------------------------- payments
+
+  /** The bank reports another amount paid than the payment's. */
+  amountMismatch: (a: { paymentId: string; attemptId: string; orderNumber: string; observed: Kopecks; expected: Kopecks }): Alert => ({
+    severity: 'critical',
+    key: `amount-mismatch:${a.attemptId}`,
+    title: 'Сумма оплаты не совпадает с заказом',
+    text: `Банк сообщает об оплате ${formatRub(a.observed)} по попытке ${a.orderNumber}, а платёж ${a.paymentId} выставлен на ${formatRub(a.expected)}. Статус платежа не изменён; проверьте операцию в личном кабинете банка.`,
+    context: { paymentId: a.paymentId, attemptId: a.attemptId, observed: a.observed, expected: a.expected },
+  }),
+
+  /** Money came after the payment was given up (`late`), or for an order already paid. */
+  extraPayment: (a: { paymentId: string; orderId: string; amount: Kopecks; late: boolean; statusBefore: string }): Alert => ({
+    severity: 'critical',
+    key: `extra-payment:${a.paymentId}`,
+    title: a.late ? 'Оплата пришла после отмены платежа' : 'Повторная оплата заказа',
+    text: a.late
+      ? `Платёж ${a.paymentId} был в статусе «${a.statusBefore}», но банк списал деньги. Платёж отмечен оплаченным; проверьте заказ.`
+      : `Заказ ${a.orderId} уже был оплачен, и по нему прошла ещё одна оплата ${a.paymentId} на ${formatRub(a.amount)}. Верните лишнюю оплату покупателю.`,
+    context: { paymentId: a.paymentId, orderId: a.orderId },
+  }),
+
+  /** A callback names another amount than the payment's (forged, or another shop's). */
+  callbackAmount: (a: { paymentId: string; attemptId: string; amount: Kopecks; expected: Kopecks }): Alert => ({
+    severity: 'critical',
+    key: `callback-amount:${a.attemptId}`,
+    title: 'Уведомление банка с чужой суммой',
+    text: `Банк прислал уведомление по платежу ${a.paymentId} на сумму ${a.amount} коп., а платёж выставлен на ${a.expected} коп. Статус не изменён.`,
+    context: { paymentId: a.paymentId, attemptId: a.attemptId },
+  }),
+
+  refundRefused: (a: { paymentId: string; refundId: string; amount: Kopecks; reason: string }): Alert => ({
+    severity: 'warning',
+    key: `refund-failed:${a.refundId}`,
+    title: 'Банк отклонил возврат',
+    text: `Возврат ${formatRub(a.amount)} по платежу ${a.paymentId} отклонён банком: ${a.reason}`,
+    context: { paymentId: a.paymentId, refundId: a.refundId },
+  }),
+
+  // ---------------------------------------------------------------- 1C
+
+  /** A payment or refund that 1C did not take, for good (or after every attempt). */
+  onecFailed: (a: {
+    id: string;
+    paymentId: string;
+    refundId: string | null;
+    amount: Kopecks;
+    orderNumber: string;
+    hint: string;
+    jobId: string;
+    attempt: number;
+    kind: string;
+  }): Alert => ({
+    severity: 'critical',
+    key: `onec-failed:${a.id}:${a.jobId}:${a.attempt}`,
+    title: a.refundId ? 'Возврат не попал в 1С' : 'Оплата не попала в 1С',
+    text:
+      `${a.refundId ? 'Возврат' : 'Оплата'} ${formatRub(a.amount)} по заказу №${a.orderNumber} (${a.refundId ? `возврат ${a.id}` : `платёж ${a.id}`}) не записана в 1С. ` +
+      `${a.hint} После исправления повторите задание: POST /api/v1/admin/jobs/${a.jobId}/retry`,
+    context: { paymentId: a.paymentId, refundId: a.refundId, jobId: a.jobId, kind: a.kind },
+  }),
+
+  // ---------------------------------------------------------------- receipts
+
+  /** A receipt the register would refuse as built (recorded failed, never sent). */
+  receiptInvalid: (a: { receiptId: string; kind: string; total: Kopecks; orderId: string; orderNumber: string; paymentId: string | null; problems: string }): Alert => ({
+    severity: 'critical',
+    key: `receipt-invalid:${a.receiptId}`,
+    title: 'Чек не может быть зарегистрирован',
+    text: `Чек «${kindName(a.kind)}» на ${formatRub(a.total)} по заказу №${a.orderNumber} не отправлен в кассу: ${a.problems}. Исправьте данные и повторите: POST /api/v1/admin/receipts/${a.receiptId}/retry`,
+    context: { receiptId: a.receiptId, orderId: a.orderId, paymentId: a.paymentId },
+  }),
+
+  /** A receipt that could not be built at all (its payment, shipment or refund went on without it). */
+  receiptNotBuilt: (a: { event: string; orderId: string; paymentId?: string; reason: string }): Alert => ({
+    severity: 'critical',
+    key: `receipt-build:${a.event}:${a.paymentId ?? a.orderId}`,
+    title: 'Чек не сформирован',
+    text: `Чек (${a.event}) по заказу ${a.orderId}${a.paymentId ? `, платёж ${a.paymentId}` : ''} не сформирован: ${a.reason}. Оформите его вручную или через POST /api/v1/receipts (коррекция).`,
+    context: { orderId: a.orderId, paymentId: a.paymentId ?? null, event: a.event },
+  }),
+
+  /** The register refused or failed a receipt. */
+  receiptFailed: (r: ReceiptRow, a: { orderNumber?: string; hint: string; code: string }): Alert => ({
+    severity: 'critical',
+    key: `receipt-failed:${r.id}:${r.attempt}`,
+    title: 'Чек не зарегистрирован',
+    text:
+      `Чек «${kindName(r.kind)}» на ${formatRub(r.total)}${a.orderNumber ? ` по заказу №${a.orderNumber}` : ''}${r.payment_id ? ` (платёж ${r.payment_id})` : ''} не зарегистрирован кассой ${r.register_id}: ${a.hint} ` +
+      `Исправьте причину и повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
+    context: { receiptId: r.id, paymentId: r.payment_id, orderId: r.order_id, register: r.register_id, code: a.code },
+  }),
+
+  /** A receipt that could not be sent: the register is down for long, refuses the set-up, or something else went wrong. */
+  receiptStuck: (r: ReceiptRow, a: { jobId: string; attempt: number; title: string; reason: string }): Alert => ({
+    severity: 'critical',
+    key: `receipt-stuck:${r.id}:${a.jobId}:${a.attempt}`,
+    title: a.title,
+    text: `Чек ${r.id} на ${formatRub(r.total)} (касса ${r.register_id}) не отправлен: ${a.reason} После исправления повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
+    context: { receiptId: r.id, register: r.register_id, jobId: a.jobId },
+  }),
+
+  /** What a register reports about itself (paper, the fiscal storage, the shift). */
+  registerProblem: (a: {
+    organizationId: string;
+    registerId: string;
+    problem: { key: string; severity: Alert['severity']; title: string; text: string };
+  }): Alert => ({
+    severity: a.problem.severity,
+    key: `register:${a.organizationId}:${a.registerId}:${a.problem.key}`,
+    title: a.problem.title,
+    text: a.problem.text,
+    context: { organization: a.organizationId, register: a.registerId, problem: a.problem.key },
+  }),
+
+  // ---------------------------------------------------------------- the payment history
+
+  historyFailed: (a: { organizationId: string; organizationName: string; provider: string; error: string }): Alert => ({
+    severity: 'warning',
+    key: `history-failed:${a.organizationId}:${a.provider}`,
+    title: 'Не удалось прочитать реестр операций банка',
+    text: `Реестр операций ${a.provider} для «${a.organizationName}» не прочитан: ${a.error}. Оплаты без уведомлений банка найдутся при следующем запуске или через опрос статусов.`,
+    context: { organization: a.organizationId, provider: a.provider },
+  }),
+
+  /** An operation of a bank's registry that fits no order, several, or not its amount: it waits in the review list. */
+  operationToReview: (operationId: string, r: PaymentOperationsTable): Alert => ({
+    severity: 'warning',
+    key: `operation-review:${operationId}`,
+    title: r.match_state === 'mismatch' ? 'Оплата не сходится с заказом' : 'Операция банка не сопоставлена с заказом',
+    text:
+      `${r.kind === 'payment' ? 'Оплата' : 'Возврат'} ${formatRub(r.amount)} (${r.provider}, ${r.provider_ref}${r.order_number ? `, заказ у банка ${r.order_number}` : ''}) от ${r.occurred_at}: ${r.match_note}. ` +
+      `Сопоставьте её с заказом: POST /api/v1/admin/operations/${operationId}/match`,
+    context: { operationId, provider: r.provider, providerRef: r.provider_ref, amount: r.amount },
+  }),
+
+  // ---------------------------------------------------------------- 1C's exchange (CommerceML); the operator reads the same text in 1C
+
+  exchange: {
+    unknownOrderOfDocument: (doc: { operation: string; number: string; basis?: string }): Alert =>
+      exchangeAlert(
+        `unknown:${doc.basis ?? doc.number}`,
+        'Документ 1С для неизвестного заказа',
+        `Документ ${doc.operation} №${doc.number} ссылается на заказ «${doc.basis ?? '?'}», которого нет на сайте; пропущен.`,
+        { document: doc.number, basis: doc.basis ?? null },
+      ),
+    totalDiffers: (order: { id: string; number: string; total: Kopecks }, onecTotal: Kopecks): Alert =>
+      exchangeAlert(
+        `amount:${order.id}:${onecTotal}`,
+        'Сумма заказа в 1С отличается',
+        `Заказ №${order.number}: сумма в 1С ${formatRub(onecTotal)}, на сайте ${formatRub(order.total)}. Суммы на сайте не изменены; проверьте заказ.`,
+        { orderId: order.id, onec: onecTotal, site: order.total },
+      ),
+    paidHereUnpaidThere: (order: { id: string; number: string; paid_amount: Kopecks }): Alert =>
+      exchangeAlert(
+        `unpaid:${order.id}`,
+        'Оплаченный заказ в 1С не оплачен',
+        `Заказ №${order.number} оплачен на сайте (${formatRub(order.paid_amount)}), а 1С передала его как неоплаченный. На сайте оплата сохранена; проверьте, дошёл ли документ оплаты в 1С.`,
+        { orderId: order.id },
+      ),
+    paidOrderCancelled: (order: { id: string; number: string; paid_amount: Kopecks; refunded_amount: Kopecks }): Alert =>
+      exchangeAlert(
+        `cancel-paid:${order.id}`,
+        'В 1С отменён оплаченный заказ',
+        `Заказ №${order.number} отменён в 1С, но на сайте он оплачен (${formatRub(order.paid_amount - order.refunded_amount)}). Заказ на сайте не отменён: оформите возврат покупателю.`,
+        { orderId: order.id },
+      ),
+    unknownOrder: (doc: { number: string; id: string }): Alert =>
+      exchangeAlert(
+        `unknown:${doc.number}`,
+        'Заказ из 1С не найден на сайте',
+        `Заказ №${doc.number} (Ид ${doc.id}) из 1С не найден на сайте и не содержит строк для создания; пропущен.`,
+        { number: doc.number, id: doc.id },
+      ),
+    orderRefused: (number: string, reason: string): Alert =>
+      exchangeAlert(`bad:${number}`, 'Заказ из 1С не принят', `Заказ №${number} из 1С не принят: ${reason}`, { number }),
+  },
+} as const;
+
+function exchangeAlert(key: string, title: string, text: string, context: Record<string, string | number | null>): Alert {
+  return { severity: 'warning', key: `cml:${key}`, title, text, context };
+}

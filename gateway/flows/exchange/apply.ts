@@ -3,6 +3,7 @@ import { formatRub, type Kopecks } from '../../domain/money';
 import type { OrderItem, VatCode } from '../../domain/order';
 import { nowIso, type Executor } from '../../store/db';
 import type { OrderRow } from '../../store/schema';
+import { findOrderNamed, updateOrderFields } from '../../store/exchange';
 import type { FlowDeps } from '../deps';
 import { queueShipmentReceipts } from '../fiscal/translator';
 import { createOrderFromOneC } from '../onec/pull';
@@ -113,21 +114,7 @@ async function findOrder(c: ImportContext, numberOrId: string | undefined, id?: 
       if (hit) return hit;
       continue;
     }
-    const db = c.db;
-    const found =
-      (await db
-        .selectFrom('orders')
-        .selectAll()
-        .where('organization_id', 'in', c.organizations)
-        .where('number', '=', key)
-        .orderBy('created_at', 'desc')
-        .executeTakeFirst()) ??
-      (await db
-        .selectFrom('orders')
-        .selectAll()
-        .where('organization_id', 'in', c.organizations)
-        .where((eb) => eb.or([eb('external_id', '=', key), eb('id', '=', key), eb('onec_ref', '=', key)]))
-        .executeTakeFirst());
+    const found = await findOrderNamed(c.db, c.organizations, key);
     c.cache.set(key, found ?? null);
     if (found) return found;
   }
@@ -154,11 +141,7 @@ async function update(c: ImportContext, order: OrderRow, set: Partial<OrderRow>)
     if (v !== undefined && order[k as keyof OrderRow] !== v) (values ??= {})[k] = v;
   }
   if (!values) return order;
-  await c.db
-    .updateTable('orders')
-    .set({ ...values, updated_at: nowIso() })
-    .where('id', '=', order.id)
-    .execute();
+  await updateOrderFields(c.db, order.id, values);
   const next = { ...order, ...values };
   for (const [k, v] of c.cache) if (v?.id === order.id) c.cache.set(k, next);
   c.counts.changed++;

@@ -4,7 +4,7 @@ import yauzl from 'yauzl';
 import { readDocuments } from '../../../connectors/commerceml/reader';
 import type { ImportedDocument } from '../../../connectors/commerceml/types';
 import { CmlError } from '../../../connectors/commerceml/types';
-import { nowIso } from '../../store/db';
+import { getFile, setFileState } from '../../store/exchange';
 import type { ExchangeSessionsTable } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { applyDocuments, type ImportContext } from './apply';
@@ -22,21 +22,11 @@ export function importFile(d: FlowDeps, base: ExchangeBase, session: ExchangeSes
   const existing = running.get(key);
   if (existing) return existing;
   const p = (async () => {
-    const row = await d.store.db
-      .selectFrom('exchange_files')
-      .selectAll()
-      .where('session_id', '=', session.id)
-      .where('filename', '=', name)
-      .executeTakeFirst();
+    const row = await getFile(d.store.db, session.id, name);
     if (!row) throw new CmlError(`Файл ${name} в этом сеансе не загружался (сначала mode=file).`);
     if (row.state === 'done') return JSON.parse(row.result ?? '[]') as string[];
     if (row.state === 'failed') throw new CmlError(JSON.parse(row.result ?? '""') as string);
-    await d.store.db
-      .updateTable('exchange_files')
-      .set({ state: 'importing', updated_at: nowIso() })
-      .where('session_id', '=', session.id)
-      .where('filename', '=', name)
-      .execute();
+    await setFileState(d.store.db, session.id, name, 'importing');
     const path = join(sessionDir(d, session.id), name);
     const c: ImportContext = {
       d,
@@ -55,23 +45,13 @@ export function importFile(d: FlowDeps, base: ExchangeBase, session: ExchangeSes
         `Обработано документов: ${c.counts.documents}, изменено заказов: ${c.counts.changed}, новых из 1С: ${c.counts.created}, не найдено: ${c.counts.unknown}.`,
         ...c.notes,
       ];
-      await d.store.db
-        .updateTable('exchange_files')
-        .set({ state: 'done', result: JSON.stringify(notes), updated_at: nowIso() })
-        .where('session_id', '=', session.id)
-        .where('filename', '=', name)
-        .execute();
+      await setFileState(d.store.db, session.id, name, 'done', JSON.stringify(notes));
       rmSync(path, { force: true });
       d.log.info({ base: base.id, file: name, ...c.counts }, 'CommerceML file imported');
       return notes;
     } catch (e) {
       const text = e instanceof CmlError ? e.text : `Ошибка обработки файла ${name}: ${(e as Error).message}`;
-      await d.store.db
-        .updateTable('exchange_files')
-        .set({ state: 'failed', result: JSON.stringify(text), updated_at: nowIso() })
-        .where('session_id', '=', session.id)
-        .where('filename', '=', name)
-        .execute();
+      await setFileState(d.store.db, session.id, name, 'failed', JSON.stringify(text));
       rmSync(path, { force: true });
       d.log.warn({ err: e, base: base.id, file: name }, 'CommerceML file refused');
       throw e instanceof CmlError ? e : new CmlError(text);

@@ -4,6 +4,7 @@ import type { Customer, OrderItem } from '../../domain/order';
 import { nowIso } from '../../store/db';
 import { listOrderPayments, paymentAttempts } from '../../store/payments';
 import type { ExchangeSessionsTable, OrderRow } from '../../store/schema';
+import { markExported, ordersToExport, updateSession } from '../../store/exchange';
 import type { FlowDeps } from '../deps';
 import { ExchangeBase, organizationsOf } from './session';
 
@@ -81,20 +82,10 @@ async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Pr
  */
 export async function queryOrders(d: FlowDeps, base: ExchangeBase, session: ExchangeSessionsTable): Promise<Buffer> {
   const queryAt = nowIso();
-  const orders = await d.store.db
-    .selectFrom('orders')
-    .selectAll()
-    .where('organization_id', 'in', organizationsOf(d, base))
-    .where((eb) => eb.or([eb('exported_at', 'is', null), eb('updated_at', '>', eb.ref('exported_at'))]))
-    .orderBy('created_at')
-    .execute();
+  const orders = await ordersToExport(d.store.db, organizationsOf(d, base));
   const exported: ExportOrder[] = [];
   for (const o of orders) exported.push(await exportOrder(d, base, o));
-  await d.store.db
-    .updateTable('exchange_sessions')
-    .set({ query_at: queryAt, query_orders: JSON.stringify(orders.map((o) => [o.id, o.updated_at])) })
-    .where('id', '=', session.id)
-    .execute();
+  await updateSession(d.store.db, session.id, { query_at: queryAt, query_orders: JSON.stringify(orders.map((o) => [o.id, o.updated_at])) });
   return writeOrders(exported, {
     version: (session.version as CmlVersion) ?? base.version,
     encoding: base.encoding,
@@ -109,10 +100,8 @@ export async function confirmQuery(d: FlowDeps, session: ExchangeSessionsTable):
     throw new CmlError('Нечего подтверждать: в этом сеансе не было запроса заказов (mode=query).');
   const sent = JSON.parse(session.query_orders) as [string, string][];
   await d.store.db.transaction().execute(async (trx) => {
-    for (const [id, updatedAt] of sent) {
-      await trx.updateTable('orders').set({ exported_at: updatedAt }).where('id', '=', id).execute();
-    }
-    await trx.updateTable('exchange_sessions').set({ query_orders: null }).where('id', '=', session.id).execute();
+    await markExported(trx, sent);
+    await updateSession(trx, session.id, { query_orders: null });
   });
   return sent.length;
 }

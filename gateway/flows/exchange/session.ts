@@ -5,6 +5,7 @@ import type { GatewayConfig } from '../../config';
 import { newToken } from '../../domain/ids';
 import { nowIso } from '../../store/db';
 import type { ExchangeSessionsTable } from '../../store/schema';
+import { deleteStaleSessions, getSession, insertSession, updateSession } from '../../store/exchange';
 import type { FlowDeps } from '../deps';
 
 export type ExchangeBase = GatewayConfig['exchange']['bases'][number];
@@ -39,40 +40,24 @@ export async function openSession(d: FlowDeps, base: ExchangeBase): Promise<Exch
     created_at: now,
     last_seen_at: now,
   };
-  await d.store.db.insertInto('exchange_sessions').values(row).execute();
+  await insertSession(d.store.db, row);
   // sessions and files of a day ago are gone
-  const old = nowIso(Date.now() - SESSION_TTL_MS);
-  const stale = await d.store.db.selectFrom('exchange_sessions').select('id').where('last_seen_at', '<', old).execute();
-  if (stale.length > 0) {
-    await d.store.db
-      .deleteFrom('exchange_files')
-      .where(
-        'session_id',
-        'in',
-        stale.map((s) => s.id),
-      )
-      .execute();
-    await d.store.db.deleteFrom('exchange_sessions').where('last_seen_at', '<', old).execute();
-    for (const s of stale) rmSync(sessionDir(d, s.id), { recursive: true, force: true });
+  for (const id of await deleteStaleSessions(d.store.db, nowIso(Date.now() - SESSION_TTL_MS))) {
+    rmSync(sessionDir(d, id), { recursive: true, force: true });
   }
   return row;
 }
 
 export async function findSession(d: FlowDeps, base: ExchangeBase, id: string | undefined): Promise<ExchangeSessionsTable | null> {
   if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) return null;
-  const s = await d.store.db
-    .selectFrom('exchange_sessions')
-    .selectAll()
-    .where('id', '=', id)
-    .where('base_id', '=', base.id)
-    .executeTakeFirst();
+  const s = await getSession(d.store.db, base.id, id);
   if (!s || Date.parse(s.last_seen_at) < Date.now() - SESSION_TTL_MS) return null;
-  await d.store.db.updateTable('exchange_sessions').set({ last_seen_at: nowIso() }).where('id', '=', s.id).execute();
+  await updateSession(d.store.db, s.id, { last_seen_at: nowIso() });
   return s;
 }
 
 export async function setSessionVersion(d: FlowDeps, session: ExchangeSessionsTable, version: CmlVersion): Promise<void> {
-  await d.store.db.updateTable('exchange_sessions').set({ version }).where('id', '=', session.id).execute();
+  await updateSession(d.store.db, session.id, { version });
 }
 
 export function sessionDir(d: FlowDeps, sessionId: string): string {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CmlError } from '../../../connectors/commerceml/types';
-import { nowIso } from '../../store/db';
+import { deleteFile, getFile, saveUploadedBytes } from '../../store/exchange';
 import type { ExchangeSessionsTable } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { ExchangeBase, safeFileName, sessionDir } from './session';
@@ -38,33 +38,16 @@ export async function appendChunk(
       yield chunk;
     }
   };
-  const prior = await d.store.db
-    .selectFrom('exchange_files')
-    .select('state')
-    .where('session_id', '=', session.id)
-    .where('filename', '=', name)
-    .executeTakeFirst();
+  const prior = await getFile(d.store.db, session.id, name);
   if (prior && prior.state !== 'uploading') throw new CmlError(`Файл ${name} уже загружен и обработан в этом сеансе.`);
   try {
     await pipeline(body, counter, createWriteStream(path, { flags: 'a' }));
   } catch (e) {
     rmSync(path, { force: true });
-    await d.store.db.deleteFrom('exchange_files').where('session_id', '=', session.id).where('filename', '=', name).execute();
+    await deleteFile(d.store.db, session.id, name);
     throw e instanceof CmlError ? e : new CmlError(`Файл ${name} не получен целиком: ${(e as Error).message}`);
   }
-  const now = nowIso();
-  if (prior)
-    await d.store.db
-      .updateTable('exchange_files')
-      .set({ bytes: before + received, updated_at: now })
-      .where('session_id', '=', session.id)
-      .where('filename', '=', name)
-      .execute();
-  else
-    await d.store.db
-      .insertInto('exchange_files')
-      .values({ session_id: session.id, filename: name, bytes: before + received, state: 'uploading', result: null, updated_at: now })
-      .execute();
+  await saveUploadedBytes(d.store.db, session.id, name, before + received, !prior);
   return before + received;
 }
 

@@ -4,7 +4,7 @@ import { PermanentJobError, type JobContext, defineJob, type ScheduleDefinition 
 import { FiscalError, type FiscalRegister, type FiscalState } from '../../ports';
 import { nowIso, type Executor } from '../../store/db';
 import { getOrder } from '../../store/orders';
-import { getReceipt, markReceiptDone, receiptsDueForCheck, unsentBefore, updateReceipt } from '../../store/receipts';
+import { getReceipt, markReceiptDone, postponeReceiptCheck, receiptsDueForCheck, unsentBefore, updateReceipt } from '../../store/receipts';
 import type { ReceiptRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { RECEIPT_KINDS } from '../alerts/catalog';
@@ -198,12 +198,7 @@ export function pollSchedule(d: FlowDeps): ScheduleDefinition | null {
         await d.store.db.transaction().execute(async (trx) => {
           await d.jobs.enqueue(trx, checkReceiptJob, { receiptId: r.id }, { key: `fiscal:check:${r.id}:${r.attempt}:${r.checks}` });
           // not due again until the check has had time to run
-          await trx
-            .updateTable('receipts')
-            .set({ next_check_at: nowIso(Date.now() + 5 * 60_000) })
-            .where('id', '=', r.id)
-            .where('status', '=', 'sent')
-            .execute();
+          await postponeReceiptCheck(trx, r.id, nowIso(Date.now() + 5 * 60_000));
         });
       }
       if (due.length > 0) d.jobs.kick();

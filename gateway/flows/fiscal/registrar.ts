@@ -1,11 +1,10 @@
 import type { CreateReceiptInput } from '../../../schemas/api';
-import { newId } from '../../domain/ids';
 import { normalizePhone, PAYMENT_OBJECTS, PAYMENT_TYPES, receiptIssues, vatAmount, type ReceiptDoc } from '../../domain/receipt';
 import { conflict, unprocessable } from '../../errors';
 import { nowIso } from '../../store/db';
 import { getOrder } from '../../store/orders';
 import { getPayment } from '../../store/payments';
-import { findReceiptByExternalId, insertReceipt } from '../../store/receipts';
+import { findReceiptByExternalId, insertReceipt, newReceiptRow } from '../../store/receipts';
 import type { ReceiptRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { registerReceiptJob } from './delivery';
@@ -92,9 +91,7 @@ export async function createRegistrarReceipt(
   const existing = await findReceiptByExternalId(d.store.db, externalId);
   if (existing) return same(existing);
 
-  const now = nowIso();
-  const row: ReceiptRow = {
-    id: newId(),
+  const row = newReceiptRow({
     organization_id: org.id,
     order_id: input.orderId ?? null,
     payment_id: input.paymentId ?? null,
@@ -104,28 +101,10 @@ export async function createRegistrarReceipt(
     operation: doc.operation,
     external_id: externalId,
     request_hash: hash,
-    attempt: 0,
-    status: 'pending',
     total: doc.total,
     body: JSON.stringify(doc),
-    mirrors: null,
-    provider_uuid: null,
-    fn_number: null,
-    fiscal_document_number: null,
-    fiscal_document_attribute: null,
-    fiscal_datetime: null,
-    ecr_registration_number: null,
-    shift_number: null,
-    ofd_receipt_url: null,
-    error: null,
-    error_code: null,
-    checks: 0,
-    next_check_at: null,
-    sent_at: null,
-    done_at: null,
-    created_at: now,
-    updated_at: now,
-  };
+  });
+
   const created = await d.store.db.transaction().execute(async (trx) => {
     if (!(await insertReceipt(trx, d.store.dialect, row))) return false;
     await d.jobs.enqueue(trx, registerReceiptJob, { receiptId: row.id }, { key: `fiscal:${row.id}:0` });

@@ -5,6 +5,7 @@ import { getReceipt, updateReceipt } from '../../store/receipts';
 import type { ReceiptRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { checkReceiptJob, registerReceiptJob } from './delivery';
+import { deadJobsMentioning } from '../../store/jobs';
 
 /**
  * Admin: a failed receipt is sent again as a new try (the register sees `<external_id>.<n>`: the
@@ -38,13 +39,7 @@ export async function retryReceipt(d: FlowDeps, retryJob: (jobId: string) => Pro
       await d.jobs.enqueue(trx, registerReceiptJob, { receiptId: r.id }, { key: `fiscal:${r.id}:${r.attempt + 1}` });
     });
   } else if (r.status === 'pending') {
-    const dead = await d.store.db
-      .selectFrom('jobs')
-      .select('id')
-      .where('name', '=', registerReceiptJob.name)
-      .where('status', '=', 'dead')
-      .where('payload', 'like', `%${r.id}%`)
-      .execute();
+    const dead = await deadJobsMentioning(d.store.db, registerReceiptJob.name, r.id);
     if (dead.length === 0) throw conflict('receipt_in_progress', 'the receipt is on its way to the register already');
     for (const j of dead) await retryJob(j.id);
   } else {

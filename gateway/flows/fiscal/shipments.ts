@@ -3,6 +3,7 @@ import { nowIso } from '../../store/db';
 import { ordersAwaitingShipment } from '../../store/receipts';
 import type { FlowDeps } from '../deps';
 import { queueShipmentReceipts } from './translator';
+import { markShipped } from '../../store/orders';
 
 /**
  * Orders read from 1C over OData for their shipment (the mapping's shipped statuses): an order
@@ -32,13 +33,7 @@ export async function readShipments(d: FlowDeps, organizationId: string): Promis
     if (!s?.shipped) continue;
     await d.store.db.transaction().execute(async (trx) => {
       const now = nowIso();
-      const r = await trx
-        .updateTable('orders')
-        .set({ shipped_at: now, onec_status_text: s.status, updated_at: now })
-        .where('id', '=', order.id)
-        .where('shipped_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) return;
+      if (!(await markShipped(trx, order.id, now, s.status))) return;
       await queueShipmentReceipts(d, trx, { ...order, shipped_at: now, onec_status_text: s.status });
       shipped++;
     });

@@ -1,5 +1,4 @@
 import type { OrganizationConfig } from '../../config';
-import { newId } from '../../domain/ids';
 import { formatRub, type Kopecks } from '../../domain/money';
 import type { Customer, OrderItem, PaymentTerms } from '../../domain/order';
 import {
@@ -27,7 +26,7 @@ import { unprocessable, type ErrorDetail } from '../../errors';
 import { nowIso, type Executor } from '../../store/db';
 import { getOrder } from '../../store/orders';
 import { listOrderPayments } from '../../store/payments';
-import { insertReceipt, orderReceipts, paymentReceipts } from '../../store/receipts';
+import { insertReceipt, newReceiptRow, orderReceipts, paymentReceipts } from '../../store/receipts';
 import type { OrderRow, PaymentRow, ReceiptRow, RefundRow } from '../../store/schema';
 import { RECEIPT_KINDS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
@@ -84,9 +83,7 @@ async function record(
   r: { kind: string; externalId: string; order: OrderRow; payment?: PaymentRow; refund?: RefundRow; mirrors?: string; doc: ReceiptDoc },
 ): Promise<void> {
   const issues = receiptIssues(r.doc);
-  const now = nowIso();
-  const row: ReceiptRow = {
-    id: newId(),
+  const row = newReceiptRow({
     organization_id: c.org.id,
     order_id: r.order.id,
     payment_id: r.payment?.id ?? null,
@@ -95,29 +92,18 @@ async function record(
     kind: r.kind,
     operation: r.doc.operation,
     external_id: r.externalId,
-    request_hash: null,
-    attempt: 0,
-    status: issues.length ? 'failed' : 'pending',
     total: r.doc.total,
     body: JSON.stringify(r.doc),
     mirrors: r.mirrors ?? null,
-    provider_uuid: null,
-    fn_number: null,
-    fiscal_document_number: null,
-    fiscal_document_attribute: null,
-    fiscal_datetime: null,
-    ecr_registration_number: null,
-    shift_number: null,
-    ofd_receipt_url: null,
-    error: issues.length ? `Чек не собран: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`.slice(0, 1000) : null,
-    error_code: issues.length ? 'invalid' : null,
-    checks: 0,
-    next_check_at: null,
-    sent_at: null,
-    done_at: null,
-    created_at: now,
-    updated_at: now,
-  };
+    ...(issues.length
+      ? {
+          status: 'failed' as const,
+          error: `Чек не собран: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`.slice(0, 1000),
+          error_code: 'invalid',
+        }
+      : {}),
+  });
+
   if (!(await insertReceipt(trx, d.store.dialect, row))) return; // this event's receipt exists already
   if (issues.length) {
     await d.alerts.raise(trx, {

@@ -1,5 +1,5 @@
 import type { ScheduleDefinition } from '../../jobs/types';
-import { nowIso } from '../../store/db';
+import { getSyncState, setSyncState } from '../../store/sync-state';
 import type { FlowDeps } from '../deps';
 import { ingestOperation, type IngestResult } from './operations';
 import { syncAttempt } from '../payments/sync';
@@ -32,11 +32,9 @@ export async function runHistory(d: FlowDeps, only?: { organization?: string; pr
       const provider = d.providers.get(org.id, name);
       if (!provider?.listOperations) continue;
       const key = `history:${org.id}:${name}`;
-      const mark = await d.store.db.selectFrom('sync_state').select('value').where('key', '=', key).executeTakeFirst();
+      const mark = await getSyncState(d.store.db, key);
       const to = new Date();
-      const from = mark
-        ? new Date(Date.parse(mark.value) - h.overlapMinutes * 60_000)
-        : new Date(to.getTime() - h.lookbackHours * 3_600_000);
+      const from = mark ? new Date(Date.parse(mark) - h.overlapMinutes * 60_000) : new Date(to.getTime() - h.lookbackHours * 3_600_000);
       const run: HistoryRun = {
         organization: org.id,
         provider: name,
@@ -77,7 +75,7 @@ export async function runHistory(d: FlowDeps, only?: { organization?: string; pr
         }
       }
       Object.assign(run, { recorded: into.recorded, review: into.review });
-      if (!run.error) await saveState(d, key, run.to);
+      if (!run.error) await setSyncState(d.store, key, run.to);
       d.log.info(run, 'registry of operations read');
     }
   }
@@ -88,16 +86,8 @@ const LAST_RUNS = 'history:last-runs';
 
 /** What the agent's last run found, per organization and provider. */
 export async function lastHistoryRuns(d: FlowDeps): Promise<HistoryRun[]> {
-  const r = await d.store.db.selectFrom('sync_state').select('value').where('key', '=', LAST_RUNS).executeTakeFirst();
-  return r ? (JSON.parse(r.value) as HistoryRun[]) : [];
-}
-
-async function saveState(d: FlowDeps, key: string, value: string): Promise<void> {
-  await d.store.db.transaction().execute(async (trx) => {
-    const now = nowIso();
-    const u = await trx.updateTable('sync_state').set({ value, updated_at: now }).where('key', '=', key).executeTakeFirst();
-    if (Number(u.numUpdatedRows) === 0) await trx.insertInto('sync_state').values({ key, value, updated_at: now }).execute();
-  });
+  const r = await getSyncState(d.store.db, LAST_RUNS);
+  return r ? (JSON.parse(r) as HistoryRun[]) : [];
 }
 
 /** The agent, hourly by default; one run at a time across every process (the schedule's lease). */
@@ -109,7 +99,7 @@ export function historySchedule(d: FlowDeps): ScheduleDefinition | null {
     everyMs: d.config.history.everyMinutes * 60_000,
     handler: async () => {
       const runs = await runHistory(d);
-      await saveState(d, LAST_RUNS, JSON.stringify(runs));
+      await setSyncState(d.store, LAST_RUNS, JSON.stringify(runs));
       const failed = runs.filter((r) => r.error);
       if (failed.length) throw new Error(failed.map((r) => `${r.organization}/${r.provider}: ${r.error}`).join('; '));
     },

@@ -7,9 +7,9 @@ import type { ProviderOperation } from '../../ports';
 import { nowIso, type Executor } from '../../store/db';
 import { insertIgnore } from '../../store/sql';
 import { conflict, notFound, unprocessable } from '../../errors';
-import { operationsOfOrder, operationsOfRef, setOperationMatch, upsertOperation } from '../../store/operations';
-import { getOrder } from '../../store/orders';
-import { findAttemptByRef, getPayment } from '../../store/payments';
+import { operationsOfOrder, operationsOfRef, setOperationMatch, upsertOperation, getOperation } from '../../store/operations';
+import { getOrder, ordersByNumbers } from '../../store/orders';
+import { findAttemptByRef, getPayment, findAttemptByOrderNumber } from '../../store/payments';
 import type { AttemptRow, MatchState, OperationRow, OrderRow, PaymentOperationsTable, PaymentRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 
@@ -83,13 +83,7 @@ async function candidateOrders(
   if (op.orderNumber) numbers.add(op.orderNumber);
   for (const m of (op.purpose ?? '').matchAll(/(?:заказ\S*|№|#)\s*№?\s*([0-9A-Za-zА-Яа-яЁё][0-9A-Za-zА-Яа-яЁё\-/]*)/giu)) numbers.add(m[1]);
   if (numbers.size === 0) return [];
-  return db
-    .selectFrom('orders')
-    .selectAll()
-    .where('organization_id', '=', organizationId)
-    .where('number', 'in', [...numbers])
-    .where('status', '!=', 'cancelled')
-    .execute();
+  return ordersByNumbers(db, organizationId, [...numbers]);
 }
 
 /** An operation of one of the gateway's own attempts: its payment's order and the lines it pays. */
@@ -141,14 +135,7 @@ async function link(
 ): Promise<Link> {
   let attempt = (await findAttemptByRef(trx, organizationId, provider, op.providerRef)) ?? null;
   if (!attempt && op.orderNumber) {
-    attempt =
-      (await trx
-        .selectFrom('payment_attempts')
-        .selectAll()
-        .where('organization_id', '=', organizationId)
-        .where('provider', '=', provider)
-        .where('order_number', '=', op.orderNumber)
-        .executeTakeFirst()) ?? null;
+    attempt = (await findAttemptByOrderNumber(trx, organizationId, provider, op.orderNumber)) ?? null;
   }
   if (attempt) return linkOwn(trx, attempt, (await getPayment(trx, attempt.payment_id))!, op, key);
 
@@ -355,7 +342,7 @@ const REVIEW: ReadonlySet<MatchState> = new Set(['unmatched', 'ambiguous', 'mism
 /** Support links an operation from the review list to the order it pays; its lines are allocated as for any other. */
 export async function matchOperation(d: FlowDeps, operationId: string, orderId: string, note?: string): Promise<OperationRow> {
   return d.store.db.transaction().execute(async (trx) => {
-    const op = await trx.selectFrom('payment_operations').selectAll().where('id', '=', operationId).executeTakeFirst();
+    const op = await getOperation(trx, operationId);
     if (!op) throw notFound('operation');
     if (!REVIEW.has(op.match_state))
       throw conflict(
@@ -387,7 +374,7 @@ export async function matchOperation(d: FlowDeps, operationId: string, orderId: 
 /** Support closes a review item that belongs to no order (not the shop's money, settled elsewhere). */
 export async function resolveOperation(d: FlowDeps, operationId: string, note: string): Promise<OperationRow> {
   return d.store.db.transaction().execute(async (trx) => {
-    const op = await trx.selectFrom('payment_operations').selectAll().where('id', '=', operationId).executeTakeFirst();
+    const op = await getOperation(trx, operationId);
     if (!op) throw notFound('operation');
     if (!REVIEW.has(op.match_state))
       throw conflict(

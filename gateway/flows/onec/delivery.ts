@@ -3,7 +3,7 @@ import { PermanentJobError, defineJob } from '../../jobs/types';
 import { OneCError, type OneCPaymentDoc } from '../../ports';
 import { nowIso, type Executor } from '../../store/db';
 import { getOrder } from '../../store/orders';
-import { getPayment, getRefund, paymentAttempts } from '../../store/payments';
+import { getPayment, getRefund, paymentAttempts, setOnecDelivery } from '../../store/payments';
 import type { OrderRow, PaymentRow, RefundRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 
@@ -17,11 +17,11 @@ export async function queueDelivery(
   if (!org || !d.onec.sink(org.id)) return;
   if ('refund' in what) {
     if (!org.onec.refunds) return;
-    await trx.updateTable('refunds').set({ onec_status: 'pending', updated_at: nowIso() }).where('id', '=', what.refund.id).execute();
+    await setOnecDelivery(trx, 'refunds', what.refund.id, { onec_status: 'pending', updated_at: nowIso() });
     await d.jobs.enqueue(trx, deliverToOneCJob, { refundId: what.refund.id }, { key: `onec:refund:${what.refund.id}` });
     return;
   }
-  await trx.updateTable('payments').set({ onec_status: 'pending' }).where('id', '=', what.payment.id).execute();
+  await setOnecDelivery(trx, 'payments', what.payment.id, { onec_status: 'pending' });
   await d.jobs.enqueue(trx, deliverToOneCJob, { paymentId: what.payment.id }, { key: `onec:payment:${what.payment.id}` });
 }
 
@@ -66,27 +66,23 @@ export const deliverToOneCJob = defineJob(
     const doc = await documentFor(d, payment, order, refund);
     try {
       const result = await sink.deliver(doc);
-      await d.store.db
-        .updateTable(table)
-        .set({
-          onec_status: 'delivered',
-          onec_document: result.ref,
-          onec_number: result.number ?? null,
-          onec_error: null,
-          updated_at: nowIso(),
-        })
-        .where('id', '=', id)
-        .execute();
+      await setOnecDelivery(d.store.db, table, id, {
+        onec_status: 'delivered',
+        onec_document: result.ref,
+        onec_number: result.number ?? null,
+        onec_error: null,
+        updated_at: nowIso(),
+      });
       ctx.log.info({ paymentId: payment.id, refundId, onecRef: result.ref, onecNumber: result.number }, 'delivered to 1C');
     } catch (e) {
       const last = !(e instanceof OneCError) || !e.retryable || ctx.attempt >= ctx.maxAttempts;
       const hint = e instanceof OneCError ? e.hint : (e as Error).message;
       await d.store.db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable(table)
-          .set({ onec_status: last ? 'failed' : 'pending', onec_error: hint.slice(0, 1000), updated_at: nowIso() })
-          .where('id', '=', id)
-          .execute();
+        await setOnecDelivery(trx, table, id, {
+          onec_status: last ? 'failed' : 'pending',
+          onec_error: hint.slice(0, 1000),
+          updated_at: nowIso(),
+        });
         if (last) {
           await d.alerts.raise(trx, {
             severity: 'critical',

@@ -3,10 +3,11 @@ import { unprocessable } from '../../errors';
 import { defineJob, type ScheduleDefinition } from '../../jobs/types';
 import { type OneCOrder } from '../../ports';
 import { nowIso } from '../../store/db';
-import { findOrderByExternalId, getOrder, insertOrder } from '../../store/orders';
+import { findOrderByExternalId, getOrder, insertOrder, newOrderRow } from '../../store/orders';
 import type { OrderRow } from '../../store/schema';
+import { getSyncState, setSyncState } from '../../store/sync-state';
 import type { FlowDeps } from '../deps';
-import { canonicalJson, orderRow, sha256 } from '../orders/create';
+import { canonicalJson, sha256 } from '../orders/create';
 import { ensurePayLink } from '../orders/pay-links';
 
 /** Writes a manager-created order's payment link back into 1C. */
@@ -41,8 +42,7 @@ export async function pullOrders(d: FlowDeps, organizationId: string): Promise<n
   const org = d.orgs.get(organizationId)!;
   const source = d.onec.source(organizationId)!;
   const key = `onec:pull:${organizationId}`;
-  const state = await d.store.db.selectFrom('sync_state').select('value').where('key', '=', key).executeTakeFirst();
-  const watermark = state?.value ?? org.onec.pull?.since ?? nowIso(Date.now() - WATERMARK_OVERLAP_MS);
+  const watermark = (await getSyncState(d.store.db, key)) ?? org.onec.pull?.since ?? nowIso(Date.now() - WATERMARK_OVERLAP_MS);
   const since = nowIso(Date.parse(watermark) - WATERMARK_OVERLAP_MS);
   let created = 0;
   let newest = watermark;
@@ -54,11 +54,7 @@ export async function pullOrders(d: FlowDeps, organizationId: string): Promise<n
     }
     if (orders.length < 200) break;
   }
-  await d.store.db.transaction().execute(async (trx) => {
-    const now = nowIso();
-    const r = await trx.updateTable('sync_state').set({ value: newest, updated_at: now }).where('key', '=', key).executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) await trx.insertInto('sync_state').values({ key, value: newest, updated_at: now }).execute();
-  });
+  await setSyncState(d.store, key, newest);
   if (created > 0) d.log.info({ organization: organizationId, created }, 'orders picked up from 1C');
   return created;
 }
@@ -86,7 +82,7 @@ export async function createOrderFromOneC(
     );
   }
   const content = { number: o.number, customer: o.customer, items, total: o.total };
-  const row = orderRow({
+  const row = newOrderRow({
     organization_id: organizationId,
     external_id: o.ref,
     number: o.number,

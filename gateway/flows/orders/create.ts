@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { CreateOrderInput } from '../../../schemas/api';
-import { newId } from '../../domain/ids';
 import { checkTotals } from '../../domain/order';
 import { conflict, notFound, unprocessable } from '../../errors';
-import { nowIso } from '../../store/db';
-import { findOrderByExternalId, getOrder, insertOrder } from '../../store/orders';
+import { findOrderByExternalId, getOrder, insertOrder, newOrderRow } from '../../store/orders';
 import type { OrderRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { orderReceiptIssues } from '../fiscal/translator';
@@ -54,7 +52,7 @@ export async function createOrder(
   if (existing) return sameOrConflict(existing, hash);
   orderReceiptIssues(d, organizationId, input);
 
-  const row = orderRow({
+  const row = newOrderRow({
     organization_id: organizationId,
     external_id: input.externalId,
     number: input.number,
@@ -88,34 +86,4 @@ export async function getOrderFor(d: FlowDeps, organizations: ReadonlySet<string
   const order = await getOrder(d.store.db, id);
   if (!order || !organizations.has(order.organization_id)) throw notFound('order');
   return order;
-}
-
-/** A new order row: what is given, the rest as a fresh order has it. */
-export function orderRow(
-  o: Pick<
-    OrderRow,
-    'organization_id' | 'external_id' | 'number' | 'source' | 'customer' | 'items' | 'total' | 'payment_terms' | 'request_hash' | 'onec_ref'
-  >,
-): OrderRow {
-  const now = nowIso();
-  return {
-    id: newId(),
-    currency: 'RUB',
-    status: 'awaiting_payment',
-    paid_amount: 0,
-    refunded_amount: 0,
-    pay_token: null,
-    exported_at: null,
-    onec_number: null,
-    onec_status_text: null,
-    onec_paid_number: null,
-    onec_paid_at: null,
-    shipped_at: null,
-    onec_shipment_number: null,
-    cancelled_at: null,
-    cancel_reason: null,
-    created_at: now,
-    updated_at: now,
-    ...o,
-  };
 }

@@ -1,5 +1,5 @@
 import { newToken } from '../../domain/ids';
-import { getOrder } from '../../store/orders';
+import { ensurePayToken } from '../../store/orders';
 import type { OrderRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { qrImage } from './qr';
@@ -20,13 +20,7 @@ export function payUrl(d: FlowDeps, token: string): string {
 export async function ensurePayLink(d: FlowDeps, order: OrderRow): Promise<PayLink> {
   let token = order.pay_token;
   if (!token) {
-    await d.store.db
-      .updateTable('orders')
-      .set({ pay_token: newToken() })
-      .where('id', '=', order.id)
-      .where('pay_token', 'is', null)
-      .execute();
-    token = (await getOrder(d.store.db, order.id))!.pay_token!;
+    token = await ensurePayToken(d.store.db, order.id, newToken());
   }
   const url = payUrl(d, token);
   return { url, token, qr: { payload: url, image: await qrImage(url) } };

@@ -1,8 +1,6 @@
-import { newId } from '../../domain/ids';
 import { AppError, forbidden, notFound } from '../../errors';
 import { ExternalError, type InboundWebhook } from '../../ports';
-import { nowIso } from '../../store/db';
-import { findCallbackTarget, recordEvent } from '../../store/payments';
+import { findCallbackTarget, paymentEventRow, recordEvent } from '../../store/payments';
 import type { PaymentEventsTable } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import type { ObservedStatus } from '../../domain/payment-state';
@@ -51,19 +49,15 @@ export async function handleCallback(
   }
   const payment = { id: attempt.payment_id, amount: target.paymentAmount };
   // the callback as it came, with the provider's confirming answer when there is one
-  const record = (confirmation?: unknown): PaymentEventsTable => ({
-    id: newId(),
-    organization_id: organizationId,
-    provider: providerName,
-    attempt_id: attempt.id,
-    kind: 'callback',
-    dedupe_key: event.dedupeKey,
-    payload: JSON.stringify(
-      confirmation === undefined ? { method: req.method, params: req.params } : { method: req.method, params: req.params, confirmation },
-    ),
-    outcome: `${event.operation}:${event.success ? 1 : 0}`,
-    received_at: nowIso(),
-  });
+  const record = (confirmation?: unknown): PaymentEventsTable =>
+    paymentEventRow(attempt, {
+      kind: 'callback',
+      dedupe_key: event.dedupeKey,
+      payload: JSON.stringify(
+        confirmation === undefined ? { method: req.method, params: req.params } : { method: req.method, params: req.params, confirmation },
+      ),
+      outcome: `${event.operation}:${event.success ? 1 : 0}`,
+    });
 
   if (event.amount !== undefined && event.amount !== payment.amount) {
     await d.store.db.transaction().execute(async (trx) => {

@@ -12,6 +12,8 @@ import {
   insertPayment,
   listOrderPayments,
   movePayment,
+  newAttemptRow,
+  newPaymentRow,
   setPaymentAction,
   updateAttempt,
 } from '../../store/payments';
@@ -45,7 +47,7 @@ function chooseProvider(d: FlowDeps, orgId: string, input: CreatePaymentInput): 
   }
   const allowed = [method.provider, ...method.alternatives];
   const name = input.provider ?? method.provider;
-  if (!allowed.includes(name as never)) {
+  if (!(allowed as string[]).includes(name)) {
     throw unprocessable('provider_not_enabled', `provider "${name}" is not enabled for ${input.method} in this organization`, [
       { path: 'provider', message: `one of ${allowed.join(', ')}` },
     ]);
@@ -103,48 +105,38 @@ export async function createPayment(
         { path: 'orderId', message: `order status is ${fresh.status}` },
       ]);
     }
-    const row: PaymentRow = {
-      id: paymentId,
-      order_id: order.id,
-      organization_id: org.id,
-      method: input.method,
-      provider: provider.name,
-      amount: outstanding(fresh.total, fresh.paid_amount),
-      status: 'pending',
-      status_reason: null,
-      refunded_amount: 0,
-      paid_at: null,
-      return_url: input.returnUrl ?? null,
-      fail_url: input.failUrl ?? input.returnUrl ?? null,
-      action: null,
-      onec_status: 'not_configured',
-      onec_document: null,
-      onec_number: null,
-      onec_error: null,
-      created_at: now,
-      updated_at: now,
-    };
+    const row = newPaymentRow(
+      {
+        id: paymentId,
+        order_id: order.id,
+        organization_id: org.id,
+        method: input.method,
+        provider: provider.name,
+        amount: outstanding(fresh.total, fresh.paid_amount),
+        return_url: input.returnUrl ?? null,
+        fail_url: input.failUrl ?? input.returnUrl ?? null,
+      },
+      now,
+    );
     await insertPayment(trx, row);
-    await insertAttempt(trx, {
-      id: attemptId,
-      payment_id: paymentId,
-      organization_id: org.id,
-      provider: provider.name,
-      method,
-      amount: row.amount,
-      order_number: orderNumber,
-      provider_ref: null,
-      provider_extra: null,
-      expires_at: expiresAt,
-      state: 'registering',
-      provider_state: null,
-      // if the process dies before the bank answers, the janitor looks the number up
-      next_check_at: nowIso(Date.now() + 60_000),
-      checks: 0,
-      error: null,
-      created_at: now,
-      updated_at: now,
-    });
+    await insertAttempt(
+      trx,
+      newAttemptRow(
+        {
+          id: attemptId,
+          payment_id: paymentId,
+          organization_id: org.id,
+          provider: provider.name,
+          method,
+          amount: row.amount,
+          order_number: orderNumber,
+          expires_at: expiresAt,
+          // if the process dies before the bank answers, the janitor looks the number up
+          next_check_at: nowIso(Date.now() + 60_000),
+        },
+        now,
+      ),
+    );
     return row;
   });
 

@@ -1,10 +1,9 @@
-import { newId } from '../../domain/ids';
 import { formatRub } from '../../domain/money';
 import { conflict, notFound, unprocessable } from '../../errors';
 import { defineJob } from '../../jobs/types';
 import { ExternalError } from '../../ports';
 import { nowIso } from '../../store/db';
-import { getPayment, getRefund, insertRefund, paymentAttempts, paymentRefunds, setRefundStatus } from '../../store/payments';
+import { getPayment, getRefund, insertRefund, newRefundRow, paymentAttempts, paymentRefunds, setRefundStatus } from '../../store/payments';
 import type { RefundRow } from '../../store/schema';
 import { attemptRef } from './attempts';
 import type { FlowDeps } from '../deps';
@@ -33,21 +32,7 @@ export async function createRefund(d: FlowDeps, organizations: ReadonlySet<strin
         { path: 'amount', message: `paid ${payment.amount}, refunded ${refunded}, in progress ${inFlight}` },
       ]);
     }
-    const now = nowIso();
-    const row: RefundRow = {
-      id: newId(),
-      payment_id: paymentId,
-      amount,
-      status: 'pending',
-      refunded_before: refunded + inFlight,
-      error: null,
-      onec_status: 'not_configured',
-      onec_document: null,
-      onec_number: null,
-      onec_error: null,
-      created_at: now,
-      updated_at: now,
-    };
+    const row = newRefundRow({ payment_id: paymentId, amount, refunded_before: refunded + inFlight });
     await insertRefund(trx, row);
     await d.jobs.enqueue(trx, executeRefundJob, { refundId: row.id }, { key: `refund:${row.id}` });
     return row;

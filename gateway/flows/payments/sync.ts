@@ -1,11 +1,10 @@
 import { formatRub } from '../../domain/money';
-import { newId } from '../../domain/ids';
 import { decideTransition, type ObservedStatus } from '../../domain/payment-state';
 import { defineJob, PermanentJobError } from '../../jobs/types';
 import { ProviderNotFoundError } from '../../ports';
 import { nowIso, type Executor } from '../../store/db';
 import { addOrderMoney } from '../../store/orders';
-import { getAttempt, getPayment, movePayment, recordEvent, updateAttempt } from '../../store/payments';
+import { getAttempt, getPayment, movePayment, paymentEventRow, recordEvent, updateAttempt } from '../../store/payments';
 import type { AttemptRow, PaymentRow } from '../../store/schema';
 import { attemptExpired, attemptRef } from './attempts';
 import type { FlowDeps } from '../deps';
@@ -89,17 +88,15 @@ export async function applyObserved(
   const raw = observed.raw ?? observed;
   const payment = await store.db.transaction().execute(async (trx) => {
     if (!opts.recorded) {
-      await recordEvent(trx, {
-        id: newId(),
-        organization_id: attempt.organization_id,
-        provider: attempt.provider,
-        attempt_id: attempt.id,
-        kind: 'status',
-        dedupe_key: `status:${attempt.id}:${observed.state}:${observed.paidAmount}:${observed.refundedAmount}`,
-        payload: JSON.stringify(raw),
-        outcome: observed.state,
-        received_at: nowIso(),
-      });
+      await recordEvent(
+        trx,
+        paymentEventRow(attempt, {
+          kind: 'status',
+          dedupe_key: `status:${attempt.id}:${observed.state}:${observed.paidAmount}:${observed.refundedAmount}`,
+          payload: JSON.stringify(raw),
+          outcome: observed.state,
+        }),
+      );
     }
     const payment = (await getPayment(trx, attempt.payment_id))!;
     const moved = await moveByObserved(d, trx, payment, attempt, observed);
@@ -135,10 +132,7 @@ async function moveByObserved(
   const lost = async () => (await getPayment(trx, payment.id))!;
   // at most two steps: a payment first seen already refunded is paid, then refunded
   for (let step = 0; step < 2; step++) {
-    const t = decideTransition(
-      { status: current.status as never, amount: current.amount, refundedAmount: current.refunded_amount },
-      observed,
-    );
+    const t = decideTransition({ status: current.status, amount: current.amount, refundedAmount: current.refunded_amount }, observed);
     switch (t.kind) {
       case 'none':
         return current;
@@ -156,7 +150,7 @@ async function moveByObserved(
         });
         return current;
       case 'paid': {
-        const set = { status: 'paid', paid_at: nowIso(), status_reason: null };
+        const set = { status: 'paid' as const, paid_at: nowIso(), status_reason: null };
         if (!(await movePayment(trx, payment.id, current.status, set))) return lost();
         const { before } = await addOrderMoney(trx, payment.order_id, { paid: payment.amount });
         d.log.info({ ...ids, late: t.late }, 'payment paid');

@@ -14,6 +14,7 @@ import {
   type ExchangeBase,
 } from '../../flows/exchange/session';
 import { appendChunk, looksComplete } from '../../flows/exchange/upload';
+import { sessionBaseId } from '../../store/exchange';
 import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';
 
@@ -85,10 +86,8 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
       }
 
       const sid = sessionIdOf(ctx);
-      const session = sid
-        ? await d.store.db.selectFrom('exchange_sessions').select('base_id').where('id', '=', sid).executeTakeFirst()
-        : undefined;
-      base = session ? bases.get(session.base_id) : undefined;
+      const baseId = sid ? await sessionBaseId(d.store.db, sid) : undefined;
+      base = baseId ? bases.get(baseId) : undefined;
       const live = base ? await findSession(d, base, sid) : null;
       if (!base || !live) throw new CmlError('Сеанс обмена не найден или устарел: начните обмен заново (mode=checkauth).');
 

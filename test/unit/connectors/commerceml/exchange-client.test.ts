@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -552,11 +552,7 @@ describe('onec-gateway exchange-test', () => {
 
 // ---------------------------------------------------------------------------------------------
 // End to end against the gateway's own /exchange/1c (sandbox base "ut": windows-1251, 2.05; and a
-// UTF-8 base added here). The gateway needs the CommerceML reader and writer (connectors/commerceml/,
-// written separately): without them this block is skipped, and the gateway is loaded only inside it.
-
-const CML = join(ROOT, 'connectors/commerceml');
-const cmlReady = existsSync(join(CML, 'reader.ts')) && existsSync(join(CML, 'writer.ts'));
+// UTF-8 base added here).
 
 describe('end to end: ExchangeClient against the gateway', () => {
   let h: import('../../../helpers/harness').Harness;
