@@ -10,6 +10,7 @@ import { createLogger } from '../gateway/log';
 import type { Db } from '../gateway/store/db';
 import { SberClient } from '../connectors/sber/client';
 import { profileIf } from './profile';
+import { MINUTE, stopChild, unlessExits, until, within } from './wait';
 import { createGateway } from '../gateway/main';
 import { sandboxConfig, SANDBOX } from '../test/sandbox/config';
 
@@ -33,6 +34,12 @@ const CALLBACKS = Number(process.env.BENCH_CALLBACKS ?? 6000);
 /** Callbacks sent before the measured ones (the baseline is warmed up too). */
 const WARMUP_CALLBACKS = Number(process.env.BENCH_WARMUP_CALLBACKS ?? 1500);
 const BASELINE_REQUESTS = Number(process.env.BENCH_BASELINE_REQUESTS ?? 40000);
+
+/** Deadlines: generous for a slow, busy two-core machine, and growing with the number of requests. */
+const LOAD_MS = (requests: number) => 3 * MINUTE + requests * 10;
+const PREPARE_MS = (payments: number) => 3 * MINUTE + payments * 50;
+const APPLY_MS = (payments: number) => 3 * MINUTE + payments * 50;
+const STOP_MS = 2 * MINUTE;
 
 interface Result {
   rps: number;
@@ -71,10 +78,16 @@ async function load(url: string, amount: number, paths?: string[]): Promise<Resu
         }
       : {}),
   });
+  let answered = 0;
   instance.on('response', () => {
     last = performance.now();
+    answered++;
   });
-  const r = await instance;
+  const r = await within(`${amount} responses from ${url}`, instance as Promise<any>, {
+    timeoutMs: LOAD_MS(amount),
+    progress: () => ({ arrived: answered, expected: amount }),
+    onTimeout: () => instance.stop(),
+  });
   const seconds = (last - started) / 1000;
   const used = process.cpuUsage(cpu);
   return {
@@ -99,7 +112,7 @@ async function baseline(): Promise<Result> {
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
   await load(url, 5000); // warm-up
   const r = await load(url, BASELINE_REQUESTS);
-  await new Promise((res) => server.close(res));
+  await close('the hello-world server', server);
   return r;
 }
 
@@ -127,8 +140,15 @@ async function statusCallOnly(restUrl: string): Promise<Result> {
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
   await load(url, 2000);
   const r = await load(url, CALLBACKS);
-  await new Promise((res) => server.close(res));
+  await close('the status-call server', server);
   return r;
+}
+
+/** Closes a server once its (keep-alive) connections are gone. */
+async function close(what: string, server: Server): Promise<void> {
+  const closed = new Promise((res) => server.close(res));
+  server.closeIdleConnections();
+  await within(`${what} to close`, closed, { timeoutMs: STOP_MS, onTimeout: () => server.closeAllConnections() });
 }
 
 /** CPU time (user + system) a process has used, ms, from /proc (clock ticks of 10 ms). */
@@ -146,11 +166,19 @@ async function gatewayRun(): Promise<
   });
   const pending = new Map<number, (q: string) => void>();
   let seq = 0;
-  const restUrl: string = await new Promise((res) =>
-    bank.on('message', (m: any) => {
-      if (m.url) res(m.url);
-      else (pending.get(m.id)?.(m.query), pending.delete(m.id));
-    }),
+  const restUrl: string = await within(
+    'the emulated bank process to start',
+    unlessExits(
+      'the emulated bank process',
+      bank,
+      new Promise((res) =>
+        bank.on('message', (m: any) => {
+          if (m.url) res(m.url);
+          else (pending.get(m.id)?.(m.query), pending.delete(m.id));
+        }),
+      ),
+    ),
+    { timeoutMs: 2 * MINUTE },
   );
   const complete = (mdOrder: string) =>
     new Promise<string>((res) => {
@@ -180,35 +208,41 @@ async function gatewayRun(): Promise<
   const paths: string[] = [];
   const batch = 64;
   const total = WARMUP_CALLBACKS + CALLBACKS;
-  for (let start = 0; start < total; start += batch) {
-    await Promise.all(
-      Array.from({ length: Math.min(batch, total - start) }, async (_, k) => {
-        const n = start + k;
-        const order: any = await (
-          await fetch(`${url}/api/v1/orders`, {
-            method: 'POST',
-            headers: auth,
-            body: JSON.stringify({
-              externalId: `b-${n}`,
-              number: `B-${n}`,
-              customer: { type: 'individual', name: 'Bench' },
-              items: [{ sku: 's', name: 'Товар', quantity: 1, price: 10000, amount: 10000, vat: 'vat22' }],
-              total: 10000,
-            }),
-          })
-        ).json();
-        const payment: any = await (
-          await fetch(`${url}/api/v1/orders/${order.id}/payments`, {
-            method: 'POST',
-            headers: { ...auth, 'idempotency-key': `b-${n}` },
-            body: JSON.stringify({ method: 'card' }),
-          })
-        ).json();
-        const mdOrder = new URL(payment.action.url).searchParams.get('mdOrder')!;
-        paths.push(`/callbacks/sber/main?${await complete(mdOrder)}`);
-      }),
-    );
-  }
+  const prepare = async () => {
+    for (let start = 0; start < total; start += batch) {
+      await Promise.all(
+        Array.from({ length: Math.min(batch, total - start) }, async (_, k) => {
+          const n = start + k;
+          const order: any = await (
+            await fetch(`${url}/api/v1/orders`, {
+              method: 'POST',
+              headers: auth,
+              body: JSON.stringify({
+                externalId: `b-${n}`,
+                number: `B-${n}`,
+                customer: { type: 'individual', name: 'Bench' },
+                items: [{ sku: 's', name: 'Товар', quantity: 1, price: 10000, amount: 10000, vat: 'vat22' }],
+                total: 10000,
+              }),
+            })
+          ).json();
+          const payment: any = await (
+            await fetch(`${url}/api/v1/orders/${order.id}/payments`, {
+              method: 'POST',
+              headers: { ...auth, 'idempotency-key': `b-${n}` },
+              body: JSON.stringify({ method: 'card' }),
+            })
+          ).json();
+          const mdOrder = new URL(payment.action.url).searchParams.get('mdOrder')!;
+          paths.push(`/callbacks/sber/main?${await complete(mdOrder)}`);
+        }),
+      );
+    }
+  };
+  await within('card payments paid at the bank, with their signed callbacks', unlessExits('the emulated bank process', bank, prepare()), {
+    timeoutMs: PREPARE_MS(total),
+    progress: () => ({ arrived: paths.length, expected: total }),
+  });
   const warmup = paths.splice(0, WARMUP_CALLBACKS);
   if (warmup.length > 0) await load(url, warmup.length, warmup);
   const stopProfile = await profileIf(process.env.BENCH_PROFILE);
@@ -221,23 +255,25 @@ async function gatewayRun(): Promise<
       (await sql<{ n: number }>`select count(*) as n from ${sql.table(table)} where ${sql.ref(column)} = ${value}`.execute(db)).rows[0].n,
     );
   const confirmed = await count(gateway.store.db, 'jobs', 'name', 'payment.apply');
-  await gateway.stop();
+  await within('the ingesting gateway to stop', gateway.stop(), { timeoutMs: STOP_MS });
   if (confirmed !== total) throw new Error(`expected ${total} confirmed callbacks with their jobs on disk, found ${confirmed}`);
 
   // the worker's half: every confirmed state applied
   const worker = await createGateway(config, { logger: createLogger('warn'), roles: { http: false, worker: true } });
   const drainStarted = performance.now();
   await worker.start();
-  let paid = 0;
-  for (;;) {
-    paid = await count(worker.store.db, 'payments', 'status', 'paid');
-    if (paid >= total || performance.now() - drainStarted > 600_000) break;
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  const paid = await until(
+    'payments paid by the worker (confirmed states applied)',
+    () => count(worker.store.db, 'payments', 'status', 'paid'),
+    {
+      expected: total,
+      timeoutMs: APPLY_MS(total),
+    },
+  );
   const drainSeconds = (performance.now() - drainStarted) / 1000;
   const notify = await count(worker.store.db, 'jobs', 'name', 'payment.notify-site');
-  await worker.stop();
-  bank.kill();
+  await within('the worker to stop', worker.stop(), { timeoutMs: STOP_MS });
+  await stopChild('the emulated bank process', bank, STOP_MS);
   rmSync(dir, { recursive: true, force: true });
   if (paid !== total || notify !== total) throw new Error(`expected ${total} paid payments and site webhooks, found ${paid} and ${notify}`);
   return { ...r, prepared: paths.length, durable: paid, bankCpuUs, appliedPerSecond: total / drainSeconds, floor };

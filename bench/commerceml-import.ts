@@ -2,7 +2,7 @@ import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -11,6 +11,7 @@ import { ExchangeClient } from '../connectors/commerceml/exchange-client';
 import { freePort } from '../test/helpers/harness';
 import { sandboxConfig, SANDBOX } from '../test/sandbox/config';
 import { profileIf } from './profile';
+import { childExit, MINUTE, stopChild, unlessExits, until, within } from './wait';
 
 /**
  * Import of a large orders file from 1C through the exchange endpoint (upload in `file_limit`
@@ -20,6 +21,13 @@ import { profileIf } from './profile';
 
 const SIZE_MB = Number(process.env.BENCH_CML_MB ?? 200);
 const ORDERS = 1000;
+
+/** Deadlines: generous for a slow, busy two-core machine; the parse and the import grow with the file. */
+const START_MS = 3 * MINUTE;
+const SETUP_MS = 5 * MINUTE;
+const PARSE_MS = 3 * MINUTE + SIZE_MB * 2000;
+const EXCHANGE_MS = 5 * MINUTE + SIZE_MB * 5000;
+const STOP_MS = 2 * MINUTE;
 
 /** The `i`-th document about order `k`: 1C re-sends an order's same state again and again. */
 function documentXml(i: number, k: number, number: string): string {
@@ -116,7 +124,8 @@ async function saxesProcess(file: string): Promise<{ seconds: number; documents:
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  await once(child, 'exit');
+  const code = await childExit('the saxes baseline process', child, PARSE_MS);
+  if (code !== 0) throw new Error(`the saxes baseline process exited with code ${code}`);
   return JSON.parse(out);
 }
 
@@ -142,39 +151,57 @@ export async function main(): Promise<void> {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if (
-      await fetch(`${url}/health/live`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    return await measure(dir, url, gateway);
+  } finally {
+    // whatever happened, the gateway process does not outlive the benchmark
+    if (gateway.exitCode === null && gateway.signalCode === null) gateway.kill('SIGKILL');
   }
+}
+
+async function measure(dir: string, url: string, gateway: ChildProcess): Promise<void> {
+  await unlessExits(
+    'the gateway process',
+    gateway,
+    until(
+      `the gateway process to answer ${url}/health/live`,
+      () =>
+        fetch(`${url}/health/live`, { signal: AbortSignal.timeout(5000) }).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      { timeoutMs: START_MS },
+    ),
+  );
   const auth = { authorization: `Bearer ${SANDBOX.siteKey}`, 'content-type': 'application/json' };
   const numbers: string[] = [];
-  for (let i = 0; i < ORDERS; i++) {
-    const number = `S${100000 + i}`;
-    const r = await fetch(`${url}/api/v1/orders`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({
-        externalId: number,
-        number,
-        customer: { type: 'individual', name: 'Иван Петров' },
-        items: [
-          { sku: 'kettle-01', name: 'Чайник', quantity: 2, price: 150000, amount: 300000, vat: 'vat22' },
-          { sku: 'ORDER_DELIVERY', name: 'Доставка', quantity: 1, price: 50000, amount: 50000, vat: 'vat22', kind: 'service' },
-        ],
-        total: 350000,
-      }),
-    });
-    if (!r.ok) throw new Error(`order: ${r.status}`);
-    numbers.push(number);
-  }
+  const createOrders = async () => {
+    for (let i = 0; i < ORDERS; i++) {
+      const number = `S${100000 + i}`;
+      const r = await fetch(`${url}/api/v1/orders`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({
+          externalId: number,
+          number,
+          customer: { type: 'individual', name: 'Иван Петров' },
+          items: [
+            { sku: 'kettle-01', name: 'Чайник', quantity: 2, price: 150000, amount: 300000, vat: 'vat22' },
+            { sku: 'ORDER_DELIVERY', name: 'Доставка', quantity: 1, price: 50000, amount: 50000, vat: 'vat22', kind: 'service' },
+          ],
+          total: 350000,
+        }),
+      });
+      if (!r.ok) throw new Error(`order: ${r.status}`);
+      numbers.push(number);
+    }
+  };
+  await within('site orders created', unlessExits('the gateway process', gateway, createOrders()), {
+    timeoutMs: SETUP_MS,
+    progress: () => ({ arrived: numbers.length, expected: ORDERS }),
+  });
   const file = join(dir, 'orders.xml');
-  const documents = await generate(file, SIZE_MB, numbers);
+  const documents = await within(`the ${SIZE_MB} MB orders file to be written`, generate(file, SIZE_MB, numbers), { timeoutMs: PARSE_MS });
   const mb = statSync(file).size / 1024 / 1024;
 
   const base = await saxesProcess(file);
@@ -182,16 +209,23 @@ export async function main(): Promise<void> {
   const client = new ExchangeClient({ url: `${url}/exchange/1c`, user: SANDBOX.onecUser, password: SANDBOX.onecPassword });
   const stopProfile = await profileIf(process.env.BENCH_PROFILE);
   const started = performance.now();
-  await client.checkauth();
-  await client.init();
-  await client.uploadStream('orders.xml', file);
-  const uploadSeconds = (performance.now() - started) / 1000;
-  const notes = await client.import('orders.xml', { maxPolls: 1000, pollDelayMs: 200 });
+  let uploadSeconds = 0;
+  const exchange = async () => {
+    await client.checkauth();
+    await client.init();
+    await client.uploadStream('orders.xml', file);
+    uploadSeconds = (performance.now() - started) / 1000;
+    return client.import('orders.xml', { maxPolls: 1000, pollDelayMs: 200 });
+  };
+  const notes = await within(
+    `the exchange (upload and import of ${mb.toFixed(0)} MB)`,
+    unlessExits('the gateway process', gateway, exchange()),
+    { timeoutMs: EXCHANGE_MS },
+  );
   const seconds = (performance.now() - started) / 1000;
   await stopProfile();
   const peak = peakRssMb(gateway.pid!);
-  gateway.kill('SIGTERM');
-  await once(gateway, 'exit');
+  await stopChild('the gateway process', gateway, STOP_MS);
   const store = await openStore(`sqlite:${dir}/gateway.db`);
   const paid = Number(
     (

@@ -22,6 +22,8 @@ async function main() {
       process.send!({ id: m.id, query: new URLSearchParams(sber.callbackParams(order, 'deposited', 1)).toString() });
     }
   });
+  // the benchmark ended or failed (its process gone): nothing is left to serve
+  process.on('disconnect', () => process.exit(0));
   process.send!({ url: sber.restUrl });
 }
 void main();

@@ -1,6 +1,7 @@
 import type { JobQueue } from '../../jobs/queue';
 import { defineJob } from '../../jobs/types';
 import type { Logger } from '../../log';
+import { ALERTS } from './catalog';
 import type { Alert, Notifier } from '../../ports';
 import type { Executor } from '../../store/db';
 import type { JobRow } from '../../store/schema';
@@ -24,17 +25,7 @@ export class Alerts {
   }
 
   /** A job used up its attempts. */
-  deadJob = (trx: Executor, job: JobRow, error: string): Promise<void> =>
-    this.raise(trx, {
-      severity: 'critical',
-      // a job revived and dead again is a new problem: the key names this death
-      key: `dead-job:${job.id}:${job.updated_at}`,
-      title: `Задание не выполнено: ${job.name}`,
-      text:
-        `Задание ${job.name} (${job.id}) остановлено после ${job.attempts} попыток. Последняя ошибка: ${error}. ` +
-        `Устраните причину и повторите: POST /api/v1/admin/jobs/${job.id}/retry`,
-      context: { jobId: job.id, job: job.name, attempts: job.attempts },
-    });
+  deadJob = (trx: Executor, job: JobRow, error: string): Promise<void> => this.raise(trx, ALERTS.deadJob(job, error));
 
   /** Sends an alert to one channel (the send job). */
   async send(channel: number, alert: Alert): Promise<void> {

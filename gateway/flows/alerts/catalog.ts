@@ -100,7 +100,15 @@ export const ALERTS = {
   // ---------------------------------------------------------------- receipts
 
   /** A receipt the register would refuse as built (recorded failed, never sent). */
-  receiptInvalid: (a: { receiptId: string; kind: string; total: Kopecks; orderId: string; orderNumber: string; paymentId: string | null; problems: string }): Alert => ({
+  receiptInvalid: (a: {
+    receiptId: string;
+    kind: string;
+    total: Kopecks;
+    orderId: string;
+    orderNumber: string;
+    paymentId: string | null;
+    problems: string;
+  }): Alert => ({
     severity: 'critical',
     key: `receipt-invalid:${a.receiptId}`,
     title: 'Чек не может быть зарегистрирован',
@@ -129,11 +137,11 @@ export const ALERTS = {
   }),
 
   /** A receipt that could not be sent: the register is down for long, refuses the set-up, or something else went wrong. */
-  receiptStuck: (r: ReceiptRow, a: { jobId: string; attempt: number; title: string; reason: string }): Alert => ({
+  receiptStuck: (r: ReceiptRow, a: { jobId: string; attempt: number; title: string; reason: string; waits?: boolean }): Alert => ({
     severity: 'critical',
     key: `receipt-stuck:${r.id}:${a.jobId}:${a.attempt}`,
     title: a.title,
-    text: `Чек ${r.id} на ${formatRub(r.total)} (касса ${r.register_id}) не отправлен: ${a.reason} После исправления повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
+    text: `Чек ${r.id} на ${formatRub(r.total)} (касса ${r.register_id}) не отправлен: ${a.reason} ${a.waits ? 'Чек ждёт; после' : 'После'} исправления повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
     context: { receiptId: r.id, register: r.register_id, jobId: a.jobId },
   }),
 

@@ -1,5 +1,5 @@
 import type { ImportedDocument } from '../../../connectors/commerceml/types';
-import { formatRub, type Kopecks } from '../../domain/money';
+import type { Kopecks } from '../../domain/money';
 import type { OrderItem, VatCode } from '../../domain/order';
 import { nowIso, type Executor } from '../../store/db';
 import type { OrderRow } from '../../store/schema';
@@ -8,6 +8,8 @@ import type { FlowDeps } from '../deps';
 import { queueShipmentReceipts } from '../fiscal/translator';
 import { createOrderFromOneC } from '../onec/pull';
 import { ensurePayLink } from '../orders/pay-links';
+import { ALERTS } from '../alerts/catalog';
+import type { Alert } from '../../ports';
 
 /**
  * What a CommerceML upload from 1C means for the gateway's orders. 1C sends an order's state in
@@ -121,15 +123,10 @@ async function findOrder(c: ImportContext, numberOrId: string | undefined, id?: 
   return null;
 }
 
-async function alert(
-  c: ImportContext,
-  key: string,
-  title: string,
-  text: string,
-  context: Record<string, string | number | null>,
-): Promise<void> {
-  c.notes.push(text);
-  await c.d.alerts.raise(c.db, { severity: 'warning', key: `cml:${key}`, title, text, context });
+/** An alert support gets, whose text the operator also reads in 1C after `success`. */
+async function alert(c: ImportContext, a: Alert): Promise<void> {
+  c.notes.push(a.text);
+  await c.d.alerts.raise(c.db, a);
   c.d.jobs.kick();
 }
 
@@ -155,13 +152,7 @@ export async function applyDocument(c: ImportContext, doc: ImportedDocument, par
     const order = parent ?? (await findOrder(c, doc.basis, doc.basis));
     if (!order) {
       c.counts.unknown++;
-      await alert(
-        c,
-        `unknown:${doc.basis ?? doc.number}`,
-        'Документ 1С для неизвестного заказа',
-        `Документ ${doc.operation} №${doc.number} ссылается на заказ «${doc.basis ?? '?'}», которого нет на сайте; пропущен.`,
-        { document: doc.number, basis: doc.basis ?? null },
-      );
+      await alert(c, ALERTS.exchange.unknownOrderOfDocument(doc));
       return;
     }
     const date = requisiteDate(doc.date);
@@ -194,13 +185,7 @@ export async function applyDocument(c: ImportContext, doc: ImportedDocument, par
 
   // amounts are the site's and the bank's: 1C's figure is compared, never taken
   if (doc.total !== undefined && doc.total !== order.total) {
-    await alert(
-      c,
-      `amount:${order.id}:${doc.total}`,
-      'Сумма заказа в 1С отличается',
-      `Заказ №${order.number}: сумма в 1С ${formatRub(doc.total)}, на сайте ${formatRub(order.total)}. Суммы на сайте не изменены; проверьте заказ.`,
-      { orderId: order.id, onec: doc.total, site: order.total },
-    );
+    await alert(c, ALERTS.exchange.totalDiffers(order, doc.total));
   }
 
   const set: Partial<OrderRow> = {
@@ -222,13 +207,7 @@ export async function applyDocument(c: ImportContext, doc: ImportedDocument, par
     set.onec_paid_at = date ? instant(date, c.timeZone) : (order.onec_paid_at ?? nowIso());
     if (order.status === 'awaiting_payment') set.status = 'paid';
   } else if (paidOnline && paidFlag !== undefined && !TRUE.test(paidFlag)) {
-    await alert(
-      c,
-      `unpaid:${order.id}`,
-      'Оплаченный заказ в 1С не оплачен',
-      `Заказ №${order.number} оплачен на сайте (${formatRub(order.paid_amount)}), а 1С передала его как неоплаченный. На сайте оплата сохранена; проверьте, дошёл ли документ оплаты в 1С.`,
-      { orderId: order.id },
-    );
+    await alert(c, ALERTS.exchange.paidHereUnpaidThere(order));
   }
 
   // shipped: 1C sends it only when the whole order is shipped
@@ -243,13 +222,7 @@ export async function applyDocument(c: ImportContext, doc: ImportedDocument, par
   const cancelled = doc.deleted || TRUE.test(req(doc, 'Отменен') ?? '') || TRUE.test(req(doc, 'ПометкаУдаления') ?? '');
   if (cancelled && order.status !== 'cancelled') {
     if (order.paid_amount > order.refunded_amount) {
-      await alert(
-        c,
-        `cancel-paid:${order.id}`,
-        'В 1С отменён оплаченный заказ',
-        `Заказ №${order.number} отменён в 1С, но на сайте он оплачен (${formatRub(order.paid_amount - order.refunded_amount)}). Заказ на сайте не отменён: оформите возврат покупателю.`,
-        { orderId: order.id },
-      );
+      await alert(c, ALERTS.exchange.paidOrderCancelled(order));
     } else {
       set.status = 'cancelled';
       set.cancelled_at = requisiteDate(req(doc, 'Дата отмены заказа'))
@@ -276,13 +249,7 @@ function vatOf(rate: string | undefined): VatCode {
 async function newOrderFrom1C(c: ImportContext, doc: ImportedDocument): Promise<OrderRow | null> {
   if (doc.items.length === 0 || doc.total === undefined || doc.deleted) {
     c.counts.unknown++;
-    await alert(
-      c,
-      `unknown:${doc.number}`,
-      'Заказ из 1С не найден на сайте',
-      `Заказ №${doc.number} (Ид ${doc.id}) из 1С не найден на сайте и не содержит строк для создания; пропущен.`,
-      { number: doc.number, id: doc.id },
-    );
+    await alert(c, ALERTS.exchange.unknownOrder(doc));
     return null;
   }
   const items: OrderItem[] = doc.items.map((it) => ({
@@ -323,9 +290,7 @@ async function newOrderFrom1C(c: ImportContext, doc: ImportedDocument): Promise<
     c.notes.push(`Заказ №${doc.number} принят; ссылка на оплату: ${link.url}`);
     return order;
   } catch (e) {
-    await alert(c, `bad:${doc.number}`, 'Заказ из 1С не принят', `Заказ №${doc.number} из 1С не принят: ${(e as Error).message}`, {
-      number: doc.number,
-    });
+    await alert(c, ALERTS.exchange.orderRefused(doc.number, (e as Error).message));
     return null;
   }
 }

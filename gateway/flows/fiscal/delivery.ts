@@ -1,4 +1,3 @@
-import { formatRub } from '../../domain/money';
 import type { ReceiptDoc } from '../../domain/receipt';
 import { PermanentJobError, type JobContext, defineJob, type ScheduleDefinition } from '../../jobs/types';
 import { FiscalError, type FiscalRegister, type FiscalState } from '../../ports';
@@ -7,7 +6,7 @@ import { getOrder } from '../../store/orders';
 import { getReceipt, markReceiptDone, postponeReceiptCheck, receiptsDueForCheck, unsentBefore, updateReceipt } from '../../store/receipts';
 import type { ReceiptRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
-import { RECEIPT_KINDS } from '../alerts/catalog';
+import { ALERTS } from '../alerts/catalog';
 
 /**
  * Receipts on their way to the register, as durable jobs: `fiscal.register` sends (the register's
@@ -39,15 +38,7 @@ async function failed(d: FlowDeps, trx: Executor, r: ReceiptRow, code: string, h
   )
     return;
   const order = r.order_id ? await getOrder(trx, r.order_id) : undefined;
-  await d.alerts.raise(trx, {
-    severity: 'critical',
-    key: `receipt-failed:${r.id}:${r.attempt}`,
-    title: 'Чек не зарегистрирован',
-    text:
-      `Чек «${RECEIPT_KINDS[r.kind] ?? r.kind}» на ${formatRub(r.total)}${order ? ` по заказу №${order.number}` : ''}${r.payment_id ? ` (платёж ${r.payment_id})` : ''} не зарегистрирован кассой ${r.register_id}: ${hint} ` +
-      `Исправьте причину и повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
-    context: { receiptId: r.id, paymentId: r.payment_id, orderId: r.order_id, register: r.register_id, code },
-  });
+  await d.alerts.raise(trx, ALERTS.receiptFailed(r, { orderNumber: order?.number, hint, code }));
 }
 
 /** Records what the register said about a receipt. */
@@ -109,13 +100,16 @@ async function send(d: FlowDeps, r: ReceiptRow, ctx: JobContext): Promise<void> 
     await d.store.db.transaction().execute(async (trx) => {
       await updateReceipt(trx, r.id, ['pending'], { error: e.hint.slice(0, 1000), error_code: (e.code ?? e.kind).slice(0, 32) });
       if (last) {
-        await d.alerts.raise(trx, {
-          severity: 'critical',
-          key: `receipt-stuck:${r.id}:${ctx.jobId}:${ctx.attempt}`,
-          title: e.retryable ? 'Касса долго недоступна' : 'Касса не принимает чеки',
-          text: `Чек ${r.id} на ${formatRub(r.total)} (касса ${r.register_id}) не отправлен: ${e.hint} Чек ждёт; после исправления повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
-          context: { receiptId: r.id, register: r.register_id, jobId: ctx.jobId },
-        });
+        await d.alerts.raise(
+          trx,
+          ALERTS.receiptStuck(r, {
+            jobId: ctx.jobId,
+            attempt: ctx.attempt,
+            title: e.retryable ? 'Касса долго недоступна' : 'Касса не принимает чеки',
+            reason: e.hint,
+            waits: true,
+          }),
+        );
       }
     });
     d.jobs.kick();
@@ -139,13 +133,15 @@ export const registerReceiptJob = defineJob(
       const handled = e instanceof FiscalError || (e instanceof PermanentJobError && e.cause instanceof FiscalError);
       if (!handled && (e instanceof PermanentJobError || ctx.attempt >= ctx.maxAttempts)) {
         await d.store.db.transaction().execute((trx) =>
-          d.alerts.raise(trx, {
-            severity: 'critical',
-            key: `receipt-stuck:${r.id}:${ctx.jobId}:${ctx.attempt}`,
-            title: 'Чек не отправлен в кассу',
-            text: `Чек ${r.id} на ${formatRub(r.total)} (касса ${r.register_id}) не отправлен: ${(e as Error).message}. После исправления повторите: POST /api/v1/admin/receipts/${r.id}/retry`,
-            context: { receiptId: r.id, register: r.register_id, jobId: ctx.jobId },
-          }),
+          d.alerts.raise(
+            trx,
+            ALERTS.receiptStuck(r, {
+              jobId: ctx.jobId,
+              attempt: ctx.attempt,
+              title: 'Чек не отправлен в кассу',
+              reason: `${(e as Error).message}.`,
+            }),
+          ),
         );
         d.jobs.kick();
       }
@@ -224,13 +220,7 @@ export function devicesSchedule(d: FlowDeps): ScheduleDefinition | null {
         if (h.problems.length === 0) continue;
         await d.store.db.transaction().execute(async (trx) => {
           for (const p of h.problems) {
-            await d.alerts.raise(trx, {
-              severity: p.severity,
-              key: `register:${organizationId}:${register.id}:${p.key}`,
-              title: p.title,
-              text: p.text,
-              context: { organization: organizationId, register: register.id, problem: p.key },
-            });
+            await d.alerts.raise(trx, ALERTS.registerProblem({ organizationId, registerId: register.id, problem: p }));
           }
         });
         d.log.warn(

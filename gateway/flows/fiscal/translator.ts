@@ -1,5 +1,5 @@
 import type { OrganizationConfig } from '../../config';
-import { formatRub, type Kopecks } from '../../domain/money';
+import type { Kopecks } from '../../domain/money';
 import type { Customer, OrderItem, PaymentTerms } from '../../domain/order';
 import {
   allocate,
@@ -28,9 +28,9 @@ import { getOrder } from '../../store/orders';
 import { listOrderPayments } from '../../store/payments';
 import { insertReceipt, newReceiptRow, orderReceipts, paymentReceipts } from '../../store/receipts';
 import type { OrderRow, PaymentRow, ReceiptRow, RefundRow } from '../../store/schema';
-import { RECEIPT_KINDS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
 import { registerReceiptJob } from './delivery';
+import { ALERTS } from '../alerts/catalog';
 
 /**
  * Translator mode: the receipts the law wants for the payments the gateway relays, made in the
@@ -106,13 +106,18 @@ async function record(
 
   if (!(await insertReceipt(trx, d.store.dialect, row))) return; // this event's receipt exists already
   if (issues.length) {
-    await d.alerts.raise(trx, {
-      severity: 'critical',
-      key: `receipt-invalid:${row.id}`,
-      title: 'Чек не может быть зарегистрирован',
-      text: `Чек «${RECEIPT_KINDS[r.kind] ?? r.kind}» на ${formatRub(r.doc.total)} по заказу №${r.order.number} не отправлен в кассу: ${issues.map((i) => i.message).join('; ')}. Исправьте данные и повторите: POST /api/v1/admin/receipts/${row.id}/retry`,
-      context: { receiptId: row.id, orderId: r.order.id, paymentId: r.payment?.id ?? null },
-    });
+    await d.alerts.raise(
+      trx,
+      ALERTS.receiptInvalid({
+        receiptId: row.id,
+        kind: r.kind,
+        total: r.doc.total,
+        orderId: r.order.id,
+        orderNumber: r.order.number,
+        paymentId: r.payment?.id ?? null,
+        problems: issues.map((i) => i.message).join('; '),
+      }),
+    );
     return;
   }
   await d.jobs.enqueue(trx, registerReceiptJob, { receiptId: row.id }, { key: `fiscal:${row.id}:0` });
@@ -190,13 +195,7 @@ async function guarded(
   } catch (e) {
     if (!(e instanceof RangeError || e instanceof SyntaxError)) throw e;
     d.log.error({ err: e, ...what }, 'a receipt could not be built');
-    await d.alerts.raise(trx, {
-      severity: 'critical',
-      key: `receipt-build:${what.event}:${what.paymentId ?? what.orderId}`,
-      title: 'Чек не сформирован',
-      text: `Чек (${what.event}) по заказу ${what.orderId}${what.paymentId ? `, платёж ${what.paymentId}` : ''} не сформирован: ${e.message}. Оформите его вручную или через POST /api/v1/receipts (коррекция).`,
-      context: { orderId: what.orderId, paymentId: what.paymentId ?? null, event: what.event },
-    });
+    await d.alerts.raise(trx, ALERTS.receiptNotBuilt({ ...what, reason: e.message }));
   }
 }
 

@@ -3,6 +3,7 @@ import { getSyncState, setSyncState } from '../../store/sync-state';
 import type { FlowDeps } from '../deps';
 import { ingestOperation, type IngestResult } from './operations';
 import { syncAttempt } from '../payments/sync';
+import { ALERTS } from '../alerts/catalog';
 
 export const HISTORY_SCHEDULE = 'history';
 
@@ -55,15 +56,14 @@ export async function runHistory(d: FlowDeps, only?: { organization?: string; pr
       } catch (e) {
         run.error = (e as Error).message;
         d.log.warn({ err: e, organization: org.id, provider: name }, 'reading the registry of operations failed');
-        await d.store.db.transaction().execute((trx) =>
-          d.alerts.raise(trx, {
-            severity: 'warning',
-            key: `history-failed:${org.id}:${name}`,
-            title: 'Не удалось прочитать реестр операций банка',
-            text: `Реестр операций ${name} для «${org.name}» не прочитан: ${run.error}. Оплаты без уведомлений банка найдутся при следующем запуске или через опрос статусов.`,
-            context: { organization: org.id, provider: name },
-          }),
-        );
+        await d.store.db
+          .transaction()
+          .execute((trx) =>
+            d.alerts.raise(
+              trx,
+              ALERTS.historyFailed({ organizationId: org.id, organizationName: org.name, provider: name, error: run.error! }),
+            ),
+          );
         d.jobs.kick();
       }
       for (const attemptId of into.recover) {

@@ -12,6 +12,7 @@ import { getOrder, ordersByNumbers } from '../../store/orders';
 import { findAttemptByRef, getPayment, findAttemptByOrderNumber } from '../../store/payments';
 import type { AttemptRow, MatchState, OperationRow, OrderRow, PaymentOperationsTable, PaymentRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
+import { ALERTS } from '../alerts/catalog';
 
 /**
  * The payment history: every operation a provider reports — its registry (read by the agent in
@@ -244,15 +245,7 @@ async function store(
     alert &&
     (r.match_state === 'unmatched' || r.match_state === 'ambiguous' || (r.match_state === 'mismatch' && !r.attempt_id))
   ) {
-    await d.alerts.raise(trx, {
-      severity: 'warning',
-      key: `operation-review:${result.row.id}`,
-      title: r.match_state === 'mismatch' ? 'Оплата не сходится с заказом' : 'Операция банка не сопоставлена с заказом',
-      text:
-        `${r.kind === 'payment' ? 'Оплата' : 'Возврат'} ${formatRub(r.amount)} (${r.provider}, ${r.provider_ref}${r.order_number ? `, заказ у банка ${r.order_number}` : ''}) от ${r.occurred_at}: ${r.match_note}. ` +
-        `Сопоставьте её с заказом: POST /api/v1/admin/operations/${result.row.id}/match`,
-      context: { operationId: result.row.id, provider: r.provider, providerRef: r.provider_ref, amount: r.amount },
-    });
+    await d.alerts.raise(trx, ALERTS.operationToReview(result.row.id, r));
   }
   return result;
 }

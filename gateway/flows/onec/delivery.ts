@@ -1,4 +1,3 @@
-import { formatRub } from '../../domain/money';
 import { PermanentJobError, defineJob } from '../../jobs/types';
 import { OneCError, type OneCPaymentDoc } from '../../ports';
 import { nowIso, type Executor } from '../../store/db';
@@ -6,6 +5,7 @@ import { getOrder } from '../../store/orders';
 import { getPayment, getRefund, paymentAttempts, setOnecDelivery } from '../../store/payments';
 import type { OrderRow, PaymentRow, RefundRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
+import { ALERTS } from '../alerts/catalog';
 
 /** Queues a paid payment (or a refund) for 1C, in the transaction that made it so. */
 export async function queueDelivery(
@@ -84,20 +84,20 @@ export const deliverToOneCJob = defineJob(
           updated_at: nowIso(),
         });
         if (last) {
-          await d.alerts.raise(trx, {
-            severity: 'critical',
-            key: `onec-failed:${id}:${ctx.jobId}:${ctx.attempt}`,
-            title: refund ? 'Возврат не попал в 1С' : 'Оплата не попала в 1С',
-            text:
-              `${refund ? 'Возврат' : 'Оплата'} ${formatRub(doc.amount)} по заказу №${order.number} (${refund ? `возврат ${id}` : `платёж ${id}`}) не записана в 1С. ` +
-              `${hint} После исправления повторите задание: POST /api/v1/admin/jobs/${ctx.jobId}/retry`,
-            context: {
+          await d.alerts.raise(
+            trx,
+            ALERTS.onecFailed({
+              id,
               paymentId: payment.id,
               refundId: refund?.id ?? null,
+              amount: doc.amount,
+              orderNumber: order.number,
+              hint,
               jobId: ctx.jobId,
+              attempt: ctx.attempt,
               kind: e instanceof OneCError ? e.kind : 'error',
-            },
-          });
+            }),
+          );
         }
       });
       d.jobs.kick();

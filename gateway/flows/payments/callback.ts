@@ -6,6 +6,7 @@ import type { FlowDeps } from '../deps';
 import type { ObservedStatus } from '../../domain/payment-state';
 import { attemptRef } from './attempts';
 import { applyConfirmedJob, syncAttemptJob } from './sync';
+import { ALERTS } from '../alerts/catalog';
 
 export type CallbackOutcome = 'confirmed' | 'duplicate' | 'deferred';
 
@@ -62,13 +63,10 @@ export async function handleCallback(
   if (event.amount !== undefined && event.amount !== payment.amount) {
     await d.store.db.transaction().execute(async (trx) => {
       await recordEvent(trx, { ...record(), outcome: `rejected: amount ${event.amount} != ${payment.amount}` });
-      await d.alerts.raise(trx, {
-        severity: 'critical',
-        key: `callback-amount:${attempt.id}`,
-        title: 'Уведомление банка с чужой суммой',
-        text: `Банк прислал уведомление по платежу ${payment.id} на сумму ${event.amount} коп., а платёж выставлен на ${payment.amount} коп. Статус не изменён.`,
-        context: { paymentId: payment.id, attemptId: attempt.id },
-      });
+      await d.alerts.raise(
+        trx,
+        ALERTS.callbackAmount({ paymentId: payment.id, attemptId: attempt.id, amount: event.amount!, expected: payment.amount }),
+      );
     });
     d.jobs.kick();
     throw new AppError(422, 'amount_mismatch', 'the callback amount differs from the payment', {

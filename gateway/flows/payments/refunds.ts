@@ -1,4 +1,3 @@
-import { formatRub } from '../../domain/money';
 import { conflict, notFound, unprocessable } from '../../errors';
 import { defineJob } from '../../jobs/types';
 import { ExternalError } from '../../ports';
@@ -10,6 +9,7 @@ import type { FlowDeps } from '../deps';
 import { queueRefundReceipt } from '../fiscal/translator';
 import { queueDelivery } from '../onec/delivery';
 import { applyObserved } from './sync';
+import { ALERTS } from '../alerts/catalog';
 
 /** Records a refund and queues its execution at the provider. */
 export async function createRefund(d: FlowDeps, organizations: ReadonlySet<string>, paymentId: string, amount: number): Promise<RefundRow> {
@@ -71,13 +71,10 @@ export const executeRefundJob = defineJob('refund.execute', async (d: FlowDeps, 
       if (e instanceof ExternalError && !e.retryable) {
         await d.store.db.transaction().execute(async (trx) => {
           await setRefundStatus(trx, refund.id, 'pending', 'failed', e.message);
-          await d.alerts.raise(trx, {
-            severity: 'warning',
-            key: `refund-failed:${refund.id}`,
-            title: 'Банк отклонил возврат',
-            text: `Возврат ${formatRub(refund.amount)} по платежу ${payment.id} отклонён банком: ${e.message}`,
-            context: { paymentId: payment.id, refundId: refund.id },
-          });
+          await d.alerts.raise(
+            trx,
+            ALERTS.refundRefused({ paymentId: payment.id, refundId: refund.id, amount: refund.amount, reason: e.message }),
+          );
         });
         d.jobs.kick();
         ctx.log.warn({ err: e }, 'refund refused by the provider');

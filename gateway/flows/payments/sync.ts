@@ -1,4 +1,3 @@
-import { formatRub } from '../../domain/money';
 import { decideTransition, type ObservedStatus } from '../../domain/payment-state';
 import { defineJob, PermanentJobError } from '../../jobs/types';
 import { ProviderNotFoundError } from '../../ports';
@@ -12,6 +11,7 @@ import { recordConfirmedPayment } from '../history/operations';
 import { queuePaymentReceipt } from '../fiscal/translator';
 import { queueDelivery } from '../onec/delivery';
 import { notifySite } from './site-notify';
+import { ALERTS } from '../alerts/catalog';
 
 const FINAL_STATES = new Set(['paid', 'declined', 'expired', 'reversed', 'refunded']);
 /** Payment statuses after the money was taken. */
@@ -141,13 +141,16 @@ async function moveByObserved(
           { ...ids, observed: { state: observed.state, paidAmount: observed.paidAmount } },
           'provider amount differs from the payment',
         );
-        await d.alerts.raise(trx, {
-          severity: 'critical',
-          key: `amount-mismatch:${attempt.id}`,
-          title: 'Сумма оплаты не совпадает с заказом',
-          text: `Банк сообщает об оплате ${formatRub(observed.paidAmount)} по попытке ${attempt.order_number}, а платёж ${payment.id} выставлен на ${formatRub(payment.amount)}. Статус платежа не изменён; проверьте операцию в личном кабинете банка.`,
-          context: { paymentId: payment.id, attemptId: attempt.id, observed: observed.paidAmount, expected: payment.amount },
-        });
+        await d.alerts.raise(
+          trx,
+          ALERTS.amountMismatch({
+            paymentId: payment.id,
+            attemptId: attempt.id,
+            orderNumber: attempt.order_number,
+            observed: observed.paidAmount,
+            expected: payment.amount,
+          }),
+        );
         return current;
       case 'paid': {
         const set = { status: 'paid' as const, paid_at: nowIso(), status_reason: null };
@@ -155,15 +158,16 @@ async function moveByObserved(
         const { before } = await addOrderMoney(trx, payment.order_id, { paid: payment.amount });
         d.log.info({ ...ids, late: t.late }, 'payment paid');
         if (t.late || before.paid_amount >= before.total) {
-          await d.alerts.raise(trx, {
-            severity: 'critical',
-            key: `extra-payment:${payment.id}`,
-            title: t.late ? 'Оплата пришла после отмены платежа' : 'Повторная оплата заказа',
-            text: t.late
-              ? `Платёж ${payment.id} был в статусе «${current.status}», но банк списал деньги. Платёж отмечен оплаченным; проверьте заказ.`
-              : `Заказ ${payment.order_id} уже был оплачен, и по нему прошла ещё одна оплата ${payment.id} на ${formatRub(payment.amount)}. Верните лишнюю оплату покупателю.`,
-            context: { paymentId: payment.id, orderId: payment.order_id },
-          });
+          await d.alerts.raise(
+            trx,
+            ALERTS.extraPayment({
+              paymentId: payment.id,
+              orderId: payment.order_id,
+              amount: payment.amount,
+              late: Boolean(t.late),
+              statusBefore: current.status,
+            }),
+          );
         }
         await notifySite(d, trx, payment, 'payment.paid', 'paid');
         await queueDelivery(d, trx, { payment });
