@@ -1,9 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Kysely, MssqlDialect, PostgresDialect, sql, type Transaction } from 'kysely';
-import { GroupCommitSqliteDialect } from './sqlite/group-commit';
-import { WalCheckpointer } from './sqlite/wal-checkpoint';
-import { WalSync } from './sqlite/wal-sync';
+import { openSqlite } from './sqlite/open';
 import type { Database } from './schema';
 
 export type Dialect = 'sqlite' | 'postgres' | 'mssql';
@@ -39,33 +36,8 @@ export function sqliteFile(url: string): string {
 export async function openStore(url: string): Promise<Store> {
   const dialect = dialectOf(url);
   if (dialect === 'sqlite') {
-    const { default: SQLite } = await import('better-sqlite3');
-    const file = sqliteFile(url);
-    const onDisk = file !== ':memory:';
-    if (onDisk) mkdirSync(dirname(file), { recursive: true });
-    const conn = new SQLite(file);
-    conn.pragma('journal_mode = WAL');
-    // NORMAL: COMMIT writes the WAL without syncing it; the driver syncs it off the event loop
-    // (WalSync) and acknowledges nothing before that, so an acknowledged commit is still on disk.
-    conn.pragma('synchronous = NORMAL');
-    conn.pragma('busy_timeout = 10000');
-    conn.pragma('cache_size = -65536');
-    conn.pragma('mmap_size = 268435456');
-    // savepoints (one per transaction under group commit) journal in memory
-    conn.pragma('temp_store = MEMORY');
-    conn.pragma('foreign_keys = ON');
-    let reader: InstanceType<typeof SQLite> | undefined, wal: WalSync | undefined, checkpoints: WalCheckpointer | undefined;
-    if (onDisk) {
-      // checkpoints run on a thread of their own, never inside a COMMIT on the event loop
-      conn.pragma('wal_autocheckpoint = 0');
-      checkpoints = new WalCheckpointer(file);
-      // reads outside transactions use a second connection: in WAL mode it sees what is committed
-      reader = new SQLite(file, { readonly: true });
-      reader.pragma('busy_timeout = 10000');
-      wal = new WalSync(`${file}-wal`);
-    }
-    const db = new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(conn, reader, wal, checkpoints) });
-    return { db, dialect, describe: `sqlite:${file}`, close: () => db.destroy() };
+    const db = await openSqlite(sqliteFile(url));
+    return { db, dialect, describe: `sqlite:${sqliteFile(url)}`, close: () => db.destroy() };
   }
   if (dialect === 'postgres') {
     const pg = await import('pg');

@@ -1,0 +1,40 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely } from 'kysely';
+import type { Database } from '../schema';
+import { GroupCommitSqliteDialect } from './group-commit';
+import { WalCheckpointer } from './wal-checkpoint';
+import { WalSync } from './wal-sync';
+
+/**
+ * The embedded store: one better-sqlite3 connection that writes (WAL, group commit), and for a file
+ * on disk a second one that reads what is committed, the WAL synced off the event loop and
+ * checkpoints on a thread of their own. `file` is a path or `:memory:`.
+ */
+export async function openSqlite(file: string): Promise<Kysely<Database>> {
+  const { default: SQLite } = await import('better-sqlite3');
+  const onDisk = file !== ':memory:';
+  if (onDisk) mkdirSync(dirname(file), { recursive: true });
+  const conn = new SQLite(file);
+  conn.pragma('journal_mode = WAL');
+  // NORMAL: COMMIT writes the WAL without syncing it; the driver syncs it off the event loop
+  // (WalSync) and acknowledges nothing before that, so an acknowledged commit is still on disk.
+  conn.pragma('synchronous = NORMAL');
+  conn.pragma('busy_timeout = 10000');
+  conn.pragma('cache_size = -65536');
+  conn.pragma('mmap_size = 268435456');
+  // savepoints (one per transaction under group commit) journal in memory
+  conn.pragma('temp_store = MEMORY');
+  conn.pragma('foreign_keys = ON');
+  let reader: InstanceType<typeof SQLite> | undefined, wal: WalSync | undefined, checkpoints: WalCheckpointer | undefined;
+  if (onDisk) {
+    // checkpoints run on a thread of their own, never inside a COMMIT on the event loop
+    conn.pragma('wal_autocheckpoint = 0');
+    checkpoints = new WalCheckpointer(file);
+    // reads outside transactions use a second connection: in WAL mode it sees what is committed
+    reader = new SQLite(file, { readonly: true });
+    reader.pragma('busy_timeout = 10000');
+    wal = new WalSync(`${file}-wal`);
+  }
+  return new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(conn, reader, wal, checkpoints) });
+}
