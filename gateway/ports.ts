@@ -136,7 +136,12 @@ export interface WebhookEvent {
   amount?: Kopecks;
 }
 
-export type WebhookResult = { ok: true; event: WebhookEvent } | { ok: false; reason: string };
+/**
+ * A refused notification: `signature` when it cannot be shown to come from the provider (no or a wrong
+ * signature, nothing readable to check), `content` when it is signed but says something the gateway does
+ * not take (an unknown operation or status, a missing id, another terminal).
+ */
+export type WebhookResult = { ok: true; event: WebhookEvent } | { ok: false; refused: 'signature' | 'content'; reason: string };
 
 export interface InboundWebhook {
   method: string;

@@ -26,6 +26,9 @@ import {
   type SbpQrResponse,
 } from './types';
 
+/** Callback operations whose `amount` is the payment's own (compared with it); other operations name other amounts. */
+const PAYMENT_AMOUNT_OPERATIONS = new Set(['approved', 'deposited']);
+
 /** getLastOrdersForMerchants.do takes at most this many orders a page. */
 const REGISTRY_PAGE = 200;
 
@@ -148,20 +151,25 @@ export class SberProvider implements AcquiringProvider {
 
   verifyWebhook(req: InboundWebhook): WebhookResult {
     const p = req.params;
-    if (!p.checksum) return { ok: false, reason: 'no checksum' };
+    if (!p.checksum) return { ok: false, refused: 'signature', reason: 'no checksum' };
     const signed = signedString(p);
-    if (!verifyChecksum(p, this.key, signed)) return { ok: false, reason: 'checksum does not verify' };
+    if (!verifyChecksum(p, this.key, signed)) return { ok: false, refused: 'signature', reason: 'checksum does not verify' };
     // name;value; is ambiguous: a value carrying ";" could forge another parameter. Real values never do.
     for (const [k, v] of Object.entries(p))
-      if (k.includes(';') || v.includes(';')) return { ok: false, reason: `parameter ${k.slice(0, 40)} contains ";"` };
-    if (p.status !== '0' && p.status !== '1') return { ok: false, reason: 'status is not 0 or 1' };
-    if (!CALLBACK_OPERATIONS.has(p.operation)) return { ok: false, reason: `unknown operation ${String(p.operation).slice(0, 40)}` };
-    if (!p.mdOrder || !p.orderNumber) return { ok: false, reason: 'mdOrder or orderNumber missing' };
-    const amount = p.amount !== undefined && /^\d+$/.test(p.amount) ? Number(p.amount) : undefined;
+      if (k.includes(';') || v.includes(';'))
+        return { ok: false, refused: 'signature', reason: `parameter ${k.slice(0, 40)} contains ";"` };
+    if (p.status !== '0' && p.status !== '1') return { ok: false, refused: 'content', reason: 'status is not 0 or 1' };
+    if (!CALLBACK_OPERATIONS.has(p.operation))
+      return { ok: false, refused: 'content', reason: `unknown operation ${String(p.operation).slice(0, 40)}` };
+    // the published asymmetric examples carry no orderNumber: mdOrder finds the attempt, orderNumber is compared when present
+    if (!p.mdOrder) return { ok: false, refused: 'content', reason: 'mdOrder missing' };
+    // approved and deposited name the payment's amount; refunded names the refund's, reversed what was released
+    const amount =
+      PAYMENT_AMOUNT_OPERATIONS.has(p.operation) && p.amount !== undefined && /^\d+$/.test(p.amount) ? Number(p.amount) : undefined;
     return {
       ok: true,
       event: {
-        ref: { providerRef: p.mdOrder, orderNumber: p.orderNumber },
+        ref: { providerRef: p.mdOrder, ...(p.orderNumber ? { orderNumber: p.orderNumber } : {}) },
         dedupeKey: `sber:${p.mdOrder}:${fingerprint(p, signed)}`,
         operation: p.operation,
         success: p.status === '1',

@@ -16,20 +16,22 @@ export function verifyNotification(req: InboundWebhook, terminalKey: string, pas
   try {
     body = JSON.parse(text);
   } catch {
-    return { ok: false, reason: 'the body is not JSON' };
+    return { ok: false, refused: 'signature', reason: 'the body is not JSON' };
   }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return { ok: false, reason: 'the body is not a JSON object' };
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    return { ok: false, refused: 'signature', reason: 'the body is not a JSON object' };
   const fields = signedFieldsOfJson(text);
-  if (!fields) return { ok: false, reason: 'the body is not a JSON object' };
+  if (!fields) return { ok: false, refused: 'signature', reason: 'the body is not a JSON object' };
   const n = body as Record<string, unknown>;
-  if (typeof n.Token !== 'string' || !n.Token) return { ok: false, reason: 'no Token' };
-  if (!verifyTbankToken(text, password)) return { ok: false, reason: 'Token does not verify' };
-  if (n.TerminalKey !== terminalKey) return { ok: false, reason: `TerminalKey ${String(n.TerminalKey).slice(0, 40)} is not ours` };
-  if (!isPaymentStatus(n.Status)) return { ok: false, reason: `unknown Status ${String(n.Status).slice(0, 40)}` };
+  if (typeof n.Token !== 'string' || !n.Token) return { ok: false, refused: 'signature', reason: 'no Token' };
+  if (!verifyTbankToken(text, password)) return { ok: false, refused: 'signature', reason: 'Token does not verify' };
+  if (n.TerminalKey !== terminalKey)
+    return { ok: false, refused: 'content', reason: `TerminalKey ${String(n.TerminalKey).slice(0, 40)} is not ours` };
+  if (!isPaymentStatus(n.Status)) return { ok: false, refused: 'content', reason: `unknown Status ${String(n.Status).slice(0, 40)}` };
   // the literal text: PaymentId may have more digits than a JavaScript number keeps
   const paymentId = fields.get('PaymentId');
-  if (!paymentId || !/^\d{1,20}$/.test(paymentId)) return { ok: false, reason: 'PaymentId missing or not a number' };
-  if (typeof n.OrderId !== 'string' || !n.OrderId) return { ok: false, reason: 'OrderId missing' };
+  if (!paymentId || !/^\d{1,20}$/.test(paymentId)) return { ok: false, refused: 'content', reason: 'PaymentId missing or not a number' };
+  if (typeof n.OrderId !== 'string' || !n.OrderId) return { ok: false, refused: 'content', reason: 'OrderId missing' };
   const success = n.Success === true || n.Success === 'true';
   const amount =
     AMOUNT_STATUSES.has(n.Status) && typeof n.Amount === 'number' && Number.isSafeInteger(n.Amount) && n.Amount >= 0 ? n.Amount : undefined;

@@ -196,6 +196,18 @@ function checkoutSuite(opts: HarnessOptions): void {
   // ------------------------------------------------------------------ payments
 
   describe('card payments', () => {
+    test('an order number of 22 characters or more still pays through Sber: the number the bank gets stays within its 32', async () => {
+      const number = 'SHOP-2026-12-04-0000000123456';
+      const order = await newOrder({ number });
+      const payment = await newPayment(order.id);
+      const { orderNumber } = await mdOrderOf(payment.id);
+      expect(orderNumber.length).toBeLessThanOrEqual(32);
+      expect(orderNumber.startsWith(number.slice(0, 21))).toBe(true);
+      expect(h.sber.orders.get((await mdOrderOf(payment.id)).mdOrder)!.orderNumber).toBe(orderNumber);
+      await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
+      await eventually(async () => (await getPayment(payment.id)).status === 'paid');
+    });
+
     test('order → payment → the customer pays → paid within 2 s, order paid', async () => {
       const order = await newOrder();
       const payment = await newPayment(order.id);
@@ -449,6 +461,57 @@ function checkoutSuite(opts: HarnessOptions): void {
       expect(r.status).toBe(403);
       expect((await getPayment(payment.id)).status).toBe('pending');
       expect(await callbackEvents()).toBe(before);
+    });
+
+    test('a signed callback without orderNumber (as the bank’s published examples) is found by mdOrder and accepted', async () => {
+      const { payment, mdOrder } = await pendingPayment();
+      h.sber.knobs.callbacks = 'off';
+      h.sber.complete(mdOrder, 'paid');
+      const r = await h.call('GET', `/callbacks/sber/main?${signed({ mdOrder, operation: 'deposited', status: '1' })}`);
+      expect(r.status).toBe(200);
+      await eventually(async () => (await getPayment(payment.id)).status === 'paid');
+    });
+
+    test('a signed callback the gateway does not take → 400 saying why, not that the signature failed; nothing changes', async () => {
+      const { payment, mdOrder, orderNumber } = await pendingPayment();
+      const before = await callbackEvents();
+      const r = await h.call('GET', `/callbacks/sber/main?${signed({ mdOrder, orderNumber, operation: 'mystery', status: '1' })}`);
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('invalid_callback');
+      expect(JSON.stringify(r.body)).not.toMatch(/signature/);
+      expect(r.body.error.details[0].message).toBe('unknown operation mystery');
+      const noId = await h.call('GET', `/callbacks/sber/main?${signed({ orderNumber, operation: 'deposited', status: '1' })}`);
+      expect(noId.status).toBe(400);
+      expect(noId.body.error.details[0].message).toBe('mdOrder missing');
+      expect(await callbackEvents()).toBe(before);
+      expect((await getPayment(payment.id)).status).toBe('pending');
+    });
+
+    test('a "refunded" callback names the refund’s amount: accepted, no mismatch, no alert', async () => {
+      const { payment } = await paidPayment();
+      const { mdOrder, orderNumber } = await mdOrderOf(payment.id);
+      const refunded = await h.call(
+        'POST',
+        `/api/v1/payments/${payment.id}/refunds`,
+        { amount: 100000 },
+        { ...SITE_AUTH, 'idempotency-key': `r-${Math.random()}` },
+      );
+      expect(refunded.status).toBe(201);
+      await eventually(async () => (await getPayment(payment.id)).status === 'partially_refunded');
+      const r = await h.call(
+        'GET',
+        `/callbacks/sber/main?${signed({ mdOrder, orderNumber, operation: 'refunded', status: '1', amount: '100000' })}`,
+      );
+      expect(r.status).toBe(200);
+      const mismatch = await db()
+        .selectFrom('jobs')
+        .select('id')
+        .where('name', '=', 'alert.send')
+        .where('payload', 'like', `%callback-amount:%`)
+        .where('payload', 'like', `%${payment.id}%`)
+        .execute();
+      expect(mismatch).toHaveLength(0);
+      expect((await getPayment(payment.id)).status).toBe('partially_refunded');
     });
 
     test('a replayed callback is harmless: 200, recorded once', async () => {

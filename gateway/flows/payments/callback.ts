@@ -1,4 +1,4 @@
-import { AppError, forbidden, notFound } from '../../errors';
+import { AppError, badRequest, forbidden, notFound } from '../../errors';
 import { ExternalError, type InboundWebhook } from '../../ports';
 import { findCallbackTarget, paymentEventRow, recordEvent } from '../../store/payments';
 import type { PaymentEventsTable } from '../../store/schema';
@@ -31,8 +31,10 @@ export async function handleCallback(
 
   const verified = provider.verifyWebhook(req);
   if (!verified.ok) {
-    log().warn({ reason: verified.reason }, 'callback rejected');
-    throw forbidden('invalid_signature', 'the callback signature does not verify');
+    log().warn({ reason: verified.reason, refused: verified.refused }, 'callback rejected');
+    if (verified.refused === 'signature') throw forbidden('invalid_signature', 'the callback signature does not verify');
+    // signed, but not something the gateway takes: say what, not that the signature failed
+    throw badRequest('invalid_callback', 'the callback is not one the gateway takes', [{ message: verified.reason }]);
   }
   const { event } = verified;
   // the attempt, its payment's amount and whether this callback was seen before, in one read

@@ -28,7 +28,8 @@ const METHOD_NAMES = { card: 'картой', sbp: 'через СБП', invoice: 
  * then a random tail (the bank's limit is 32 characters; only latin letters, digits, - and _).
  */
 export function attemptOrderNumber(orderNumber: string): string {
-  const head = orderNumber.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 22) || 'order';
+  // 21 + "-" + 10 = 32, the bank's limit
+  const head = orderNumber.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 21) || 'order';
   return `${head}-${randomBytes(5).toString('hex')}`;
 }
 

@@ -47,6 +47,9 @@ export function callbackRoutes(api: ApiRouter, d: HttpDeps): void {
         auth: 'none',
         responses: {
           200: { description: 'Accepted', contentType: 'text/plain' },
+          400: {
+            description: 'Signed, but not a notification the gateway takes (unknown operation or status, no mdOrder); nothing changed',
+          },
           403: { description: 'Checksum does not verify; nothing changed' },
           404: { description: 'Unknown organization or attempt' },
         },
@@ -63,6 +66,7 @@ export function callbackRoutes(api: ApiRouter, d: HttpDeps): void {
       auth: 'none',
       responses: {
         200: { description: 'OK', contentType: 'text/plain' },
+        400: { description: 'Signed, but not a notification the gateway takes (another terminal, unknown Status); nothing changed' },
         403: { description: 'The Token does not verify; nothing changed' },
         404: { description: 'Unknown organization or payment' },
       },

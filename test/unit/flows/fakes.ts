@@ -49,7 +49,8 @@ export class FakeProvider implements AcquiringProvider {
   async refund(): Promise<void> {}
   async cancel(): Promise<void> {}
   verifyWebhook(req: InboundWebhook): WebhookResult {
-    if (req.params.signature !== 'ok') return { ok: false, reason: 'checksum does not verify' };
+    if (req.params.signature !== 'ok') return { ok: false, refused: 'signature', reason: 'checksum does not verify' };
+    if (req.params.operation === 'mystery') return { ok: false, refused: 'content', reason: 'unknown operation mystery' };
     return {
       ok: true,
       event: {

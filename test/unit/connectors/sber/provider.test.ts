@@ -53,12 +53,12 @@ describe('SberProvider.verifyWebhook', () => {
   });
 
   test('missing checksum is rejected', () => {
-    expect(provider.verifyWebhook(hook({ ...callback }))).toEqual({ ok: false, reason: 'no checksum' });
+    expect(provider.verifyWebhook(hook({ ...callback }))).toEqual({ ok: false, refused: 'signature', reason: 'no checksum' });
   });
 
   test('wrong checksum is rejected', () => {
     const r = provider.verifyWebhook(hook({ ...callback, checksum: symmetricChecksum(callback, 'some-other-secret') }));
-    expect(r).toEqual({ ok: false, reason: 'checksum does not verify' });
+    expect(r).toEqual({ ok: false, refused: 'signature', reason: 'checksum does not verify' });
   });
 
   test('a signed value carrying ";status;1" (delimiter injection) is rejected', () => {
@@ -70,7 +70,31 @@ describe('SberProvider.verifyWebhook', () => {
 
   test('status other than 0/1 is rejected even when signed', () => {
     const r = provider.verifyWebhook(hook(signedParams({ ...callback, status: '2' })));
-    expect(r).toEqual({ ok: false, reason: 'status is not 0 or 1' });
+    expect(r).toEqual({ ok: false, refused: 'content', reason: 'status is not 0 or 1' });
+  });
+
+  test('a signed callback without orderNumber is accepted: mdOrder names the attempt, no order number is claimed', () => {
+    const { orderNumber: _n, ...noNumber } = callback;
+    const r = provider.verifyWebhook(hook(signedParams(noNumber)));
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.event.ref).toEqual({ providerRef: callback.mdOrder });
+  });
+
+  test('only approved and deposited carry the payment’s amount; a refunded callback’s amount is the refund’s and is not claimed', () => {
+    const deposited = provider.verifyWebhook(hook(signedParams({ ...callback, amount: '150000' })));
+    expect(deposited.ok && deposited.event.amount).toBe(150000);
+    const refunded = provider.verifyWebhook(hook(signedParams({ ...callback, operation: 'refunded', amount: '50000' })));
+    expect(refunded.ok).toBe(true);
+    if (refunded.ok) expect(refunded.event.amount).toBeUndefined();
+  });
+
+  test('what is signed but refused says so (content), apart from what cannot be shown to come from the bank (signature)', () => {
+    const unknown = provider.verifyWebhook(hook(signedParams({ ...callback, operation: 'paidByMagic' })));
+    expect(unknown).toMatchObject({ ok: false, refused: 'content' });
+    const { mdOrder: _m, ...noId } = callback;
+    expect(provider.verifyWebhook(hook(signedParams(noId)))).toEqual({ ok: false, refused: 'content', reason: 'mdOrder missing' });
+    const injected = provider.verifyWebhook(hook(signedParams({ ...callback, orderNumber: '2003;status;1' })));
+    expect(injected).toMatchObject({ ok: false, refused: 'signature' });
   });
 
   test('an unknown operation is rejected even when signed', () => {

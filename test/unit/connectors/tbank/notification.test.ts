@@ -144,7 +144,7 @@ describe('notifications that are refused', () => {
     try {
       const { paymentId } = await paidCard();
       const [r] = receiver.about(paymentId);
-      expect(provider.verifyWebhook(hook(r.raw))).toEqual({ ok: false, reason: 'Token does not verify' });
+      expect(provider.verifyWebhook(hook(r.raw))).toEqual({ ok: false, refused: 'signature', reason: 'Token does not verify' });
     } finally {
       bank.knobs.forgeToken = false;
     }
@@ -170,6 +170,7 @@ describe('notifications that are refused', () => {
       .digest('hex');
     expect(provider.verifyWebhook(hook(JSON.stringify({ ...body, Token: withData })))).toEqual({
       ok: false,
+      refused: 'signature',
       reason: 'Token does not verify',
     });
     const good = JSON.parse(signed(body)) as Record<string, unknown>;
@@ -179,34 +180,49 @@ describe('notifications that are refused', () => {
   test('another TerminalKey, even when signed with our password', async () => {
     expect(provider.verifyWebhook(hook(signed({ ...base, TerminalKey: 'OtherTerminal' })))).toEqual({
       ok: false,
+      refused: 'content',
       reason: 'TerminalKey OtherTerminal is not ours',
     });
   });
 
   test('malformed JSON, JSON that is not an object, no Token', () => {
-    expect(provider.verifyWebhook(hook('{"TerminalKey": "ShopTerminal", '))).toEqual({ ok: false, reason: 'the body is not JSON' });
-    expect(provider.verifyWebhook(hook('TerminalKey=ShopTerminal&Status=CONFIRMED'))).toEqual({
+    expect(provider.verifyWebhook(hook('{"TerminalKey": "ShopTerminal", '))).toEqual({
       ok: false,
+      refused: 'signature',
       reason: 'the body is not JSON',
     });
-    expect(provider.verifyWebhook(hook('[1,2]'))).toEqual({ ok: false, reason: 'the body is not a JSON object' });
-    expect(provider.verifyWebhook(hook(JSON.stringify(base)))).toEqual({ ok: false, reason: 'no Token' });
+    expect(provider.verifyWebhook(hook('TerminalKey=ShopTerminal&Status=CONFIRMED'))).toEqual({
+      ok: false,
+      refused: 'signature',
+      reason: 'the body is not JSON',
+    });
+    expect(provider.verifyWebhook(hook('[1,2]'))).toEqual({ ok: false, refused: 'signature', reason: 'the body is not a JSON object' });
+    expect(provider.verifyWebhook(hook(JSON.stringify(base)))).toEqual({ ok: false, refused: 'signature', reason: 'no Token' });
   });
 
   test('an unknown Status, no PaymentId, no OrderId — each refused even when signed', () => {
     expect(provider.verifyWebhook(hook(signed({ ...base, Status: 'PAID_BY_MAGIC' })))).toEqual({
       ok: false,
+      refused: 'content',
       reason: 'unknown Status PAID_BY_MAGIC',
     });
     const { PaymentId: _p, ...noPayment } = base;
-    expect(provider.verifyWebhook(hook(signed(noPayment)))).toEqual({ ok: false, reason: 'PaymentId missing or not a number' });
+    expect(provider.verifyWebhook(hook(signed(noPayment)))).toEqual({
+      ok: false,
+      refused: 'content',
+      reason: 'PaymentId missing or not a number',
+    });
     const { OrderId: _o, ...noOrder } = base;
-    expect(provider.verifyWebhook(hook(signed(noOrder)))).toEqual({ ok: false, reason: 'OrderId missing' });
+    expect(provider.verifyWebhook(hook(signed(noOrder)))).toEqual({ ok: false, refused: 'content', reason: 'OrderId missing' });
   });
 
   test('a value changed after signing', () => {
     const body = JSON.parse(signed(base)) as Record<string, unknown>;
-    expect(provider.verifyWebhook(hook(JSON.stringify({ ...body, Amount: 1 })))).toEqual({ ok: false, reason: 'Token does not verify' });
+    expect(provider.verifyWebhook(hook(JSON.stringify({ ...body, Amount: 1 })))).toEqual({
+      ok: false,
+      refused: 'signature',
+      reason: 'Token does not verify',
+    });
   });
 });
 

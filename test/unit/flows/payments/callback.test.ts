@@ -145,3 +145,13 @@ test('a confirmed state still pending is asked about again by the apply job, not
   expect(b.provider.statusCalls).toHaveLength(2);
   expect((await getPayment(b.store.db, payment.id))!.status).toBe('paid');
 });
+
+test('a signed callback the gateway does not take is 400 with the reason, never called a signature failure; nothing changes', async () => {
+  const { payment } = await seedPayment(b, 150_000, 'md-8');
+  const e = await handleCallback(b.d, 'sber', 'main', callback({ ref: 'md-8', operation: 'mystery' })).catch((x) => x);
+  expect(e).toMatchObject({ status: 400, code: 'invalid_callback', details: [{ message: 'unknown operation mystery' }] });
+  expect(e.message).not.toMatch(/signature/);
+  expect(await events()).toHaveLength(0);
+  expect(await b.jobs()).toHaveLength(0);
+  expect((await getPayment(b.store.db, payment.id))!.status).toBe('pending');
+});
