@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_KOPECKS, quantityThousandths } from '../gateway/domain/money';
-import { VAT_CODES } from '../gateway/domain/order';
+import { MEASURE_CODES, MEASURES, VAT_CODES } from '../gateway/domain/order';
 import { PAYMENT_STATUSES } from '../gateway/domain/payment-state';
 import { PAYMENT_METHODS, PAYMENT_OBJECTS, PAYMENT_TYPES, RECEIPT_OPERATIONS } from '../gateway/domain/receipt';
 
@@ -55,6 +55,12 @@ export const orderItemSchema = z.object({
   amount: kopecks.meta({ description: 'price × quantity, rounded to a kopeck half away from zero' }),
   vat: vatCode,
   kind: z.enum(['goods', 'service']).optional(),
+  measure: z
+    .literal(MEASURE_CODES, {
+      error: `a unit of measure of ФФД 1.2 (tag 2108): ${MEASURE_CODES.map((c) => `${c} ${MEASURES[c]}`).join(', ')}`,
+    })
+    .optional()
+    .meta({ description: 'Unit of measure, ФФД 1.2 tag 2108: 0 шт. (default), 10 г, 11 кг, 22 м, 41 л, …; weighed goods in 11 кг' }),
 });
 
 export const paymentTermsSchema = z.discriminatedUnion('type', [

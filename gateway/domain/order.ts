@@ -16,6 +16,39 @@ export const VAT_CODES = [
 ] as const;
 export type VatCode = (typeof VAT_CODES)[number];
 
+/**
+ * Units of measure of ФФД 1.2 (tag 2108, table 100), by code: what a line of a receipt is counted in.
+ * Weighed goods go in kilograms (11), not as pieces.
+ */
+export const MEASURES = {
+  0: 'шт.',
+  10: 'г',
+  11: 'кг',
+  12: 'т',
+  20: 'см',
+  21: 'дм',
+  22: 'м',
+  30: 'кв. см',
+  31: 'кв. дм',
+  32: 'кв. м',
+  40: 'мл',
+  41: 'л',
+  42: 'куб. м',
+  50: 'кВт·ч',
+  51: 'Гкал',
+  70: 'сутки',
+  71: 'час',
+  72: 'мин',
+  73: 'с',
+  80: 'Кбайт',
+  81: 'Мбайт',
+  82: 'Гбайт',
+  83: 'Тбайт',
+  255: 'иная единица',
+} as const;
+export type MeasureCode = keyof typeof MEASURES;
+export const MEASURE_CODES = Object.keys(MEASURES).map(Number) as MeasureCode[];
+
 export interface OrderItem {
   sku: string;
   name: string;
@@ -24,6 +57,8 @@ export interface OrderItem {
   amount: Kopecks;
   vat: VatCode;
   kind?: 'goods' | 'service';
+  /** Unit of measure (ФФД 1.2 tag 2108); pieces when absent. */
+  measure?: MeasureCode;
 }
 
 export interface Customer {

@@ -131,7 +131,7 @@ export function stageLines(
       price: p.price,
       quantity: p.quantity,
       amount: p.amount,
-      measure: rules.measure,
+      measure: it.measure ?? rules.measure,
       paymentMethod: rule.paymentMethod,
       paymentObject: rule.paymentObject === 'payment' ? 10 : object,
       vat,

@@ -299,6 +299,41 @@ describe('an online order paid by card, handed over later (22 %)', () => {
     expect(await count()).toBe(before);
   });
 
+  test('weighed goods are registered in kilograms: the line’s unit (tag 2108) reaches the register; pieces by default', async () => {
+    const order = await newOrder(h, {
+      items: [
+        { sku: 'cheese', name: 'Сыр «Российский», весовой', quantity: 1.25, price: 84000, amount: 105000, vat: 'vat10', measure: 11 },
+        { sku: 'bag', name: 'Пакет', quantity: 1, price: 500, amount: 500, vat: 'vat22' },
+      ],
+      total: 105500,
+    });
+    const payment = await pay(h, order.id);
+    const [pre] = await settledReceipts(h, payment.id, 1);
+    expect(pre.status).toBe('done');
+    expect(pre.items.map((i: any) => [i.name, i.quantity, i.measure])).toEqual([
+      ['Сыр «Российский», весовой', 1.25, 11],
+      ['Пакет', 1, 0],
+    ]);
+    const atRegister = h.atol!.snapshot().find((d) => d.externalId === pre.externalId)!;
+    expect(atRegister.items.map((i: any) => [i.quantity, i.measure])).toEqual([
+      [1.25, 11],
+      [1, 0],
+    ]);
+  });
+
+  test('a unit of measure ФФД 1.2 does not have is refused with its path, and no order is made', async () => {
+    const before = (await h.gateway.store.db.selectFrom('orders').select('id').execute()).length;
+    const r = await h.call(
+      'POST',
+      '/api/v1/orders',
+      orderBody({ items: [{ sku: 'a', name: 'Товар', quantity: 1, price: 100, amount: 100, vat: 'vat22', measure: 5 }], total: 100 }),
+      SITE_AUTH,
+    );
+    expect(r.status).toBe(422);
+    expect(r.body.error.details).toEqual([{ path: 'items[0].measure', message: expect.stringContaining('11 кг') }]);
+    expect((await h.gateway.store.db.selectFrom('orders').select('id').execute()).length).toBe(before);
+  });
+
   test('a forged callback gets 403 and changes nothing', async () => {
     h.atol!.knobs.callbacks = 'off';
     h.atol!.knobs.processingMs = 60_000;

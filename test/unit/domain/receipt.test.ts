@@ -178,6 +178,18 @@ describe('lines of each stage, field by field', () => {
   });
 });
 
+describe('units of measure (tag 2108)', () => {
+  test('a line counted in kilograms keeps its unit on every stage’s receipt; a line without one is in the rules’ unit (pieces)', () => {
+    const items: OrderItem[] = [
+      { sku: 'cheese', name: 'Сыр весовой', quantity: 1.25, price: 84000, amount: 105000, vat: 'vat10', measure: 11 },
+      { sku: 'bag', name: 'Пакет', quantity: 1, price: 500, amount: 500, vat: 'vat22' },
+    ];
+    for (const stage of ['prepayment', 'settlement', 'full'] as const) {
+      expect(stageLines(rules, stage, items, wholeParts(items), '2026-12-01').map((l) => l.measure)).toEqual([11, 0]);
+    }
+  });
+});
+
 describe('allocation: a part of the lines, sum = price × quantity on each', () => {
   const base = stageLines(rules, 'prepayment', items.slice(0, 2), wholeParts(items.slice(0, 2)), '2026-12-01');
 
