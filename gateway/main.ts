@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { ODataClient } from '../connectors/onec-odata/client';
@@ -214,11 +214,21 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     async start() {
       await runner.start({ worker: roles.worker });
       if (!roles.http) return { url: '', port: 0 };
+      // a client that sends its request slowly (or never finishes it) holds a connection no longer than this
+      const timeout = config.server.requestTimeoutMs;
+      const s = createServer(
+        {
+          requestTimeout: timeout,
+          headersTimeout: timeout,
+          connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(timeout / 4))),
+          keepAliveTimeout: 65_000,
+        },
+        gateway.app.callback(),
+      );
       server = await new Promise<Server>((resolve, reject) => {
-        const s = gateway.app.listen(config.server.port, config.server.host, () => resolve(s));
         s.once('error', reject);
+        s.listen(config.server.port, config.server.host, () => resolve(s));
       });
-      server.keepAliveTimeout = 65_000;
       const port = (server.address() as AddressInfo).port;
       const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
       log.info({ port, store: store.describe, runner: runner.kind, version: VERSION, worker: roles.worker }, 'gateway started');

@@ -119,8 +119,17 @@ export const configSchema = z
         bodyLimitKb: z.number().int().min(1).max(102400).default(256),
         /** Trust X-Forwarded-* headers from a reverse proxy. */
         trustProxy: z.boolean().default(false),
+        /** A request whose headers and body have not all arrived by then gets 408 and its connection is closed. */
+        requestTimeoutMs: z.number().int().min(500).max(3_600_000).default(30_000),
       })
-      .default({ host: '0.0.0.0', port: 8080, publicUrl: 'http://127.0.0.1:8080', bodyLimitKb: 256, trustProxy: false }),
+      .default({
+        host: '0.0.0.0',
+        port: 8080,
+        publicUrl: 'http://127.0.0.1:8080',
+        bodyLimitKb: 256,
+        trustProxy: false,
+        requestTimeoutMs: 30_000,
+      }),
     database: z.object({ url: z.string().min(1) }).default({ url: 'sqlite:./data/gateway.db' }),
     redis: z
       .object({ url: z.string().regex(/^rediss?:\/\//, 'redis:// or rediss:// URL'), prefix: z.string().default('onec-gateway') })

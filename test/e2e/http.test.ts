@@ -1,0 +1,56 @@
+import { connect } from 'node:net';
+import { startHarness, SITE_AUTH, type Harness } from '../helpers/harness';
+
+/** The HTTP server against clients that misbehave at the socket: what a slow or stalled request gets. */
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ overrides: (raw) => void (raw.server.requestTimeoutMs = 1000) });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** Writes `chunks` to a raw connection and returns what came back once the server closed it (or after `waitMs`). */
+function rawRequest(chunks: string[], waitMs: number): Promise<{ text: string; closed: boolean; ms: number }> {
+  const { port, hostname } = new URL(h.url);
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = connect(Number(port), hostname);
+    let text = '';
+    const done = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closed, ms: Date.now() - started });
+    };
+    const timer = setTimeout(() => done(false), waitMs);
+    socket.on('data', (d) => (text += d.toString('utf8')));
+    socket.on('close', () => done(true));
+    socket.on('error', () => undefined);
+    socket.on('connect', () => {
+      for (const c of chunks) socket.write(c);
+    });
+  });
+}
+
+test('a body that stops arriving gets 408 within the configured limit, and its connection is closed', async () => {
+  const head = `POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nAuthorization: ${SITE_AUTH.authorization}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n`;
+  const r = await rawRequest([head, '{"externalId": "slow-1",'], 10_000);
+  expect(r.text).toMatch(/^HTTP\/1\.1 408 /);
+  expect(r.closed).toBe(true);
+  expect(r.ms).toBeLessThan(5000);
+  // nothing was made of the half request
+  expect(await h.gateway.store.db.selectFrom('orders').select('id').where('external_id', '=', 'slow-1').execute()).toHaveLength(0);
+});
+
+test('headers that never finish get 408 too', async () => {
+  const r = await rawRequest(['GET /health/live HTTP/1.1\r\nHost: x\r\n'], 10_000);
+  expect(r.text).toMatch(/^HTTP\/1\.1 408 /);
+  expect(r.closed).toBe(true);
+  expect(r.ms).toBeLessThan(5000);
+});
+
+test('a request that arrives in time is served as usual', async () => {
+  const r = await h.call('GET', '/health/live');
+  expect(r.status).toBe(200);
+});
