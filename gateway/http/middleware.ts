@@ -49,7 +49,8 @@ export function requestContext(log: Logger, metrics: Metrics): Middleware {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const route = (ctx as Context & { routerPath?: string; _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       metrics.observeRequest(ctx.method, String(route), ctx.status, ms / 1000);
-      const level = ctx.status >= 500 ? 'error' : ctx.status >= 400 ? 'warn' : 'info';
+      // a method the gateway does not serve (405, 501) is a client's guess, not a fault of either side
+      const level = ctx.status === 405 || ctx.status === 501 ? 'info' : ctx.status >= 500 ? 'error' : ctx.status >= 400 ? 'warn' : 'info';
       if ((!(ctx.path.startsWith('/health') || ctx.path === '/metrics') || level !== 'info') && log.isLevelEnabled(level)) {
         ctx.state.log[level](
           { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, paymentId: ctx.state.paymentId },
@@ -74,6 +75,8 @@ export function errorHandler(): Middleware {
         ctx.body = errorBody('not_found', `no route for ${ctx.method} ${ctx.path}`);
       } else if (ctx.status === 405 && !ctx.body) {
         ctx.body = errorBody('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`);
+      } else if (ctx.status === 501 && !ctx.body) {
+        ctx.body = errorBody('not_implemented', `${ctx.method} is not a method the gateway serves`);
       }
     } catch (e) {
       if (e instanceof AppError) {

@@ -54,3 +54,18 @@ test('a request that arrives in time is served as usual', async () => {
   const r = await h.call('GET', '/health/live');
   expect(r.status).toBe(200);
 });
+
+test('a method a route does not take is a JSON 405 with Allow, and one the gateway never serves a JSON 501; both logged as info', async () => {
+  const put = await h.call('PUT', '/api/v1/orders', {}, SITE_AUTH);
+  expect(put.status).toBe(405);
+  expect(put.headers.get('allow')).toContain('POST');
+  expect(put.body.error.code).toBe('method_not_allowed');
+  const propfind = await h.call('PROPFIND', '/api/v1/orders', undefined, SITE_AUTH);
+  expect(propfind.status).toBe(501);
+  expect(propfind.body.error).toEqual({ code: 'not_implemented', message: 'PROPFIND is not a method the gateway serves', details: [] });
+  const lines = h.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request' && (l.method === 'PUT' || l.method === 'PROPFIND'));
+  expect(lines.map((l) => [l.method, l.status, l.level])).toEqual([
+    ['PUT', 405, 'info'],
+    ['PROPFIND', 501, 'info'],
+  ]);
+});
