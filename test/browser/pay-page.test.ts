@@ -122,4 +122,43 @@ describeBrowser('the payment page in a browser', () => {
     await page.screenshot({ path: artifact('pay-qr-print.png'), fullPage: true });
     await page.context().close();
   });
+
+  test('the page and the QR sheet run under a CSP without unsafe-inline: their style and scripts apply, nothing is blocked; no frame may hold them', async () => {
+    const { url } = await orderPage();
+    const context = await browser.newContext(DESKTOP);
+    const page = await context.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+    });
+    const res = (await page.goto(url))!;
+    const csp = res.headers()['content-security-policy'];
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toMatch(/script-src 'nonce-[A-Za-z0-9+/=]{20,}'/);
+    // the style applied: the pay button has the page's colours, not the browser's default
+    const background = await page
+      .getByRole('button', { name: 'Оплатить картой' })
+      .evaluate((b) => (globalThis as any).getComputedStyle(b).backgroundColor as string);
+    expect(background).not.toBe('rgba(0, 0, 0, 0)');
+    // the scripts run: the QR sheet's print and share buttons answer
+    await page.getByRole('button', { name: 'Оплатить по СБП' }).click();
+    await page.getByRole('link', { name: 'Распечатать или отправить QR-код' }).click();
+    await page.getByRole('heading', { name: /через СБП/ }).waitFor();
+    await page.evaluate(() => {
+      const w = globalThis as any;
+      w.print = () => w.document.body.setAttribute('data-printed', 'yes');
+    });
+    await page.getByRole('button', { name: 'Распечатать' }).click();
+    expect(await page.locator('body').getAttribute('data-printed')).toBe('yes');
+    // a page of another origin that frames it gets nothing
+    const framer = await context.newPage();
+    await framer.setContent(`<iframe id="f" src="${url}"></iframe>`);
+    await framer.waitForTimeout(500);
+    const framed = framer.frames().find((f) => f !== framer.mainFrame());
+    expect(await framed?.getByText('Оплатить картой').count()).toBe(0);
+    expect(framed?.url()).not.toBe(url);
+    expect(violations).toEqual([]);
+    await context.close();
+  });
 });

@@ -54,6 +54,8 @@ export interface PageModel {
   qr?: LiveQr;
   methods: { card: boolean; sbp: boolean };
   error?: string;
+  /** This response's CSP nonce. */
+  nonce: string;
 }
 
 const STYLE = `
@@ -72,6 +74,7 @@ form+form{margin-top:.75rem}
 .status{padding:.8rem 1rem;border-radius:10px;background:#ddf4ff;margin-bottom:1rem}
 .status.paid{background:#dafbe1}.status.bad{background:#ffebe9}
 .qr{text-align:center}.qr img{width:min(18rem,80vw);height:auto;image-rendering:pixelated;border:1px solid #eef1f4;border-radius:8px}
+.qr img.big{width:min(22rem,85vw)}.total.center{justify-content:center}
 .muted{color:var(--muted);font-size:.9rem}.links{display:flex;gap:1rem;justify-content:center;flex-wrap:wrap;margin-top:.75rem}
 .qr-phone{display:none}
 @media (max-width:40rem),(pointer:coarse){.qr-desktop{display:none}.qr-phone{display:block}}
@@ -80,10 +83,11 @@ details summary{cursor:pointer;color:#0969da;margin-top:.75rem}
 @media print{button,.button,.noprint{display:none!important}body{background:#fff}.card{border:0}.qr-desktop{display:block!important}}
 `;
 
-function head(title: string): string {
+/** The page's one style and its scripts carry the response's nonce: the CSP allows nothing inline without it. */
+function head(title: string, nonce: string): string {
   return `<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(title)}</title><style>${STYLE}</style></head>`;
+<title>${esc(title)}</title><style nonce="${esc(nonce)}">${STYLE}</style></head>`;
 }
 
 function lines(order: OrderRow): string {
@@ -128,7 +132,7 @@ export function payPage(m: PageModel): string {
       ? `<form method="post" action="/pay/${esc(token)}/card"><button type="submit" id="pay-card">Оплатить картой</button></form>`
       : '',
   ].join('');
-  return `${head(`Оплата заказа №${order.number} — ${org.name}`)}
+  return `${head(`Оплата заказа №${order.number} — ${org.name}`, m.nonce)}
 <body><main>
 <div class="card">
 <div class="org">${esc(org.name)}${org.inn ? `, ИНН ${esc(org.inn)}` : ''}</div>
@@ -140,7 +144,7 @@ ${lines(order)}
 ${payable && qr ? qrBlock(token, qr) : ''}
 ${payable && buttons ? `<div class="card noprint" id="methods">${buttons}</div>` : ''}
 </main>
-<script>
+<script nonce="${esc(m.nonce)}">
 (function(){
   var box=document.getElementById('status'), done=${JSON.stringify(!payable)}, qr=${JSON.stringify(qr?.paymentId ?? null)};
   if(done) return;
@@ -159,26 +163,27 @@ ${payable && buttons ? `<div class="card noprint" id="methods">${buttons}</div>`
 }
 
 /** The QR alone, large, to print at the counter or to send through a messenger. */
-export function qrSheet(org: OrganizationConfig, order: OrderRow, qr: LiveQr, pageUrl: string): string {
+export function qrSheet(org: OrganizationConfig, order: OrderRow, qr: LiveQr, pageUrl: string, nonce: string): string {
   const token = order.pay_token!;
-  return `${head(`QR-код для оплаты заказа №${order.number}`)}
+  return `${head(`QR-код для оплаты заказа №${order.number}`, nonce)}
 <body><main>
 <div class="card qr">
 <div class="org">${esc(org.name)}</div>
 <h1>Оплата заказа №${esc(order.number)} через СБП</h1>
-<p class="total" style="justify-content:center">${formatRub(order.total)}</p>
-<img src="/pay/${esc(token)}/qr.svg?payment=${esc(qr.paymentId)}" alt="QR-код для оплаты через СБП" width="320" height="320" style="width:min(22rem,85vw)">
+<p class="total center">${formatRub(order.total)}</p>
+<img class="big" src="/pay/${esc(token)}/qr.svg?payment=${esc(qr.paymentId)}" alt="QR-код для оплаты через СБП" width="320" height="320">
 <p>Наведите камеру телефона или откройте приложение банка и отсканируйте код.</p>
 <p class="muted">Код действует до ${esc(moscowTime(qr.expiresAt))} (МСК).</p>
 <div class="noprint">
-<button type="button" id="print" onclick="window.print()">Распечатать</button>
+<button type="button" id="print">Распечатать</button>
 <p></p>
 <button type="button" id="share" data-url="${esc(pageUrl)}" data-title="Оплата заказа №${esc(order.number)}">Отправить ссылку на оплату</button>
 <p class="muted" id="share-result" role="status" aria-live="polite"></p>
 <p><a href="/pay/${esc(token)}">Вернуться к заказу</a> · <a href="/pay/${esc(token)}/qr.png?payment=${esc(qr.paymentId)}" download="qr-${esc(order.number)}.png">Скачать PNG</a></p>
 </div></div></main>
-<script>
+<script nonce="${esc(nonce)}">
 (function(){
+  document.getElementById('print').addEventListener('click',function(){window.print()});
   var b=document.getElementById('share'), out=document.getElementById('share-result');
   b.addEventListener('click',function(){
     var data={title:b.dataset.title,text:b.dataset.title+' — ${esc(formatRub(order.total))}',url:b.dataset.url};

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { pageStatusSchema, payLinkSchema } from '../../../schemas/api';
@@ -43,15 +44,21 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
     if (!order) throw notFound('payment page');
     return order;
   };
-  const html = (ctx: Context, body: string, status = 200) => {
+  /**
+   * A page: its style and scripts run only with this response's nonce (nothing else inline does), and
+   * no other site may frame it (a payment page in someone's frame is a clickjacking target).
+   */
+  const html = (ctx: Context, page: (nonce: string) => string, status = 200) => {
+    const nonce = randomBytes(16).toString('base64');
     ctx.status = status;
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
     ctx.set(
       'Content-Security-Policy',
-      "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self' https: http:; base-uri 'none'",
+      `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; connect-src 'self'; form-action 'self' https: http:; base-uri 'none'; frame-ancestors 'none'`,
     );
-    ctx.body = body;
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.body = page(nonce);
   };
 
   api.route(
@@ -83,7 +90,7 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
     async (ctx) => {
       const order = await byToken(ctx);
       const { last, qr } = await pageState(d, order);
-      html(ctx, payPage({ org: d.orgs.get(order.organization_id)!, order, last, qr, methods: methodsOf(d, order) }));
+      html(ctx, (nonce) => payPage({ org: d.orgs.get(order.organization_id)!, order, last, qr, methods: methodsOf(d, order), nonce }));
     },
   );
 
@@ -149,7 +156,7 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
               : 'Банк сейчас не выдаёт QR-код. Попробуйте через несколько минут или оплатите картой.';
         html(
           ctx,
-          payPage({ org: d.orgs.get(order.organization_id)!, order, last, methods: methodsOf(d, order), error: message }),
+          (nonce) => payPage({ org: d.orgs.get(order.organization_id)!, order, last, methods: methodsOf(d, order), error: message, nonce }),
           e.status >= 500 ? 502 : 409,
         );
       }
@@ -175,7 +182,7 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
     },
     async (ctx) => {
       const { order, qr } = await qrOf(ctx);
-      html(ctx, qrSheet(d.orgs.get(order.organization_id)!, order, qr, payUrl(d, order.pay_token!)));
+      html(ctx, (nonce) => qrSheet(d.orgs.get(order.organization_id)!, order, qr, payUrl(d, order.pay_token!), nonce));
     },
   );
   for (const format of ['svg', 'png'] as const) {
@@ -241,7 +248,7 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
             : 'Банк сейчас не принимает оплату. Попробуйте через несколько минут.';
         html(
           ctx,
-          payPage({ org: d.orgs.get(order.organization_id)!, order, last, methods: methodsOf(d, order), error: message }),
+          (nonce) => payPage({ org: d.orgs.get(order.organization_id)!, order, last, methods: methodsOf(d, order), error: message, nonce }),
           e.status >= 500 ? 502 : 409,
         );
       }
