@@ -1,3 +1,4 @@
+import { withoutCardData } from '../domain/card-data';
 import { newId } from '../domain/ids';
 import type { PaymentStatus } from '../domain/payment-state';
 import { nowIso, type Executor } from './db';
@@ -205,11 +206,13 @@ export async function attemptsDueForCheck(db: Executor, limit: number): Promise<
 
 const insertEvent = prepared((db, row: PaymentEventsTable) => insertIgnoreQuery(db, 'payment_events', row, ['dedupe_key']));
 
-/** Records an inbound callback or status answer; false when the same one was recorded before. */
-/** What a provider said about an attempt (a callback, a status answer), under the key that makes it one event. */
+/**
+ * What a provider said about an attempt (a callback, a status answer), under the key that makes it one
+ * event. The payload is stored as it came, but for cardholder data (no name, no expiry, the card number as 6+4).
+ */
 export function paymentEventRow(
   attempt: Pick<AttemptRow, 'id' | 'organization_id' | 'provider'>,
-  e: Pick<PaymentEventsTable, 'kind' | 'dedupe_key' | 'payload' | 'outcome'>,
+  e: Pick<PaymentEventsTable, 'kind' | 'dedupe_key' | 'outcome'> & { payload: unknown },
 ): PaymentEventsTable {
   return {
     id: newId(),
@@ -217,10 +220,14 @@ export function paymentEventRow(
     provider: attempt.provider,
     attempt_id: attempt.id,
     received_at: nowIso(),
-    ...e,
+    kind: e.kind,
+    dedupe_key: e.dedupe_key,
+    outcome: e.outcome,
+    payload: JSON.stringify(withoutCardData(e.payload)),
   };
 }
 
+/** Records an inbound callback or status answer; false when the same one was recorded before. */
 export async function recordEvent(db: Executor, row: PaymentEventsTable): Promise<boolean> {
   const r = await insertEvent(db, row);
   return Number(r.numAffectedRows ?? 0) > 0;

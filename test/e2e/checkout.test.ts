@@ -196,6 +196,19 @@ function checkoutSuite(opts: HarnessOptions): void {
   // ------------------------------------------------------------------ payments
 
   describe('card payments', () => {
+    test('the bank’s answers are stored without cardholder data: no holder’s name, no expiry, the number as 6+4', async () => {
+      const { payment } = await paidPayment();
+      const { mdOrder } = await mdOrderOf(payment.id);
+      const stored = [
+        ...(await db().selectFrom('payment_events').select('payload').execute()).map((r) => r.payload),
+        ...(await db().selectFrom('payment_operations').select('raw').execute()).map((r) => r.raw ?? ''),
+      ].join('\n');
+      expect(stored).toContain(mdOrder);
+      expect(stored).toContain('220220**0000');
+      expect(stored).not.toContain('CARD HOLDER');
+      expect(stored).not.toContain('203012');
+    });
+
     test('an order number of 22 characters or more still pays through Sber: the number the bank gets stays within its 32', async () => {
       const number = 'SHOP-2026-12-04-0000000123456';
       const order = await newOrder({ number });

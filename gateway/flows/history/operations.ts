@@ -1,3 +1,4 @@
+import { withoutCardData } from '../../domain/card-data';
 import { newId } from '../../domain/ids';
 import { allocatePayment, allocateRefund, owedPerLine, settledPerLine, type LineShare } from '../../domain/matching';
 import { formatRub } from '../../domain/money';
@@ -226,7 +227,7 @@ function row(
     match_state: l.state,
     match_note: l.note,
     lines: l.lines.length ? JSON.stringify(l.lines) : null,
-    raw: op.raw === undefined ? null : JSON.stringify(op.raw),
+    raw: op.raw === undefined ? null : JSON.stringify(withoutCardData(op.raw)),
     created_at: now,
     updated_at: now,
   };

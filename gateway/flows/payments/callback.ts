@@ -56,9 +56,8 @@ export async function handleCallback(
     paymentEventRow(attempt, {
       kind: 'callback',
       dedupe_key: event.dedupeKey,
-      payload: JSON.stringify(
+      payload:
         confirmation === undefined ? { method: req.method, params: req.params } : { method: req.method, params: req.params, confirmation },
-      ),
       outcome: `${event.operation}:${event.success ? 1 : 0}`,
     });
 

@@ -93,7 +93,7 @@ export async function applyObserved(
         paymentEventRow(attempt, {
           kind: 'status',
           dedupe_key: `status:${attempt.id}:${observed.state}:${observed.paidAmount}:${observed.refundedAmount}`,
-          payload: JSON.stringify(raw),
+          payload: raw,
           outcome: observed.state,
         }),
       );

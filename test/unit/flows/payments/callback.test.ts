@@ -155,3 +155,21 @@ test('a signed callback the gateway does not take is 400 with the reason, never 
   expect(await b.jobs()).toHaveLength(0);
   expect((await getPayment(b.store.db, payment.id))!.status).toBe('pending');
 });
+
+test('what is stored of a callback and of the bank’s answer keeps no cardholder data', async () => {
+  const { attempt } = await seedPayment(b, 150_000, 'md-9');
+  b.provider.status_ = {
+    ...paid(150_000),
+    raw: { orderStatus: 2, cardAuthInfo: { maskedPan: '220220**0000', expiration: '203012', cardholderName: 'CARD HOLDER' } },
+  };
+  const cb = callback({ ref: 'md-9', orderNumber: attempt.order_number });
+  cb.params.Pan = '2200700012345678';
+  cb.params.ExpDate = '1230';
+  expect(await handleCallback(b.d, 'sber', 'main', cb)).toBe('confirmed');
+  const [event] = await events();
+  expect(event.payload).not.toMatch(/CARD HOLDER|203012|1230|2200700012345678/);
+  expect(JSON.parse(event.payload)).toMatchObject({
+    params: { Pan: '220070******5678' },
+    confirmation: { cardAuthInfo: { maskedPan: '220220**0000' } },
+  });
+});
