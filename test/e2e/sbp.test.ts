@@ -106,7 +106,8 @@ function sberSuite(backend: Pick<HarnessOptions, 'db' | 'redis'>): void {
       method: 'sbp',
       amount: 350000,
       payerBank: 'ВТБ',
-      source: 'callback',
+      // whoever told first: the callback, or the history agent's first run when it reads the registry sooner
+      source: expect.stringMatching(/^(callback|registry)$/),
       channel: 'site',
       orderId: order.id,
       match: { state: 'matched' },
