@@ -25,6 +25,7 @@ import { paymentsFeature } from './flows/payments';
 import { FiscalRegisters, OneCBases, Providers } from './flows/registries';
 import { ApiRouter } from './http/api';
 import { buildApp } from './http/app';
+import { AuthThrottle } from './http/auth-throttle';
 import type { HttpDeps } from './http/deps';
 import { Metrics } from './http/metrics';
 import { JobExecutor } from './jobs/executor';
@@ -200,6 +201,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     runner,
     version: VERSION,
     bodyLimit: config.server.bodyLimitKb * 1024,
+    authThrottle: new AuthThrottle(config.server.authFailures.max, config.server.authFailures.windowSeconds * 1000),
   };
   const api = new ApiRouter();
   let server: Server | null = null;

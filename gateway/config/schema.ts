@@ -121,6 +121,10 @@ export const configSchema = z
         trustProxy: z.boolean().default(false),
         /** A request whose headers and body have not all arrived by then gets 408 and its connection is closed. */
         requestTimeoutMs: z.number().int().min(500).max(3_600_000).default(30_000),
+        /** Failed authentications (keys, the exchange's password) an address may make in the window before it gets 429. */
+        authFailures: z
+          .object({ max: z.number().int().min(1).default(10), windowSeconds: z.number().int().min(1).default(300) })
+          .default({ max: 10, windowSeconds: 300 }),
       })
       .default({
         host: '0.0.0.0',
@@ -129,6 +133,7 @@ export const configSchema = z
         bodyLimitKb: 256,
         trustProxy: false,
         requestTimeoutMs: 30_000,
+        authFailures: { max: 10, windowSeconds: 300 },
       }),
     database: z.object({ url: z.string().min(1) }).default({ url: 'sqlite:./data/gateway.db' }),
     redis: z

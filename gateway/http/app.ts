@@ -1,10 +1,10 @@
 import Koa from 'koa';
 import type { ApiRouter } from './api';
 import type { HttpDeps } from './deps';
-import { adminAuth, errorHandler, requestContext, siteAuth } from './middleware';
+import { adminAuth, authFailures, errorHandler, requestContext, siteAuth } from './middleware';
 import { adminRoutes } from './routes/admin';
 import { callbackRoutes } from './routes/callbacks';
-import { exchangeRoutes } from './routes/exchange';
+import { EXCHANGE_PATHS, exchangeRoutes } from './routes/exchange';
 import { historyRoutes } from './routes/history';
 import { onecRoutes } from './routes/onec';
 import { opsRoutes } from './routes/ops';
@@ -46,6 +46,7 @@ export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) =
 
   app.use(requestContext(d.log, d.metrics));
   app.use(errorHandler());
+  app.use(authFailures(d.authThrottle, EXCHANGE_PATHS));
   app.use(api.router.routes());
   app.use(api.router.allowedMethods());
   return app;

@@ -1,5 +1,6 @@
 import type { FlowDeps } from '../flows/deps';
 import type { JobRunner } from '../jobs/types';
+import type { AuthThrottle } from './auth-throttle';
 import type { Metrics } from './metrics';
 
 export interface HttpDeps extends FlowDeps {
@@ -8,4 +9,6 @@ export interface HttpDeps extends FlowDeps {
   version: string;
   /** Body limit for JSON APIs, bytes. */
   bodyLimit: number;
+  /** Failed authentications per address (429 past the limit). */
+  authThrottle: AuthThrottle;
 }

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { formatPath } from '../config';
 import { AppError, badRequest, tooLarge, unauthorized, unprocessable } from '../errors';
 import type { Logger } from '../log';
+import type { AuthThrottle } from './auth-throttle';
 import type { Metrics } from './metrics';
 
 declare module 'koa' {
@@ -88,6 +89,30 @@ export function errorHandler(): Middleware {
       ctx.status = 500;
       ctx.body = errorBody('internal_error', `internal error; quote request id ${ctx.state.requestId} to support`);
       ctx.state.log.error({ err: e }, 'unhandled error');
+    }
+  };
+}
+
+/**
+ * Failed authentications per address: a request that ends in 401 counts one, and an address past the
+ * limit that sends a key again gets 429 before any key is checked. (A route that tries a site key, then
+ * a 1C key, counts once, when both fail.) `except`: paths that answer in a protocol of their own and
+ * count their failures themselves (1C's exchange).
+ */
+export function authFailures(throttle: AuthThrottle, except: readonly string[] = []): Middleware {
+  return async (ctx, next) => {
+    if (ctx.get('authorization') && !except.includes(ctx.path)) {
+      const wait = throttle.retryAfterSeconds(ctx.ip);
+      if (wait > 0) {
+        ctx.set('Retry-After', String(wait));
+        throw new AppError(429, 'too_many_failed_attempts', `too many failed authentications from this address: try again in ${wait} s`);
+      }
+    }
+    try {
+      await next();
+    } catch (e) {
+      if (e instanceof AppError && e.status === 401) throttle.failed(ctx.ip);
+      throw e;
     }
   };
 }

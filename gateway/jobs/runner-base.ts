@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log';
+import type { JobRow } from '../store/schema';
 import { ensureSchedule, reviveJob } from '../store/jobs';
 import { JobExecutor, workerId } from './executor';
 
@@ -24,10 +25,10 @@ export abstract class RunnerBase {
     w?.();
   }
 
-  async retry(id: string): Promise<boolean> {
-    const ok = await reviveJob(this.exec.store.db, id);
-    if (ok) this.kick();
-    return ok;
+  async retry(id: string): Promise<JobRow | null> {
+    const revived = await reviveJob(this.exec.store.db, id);
+    if (revived) this.kick();
+    return revived;
   }
 
   async runScheduleNow(name: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Logger } from '../log';
+import type { JobRow } from '../store/schema';
 
 export interface JobContext {
   jobId: string;
@@ -59,7 +60,7 @@ export interface JobRunner {
   /** Something was committed to the outbox: look now instead of at the next poll. */
   kick(): void;
   /** Puts a dead job back to run (admin). False when there is no dead job with that id. */
-  retry(id: string): Promise<boolean>;
+  retry(id: string): Promise<JobRow | null>;
   /** Runs a schedule's handler now, in this process (admin, tests). */
   runScheduleNow(name: string): Promise<void>;
   /** Throws when the queue cannot be used. */

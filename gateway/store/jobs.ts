@@ -216,7 +216,8 @@ export async function reapExpiredLeases(
 }
 
 /** Admin: a dead job runs again with a fresh set of attempts. */
-export async function reviveJob(db: Executor, id: string): Promise<boolean> {
+/** A dead job put back to run with a fresh set of attempts; the job as it now is, or null when it was not dead. */
+export async function reviveJob(db: Executor, id: string): Promise<JobRow | null> {
   const now = nowIso();
   const r = await db
     .updateTable('jobs')
@@ -224,7 +225,7 @@ export async function reviveJob(db: Executor, id: string): Promise<boolean> {
     .where('id', '=', id)
     .where('status', '=', 'dead')
     .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  return Number(r.numUpdatedRows) > 0 ? ((await getJob(db, id)) ?? null) : null;
 }
 
 export async function pendingForRelay(db: Executor, limit: number): Promise<JobRow[]> {

@@ -1,11 +1,19 @@
 import { connect } from 'node:net';
-import { startHarness, SITE_AUTH, type Harness } from '../helpers/harness';
+import { SANDBOX } from '../sandbox/config';
+import { ADMIN_AUTH, orderBody, startHarness, SITE_AUTH, type Harness } from '../helpers/harness';
 
 /** The HTTP server against clients that misbehave at the socket: what a slow or stalled request gets. */
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ overrides: (raw) => void (raw.server.requestTimeoutMs = 1000) });
+  h = await startHarness({
+    overrides: (raw) => {
+      raw.server.requestTimeoutMs = 1000;
+      // each test speaks from an address of its own (X-Forwarded-For, as behind a proxy)
+      raw.server.trustProxy = true;
+      raw.server.authFailures = { max: 3, windowSeconds: 60 };
+    },
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -68,4 +76,39 @@ test('a method a route does not take is a JSON 405 with Allow, and one the gatew
     ['PUT', 405, 'info'],
     ['PROPFIND', 501, 'info'],
   ]);
+});
+
+test('an address that keeps sending wrong keys gets 429 with Retry-After, even with the right key then; others are served', async () => {
+  const from = { 'x-forwarded-for': '203.0.113.7' };
+  for (let i = 0; i < 3; i++) {
+    const r = await h.call('GET', '/api/v1/orders/none', undefined, { authorization: `Bearer wrong-key-${i}`, ...from });
+    expect(r.status).toBe(401);
+  }
+  const body = orderBody();
+  const blocked = await h.call('POST', '/api/v1/orders', body, { ...SITE_AUTH, ...from });
+  expect(blocked.status).toBe(429);
+  expect(blocked.body.error.code).toBe('too_many_failed_attempts');
+  expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+  // nothing was made of the blocked request
+  expect(await h.gateway.store.db.selectFrom('orders').select('id').where('external_id', '=', body.externalId).execute()).toHaveLength(0);
+  // the admin key from that address is held back too; another address is not
+  expect((await h.call('GET', '/api/v1/admin/jobs', undefined, { ...ADMIN_AUTH, ...from })).status).toBe(429);
+  expect((await h.call('POST', '/api/v1/orders', orderBody(), { ...SITE_AUTH, 'x-forwarded-for': '203.0.113.8' })).status).toBe(201);
+});
+
+test('the exchange’s wrong password counts too: then checkauth answers 429 with a failure 1C shows', async () => {
+  const from = { 'x-forwarded-for': '198.51.100.9' };
+  const basic = (user: string, password: string) => ({
+    authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+    ...from,
+  });
+  for (let i = 0; i < 3; i++) {
+    const r = await h.call('GET', '/exchange/1c?type=sale&mode=checkauth', undefined, basic(SANDBOX.onecUser, `wrong-${i}`));
+    expect(r.status).toBe(200);
+    expect(r.text).toMatch(/^failure\nНеверный логин или пароль/);
+  }
+  const r = await h.call('GET', '/exchange/1c?type=sale&mode=checkauth', undefined, basic(SANDBOX.onecUser, SANDBOX.onecPassword));
+  expect(r.status).toBe(429);
+  expect(r.text).toMatch(/^failure\nСлишком много неудачных попыток входа с этого адреса: повторите обмен через \d+ с\.$/);
+  expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
 });

@@ -484,7 +484,7 @@ function jobSuite(factory: RunnerFactory): void {
     expect(push.runs).toHaveLength(3);
 
     fixed = true;
-    expect(await n.runner.retry(id)).toBe(true);
+    expect(await n.runner.retry(id)).toMatchObject({ id, status: 'pending', attempts: 0 });
     const done = await untilStatus(id, 'done');
     expect(done.last_error).toBeNull();
     expect(done.attempts).toBe(1); // a fresh set of attempts
@@ -493,8 +493,8 @@ function jobSuite(factory: RunnerFactory): void {
     expect(push.runs[3].payload).toEqual({ orderId: 'order-9' });
     expect(push.runs[3].attempt).toBe(1);
 
-    expect(await n.runner.retry(id)).toBe(false);
-    expect(await n.runner.retry('no-such-job')).toBe(false);
+    expect(await n.runner.retry(id)).toBeNull();
+    expect(await n.runner.retry('no-such-job')).toBeNull();
     await sleep(QUIET_MS);
     expect(push.runs).toHaveLength(4);
     expect((await row(id)).status).toBe('done');

@@ -12,7 +12,7 @@ import { deadJobsMentioning } from '../../store/jobs';
  * failed one was never registered); a pending one whose job died gets its job back; a sent one is
  * asked about now. A done receipt is never sent again.
  */
-export async function retryReceipt(d: FlowDeps, retryJob: (jobId: string) => Promise<boolean>, id: string): Promise<ReceiptRow> {
+export async function retryReceipt(d: FlowDeps, retryJob: (jobId: string) => Promise<unknown>, id: string): Promise<ReceiptRow> {
   const r = await getReceipt(d.store.db, id);
   if (!r) throw notFound('receipt');
   if (r.status === 'done')

@@ -131,9 +131,11 @@ export function adminRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): void
     async (ctx) => {
       const job = await getJob(d.store.db, ctx.params.id);
       if (!job) throw notFound('job');
-      if (!(await d.runner.retry(job.id))) throw conflict('job_not_dead', `the job is ${job.status}; only dead jobs can be retried`);
+      // the job as it was queued again: a runner may take it up before this answer is sent
+      const revived = await d.runner.retry(job.id);
+      if (!revived) throw conflict('job_not_dead', `the job is ${job.status}; only dead jobs can be retried`);
       ctx.state.log.info({ jobId: job.id, job: job.name }, 'dead job retried by admin');
-      ctx.body = jobView((await getJob(d.store.db, job.id))!);
+      ctx.body = jobView(revived);
     },
   );
 

@@ -57,6 +57,8 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
     const mode = String(ctx.query.mode ?? '');
     const type = String(ctx.query.type ?? '');
     let base: ExchangeBase | undefined;
+    /** Too many failed logins from this address: the failure is answered 429 (and its text says when to try again). */
+    let throttled = false;
     try {
       if (type !== 'sale') {
         throw new CmlError(
@@ -66,6 +68,12 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
         );
       }
       if (mode === 'checkauth') {
+        const wait = d.authThrottle.retryAfterSeconds(ctx.ip);
+        if (wait > 0) {
+          ctx.set('Retry-After', String(wait));
+          throttled = true;
+          throw new CmlError(`Слишком много неудачных попыток входа с этого адреса: повторите обмен через ${wait} с.`);
+        }
         const m = /^Basic\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
         if (!m)
           throw new CmlError(
@@ -77,6 +85,7 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
         const password = decoded.slice(sep + 1);
         base = [...bases.values()].find((b) => sameSecret(b.user, user) && sameSecret(b.password, password));
         if (!base || sep < 0) {
+          d.authThrottle.failed(ctx.ip);
           ctx.state.log.warn({ user: user.slice(0, 40) }, 'exchange: wrong credentials');
           throw new CmlError('Неверный логин или пароль обмена с сайтом.');
         }
@@ -148,6 +157,7 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
         'failure',
         e instanceof CmlError ? e.text : `Внутренняя ошибка шлюза; сообщите в поддержку код запроса ${ctx.state.requestId}.`,
       ]);
+      if (throttled) ctx.status = 429;
     }
   };
   for (const path of EXCHANGE_PATHS) {
