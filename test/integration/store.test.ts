@@ -537,19 +537,19 @@ describe.each(backends)('store on $name', (backend) => {
 
     test('reviveJob acts on dead jobs only and gives them a fresh set of attempts', async () => {
       const id = (await enqueueJob(db, 'work', null, { maxAttempts: 1 }))!;
-      expect(await reviveJob(db, id)).toBe(false); // pending
+      expect(await reviveJob(db, id)).toBeNull(); // pending
       await claimDueJobs(db, dialect, 'w', 1, 60_000);
-      expect(await reviveJob(db, id)).toBe(false); // running
+      expect(await reviveJob(db, id)).toBeNull(); // running
       expect(await getJob(db, id)).toMatchObject({ status: 'running', attempts: 1 });
       await failJob(db, id, 'w', { dead: true, error: 'gave up', runAt: new Date(Date.now() + 3_600_000) });
       expect(await getJob(db, id)).toMatchObject({ status: 'dead', attempts: 1 });
 
-      expect(await reviveJob(db, id)).toBe(true);
+      expect(await reviveJob(db, id)).toMatchObject({ id, status: 'pending', attempts: 0 });
       const revived = await getJob(db, id);
       expect(revived).toMatchObject({ status: 'pending', attempts: 0 });
       expect(revived!.run_at <= nowIso()).toBe(true); // due now, not at the old retry time
-      expect(await reviveJob(db, id)).toBe(false);
-      expect(await reviveJob(db, newId())).toBe(false);
+      expect(await reviveJob(db, id)).toBeNull();
+      expect(await reviveJob(db, newId())).toBeNull();
 
       const [claimed] = await claimDueJobs(db, dialect, 'w', 1, 60_000);
       expect(claimed).toMatchObject({ id, attempts: 1 });

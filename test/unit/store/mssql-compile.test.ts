@@ -424,7 +424,7 @@ describe('store functions compile to SQL Server syntax', () => {
   test('finishJob, failJob, reviveJob, reapExpiredLeases, countJobsByStatus', async () => {
     expect(await finishJob(db, 'j1', 'w')).toBe(false);
     expect(await failJob(db, 'j1', 'w', { dead: false, error: 'e', runAt: new Date(0) })).toBe(false);
-    expect(await reviveJob(db, 'j1')).toBe(false);
+    expect(await reviveJob(db, 'j1')).toBeNull();
     expect(await reapExpiredLeases(db, async () => undefined)).toEqual({ requeued: 0, dead: 0 });
     expect(await countJobsByStatus(db)).toEqual({});
     const s = rec.sql.map(flat);
