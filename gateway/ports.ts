@@ -236,11 +236,25 @@ export interface OneCDocumentRef {
 }
 
 /**
- * Why 1C refused. `unavailable`, `timeout` and `lock` pass (retry); the rest need a person:
- * credentials, rights, publication of the OData composition, the mapping, the data.
+ * Why 1C refused. `unavailable`, `timeout` and `lock` pass (retry); `internal`, a 500 that names no
+ * reason («внутренняя ошибка»), is tried a few times (the marker lookup makes that safe), then given up;
+ * `order_missing`, no order of that number in 1C yet (a site order paid before the exchange took it), makes
+ * the delivery wait for it. The rest need a person: credentials, rights, publication of the OData
+ * composition, the mapping, the data.
  */
 export type OneCErrorKind =
-  'unavailable' | 'timeout' | 'lock' | 'auth' | 'access' | 'not_published' | 'not_found' | 'rejected' | 'mapping' | 'data';
+  | 'unavailable'
+  | 'timeout'
+  | 'lock'
+  | 'internal'
+  | 'auth'
+  | 'access'
+  | 'not_published'
+  | 'not_found'
+  | 'order_missing'
+  | 'rejected'
+  | 'mapping'
+  | 'data';
 
 export class OneCError extends ExternalError {
   readonly kind: OneCErrorKind;
@@ -248,7 +262,7 @@ export class OneCError extends ExternalError {
   readonly hint: string;
   constructor(kind: OneCErrorKind, message: string, hint: string, opts: { cause?: unknown; code?: string; retryAfterMs?: number } = {}) {
     super('1c', message, {
-      retryable: kind === 'unavailable' || kind === 'timeout' || kind === 'lock',
+      retryable: kind === 'unavailable' || kind === 'timeout' || kind === 'lock' || kind === 'internal',
       cause: opts.cause,
       code: opts.code ?? kind,
       retryAfterMs: opts.retryAfterMs,

@@ -128,7 +128,10 @@ export const actionSchema = z
 
 export const onecStatusSchema = z
   .object({
-    status: z.enum(['not_configured', 'pending', 'delivered', 'failed']).meta({ description: 'Where the document stands in 1C' }),
+    status: z.enum(['not_configured', 'pending', 'waiting_for_order', 'delivered', 'failed']).meta({
+      description:
+        'Where the document stands in 1C; waiting_for_order: 1C does not have the order yet, the payment is written once it does',
+    }),
     document: z.string().optional().meta({ description: 'The 1C document (Ref_Key)' }),
     number: z.string().optional().meta({ description: 'Its number in 1C' }),
     error: z.string().optional().meta({ description: 'Why it is not there yet, in Russian' }),

@@ -59,7 +59,7 @@ export class HttpSink implements OneCSink {
     });
     if (r.status === 404)
       throw new OneCError(
-        'data',
+        'order_missing',
         `order ${doc.order.number}: ${r.body?.error ?? 'not found'}`,
         `HTTP-сервис 1С не нашёл заказ №${doc.order.number}: ${r.body?.error ?? ''}`.trim(),
       );

@@ -247,7 +247,16 @@ export function parseAnswer(method: string, entitySet: string, status: number, c
   if (/ошибка при выполнении обработчика|не заполнено|не может быть|не проведен/i.test(message)) {
     throw new OneCError('rejected', full, `1С отказалась записать или провести документ: ${message}`, { code });
   }
-  // a 500 that explains nothing: 1C's answer to data it cannot take (a tabular row without LineNumber, a wrong type)
+  // a 500 that names no reason («внутренняя ошибка»): a passing fault of the server, or data it cannot take (a
+  // tabular row without LineNumber, a wrong type); tried a few times before the mapping is suspected
+  if (status >= 500 && (!message.trim() || /^(внутренняя ошибка|internal (server )?error)/i.test(message.trim()))) {
+    throw new OneCError(
+      'internal',
+      full,
+      `1С ответила внутренней ошибкой без описания (${message.trim() || `HTTP ${status}`}). Если ошибка повторяется, проверьте сопоставление полей (mapping) и справочники.`,
+      { code },
+    );
+  }
   throw new OneCError('rejected', full, `1С не приняла данные (${message}). Проверьте сопоставление полей (mapping) и справочники.`, {
     code,
   });

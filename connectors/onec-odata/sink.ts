@@ -107,7 +107,7 @@ export class ODataSink implements OneCSink {
     });
     if (found.length === 0)
       throw new OneCError(
-        'data',
+        'order_missing',
         `${o.entity} number ${doc.order.number} not found`,
         `Заказ №${doc.order.number} не найден в 1С. Проверьте номер заказа или передайте ссылку 1С на заказ.`,
       );

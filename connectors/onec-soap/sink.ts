@@ -98,6 +98,7 @@ function classify(e: unknown, what: string): OneCError {
   const fault = err.root?.Envelope?.Body?.Fault;
   if (fault) {
     const text = String(fault.faultstring ?? fault.Reason?.Text ?? 'SOAP Fault');
+    if (/заказ[^.]*не найден/i.test(text)) return new OneCError('order_missing', `${what}: ${text}`, `Веб-сервис 1С: ${text}`);
     if (/не найден/i.test(text)) return new OneCError('data', `${what}: ${text}`, `Веб-сервис 1С: ${text}`);
     return new OneCError('rejected', `${what}: ${text}`, `1С отказалась записать документ: ${text}`);
   }

@@ -46,6 +46,13 @@ const onec = z
     timeoutMs: z.number().int().min(1000).default(60_000),
     /** Deliver refunds too (as the return document of the mapping). */
     refunds: z.boolean().default(true),
+    /**
+     * A payment whose order 1C does not have yet (a site order paid before the exchange took it) waits for
+     * it: asked again every `recheckSeconds`, alerted and given up after `hours`.
+     */
+    waitForOrder: z
+      .object({ hours: z.number().min(0).default(24), recheckSeconds: z.number().min(1).default(300) })
+      .default({ hours: 24, recheckSeconds: 300 }),
     /** Read manager-created orders from 1C and give them payment links (OData). */
     pull: z.object({ everySeconds: z.number().min(1).default(60), since: z.string().optional() }).optional(),
     soap: z
@@ -100,6 +107,7 @@ const organization = z.object({
     concurrency: 4,
     timeoutMs: 60_000,
     refunds: true,
+    waitForOrder: { hours: 24, recheckSeconds: 300 },
     soap: { register: 'RegisterPayment' },
     httpPath: '/hs/gateway/payments',
     keys: [],

@@ -339,6 +339,18 @@ const m0005: Migration = {
   },
 };
 
+/** `waiting_for_order` (a payment whose order 1C has not got yet) is longer than the 16 characters onec_status had. */
+const m0006: Migration = {
+  async up(db) {
+    const dialect = dialectOfDb(db);
+    for (const table of ['payments', 'refunds']) {
+      // SQLite does not enforce a varchar's length; SQL Server keeps the default constraint when only the length grows
+      if (dialect === 'postgres') await sql`alter table ${sql.table(table)} alter column onec_status type varchar(32)`.execute(db);
+      if (dialect === 'mssql') await sql`alter table ${sql.table(table)} alter column onec_status varchar(32) not null`.execute(db);
+    }
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -346,6 +358,7 @@ export const migrations: Record<string, Migration> = {
   '0003_exchange': m0003,
   '0004_sbp_history': m0004,
   '0005_fiscal': m0005,
+  '0006_onec_waiting': m0006,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -77,7 +77,8 @@ export interface ExchangeFilesTable {
 }
 
 /** Where a payment or refund stands in 1C. */
-export type OneCStatus = 'not_configured' | 'pending' | 'delivered' | 'failed';
+/** `waiting_for_order`: 1C does not have the order yet (the exchange has not taken it); delivered once it does. */
+export type OneCStatus = 'not_configured' | 'pending' | 'waiting_for_order' | 'delivered' | 'failed';
 
 interface OneCColumns {
   onec_status: Generated<OneCStatus>;

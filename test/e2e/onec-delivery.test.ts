@@ -230,12 +230,18 @@ describe('what needs a person: a clear reason, an alert, nothing half-written, a
     expect(docs.map((d) => d.posted)).toEqual([true]);
   });
 
-  test('an order unknown to 1C', async () => {
-    const { payment } = await paidSiteOrder(500, null);
-    const p = await onecState(h, payment.id);
-    expect(p.onec).toMatchObject({ status: 'failed' });
-    expect(p.onec.error).toMatch(/не найден в 1С/);
+  test('an order 1C does not have yet: the payment waits for it, no alert; once the order is there it is delivered', async () => {
+    const { payment, order } = await paidSiteOrder(500, null);
+    const p = await onecState(h, payment.id, (s) => ['waiting_for_order', 'delivered', 'failed'].includes(s));
+    expect(p.onec).toMatchObject({ status: 'waiting_for_order' });
+    expect(p.onec.error).toMatch(/ещё не загружен в 1С/);
     expect(h.onec!.paymentDocuments().filter((d) => d.marker === h.onec!.marker(payment.id))).toHaveLength(0);
+    expect(h.logs.some((l) => l.includes('Оплата не попала в 1С') && l.includes(payment.id))).toBe(false);
+    // the exchange brings the order to 1C; the next round of the waiting schedule delivers the payment
+    h.onec!.seedCustomerOrder({ number: order.number, total: 500 });
+    expect((await h.call('POST', '/api/v1/admin/schedules/onec.waiting-orders/run', undefined, ADMIN_AUTH)).status).toBe(200);
+    expect((await onecState(h, payment.id, (s) => s === 'delivered')).onec.status).toBe('delivered');
+    expect(h.onec!.paymentDocuments().filter((d) => d.marker === h.onec!.marker(payment.id))).toHaveLength(1);
   });
 
   test('an amount that differs between the 1C order and the payment', async () => {

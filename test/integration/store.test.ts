@@ -23,7 +23,16 @@ import {
 } from '../../gateway/store/jobs';
 import { migrateToLatest } from '../../gateway/store/migrations';
 import { addOrderMoney, findOrderByExternalId, getOrder, insertOrder } from '../../gateway/store/orders';
-import { attemptEvents, getPayment, getRefund, insertPayment, insertRefund, movePayment, recordEvent } from '../../gateway/store/payments';
+import {
+  attemptEvents,
+  getPayment,
+  getRefund,
+  insertPayment,
+  insertRefund,
+  movePayment,
+  recordEvent,
+  setOnecDelivery,
+} from '../../gateway/store/payments';
 import type { NewOrder, PaymentEventsTable, NewPayment, NewRefund } from '../../gateway/store/schema';
 import { insertIgnore } from '../../gateway/store/sql';
 import { describeWith, freshPgSchema } from '../helpers/services';
@@ -225,7 +234,7 @@ describe.each(backends)('store on $name', (backend) => {
     });
 
     test('migrateToLatest applies every migration once, then has nothing to do', async () => {
-      expect(firstMigration).toEqual(['0001_init', '0002_onec', '0003_exchange', '0004_sbp_history', '0005_fiscal']);
+      expect(firstMigration).toEqual(['0001_init', '0002_onec', '0003_exchange', '0004_sbp_history', '0005_fiscal', '0006_onec_waiting']);
       expect(await migrateToLatest(db)).toEqual([]);
       // the tables are there and empty
       expect(await db.selectFrom('schedules').selectAll().execute()).toEqual([]);
@@ -805,6 +814,15 @@ describe.each(backends)('store on $name', (backend) => {
       const events = await attemptEvents(db, attemptId);
       expect(events.map((e) => e.dedupe_key).sort()).toEqual([key, `${key}:2`].sort());
       expect(events.some((e) => e.payload === '{"dup":true}')).toBe(false);
+    });
+
+    test('a payment’s 1C status holds waiting_for_order (longer than the 16 characters the column had)', async () => {
+      const order = orderRow();
+      await insertOrder(db, order);
+      const payment = paymentRow(order.id);
+      await insertPayment(db, payment);
+      await setOnecDelivery(db, 'payments', payment.id, { onec_status: 'waiting_for_order' });
+      expect((await getPayment(db, payment.id))!.onec_status).toBe('waiting_for_order');
     });
 
     test('movePayment is a compare-and-set: of two concurrent moves from one state exactly one wins', async () => {

@@ -1,8 +1,8 @@
-import { PermanentJobError, defineJob } from '../../jobs/types';
+import { PermanentJobError, defineJob, type ScheduleDefinition } from '../../jobs/types';
 import { OneCError, type OneCPaymentDoc } from '../../ports';
 import { nowIso, type Executor } from '../../store/db';
 import { getOrder } from '../../store/orders';
-import { getPayment, getRefund, paymentAttempts, setOnecDelivery } from '../../store/payments';
+import { getPayment, getRefund, paymentAttempts, setOnecDelivery, waitingForOrder } from '../../store/payments';
 import type { OrderRow, PaymentRow, RefundRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { ALERTS } from '../alerts/catalog';
@@ -44,11 +44,16 @@ async function documentFor(d: FlowDeps, payment: PaymentRow, order: OrderRow, re
   };
 }
 
+/** A 500 that names no reason is tried this many times before it is taken for a refusal. */
+const INTERNAL_ERROR_TRIES = 3;
+
 /**
  * Delivers one payment or refund to 1C. Passing failures (network, 5xx, timeouts, locks) are retried
  * on the job's schedule; what needs a person (set-up, rights, mapping, data) stops at once: the
  * payment shows `onec.status = failed` with the reason, support is alerted in Russian, and the dead
- * job is retried from the admin API after the fix.
+ * job is retried from the admin API after the fix. An order 1C does not have yet is no failure: the
+ * payment shows `waiting_for_order` and is delivered once the order is there (the waiting schedule asks
+ * again); only past `onec.waitForOrder.hours` is it given up and alerted.
  */
 // this job raises its own alert, with 1C's reason in it
 export const deliverToOneCJob = defineJob(
@@ -75,7 +80,23 @@ export const deliverToOneCJob = defineJob(
       });
       ctx.log.info({ paymentId: payment.id, refundId, onecRef: result.ref, onecNumber: result.number }, 'delivered to 1C');
     } catch (e) {
-      const last = !(e instanceof OneCError) || !e.retryable || ctx.attempt >= ctx.maxAttempts;
+      if (e instanceof OneCError && e.kind === 'order_missing') {
+        const since = Date.parse(refund ? refund.created_at : (payment.paid_at ?? payment.updated_at));
+        if (Date.now() - since < d.orgs.get(payment.organization_id)!.onec.waitForOrder.hours * 3_600_000) {
+          await setOnecDelivery(d.store.db, table, id, {
+            onec_status: 'waiting_for_order',
+            onec_error: `Заказ №${order.number} ещё не загружен в 1С (обмен с сайтом его не забрал). ${refund ? 'Возврат' : 'Оплата'} будет записан${refund ? '' : 'а'}, как только заказ появится.`,
+            updated_at: nowIso(),
+          });
+          ctx.log.info({ paymentId: payment.id, refundId, orderNumber: order.number }, 'the order is not in 1C yet: waiting for it');
+          return;
+        }
+      }
+      const last =
+        !(e instanceof OneCError) ||
+        !e.retryable ||
+        ctx.attempt >= ctx.maxAttempts ||
+        (e.kind === 'internal' && ctx.attempt >= Math.min(INTERNAL_ERROR_TRIES, ctx.maxAttempts));
       const hint = e instanceof OneCError ? e.hint : (e as Error).message;
       await d.store.db.transaction().execute(async (trx) => {
         await setOnecDelivery(trx, table, id, {
@@ -101,9 +122,35 @@ export const deliverToOneCJob = defineJob(
         }
       });
       d.jobs.kick();
-      if (last && e instanceof OneCError && !e.retryable) throw new PermanentJobError(e.message, { cause: e });
+      if (last && e instanceof OneCError && (!e.retryable || e.kind === 'internal')) throw new PermanentJobError(e.message, { cause: e });
       throw e;
     }
   },
   { alertWhenDead: false },
 );
+
+/**
+ * Payments and refunds waiting for their order in 1C: their delivery is queued again every
+ * `onec.waitForOrder.recheckSeconds` (one job per round), until the order is there or the wait runs out.
+ */
+export function waitingSchedule(d: FlowDeps): ScheduleDefinition | null {
+  const orgs = d.config.organizations.filter((o) => d.onec.sink(o.id));
+  if (orgs.length === 0) return null;
+  const everyMs = Math.min(...orgs.map((o) => o.onec.waitForOrder.recheckSeconds)) * 1000;
+  return {
+    name: 'onec.waiting-orders',
+    everyMs,
+    handler: async () => {
+      const round = Math.floor(Date.now() / everyMs);
+      const waiting = await waitingForOrder(d.store.db, 500);
+      if (waiting.length === 0) return;
+      await d.store.db.transaction().execute(async (trx) => {
+        for (const w of waiting) {
+          const payload = w.of === 'refunds' ? { refundId: w.id } : { paymentId: w.id };
+          await d.jobs.enqueue(trx, deliverToOneCJob, payload, { key: `onec:${w.of}:${w.id}:waiting:${round}` });
+        }
+      });
+      d.jobs.kick();
+    },
+  };
+}

@@ -530,6 +530,17 @@ describe('0004_sbp_history and the payment history on MS SQL Server', () => {
 
 // ---------------------------------------------------------------- receipts
 
+describe('0006_onec_waiting on MS SQL Server', () => {
+  test('onec_status grows to varchar(32), staying not null (its default constraint allows a longer length)', async () => {
+    rec.reset();
+    await migrations['0006_onec_waiting'].up(db);
+    expect(rec.sql.map(flat)).toEqual([
+      'alter table "payments" alter column onec_status varchar(32) not null',
+      'alter table "refunds" alter column onec_status varchar(32) not null',
+    ]);
+  });
+});
+
 describe('0005_fiscal and the receipts store on MS SQL Server', () => {
   test('the receipts table: nvarchar(max) body, a unique external_id, money as bigint, DDL without parameters', async () => {
     rec.reset();

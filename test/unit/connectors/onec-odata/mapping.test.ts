@@ -124,14 +124,16 @@ describe('1C answers', () => {
     [500, 'application/json', err('-1', 'Конфликт блокировок при выполнении транзакции'), 'lock'],
     [500, 'application/json', err('-1', "Ошибка при выполнении обработчика - 'ОбработкаПроведения'"), 'rejected'],
     [500, 'application/json', err('-1', 'Неизвестная ошибка'), 'rejected'],
+    [500, 'application/json', err('-1', 'Внутренняя ошибка'), 'internal'],
+    [500, 'application/json', err('-1', ''), 'internal'],
     [200, 'application/json;odata=minimalmetadata', '{"value":[]}', 'data'],
   ])('HTTP %i %s → %s', (status, type, body, expected) => {
     expect(kind(status, type, body)).toBe(expected);
   });
 
   test('only passing failures are retryable', () => {
-    for (const k of ['unavailable', 'timeout', 'lock'] as const) expect(new OneCError(k, 'm', 'h').retryable).toBe(true);
-    for (const k of ['auth', 'access', 'not_published', 'not_found', 'rejected', 'mapping', 'data'] as const)
+    for (const k of ['unavailable', 'timeout', 'lock', 'internal'] as const) expect(new OneCError(k, 'm', 'h').retryable).toBe(true);
+    for (const k of ['auth', 'access', 'not_published', 'not_found', 'order_missing', 'rejected', 'mapping', 'data'] as const)
       expect(new OneCError(k, 'm', 'h').retryable).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { sendAlertJob } from '../../../../gateway/flows/alerts/alerts';
-import { deliverToOneCJob, queueDelivery } from '../../../../gateway/flows/onec/delivery';
+import { deliverToOneCJob, queueDelivery, waitingSchedule } from '../../../../gateway/flows/onec/delivery';
 import { OneCBases } from '../../../../gateway/flows/registries';
 import { PermanentJobError } from '../../../../gateway/jobs/types';
 import { OneCError } from '../../../../gateway/ports';
@@ -131,4 +131,52 @@ test('an organization without a 1C base queues nothing', async () => {
   await b.store.db.transaction().execute((trx) => queueDelivery(noBase, trx, { payment }));
   expect(await b.jobs(deliverToOneCJob.name)).toHaveLength(0);
   expect((await getPayment(b.store.db, payment.id))!.onec_status).toBe('not_configured');
+});
+
+test('an order 1C does not have yet: the payment waits (no alert, the job ends); the waiting schedule queues it again and it is delivered', async () => {
+  const { payment, job } = await paidAndQueued('md-20');
+  b.sink.fail = new OneCError('order_missing', 'number not found', 'Заказ не найден в 1С.');
+
+  await b.run(deliverToOneCJob, job);
+
+  expect(await getPayment(b.store.db, payment.id)).toMatchObject({ onec_status: 'waiting_for_order' });
+  expect((await getPayment(b.store.db, payment.id))!.onec_error).toMatch(/ещё не загружен в 1С/);
+  expect(await b.jobs(sendAlertJob.name)).toHaveLength(0);
+
+  b.sink.fail = null;
+  await waitingSchedule(b.d)!.handler();
+  const again = (await b.jobs(deliverToOneCJob.name)).filter((j) => j.id !== job.id);
+  expect(again.map((j) => JSON.parse(j.payload))).toEqual([{ paymentId: payment.id }]);
+  await b.run(deliverToOneCJob, again[0]);
+  expect(await getPayment(b.store.db, payment.id)).toMatchObject({ onec_status: 'delivered' });
+  // the same round queues nothing twice
+  await waitingSchedule(b.d)!.handler();
+  expect((await b.jobs(deliverToOneCJob.name)).length).toBe(2);
+});
+
+test('past onec.waitForOrder.hours the wait is given up: failed, alerted, the job dead for an admin retry', async () => {
+  const { payment, job } = await paidAndQueued('md-21');
+  await b.store.db
+    .updateTable('payments')
+    .set({ paid_at: new Date(Date.now() - 25 * 3_600_000).toISOString() })
+    .where('id', '=', payment.id)
+    .execute();
+  b.sink.fail = new OneCError('order_missing', 'number not found', 'Заказ №1 не найден в 1С.');
+  await expect(b.run(deliverToOneCJob, job)).rejects.toBeInstanceOf(PermanentJobError);
+  expect(await getPayment(b.store.db, payment.id)).toMatchObject({ onec_status: 'failed', onec_error: 'Заказ №1 не найден в 1С.' });
+  expect(await b.jobs(sendAlertJob.name)).toHaveLength(1);
+});
+
+test('a 500 that names no reason is tried again, then given up on the third attempt as a refusal', async () => {
+  const { payment, job } = await paidAndQueued('md-22');
+  b.sink.fail = new OneCError('internal', 'HTTP 500', '1С ответила внутренней ошибкой без описания (Внутренняя ошибка).');
+  for (const attempt of [1, 2]) {
+    const e = await b.run(deliverToOneCJob, job, { attempt, maxAttempts: 12 }).catch((x) => x);
+    expect(e).toBe(b.sink.fail);
+    expect((await getPayment(b.store.db, payment.id))!.onec_status).toBe('pending');
+  }
+  expect(await b.jobs(sendAlertJob.name)).toHaveLength(0);
+  await expect(b.run(deliverToOneCJob, job, { attempt: 3, maxAttempts: 12 })).rejects.toBeInstanceOf(PermanentJobError);
+  expect((await getPayment(b.store.db, payment.id))!.onec_status).toBe('failed');
+  expect(await b.jobs(sendAlertJob.name)).toHaveLength(1);
 });
