@@ -125,6 +125,11 @@ export class ODataClient {
     await this.call('GET', '(service)', '?$format=json');
   }
 
+  /** The publication's `$metadata` (EDMX); 15–17 MB for УТ 11.5, and slow on the first request. */
+  async metadata(): Promise<string> {
+    return (await this.call('GET', '$metadata', '$metadata', undefined, { xml: true })) as string;
+  }
+
   /**
    * One call under the base's concurrency limit, with quick retries of passing failures. A create
    * is not retried blindly (the write may have happened): the caller looks the marker up instead.
@@ -134,10 +139,10 @@ export class ODataClient {
     entitySet: string,
     path: string,
     body?: unknown,
-    opts: { retryWrites?: boolean } = {},
+    opts: { retryWrites?: boolean; xml?: boolean } = {},
   ): Promise<unknown> {
     const retries = method === 'GET' || opts.retryWrites !== false ? (this.cfg.retries ?? 2) : 0;
-    return pRetry(() => this.limiter.run(() => this.once(method, entitySet, path, body)), {
+    return pRetry(() => this.limiter.run(() => this.once(method, entitySet, path, body, opts.xml)), {
       retries,
       minTimeout: 200,
       maxTimeout: 2000,
@@ -146,7 +151,7 @@ export class ODataClient {
     });
   }
 
-  private async once(method: string, entitySet: string, path: string, body?: unknown): Promise<unknown> {
+  private async once(method: string, entitySet: string, path: string, body?: unknown, xml = false): Promise<unknown> {
     let answer;
     try {
       answer = await this.http.request({
@@ -154,7 +159,7 @@ export class ODataClient {
         path,
         headers: {
           authorization: this.auth,
-          accept: 'application/json',
+          accept: xml ? 'application/xml' : 'application/json',
           ...(body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}),
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
@@ -181,6 +186,7 @@ export class ODataClient {
     }
     const { status, text } = answer;
     const contentType = String(answer.headers['content-type'] ?? '');
+    if (xml && status === 200 && /xml/i.test(contentType) && text.includes('<edmx:Edmx')) return text;
     return parseAnswer(method, entitySet, status, contentType, text);
   }
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isAlias, isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { OneCError } from '../../gateway/ports';
 
@@ -100,20 +100,67 @@ export type Mapping = z.infer<typeof mappingSchema>;
 
 export const MAPPINGS_DIR = resolve(__dirname, '../../mappings');
 
-/** Loads a mapping by name (`ut11`, `unf`: files in mappings/) or by path; errors name the key. */
-export function loadMapping(nameOrPath: string): Mapping {
-  const file = existsSync(join(MAPPINGS_DIR, `${nameOrPath}.yaml`))
+/** The file of a mapping named `ut11`/`unf` (mappings/) or given by its path. */
+export function mappingFile(nameOrPath: string): string {
+  return existsSync(join(MAPPINGS_DIR, `${nameOrPath}.yaml`))
     ? join(MAPPINGS_DIR, `${nameOrPath}.yaml`)
     : isAbsolute(nameOrPath)
       ? nameOrPath
       : resolve(nameOrPath);
+}
+
+/** Loads a mapping by name (`ut11`, `unf`: files in mappings/) or by path; errors name the key. */
+export function loadMapping(nameOrPath: string): Mapping {
+  const file = mappingFile(nameOrPath);
   if (!existsSync(file)) throw new Error(`mapping "${nameOrPath}": no file ${file} (built in: ut11, unf)`);
-  const r = mappingSchema.safeParse(parseYaml(readFileSync(file, 'utf8')));
+  const r = mappingSchema.safeParse(parseYaml(readFileSync(file, 'utf8'), { merge: true }));
   if (!r.success) throw new Error(`mapping ${file}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const m = r.data;
   if (!m.settlement[m.settlement.by])
     throw new Error(`mapping ${file}: settlement.by is "${m.settlement.by}" but settlement.${m.settlement.by} is not given`);
   return m;
+}
+
+/**
+ * The line of a key in a mapping file (`['documents', 'card', 'marker']` → 58); a key that comes
+ * from a merged anchor (`<<: *card`) is found where the anchor defines it.
+ */
+export function mappingLines(file: string): (path: (string | number)[]) => number | undefined {
+  const lc = new LineCounter();
+  const doc: Document = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lc, merge: true });
+  const find = (map: YAMLMap, key: string | number): { line?: number; value: unknown } | undefined => {
+    for (const pair of map.items) {
+      if (isScalar(pair.key) && String(pair.key.value) === String(key))
+        return { line: pair.key.range ? lc.linePos(pair.key.range[0]).line : undefined, value: pair.value };
+    }
+    for (const pair of map.items) {
+      if (!isScalar(pair.key) || pair.key.value !== '<<') continue;
+      const src = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+      if (isMap(src)) {
+        const hit = find(src, key);
+        if (hit) return hit;
+      }
+    }
+    return undefined;
+  };
+  return (path) => {
+    let node: unknown = doc.contents;
+    let line: number | undefined;
+    for (const key of path) {
+      if (isAlias(node)) node = node.resolve(doc);
+      if (isMap(node)) {
+        const hit = find(node, key);
+        if (!hit) return line;
+        line = hit.line ?? line;
+        node = hit.value;
+      } else if (node && typeof node === 'object' && 'items' in node && typeof key === 'number') {
+        const item = (node as { items: { range?: [number, number, number] }[] }).items[key];
+        if (item?.range) line = lc.linePos(item.range[0]).line;
+        return line;
+      } else return line;
+    }
+    return line;
+  };
 }
 
 export type TemplateContext = Record<string, Record<string, unknown> | undefined>;

@@ -131,7 +131,7 @@ export class ODataSink implements OneCSink {
         `Сумма заказа №${doc.order.number} в 1С (${toRubleString(total)} ₽) отличается от суммы заказа на сайте (${toRubleString(doc.order.total)} ₽). Документ оплаты не создан: сверьте заказ.`,
       );
     }
-    const paid = await this.paidIn1C(order);
+    const paid = await this.paidIn1C(order, this.spec(doc).entity);
     if (paid + doc.amount > total) {
       throw new OneCError(
         'data',
@@ -142,7 +142,7 @@ export class ODataSink implements OneCSink {
   }
 
   /** Posted, not deleted payment documents settling the order, minus refunds, in kopecks. */
-  private async paidIn1C(order: ODataObject): Promise<number> {
+  private async paidIn1C(order: ODataObject, current: string): Promise<number> {
     const d = this.mapping.documents;
     const seen = new Set<string>();
     let paid = 0;
@@ -156,12 +156,19 @@ export class ODataSink implements OneCSink {
     ] as const) {
       if (!spec || seen.has(`${spec.entity}|${spec.kindFilter}`)) continue;
       seen.add(`${spec.entity}|${spec.kindFilter}`);
-      const docs = await this.client.list(spec.entity, {
-        filter: [`Posted eq true`, `DeletionMark eq false`, this.settlementFilter(spec, order), spec.kindFilter]
-          .filter(Boolean)
-          .join(' and '),
-        select: ['Ref_Key', spec.amountField],
-      });
+      let docs: ODataObject[];
+      try {
+        docs = await this.client.list(spec.entity, {
+          filter: [`Posted eq true`, `DeletionMark eq false`, this.settlementFilter(spec, order), spec.kindFilter]
+            .filter(Boolean)
+            .join(' and '),
+          select: ['Ref_Key', spec.amountField],
+        });
+      } catch (e) {
+        // a base that takes no bank transfers need not publish their document: nothing is paid through it
+        if (e instanceof OneCError && e.kind === 'not_published' && spec.entity !== current) continue;
+        throw e;
+      }
       for (const x of docs) paid += sign * kopecksOf(x[spec.amountField]);
     }
     return paid;
@@ -197,8 +204,10 @@ export class ODataSink implements OneCSink {
         amount: Number(toRubleString(doc.amount)),
         date: onecDate(doc.date, this.mapping.timeZone),
         method: doc.method,
+        methodName: METHOD_NAMES[doc.method],
         provider: doc.provider,
         providerRef: doc.providerRef ?? '—',
+        incomingNumber: (doc.providerRef ?? doc.marker.replace(/-/g, '')).slice(-11),
       },
       order: {
         ref: order.Ref_Key,
@@ -276,17 +285,23 @@ export function kopecksOf(rubles: unknown): number {
   return Math.round(Number(rubles ?? 0) * 100);
 }
 
+const METHOD_NAMES: Record<OneCPaymentDoc['method'], string> = { card: 'Банковская карта', sbp: 'СБП', invoice: 'Счёт' };
+
 /**
- * The marker as the document stores it: the id itself when it fits the field, else the UUID's 16
- * bytes in base64url (22 characters) — 1C would silently cut a longer one and never find it again.
+ * The marker as the document stores it: the id itself when it fits the field, else the UUID's bytes in
+ * base64url — all 16 in 22 characters, or as many as fit a shorter field (15 in 20, at least 12 in 16)
+ * — 1C would silently cut a longer one and never find it again.
  */
 export function markerValue(marker: string, maxLength: number): string {
   if (marker.length <= maxLength) return marker;
   const hex = marker.replace(/-/g, '');
-  if (/^[0-9a-f]{32}$/i.test(hex) && maxLength >= 22) return Buffer.from(hex, 'hex').toString('base64url');
+  if (/^[0-9a-f]{32}$/i.test(hex) && maxLength >= 16)
+    return Buffer.from(hex, 'hex')
+      .subarray(0, Math.min(16, Math.floor((maxLength * 3) / 4)))
+      .toString('base64url');
   throw new OneCError(
     'mapping',
     `marker ${marker} does not fit ${maxLength} characters`,
-    `Поле отметки шлюза в документе 1С слишком короткое (${maxLength} символов).`,
+    `Поле отметки шлюза в документе 1С слишком короткое (${maxLength} символов; нужно не меньше 16).`,
   );
 }

@@ -129,13 +129,7 @@ export interface OneCSetup {
 
 /** organizations[].onec for an emulated base: its credentials and the refs its catalogs were seeded with. */
 export function onecOrgConfig(onec: OneCEmulator, o: OneCSetup): Record<string, unknown> {
-  const {
-    items: _items,
-    partner: _partner,
-    counterparty: _counterparty,
-    vatRate: _vat,
-    ...refs
-  } = onec.refs as unknown as Record<string, unknown>;
+  const { items: _items, partner: _partner, counterparty: _counterparty, ...refs } = onec.refs as unknown as Record<string, unknown>;
   const guids = Object.fromEntries(
     Object.entries(refs).filter(([, v]) => typeof v === 'string' && v !== '00000000-0000-0000-0000-000000000000'),
   );

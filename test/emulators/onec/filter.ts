@@ -371,13 +371,57 @@ function truthy(v: Value): boolean {
   return v === true;
 }
 
+/**
+ * Every property a parsed expression names must exist, whatever the data: 1C resolves the paths
+ * against the metadata before it reads a row (a short-circuited `and` or an empty tabular section
+ * does not hide an unknown property).
+ */
+export function checkPaths(node: Node, def: EntityDef, env: EvalEnv, vars: Record<string, Fields> = {}): void {
+  switch (node.t) {
+    case 'lit':
+      return;
+    case 'not':
+      return checkPaths(node.e, def, env, vars);
+    case 'bin':
+      checkPaths(node.l, def, env, vars);
+      return checkPaths(node.r, def, env, vars);
+    case 'call':
+      for (const a of node.args) checkPaths(a, def, env, vars);
+      return;
+    case 'lambda': {
+      const section = node.segs.length === 1 && !vars[node.segs[0]] ? def.sections[node.segs[0]] : undefined;
+      if (!section) throw new FilterError(`"${node.segs.join('/')}" не является табличной частью`);
+      if (node.body) checkPaths(node.body, def, env, { ...vars, [node.v]: section });
+      return;
+    }
+    case 'path': {
+      let fields: Fields = def.fields;
+      let segs = node.segs;
+      if (vars[segs[0]]) {
+        fields = vars[segs[0]];
+        segs = segs.slice(1);
+      }
+      segs.forEach((seg, k) => {
+        const last = k === segs.length - 1;
+        if (last && (fields[seg] || (seg.endsWith('_Type') && fields[seg.slice(0, -5)]?.kind === 'composite'))) return;
+        const nav = fields[`${seg}_Key`];
+        if (!last && nav?.kind === 'ref' && nav.target) {
+          const target = env.entity(nav.target);
+          if (!target) throw new FilterError(`неизвестный тип "${nav.target}"`);
+          fields = target.fields;
+          return;
+        }
+        throw new FilterError(`не найдено свойство "${seg}"`);
+      });
+    }
+  }
+}
+
 /** Compiles a filter once; throws FilterError on a parse error or an unknown property. */
 export function compileFilter(src: string, def: EntityDef, env: EvalEnv): (obj: Record<string, unknown>) => boolean {
   const node = parseFilter(src);
-  const run = (obj: Record<string, unknown>) => truthy(evaluate({ env, root: { obj, fields: def.fields, def }, vars: {} }, node));
-  // unknown properties are reported even when nothing is stored yet
-  run(Object.fromEntries(Object.keys(def.fields).map((k) => [k, null])));
-  return run;
+  checkPaths(node, def, env);
+  return (obj: Record<string, unknown>) => truthy(evaluate({ env, root: { obj, fields: def.fields, def }, vars: {} }, node));
 }
 
 export function sortKey(node: Node, obj: Record<string, unknown>, def: EntityDef, env: EvalEnv): Value {

@@ -49,17 +49,23 @@ export interface ServiceRefs {
   bankAccount: string;
   cashFlowItem: string;
   currency: string;
+  /** The infobase user the documents are written by (УТ: Ответственный). */
+  responsible: string;
+  vatRate: string;
   contract?: string;
 }
 
 /**
- * The marker as the document keeps it: the id itself when it fits the field, else the UUID's 16 bytes
- * in base64url (22 characters) — what the gateway's OData sink writes too.
+ * The marker as the document keeps it: the id itself when it fits the field, else the UUID's bytes in
+ * base64url (all 16 in 22 characters; the first 15 in 20) — what the gateway's OData sink writes too.
  */
 export function markerValue(paymentId: string, maxLength: number): string {
   if (paymentId.length <= maxLength) return paymentId;
   const hex = paymentId.replace(/-/g, '');
-  if (/^[0-9a-f]{32}$/i.test(hex) && maxLength >= 22) return Buffer.from(hex, 'hex').toString('base64url');
+  if (/^[0-9a-f]{32}$/i.test(hex) && maxLength >= 16)
+    return Buffer.from(hex, 'hex')
+      .subarray(0, Math.min(16, Math.floor((maxLength * 3) / 4)))
+      .toString('base64url');
   return paymentId.slice(0, maxLength);
 }
 
@@ -88,9 +94,9 @@ export class PaymentService {
       const hit = live(known.set, this.store.raw(known.set, known.ref));
       if (hit) return hit;
     }
-    const marker = markerValue(paymentId, p.markerLength);
-    for (const set of new Set([p.card, p.bank])) {
-      for (const o of this.store.scan(set)) if (o[p.marker] === marker && o.DeletionMark !== true) return live(set, o);
+    for (const kind of ['card', 'bank'] as const) {
+      const marker = markerValue(paymentId, p.markerLength[kind]);
+      for (const o of this.store.scan(p[kind])) if (o[p.marker[kind]] === marker && o.DeletionMark !== true) return live(p[kind], o);
     }
     return null;
   }
@@ -147,16 +153,24 @@ export class PaymentService {
     const org = input.organizationRef || (order.Организация_Key !== EMPTY_REF ? order.Организация_Key : this.refs.organization);
     const comment =
       input.comment ?? `${refund ? 'Возврат по заказу' : 'Оплата заказа'} ${order.Number} (HTTP-сервис шлюза, платёж ${input.paymentId})`;
-    const marker = markerValue(input.paymentId, p.markerLength);
+    const kind = card ? 'card' : 'bank';
+    const marker = { [p.marker[kind]]: markerValue(input.paymentId, p.markerLength[kind]) };
     if (this.store.configuration === 'unf') {
       return {
         Date: date,
         Организация_Key: org,
-        ВидОперации: refund ? p.operations.refund : p.operations.payment,
+        ВидОперации: card ? (refund ? p.operations.refund : p.operations.payment) : p.bankOperation,
         Контрагент_Key: order.Контрагент_Key,
-        ...(card ? { ЭквайринговыйТерминал_Key: this.refs.acquiringTerminal } : { БанковскийСчет_Key: this.refs.bankAccount }),
+        БанковскийСчет_Key: this.refs.bankAccount,
+        ВалютаДенежныхСредств_Key: this.refs.currency,
+        ...(card ? { ЭквайринговыйТерминал_Key: this.refs.acquiringTerminal, ВидПлатежнойКарты: 'Банковская карта' } : {}),
+        Курс: 1,
+        Кратность: 1,
+        НалогообложениеНДС: 'ОблагаетсяНДС',
+        Статья_Key: this.refs.cashFlowItem,
         СуммаДокумента: amount,
-        ИдентификаторПлатежа: marker,
+        СуммаУчета: amount,
+        ...marker,
         Комментарий: comment,
         РасшифровкаПлатежа: [
           {
@@ -164,8 +178,12 @@ export class PaymentService {
             Договор_Key: order.Договор_Key,
             Заказ: order.Ref_Key,
             Заказ_Type: p.order.type,
+            ПризнакАванса: true,
+            Курс: 1,
+            Кратность: 1,
             СуммаРасчетов: amount,
             СуммаПлатежа: amount,
+            СтавкаНДС_Key: this.refs.vatRate,
           },
         ],
       };
@@ -175,13 +193,23 @@ export class PaymentService {
     return {
       Date: date,
       Организация_Key: org,
-      ХозяйственнаяОперация: refund ? p.operations.refund : p.operations.payment,
+      ХозяйственнаяОперация: card ? (refund ? p.operations.refund : p.operations.payment) : p.bankOperation,
+      Контрагент_Key: order.Контрагент_Key,
       ...(card
-        ? { ЭквайринговыйТерминал_Key: this.refs.acquiringTerminal, ДоговорЭквайринга_Key: this.refs.acquiringContract }
-        : { БанковскийСчет_Key: this.refs.bankAccount, Контрагент_Key: order.Контрагент_Key, ДатаВходящегоДокумента: date }),
+        ? {
+            ЭквайринговыйТерминал_Key: this.refs.acquiringTerminal,
+            ДоговорЭквайринга_Key: this.refs.acquiringContract,
+            Ответственный_Key: this.refs.responsible,
+          }
+        : {
+            БанковскийСчет_Key: this.refs.bankAccount,
+            ТипПлатежногоДокумента: 'ПлатежноеПоручение',
+            НомерВходящегоДокумента: input.paymentId.slice(0, 11),
+            ДатаВходящегоДокумента: date,
+          }),
       СуммаДокумента: amount,
       Валюта_Key: this.refs.currency,
-      НомерВходящегоДокумента: marker,
+      ...marker,
       Комментарий: comment,
       РасшифровкаПлатежа: [
         {

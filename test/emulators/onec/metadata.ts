@@ -1,6 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 /**
- * The metadata of the emulated infobases, as data: entity sets, their fields with types, tabular
- * sections. Only what the gateway touches (a real УТ 11.5 $metadata is 15–17 MB).
+ * The metadata of the emulated infobases, read from the real configurations' own object definitions
+ * (test/fixtures/onec-metadata: УТ 11.5.18 and УНФ 3.0.8, condensed from 1C's dumps; see SOURCES.md
+ * there). Entity sets, properties with their OData names and types, string lengths, enumerations
+ * with their values, the attributes the configuration marks as required (FillChecking = ShowError),
+ * and the synonyms 1C names them by in its messages.
  */
 
 export type Configuration = 'ut11' | 'ut11-legacy' | 'unf';
@@ -17,8 +23,8 @@ export type FieldType =
   | { kind: 'ref'; target?: string }
   /** Edm.DateTime without time zone. */
   | { kind: 'datetime' }
-  /** An enumeration, sent as the value's name; `values` undefined = any name accepted. */
-  | { kind: 'enum'; values?: string[] }
+  /** An enumeration, sent as the value's name; `values` undefined = the enumeration is not in the fixtures. */
+  | { kind: 'enum'; enum: string; values?: string[] }
   /** A composite-type field: `X` (Edm.String, the value) + `X_Type` (Edm.String, `StandardODATA.<set>`). */
   | { kind: 'composite' };
 
@@ -29,179 +35,239 @@ export interface EntityDef {
   kind: 'Catalog' | 'Document';
   fields: Fields;
   sections: Record<string, Fields>;
+  /** OData property (or section, or `Section.Property`) → the synonym 1C's messages use. */
+  titles: Record<string, string>;
+  /** Properties checked when a document is posted (`Section.Property` for rows); sections that must have rows. */
+  required: { fields: string[]; rows: Record<string, string[]>; sections: string[] };
 }
 
 export const EMPTY_REF = '00000000-0000-0000-0000-000000000000';
 export const EMPTY_DATE = '0001-01-01T00:00:00';
 export const UNDEFINED_TYPE = 'StandardODATA.Undefined';
 
-const str = (length?: number): FieldType => ({ kind: 'string', length });
-const num: FieldType = { kind: 'number' };
-const bool: FieldType = { kind: 'boolean' };
-const date: FieldType = { kind: 'datetime' };
-const ref = (target?: string): FieldType => ({ kind: 'ref', target });
-const enumOf = (...values: string[]): FieldType => ({ kind: 'enum', values: values.length ? values : undefined });
-const composite: FieldType = { kind: 'composite' };
+// ------------------------------------------------------------------ the fixtures, as dumped
 
-function catalog(name: string, fields: Fields = {}): EntityDef {
-  return {
-    name: `Catalog_${name}`,
-    kind: 'Catalog',
-    fields: { Ref_Key: ref(), DataVersion: str(), DeletionMark: bool, Description: str(150), ...fields },
-    sections: {},
-  };
+interface RawAttribute {
+  name: string;
+  synonym?: string;
+  type: string[];
+  required?: boolean;
+  odata: string[];
+}
+interface RawObject {
+  kind: 'Catalog' | 'Document' | 'Enum';
+  name: string;
+  synonym?: string;
+  odataEntity: string;
+  code?: { type: 'String' | 'Number'; length: number };
+  descriptionLength?: number;
+  hierarchical?: boolean;
+  owners?: string[];
+  number?: { type: 'String' | 'Number'; length: number };
+  attributes?: RawAttribute[];
+  tabularSections?: { name: string; synonym?: string; required?: boolean; attributes: RawAttribute[] }[];
+  values?: string[];
+}
+interface RawConfig {
+  config: string;
+  definedTypes: Record<string, string[]>;
+  objects: Record<string, RawObject>;
 }
 
-function document(name: string, fields: Fields, sections: Record<string, Fields>): EntityDef {
-  const rows: Record<string, Fields> = {};
-  for (const [s, f] of Object.entries(sections)) rows[s] = { Ref_Key: ref(), LineNumber: { kind: 'int64' }, ...f };
-  return {
-    name: `Document_${name}`,
-    kind: 'Document',
-    fields: { Ref_Key: ref(), DataVersion: str(), DeletionMark: bool, Number: str(11), Date: date, Posted: bool, ...fields },
-    sections: rows,
-  };
+const FIXTURES = join(__dirname, '../../fixtures/onec-metadata');
+
+const loaded = new Map<string, RawConfig>();
+function raw(file: string): RawConfig {
+  let c = loaded.get(file);
+  if (!c) {
+    c = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as RawConfig;
+    loaded.set(file, c);
+  }
+  return c;
 }
 
-// ------------------------------------------------------------------ УТ 11.5
-
-function utCatalogs(withSettlementObjects: boolean): EntityDef[] {
-  return [
-    catalog('Контрагенты', { НаименованиеПолное: str(), ИНН: str(12), КПП: str(9), Партнер_Key: ref('Catalog_Партнеры') }),
-    catalog('Партнеры'),
-    catalog('Номенклатура', { Артикул: str(25) }),
-    catalog('Организации', { ИНН: str(12) }),
-    ...(withSettlementObjects ? [catalog('ОбъектыРасчетов', { Объект: composite })] : []),
-    catalog('СтавкиНДС', { Ставка: num }),
-    catalog('ЭквайринговыеТерминалы'),
-    catalog('ДоговорыЭквайринга'),
-    catalog('БанковскиеСчетаОрганизаций'),
-    catalog('СтатьиДвиженияДенежныхСредств'),
-    catalog('Валюты', { Code: str(3) }),
-  ];
+function typeOf(cfg: RawConfig, a: RawAttribute): Record<string, FieldType> {
+  let types = a.type;
+  if (types.length === 1 && types[0].startsWith('cfg:DefinedType.')) types = cfg.definedTypes[types[0].slice(16)] ?? ['xs:string(0)'];
+  const [name, second] = a.odata;
+  if (second) return { [name]: { kind: 'composite' } };
+  if (name.endsWith('_Key')) {
+    const m = /^cfg:(Catalog|Document|ChartOfCharacteristicTypes|ChartOfAccounts)Ref\.(.+)$/.exec(types[0]);
+    return { [name]: { kind: 'ref', target: m ? `${m[1]}_${m[2]}` : undefined } };
+  }
+  const t = types[0];
+  const s = /^xs:string\((\d+)/.exec(t);
+  if (s) return { [name]: { kind: 'string', length: Number(s[1]) || undefined } };
+  if (t.startsWith('xs:decimal')) return { [name]: { kind: 'number' } };
+  if (t === 'xs:boolean') return { [name]: { kind: 'boolean' } };
+  if (t.startsWith('xs:dateTime')) return { [name]: { kind: 'datetime' } };
+  const e = /^cfg:EnumRef\.(.+)$/.exec(t);
+  if (e) return { [name]: { kind: 'enum', enum: e[1], values: cfg.objects[`Enum.${e[1]}`]?.values } };
+  return { [name]: { kind: 'string' } }; // v8:UUID, v8:ValueStorage…
 }
 
-function utDocuments(legacy: boolean): EntityDef[] {
-  const settlement: Fields = legacy ? { Заказ: composite } : { ОбъектРасчетов_Key: ref('Catalog_ОбъектыРасчетов') };
-  const paymentRows: Fields = {
-    Партнер_Key: ref('Catalog_Партнеры'),
-    ...settlement,
-    Сумма: num,
-    СуммаВзаиморасчетов: num,
-    СтатьяДвиженияДенежныхСредств_Key: ref('Catalog_СтатьиДвиженияДенежныхСредств'),
-  };
-  const paymentHeader: Fields = {
-    Организация_Key: ref('Catalog_Организации'),
-    ХозяйственнаяОперация: enumOf('ПоступлениеОплатыОтКлиента', 'ВозвратОплатыКлиенту'),
-    СуммаДокумента: num,
-    Валюта_Key: ref('Catalog_Валюты'),
-    НомерВходящегоДокумента: str(30),
-    Комментарий: str(),
-  };
-  return [
-    document(
-      'ЗаказКлиента',
-      {
-        Партнер_Key: ref('Catalog_Партнеры'),
-        Контрагент_Key: ref('Catalog_Контрагенты'),
-        Организация_Key: ref('Catalog_Организации'),
-        Соглашение_Key: ref(),
-        Склад_Key: ref(),
-        СуммаДокумента: num,
-        Статус: enumOf('НеСогласован', 'КОбеспечению', 'КОтгрузке', 'Закрыт'),
-        ФормаОплаты: enumOf('Безналичная', 'Наличная', 'ПлатежнаяКарта'),
-        ДатаОтгрузки: date,
-        ХозяйственнаяОперация: enumOf(),
-        ...(legacy ? {} : { ОбъектРасчетов_Key: ref('Catalog_ОбъектыРасчетов') }),
-        ЭтоЗаказКакСчет: bool,
-        Комментарий: str(),
-      },
-      {
-        Товары: {
-          Номенклатура_Key: ref('Catalog_Номенклатура'),
-          Количество: num,
-          Цена: num,
-          Сумма: num,
-          СтавкаНДС_Key: ref('Catalog_СтавкиНДС'),
-          СуммаНДС: num,
-          Отменено: bool,
-        },
-      },
-    ),
-    document(
-      'ОперацияПоПлатежнойКарте',
-      {
-        ...paymentHeader,
-        ЭквайринговыйТерминал_Key: ref('Catalog_ЭквайринговыеТерминалы'),
-        ДоговорЭквайринга_Key: ref('Catalog_ДоговорыЭквайринга'),
-      },
-      { РасшифровкаПлатежа: paymentRows },
-    ),
-    document(
-      'ПоступлениеБезналичныхДенежныхСредств',
-      {
-        ...paymentHeader,
-        БанковскийСчет_Key: ref('Catalog_БанковскиеСчетаОрганизаций'),
-        Контрагент_Key: ref('Catalog_Контрагенты'),
-        ДатаВходящегоДокумента: date,
-      },
-      { РасшифровкаПлатежа: paymentRows },
-    ),
-  ];
+/** The property that carries an attribute's value over OData (`Контрагент` → `Контрагент_Key`). */
+function odataName(a: RawAttribute): string {
+  return a.odata[0];
 }
 
-// ------------------------------------------------------------------ УНФ
+/**
+ * What the object modules drop from the static required list when the gateway's documents are
+ * posted (the list in the metadata is an upper bound; see reference/onec-real-objects.md):
+ * УТ's ОперацияПоПлатежнойКарте skips ЗаявкаНаРасходованиеДенежныхСредств, СтатьяРасходов,
+ * АналитикаРасходов and Сторнируемый/ИсправляемыйДокумент for a receipt (its ObjectModule), and the
+ * bank documents check only the attributes of their operation.
+ */
+const NOT_CHECKED: Record<string, string[]> = {
+  'ut-11.5.18/Document.ОперацияПоПлатежнойКарте': [
+    'ЗаявкаНаРасходованиеДенежныхСредств',
+    'СтатьяРасходов',
+    'АналитикаРасходов',
+    'СторнируемыйДокумент',
+    'ИсправляемыйДокумент',
+  ],
+  // ПоступлениеОплатыОтКлиента: the sender account, cash desk, conversion, payroll, loans, rent, taxes and
+  // the cash-flow item of the header belong to other operations
+  'ut-11.5.18/Document.ПоступлениеБезналичныхДенежныхСредств': [
+    'БанковскийСчетОтправитель',
+    'КассаОтправитель',
+    'СтатьяДвиженияДенежныхСредств',
+    'ДокументВыдачи',
+    'ВалютаКонвертации',
+    'КурсКонвертации',
+    'ПодотчетноеЛицо',
+    'ДатаПроведенияБанком',
+    'СуммаКонвертации',
+    'ПодтверждениеЗачисленияЗарплаты',
+    'КратностьКурсаКонвертации',
+    'ДоговорЭквайринга',
+    'СтатьяРасходов',
+    'АналитикаРасходов',
+    'СторнируемыйДокумент',
+    'ИсправляемыйДокумент',
+    'СтатьяЦелевыхСредств',
+    'ТипНалога',
+    'РасшифровкаПлатежа.СтатьяДоходов',
+    'РасшифровкаПлатежа.АналитикаДоходов',
+    'РасшифровкаПлатежа.Подразделение',
+    'РасшифровкаПлатежа.ДоговорКредитаДепозита',
+    'РасшифровкаПлатежа.ДоговорЗаймаСотруднику',
+    'РасшифровкаПлатежа.ТипСуммыКредитаДепозита',
+    'РасшифровкаПлатежа.ДоговорАренды',
+    'РасшифровкаПлатежа.ТипПлатежаПоАренде',
+    'РасшифровкаПлатежа.РасчетныйДокументПоАренде',
+    'РасшифровкаПлатежа.СтатьяЦелевыхСредств',
+  ],
+  // ОтПокупателя: taxes, loans, accountable persons, correspondence, acquiring belong to other operations
+  'unf-3.0.8/Document.ПоступлениеНаСчет': [
+    'ВидНалога',
+    'ДоговорДляЗачетаАвансаСПомощником',
+    'ДоговорКредитаЗайма',
+    'Документ',
+    'Корреспонденция',
+    'Подотчетник',
+    'ЭквайринговыйТерминал',
+    'РасшифровкаПлатежа.ТипСуммы',
+    'ЭквайринговыеОперации',
+    'РасшифровкаПлатежаОтАгента',
+  ],
+};
 
-function unfEntities(): EntityDef[] {
-  const paymentRows: Fields = { Договор_Key: ref('Catalog_ДоговорыКонтрагентов'), Заказ: composite, СуммаРасчетов: num, СуммаПлатежа: num };
-  const paymentHeader: Fields = {
-    Организация_Key: ref('Catalog_Организации'),
-    ВидОперации: enumOf('ОплатаПокупателя', 'ВозвратПокупателю'),
-    Контрагент_Key: ref('Catalog_Контрагенты'),
-    СуммаДокумента: num,
-    ИдентификаторПлатежа: str(50),
-    Комментарий: str(),
-  };
-  return [
-    catalog('Контрагенты', { ИНН: str(12), КПП: str(9) }),
-    catalog('Номенклатура', { Артикул: str(25) }),
-    catalog('Организации'),
-    catalog('ДоговорыКонтрагентов', { Owner_Key: ref('Catalog_Контрагенты') }),
-    catalog('ЭквайринговыеТерминалы'),
-    catalog('БанковскиеСчета'),
-    catalog('СтавкиНДС', { Ставка: num }),
-    document(
-      'ЗаказПокупателя',
-      {
-        Организация_Key: ref('Catalog_Организации'),
-        Контрагент_Key: ref('Catalog_Контрагенты'),
-        Договор_Key: ref('Catalog_ДоговорыКонтрагентов'),
-        СуммаДокумента: num,
-        СостояниеЗаказа: enumOf('Новый', 'ВРаботе', 'Выполнен'),
-        Комментарий: str(),
-      },
-      {
-        Запасы: {
-          Номенклатура_Key: ref('Catalog_Номенклатура'),
-          Количество: num,
-          Цена: num,
-          Сумма: num,
-          СтавкаНДС_Key: ref('Catalog_СтавкиНДС'),
-          СуммаНДС: num,
-        },
-      },
-    ),
-    document(
-      'ОперацияПоПлатежнымКартам',
-      { ...paymentHeader, ЭквайринговыйТерминал_Key: ref('Catalog_ЭквайринговыеТерминалы') },
-      { РасшифровкаПлатежа: paymentRows },
-    ),
-    document(
-      'ПоступлениеНаСчет',
-      { ...paymentHeader, БанковскийСчет_Key: ref('Catalog_БанковскиеСчета') },
-      { РасшифровкаПлатежа: paymentRows },
-    ),
-  ];
+function entityOf(cfg: RawConfig, o: RawObject): EntityDef {
+  const titles: Record<string, string> = {};
+  const fields: Fields = { Ref_Key: { kind: 'ref' }, DataVersion: { kind: 'string' }, DeletionMark: { kind: 'boolean' } };
+  if (o.kind === 'Document') {
+    fields.Number = o.number?.type === 'Number' ? { kind: 'number' } : { kind: 'string', length: o.number?.length ?? 11 };
+    fields.Date = { kind: 'datetime' };
+    fields.Posted = { kind: 'boolean' };
+    titles.Date = 'Дата';
+  } else {
+    fields.Description = { kind: 'string', length: o.descriptionLength || undefined };
+    if (o.code?.length) fields.Code = o.code.type === 'Number' ? { kind: 'number' } : { kind: 'string', length: o.code.length };
+    if (o.hierarchical) {
+      fields.Parent_Key = { kind: 'ref', target: o.odataEntity };
+      fields.IsFolder = { kind: 'boolean' };
+    }
+    if (o.owners?.length === 1) {
+      const [k, n] = o.owners[0].split('.');
+      fields.Owner_Key = { kind: 'ref', target: `${k}_${n}` };
+    } else if (o.owners?.length) fields.Owner = { kind: 'composite' };
+    fields.Predefined = { kind: 'boolean' };
+    fields.PredefinedDataName = { kind: 'string' };
+  }
+  const byName = new Map<string, string>();
+  for (const a of o.attributes ?? []) {
+    Object.assign(fields, typeOf(cfg, a));
+    titles[odataName(a)] = a.synonym ?? a.name;
+    byName.set(a.name, odataName(a));
+  }
+  const sections: Record<string, Fields> = {};
+  const rowNames = new Map<string, Map<string, string>>();
+  for (const t of o.tabularSections ?? []) {
+    const f: Fields = { Ref_Key: { kind: 'ref' }, LineNumber: { kind: 'int64' } };
+    const names = new Map<string, string>();
+    for (const a of t.attributes) {
+      Object.assign(f, typeOf(cfg, a));
+      titles[`${t.name}.${odataName(a)}`] = a.synonym ?? a.name;
+      names.set(a.name, odataName(a));
+    }
+    sections[t.name] = f;
+    titles[t.name] = t.synonym ?? t.name;
+    rowNames.set(t.name, names);
+  }
+  const required: EntityDef['required'] = { fields: [], rows: {}, sections: [] };
+  if (o.kind === 'Document') {
+    const skip = new Set(NOT_CHECKED[`${cfg.config}/${o.kind}.${o.name}`] ?? []);
+    for (const a of o.attributes ?? []) if (a.required && !skip.has(a.name)) required.fields.push(odataName(a));
+    for (const t of o.tabularSections ?? []) {
+      if (skip.has(t.name)) continue;
+      // a section the gateway never writes (Товары of a payment, services of an order) is not checked for rows
+      if (t.required) required.sections.push(t.name);
+      const cols = t.attributes.filter((a) => a.required && !skip.has(`${t.name}.${a.name}`)).map(odataName);
+      if (cols.length) required.rows[t.name] = cols;
+    }
+  }
+  return { name: o.odataEntity, kind: o.kind === 'Document' ? 'Document' : 'Catalog', fields, sections, titles, required };
+}
+
+function entitiesOf(file: string): EntityDef[] {
+  const cfg = raw(file);
+  return Object.values(cfg.objects)
+    .filter((o) => o.kind !== 'Enum')
+    .map((o) => entityOf(cfg, o));
+}
+
+/** The enumerations of a configuration: `Enum_X` → its values, in metadata order. */
+export function enumsOf(configuration: Configuration): Record<string, string[]> {
+  const cfg = raw(FILES[configuration]);
+  return Object.fromEntries(
+    Object.values(cfg.objects)
+      .filter((o) => o.kind === 'Enum')
+      .map((o) => [o.name, o.values ?? []]),
+  );
+}
+
+const FILES: Record<Configuration, string> = { ut11: 'ut-11.5.18.json', 'ut11-legacy': 'ut-11.5.18.json', unf: 'unf-3.0.8.json' };
+
+/**
+ * A release before 11.5 (and КА/ERP of that age) settles a payment row against the order itself
+ * (`Заказ` + `Заказ_Type`) and has no ОбъектРасчетов. No dump of such a release is among the fixtures:
+ * this is 11.5.18 with exactly that difference.
+ */
+function legacy(defs: EntityDef[]): EntityDef[] {
+  return defs
+    .filter((d) => d.name !== 'Catalog_ОбъектыРасчетов')
+    .map((d) => {
+      const out = structuredClone(d);
+      delete out.fields.ОбъектРасчетов_Key;
+      for (const [s, f] of Object.entries(out.sections)) {
+        if (!('ОбъектРасчетов_Key' in f)) continue;
+        delete f.ОбъектРасчетов_Key;
+        f.Заказ = { kind: 'composite' };
+        out.titles[`${s}.Заказ`] = 'Заказ';
+      }
+      return out;
+    });
 }
 
 // ------------------------------------------------------------------ profiles
@@ -217,9 +283,11 @@ export interface Profile {
   rowAmount: string;
   operationField: string;
   operations: { payment: string; refund: string };
-  /** The header field holding the gateway's payment id, and its length. */
-  marker: string;
-  markerLength: number;
+  /** The bank document's operation for a customer's payment. */
+  bankOperation: string;
+  /** The header field holding the gateway's payment id in each document, and its length. */
+  marker: { card: string; bank: string };
+  markerLength: { card: number; bank: number };
   /** How a payment row points at the order: through Catalog_ОбъектыРасчетов (11.5) or Заказ/Заказ_Type. */
   settlement: 'object' | 'order';
   numberPrefix: string;
@@ -233,42 +301,54 @@ const UT_PROFILE = {
   rowAmount: 'Сумма',
   operationField: 'ХозяйственнаяОперация',
   operations: { payment: 'ПоступлениеОплатыОтКлиента', refund: 'ВозвратОплатыКлиенту' },
-  marker: 'НомерВходящегоДокумента',
-  markerLength: 30,
+  bankOperation: 'ПоступлениеОплатыОтКлиента',
+  marker: { card: 'ИдентификаторДокумента', bank: 'ИдентификаторДокумента' },
+  markerLength: { card: 36, bank: 36 },
   numberPrefix: 'ЭК00-',
 };
 
-export const CONFIGURATIONS: Record<Configuration, { entities: EntityDef[]; profile: Profile }> = {
-  ut11: { entities: [...utCatalogs(true), ...utDocuments(false)], profile: { ...UT_PROFILE, settlement: 'object' } },
-  'ut11-legacy': { entities: [...utCatalogs(false), ...utDocuments(true)], profile: { ...UT_PROFILE, settlement: 'order' } },
-  unf: {
-    entities: unfEntities(),
-    profile: {
-      order: { set: 'Document_ЗаказПокупателя', rows: 'Запасы', status: 'СостояниеЗаказа', type: 'StandardODATA.Document_ЗаказПокупателя' },
-      card: 'Document_ОперацияПоПлатежнымКартам',
-      bank: 'Document_ПоступлениеНаСчет',
-      paymentRows: 'РасшифровкаПлатежа',
-      rowAmount: 'СуммаПлатежа',
-      operationField: 'ВидОперации',
-      operations: { payment: 'ОплатаПокупателя', refund: 'ВозвратПокупателю' },
-      marker: 'ИдентификаторПлатежа',
-      markerLength: 50,
-      settlement: 'order',
-      numberPrefix: 'ЭК00-',
-    },
-  },
-};
+function build(configuration: Configuration): { entities: EntityDef[]; profile: Profile } {
+  if (configuration === 'unf') {
+    return {
+      entities: entitiesOf(FILES.unf),
+      profile: {
+        order: {
+          set: 'Document_ЗаказПокупателя',
+          rows: 'Запасы',
+          status: 'СостояниеЗаказа',
+          type: 'StandardODATA.Document_ЗаказПокупателя',
+        },
+        card: 'Document_ОперацияПоПлатежнымКартам',
+        bank: 'Document_ПоступлениеНаСчет',
+        paymentRows: 'РасшифровкаПлатежа',
+        rowAmount: 'СуммаПлатежа',
+        operationField: 'ВидОперации',
+        operations: { payment: 'ПоступлениеОплатыОтПокупателя', refund: 'ВозвратОплатыПокупателю' },
+        bankOperation: 'ОтПокупателя',
+        marker: { card: 'ИдентификаторПлатежнойСистемы', bank: 'НомерВходящегоДокумента' },
+        markerLength: { card: 36, bank: 20 },
+        settlement: 'order',
+        numberPrefix: 'ЭК00-',
+      },
+    };
+  }
+  const ut = entitiesOf(FILES.ut11);
+  return configuration === 'ut11'
+    ? { entities: ut, profile: { ...UT_PROFILE, settlement: 'object' } }
+    : { entities: legacy(ut), profile: { ...UT_PROFILE, settlement: 'order' } };
+}
 
-/** Human names of fields for fill-check messages (`Поле "Организация" не заполнено`). */
-export const FIELD_TITLES: Record<string, string> = {
-  Организация_Key: 'Организация',
-  ЭквайринговыйТерминал_Key: 'Эквайринговый терминал',
-  БанковскийСчет_Key: 'Банковский счет',
-  СуммаДокумента: 'Сумма документа',
-  РасшифровкаПлатежа: 'Расшифровка платежа',
-  Товары: 'Товары',
-  Запасы: 'Запасы',
-};
+const built = new Map<Configuration, { entities: EntityDef[]; profile: Profile }>();
+
+/** The entities and roles of a configuration (built once per process from the fixtures). */
+export function configurationOf(configuration: Configuration): { entities: EntityDef[]; profile: Profile } {
+  let c = built.get(configuration);
+  if (!c) {
+    c = build(configuration);
+    built.set(configuration, c);
+  }
+  return c;
+}
 
 /** The Edm type of a field in $metadata. */
 export function edmType(t: FieldType): string {

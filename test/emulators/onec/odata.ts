@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { compileFilter, FilterError, parseOrderBy, sortKey, compareValues, type EvalEnv } from './filter';
-import { edmType, type EntityDef } from './metadata';
-import { OneCFailure, notFound, type Obj, type Store } from './store';
+import { checkPaths, compileFilter, FilterError, parseOrderBy, sortKey, compareValues, type EvalEnv } from './filter';
+import { edmType, enumsOf, type EntityDef } from './metadata';
+import { OneCFailure, notFound, unknownProperty, type Obj, type Store } from './store';
 
 /**
  * 1C's standard OData interface (v3) over the store: `<base>/odata/standard.odata/<Resource>`.
@@ -115,6 +115,7 @@ async function dispatch(
     }
   } else if (!tail) {
     if (ctx.method === 'GET') {
+      checkSelect(def, set, q.$select);
       const o = store.get(set, ref);
       if (!o) throw notFound(set, ref);
       return entity(ctx, host, set, select(o, def, q.$select), json, 200);
@@ -179,7 +180,15 @@ function collection(
   def?: EntityDef,
 ): void {
   if (tail && tail !== '$count') throw new OneCFailure(400, '-1', `Сегмент "${tail}" не поддерживается`);
-  const d: EntityDef = def ?? { name: set, kind: 'Catalog', fields, sections: {} };
+  const d: EntityDef = def ?? {
+    name: set,
+    kind: 'Catalog',
+    fields,
+    sections: {},
+    titles: {},
+    required: { fields: [], rows: {}, sections: [] },
+  };
+  checkSelect(d, set, q.$select);
   let rows = all;
   if (q.$filter) {
     const test = compileFilter(q.$filter, d, env(host.store));
@@ -194,6 +203,7 @@ function collection(
     let keys: ReturnType<typeof parseOrderBy>;
     try {
       keys = parseOrderBy(q.$orderby);
+      for (const k of keys) checkPaths(k.node, d, env(host.store));
     } catch (e) {
       throw new OneCFailure(400, '14', `Ошибка разбора параметра $orderby: ${(e as Error).message}`);
     }
@@ -217,6 +227,19 @@ function collection(
   if (q.$inlinecount === 'allpages') body['odata.count'] = String(total);
   body.value = def ? rows.map((o) => withLinks(set, o, d)) : rows;
   ctx.body = JSON.stringify(body);
+}
+
+/** Every name in `$select` must be a property, a composite's `_Type` or a tabular section (`Section/Field`: of that section). */
+function checkSelect(def: EntityDef, set: string, sel?: string): void {
+  if (!sel) return;
+  for (const raw of sel.split(',')) {
+    const [name, sub] = raw.trim().split('/');
+    const known =
+      name in def.fields ||
+      (name.endsWith('_Type') && def.fields[name.slice(0, -5)]?.kind === 'composite') ||
+      (name in def.sections && (!sub || sub in def.sections[name]));
+    if (!known) throw unknownProperty(set, raw.trim());
+  }
 }
 
 /** `$select=A,B`: only those properties (a composite X brings X_Type; `Section/Field` brings the section). */
@@ -288,20 +311,25 @@ function serviceDocument(ctx: Context, host: ODataHost, json: boolean): void {
     .join('')}</workspace></service>`;
 }
 
-/** A short EDMX: entity types with their properties, row types as complex types, the entity sets. */
+/**
+ * The EDMX: entity types with their properties (a limited string with its MaxLength, an enumeration
+ * typed as its EnumType with the members), row types as complex types, the entity sets.
+ */
 function metadata(ctx: Context, host: ODataHost): void {
   const defs = publishedDefs(host);
+  const used = new Set<string>();
+  const prop = (k: string, type: string, extra = '') => `<Property Name="${xmlEscape(k)}" Type="${type}" Nullable="true"${extra}/>`;
   const props = (fields: EntityDef['fields']) =>
     Object.entries(fields)
-      .flatMap(([k, t]) =>
-        t.kind === 'composite'
-          ? [
-              [k, 'Edm.String'],
-              [`${k}_Type`, 'Edm.String'],
-            ]
-          : [[k, edmType(t)]],
-      )
-      .map(([k, type]) => `<Property Name="${xmlEscape(k)}" Type="${type}" Nullable="true"/>`)
+      .map(([k, t]) => {
+        if (t.kind === 'composite') return prop(k, 'Edm.String') + prop(`${k}_Type`, 'Edm.String');
+        if (t.kind === 'string' && t.length) return prop(k, 'Edm.String', ` MaxLength="${t.length}"`);
+        if (t.kind === 'enum' && t.values) {
+          used.add(t.enum);
+          return prop(k, `StandardODATA.Enum_${xmlEscape(t.enum)}`);
+        }
+        return prop(k, edmType(t));
+      })
       .join('');
   const types = defs
     .map((d) => {
@@ -317,7 +345,14 @@ function metadata(ctx: Context, host: ODataHost): void {
       return `<EntityType Name="${xmlEscape(d.name)}"><Key><PropertyRef Name="Ref_Key"/></Key>${props(d.fields)}${sections}</EntityType>${rows}`;
     })
     .join('');
+  const enums = Object.entries(enumsOf(host.store.configuration))
+    .filter(([name]) => used.has(name))
+    .map(
+      ([name, values]) =>
+        `<EnumType Name="Enum_${xmlEscape(name)}" UnderlyingType="Edm.Int32">${values.map((v, i) => `<Member Name="${xmlEscape(v)}" Value="${i}"/>`).join('')}</EnumType>`,
+    )
+    .join('');
   const sets = defs.map((d) => `<EntitySet Name="${xmlEscape(d.name)}" EntityType="StandardODATA.${xmlEscape(d.name)}"/>`).join('');
   ctx.type = 'application/xml;charset=utf-8';
-  ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<edmx:Edmx xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" Version="1.0"><edmx:DataServices xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" m:DataServiceVersion="3.0"><Schema xmlns="http://schemas.microsoft.com/ado/2009/11/edm" Namespace="StandardODATA">${types}<EntityContainer Name="EnterpriseV8" m:IsDefaultEntityContainer="true">${sets}</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>`;
+  ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<edmx:Edmx xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" Version="1.0"><edmx:DataServices xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" m:DataServiceVersion="3.0"><Schema xmlns="http://schemas.microsoft.com/ado/2009/11/edm" Namespace="StandardODATA">${enums}${types}<EntityContainer Name="EnterpriseV8" m:IsDefaultEntityContainer="true">${sets}</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>`;
 }

@@ -84,12 +84,18 @@ describe('OneCEmulator', () => {
       const json = await call(`${em.odataUrl}Catalog_Валюты?$format=json`);
       expect(json.type).toMatch(/^application\/json/);
       expect(json.json['odata.metadata']).toBe(`${em.odataUrl}$metadata#Catalog_Валюты`);
-      expect(json.json.value[0]).toMatchObject({ Description: 'RUB', Code: '643', DeletionMark: false });
+      expect(json.json.value[0]).toMatchObject({ Description: 'руб.', Code: '643', DeletionMark: false });
       const service = await call(`${em.odataUrl}?$format=json`);
       expect(service.json.value.map((v: { name: string }) => v.name)).toContain('Document_ЗаказКлиента');
       const md = await call(`${em.odataUrl}$metadata`);
       expect(md.text).toContain('<EntityType Name="Document_ОперацияПоПлатежнойКарте">');
       expect(md.text).toContain('<Property Name="LineNumber" Type="Edm.Int64"');
+      // built from УТ 11.5.18's own definitions: lengths and enumerations as the configuration has them
+      expect(md.text).toContain('<Property Name="ИдентификаторДокумента" Type="Edm.String" Nullable="true" MaxLength="36"/>');
+      expect(md.text).toContain('<Member Name="ВозвратОплатыКлиенту"');
+      const card = /<EntityType Name="Document_ОперацияПоПлатежнойКарте">.*?<\/EntityType>/.exec(md.text)![0];
+      expect(card).not.toContain('НомерВходящегоДокумента');
+      expect(card).toContain('<Property Name="Контрагент_Key" Type="Edm.Guid"');
     });
   });
 
@@ -173,19 +179,59 @@ describe('OneCEmulator', () => {
   });
 
   describe('writing', () => {
-    it('creates: unknown fields ignored, long strings cut, references to missing objects stored', async () => {
+    it('creates: long strings cut, references to missing objects stored; a property the object does not have is refused', async () => {
       const em = await emulator();
       const missing = '0f0f0f0f-0000-4000-8000-000000000001';
       const r = await call(`${em.odataUrl}Catalog_Контрагенты?$format=json`, {
         method: 'POST',
-        body: { Description: 'ООО Вектор', ИНН: '7700000000123456', НетТакогоПоля: 'x', Партнер_Key: missing },
+        body: { Description: 'ООО Вектор', ИНН: '7700000000123456', Партнер_Key: missing },
       });
       expect(r.status).toBe(201);
       expect(r.json.ИНН).toBe('770000000012');
-      expect(r.json).not.toHaveProperty('НетТакогоПоля');
       expect(r.json.Партнер_Key).toBe(missing);
       expect(r.json.Ref_Key).toMatch(/^[0-9a-f-]{36}$/);
       expect(em.get('Catalog_Контрагенты', r.json.Ref_Key)?.ИНН).toBe('770000000012');
+
+      const before = em.list('Catalog_Контрагенты').length;
+      const unknown = await call(`${em.odataUrl}Catalog_Контрагенты?$format=json`, {
+        method: 'POST',
+        body: { Description: 'ООО Вектор', НетТакогоПоля: 'x' },
+      });
+      expect(unknown.status).toBe(400);
+      expect(unknown.json['odata.error'].message.value).toContain('НетТакогоПоля');
+      expect(em.list('Catalog_Контрагенты')).toHaveLength(before);
+    });
+
+    it('refuses an enumeration value the configuration does not have, and an unknown property in $filter, $select and $orderby', async () => {
+      const em = await emulator({ configuration: 'unf' });
+      const set = 'Document_ОперацияПоПлатежнымКартам';
+      // УНФ's ВидыОперацийЭквайринга has ПоступлениеОплатыОтПокупателя and ВозвратОплатыПокупателю only
+      const bad = await call(`${em.odataUrl}${set}?$format=json`, { method: 'POST', body: { ВидОперации: 'ОплатаПокупателя' } });
+      expect(bad.status).toBe(400);
+      expect(bad.json['odata.error'].message.value).toContain('ОплатаПокупателя');
+      expect(em.list(set)).toHaveLength(0);
+      const good = await call(`${em.odataUrl}${set}?$format=json`, {
+        method: 'POST',
+        body: { ВидОперации: 'ПоступлениеОплатыОтПокупателя' },
+      });
+      expect(good.status).toBe(201);
+
+      // on an empty set and behind a false condition too: the names are checked against the metadata
+      const ut = await emulator();
+      const card = 'Document_ОперацияПоПлатежнойКарте';
+      for (const q of [
+        `$filter=${enc("НомерВходящегоДокумента eq 'x' and DeletionMark eq false")}`,
+        `$filter=${enc("DeletionMark eq true and НомерВходящегоДокумента eq 'x'")}`,
+        `$filter=${enc("РасшифровкаПлатежа/any(d: d/НетКолонки eq 'x')")}`,
+        `$select=Ref_Key,${enc('НомерВходящегоДокумента')}`,
+        `$orderby=${enc('НомерВходящегоДокумента')}`,
+      ]) {
+        const r = await call(`${ut.odataUrl}${card}?$format=json&${q}`);
+        expect({ q, status: r.status }).toEqual({ q, status: 400 });
+        expect(r.json['odata.error'].message.value).toMatch(/НомерВходящегоДокумента|НетКолонки/);
+      }
+      const ok = await call(`${ut.odataUrl}${card}?$format=json&$filter=${enc("ИдентификаторДокумента eq 'x'")}&$select=Ref_Key`);
+      expect(ok.status).toBe(200);
     });
 
     it('patches: only the fields sent, a section sent replaces the section, DataVersion changes, If-Match ignored', async () => {
@@ -248,25 +294,37 @@ describe('OneCEmulator', () => {
       expect(bad.json['odata.error'].code).toBe('-1');
       const text: string = bad.json['odata.error'].message.value;
       expect(text.startsWith("Ошибка при выполнении обработчика - 'ОбработкаПроверкиЗаполнения'\n")).toBe(true);
+      // the required attributes of УТ 11.5.18's ОперацияПоПлатежнойКарте, by their synonyms
       expect(text).toContain('Поле "Организация" не заполнено');
-      expect(text).toContain('Поле "Эквайринговый терминал" не заполнено');
-      expect(text).toContain('Расшифровка платежа');
+      expect(text).toContain('Поле "Контрагент" не заполнено');
+      expect(text).toContain('Поле "Ответственный" не заполнено');
+      expect(text).toContain('Не введено ни одной строки в список "Расшифровка платежа"');
+      // what the object module does not check for a receipt is not asked for
+      expect(text).not.toContain('Заявка');
 
       const url = `${em.odataUrl}${set}(guid'${doc.Ref_Key}')?$format=json`;
       await call(url, {
         method: 'PATCH',
         body: {
+          ХозяйственнаяОперация: 'ПоступлениеОплатыОтКлиента',
           Организация_Key: em.refs.organization,
+          Контрагент_Key: em.refs.counterparty,
           ЭквайринговыйТерминал_Key: em.refs.acquiringTerminal,
+          ДоговорЭквайринга_Key: em.refs.acquiringContract,
+          Ответственный_Key: em.refs.responsible,
           СуммаДокумента: 500,
           РасшифровкаПлатежа: [{ LineNumber: 1, Сумма: 400 }],
         },
       });
+      const rows = await post(doc.Ref_Key);
+      expect(rows.json['odata.error'].message.value).toContain('Не заполнена колонка "Клиент" в строке 1 списка "Расшифровка платежа"');
+      const row = { LineNumber: 1, Партнер_Key: em.refs.partner, СтатьяДвиженияДенежныхСредств_Key: em.refs.cashFlowItem };
+      await call(url, { method: 'PATCH', body: { РасшифровкаПлатежа: [{ ...row, Сумма: 400 }] } });
       const mismatch = await post(doc.Ref_Key);
       expect(mismatch.status).toBe(500);
       expect(mismatch.json['odata.error'].message.value).toMatch(/Сумма документа не совпадает/);
 
-      await call(url, { method: 'PATCH', body: { РасшифровкаПлатежа: [{ LineNumber: 1, Сумма: 500 }] } });
+      await call(url, { method: 'PATCH', body: { РасшифровкаПлатежа: [{ ...row, Сумма: 500 }] } });
       em.setKnobs({ rejectPosting: { entity: set, message: 'Период закрыт для изменений' } });
       const rejected = await post(doc.Ref_Key);
       expect(rejected.status).toBe(500);
@@ -396,20 +454,31 @@ describe('OneCEmulator', () => {
       expect(order).not.toHaveProperty('ОбъектРасчетов_Key');
       expect((await call(`${em.odataUrl}Catalog_ОбъектыРасчетов?$format=json`)).status).toBe(404);
       const set = 'Document_ОперацияПоПлатежнойКарте';
+      const id = '5b1c7f0e-8d0a-4c55-9a1f-2e3d4c5b6a70';
+      const withSettlementObject = await call(`${em.odataUrl}${set}?$format=json`, {
+        method: 'POST',
+        body: { РасшифровкаПлатежа: [{ LineNumber: 1, ОбъектРасчетов_Key: EMPTY_REF }] },
+      });
+      expect(withSettlementObject.status).toBe(400);
       const doc = await call(`${em.odataUrl}${set}?$format=json`, {
         method: 'POST',
         body: {
+          ХозяйственнаяОперация: 'ПоступлениеОплатыОтКлиента',
           Организация_Key: em.refs.organization,
+          Контрагент_Key: em.refs.counterparty,
           ЭквайринговыйТерминал_Key: em.refs.acquiringTerminal,
+          ДоговорЭквайринга_Key: em.refs.acquiringContract,
+          Ответственный_Key: em.refs.responsible,
           СуммаДокумента: 1000,
-          НомерВходящегоДокумента: em.marker('5b1c7f0e-8d0a-4c55-9a1f-2e3d4c5b6a70'),
+          ИдентификаторДокумента: em.marker(id),
           РасшифровкаПлатежа: [
             {
               LineNumber: 1,
+              Партнер_Key: em.refs.partner,
+              СтатьяДвиженияДенежныхСредств_Key: em.refs.cashFlowItem,
               Заказ: order.Ref_Key,
               Заказ_Type: 'StandardODATA.Document_ЗаказКлиента',
               Сумма: 1000,
-              ОбъектРасчетов_Key: EMPTY_REF,
             },
           ],
         },
@@ -418,7 +487,7 @@ describe('OneCEmulator', () => {
       const row = doc.json.РасшифровкаПлатежа[0];
       expect(row).toMatchObject({ Заказ: order.Ref_Key, Заказ_Type: 'StandardODATA.Document_ЗаказКлиента', LineNumber: '1' });
       expect(row).not.toHaveProperty('ОбъектРасчетов_Key');
-      expect(doc.json.НомерВходящегоДокумента).toHaveLength(22);
+      expect(doc.json.ИдентификаторДокумента).toBe(id);
       const f = `РасшифровкаПлатежа/any(r: r/Заказ eq cast(guid'${order.Ref_Key}', 'Document_ЗаказКлиента'))`;
       expect((await call(`${em.odataUrl}${set}?$format=json&$filter=${enc(f)}`)).json.value).toHaveLength(1);
       expect(
@@ -427,55 +496,82 @@ describe('OneCEmulator', () => {
       expect(em.snapshot().orders[0].paid).toBe(1000);
     });
 
+    it('ut11: the card operation gets ИдентификаторДокумента and НомерПлатежнойКарты "0" only when they are empty', async () => {
+      const em = await emulator();
+      const set = 'Document_ОперацияПоПлатежнойКарте';
+      const own = await call(`${em.odataUrl}${set}?$format=json`, { method: 'POST', body: { ИдентификаторДокумента: 'gw-1' } });
+      expect(own.json).toMatchObject({ ИдентификаторДокумента: 'gw-1', НомерПлатежнойКарты: '0' });
+      const none = await call(`${em.odataUrl}${set}?$format=json`, { method: 'POST', body: {} });
+      expect(none.json.ИдентификаторДокумента).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
     it('unf: ЗаказПокупателя and ОперацияПоПлатежнымКартам with СуммаПлатежа', async () => {
       const em = await emulator({ configuration: 'unf' });
       expect(em.baseUrl).toMatch(/\/unf$/);
       const order = em.seedCustomerOrder({ number: 'ЗП-1', total: 2000 });
-      expect(order).toMatchObject({ СостояниеЗаказа: 'ВРаботе', Договор_Key: em.refs.contract, Posted: true });
+      expect(order).toMatchObject({
+        СостояниеЗаказа_Type: 'StandardODATA.Catalog_СостоянияЗаказовПокупателей',
+        Договор_Key: em.refs.contract,
+        Posted: true,
+      });
       expect(order.Запасы).toHaveLength(1);
       const set = 'Document_ОперацияПоПлатежнымКартам';
       const id = '5b1c7f0e-8d0a-4c55-9a1f-2e3d4c5b6a70';
+      const row = {
+        LineNumber: 1,
+        Договор_Key: em.refs.contract,
+        Заказ: order.Ref_Key,
+        Заказ_Type: 'StandardODATA.Document_ЗаказПокупателя',
+        ПризнакАванса: true,
+        Курс: 1,
+        Кратность: 1,
+        СтавкаНДС_Key: em.refs.vatRate,
+        СуммаРасчетов: 2000,
+      };
       const doc = await call(`${em.odataUrl}${enc(set)}?$format=json`, {
         method: 'POST',
         body: {
           Организация_Key: em.refs.organization,
-          ВидОперации: 'ОплатаПокупателя',
+          ВидОперации: 'ПоступлениеОплатыОтПокупателя',
           ЭквайринговыйТерминал_Key: em.refs.acquiringTerminal,
           Контрагент_Key: em.refs.counterparty,
           СуммаДокумента: 2000,
-          ИдентификаторПлатежа: id,
-          РасшифровкаПлатежа: [
-            {
-              LineNumber: 1,
-              Договор_Key: em.refs.contract,
-              Заказ: order.Ref_Key,
-              Заказ_Type: 'StandardODATA.Document_ЗаказПокупателя',
-              СуммаПлатежа: 1999,
-              СуммаРасчетов: 2000,
-            },
-          ],
+          ИдентификаторПлатежнойСистемы: id,
+          РасшифровкаПлатежа: [{ ...row, СуммаПлатежа: 1999 }],
         },
       });
-      expect(doc.json.ИдентификаторПлатежа).toBe(id);
+      expect(doc.json.ИдентификаторПлатежнойСистемы).toBe(id);
       const post = () =>
         call(`${em.odataUrl}${enc(set)}(guid'${doc.json.Ref_Key}')/Post?PostingModeOperational=false&$format=json`, { method: 'POST' });
-      expect((await post()).status).toBe(500);
+      const first = await post();
+      expect(first.status).toBe(500);
+      // УНФ 3.0.8 requires the bank account, the currency, the card kind, the rate and the accounting sum
+      for (const field of ['Банковский счет', 'Валюта кассы', 'Вид оплаты', 'Кратность', 'Сумма в валюте учета'])
+        expect(first.json['odata.error'].message.value).toContain(`Поле "${field}" не заполнено`);
       await call(`${em.odataUrl}${enc(set)}(guid'${doc.json.Ref_Key}')?$format=json`, {
         method: 'PATCH',
         body: {
-          РасшифровкаПлатежа: [
-            { LineNumber: 1, Заказ: order.Ref_Key, Заказ_Type: 'StandardODATA.Document_ЗаказПокупателя', СуммаПлатежа: 2000 },
-          ],
+          БанковскийСчет_Key: em.refs.bankAccount,
+          ВалютаДенежныхСредств_Key: em.refs.currency,
+          ВидПлатежнойКарты: 'Банковская карта',
+          Курс: 1,
+          Кратность: 1,
+          НалогообложениеНДС: 'ОблагаетсяНДС',
+          Статья_Key: em.refs.cashFlowItem,
+          СуммаУчета: 2000,
+          РасшифровкаПлатежа: [{ ...row, СуммаПлатежа: 2000 }],
         },
       });
-      expect((await post()).status).toBe(200);
+      const second = await post();
+      expect(second.json).toBeNull();
+      expect(second.status).toBe(200);
       expect(em.paymentDocuments()).toEqual([
         expect.objectContaining({
           entity: set,
           posted: true,
           amount: 2000,
           marker: id,
-          operation: 'ОплатаПокупателя',
+          operation: 'ПоступлениеОплатыОтПокупателя',
           settles: { orderRef: order.Ref_Key, orderNumber: 'ЗП-1' },
         }),
       ]);
@@ -500,7 +596,8 @@ describe('OneCEmulator', () => {
       expect((await call(`${url}/00000000-0000-0000-0000-000000000000`)).status).toBe(404);
 
       const doc = em.get('Document_ОперацияПоПлатежнойКарте', first.json.ref)!;
-      expect(doc.НомерВходящегоДокумента).toBe(em.marker(paymentId));
+      expect(doc.ИдентификаторДокумента).toBe(em.marker(paymentId));
+      expect(doc).toMatchObject({ Контрагент_Key: em.refs.counterparty, Ответственный_Key: em.refs.responsible });
       expect((doc.РасшифровкаПлатежа as any[])[0].ОбъектРасчетов_Key).toBe(order.ОбъектРасчетов_Key);
       expect(em.snapshot().orders[0]).toMatchObject({ number: 'ЗК-500', paid: 1500 });
 

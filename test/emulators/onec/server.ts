@@ -375,11 +375,20 @@ export class OneCEmulator {
       Комментарий: o.comment ?? '',
     };
     if (this.configuration === 'unf') {
+      const state = o.status ?? 'В работе';
+      const stateRef = [...this.store.scan('Catalog_СостоянияЗаказовПокупателей')].find((s) => s.Description === state)?.Ref_Key;
+      if (!stateRef) throw new Error(`no order state "${state}" in Catalog_СостоянияЗаказовПокупателей`);
       return this.seed(p.order.set, {
         ...common,
         Договор_Key: o.contractRef ?? this.refs.contract,
-        СостояниеЗаказа: o.status ?? 'ВРаботе',
-        Запасы: rows,
+        СостояниеЗаказа: stateRef,
+        СостояниеЗаказа_Type: 'StandardODATA.Catalog_СостоянияЗаказовПокупателей',
+        ВидОперации: 'ЗаказНаПродажу',
+        Запасы: rows.map(({ Номенклатура_Key, ...r }) => ({
+          ...r,
+          Номенклатура: Номенклатура_Key,
+          Номенклатура_Type: 'StandardODATA.Catalog_Номенклатура',
+        })),
       });
     }
     return this.seed(p.order.set, {
@@ -408,7 +417,7 @@ export class OneCEmulator {
           posted: d.Posted === true,
           deletionMark: d.DeletionMark === true,
           amount: Number(d.СуммаДокумента),
-          marker: String(d[p.marker] ?? ''),
+          marker: String(d[set === p.card ? p.marker.card : p.marker.bank] ?? ''),
           settles: orderRef
             ? { orderRef, orderNumber: (this.store.raw(p.order.set, orderRef)?.Number as string | undefined) ?? null }
             : null,
@@ -452,45 +461,83 @@ export class OneCEmulator {
     return { configuration: this.configuration, orders, payments: this.paymentDocuments() };
   }
 
-  /** The gateway's marker as this configuration's marker field stores it. */
-  marker(paymentId: string): string {
-    return markerValue(paymentId, this.store.profile.markerLength);
+  /** The gateway's marker as this configuration's marker field of a card (or bank) document stores it. */
+  marker(paymentId: string, kind: 'card' | 'bank' = 'card'): string {
+    return markerValue(paymentId, this.store.profile.markerLength[kind]);
   }
 
   private seedCatalogs(): OneCRefs {
     const ref = (set: string, o: Obj) => String(this.seed(set, o).Ref_Key);
     const unf = this.configuration === 'unf';
-    const organization = ref('Catalog_Организации', { Description: 'ООО "Ромашка"', ...(unf ? {} : { ИНН: '7701234567' }) });
-    const acquiringTerminal = ref('Catalog_ЭквайринговыеТерминалы', { Description: 'Интернет-эквайринг Сбербанк' });
+    // the infobase user the gateway writes as (Catalog_Пользователи is not published: only its ref is known)
+    const responsible = '5a1c0e2e-7b3d-4f1a-9c1e-0d6b7e8f9a01';
+    const organization = ref('Catalog_Организации', { Description: 'ООО "Ромашка"', ИНН: '7701234567' });
     const vatRate = ref('Catalog_СтавкиНДС', { Description: '20%', Ставка: 20 });
+    const currency = ref('Catalog_Валюты', { Description: 'руб.', Code: '643', НаименованиеПолное: 'Российский рубль' });
     const items = [
       ref('Catalog_Номенклатура', { Description: 'Чайник электрический', Артикул: 'KT-100' }),
       ref('Catalog_Номенклатура', { Description: 'Доставка', Артикул: 'DLV' }),
     ];
+    const cashFlowItem = ref('Catalog_СтатьиДвиженияДенежныхСредств', { Description: 'Поступление оплаты от клиента' });
     if (unf) {
       const counterparty = ref('Catalog_Контрагенты', { Description: 'Иванов Иван Иванович', ИНН: '500100732259' });
+      const bankAccount = ref('Catalog_БанковскиеСчета', {
+        Description: '40702810900000000001, ПАО Сбербанк',
+        НомерСчета: '40702810900000000001',
+        ВалютаДенежныхСредств_Key: currency,
+        Owner: organization,
+        Owner_Type: 'StandardODATA.Catalog_Организации',
+      });
+      for (const d of ['Новый', 'В работе', 'Выполнен']) ref('Catalog_СостоянияЗаказовПокупателей', { Description: d });
       return {
         organization,
-        acquiringTerminal,
+        // УНФ's card operation names its terminal in Catalog_СпособыОплаты
+        acquiringTerminal: ref('Catalog_СпособыОплаты', {
+          Description: 'Интернет-эквайринг Сбербанк',
+          Организация_Key: organization,
+          БанковскийСчетЭквайринг_Key: bankAccount,
+        }),
         acquiringContract: EMPTY_REF,
-        bankAccount: ref('Catalog_БанковскиеСчета', { Description: '40702810900000000001, ПАО Сбербанк' }),
-        cashFlowItem: EMPTY_REF,
-        currency: EMPTY_REF,
+        bankAccount,
+        cashFlowItem,
+        currency,
+        responsible,
         partner: counterparty,
         counterparty,
-        contract: ref('Catalog_ДоговорыКонтрагентов', { Description: 'Основной договор', Owner_Key: counterparty }),
+        contract: ref('Catalog_ДоговорыКонтрагентов', {
+          Description: 'Основной договор',
+          Owner: counterparty,
+          Owner_Type: 'StandardODATA.Catalog_Контрагенты',
+          Организация_Key: organization,
+        }),
         items,
         vatRate,
       };
     }
     const partner = ref('Catalog_Партнеры', { Description: 'Иванов Иван Иванович' });
+    const bankAccount = ref('Catalog_БанковскиеСчетаОрганизаций', {
+      Description: '40702810900000000001, ПАО Сбербанк',
+      НомерСчета: '40702810900000000001',
+      ВалютаДенежныхСредств_Key: currency,
+      Owner_Key: organization,
+    });
+    const acquiringContract = ref('Catalog_ДоговорыЭквайринга', {
+      Description: 'Договор эквайринга № 1 с ПАО Сбербанк',
+      Организация_Key: organization,
+      БанковскийСчет_Key: bankAccount,
+      ИспользуютсяЭквайринговыеТерминалы: true,
+    });
     return {
       organization,
-      acquiringTerminal,
-      acquiringContract: ref('Catalog_ДоговорыЭквайринга', { Description: 'Договор эквайринга № 1 с ПАО Сбербанк' }),
-      bankAccount: ref('Catalog_БанковскиеСчетаОрганизаций', { Description: '40702810900000000001, ПАО Сбербанк' }),
-      cashFlowItem: ref('Catalog_СтатьиДвиженияДенежныхСредств', { Description: 'Поступление оплаты от клиента' }),
-      currency: ref('Catalog_Валюты', { Description: 'RUB', Code: '643' }),
+      acquiringTerminal: ref('Catalog_ЭквайринговыеТерминалы', {
+        Description: 'Интернет-эквайринг Сбербанк',
+        Owner_Key: acquiringContract,
+      }),
+      acquiringContract,
+      bankAccount,
+      cashFlowItem,
+      currency,
+      responsible,
       partner,
       counterparty: ref('Catalog_Контрагенты', {
         Description: 'Иванов Иван Иванович',

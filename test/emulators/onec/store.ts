@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
-  CONFIGURATIONS,
+  configurationOf,
   EMPTY_DATE,
   EMPTY_REF,
-  FIELD_TITLES,
   UNDEFINED_TYPE,
   type Configuration,
   type EntityDef,
@@ -14,8 +13,10 @@ import {
 
 /**
  * The infobase's data: objects kept in the form the OData interface sends them (refs as lower-case
- * GUID strings, LineNumber as a string, dates without a zone), with 1C's write semantics — unknown
- * fields dropped, long strings cut, references to missing objects stored, fill checks only on posting.
+ * GUID strings, LineNumber as a string, dates without a zone), with 1C's write semantics — a property
+ * the object does not have or an enumeration value it does not know refused, long strings cut,
+ * references to missing objects stored, fill checks (the configuration's required attributes) only
+ * on posting.
  */
 
 export type Obj = Record<string, unknown>;
@@ -34,6 +35,9 @@ export class OneCFailure extends Error {
 /** 1C's answer to data it cannot take (a row without LineNumber, a value of the wrong type). */
 export const unexplained = () => new OneCFailure(500, '-1', 'Неизвестная ошибка');
 export const notFound = (set: string, ref: string) => new OneCFailure(404, '9', `Не найден объект ${set}(guid'${ref}')`);
+/** A property the entity does not have, in a body, $select or $orderby. */
+export const unknownProperty = (type: string, name: string) =>
+  new OneCFailure(400, '15', `Не найдено свойство "${name}" у типа "StandardODATA.${type}"`);
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -69,7 +73,7 @@ function emptyValue(t: FieldType): unknown {
   }
 }
 
-function coerce(t: FieldType, v: unknown): unknown {
+function coerce(t: FieldType, v: unknown, name: string): unknown {
   if (v === null || v === undefined) return emptyValue(t);
   switch (t.kind) {
     case 'string': {
@@ -100,7 +104,9 @@ function coerce(t: FieldType, v: unknown): unknown {
       return d;
     }
     case 'enum':
-      if (typeof v !== 'string' || (v !== '' && t.values && !t.values.includes(v))) throw unexplained();
+      if (typeof v !== 'string') throw unexplained();
+      if (v !== '' && t.values && !t.values.includes(v))
+        throw new OneCFailure(400, '-1', `Неверное значение свойства "${name}": в перечислении ${t.enum} нет значения "${v}"`);
       return v;
     case 'composite':
       if (typeof v !== 'string') throw unexplained();
@@ -108,14 +114,18 @@ function coerce(t: FieldType, v: unknown): unknown {
   }
 }
 
-/** Copies the known fields of `input` into `target`, converted; unknown fields are dropped. */
-function assignFields(fields: Fields, input: Obj, target: Obj, skip: Set<string>): void {
+/**
+ * Copies the fields of `input` into `target`, converted. A property the type does not have is refused
+ * (the navigation links and annotations 1C itself sends back are let through).
+ */
+function assignFields(type: string, fields: Fields, input: Obj, target: Obj, skip: Set<string>, sections: object = {}): void {
   for (const [k, v] of Object.entries(input)) {
-    if (skip.has(k)) continue;
+    if (skip.has(k) || k in sections || k.includes('@') || k.startsWith('odata.')) continue;
     const t = fields[k];
-    if (t) target[k] = coerce(t, v);
+    if (t) target[k] = coerce(t, v, k);
     else if (k.endsWith('_Type') && fields[k.slice(0, -5)]?.kind === 'composite')
       target[k] = v == null || v === '' ? UNDEFINED_TYPE : String(v);
+    else throw unknownProperty(type, k);
   }
 }
 
@@ -138,7 +148,7 @@ export class Store {
   private version = 0;
 
   constructor(readonly configuration: Configuration) {
-    const c = CONFIGURATIONS[configuration];
+    const c = configurationOf(configuration);
     this.entities = new Map(c.entities.map((e) => [e.name, e]));
     this.profile = c.profile;
     for (const e of c.entities) this.data.set(e.name, new Map());
@@ -186,7 +196,7 @@ export class Store {
   }
 
   /** Replaces a tabular section: every row needs a LineNumber (else the unexplained 500); rows get the owner's Ref_Key. */
-  private rows(fields: Fields, input: unknown, owner: string): Obj[] {
+  private rows(type: string, fields: Fields, input: unknown, owner: string): Obj[] {
     if (!Array.isArray(input)) throw unexplained();
     const rows = input.map((r) => {
       if (
@@ -198,7 +208,7 @@ export class Store {
       )
         throw unexplained();
       const row = blank(fields);
-      assignFields(fields, r as Obj, row, new Set(['Ref_Key']));
+      assignFields(type, fields, r as Obj, row, new Set(['Ref_Key']));
       row.Ref_Key = owner;
       return row;
     });
@@ -223,13 +233,14 @@ export class Store {
         ? input.Ref_Key.toLowerCase()
         : randomUUID();
     if (this.table(set).has(ref)) throw new OneCFailure(500, '-1', `Объект с идентификатором ${ref} уже существует`);
-    assignFields(def.fields, input, obj, new Set(['Ref_Key', 'DataVersion', ...(trusted ? [] : ['Posted'])]));
-    for (const [s, f] of Object.entries(def.sections)) obj[s] = s in input ? this.rows(f, input[s], ref) : [];
+    assignFields(set, def.fields, input, obj, new Set(['Ref_Key', 'DataVersion', ...(trusted ? [] : ['Posted'])]), def.sections);
+    for (const [s, f] of Object.entries(def.sections)) obj[s] = s in input ? this.rows(`${set}_${s}_RowType`, f, input[s], ref) : [];
     obj.Ref_Key = ref;
     if (def.kind === 'Document') {
       if (!obj.Number) obj.Number = this.nextNumber(set);
       if (!('Date' in input) || obj.Date === EMPTY_DATE) obj.Date = localDateTime();
     }
+    this.beforeWrite(set, obj);
     obj.DataVersion = this.nextVersion();
     this.table(set).set(ref, obj);
     this.afterCreate(set, obj);
@@ -242,8 +253,10 @@ export class Store {
     const cur = this.raw(set, ref);
     if (!cur) throw notFound(set, ref);
     const next = clone(cur);
-    assignFields(def.fields, input, next, new Set(['Ref_Key', 'DataVersion', 'Posted']));
-    for (const [s, f] of Object.entries(def.sections)) if (s in input) next[s] = this.rows(f, input[s], cur.Ref_Key as string);
+    assignFields(set, def.fields, input, next, new Set(['Ref_Key', 'DataVersion', 'Posted']), def.sections);
+    for (const [s, f] of Object.entries(def.sections))
+      if (s in input) next[s] = this.rows(`${set}_${s}_RowType`, f, input[s], cur.Ref_Key as string);
+    this.beforeWrite(set, next);
     if (def.kind === 'Document' && next.DeletionMark === true && cur.DeletionMark !== true) next.Posted = false; // marking unposts
     next.DataVersion = this.nextVersion();
     this.table(set).set(cur.Ref_Key as string, next);
@@ -286,25 +299,44 @@ export class Store {
     return clone(cur);
   }
 
-  /** The messages 1C's ОбработкаПроверкиЗаполнения would give for a document (empty when it may be posted). */
+  /**
+   * The messages 1C's fill check would give before posting (empty when it may be posted): every
+   * attribute the configuration marks as required (FillChecking = ShowError) and the object module
+   * keeps for this operation, row columns included, and a payment's rows adding up to its total.
+   */
   fillCheck(set: string, o: Obj): string[] {
     const def = this.def(set)!;
     const p = this.profile;
     const out: string[] = [];
-    const empty = (k: string) => k in def.fields && (o[k] === EMPTY_REF || o[k] === '' || o[k] == null);
-    if (empty('Организация_Key')) out.push(`Поле "${FIELD_TITLES.Организация_Key}" не заполнено`);
-    if ('СуммаДокумента' in def.fields && !(Number(o.СуммаДокумента) > 0)) out.push(`Поле "${FIELD_TITLES.СуммаДокумента}" не заполнено`);
-    const section = Object.keys(def.sections)[0];
-    const rows = section ? ((o[section] as Obj[]) ?? []) : [];
-    if (section && rows.length === 0) out.push(`Не введено ни одной строки в список "${FIELD_TITLES[section] ?? section}"`);
+    const empty = (t: FieldType | undefined, v: unknown) =>
+      t?.kind !== 'boolean' && (v === EMPTY_REF || v === EMPTY_DATE || v === '' || v == null || (t?.kind === 'number' && Number(v) === 0));
+    for (const k of def.required.fields) if (empty(def.fields[k], o[k])) out.push(`Поле "${def.titles[k] ?? k}" не заполнено`);
+    for (const s of def.required.sections)
+      if (((o[s] as Obj[]) ?? []).length === 0) out.push(`Не введено ни одной строки в список "${def.titles[s] ?? s}"`);
+    for (const [s, cols] of Object.entries(def.required.rows)) {
+      ((o[s] as Obj[]) ?? []).forEach((r, i) => {
+        for (const c of cols)
+          if (empty(def.sections[s][c], r[c]))
+            out.push(`Не заполнена колонка "${def.titles[`${s}.${c}`] ?? c}" в строке ${i + 1} списка "${def.titles[s] ?? s}"`);
+      });
+    }
     if (set === p.card || set === p.bank) {
+      const rows = (o[p.paymentRows] as Obj[]) ?? [];
       const kop = (v: unknown) => Math.round(Number(v) * 100);
       const sum = rows.reduce((s, r) => s + kop(r[p.rowAmount]), 0);
       if (rows.length && sum !== kop(o.СуммаДокумента)) out.push(`Сумма документа не совпадает с суммой по строкам расшифровки платежа`);
-      if (empty('ЭквайринговыйТерминал_Key')) out.push(`Поле "${FIELD_TITLES.ЭквайринговыйТерминал_Key}" не заполнено`);
-      if (empty('БанковскийСчет_Key')) out.push(`Поле "${FIELD_TITLES.БанковскийСчет_Key}" не заполнено`);
     }
     return out;
+  }
+
+  /**
+   * What the documents' ПередЗаписью does to the fields the gateway reads: УТ's card operation gets
+   * ИдентификаторДокумента (a new UUID) only when it is empty, and НомерПлатежнойКарты "0" when empty.
+   */
+  private beforeWrite(set: string, o: Obj): void {
+    if (this.configuration === 'unf' || set !== this.profile.card) return;
+    if (!o.ИдентификаторДокумента) o.ИдентификаторДокумента = randomUUID();
+    if (!o.НомерПлатежнойКарты) o.НомерПлатежнойКарты = '0';
   }
 
   /** УТ 11.5 creates the order's Catalog_ОбъектыРасчетов item when the order is first written. */
