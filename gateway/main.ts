@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { ODataClient } from '../connectors/onec-odata/client';
-import { loadMapping } from '../connectors/onec-odata/mapping';
+import type { DocumentKind } from '../connectors/onec-odata/check';
+import { loadMapping, mappingFile } from '../connectors/onec-odata/mapping';
 import { ODataOrderSource } from '../connectors/onec-odata/orders';
 import { ODataSink } from '../connectors/onec-odata/sink';
 import { HttpSink } from '../connectors/onec-http/sink';
@@ -13,7 +14,7 @@ import { AtolOnlineRegister } from '../connectors/atol-online/register';
 import { LogNotifier } from '../connectors/notify/log';
 import { WebhookNotifier } from '../connectors/notify/webhook';
 import { SiteWebhook } from '../connectors/site/webhook';
-import { ConfigError, type GatewayConfig } from './config';
+import { ConfigError, type GatewayConfig, type OrganizationConfig } from './config';
 import { Alerts } from './flows/alerts/alerts';
 import { alertsFeature } from './flows/alerts';
 import type { Feature, FlowDeps } from './flows/deps';
@@ -80,11 +81,26 @@ function buildProviders(config: GatewayConfig): Providers {
   return new Providers(byOrg);
 }
 
+/** The mapping's documents an organization writes: those of its payment methods (and their refunds). */
+function documentsOf(org: OrganizationConfig): DocumentKind[] {
+  const p = org.payments;
+  const out: DocumentKind[] = [];
+  if (p.card || p.sbp || (!p.invoice && !p.card)) out.push('card');
+  if (p.sbp) out.push('sbp');
+  if (p.invoice) out.push('invoice');
+  if (org.onec.refunds) {
+    if (out.includes('card')) out.push('refundCard');
+    if (p.sbp) out.push('refundSbp');
+    if (p.invoice) out.push('refundInvoice');
+  }
+  return out;
+}
+
 /**
  * Each organization's 1C side. Organizations sharing a base share one limit on the requests in
  * flight to it (the smallest configured), since the base's licences are shared too.
  */
-function buildOneC(config: GatewayConfig): OneCBases {
+export function buildOneC(config: GatewayConfig): OneCBases {
   const limits = new Map<string, Semaphore>();
   const baseKey = (url: string) => url.replace(/\/+$/, '').toLowerCase();
   for (const org of config.organizations) {
@@ -104,7 +120,7 @@ function buildOneC(config: GatewayConfig): OneCBases {
     if (c.transport === 'odata') {
       const client = new ODataClient({ baseUrl: c.baseUrl!, ...auth }, limiter);
       const mapping = loadMapping(c.mapping);
-      sinks.set(org.id, new ODataSink(client, mapping, c.refs));
+      sinks.set(org.id, new ODataSink(client, mapping, c.refs, { mappingFile: mappingFile(c.mapping), documents: documentsOf(org) }));
       sources.set(org.id, new ODataOrderSource(client, mapping));
     } else if (c.transport === 'soap') {
       // the soap package is big: loaded only for the organizations that use it

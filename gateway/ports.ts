@@ -280,6 +280,17 @@ export interface OneCSink {
   deliver(doc: OneCPaymentDoc): Promise<OneCDocumentRef>;
   /** Throws when the base cannot be reached with these credentials. */
   ping(): Promise<void>;
+  /**
+   * What the base lacks of what the mapping names (OData: read from its `$metadata`), as lines naming
+   * the mapping line to fix; `errors` stop deliveries into the base. Transports without a mapping have none.
+   */
+  verify?(): Promise<OneCCheck>;
+}
+
+export interface OneCCheck {
+  errors: string[];
+  /** Mismatches in documents the organization does not write. */
+  warnings: string[];
 }
 
 /** An order a manager created in 1C. */

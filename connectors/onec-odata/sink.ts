@@ -1,13 +1,27 @@
 import { toRubleString } from '../../gateway/domain/money';
-import { OneCError, type OneCDocumentRef, type OneCPaymentDoc, type OneCSink } from '../../gateway/ports';
+import { OneCError, type OneCCheck, type OneCDocumentRef, type OneCPaymentDoc, type OneCSink } from '../../gateway/ports';
+import { checkMapping, formatProblems, parseMetadata, type DocumentKind, type MappingProblem } from './check';
 import { EMPTY_REF, lit, type ODataClient, type ODataObject } from './client';
-import { onecDate, render, type DocumentSpec, type Mapping, type TemplateContext } from './mapping';
+import { mappingLines, onecDate, render, type DocumentSpec, type Mapping, type TemplateContext } from './mapping';
+
+export interface SinkOptions {
+  /** The mapping's file (for the lines the check names). */
+  mappingFile?: string;
+  /** The documents this organization writes (the others are only warned about). */
+  documents?: DocumentKind[];
+  /** Check the mapping against the base's $metadata before the first write (default true). */
+  check?: boolean;
+}
+
+/** How long a failed check stands before the base is asked again (a publication fixed meanwhile is seen). */
+const FAILED_CHECK_MS = 60_000;
 
 /**
  * Payments into 1C over the standard OData interface, exactly once: the document carries the
  * gateway's marker and is looked up before anything is written; it is created unposted, read back
- * and compared (1C silently ignores unknown fields and cuts long strings), then posted and read
- * back again.
+ * and compared (1C cuts long strings silently), then posted and read back again. Nothing is written
+ * into a base whose `$metadata` does not have what the mapping names (checked once, before the
+ * first delivery).
  */
 export class ODataSink implements OneCSink {
   readonly transport = 'odata' as const;
@@ -17,7 +31,58 @@ export class ODataSink implements OneCSink {
     private readonly mapping: Mapping,
     /** Refs from the organization's config: acquiringTerminal, bankAccount, cashFlowItem... */
     private readonly refs: Record<string, string>,
+    private readonly opts: SinkOptions = {},
   ) {}
+
+  private checked: { at: number; problems: MappingProblem[] } | null = null;
+  private checking: Promise<MappingProblem[]> | null = null;
+
+  /**
+   * The mapping against the base's `$metadata`: what the base does not have or what does not fit,
+   * with the mapping line to fix. Asked once per process when it passes; a failure is asked again
+   * after a minute.
+   */
+  async check(): Promise<MappingProblem[]> {
+    if (this.checked && (this.checked.problems.every((p) => p.severity !== 'error') || Date.now() - this.checked.at < FAILED_CHECK_MS))
+      return this.checked.problems;
+    this.checking ??= (async () => {
+      try {
+        const model = parseMetadata(await this.client.metadata());
+        const line = this.opts.mappingFile ? mappingLines(this.opts.mappingFile) : undefined;
+        const problems = checkMapping(this.mapping, model, { documents: this.opts.documents, line });
+        this.checked = { at: Date.now(), problems };
+        return problems;
+      } finally {
+        this.checking = null;
+      }
+    })();
+    return this.checking;
+  }
+
+  async verify(): Promise<OneCCheck> {
+    const problems = await this.check();
+    return {
+      errors: this.describe(problems.filter((p) => p.severity === 'error')),
+      warnings: this.describe(problems.filter((p) => p.severity === 'warning')),
+    };
+  }
+
+  /** Problems as lines (`file:line key: message`), errors first. */
+  describe(problems: MappingProblem[]): string[] {
+    return formatProblems(this.opts.mappingFile ?? this.mapping.name, problems);
+  }
+
+  private async gate(): Promise<void> {
+    if (this.opts.check === false) return;
+    const errors = (await this.check()).filter((p) => p.severity === 'error');
+    if (errors.length === 0) return;
+    const lines = this.describe(errors);
+    throw new OneCError(
+      'mapping',
+      `mapping ${this.mapping.name} does not fit the base: ${lines.join('; ')}`,
+      `Сопоставление «${this.mapping.name}» не подходит к базе 1С, ничего не записано: ${lines.join('; ')}. Исправьте сопоставление (или состав OData базы) и повторите; проверка: npx onec-gateway onec check.`,
+    );
+  }
 
   ping(): Promise<void> {
     return this.client.ping();
@@ -39,6 +104,7 @@ export class ODataSink implements OneCSink {
   }
 
   async deliver(doc: OneCPaymentDoc): Promise<OneCDocumentRef> {
+    await this.gate();
     const spec = this.spec(doc);
     const marker = markerValue(doc.marker, spec.markerLength);
     const existing = await this.findByMarker(spec, marker);
@@ -56,7 +122,7 @@ export class ODataSink implements OneCSink {
       if (!created?.Ref_Key)
         throw new OneCError('rejected', `${spec.entity}: created without Ref_Key`, 'База 1С не вернула ссылку на созданный документ.');
       ref = created.Ref_Key;
-      await this.verify(spec, ref, body);
+      await this.readBack(spec, ref, body);
     }
     await this.client.post(spec.entity, ref);
     const posted = await this.client.get(spec.entity, ref);
@@ -238,7 +304,7 @@ export class ODataSink implements OneCSink {
    * silently dropped by 1C, a long string is cut. A mismatch marks the document for deletion (so no
    * half-right document stays) and stops with a mapping error naming the field.
    */
-  private async verify(spec: DocumentSpec, ref: string, sent: Record<string, unknown>): Promise<void> {
+  private async readBack(spec: DocumentSpec, ref: string, sent: Record<string, unknown>): Promise<void> {
     const back = await this.client.get(spec.entity, ref);
     if (!back)
       throw new OneCError('rejected', `${spec.entity} ${ref}: not found right after creation`, 'Созданный документ не читается из 1С.');

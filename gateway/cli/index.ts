@@ -10,6 +10,9 @@ const HELP = `onec-gateway <command>
   migrate               bring the database schema up to date and exit
   sandbox               the gateway with emulated banks and 1C (no config needed; from a checkout)
   exchange-test <url>   1C's "Обмен с сайтом" run against a site as 1C runs it (--help for options)
+  onec check [--base <organization id>]
+                        each OData base's $metadata against its mapping: what is missing or does
+                        not fit, with the mapping line to fix
 
 Configuration: GATEWAY_CONFIG=path (default ./gateway.config.yaml); DATABASE_URL, REDIS_URL, PORT,
 LOG_LEVEL override the file.`;
@@ -39,6 +42,10 @@ export async function main(argv: string[]): Promise<void> {
     if (cmd === 'exchange-test') {
       // loaded on demand: the other commands do not need the exchange client
       await (require('./exchange-test') as typeof import('./exchange-test')).main(args);
+      return;
+    }
+    if (cmd === 'onec' && args[0] === 'check') {
+      await (require('./onec-check') as typeof import('./onec-check')).main(args.slice(1), configPath(args));
       return;
     }
     if (cmd === 'migrate') {

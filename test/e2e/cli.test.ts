@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../gateway/config';
+import { OneCEmulator } from '../emulators/onec/server';
 
 /** The commands of CONTRACTS.md as a user runs them, and the deployment files they rely on. */
 
@@ -110,6 +111,84 @@ describe('the CLI', () => {
       await new Promise((r) => child.once('exit', r));
     }
   }, 30_000);
+});
+
+describe('onec check', () => {
+  let em: OneCEmulator;
+  let dir: string;
+  beforeAll(async () => {
+    em = new OneCEmulator({ configuration: 'ut11' });
+    await em.start();
+  });
+  afterAll(() => em.stop());
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gw-check-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The command in a child process (the emulated base answers from this one meanwhile). */
+  function check(mapping: string, args: string[] = []): Promise<{ code: number | null; out: string }> {
+    const file = join(dir, 'gateway.config.yaml');
+    const { items: _i, partner: _p, counterparty: _c, ...refs } = em.refs as unknown as Record<string, unknown>;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        organizations: [
+          {
+            id: 'main',
+            name: 'ООО «Ромашка»',
+            payments: { card: { provider: 'sber' } },
+            providers: {
+              sber: {
+                baseUrl: 'http://127.0.0.1:9',
+                userName: 'u',
+                password: 'p',
+                callback: { mode: 'symmetric', secret: 'callback-secret' },
+              },
+            },
+            onec: { transport: 'odata', baseUrl: em.baseUrl, user: 'Администратор', password: 'secret', mapping, refs },
+          },
+        ],
+      }),
+    );
+    return new Promise((done) => {
+      const child = spawn(process.execPath, [BIN, 'onec', 'check', '--config', file, ...args], {
+        cwd: dir,
+        env: { ...process.env, REDIS_URL: '' },
+      });
+      let out = '';
+      child.stdout.on('data', (b) => (out += b));
+      child.stderr.on('data', (b) => (out += b));
+      child.on('close', (code) => done({ code, out }));
+    });
+  }
+
+  test('the sandbox’s base and the shipped УТ 11.5 mapping: nothing wrong', async () => {
+    const r = await check('ut11', ['--base', 'main']);
+    expect(r.out).toContain('✓ the base has everything the mapping names');
+    expect(r.code).toBe(0);
+  });
+
+  test('a misspelled field: named with the mapping line to fix and exit code 1', async () => {
+    const file = join(dir, 'ut11-typo.yaml');
+    const text = readFileSync(join(ROOT, 'mappings/ut11.yaml'), 'utf8').replace(
+      '      Контрагент_Key: "{{order.counterparty}}"',
+      '      Контрагнет_Key: "{{order.counterparty}}"',
+    );
+    writeFileSync(file, text);
+    const line = text.split('\n').findIndex((l) => l.includes('Контрагнет_Key')) + 1;
+    const r = await check(file);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `✗ ${file}:${line} documents.card.fields.Контрагнет_Key: у Document_ОперацияПоПлатежнойКарте нет свойства «Контрагнет_Key» (возможно, «Контрагент_Key»)`,
+    );
+  });
+
+  test('an organization that does not exist is refused with the ones that do', async () => {
+    const r = await check('ut11', ['--base', 'other']);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('no organization "other" with onec.transport odata (have: main)');
+  });
 });
 
 describe('deployment files', () => {

@@ -12,6 +12,7 @@ import {
   type Harness,
   type HarnessOptions,
 } from '../helpers/harness';
+import { configurationOf } from '../emulators/onec/metadata';
 
 /**
  * Paid orders land in 1C exactly once: a site order that exists in the (emulated) base is paid by
@@ -301,7 +302,7 @@ describe('set-up errors name what to fix', () => {
       const payment = await payOrder(h, order.id);
       const p = await onecState(h, payment.id);
       expect(p.onec.status).toBe('failed');
-      expect(p.onec.error).toContain('Document_ОперацияПоПлатежнойКарте не опубликован');
+      expect(p.onec.error).toMatch(/Document_ОперацияПоПлатежнойКарте: .*не опубликован/);
       const ready = (await h.call('GET', '/health/ready')).body;
       expect(ready.checks.onec.main).toMatchObject({ ok: true, transport: 'odata' });
     } finally {
@@ -327,22 +328,48 @@ describe('set-up errors name what to fix', () => {
     }
   });
 
-  test('a mapping naming a field the base does not have: stopped, the document marked for deletion', async () => {
+  test('a mapping naming a field the base does not have: checked at start and alerted, nothing written, the line to fix named', async () => {
     const m = parse(readFileSync(join(MAPPINGS, 'ut11.yaml'), 'utf8'));
     m.documents.card.fields.ПодразделениеКассы_Key = '{{refs.organization}}';
     const file = join(mkdtempSync(join(tmpdir(), 'map-')), 'ut11-extra.yaml');
     writeFileSync(file, stringify(m));
+    const line =
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('ПодразделениеКассы_Key')) + 1;
     const h = await startHarness({ onec: { configuration: 'ut11', mapping: file } });
     try {
+      // the start-time check tells support before any payment
+      await eventually(async () => h.logs.some((l) => l.includes('Сопоставление не подходит к базе 1С') && l.includes(`${file}:${line}`)));
       const number = `MAP-${Math.floor(Math.random() * 1e6)}`;
       const inBase = h.onec!.seedCustomerOrder({ number, total: 500 });
       const order = (await h.call('POST', '/api/v1/orders', orderBody({ number, ...orderLines(50000) }), SITE_AUTH)).body;
       const payment = await payOrder(h, order.id);
       const p = await onecState(h, payment.id);
       expect(p.onec.status).toBe('failed');
-      expect(p.onec.error).toContain('ПодразделениеКассы_Key');
+      expect(p.onec.error).toContain(`${file}:${line} documents.card.fields.ПодразделениеКассы_Key`);
+      expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key)).toEqual([]);
+      expect(h.onec!.stats().writes).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('card payments into УНФ need only the card document published (no ПоступлениеНаСчет)', async () => {
+    const published = configurationOf('unf')
+      .entities.map((e) => e.name)
+      .filter((n) => n !== 'Document_ПоступлениеНаСчет');
+    const h = await startHarness({ onec: { configuration: 'unf', published } });
+    try {
+      const number = `UNF-${Math.floor(Math.random() * 1e6)}`;
+      const inBase = h.onec!.seedCustomerOrder({ number, total: 500 });
+      const order = (await h.call('POST', '/api/v1/orders', orderBody({ number, ...orderLines(50000) }), SITE_AUTH)).body;
+      const payment = await payOrder(h, order.id);
+      expect((await onecState(h, payment.id, (s) => s === 'delivered' || s === 'failed')).onec).toMatchObject({ status: 'delivered' });
       const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key);
-      expect(docs.map((d) => [d.posted, d.deletionMark])).toEqual([[false, true]]);
+      expect(docs.map((d) => [d.entity, d.operation, d.posted])).toEqual([
+        ['Document_ОперацияПоПлатежнымКартам', 'ПоступлениеОплатыОтПокупателя', true],
+      ]);
     } finally {
       await h.close();
     }

@@ -50,6 +50,24 @@ describe('npm run sandbox', () => {
   const status = async (paymentId: string) =>
     ((await (await fetch(`${base}/api/v1/payments/${paymentId}`, { headers: site })).json()) as any).status;
 
+  test('onec check on the sandbox’s 1C base: the mapping fits, nothing wrong', async () => {
+    const command = /npx onec-gateway (onec check --config \S+)/.exec(output);
+    expect(command).not.toBeNull();
+    const r = await new Promise<{ code: number | null; out: string }>((done) => {
+      const c = spawn(process.execPath, [join(ROOT, 'bin/onec-gateway.js'), ...command![1].split(' ')], {
+        cwd: ROOT,
+        env: { ...process.env, REDIS_URL: '' },
+      });
+      let out = '';
+      c.stdout.on('data', (b) => (out += b));
+      c.stderr.on('data', (b) => (out += b));
+      c.on('close', (code) => done({ code, out }));
+    });
+    expect(r.out).toContain('main: ');
+    expect(r.out).toContain('✓ the base has everything the mapping names');
+    expect(r.code).toBe(0);
+  });
+
   test('prints the URLs and the keys', () => {
     expect(output).toContain(base);
     expect(output).toContain(SANDBOX.siteKey);

@@ -1,6 +1,6 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { createGateway, type Gateway } from '../../gateway/main';
 import { AtolDriverEmulator } from '../emulators/atol-driver/server';
 import { AtolOnlineEmulator } from '../emulators/atol-online/server';
@@ -11,6 +11,8 @@ import { onecOrgConfig, sandboxConfig, SANDBOX } from './config';
 import { sandboxRoutes } from './routes';
 
 export interface Sandbox {
+  /** The effective configuration, for the CLI against the sandbox. */
+  configFile: string;
   gateway: Gateway;
   sber: SberEmulator;
   tbank: TbankEmulator;
@@ -78,9 +80,13 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
       raw.organizations[0].onec = onecOrgConfig(onec, { configuration: 'ut11', pull: true, pullEverySeconds: 10 });
     },
   });
+  // the effective configuration, for the CLI's commands against the sandbox (`onec check --config …`)
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'gateway.config.yaml'), JSON.stringify(config, null, 2));
   const gateway = await createGateway(config, { extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank, onec, atol, driver })] });
   const { url } = await gateway.start();
   return {
+    configFile: join(dataDir, 'gateway.config.yaml'),
     gateway,
     sber,
     tbank,
@@ -119,6 +125,7 @@ export async function main(args: string[]): Promise<void> {
       `  Sber emulator     ${sandbox.sber.url}  (cards and СБП; knobs: POST ${u}/sandbox/sber/knobs)`,
       `  T-Bank emulator   ${sandbox.tbank.url}  (cards and СБП with "provider": "tbank"; knobs: POST ${u}/sandbox/tbank/knobs)`,
       `  1C emulator       ${sandbox.onec.baseUrl}  (УТ 11.5; what it holds: GET ${u}/sandbox/onec; knobs: POST ${u}/sandbox/onec/knobs)`,
+      `  1C mapping check  npx onec-gateway onec check --config ${relative(process.cwd(), sandbox.configFile)}`,
       `  ATOL Online       ${sandbox.atol.baseUrl}  (register "web"; knobs: POST ${u}/sandbox/atol/knobs)`,
       `  ATOL driver       ${sandbox.driver.url}  (register "shop", point of sale shop; knobs: POST ${u}/sandbox/atol-driver/knobs)`,
       `  receipts          GET ${u}/sandbox/fiscal  (what the emulated registers hold)`,

@@ -76,6 +76,17 @@ export const ALERTS = {
 
   // ---------------------------------------------------------------- 1C
 
+  /** A base whose $metadata does not have what the organization's mapping names: nothing is written into it. */
+  onecMappingMismatch: (a: { organizationId: string; mapping: string; errors: string[]; digest: string }): Alert => ({
+    severity: 'critical',
+    key: `onec-mapping:${a.organizationId}:${a.digest}`,
+    title: 'Сопоставление не подходит к базе 1С',
+    text:
+      `Организация ${a.organizationId}: в базе 1С нет того, что называет сопоставление «${a.mapping}», поэтому оплаты и возвраты в неё не записываются (каждая такая оплата придёт отдельным оповещением с заданием для повтора):\n` +
+      `${a.errors.join('\n')}\nИсправьте строки сопоставления (или добавьте объекты в состав OData базы), перезапустите шлюз, проверьте (npx onec-gateway onec check --base ${a.organizationId}) и повторите задания.`,
+    context: { organizationId: a.organizationId, problems: a.errors.length },
+  }),
+
   /** A payment or refund that 1C did not take, for good (or after every attempt). */
   onecFailed: (a: {
     id: string;

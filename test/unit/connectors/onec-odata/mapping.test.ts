@@ -85,7 +85,12 @@ describe('markers fit their field', () => {
     expect(markerValue(id, 30)).toBe(m);
     expect(Buffer.from(m, 'base64url').toString('hex')).toBe(id.replace(/-/g, ''));
     expect(markerValue(id, 50)).toBe(id);
-    expect(() => markerValue(id, 20)).toThrow(OneCError);
+    // УНФ's ПоступлениеНаСчет keeps it in НомерВходящегоДокумента (20): the first 15 bytes, stable
+    const short = markerValue(id, 20);
+    expect(short).toHaveLength(20);
+    expect(markerValue(id, 20)).toBe(short);
+    expect(Buffer.from(short, 'base64url').toString('hex')).toBe(id.replace(/-/g, '').slice(0, 30));
+    expect(() => markerValue(id, 11)).toThrow(OneCError);
   });
 });
 
