@@ -211,7 +211,11 @@ export function checkMapping(mapping: Mapping, model: EdmModel, opts: CheckOptio
   const order = entity(['order', 'entity'], o.entity);
   if (order) {
     property(['order', 'lookupBy'], o.entity, order.properties, o.lookupBy);
-    for (const [k, f] of Object.entries(o.fields)) if (f) property(['order', 'fields', k], o.entity, order.properties, f);
+    for (const [k, f] of Object.entries(o.fields)) {
+      // a release that settles by the order itself has no ОбъектРасчетов, and the mapping does not use it then
+      if (!f || (k === 'settlementObject' && mapping.settlement.by !== 'object')) continue;
+      property(['order', 'fields', k], o.entity, order.properties, f);
+    }
     const rows = order.sections.get(o.rows.section);
     if (!rows)
       add(

@@ -72,6 +72,16 @@ describe('the shipped mappings against the real metadata', () => {
 });
 
 describe('what the check catches', () => {
+  test('a release before 11.5 with `settlement.by: order`: fits; with `by: object` the missing ОбъектРасчетов is named', async () => {
+    const { model } = await base('ut11-legacy');
+    const m = loadMapping('ut11');
+    expect(checkMapping(m, model).map((p) => p.path)).toEqual(
+      expect.arrayContaining(['order.fields.settlementObject', 'settlement.object.ОбъектРасчетов_Key']),
+    );
+    m.settlement.by = 'order';
+    expect(checkMapping(m, model)).toEqual([]);
+  });
+
   test('the УТ 11.5 mapping as it was: no НомерВходящегоДокумента on the card operation, 11 characters on the bank receipt', async () => {
     const { model } = await base('ut11');
     const file = join(BEFORE, 'ut11-before-metadata.yaml');
