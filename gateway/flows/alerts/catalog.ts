@@ -74,6 +74,29 @@ export const ALERTS = {
     context: { paymentId: a.paymentId, refundId: a.refundId },
   }),
 
+  // ---------------------------------------------------------------- one live payment per order
+
+  /** A second payment of an order already paid (organizations[].doublePayment): returned automatically, or for support to return. */
+  doublePayment: (a: {
+    paymentId: string;
+    orderId: string;
+    orderNumber: string;
+    amount: Kopecks;
+    firstPaymentId: string | null;
+    refunding: boolean;
+  }): Alert => ({
+    severity: a.refunding ? 'warning' : 'critical',
+    key: `double-payment:${a.paymentId}`,
+    title: 'Двойная оплата заказа',
+    text:
+      `Заказ №${a.orderNumber} уже был оплачен${a.firstPaymentId ? ` платежом ${a.firstPaymentId}` : ''}, ` +
+      `и по нему прошла ещё одна оплата ${a.paymentId} на ${formatRub(a.amount)}. В 1С она не передаётся: там заказ оплачен один раз. ` +
+      (a.refunding
+        ? 'Деньги возвращаются покупателю автоматически (doublePayment: refund); если банк откажет в возврате, придёт отдельное уведомление.'
+        : `Верните лишнюю оплату покупателю: POST /api/v1/payments/${a.paymentId}/refunds на всю сумму.`),
+    context: { paymentId: a.paymentId, orderId: a.orderId, firstPaymentId: a.firstPaymentId, refunding: a.refunding },
+  }),
+
   // ---------------------------------------------------------------- 1C
 
   /** A payment or refund that 1C did not take, for good (or after every attempt). */
