@@ -1,4 +1,5 @@
-import { eventually, ONEC_KEY, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { eventually, ONEC_KEY, orderBody, receiver, SITE_AUTH, startHarness, type Harness, type HarnessOptions } from '../helpers/harness';
+import { describeWith } from '../helpers/services';
 
 /**
  * One live payment per order, end to end against the emulated Sber, T-Bank and 1C: a new payment of an
@@ -9,12 +10,13 @@ import { eventually, ONEC_KEY, orderBody, receiver, SITE_AUTH, startHarness, typ
 
 type Alerts = Awaited<ReturnType<typeof receiver>>;
 
-function liveSuite(doublePayment: 'alert' | 'refund'): void {
+function liveSuite(doublePayment: 'alert' | 'refund', backend: Pick<HarnessOptions, 'db' | 'redis'> = {}): void {
   let h: Harness;
   let alerts: Alerts;
   beforeAll(async () => {
     alerts = await receiver();
     h = await startHarness({
+      ...backend,
       onec: { configuration: 'ut11' },
       overrides: (raw) => {
         // status checks run when a test asks, so each test sees what it caused
@@ -180,3 +182,6 @@ function liveSuite(doublePayment: 'alert' | 'refund'): void {
 
 describe('one live payment per order (doublePayment: alert, the default)', () => liveSuite('alert'));
 describe('one live payment per order (doublePayment: refund)', () => liveSuite('refund'));
+describeWith(['postgres', 'redis'], 'one live payment per order on PostgreSQL with BullMQ (doublePayment: refund)', () =>
+  liveSuite('refund', { db: 'postgres', redis: true }),
+);
