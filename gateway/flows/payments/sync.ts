@@ -175,10 +175,12 @@ async function moveByObserved(
         if (!(await movePayment(trx, payment.id, current.status, set))) return lost();
         const { before } = await addOrderMoney(trx, payment.order_id, { paid: payment.amount });
         d.log.info({ ...ids, late: t.late }, 'payment paid');
-        // what the order held before this payment: all of it taken already means this one is a double payment
+        // what the order held before this payment: all of it taken already makes this one a double payment,
+        // part of it an overpayment by the excess
         const held = before.paid_amount - before.refunded_amount;
-        const double = held > 0 && held >= before.total;
-        if (double) await doublePayment(d, trx, payment, attempt);
+        const excess = held > 0 ? Math.min(payment.amount, held + payment.amount - before.total) : 0;
+        const double = excess >= payment.amount;
+        if (excess > 0) await overpaid(d, trx, payment, attempt, excess);
         else if (t.late || before.paid_amount >= before.total) {
           await d.alerts.raise(
             trx,
@@ -222,39 +224,47 @@ async function moveByObserved(
 const SKIPPED_REFUND_TEXT = 'возврат двойной оплаты: сама оплата в 1С не передавалась, возврат тоже';
 
 /**
- * The order was paid in full before this payment was: support is told, the payment stays out of 1C (where
- * the order is paid once), and with `doublePayment: refund` it is returned through its provider, once (the
- * refund is recorded with the move to paid, which happens once, and its job has a stable key). The
- * payment's timeline says which and why.
+ * The order was paid before this payment was (a double payment), or this payment takes it over its total
+ * (an overpayment by `excess`). Support is told; a double payment stays out of 1C (where the order is paid
+ * once), an overpayment goes there as usual. With `doublePayment: refund` what is too much goes back
+ * through the provider, once: the refund is recorded with the move to paid, which happens once, and its
+ * job has a stable key (and asks the bank what it has returned before every try). The payment's timeline
+ * says which and why.
  */
-async function doublePayment(d: FlowDeps, trx: Executor, payment: PaymentRow, attempt: AttemptRow): Promise<void> {
+async function overpaid(d: FlowDeps, trx: Executor, payment: PaymentRow, attempt: AttemptRow, excess: number): Promise<void> {
   const refunding = d.orgs.get(payment.organization_id)?.doublePayment === 'refund';
+  const double = excess >= payment.amount;
   const order = (await getOrder(trx, payment.order_id))!;
   const first =
     (await listOrderPayments(trx, payment.order_id))
       .filter((p) => p.id !== payment.id && p.paid_at && (p.status === 'paid' || p.status === 'partially_refunded'))
       .sort((a, b) => a.paid_at!.localeCompare(b.paid_at!))[0] ?? null;
   const paidBy = first ? ` платежом ${first.id}` : '';
-  await setOnecDelivery(trx, 'payments', payment.id, {
-    onec_status: 'skipped',
-    onec_error: `двойная оплата заказа: в 1С не передаётся, там заказ оплачен${paidBy}`,
-  });
+  if (double) {
+    await setOnecDelivery(trx, 'payments', payment.id, {
+      onec_status: 'skipped',
+      onec_error: `двойная оплата заказа: в 1С не передаётся, там заказ оплачен${paidBy}`,
+    });
+  }
   if (refunding) {
-    const refund = newRefundRow({ payment_id: payment.id, amount: payment.amount, refunded_before: payment.refunded_amount });
+    const refund = newRefundRow({ payment_id: payment.id, amount: excess, refunded_before: payment.refunded_amount });
     await insertRefund(trx, refund);
     await d.jobs.enqueue(trx, executeRefundJob, { refundId: refund.id }, { key: `double-refund:${payment.id}` });
   }
+  const what = double
+    ? `Заказ №${order.number} уже был оплачен${paidBy}: эта оплата на ${formatRub(payment.amount)} — двойная, в 1С она не передаётся. `
+    : `С этой оплатой заказ №${order.number} оплачен сверх суммы на ${formatRub(excess)}; в 1С оплата передана как обычно. `;
   const note =
-    `Заказ №${order.number} уже был оплачен${paidBy}: эта оплата на ${formatRub(payment.amount)} — двойная, в 1С она не передаётся. ` +
+    what +
     (refunding
-      ? 'Она возвращается покупателю автоматически (doublePayment: refund).'
-      : `Поддержке отправлено уведомление; вернуть её покупателю: POST /api/v1/payments/${payment.id}/refunds.`);
+      ? `${double ? 'Она возвращается' : 'Лишнее возвращается'} покупателю автоматически (doublePayment: refund).`
+      : `Поддержке отправлено уведомление; вернуть покупателю ${formatRub(excess)}: POST /api/v1/payments/${payment.id}/refunds.`);
   await recordEvent(
     trx,
     paymentEventRow(attempt, {
       kind: 'double_payment',
       dedupe_key: `double:${payment.id}`,
-      payload: { note, firstPaymentId: first?.id ?? null },
+      payload: { note, excess, firstPaymentId: first?.id ?? null },
       outcome: refunding ? 'refund' : 'alert',
     }),
   );
@@ -265,11 +275,12 @@ async function doublePayment(d: FlowDeps, trx: Executor, payment: PaymentRow, at
       orderId: order.id,
       orderNumber: order.number,
       amount: payment.amount,
+      excess,
       firstPaymentId: first?.id ?? null,
       refunding,
     }),
   );
-  d.log.warn({ paymentId: payment.id, firstPaymentId: first?.id, refunding }, 'double payment of an order');
+  d.log.warn({ paymentId: payment.id, firstPaymentId: first?.id, excess, refunding }, 'order paid over its total');
 }
 
 /** Asks the provider about an attempt and applies the answer (the janitor's checks; a callback the status API could not confirm at once). */

@@ -89,3 +89,26 @@ test('one payment of an order is no double payment: delivered to 1C, no alert, n
   expect(await paymentRefunds(b.store.db, payment.id)).toEqual([]);
   expect(await alerts()).toEqual([]);
 });
+
+test('paid over the order’s total by part of a payment: the payment reaches 1C, only the excess is returned (refund), and that refund goes to 1C like any other', async () => {
+  b.d.orgs.get('main')!.doublePayment = 'refund';
+  const first = await seedPayment(b, 150_000, 'md-1');
+  // 50 000 of the order was paid elsewhere (the front desk) before the site's payment went through
+  await b.store.db.updateTable('orders').set({ paid_amount: 50_000 }).where('id', '=', first.order.id).execute();
+  await applyObserved(b.d, first.attempt, paid(150_000));
+
+  expect(await payloads(deliverToOneCJob.name)).toEqual([{ paymentId: first.payment.id }]);
+  const [refund] = await paymentRefunds(b.store.db, first.payment.id);
+  expect(refund).toMatchObject({ amount: 50_000, status: 'pending' });
+  const alert = (await alerts()).find((a) => a.key === `double-payment:${first.payment.id}`)!;
+  expect(alert.title).toBe('Переплата по заказу');
+  expect(alert.text).toContain('500,00');
+  const view = await loadPaymentView(b.store.db, (await getPayment(b.store.db, first.payment.id))!);
+  expect(view.events.find((e) => e.kind === 'double_payment')).toMatchObject({ outcome: 'refund', note: expect.stringContaining('сверх') });
+
+  const [job] = await b.jobs(executeRefundJob.name);
+  b.provider.statusOf.set('md-1', paid(150_000));
+  await b.run(executeRefundJob, job);
+  expect(b.provider.refundCalls).toEqual([{ ref: expect.objectContaining({ providerRef: 'md-1' }), amount: 50_000 }]);
+  expect(await payloads(deliverToOneCJob.name)).toEqual([{ paymentId: first.payment.id }, { refundId: refund.id }]);
+});
