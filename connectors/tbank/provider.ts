@@ -180,7 +180,8 @@ export class TbankProvider implements AcquiringProvider {
 
   /**
    * Gives up an unpaid payment. Cancel on a paid one would RETURN the money, so the state is read
-   * first and only NEW / FORM_SHOWED are cancelled; a payment that became final meanwhile is fine.
+   * first and only NEW / FORM_SHOWED are cancelled (CANCELED already counts as cancelled); any other
+   * state is answered with what kept it, and nothing is sent.
    */
   async cancel(ref: AttemptRef): Promise<CancelResult> {
     if (!ref.providerRef) return { cancelled: false, reason: 'the attempt has no PaymentId yet' };
