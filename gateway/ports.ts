@@ -151,14 +151,23 @@ export interface InboundWebhook {
   headers: Record<string, string | string[] | undefined>;
 }
 
+/**
+ * What giving up an unpaid attempt came to: `cancelled` when the bank took the cancellation (or the
+ * attempt was already given up there), otherwise the bank's reason for keeping it (paid, in 3-D Secure, held).
+ */
+export type CancelResult = { cancelled: true } | { cancelled: false; reason: string };
+
 export interface AcquiringProvider {
   readonly name: ProviderName;
   initiate(input: InitiateInput): Promise<InitiateResult>;
   /** The attempt's state at the provider (with the provider's id when asked by order number). */
   status(ref: AttemptRef): Promise<ObservedStatus & { providerRef?: string }>;
   refund(ref: AttemptRef, input: RefundInput): Promise<void>;
-  /** Gives an unpaid attempt up at the provider (so it cannot be paid later). */
-  cancel(ref: AttemptRef): Promise<void>;
+  /**
+   * Gives an unpaid attempt up at the provider (so it cannot be paid later), where the provider allows
+   * it; never returns money. Throws ExternalError when the provider could not be asked.
+   */
+  cancel(ref: AttemptRef): Promise<CancelResult>;
   /** Verifies and parses a notification; pure, no I/O. */
   verifyWebhook(req: InboundWebhook): WebhookResult;
   /** The smallest amount the provider takes for a method, when it has one (T-Bank СБП: 10 ₽). */

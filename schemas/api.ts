@@ -128,9 +128,10 @@ export const actionSchema = z
 
 export const onecStatusSchema = z
   .object({
-    status: z.enum(['not_configured', 'pending', 'waiting_for_order', 'delivered', 'failed']).meta({
+    status: z.enum(['not_configured', 'pending', 'waiting_for_order', 'delivered', 'failed', 'skipped']).meta({
       description:
-        'Where the document stands in 1C; waiting_for_order: 1C does not have the order yet, the payment is written once it does',
+        'Where the document stands in 1C; waiting_for_order: 1C does not have the order yet, the payment is written once it does' +
+        '; skipped: never sent, a double payment of an order (and its refund): 1C has the order paid once',
     }),
     document: z.string().optional().meta({ description: 'The 1C document (Ref_Key)' }),
     number: z.string().optional().meta({ description: 'Its number in 1C' }),
@@ -247,6 +248,27 @@ export const receiptViewSchema = z
   })
   .meta({ id: 'Receipt' });
 
+export const paymentEventSchema = z
+  .object({
+    at: z.string(),
+    kind: z.enum(['callback', 'status', 'return', 'cancel', 'double_payment']).meta({
+      description:
+        'callback: the bank’s notification; status: the bank’s answer to a status check; cancel: the attempt given up at the bank ' +
+        'because a newer payment of the order was started; double_payment: the order was already paid when this payment was',
+    }),
+    outcome: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          'What it came to: the bank’s state (paid, declined…); cancel: cancelled, refused (the bank keeps it) or failed (not reached); ' +
+          'double_payment: refund (returned automatically) or alert (support was told)',
+      }),
+    attemptId: z.string().nullable(),
+    note: z.string().optional().meta({ description: 'Why, in Russian (cancel and double_payment)' }),
+  })
+  .meta({ id: 'PaymentEvent' });
+
 export const paymentViewSchema = z
   .object({
     id: z.string(),
@@ -265,6 +287,9 @@ export const paymentViewSchema = z
     receipts: z
       .array(receiptViewSchema)
       .meta({ description: 'The payment’s receipts (its refunds’ too), oldest first, with their status and fiscal attributes' }),
+    events: z
+      .array(paymentEventSchema)
+      .meta({ description: 'The payment’s timeline, oldest first: what the bank said and what the gateway did' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -5,6 +5,7 @@ import {
   ProviderNotFoundError,
   type AcquiringProvider,
   type AttemptRef,
+  type CancelResult,
   type InboundWebhook,
   type InitiateInput,
   type InitiateResult,
@@ -116,12 +117,19 @@ export class SberProvider implements AcquiringProvider {
     await this.client.ok('refund.do', { orderId: ref.providerRef, amount: input.amount });
   }
 
-  async cancel(ref: AttemptRef): Promise<void> {
-    if (!ref.providerRef) return;
+  /**
+   * decline.do gives up an order that is registered and unpaid (status 0); for any other state (paid, held,
+   * in 3-D Secure, declined already) the bank answers errorCode 7 and the order stays as it is.
+   */
+  async cancel(ref: AttemptRef): Promise<CancelResult> {
+    if (!ref.providerRef) return { cancelled: false, reason: 'the attempt has no bank order id yet' };
     // the QR first: once rejected at NSPK it cannot be paid from a banking app any more
     if (ref.extra?.qrId) await this.client.call('sbp/c2b/qr/dynamic/reject.do', { mdOrder: ref.providerRef, qrId: ref.extra.qrId });
-    // decline.do gives up an unpaid order; errors mean it is already final, which is what we want
-    await this.client.call('decline.do', { orderId: ref.providerRef, merchantLogin: this.cfg.userName?.replace(/-api$/, '') });
+    const r = await this.client.call('decline.do', { orderId: ref.providerRef, merchantLogin: this.cfg.userName?.replace(/-api$/, '') });
+    const code = errorCodeOf(r);
+    if (code === 0) return { cancelled: true };
+    if (code === 6 || code === 7) return { cancelled: false, reason: `decline.do: errorCode ${code}: ${r.errorMessage ?? ''}`.trim() };
+    throw new SberApiError('decline.do', code, r.errorMessage ?? '');
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   ProviderNotFoundError,
   type AcquiringProvider,
   type AttemptRef,
+  type CancelResult,
   type InboundWebhook,
   type InitiateInput,
   type InitiateResult,
@@ -179,18 +180,22 @@ export class TbankProvider implements AcquiringProvider {
 
   /**
    * Gives up an unpaid payment. Cancel on a paid one would RETURN the money, so the state is read
-   * first and only NEW / FORM_SHOWED are cancelled; a payment that became final meanwhile is fine.
+   * first and only NEW / FORM_SHOWED are cancelled (CANCELED already counts as cancelled); any other
+   * state is answered with what kept it, and nothing is sent.
    */
-  async cancel(ref: AttemptRef): Promise<void> {
-    if (!ref.providerRef) return;
+  async cancel(ref: AttemptRef): Promise<CancelResult> {
+    if (!ref.providerRef) return { cancelled: false, reason: 'the attempt has no PaymentId yet' };
     const st = await this.client.call<GetStateResponse>('GetState', { PaymentId: ref.providerRef });
     if (!isOk(st)) {
-      if (NOT_FOUND_CODES.has(String(st.ErrorCode))) return;
+      if (NOT_FOUND_CODES.has(String(st.ErrorCode))) return { cancelled: false, reason: 'GetState: payment unknown to the bank' };
       throw new TbankApiError('GetState', st);
     }
-    if (!CANCELLABLE.has(String(st.Status))) return;
+    if (st.Status === 'CANCELED') return { cancelled: true };
+    if (!CANCELLABLE.has(String(st.Status))) return { cancelled: false, reason: `the payment is ${String(st.Status).slice(0, 40)}` };
     const r = await this.client.call<CancelResponse>('Cancel', { PaymentId: ref.providerRef });
-    if (isOk(r) || WRONG_STATE_CODES.has(String(r.ErrorCode))) return;
+    if (isOk(r)) return { cancelled: true };
+    if (WRONG_STATE_CODES.has(String(r.ErrorCode)))
+      return { cancelled: false, reason: `Cancel: ErrorCode ${String(r.ErrorCode)}: ${String(r.Message ?? '').slice(0, 100)}` };
     throw new TbankApiError('Cancel', r);
   }
 

@@ -114,6 +114,12 @@ const organization = z.object({
   }),
   /** Receipts (54-ФЗ): see fiscal.ts. */
   fiscal: fiscalSchema.default(FISCAL_OFF),
+  /**
+   * Two payments of one order both paid (an older attempt the bank would not cancel, two tabs): `alert`
+   * tells support, `refund` also returns the later payment through its provider. Either way only the
+   * first reaches 1C, and the payment's timeline says why.
+   */
+  doublePayment: z.enum(['refund', 'alert']).default('alert'),
 });
 
 export const configSchema = z

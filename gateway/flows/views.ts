@@ -1,8 +1,8 @@
 import type { Executor } from '../store/db';
 import type { ReceiptDoc } from '../domain/receipt';
-import { listOrderPayments, paymentRefunds } from '../store/payments';
+import { listOrderPayments, paymentRefunds, paymentTimeline } from '../store/payments';
 import { paymentReceipts } from '../store/receipts';
-import type { OrderRow, PaymentRow, ReceiptRow, RefundRow } from '../store/schema';
+import type { OrderRow, PaymentEventsTable, PaymentRow, ReceiptRow, RefundRow } from '../store/schema';
 import { parseJson } from '../store/sql';
 
 /** Rows as the REST API shows them (schemas/api.ts). */
@@ -73,7 +73,22 @@ export function receiptView(r: ReceiptRow) {
   };
 }
 
-export function paymentView(p: PaymentRow, refunds: RefundRow[], receipts: ReceiptRow[] = []) {
+/** Events the gateway itself writes carry a Russian note saying why; the banks' answers are shown by their outcome only. */
+const NOTED_EVENTS: ReadonlySet<string> = new Set(['cancel', 'double_payment']);
+
+/** One entry of a payment's timeline. */
+export function paymentEventView(e: PaymentEventsTable) {
+  const note = NOTED_EVENTS.has(e.kind) ? parseJson<{ note?: string }>(e.payload)?.note : undefined;
+  return {
+    at: e.received_at,
+    kind: e.kind,
+    outcome: e.outcome,
+    attemptId: e.attempt_id,
+    ...(note ? { note } : {}),
+  };
+}
+
+export function paymentView(p: PaymentRow, refunds: RefundRow[], receipts: ReceiptRow[] = [], events: PaymentEventsTable[] = []) {
   return {
     id: p.id,
     orderId: p.order_id,
@@ -94,13 +109,14 @@ export function paymentView(p: PaymentRow, refunds: RefundRow[], receipts: Recei
       ...(p.onec_error ? { error: p.onec_error } : {}),
     },
     receipts: receipts.map(receiptView),
+    events: events.map(paymentEventView),
     createdAt: p.created_at,
     updatedAt: p.updated_at,
   };
 }
 
 export async function loadPaymentView(db: Executor, p: PaymentRow) {
-  return paymentView(p, await paymentRefunds(db, p.id), await paymentReceipts(db, p.id));
+  return paymentView(p, await paymentRefunds(db, p.id), await paymentReceipts(db, p.id), await paymentTimeline(db, p.id));
 }
 
 export async function orderView(db: Executor, o: OrderRow) {

@@ -233,6 +233,32 @@ export async function recordEvent(db: Executor, row: PaymentEventsTable): Promis
   return Number(r.numAffectedRows ?? 0) > 0;
 }
 
+/** What happened to a payment, oldest first: every event of each of its attempts. */
+export async function paymentTimeline(db: Executor, paymentId: string): Promise<PaymentEventsTable[]> {
+  return db
+    .selectFrom('payment_events as e')
+    .innerJoin('payment_attempts as a', 'a.id', 'e.attempt_id')
+    .selectAll('e')
+    .where('a.payment_id', '=', paymentId)
+    .orderBy('e.received_at')
+    .orderBy('e.id')
+    .execute();
+}
+
+/** The attempts of an order's other pending payments that the bank may still take money on. */
+export async function openAttemptsOfOrder(db: Executor, orderId: string, exceptPaymentId: string): Promise<AttemptRow[]> {
+  return db
+    .selectFrom('payment_attempts as a')
+    .innerJoin('payments as p', 'p.id', 'a.payment_id')
+    .selectAll('a')
+    .where('p.order_id', '=', orderId)
+    .where('p.id', '!=', exceptPaymentId)
+    .where('p.status', '=', 'pending')
+    .where('a.state', 'in', ['registering', 'active'] satisfies AttemptState[])
+    .orderBy('a.created_at')
+    .execute();
+}
+
 export async function attemptEvents(db: Executor, attemptId: string) {
   return db.selectFrom('payment_events').selectAll().where('attempt_id', '=', attemptId).orderBy('received_at').execute();
 }

@@ -78,7 +78,8 @@ export interface ExchangeFilesTable {
 
 /** Where a payment or refund stands in 1C. */
 /** `waiting_for_order`: 1C does not have the order yet (the exchange has not taken it); delivered once it does. */
-export type OneCStatus = 'not_configured' | 'pending' | 'waiting_for_order' | 'delivered' | 'failed';
+// `skipped`: never sent (a double payment of an order, and its refund: 1C has the order paid once)
+export type OneCStatus = 'not_configured' | 'pending' | 'waiting_for_order' | 'delivered' | 'failed' | 'skipped';
 
 interface OneCColumns {
   onec_status: Generated<OneCStatus>;
@@ -141,7 +142,8 @@ export interface PaymentEventsTable {
   organization_id: string;
   provider: string;
   attempt_id: string | null;
-  kind: 'callback' | 'status' | 'return';
+  /** `cancel`: the attempt given up at the bank for a newer payment; `double_payment`: the order was paid already. */
+  kind: 'callback' | 'status' | 'return' | 'cancel' | 'double_payment';
   dedupe_key: string;
   payload: string;
   outcome: string | null;

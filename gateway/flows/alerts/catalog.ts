@@ -74,6 +74,40 @@ export const ALERTS = {
     context: { paymentId: a.paymentId, refundId: a.refundId },
   }),
 
+  // ---------------------------------------------------------------- one live payment per order
+
+  /**
+   * A second payment of an order already paid, or one taking it over its total by `excess`
+   * (organizations[].doublePayment): returned automatically, or for support to return.
+   */
+  doublePayment: (a: {
+    paymentId: string;
+    orderId: string;
+    orderNumber: string;
+    amount: Kopecks;
+    excess: Kopecks;
+    firstPaymentId: string | null;
+    refunding: boolean;
+  }): Alert => {
+    const double = a.excess >= a.amount;
+    const what = double
+      ? `Заказ №${a.orderNumber} уже был оплачен${a.firstPaymentId ? ` платежом ${a.firstPaymentId}` : ''}, ` +
+        `и по нему прошла ещё одна оплата ${a.paymentId} на ${formatRub(a.amount)}. В 1С она не передаётся: там заказ оплачен один раз. `
+      : `Оплата ${a.paymentId} на ${formatRub(a.amount)} превысила остаток по заказу №${a.orderNumber}: переплата ${formatRub(a.excess)}. ` +
+        'Оплата передана в 1С как обычно. ';
+    return {
+      severity: a.refunding ? 'warning' : 'critical',
+      key: `double-payment:${a.paymentId}`,
+      title: double ? 'Двойная оплата заказа' : 'Переплата по заказу',
+      text:
+        what +
+        (a.refunding
+          ? `${double ? 'Деньги возвращаются' : 'Переплата возвращается'} покупателю автоматически (doublePayment: refund); если банк откажет в возврате, придёт отдельное уведомление.`
+          : `Верните покупателю ${formatRub(a.excess)}: POST /api/v1/payments/${a.paymentId}/refunds.`),
+      context: { paymentId: a.paymentId, orderId: a.orderId, excess: a.excess, firstPaymentId: a.firstPaymentId, refunding: a.refunding },
+    };
+  },
+
   // ---------------------------------------------------------------- 1C
 
   /** A base whose $metadata does not have what the organization's mapping names: nothing is written into it. */

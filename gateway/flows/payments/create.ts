@@ -20,6 +20,7 @@ import {
 import type { OrderRow, PaymentRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { qrImage } from '../orders/qr';
+import { queueSupersededCancels } from './supersede';
 
 const METHOD_NAMES = { card: 'картой', sbp: 'через СБП', invoice: 'по счёту' } as const;
 
@@ -138,8 +139,11 @@ export async function createPayment(
         now,
       ),
     );
+    // one live payment per order: the older pending ones are given up at their banks (not waited for)
+    await queueSupersededCancels(d, trx, order.id, paymentId);
     return row;
   });
+  d.jobs.kick();
 
   const log = d.log.child({ paymentId, attemptId, orderId });
   try {

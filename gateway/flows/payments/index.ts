@@ -2,6 +2,7 @@ import type { Feature } from '../deps';
 import { janitorSchedule } from './janitor';
 import { executeRefundJob } from './refunds';
 import { notifySiteJob } from './site-notify';
+import { cancelSupersededJob } from './supersede';
 import { applyConfirmedJob, syncAttemptJob } from './sync';
 
 /**
@@ -10,6 +11,6 @@ import { applyConfirmedJob, syncAttemptJob } from './sync';
  */
 export const paymentsFeature: Feature = {
   name: 'payments',
-  jobs: [syncAttemptJob, applyConfirmedJob, executeRefundJob, notifySiteJob],
+  jobs: [syncAttemptJob, applyConfirmedJob, executeRefundJob, notifySiteJob, cancelSupersededJob],
   schedules: (d) => [janitorSchedule(d)],
 };

@@ -1,14 +1,30 @@
+import { formatRub } from '../../domain/money';
 import { decideTransition, type ObservedStatus } from '../../domain/payment-state';
 import { defineJob, PermanentJobError } from '../../jobs/types';
-import { ProviderNotFoundError } from '../../ports';
+import { ExternalError, ProviderNotFoundError } from '../../ports';
 import { nowIso, type Executor } from '../../store/db';
-import { addOrderMoney } from '../../store/orders';
-import { getAttempt, getPayment, movePayment, paymentEventRow, recordEvent, updateAttempt } from '../../store/payments';
-import type { AttemptRow, PaymentRow } from '../../store/schema';
+import { addOrderMoney, getOrder } from '../../store/orders';
+import {
+  getAttempt,
+  getPayment,
+  getRefund,
+  insertRefund,
+  listOrderPayments,
+  movePayment,
+  newRefundRow,
+  paymentAttempts,
+  paymentEventRow,
+  paymentRefunds,
+  recordEvent,
+  setOnecDelivery,
+  setRefundStatus,
+  updateAttempt,
+} from '../../store/payments';
+import type { AttemptRow, PaymentEventsTable, PaymentRow } from '../../store/schema';
 import { attemptExpired, attemptRef } from './attempts';
 import type { FlowDeps } from '../deps';
 import { recordConfirmedPayment } from '../history/operations';
-import { queuePaymentReceipt } from '../fiscal/translator';
+import { queuePaymentReceipt, queueRefundReceipt } from '../fiscal/translator';
 import { queueDelivery } from '../onec/delivery';
 import { notifySite } from './site-notify';
 import { ALERTS } from '../alerts/catalog';
@@ -82,11 +98,13 @@ export async function applyObserved(
   d: FlowDeps,
   attempt: AttemptRow,
   observed: ObservedStatus,
-  opts: { poll?: boolean; learnedRef?: boolean; recorded?: boolean } = {},
+  opts: { poll?: boolean; learnedRef?: boolean; recorded?: boolean; event?: PaymentEventsTable } = {},
 ): Promise<PaymentRow> {
   const { store } = d;
   const raw = observed.raw ?? observed;
   const payment = await store.db.transaction().execute(async (trx) => {
+    // what the gateway did that led to this answer (a cancellation), on the timeline with its outcome
+    if (opts.event) await recordEvent(trx, opts.event);
     if (!opts.recorded) {
       await recordEvent(
         trx,
@@ -157,7 +175,13 @@ async function moveByObserved(
         if (!(await movePayment(trx, payment.id, current.status, set))) return lost();
         const { before } = await addOrderMoney(trx, payment.order_id, { paid: payment.amount });
         d.log.info({ ...ids, late: t.late }, 'payment paid');
-        if (t.late || before.paid_amount >= before.total) {
+        // what the order held before this payment: all of it taken already makes this one a double payment,
+        // part of it an overpayment by the excess
+        const held = before.paid_amount - before.refunded_amount;
+        const excess = held > 0 ? Math.min(payment.amount, held + payment.amount - before.total) : 0;
+        const double = excess >= payment.amount;
+        if (excess > 0) await overpaid(d, trx, payment, attempt, excess);
+        else if (t.late || before.paid_amount >= before.total) {
           await d.alerts.raise(
             trx,
             ALERTS.extraPayment({
@@ -170,7 +194,8 @@ async function moveByObserved(
           );
         }
         await notifySite(d, trx, payment, 'payment.paid', 'paid');
-        await queueDelivery(d, trx, { payment });
+        // only one payment of an order reaches 1C: the order is paid there once
+        if (!double) await queueDelivery(d, trx, { payment });
         await queuePaymentReceipt(d, trx, { ...payment, ...set });
         current = { ...current, ...set, updated_at: set.paid_at };
         continue;
@@ -196,6 +221,68 @@ async function moveByObserved(
   return current;
 }
 
+const SKIPPED_REFUND_TEXT = 'возврат двойной оплаты: сама оплата в 1С не передавалась, возврат тоже';
+
+/**
+ * The order was paid before this payment was (a double payment), or this payment takes it over its total
+ * (an overpayment by `excess`). Support is told; a double payment stays out of 1C (where the order is paid
+ * once), an overpayment goes there as usual. With `doublePayment: refund` what is too much goes back
+ * through the provider, once: the refund is recorded with the move to paid, which happens once, and its
+ * job has a stable key (and asks the bank what it has returned before every try). The payment's timeline
+ * says which and why.
+ */
+async function overpaid(d: FlowDeps, trx: Executor, payment: PaymentRow, attempt: AttemptRow, excess: number): Promise<void> {
+  const refunding = d.orgs.get(payment.organization_id)?.doublePayment === 'refund';
+  const double = excess >= payment.amount;
+  const order = (await getOrder(trx, payment.order_id))!;
+  const first =
+    (await listOrderPayments(trx, payment.order_id))
+      .filter((p) => p.id !== payment.id && p.paid_at && (p.status === 'paid' || p.status === 'partially_refunded'))
+      .sort((a, b) => a.paid_at!.localeCompare(b.paid_at!))[0] ?? null;
+  const paidBy = first ? ` платежом ${first.id}` : '';
+  if (double) {
+    await setOnecDelivery(trx, 'payments', payment.id, {
+      onec_status: 'skipped',
+      onec_error: `двойная оплата заказа: в 1С не передаётся, там заказ оплачен${paidBy}`,
+    });
+  }
+  if (refunding) {
+    const refund = newRefundRow({ payment_id: payment.id, amount: excess, refunded_before: payment.refunded_amount });
+    await insertRefund(trx, refund);
+    await d.jobs.enqueue(trx, executeRefundJob, { refundId: refund.id }, { key: `double-refund:${payment.id}` });
+  }
+  const what = double
+    ? `Заказ №${order.number} уже был оплачен${paidBy}: эта оплата на ${formatRub(payment.amount)} — двойная, в 1С она не передаётся. `
+    : `С этой оплатой заказ №${order.number} оплачен сверх суммы на ${formatRub(excess)}; в 1С оплата передана как обычно. `;
+  const note =
+    what +
+    (refunding
+      ? `${double ? 'Она возвращается' : 'Лишнее возвращается'} покупателю автоматически (doublePayment: refund).`
+      : `Поддержке отправлено уведомление; вернуть покупателю ${formatRub(excess)}: POST /api/v1/payments/${payment.id}/refunds.`);
+  await recordEvent(
+    trx,
+    paymentEventRow(attempt, {
+      kind: 'double_payment',
+      dedupe_key: `double:${payment.id}`,
+      payload: { note, excess, firstPaymentId: first?.id ?? null },
+      outcome: refunding ? 'refund' : 'alert',
+    }),
+  );
+  await d.alerts.raise(
+    trx,
+    ALERTS.doublePayment({
+      paymentId: payment.id,
+      orderId: order.id,
+      orderNumber: order.number,
+      amount: payment.amount,
+      excess,
+      firstPaymentId: first?.id ?? null,
+      refunding,
+    }),
+  );
+  d.log.warn({ paymentId: payment.id, firstPaymentId: first?.id, excess, refunding }, 'order paid over its total');
+}
+
 /** Asks the provider about an attempt and applies the answer (the janitor's checks; a callback the status API could not confirm at once). */
 export const syncAttemptJob = defineJob('payment.sync', async (d: FlowDeps, { attemptId, poll }: { attemptId: string; poll?: boolean }) => {
   await syncAttempt(d, attemptId, { poll: poll ?? false });
@@ -214,3 +301,59 @@ export const applyConfirmedJob = defineJob(
     else await applyObserved(d, attempt, observed, { recorded: true });
   },
 );
+
+/**
+ * Executes a refund at the provider, exactly once: the bank's refund call has no idempotency key,
+ * so a retry first asks how much the bank has already returned. Refunds of one payment go in order.
+ */
+export const executeRefundJob = defineJob('refund.execute', async (d: FlowDeps, { refundId }: { refundId: string }, ctx) => {
+  const refund = await getRefund(d.store.db, refundId);
+  if (!refund || refund.status !== 'pending') return;
+  const earlier = (await paymentRefunds(d.store.db, refund.payment_id)).find(
+    (r) => r.status === 'pending' && r.created_at < refund.created_at,
+  );
+  if (earlier) throw new ExternalError('gateway', `refund ${earlier.id} of the same payment goes first`, { retryable: true });
+
+  const payment = (await getPayment(d.store.db, refund.payment_id))!;
+  const attempt = (await paymentAttempts(d.store.db, payment.id)).find(
+    (a) => a.provider_state === 'paid' || a.provider_state === 'refunded',
+  );
+  if (!attempt) throw new Error(`payment ${payment.id} has no paid attempt`);
+  const provider = d.providers.get(payment.organization_id, payment.provider)!;
+  const ref = attemptRef(attempt);
+
+  let observed = await provider.status(ref);
+  if (observed.refundedAmount < refund.refunded_before + refund.amount) {
+    const fullSameDay =
+      refund.refunded_before === 0 && refund.amount === payment.amount && (payment.paid_at ?? '').slice(0, 10) === nowIso().slice(0, 10);
+    try {
+      await provider.refund(ref, { amount: refund.amount, fullSameDay });
+    } catch (e) {
+      if (e instanceof ExternalError && !e.retryable) {
+        await d.store.db.transaction().execute(async (trx) => {
+          await setRefundStatus(trx, refund.id, 'pending', 'failed', e.message);
+          await d.alerts.raise(
+            trx,
+            ALERTS.refundRefused({ paymentId: payment.id, refundId: refund.id, amount: refund.amount, reason: e.message }),
+          );
+        });
+        d.jobs.kick();
+        ctx.log.warn({ err: e }, 'refund refused by the provider');
+        return;
+      }
+      throw e;
+    }
+    observed = await provider.status(ref);
+  }
+  await d.store.db.transaction().execute(async (trx) => {
+    if (await setRefundStatus(trx, refund.id, 'pending', 'succeeded')) {
+      const done = { ...refund, status: 'succeeded' as const, updated_at: nowIso() };
+      // a refund goes to 1C like any other, but not the refund of a payment 1C never got (a double payment)
+      if (payment.onec_status === 'skipped')
+        await setOnecDelivery(trx, 'refunds', refund.id, { onec_status: 'skipped', onec_error: SKIPPED_REFUND_TEXT });
+      else await queueDelivery(d, trx, { refund: done, payment });
+      await queueRefundReceipt(d, trx, done, payment);
+    }
+  });
+  await applyObserved(d, attempt, observed);
+});

@@ -115,6 +115,8 @@ export function onecRoutes(api: ApiRouter, d: HttpDeps): void {
       const rows = await paymentsChangedSince(d.store.db, [...ctx.state.orgs!], from, afterId ?? null, q.limit);
       const items = [];
       for (const p of rows) {
+        // a double payment of an order is not one for 1C (the order is paid there once), nor is its refund
+        if (p.onec_status === 'skipped') continue;
         const order = (await getOrder(d.store.db, p.order_id))!;
         const attempt = (await paymentAttempts(d.store.db, p.id)).find((a) => a.provider_ref);
         items.push({

@@ -483,10 +483,14 @@ export class SberEmulator {
     return { errorCode: '0', errorMessage: 'Успешно' };
   }
 
+  /**
+   * decline.do cancels a registered, unpaid order only (status 0): an order whose customer is in 3-D Secure
+   * (5), held, paid or already final is refused with errorCode 7 and stays as it is.
+   */
   private decline(merchant: SberMerchant, p: Record<string, string>) {
     const o = this.find(merchant, p);
     if (!o) return { errorCode: '6', errorMessage: 'Заказ не найден' };
-    if (o.orderStatus !== 0 && o.orderStatus !== 5) return { errorCode: '7', errorMessage: 'Неверное состояние заказа' };
+    if (o.orderStatus !== 0) return { errorCode: '7', errorMessage: 'Неверное состояние заказа' };
     this.setState(o, 6, ACTION.MERCHANT_DECLINED);
     return { errorCode: '0', errorMessage: 'Успешно' };
   }

@@ -10,7 +10,10 @@ import type {
   AcquiringProvider,
   Alert,
   AttemptRef,
+  CancelResult,
   InboundWebhook,
+  InitiateInput,
+  InitiateResult,
   Notifier,
   OneCDocumentRef,
   OneCPaymentDoc,
@@ -31,23 +34,42 @@ import { migrateToLatest } from '../../../gateway/store/migrations';
  * test calls the use case, then reads the store and the outbox, and runs a queued job itself.
  */
 
-/** A provider whose signatures are `ok`/`bad`, and whose status API answers what `status` holds (or throws it). */
+/**
+ * A provider whose signatures are `ok`/`bad`, and whose status API answers what `status` holds (or throws it);
+ * `statusOf` answers for one attempt (by its provider id) instead. It registers every attempt (`md-<n>`, a
+ * redirect to the form), cancels with what `cancel_` holds, and records what it was asked.
+ */
 export class FakeProvider implements AcquiringProvider {
   readonly name: ProviderName = 'sber';
   status_: ObservedStatus | Error = { state: 'pending', amount: 0, paidAmount: 0, refundedAmount: 0 };
+  readonly statusOf = new Map<string, ObservedStatus>();
   readonly statusCalls: AttemptRef[] = [];
+  readonly initiateCalls: InitiateInput[] = [];
+  cancel_: CancelResult | Error = { cancelled: true };
+  readonly cancelCalls: AttemptRef[] = [];
+  readonly refundCalls: { ref: AttemptRef; amount: number }[] = [];
   event: Partial<Extract<WebhookResult, { ok: true }>['event']> = {};
 
-  async initiate(): Promise<never> {
-    throw new Error('not used here');
+  async initiate(input: InitiateInput): Promise<InitiateResult> {
+    this.initiateCalls.push(input);
+    const providerRef = `md-new-${this.initiateCalls.length}`;
+    return { providerRef, action: { type: 'redirect', url: `https://bank.invalid/form?mdOrder=${providerRef}` } };
   }
   async status(ref: AttemptRef): Promise<ObservedStatus> {
     this.statusCalls.push(ref);
+    const own = ref.providerRef ? this.statusOf.get(ref.providerRef) : undefined;
+    if (own) return own;
     if (this.status_ instanceof Error) throw this.status_;
     return this.status_;
   }
-  async refund(): Promise<void> {}
-  async cancel(): Promise<void> {}
+  async refund(ref: AttemptRef, input: { amount: number }): Promise<void> {
+    this.refundCalls.push({ ref, amount: input.amount });
+  }
+  async cancel(ref: AttemptRef): Promise<CancelResult> {
+    this.cancelCalls.push(ref);
+    if (this.cancel_ instanceof Error) throw this.cancel_;
+    return this.cancel_;
+  }
   verifyWebhook(req: InboundWebhook): WebhookResult {
     if (req.params.signature !== 'ok') return { ok: false, refused: 'signature', reason: 'checksum does not verify' };
     if (req.params.operation === 'mystery') return { ok: false, refused: 'content', reason: 'unknown operation mystery' };
@@ -198,4 +220,36 @@ export async function seedPayment(b: FlowBench, amount = 150_000, providerRef = 
   };
   await insertAttempt(b.store.db, attempt);
   return { order, payment, attempt };
+}
+
+/** Another pending card payment of the same order, its attempt registered at the bank as `providerRef`. */
+export async function seedOrderPayment(b: FlowBench, order: { id: string; number: string; total: number }, providerRef: string) {
+  const payment = newPaymentRow({
+    id: newId(),
+    order_id: order.id,
+    organization_id: 'main',
+    method: 'card',
+    provider: 'sber',
+    amount: order.total,
+    return_url: null,
+    fail_url: null,
+  });
+  await insertPayment(b.store.db, payment);
+  const attempt = {
+    ...newAttemptRow({
+      id: newId(),
+      payment_id: payment.id,
+      organization_id: 'main',
+      provider: 'sber',
+      method: 'card',
+      amount: order.total,
+      order_number: `${order.number}-${providerRef.replace(/\W/g, '')}`.slice(0, 32),
+      expires_at: nowIso(Date.now() + 20 * 60_000),
+      next_check_at: nowIso(Date.now() + 60_000),
+    }),
+    state: 'active' as const,
+    provider_ref: providerRef,
+  };
+  await insertAttempt(b.store.db, attempt);
+  return { payment, attempt };
 }

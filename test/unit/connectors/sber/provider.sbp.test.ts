@@ -65,6 +65,28 @@ describe('Sber СБП and registry', () => {
     expect((await provider.status({ providerRef: open.providerRef, orderNumber: 'SBP-3' })).paidAmount).toBe(0);
   });
 
+  test('decline.do cancels only a registered, unpaid order: one in 3-D Secure or paid is refused (errorCode 7) and stays as it is', async () => {
+    const card = (n: string) => provider.initiate({ ...input(n), method: 'card' });
+    const fresh = await card('DECL-1');
+    expect(await provider.cancel({ providerRef: fresh.providerRef, orderNumber: 'DECL-1' })).toEqual({ cancelled: true });
+    expect(bank.orders.get(fresh.providerRef)!.orderStatus).toBe(6);
+
+    // the customer is on the issuer's 3-D Secure page: the bank does not decline it, and it can still be paid
+    const acs = await card('DECL-2');
+    bank.complete(acs.providerRef, 'acs');
+    expect(await provider.cancel({ providerRef: acs.providerRef, orderNumber: 'DECL-2' })).toEqual({
+      cancelled: false,
+      reason: expect.stringContaining('errorCode 7'),
+    });
+    expect(bank.orders.get(acs.providerRef)!.orderStatus).toBe(5);
+    bank.complete(acs.providerRef, 'paid');
+    expect((await provider.status({ providerRef: acs.providerRef, orderNumber: 'DECL-2' })).state).toBe('paid');
+
+    // paid: refused, never returned
+    expect(await provider.cancel({ providerRef: acs.providerRef, orderNumber: 'DECL-2' })).toMatchObject({ cancelled: false });
+    expect(bank.orders.get(acs.providerRef)).toMatchObject({ orderStatus: 2, refundedAmount: 0 });
+  });
+
   test('the registry: every order with money moved in the window, page after page, refunds as a total, unpaid ones left out', async () => {
     const from = new Date(Date.now() - 1000);
     const made: string[] = [];

@@ -333,23 +333,25 @@ describe('refund and cancel', () => {
 
   test('cancel gives an unpaid payment up, so it cannot be paid any more', async () => {
     const { ref, paymentId } = await started(shop);
-    await shop.cancel(ref);
+    expect(await shop.cancel(ref)).toEqual({ cancelled: true });
     expect(bank.complete(paymentId, 'paid').status).toBe('CANCELED');
+    // asked again: it is given up already
+    expect(await shop.cancel(ref)).toEqual({ cancelled: true });
   });
 
-  test('cancel never returns money: a payment paid meanwhile stays paid', async () => {
+  test('cancel never returns money: a payment paid meanwhile stays paid, and the answer says why nothing was cancelled', async () => {
     const { ref, paymentId } = await started(shop);
     bank.complete(paymentId, 'paid');
-    await shop.cancel(ref);
+    expect(await shop.cancel(ref)).toEqual({ cancelled: false, reason: 'the payment is CONFIRMED' });
     expect(bank.payments.get(paymentId)).toMatchObject({ status: 'CONFIRMED', refunded: 0 });
   });
 
-  test('cancel of a payment already final, unknown, or never registered is fine', async () => {
+  test('cancel of a payment already final, unknown, or never registered throws nothing and says it was not cancelled', async () => {
     const { ref, paymentId } = await started(shop);
     bank.complete(paymentId, 'declined');
-    await expect(shop.cancel(ref)).resolves.toBeUndefined();
-    await expect(shop.cancel({ providerRef: '42', orderNumber: 'x' })).resolves.toBeUndefined();
-    await expect(shop.cancel({ orderNumber: 'x' })).resolves.toBeUndefined();
+    expect(await shop.cancel(ref)).toMatchObject({ cancelled: false, reason: expect.stringContaining('REJECTED') });
+    expect(await shop.cancel({ providerRef: '42', orderNumber: 'x' })).toMatchObject({ cancelled: false });
+    expect(await shop.cancel({ orderNumber: 'x' })).toMatchObject({ cancelled: false });
   });
 });
 
