@@ -36,7 +36,7 @@ const onec = z
     password: z.string().optional(),
     /** OData: `ut11`, `unf` (files in mappings/) or the path of a mapping of one's own. */
     mapping: z.string().default('ut11'),
-    /** 1C refs (GUIDs) the documents need: acquiringTerminal, acquiringContract, bankAccount, cashFlowItem, currency, organization. */
+    /** 1C refs (GUIDs) the documents need: acquiringTerminal, acquiringContract, bankAccount, cashFlowItem, currency, organization, responsible (УТ: the user the documents are written by), vatRate (УНФ: the payment rows’ rate). */
     refs: z
       .record(z.string(), z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a 1C ref (GUID)'))
       .default({}),
