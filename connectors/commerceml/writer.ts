@@ -4,6 +4,9 @@ import { quantityThousandths, toRubleString, type Kopecks } from '../../gateway/
 import type { VatCode } from '../../gateway/domain/order';
 import type { CmlVersion, ExportOrder, WriteOptions } from './types';
 
+/** What is written is checked against 1C's own CommerceML 2.08 package before it is sent. */
+export { checkOrdersPackage, describeProblem, type PackageProblem } from './package-limits';
+
 /**
  * The answer to `mode=query`: the site's orders for 1C, one `КоммерческаяИнформация` with one
  * `Документ` per order.

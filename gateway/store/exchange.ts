@@ -86,12 +86,13 @@ export async function setFileState(
 
 // ---------------------------------------------------------------- orders
 
-/** The orders 1C has not taken yet: new, or changed since 1C last confirmed them. */
+/** The site's orders 1C has not taken yet: new, or changed since 1C last confirmed them (orders that came from 1C never go back). */
 export async function ordersToExport(db: Executor, organizations: string[]): Promise<OrderRow[]> {
   return db
     .selectFrom('orders')
     .selectAll()
     .where('organization_id', 'in', organizations)
+    .where('source', '<>', 'onec')
     .where((eb) => eb.or([eb('exported_at', 'is', null), eb('updated_at', '>', eb.ref('exported_at'))]))
     .orderBy('created_at')
     .execute();

@@ -9,6 +9,7 @@ import yazl from 'yazl';
 import { readDocuments } from '../../connectors/commerceml/reader';
 import type { ImportedDocument } from '../../connectors/commerceml/types';
 import { ExchangeClient, ExchangeError } from '../../connectors/commerceml/exchange-client';
+import { alerts } from '../helpers/fiscal';
 import { eventually, orderBody, SITE_AUTH, startHarness, type Harness, type HarnessOptions } from '../helpers/harness';
 import { SANDBOX } from '../sandbox/config';
 
@@ -263,6 +264,97 @@ describe('the orders document 1C reads (mode=query)', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('what 1C gets from query, and what it would refuse', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await exchangeHarness();
+  });
+  afterAll(() => h?.close());
+
+  /** One loading of orders as 1C runs it: checkauth → query → success; the documents 1C read. */
+  async function load(): Promise<ImportedDocument[]> {
+    const c = client(h);
+    await c.checkauth();
+    const q = await c.query(); // the client checks the answer against 1C's 2.08 package, as 1C does
+    await c.success();
+    return readAll(q.bytes);
+  }
+  const count = async () =>
+    Number(
+      (
+        await h.gateway.store.db
+          .selectFrom('orders')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  test('an order number over 11 characters is refused at creation (УТ would make a new order at every exchange); one made before is left out with an alert', async () => {
+    const before = await count();
+    const long = orderBody({ number: 'SITE-0000001' }); // 12 characters
+    const r = await h.call('POST', '/api/v1/orders', long, SITE_AUTH);
+    expect(r.status).toBe(422);
+    expect(r.body.error).toMatchObject({ code: 'order_number_too_long_for_1c' });
+    expect(r.body.error.message).toMatch(/11 characters/);
+    expect(r.body.error.details).toEqual([{ path: 'number', message: expect.stringMatching(/11/) }]);
+    expect(await count()).toBe(before);
+    // 11 characters is fine
+    const ok = await h.call('POST', '/api/v1/orders', orderBody({ number: 'SITE-000001' }), SITE_AUTH);
+    expect(ok.status).toBe(201);
+
+    // an order made before the number limit (or under another set-up) is not sent: 1C could never find it again
+    const old = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    await h.gateway.store.db.updateTable('orders').set({ number: 'LEGACY-00000001' }).where('id', '=', old.id).execute();
+    const docs = await load();
+    expect(docs.map((d) => d.number)).toContain('SITE-000001');
+    expect(docs.map((d) => d.number)).not.toContain('LEGACY-00000001');
+    const raised = await alerts(h);
+    expect(raised.map((a) => a.text).join('\n')).toMatch(/Заказ №LEGACY-00000001 не передан в 1С: номер длиннее 11 символов/);
+  });
+
+  test('orders that came from 1C are never sent back to 1C', async () => {
+    const c = client(h);
+    await c.checkauth();
+    await c.init();
+    await c.upload('v8_from_1c.xml', readFileSync(join(FIXTURES, 'to-1c-bitrix-2.05-cp1251.xml')));
+    await c.import('v8_from_1c.xml', { pollDelayMs: 100 });
+    const fromOneC = await h.gateway.store.db.selectFrom('orders').select('number').where('source', '=', 'onec').execute();
+    expect(fromOneC.length).toBeGreaterThan(0);
+    const sent = (await load()).map((d) => d.number);
+    for (const o of fromOneC) expect(sent).not.toContain(o.number);
+  });
+
+  test('an order 1C’s package could not take is left out with an alert; the other orders of the batch still go', async () => {
+    const good = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    const bad = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    // a line whose quantity has 4 decimals (CommerceML quantities have 3): stored by an older version
+    const items = JSON.parse(
+      (await h.gateway.store.db.selectFrom('orders').select('items').where('id', '=', bad.id).executeTakeFirstOrThrow()).items,
+    );
+    items[0].quantity = 1.0005;
+    await h.gateway.store.db
+      .updateTable('orders')
+      .set({ items: JSON.stringify(items) })
+      .where('id', '=', bad.id)
+      .execute();
+    const docs = await load();
+    expect(docs.map((d) => d.number)).toContain(good.number);
+    expect(docs.map((d) => d.number)).not.toContain(bad.number);
+    const raised = await alerts(h);
+    expect(raised.map((a) => a.text).join('\n')).toMatch(new RegExp(`Заказ №${bad.number} не передан в 1С`));
+    // confirmed: the good one is not sent again; the bad one stays waiting (sent once it is fixed)
+    const again = await load();
+    expect(again.map((d) => d.number)).not.toContain(good.number);
+    items[0].quantity = 1;
+    await h.gateway.store.db
+      .updateTable('orders')
+      .set({ items: JSON.stringify(items), updated_at: new Date().toISOString() })
+      .where('id', '=', bad.id)
+      .execute();
+    expect((await load()).map((d) => d.number)).toContain(bad.number);
   });
 });
 

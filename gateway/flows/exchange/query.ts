@@ -1,12 +1,15 @@
-import { CmlError, type CmlVersion, type ExportOrder } from '../../../connectors/commerceml/types';
-import { writeOrders } from '../../../connectors/commerceml/writer';
+import iconv from 'iconv-lite';
+import { CmlError, type CmlVersion, type ExportOrder, type WriteOptions } from '../../../connectors/commerceml/types';
+import { checkOrdersPackage, describeProblem, writeOrders } from '../../../connectors/commerceml/writer';
+import type { Alert } from '../../ports';
+import { ALERTS } from '../alerts/catalog';
 import type { Customer, OrderItem } from '../../domain/order';
 import { nowIso } from '../../store/db';
 import { listOrderPayments, paymentAttempts } from '../../store/payments';
 import type { ExchangeSessionsTable, OrderRow } from '../../store/schema';
 import { markExported, ordersToExport, updateSession } from '../../store/exchange';
 import type { FlowDeps } from '../deps';
-import { ExchangeBase, organizationsOf } from './session';
+import { ExchangeBase, numberLength, organizationsOf, SITE_NUMBER_MAX } from './session';
 
 const STATUS: Record<string, [string, string]> = {
   awaiting_payment: ['N', 'Принят'],
@@ -75,23 +78,69 @@ async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Pr
   };
 }
 
+/** Why 1C's package would refuse the order's document, in Russian; undefined when it fits. */
+function refusal(doc: ExportOrder, opts: WriteOptions): string | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = writeOrders([doc], opts);
+  } catch (e) {
+    return `документ не записывается в CommerceML (${(e as Error).message})`;
+  }
+  const { problems } = checkOrdersPackage(iconv.decode(bytes, opts.encoding === 'windows-1251' ? 'win1251' : 'utf8'));
+  return problems.length > 0 ? problems.map((p) => describeProblem(p, 'ru')).join('; ') : undefined;
+}
+
 /**
  * `mode=query`: the orders 1C has not confirmed yet (new, or changed since 1C last took them), in
  * the session's version and the base's encoding. They are marked as taken only at `success`: a
  * query never confirmed sends the same orders again.
+ *
+ * 1C reads the whole answer at once, with its CommerceML 2.08 package, and loads its orders in one
+ * transaction: one document it refuses loses the whole batch (and `success` never comes). So each
+ * order's document is checked on its own first; one that would break the package, and one whose
+ * number 1C could not find again (over 11 characters), is left out with an alert, and the rest go.
  */
 export async function queryOrders(d: FlowDeps, base: ExchangeBase, session: ExchangeSessionsTable): Promise<Buffer> {
   const queryAt = nowIso();
   const orders = await ordersToExport(d.store.db, organizationsOf(d, base));
-  const exported: ExportOrder[] = [];
-  for (const o of orders) exported.push(await exportOrder(d, base, o));
-  await updateSession(d.store.db, session.id, { query_at: queryAt, query_orders: JSON.stringify(orders.map((o) => [o.id, o.updated_at])) });
-  return writeOrders(exported, {
+  const opts: WriteOptions = {
     version: (session.version as CmlVersion) ?? base.version,
     encoding: base.encoding,
     generatedAt: new Date(queryAt),
     timeZone: base.timeZone,
+  };
+  const exported: ExportOrder[] = [];
+  const sent: [string, string][] = [];
+  const left: Alert[] = [];
+  for (const o of orders) {
+    if (numberLength(o.number) > SITE_NUMBER_MAX) {
+      left.push(ALERTS.exchange.numberTooLong(o, base.id, SITE_NUMBER_MAX));
+      continue;
+    }
+    let doc: ExportOrder;
+    try {
+      doc = await exportOrder(d, base, o);
+    } catch (e) {
+      left.push(ALERTS.exchange.notSent(o, base.id, `данные заказа не читаются (${(e as Error).message})`));
+      continue;
+    }
+    const why = refusal(doc, opts);
+    if (why) {
+      left.push(ALERTS.exchange.notSent(o, base.id, why));
+      continue;
+    }
+    exported.push(doc);
+    sent.push([o.id, o.updated_at]);
+  }
+  await d.store.db.transaction().execute(async (trx) => {
+    await updateSession(trx, session.id, { query_at: queryAt, query_orders: JSON.stringify(sent) });
+    for (const a of left) await d.alerts.raise(trx, a);
   });
+  if (left.length > 0) {
+    d.jobs.kick();
+    d.log.warn({ base: base.id, left: left.length }, 'exchange: orders left out of the query');
+  }
+  return writeOrders(exported, opts);
 }
 
 /** `mode=success`: 1C took what the last query sent; an order changed since then is sent again. */
