@@ -358,6 +358,87 @@ describe('what 1C gets from query, and what it would refuse', () => {
   });
 });
 
+describe('export marks: per 1C base, and what 1C itself uploaded', () => {
+  const SECOND = { user: '1c-unf', password: 'unf-password' };
+  let h: Harness;
+  beforeAll(async () => {
+    h = await exchangeHarness(
+      {},
+      {
+        overrides: (raw) =>
+          raw.exchange.bases.push({ id: 'unf', user: SECOND.user, password: SECOND.password, encoding: 'utf-8', version: '2.08' }),
+      },
+    );
+  });
+  afterAll(() => h?.close());
+
+  async function load(who: { user: string; password: string } = { user: SANDBOX.onecUser, password: SANDBOX.onecPassword }) {
+    const c = new ExchangeClient({ url: `${h.url}/exchange/1c`, ...who, timeoutMs: 30_000 });
+    await c.checkauth();
+    const q = await c.query();
+    await c.success();
+    return (await readAll(q.bytes)).map((d) => d.number);
+  }
+
+  /** 1C uploads the order with its own number for it (what УТ sends back after loading an order). */
+  async function upload(order: { externalId: string; number: string }, onecNumber: string): Promise<void> {
+    const c = client(h);
+    await c.checkauth();
+    await c.init();
+    const xml = `${'<?xml version="1.0" encoding="UTF-8"?>'}
+<КоммерческаяИнформация ВерсияСхемы="2.08" ДатаФормирования="2026-12-01T10:00:00"><Документ><Ид>9f1c2d3e-0000-4000-8000-00000000${onecNumber.slice(-4)}</Ид><Номер>${order.number}</Номер><Дата>2026-12-01</Дата><ХозОперация>Заказ товара</ХозОперация><Валюта>RUB</Валюта><Сумма>3500.00</Сумма>
+<ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Номер по 1С</Наименование><Значение>${onecNumber}</Значение></ЗначениеРеквизита><ЗначениеРеквизита><Наименование>Проведен</Наименование><Значение>true</Значение></ЗначениеРеквизита></ЗначенияРеквизитов></Документ></КоммерческаяИнформация>`;
+    const name = `documents___${onecNumber}.xml`;
+    await c.upload(name, Buffer.from(xml));
+    const notes = await c.import(name, { pollDelayMs: 100 });
+    expect(notes[0]).toMatch(/изменено заказов: 1/);
+  }
+
+  async function pay(order: { id: string }) {
+    const payment = (
+      await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `m-${order.id}` })
+    ).body;
+    await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
+    await eventually(async () => (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.status === 'paid');
+  }
+
+  test('two 1C bases serving one organization each get every order, and each confirms for itself', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    expect(await load()).toContain(order.number);
+    expect(await load(SECOND)).toContain(order.number);
+    // each base's success marks only its own
+    expect(await load()).not.toContain(order.number);
+    expect(await load(SECOND)).not.toContain(order.number);
+    // a change on the site goes to both
+    await pay(order);
+    expect(await load(SECOND)).toContain(order.number);
+    expect(await load()).toContain(order.number);
+  });
+
+  test('what 1C uploaded is not sent back to it at the next query, unless the site changed the order since', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    expect(await load()).toContain(order.number);
+    await upload(order, 'ЗК00-000101');
+    expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.onec.number).toBe('ЗК00-000101');
+    expect(await load()).not.toContain(order.number);
+    // the other base did not upload it: it gets the order with 1C's news like any change
+    expect(await load(SECOND)).toContain(order.number);
+
+    // the site changes it after 1C's upload: sent again
+    await pay(order);
+    await upload(order, 'ЗК00-000102');
+    expect(await load()).toContain(order.number);
+
+    // the site changed it (paid) before 1C's upload and 1C had not taken that yet: still sent
+    const other = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    expect(await load()).toContain(other.number);
+    await pay(other);
+    await upload(other, 'ЗК00-000103');
+    const docs = await load();
+    expect(docs).toContain(other.number);
+  });
+});
+
 describe('a round trip', () => {
   test('site order → query (windows-1251, 2.05) → 1C marks it paid and shipped → import: the order shows 1C’s payment and shipment', async () => {
     const h = await exchangeHarness();

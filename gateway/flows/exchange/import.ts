@@ -30,6 +30,7 @@ export function importFile(d: FlowDeps, base: ExchangeBase, session: ExchangeSes
     const path = join(sessionDir(d, session.id), name);
     const c: ImportContext = {
       d,
+      baseId: base.id,
       db: d.store.db,
       organizations: organizationsOf(d, base),
       timeZone: base.timeZone,

@@ -102,7 +102,7 @@ function refusal(doc: ExportOrder, opts: WriteOptions): string | undefined {
  */
 export async function queryOrders(d: FlowDeps, base: ExchangeBase, session: ExchangeSessionsTable): Promise<Buffer> {
   const queryAt = nowIso();
-  const orders = await ordersToExport(d.store.db, organizationsOf(d, base));
+  const orders = await ordersToExport(d.store.db, base.id, organizationsOf(d, base));
   const opts: WriteOptions = {
     version: (session.version as CmlVersion) ?? base.version,
     encoding: base.encoding,
@@ -149,7 +149,7 @@ export async function confirmQuery(d: FlowDeps, session: ExchangeSessionsTable):
     throw new CmlError('Нечего подтверждать: в этом сеансе не было запроса заказов (mode=query).');
   const sent = JSON.parse(session.query_orders) as [string, string][];
   await d.store.db.transaction().execute(async (trx) => {
-    await markExported(trx, sent);
+    await markExported(trx, session.base_id, sent);
     await updateSession(trx, session.id, { query_orders: null });
   });
   return sent.length;
