@@ -615,6 +615,36 @@ describe('bad input: a clear failure, nothing changed', () => {
     await refused('bomb.zip', await zip([{ name: 'big.xml', content: Buffer.alloc(900_000, 0x20) }]), /zip-бомб|больше допустимых/);
   });
 
+  test('a zip with one bad entry changes nothing, not even the orders of its good entries (every entry is checked first)', async () => {
+    const good = { name: 'orders-1.xml', content: Buffer.from(head + docXml('ZG-1') + '</КоммерческаяИнформация>') };
+    // a bomb after a good entry
+    await refused(
+      'late-bomb.zip',
+      await zip([good, { name: 'big.xml', content: Buffer.alloc(900_000, 0x20) }]),
+      /zip-бомб|больше допустимых/,
+    );
+    // a climbing name after a good entry (same length as "ok.xml" keeps the archive valid)
+    const named = await zip([good, { name: 'ok.xml', content: Buffer.from(head + '</КоммерческаяИнформация>') }]);
+    await refused('late-name.zip', Buffer.from(named.toString('latin1').split('ok.xml').join('../a.x'), 'latin1'), /Недопустимое имя/);
+    // a broken XML after a good entry
+    await refused(
+      'late-cut.zip',
+      await zip([good, { name: 'orders-2.xml', content: Buffer.from(head + docXml('ZG-2').slice(0, 90)) }]),
+      /оборван/,
+    );
+    const made = await h.gateway.store.db.selectFrom('orders').select('number').where('number', 'in', ['ZG-1', 'ZG-2']).execute();
+    expect(made).toEqual([]);
+  });
+
+  test('an XML file broken after hundreds of good documents changes nothing', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    const status = `<Документ><Ид>${order.externalId}</Ид><Номер>${order.number}</Номер><ХозОперация>Заказ товара</ХозОперация><ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Статус заказа</Наименование><Значение>[F] Выполнен</Значение></ЗначениеРеквизита><ЗначениеРеквизита><Наименование>Номер по 1С</Наименование><Значение>ЗК00-000900</Значение></ЗначениеРеквизита></ЗначенияРеквизитов></Документ>\n`;
+    const file = head + status.repeat(300) + docXml('CUT-1').slice(0, 90);
+    await refused('late-cut.xml', Buffer.from(file), /оборван/);
+    const after = (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body;
+    expect(after.onec).toMatchObject({ number: null, status: null });
+  });
+
   test('an upload past the size limit is refused and not kept (no 500 MB reaches the disk)', async () => {
     const c = await session();
     const e = await c.upload('huge.xml', Buffer.alloc(1_200_000, 0x20)).then(
