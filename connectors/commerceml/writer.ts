@@ -315,7 +315,7 @@ class Writer {
     };
     if (r.paymentMethod) req.push(['Метод оплаты', r.paymentMethod]);
     if (r.paymentMethodId) req.push(['Метод оплаты ИД', r.paymentMethodId]);
-    req.push(['Заказ оплачен', String(r.paid)]);
+    if (r.paid !== undefined) req.push(['Заказ оплачен', String(r.paid)]);
     if (r.paidAt) req.push(['Дата оплаты', date(r.paidAt, 'paidAt')]);
     if (r.paymentDocumentNumber) req.push(['Номер платежного документа', r.paymentDocumentNumber]);
     if (r.deliveryAllowed !== undefined) req.push(['Доставка разрешена', String(r.deliveryAllowed)]);

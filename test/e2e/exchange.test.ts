@@ -439,6 +439,51 @@ describe('export marks: per 1C base, and what 1C itself uploaded', () => {
   });
 });
 
+describe('one writer of payments per 1C base', () => {
+  async function paidOrderDocument(base: Record<string, unknown>): Promise<{ doc: ImportedDocument; text: string }> {
+    const h = await exchangeHarness(base);
+    try {
+      const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+      const payment = (
+        await h.call(
+          'POST',
+          `/api/v1/orders/${order.id}/payments`,
+          { method: 'card' },
+          { ...SITE_AUTH, 'idempotency-key': `w-${order.id}` },
+        )
+      ).body;
+      await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
+      await eventually(async () => (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.status === 'paid');
+      const c = client(h);
+      await c.checkauth();
+      const q = await c.query();
+      const doc = (await readAll(q.bytes)).find((d) => d.number === order.number)!;
+      return { doc, text: q.text };
+    } finally {
+      await h.close();
+    }
+  }
+
+  test('1C writes them (no transport): the exchange carries «Заказ оплачен», «Дата оплаты», «Номер платежного документа»', async () => {
+    const { doc } = await paidOrderDocument({ version: '2.09', encoding: 'utf-8' });
+    expect(doc.requisites).toMatchObject({ 'Заказ оплачен': 'true', 'Метод оплаты': 'Банковская карта' });
+    expect(doc.requisites['Дата оплаты']).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    expect(doc.requisites['Номер платежного документа']).toBeTruthy();
+    expect(doc.payments).toHaveLength(1);
+  });
+
+  test('the gateway writes them: the exchange leaves out what makes УТ or УНФ create a payment document of their own', async () => {
+    const { doc, text } = await paidOrderDocument({ version: '2.09', encoding: 'utf-8', paymentsWrittenBy: 'gateway' });
+    expect(doc.requisites['Заказ оплачен']).toBeUndefined();
+    expect(doc.requisites['Дата оплаты']).toBeUndefined();
+    expect(doc.requisites['Номер платежного документа']).toBeUndefined();
+    expect(doc.payments).toEqual([]);
+    expect(text).not.toContain('<Оплаты>');
+    // what the order is stays readable: its status and payment method
+    expect(doc.requisites).toMatchObject({ 'Статус заказа': '[P] Оплачен', 'Метод оплаты': 'Банковская карта' });
+  });
+});
+
 describe('a round trip', () => {
   test('site order → query (windows-1251, 2.05) → 1C marks it paid and shipped → import: the order shows 1C’s payment and shipment', async () => {
     const h = await exchangeHarness();

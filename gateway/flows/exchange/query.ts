@@ -3,6 +3,7 @@ import { CmlError, type CmlVersion, type ExportOrder, type WriteOptions } from '
 import { checkOrdersPackage, describeProblem, writeOrders } from '../../../connectors/commerceml/writer';
 import type { Alert } from '../../ports';
 import { ALERTS } from '../alerts/catalog';
+import { paymentsWriterOf } from '../../config/schema';
 import type { Customer, OrderItem } from '../../domain/order';
 import { nowIso } from '../../store/db';
 import { listOrderPayments, paymentAttempts } from '../../store/payments';
@@ -63,9 +64,14 @@ async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Pr
     requisites: {
       paymentMethod: last ? (METHOD[last.method] ?? last.method) : 'Банковская карта',
       ...(last ? { paymentMethodId: last.method } : {}),
-      paid: isPaid,
-      ...(paid?.paid_at ? { paidAt: paid.paid_at } : order.onec_paid_at ? { paidAt: order.onec_paid_at } : {}),
-      ...(attempt?.provider_ref ? { paymentDocumentNumber: attempt.provider_ref } : paid ? { paymentDocumentNumber: paid.id } : {}),
+      // when the gateway writes the payments into this base, 1C must not make its own from these
+      ...(paymentsWriterOf(d.config, base) === 'onec'
+        ? {
+            paid: isPaid,
+            ...(paid?.paid_at ? { paidAt: paid.paid_at } : order.onec_paid_at ? { paidAt: order.onec_paid_at } : {}),
+            ...(attempt?.provider_ref ? { paymentDocumentNumber: attempt.provider_ref } : paid ? { paymentDocumentNumber: paid.id } : {}),
+          }
+        : {}),
       status: `[${statusId}] ${status}`,
       statusId,
       statusChangedAt: order.updated_at,
