@@ -752,6 +752,16 @@ describe('bad input: a clear failure, nothing changed', () => {
     });
   });
 
+  test('amounts in the answers of a windows-1251 base are written in «руб.» (₽ has no windows-1251 code and would arrive as «?»)', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    const c = await session();
+    const file = `${head}<Документ><Ид>${order.externalId}</Ид><Номер>${order.number}</Номер><ХозОперация>Заказ товара</ХозОперация><Сумма>3400.00</Сумма></Документ></КоммерческаяИнформация>`;
+    await c.upload('total.xml', Buffer.from(file));
+    const notes = (await c.import('total.xml', { pollDelayMs: 100 })).join('\n');
+    expect(notes).toMatch(/сумма в 1С 3\u00a0400,00\u00a0руб\., на сайте 3\u00a0500,00\u00a0руб\./);
+    expect(notes).not.toMatch(/\?|₽/);
+  });
+
   test('never an HTML page or a redirect, whatever the request', async () => {
     for (const path of ['/exchange/1c', '/1c_exchange.php', '/bitrix/admin/1c_exchange.php']) {
       const r = await raw(`${path}?type=sale&mode=init`);

@@ -41,7 +41,8 @@ function answer(ctx: Context, base: ExchangeBase | undefined, lines: string[]): 
   ctx.status = 200;
   ctx.set('Cache-Control', 'no-store');
   ctx.type = `text/plain; charset=${cp1251 ? 'windows-1251' : 'utf-8'}`;
-  ctx.body = cp1251 ? iconv.encode(text, 'win1251') : text;
+  // ₽ has no windows-1251 code (it would arrive as «?»): amounts are written in «руб.» there
+  ctx.body = cp1251 ? iconv.encode(text.replace(/₽/g, 'руб.'), 'win1251') : text;
 }
 
 function sessionIdOf(ctx: Context): string | undefined {
