@@ -228,12 +228,12 @@ export const ALERTS = {
         { orderId: order.id, number: order.number, base },
       ),
     /** A site order 1C's CommerceML package would refuse (and with it the whole answer): left out of `query`. */
-    notSent: (order: { id: string; number: string }, base: string, reason: string): Alert =>
+    notSent: (order: { id: string; number: string }, base: string, reason: string, detail?: string): Alert =>
       exchangeAlert(
         `not-sent:${base}:${order.id}`,
         'Заказ не передан в 1С',
-        `Заказ №${order.number} не передан в 1С (база обмена «${base}»): ${reason}. С таким документом 1С отвергла бы весь обмен, поэтому заказ пропущен, остальные переданы. Исправьте заказ: он уйдёт в 1С при следующем обмене.`,
-        { orderId: order.id, number: order.number, base },
+        `Заказ №${order.number} не передан в 1С (база обмена «${base}»): ${reason}. С таким документом 1С отвергла бы весь обмен, поэтому заказ пропущен, остальные переданы. Заказ ждёт в очереди обмена и уйдёт в 1С, когда будет исправлен; до тех пор при необходимости введите его в 1С вручную.`,
+        { orderId: order.id, number: order.number, base, detail: detail ?? null },
       ),
   },
 } as const;

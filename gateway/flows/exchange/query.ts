@@ -84,16 +84,19 @@ async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Pr
   };
 }
 
-/** Why 1C's package would refuse the order's document, in Russian; undefined when it fits. */
-function refusal(doc: ExportOrder, opts: WriteOptions): string | undefined {
+/** Why 1C's package would refuse the order's document (Russian, and the writer's own words); undefined when it fits. */
+function refusal(doc: ExportOrder, opts: WriteOptions): { reason: string; detail?: string } | undefined {
   let bytes: Buffer;
   try {
     bytes = writeOrders([doc], opts);
   } catch (e) {
-    return `документ не записывается в CommerceML (${(e as Error).message})`;
+    return {
+      reason: 'его строки или суммы не укладываются в формат CommerceML (количество до 3 знаков после запятой, суммы в копейках)',
+      detail: (e as Error).message,
+    };
   }
   const { problems } = checkOrdersPackage(iconv.decode(bytes, opts.encoding === 'windows-1251' ? 'win1251' : 'utf8'));
-  return problems.length > 0 ? problems.map((p) => describeProblem(p, 'ru')).join('; ') : undefined;
+  return problems.length > 0 ? { reason: problems.map((p) => describeProblem(p, 'ru')).join('; ') } : undefined;
 }
 
 /**
@@ -127,12 +130,12 @@ export async function queryOrders(d: FlowDeps, base: ExchangeBase, session: Exch
     try {
       doc = await exportOrder(d, base, o);
     } catch (e) {
-      left.push(ALERTS.exchange.notSent(o, base.id, `данные заказа не читаются (${(e as Error).message})`));
+      left.push(ALERTS.exchange.notSent(o, base.id, 'данные заказа на сайте не читаются', (e as Error).message));
       continue;
     }
     const why = refusal(doc, opts);
     if (why) {
-      left.push(ALERTS.exchange.notSent(o, base.id, why));
+      left.push(ALERTS.exchange.notSent(o, base.id, why.reason, why.detail));
       continue;
     }
     exported.push(doc);
