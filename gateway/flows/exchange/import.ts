@@ -74,7 +74,7 @@ const xmlStream = (path: string) => createReadStream(path, { highWaterMark: 64 *
 
 /** Reads every document of one XML stream without applying any: throws what the file would be refused for. */
 async function checkStream(stream: NodeJS.ReadableStream, bytes: number): Promise<void> {
-  await readDocuments(stream, () => undefined, { parallel: bytes > PARALLEL_FROM_BYTES });
+  await readDocuments(stream, () => undefined, { parallel: bytes > PARALLEL_FROM_BYTES, checkOnly: true });
 }
 
 /** Documents of one XML stream, applied a batch at a time. */
