@@ -3,14 +3,18 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { XMLValidator } from 'fast-xml-parser';
 import iconv from 'iconv-lite';
+import { checkOrdersPackage, describeProblem } from './package-limits';
 
 /**
  * A client that drives the sale side of 1C's "Обмен с сайтом" (CommerceML 2, the Bitrix protocol)
- * the way 1C:Enterprise does: checkauth (Basic) → init → query → success → file (chunks of
- * `file_limit`) → import (called again while `progress`). Like 1C it never follows a redirect,
- * refuses HTML pages and non-200 answers, reads text answers by their first line
- * (`success` / `progress` / `failure`) and insists that the XML prolog, the HTTP charset and the
- * bytes of the orders document agree. Used by the tests, the sandbox and `onec-gateway exchange-test`.
+ * the way УТ 11 and УНФ do (their ОбменССайтом module): loading orders is checkauth (Basic) →
+ * query → success, with no `init` before the query; uploading 1C's orders is a new checkauth → init
+ * → file (chunks of `file_limit`) → import (called again while `progress`). Like 1C it never follows
+ * a redirect, refuses HTML pages and non-200 answers, reads text answers by their first line
+ * (`success` / `progress` / `failure`), takes an `init` answer of exactly two lines only, and takes
+ * the orders document only when it starts with `<?xml`, its prolog, HTTP charset and bytes agree and
+ * every `Документ` fits 1C's CommerceML 2.08 package (one that does not makes 1C reject the whole
+ * answer). Used by the tests, the sandbox and `onec-gateway exchange-test`.
  */
 
 export type ExchangeMode = 'checkauth' | 'init' | 'query' | 'success' | 'file' | 'import' | 'info';
@@ -21,7 +25,7 @@ export interface ExchangeClientOptions {
   url: string;
   user: string;
   password: string;
-  /** Sent as `version` at init, like newer 1C; omit to not send it. */
+  /** Sent as `version` at init (some set-ups do); the answer must still be exactly two lines. Omit to not send it. */
   version?: string;
   /** Default '1C+Enterprise/8.3'. */
   userAgent?: string;
@@ -34,10 +38,7 @@ export interface ExchangeClientOptions {
 export interface InitResult {
   zip: boolean;
   fileLimit: number;
-  /** The version the site says it will use (echoed when `version` was sent). */
-  version?: string;
-  sessid?: string;
-  /** Every line of the answer. */
+  /** Both lines of the answer. */
   lines: string[];
 }
 
@@ -232,7 +233,7 @@ export class ExchangeClient {
     return lines.slice(1);
   }
 
-  /** `GET ?type=sale&mode=init[&version=…][&sessid=…]`: `zip=yes|no`, `file_limit=<bytes>`, maybe `sessid=`, `version=`. */
+  /** `GET ?type=sale&mode=init[&version=…][&sessid=…]`: exactly `zip=yes|no` and `file_limit=<bytes>`. */
   async init(): Promise<InitResult> {
     this.needCookie('init');
     const params: Record<string, string> = {};
@@ -241,32 +242,30 @@ export class ExchangeClient {
     const lines = this.textLines('init', raw);
     const first = lines[0]?.trim().toLowerCase();
     if (first === 'failure') throw new ExchangeError('init', lines.slice(1).join('\n').trim() || '(failure without a reason)', raw.status);
-    const values = new Map<string, string>();
-    for (const l of lines) {
-      const m = /^\s*([A-Za-z_]+)\s*=\s*(.*?)\s*$/.exec(l);
-      if (m) values.set(m[1].toLowerCase(), m[2]);
-    }
-    const zip = values.get('zip');
-    const limit = values.get('file_limit');
+    // 1C aborts the upload unless the answer has exactly two lines (ОбменССайтом.ВыгрузитьНаСайт)
+    if (lines.length !== 2)
+      throw new ExchangeError(
+        'init',
+        `1C needs exactly two lines ("zip=…" and "file_limit=…"), got ${lines.length}: ${JSON.stringify(lines.join('\n').slice(0, 200))}`,
+        raw.status,
+      );
+    // line 1 is compared with zip=yes, line 2 read as file_limit=<bytes>; nothing else is read
+    const zip = /^\s*zip\s*=\s*(.*?)\s*$/i.exec(lines[0])?.[1].toLowerCase();
+    const limit = /^\s*file_limit\s*=\s*(.*?)\s*$/i.exec(lines[1])?.[1];
     if (zip !== 'yes' && zip !== 'no')
       throw new ExchangeError(
         'init',
-        `the answer has no "zip=yes" or "zip=no" line (got ${JSON.stringify(lines.join('\n').slice(0, 200))})`,
+        `the first line is not "zip=yes" or "zip=no" (got ${JSON.stringify(lines.join('\n').slice(0, 200))})`,
         raw.status,
       );
     if (limit === undefined || !/^\d+$/.test(limit) || Number(limit) < 1) {
       throw new ExchangeError(
         'init',
-        `the answer has no usable "file_limit=<bytes>" line (got ${JSON.stringify(lines.join('\n').slice(0, 200))})`,
+        `the second line is not a usable "file_limit=<bytes>" (got ${JSON.stringify(lines.join('\n').slice(0, 200))})`,
         raw.status,
       );
     }
     const result: InitResult = { zip: zip === 'yes', fileLimit: Number(limit), lines };
-    if (values.get('version')) result.version = values.get('version');
-    if (values.get('sessid')) {
-      result.sessid = values.get('sessid');
-      this.sessid = result.sessid;
-    }
     this.initResult = result;
     return result;
   }
@@ -347,8 +346,10 @@ export class ExchangeClient {
   }
 
   /**
-   * The whole sale exchange as 1C runs it: checkauth → init → query → success → for each file
-   * upload and import until `success`. Stops at the first failed step, like 1C; the log says why.
+   * The whole sale exchange as 1C runs it (ОбменССайтом.ВыполнитьОбменЗаказами): checkauth → query →
+   * success (no init: 1C loads the site's orders first); then, when it has files to send, a new
+   * checkauth → init → for each file upload and import until `success`. Stops at the first failed
+   * step, like 1C; the log says why.
    */
   async exchange(files: { name: string; content: Buffer }[], opts: ExchangeRunOptions = {}): Promise<ExchangeStep[]> {
     const log: ExchangeStep[] = [];
@@ -368,27 +369,27 @@ export class ExchangeClient {
       opts.onStep?.(entry);
       return entry.ok;
     };
-    const ok =
-      (await run('checkauth', undefined, async () => {
+    const login = () =>
+      run('checkauth', undefined, async () => {
         await this.checkauth();
         return [
           `cookie ${this.cookie!.name}`,
           ...(this.sessid ? ['sessid received'] : []),
           ...(this.timestamp !== undefined ? [`timestamp=${this.timestamp}`] : []),
         ];
-      })) &&
-      (await run('init', undefined, async () => {
-        const r = await this.init();
-        return [
-          `zip=${r.zip ? 'yes' : 'no'}`,
-          `file_limit=${r.fileLimit}`,
-          ...(r.version ? [`version=${r.version}`] : []),
-          ...(r.sessid ? ['sessid received'] : []),
-        ];
-      })) &&
+      });
+    const ok =
+      (await login()) &&
       (await run('query', undefined, async () => describeXml(await this.query()))) &&
       (await run('success', undefined, () => this.success()));
-    if (!ok) return log;
+    if (!ok || files.length === 0) return log;
+    const ready =
+      (await login()) &&
+      (await run('init', undefined, async () => {
+        const r = await this.init();
+        return [`zip=${r.zip ? 'yes' : 'no'}`, `file_limit=${r.fileLimit}`];
+      }));
+    if (!ready) return log;
     for (const f of files) {
       const uploaded = await run('file', f.name, async () => {
         const r = await this.upload(f.name, f.content);
@@ -459,6 +460,19 @@ export class ExchangeClient {
     if (b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff)))
       throw new ExchangeError(mode, `${PARSE_FAILED}: the document is UTF-16 (1C reads windows-1251 or utf-8)`, raw.status);
 
+    if (orders && b.subarray(0, 2).toString('latin1') === 'PK')
+      throw new ExchangeError(
+        mode,
+        `${PARSE_FAILED}: the orders came as a zip archive; 1C passes the answer through a text string and the archive arrives broken: send plain XML`,
+        raw.status,
+      );
+    // 1C loads the answer only when it begins with "<?xml" (or "PK"); anything else, even a blank line, loads nothing
+    if (orders && !head.startsWith('<?xml'))
+      throw new ExchangeError(
+        mode,
+        `${PARSE_FAILED}: the answer does not begin with "<?xml" (${JSON.stringify(head.slice(0, 20))}): 1C loads nothing from it`,
+        raw.status,
+      );
     const prologMatch = /^\s*<\?xml\b([^?]*)\?>/.exec(head);
     const prolog = prologMatch ? /\bencoding\s*=\s*["']([^"']+)["']/.exec(prologMatch[1])?.[1] : undefined;
     const header = charsetOf(contentType);
@@ -489,6 +503,20 @@ export class ExchangeClient {
     const rootName = rootTag?.[1].replace(/^[^:]*:/, '');
     if (orders && rootName !== ROOT)
       throw new ExchangeError(mode, `${PARSE_FAILED}: the root element is <${rootTag?.[1] ?? '?'}>, not <${ROOT}>`, raw.status);
+    if (orders) {
+      // 1C reads the answer with its CommerceML 2.08 package: one document out of it and the whole batch is refused
+      const { problems } = checkOrdersPackage(text);
+      if (problems.length > 0) {
+        const listed = problems
+          .slice(0, 5)
+          .map((p) => `Документ ${p.document}${p.number !== undefined ? ` №${p.number}` : ''}: ${describeProblem(p, 'en')}`);
+        throw new ExchangeError(
+          mode,
+          `1C's CommerceML 2.08 package refuses the answer (every order of it is lost, no success is sent): ${listed.join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`,
+          raw.status,
+        );
+      }
+    }
     const version = rootName === ROOT ? /(?:^|\s)ВерсияСхемы\s*=\s*["']([^"']*)["']/u.exec(rootTag![2])?.[1] : undefined;
     const documents = (text.match(/<(?:[^\s<>/:]+:)?Документ[\s>/]/gu) ?? []).length;
     const warnings: string[] = [];

@@ -21,7 +21,8 @@ parentPort!.on('message', (m: ParseRequest) => {
   let failure: ParsedBatch['failure'];
   for (let i = 0; i < m.texts.length; i++) {
     try {
-      docs.push(parseDocument(m.texts[i]));
+      const doc = parseDocument(m.texts[i]);
+      if (!m.checkOnly) docs.push(doc);
     } catch (e) {
       failure = { n: m.first + i, error: (e as Error).message, text: e instanceof CmlError ? e.text : undefined };
       break;

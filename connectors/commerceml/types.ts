@@ -43,7 +43,11 @@ export interface ExportOrder {
   requisites: {
     paymentMethod: string;
     paymentMethodId?: string;
-    paid: boolean;
+    /**
+     * «Заказ оплачен». Undefined leaves it out, with `paidAt` and `paymentDocumentNumber` (and 2.09's
+     * `Оплаты`): what makes УТ and УНФ create a payment document of their own.
+     */
+    paid?: boolean;
     paidAt?: string;
     paymentDocumentNumber?: string;
     status: string;

@@ -4,6 +4,9 @@ import { quantityThousandths, toRubleString, type Kopecks } from '../../gateway/
 import type { VatCode } from '../../gateway/domain/order';
 import type { CmlVersion, ExportOrder, WriteOptions } from './types';
 
+/** What is written is checked against 1C's own CommerceML 2.08 package before it is sent. */
+export { checkOrdersPackage, describeProblem, type PackageProblem } from './package-limits';
+
 /**
  * The answer to `mode=query`: the site's orders for 1C, one `КоммерческаяИнформация` with one
  * `Документ` per order.
@@ -312,7 +315,7 @@ class Writer {
     };
     if (r.paymentMethod) req.push(['Метод оплаты', r.paymentMethod]);
     if (r.paymentMethodId) req.push(['Метод оплаты ИД', r.paymentMethodId]);
-    req.push(['Заказ оплачен', String(r.paid)]);
+    if (r.paid !== undefined) req.push(['Заказ оплачен', String(r.paid)]);
     if (r.paidAt) req.push(['Дата оплаты', date(r.paidAt, 'paidAt')]);
     if (r.paymentDocumentNumber) req.push(['Номер платежного документа', r.paymentDocumentNumber]);
     if (r.deliveryAllowed !== undefined) req.push(['Доставка разрешена', String(r.deliveryAllowed)]);

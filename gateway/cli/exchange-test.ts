@@ -11,13 +11,16 @@ import { ExchangeClient, type ExchangeStep } from '../../connectors/commerceml/e
 
 export const USAGE = `usage: onec-gateway exchange-test <url> --user <user> --password <password> [options]
 
-Runs 1C's "Обмен с сайтом" (sale) against <url> as 1C:Enterprise does:
-checkauth → init → query → success → for each --file: file (in chunks) → import.
+Runs 1C's "Обмен с сайтом" (sale) against <url> as УТ 11 and УНФ do:
+checkauth → query → success (no init before the query; the orders document is
+checked against 1C's CommerceML 2.08 package, one bad document loses them all),
+then, with --file: checkauth → init (exactly two lines) → for each file:
+file (in chunks) → import.
 
   <url>                 the exchange URL as entered in 1C, e.g. http://host/exchange/1c
   --user <user>         the exchange login
   --password <pass>     the exchange password (or set EXCHANGE_PASSWORD)
-  --version <v>         send version=<v> at init, like newer 1C (e.g. 2.05, 2.10)
+  --version <v>         send version=<v> at init (e.g. 2.05, 2.10)
   --file <path> ...     a file 1C sends (orders XML or zip); repeat or list several
   --chunk-bytes <n>     upload chunk size instead of the site's file_limit
   --timeout-ms <n>      per request (default 60000)

@@ -122,6 +122,55 @@ const organization = z.object({
   doublePayment: z.enum(['refund', 'alert']).default('alert'),
 });
 
+// ---------------------------------------------------------------- the exchange's bases, checked against the organizations
+
+/** What the checks read of the config (the parsed config has it). */
+interface ExchangeCheckInput {
+  organizations: { id: string; onec: { transport: string } }[];
+  exchange: { bases: { organizations?: string[]; paymentsWrittenBy?: 'onec' | 'gateway' }[] };
+}
+
+/** Who writes the payment documents into a base: as set, else `gateway` when an organization it serves delivers payments. */
+export function paymentsWriterOf(
+  cfg: Pick<ExchangeCheckInput, 'organizations'>,
+  base: ExchangeCheckInput['exchange']['bases'][number],
+): 'onec' | 'gateway' {
+  if (base.paymentsWrittenBy) return base.paymentsWrittenBy;
+  const served = cfg.organizations.filter((o) => !base.organizations || base.organizations.includes(o.id));
+  return served.some((o) => o.onec.transport !== 'none') ? 'gateway' : 'onec';
+}
+
+/**
+ * One writer of payments per 1C base: a base where 1C writes the payment document itself from the
+ * exchange's requisites must not also get the same payment from the gateway over OData, HTTP or
+ * SOAP (an organization it serves with an `onec.transport`). And a base names only organizations that exist.
+ */
+function checkExchangeBases(cfg: ExchangeCheckInput, ctx: z.RefinementCtx): void {
+  cfg.exchange.bases.forEach((base, b) => {
+    for (const [k, id] of (base.organizations ?? []).entries()) {
+      if (!cfg.organizations.some((o) => o.id === id))
+        ctx.addIssue({ code: 'custom', path: ['exchange', 'bases', b, 'organizations', k], message: `no organization with id "${id}"` });
+    }
+    if (base.paymentsWrittenBy !== 'onec') return;
+    cfg.organizations.forEach((org, i) => {
+      if (base.organizations && !base.organizations.includes(org.id)) return;
+      if (org.onec.transport === 'none') return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['exchange', 'bases', b, 'paymentsWrittenBy'],
+        message:
+          `"onec" (1C creates the payment document itself from the exchange's «Заказ оплачен» / «Дата оплаты»), but ` +
+          `organizations[${i}].onec.transport is "${org.onec.transport}": the gateway would write the same payment of "${org.id}" into 1C a second time. ` +
+          `Set organizations[${i}].onec.transport: none, or exchange.bases[${b}].paymentsWrittenBy: gateway`,
+      });
+    });
+  });
+}
+
+export type OrganizationConfig = GatewayConfig['organizations'][number];
+export type PaymentMethodConfig = NonNullable<OrganizationConfig['payments']['card']>;
+export type OneCConfig = OrganizationConfig['onec'];
+
 export const configSchema = z
   .object({
     server: z
@@ -230,6 +279,15 @@ export const configSchema = z
               timeZone: z.string().default('Europe/Moscow'),
               /** The site's name in the "Сайт" requisite. */
               site: z.string().optional(),
+              /**
+               * Who writes the payment document (ОперацияПоПлатежнойКарте) of a site payment into this
+               * base — one writer only: `onec`, 1C itself, from the exchange's «Заказ оплачен» (УТ) or
+               * «Дата оплаты» / «Метод оплаты» / «Номер платежного документа» (УНФ); `gateway`, the
+               * gateway over the organizations' `onec.transport`, and the exchange leaves those
+               * requisites out. Default: `gateway` when an organization the base serves has a
+               * transport, else `onec`. Checked at start (see checkExchangeBases).
+               */
+              paymentsWrittenBy: z.enum(['onec', 'gateway']).optional(),
             }),
           )
           .default([]),
@@ -261,9 +319,7 @@ export const configSchema = z
         }
       }
     });
-  });
+  })
+  .superRefine(checkExchangeBases);
 
 export type GatewayConfig = z.infer<typeof configSchema>;
-export type OrganizationConfig = GatewayConfig['organizations'][number];
-export type PaymentMethodConfig = NonNullable<OrganizationConfig['payments']['card']>;
-export type OneCConfig = OrganizationConfig['onec'];

@@ -86,20 +86,52 @@ export async function setFileState(
 
 // ---------------------------------------------------------------- orders
 
-/** The orders 1C has not taken yet: new, or changed since 1C last confirmed them. */
-export async function ordersToExport(db: Executor, organizations: string[]): Promise<OrderRow[]> {
+/**
+ * The site's orders a 1C base has not taken yet: new, or changed since that base last confirmed them
+ * (each base has its own marks; orders that came from 1C never go back). A base with no mark of its
+ * own for an order goes by the order's mark from before marks were kept per base.
+ */
+export async function ordersToExport(db: Executor, baseId: string, organizations: string[]): Promise<OrderRow[]> {
   return db
     .selectFrom('orders')
-    .selectAll()
-    .where('organization_id', 'in', organizations)
-    .where((eb) => eb.or([eb('exported_at', 'is', null), eb('updated_at', '>', eb.ref('exported_at'))]))
-    .orderBy('created_at')
+    .leftJoin('exchange_exports as x', (j) => j.onRef('x.order_id', '=', 'orders.id').on('x.base_id', '=', baseId))
+    .selectAll('orders')
+    .where('orders.organization_id', 'in', organizations)
+    .where('orders.source', '<>', 'onec')
+    .where((eb) => {
+      const mark = eb.fn.coalesce('x.exported_at', 'orders.exported_at');
+      return eb.or([eb(mark, 'is', null), eb('orders.updated_at', '>', mark)]);
+    })
+    .orderBy('orders.created_at')
     .execute();
 }
 
-/** 1C confirmed the orders a query sent, each as it was then (`updatedAt`): one changed since is sent again. */
-export async function markExported(db: Executor, sent: [id: string, updatedAt: string][]): Promise<void> {
-  for (const [id, updatedAt] of sent) await db.updateTable('orders').set({ exported_at: updatedAt }).where('id', '=', id).execute();
+/** Sets a base's mark of an order (a row of its own, made on first use). */
+export async function setExportMark(db: Executor, baseId: string, orderId: string, at: string): Promise<void> {
+  const u = await db
+    .updateTable('exchange_exports')
+    .set({ exported_at: at })
+    .where('base_id', '=', baseId)
+    .where('order_id', '=', orderId)
+    .executeTakeFirst();
+  if (Number(u.numUpdatedRows) === 0)
+    await db.insertInto('exchange_exports').values({ base_id: baseId, order_id: orderId, exported_at: at }).execute();
+}
+
+/** A base confirmed the orders a query sent, each as it was then (`updatedAt`): one changed since is sent again. */
+export async function markExported(db: Executor, baseId: string, sent: [id: string, updatedAt: string][]): Promise<void> {
+  for (const [id, updatedAt] of sent) await setExportMark(db, baseId, id, updatedAt);
+}
+
+/** The state of an order a base last confirmed (its own mark, else the order's from before per-base marks). */
+export async function exportMark(db: Executor, baseId: string, order: Pick<OrderRow, 'id' | 'exported_at'>): Promise<string | null> {
+  const own = await db
+    .selectFrom('exchange_exports')
+    .select('exported_at')
+    .where('base_id', '=', baseId)
+    .where('order_id', '=', order.id)
+    .executeTakeFirst();
+  return own?.exported_at ?? order.exported_at;
 }
 
 /** An order of these organizations that 1C names by number (the newest), or by its id, external id or 1C ref. */
@@ -121,11 +153,13 @@ export async function findOrderNamed(db: Executor, organizations: string[], key:
   );
 }
 
-/** Writes the fields of an order that 1C changed (and its updated_at). */
-export async function updateOrderFields(db: Executor, id: string, values: Partial<OrderRow>): Promise<void> {
+/** Writes the fields of an order that 1C changed, and its updated_at (answered). */
+export async function updateOrderFields(db: Executor, id: string, values: Partial<OrderRow>): Promise<string> {
+  const updatedAt = nowIso();
   await db
     .updateTable('orders')
-    .set({ ...values, updated_at: nowIso() })
+    .set({ ...values, updated_at: updatedAt })
     .where('id', '=', id)
     .execute();
+  return updatedAt;
 }

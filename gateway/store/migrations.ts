@@ -351,6 +351,26 @@ const m0006: Migration = {
   },
 };
 
+/**
+ * CommerceML export marks per 1C base: which state of an order each base confirmed (`mode=success`).
+ * `orders.exported_at` stays as the mark of orders confirmed before, for a base with none of its own.
+ */
+const m0007: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema
+      .createTable('exchange_exports')
+      .addColumn('base_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('order_id', t.id, (c) => c.notNull())
+      .addColumn('exported_at', t.ts, (c) => c.notNull())
+      .addPrimaryKeyConstraint('exchange_exports_pk', ['base_id', 'order_id'])
+      .execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('exchange_exports').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -359,6 +379,7 @@ export const migrations: Record<string, Migration> = {
   '0004_sbp_history': m0004,
   '0005_fiscal': m0005,
   '0006_onec_waiting': m0006,
+  '0007_exchange_exports': m0007,
 };
 
 class InCodeProvider implements MigrationProvider {

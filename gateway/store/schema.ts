@@ -16,6 +16,7 @@ export interface Database {
   sync_state: SyncStateTable;
   exchange_sessions: ExchangeSessionsTable;
   exchange_files: ExchangeFilesTable;
+  exchange_exports: ExchangeExportsTable;
   idempotency_keys: IdempotencyKeysTable;
   jobs: JobsTable;
   schedules: SchedulesTable;
@@ -63,6 +64,13 @@ export interface ExchangeSessionsTable {
   query_orders: string | null;
   created_at: string;
   last_seen_at: string;
+}
+
+/** The state of an order (its `updated_at`) a 1C base last confirmed taking at `mode=success`. */
+export interface ExchangeExportsTable {
+  base_id: string;
+  order_id: string;
+  exported_at: string;
 }
 
 export interface ExchangeFilesTable {

@@ -264,7 +264,7 @@ describe('deployment files', () => {
     test('exchange-test runs (its help, and a refused argument)', () => {
       const help = fromImage(['exchange-test', '--help']);
       expect(help.status).toBe(0);
-      expect(help.stdout).toContain('checkauth → init → query → success');
+      expect(help.stdout).toContain('checkauth → query → success (no init before the query');
       const bad = fromImage(['exchange-test', 'not-a-url', '--user', 'u'], { EXCHANGE_PASSWORD: '' });
       expect(bad.status).toBe(2);
       expect(bad.stderr).toContain('exchange-test:');

@@ -9,6 +9,7 @@ import yazl from 'yazl';
 import { readDocuments } from '../../connectors/commerceml/reader';
 import type { ImportedDocument } from '../../connectors/commerceml/types';
 import { ExchangeClient, ExchangeError } from '../../connectors/commerceml/exchange-client';
+import { alerts } from '../helpers/fiscal';
 import { eventually, orderBody, SITE_AUTH, startHarness, type Harness, type HarnessOptions } from '../helpers/harness';
 import { SANDBOX } from '../sandbox/config';
 
@@ -175,7 +176,7 @@ describe('the orders document 1C reads (mode=query)', () => {
     ['2.09', 'utf-8'],
     ['2.10', 'utf-8'],
   ] as const)('version %s in %s: valid against the XSD and read back into the same orders', async (version, encoding) => {
-    const h = await exchangeHarness({ encoding });
+    const h = await exchangeHarness({ encoding, version });
     try {
       const legal = (
         await h.call(
@@ -199,10 +200,11 @@ describe('the orders document 1C reads (mode=query)', () => {
       await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
       await eventually(async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status === 'paid');
 
-      const c = client(h, { version });
+      // as 1C loads orders: checkauth, then query (no init before it)
+      const c = client(h);
       await c.checkauth();
-      expect((await c.init()).version).toBe(version);
       const q = await c.query();
+      expect(q.version).toBe(version);
       expect(q.encoding).toBe(encoding);
       if (encoding === 'utf-8') expect(q.bytes.subarray(0, 3).toString('hex')).toBe('efbbbf');
       else expect(q.bytes.toString('latin1')).toMatch(/^<\?xml version="1.0" encoding="windows-1251"\?>/);
@@ -262,6 +264,223 @@ describe('the orders document 1C reads (mode=query)', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('what 1C gets from query, and what it would refuse', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await exchangeHarness();
+  });
+  afterAll(() => h?.close());
+
+  /** One loading of orders as 1C runs it: checkauth → query → success; the documents 1C read. */
+  async function load(): Promise<ImportedDocument[]> {
+    const c = client(h);
+    await c.checkauth();
+    const q = await c.query(); // the client checks the answer against 1C's 2.08 package, as 1C does
+    await c.success();
+    return readAll(q.bytes);
+  }
+  const count = async () =>
+    Number(
+      (
+        await h.gateway.store.db
+          .selectFrom('orders')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  test('an order number over 11 characters is refused at creation (УТ would make a new order at every exchange); one made before is left out with an alert', async () => {
+    const before = await count();
+    const long = orderBody({ number: 'SITE-0000001' }); // 12 characters
+    const r = await h.call('POST', '/api/v1/orders', long, SITE_AUTH);
+    expect(r.status).toBe(422);
+    expect(r.body.error).toMatchObject({ code: 'order_number_too_long_for_1c' });
+    expect(r.body.error.message).toMatch(/11 characters/);
+    expect(r.body.error.details).toEqual([{ path: 'number', message: expect.stringMatching(/11/) }]);
+    expect(await count()).toBe(before);
+    // 11 characters is fine
+    const ok = await h.call('POST', '/api/v1/orders', orderBody({ number: 'SITE-000001' }), SITE_AUTH);
+    expect(ok.status).toBe(201);
+
+    // an order made before the number limit (or under another set-up) is not sent: 1C could never find it again
+    const old = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    await h.gateway.store.db.updateTable('orders').set({ number: 'LEGACY-00000001' }).where('id', '=', old.id).execute();
+    const docs = await load();
+    expect(docs.map((d) => d.number)).toContain('SITE-000001');
+    expect(docs.map((d) => d.number)).not.toContain('LEGACY-00000001');
+    const raised = await alerts(h);
+    expect(raised.map((a) => a.text).join('\n')).toMatch(/Заказ №LEGACY-00000001 не передан в 1С: номер длиннее 11 символов/);
+  });
+
+  test('orders that came from 1C are never sent back to 1C', async () => {
+    const c = client(h);
+    await c.checkauth();
+    await c.init();
+    await c.upload('v8_from_1c.xml', readFileSync(join(FIXTURES, 'to-1c-bitrix-2.05-cp1251.xml')));
+    await c.import('v8_from_1c.xml', { pollDelayMs: 100 });
+    const fromOneC = await h.gateway.store.db.selectFrom('orders').select('number').where('source', '=', 'onec').execute();
+    expect(fromOneC.length).toBeGreaterThan(0);
+    const sent = (await load()).map((d) => d.number);
+    for (const o of fromOneC) expect(sent).not.toContain(o.number);
+  });
+
+  test('an order 1C’s package could not take is left out with an alert; the other orders of the batch still go', async () => {
+    const good = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    const bad = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    // a line whose quantity has 4 decimals (CommerceML quantities have 3): stored by an older version
+    const items = JSON.parse(
+      (await h.gateway.store.db.selectFrom('orders').select('items').where('id', '=', bad.id).executeTakeFirstOrThrow()).items,
+    );
+    items[0].quantity = 1.0005;
+    await h.gateway.store.db
+      .updateTable('orders')
+      .set({ items: JSON.stringify(items) })
+      .where('id', '=', bad.id)
+      .execute();
+    const docs = await load();
+    expect(docs.map((d) => d.number)).toContain(good.number);
+    expect(docs.map((d) => d.number)).not.toContain(bad.number);
+    const raised = await alerts(h);
+    expect(raised.map((a) => a.text).join('\n')).toMatch(new RegExp(`Заказ №${bad.number} не передан в 1С`));
+    // confirmed: the good one is not sent again; the bad one stays waiting (sent once it is fixed)
+    const again = await load();
+    expect(again.map((d) => d.number)).not.toContain(good.number);
+    items[0].quantity = 1;
+    await h.gateway.store.db
+      .updateTable('orders')
+      .set({ items: JSON.stringify(items), updated_at: new Date().toISOString() })
+      .where('id', '=', bad.id)
+      .execute();
+    expect((await load()).map((d) => d.number)).toContain(bad.number);
+  });
+});
+
+describe('export marks: per 1C base, and what 1C itself uploaded', () => {
+  const SECOND = { user: '1c-unf', password: 'unf-password' };
+  let h: Harness;
+  beforeAll(async () => {
+    h = await exchangeHarness(
+      {},
+      {
+        overrides: (raw) =>
+          raw.exchange.bases.push({ id: 'unf', user: SECOND.user, password: SECOND.password, encoding: 'utf-8', version: '2.08' }),
+      },
+    );
+  });
+  afterAll(() => h?.close());
+
+  async function load(who: { user: string; password: string } = { user: SANDBOX.onecUser, password: SANDBOX.onecPassword }) {
+    const c = new ExchangeClient({ url: `${h.url}/exchange/1c`, ...who, timeoutMs: 30_000 });
+    await c.checkauth();
+    const q = await c.query();
+    await c.success();
+    return (await readAll(q.bytes)).map((d) => d.number);
+  }
+
+  /** 1C uploads the order with its own number for it (what УТ sends back after loading an order). */
+  async function upload(order: { externalId: string; number: string }, onecNumber: string): Promise<void> {
+    const c = client(h);
+    await c.checkauth();
+    await c.init();
+    const xml = `${'<?xml version="1.0" encoding="UTF-8"?>'}
+<КоммерческаяИнформация ВерсияСхемы="2.08" ДатаФормирования="2026-12-01T10:00:00"><Документ><Ид>9f1c2d3e-0000-4000-8000-00000000${onecNumber.slice(-4)}</Ид><Номер>${order.number}</Номер><Дата>2026-12-01</Дата><ХозОперация>Заказ товара</ХозОперация><Валюта>RUB</Валюта><Сумма>3500.00</Сумма>
+<ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Номер по 1С</Наименование><Значение>${onecNumber}</Значение></ЗначениеРеквизита><ЗначениеРеквизита><Наименование>Проведен</Наименование><Значение>true</Значение></ЗначениеРеквизита></ЗначенияРеквизитов></Документ></КоммерческаяИнформация>`;
+    const name = `documents___${onecNumber}.xml`;
+    await c.upload(name, Buffer.from(xml));
+    const notes = await c.import(name, { pollDelayMs: 100 });
+    expect(notes[0]).toMatch(/изменено заказов: 1/);
+  }
+
+  async function pay(order: { id: string }) {
+    const payment = (
+      await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `m-${order.id}` })
+    ).body;
+    await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
+    await eventually(async () => (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.status === 'paid');
+  }
+
+  test('two 1C bases serving one organization each get every order, and each confirms for itself', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    expect(await load()).toContain(order.number);
+    expect(await load(SECOND)).toContain(order.number);
+    // each base's success marks only its own
+    expect(await load()).not.toContain(order.number);
+    expect(await load(SECOND)).not.toContain(order.number);
+    // a change on the site goes to both
+    await pay(order);
+    expect(await load(SECOND)).toContain(order.number);
+    expect(await load()).toContain(order.number);
+  });
+
+  test('what 1C uploaded is not sent back to it at the next query, unless the site changed the order since', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    expect(await load()).toContain(order.number);
+    await upload(order, 'ЗК00-000101');
+    expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.onec.number).toBe('ЗК00-000101');
+    expect(await load()).not.toContain(order.number);
+    // the other base did not upload it: it gets the order with 1C's news like any change
+    expect(await load(SECOND)).toContain(order.number);
+
+    // the site changes it after 1C's upload: sent again
+    await pay(order);
+    await upload(order, 'ЗК00-000102');
+    expect(await load()).toContain(order.number);
+
+    // the site changed it (paid) before 1C's upload and 1C had not taken that yet: still sent
+    const other = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    expect(await load()).toContain(other.number);
+    await pay(other);
+    await upload(other, 'ЗК00-000103');
+    const docs = await load();
+    expect(docs).toContain(other.number);
+  });
+});
+
+describe('one writer of payments per 1C base', () => {
+  async function paidOrderDocument(base: Record<string, unknown>): Promise<{ doc: ImportedDocument; text: string }> {
+    const h = await exchangeHarness(base);
+    try {
+      const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+      const payment = (
+        await h.call(
+          'POST',
+          `/api/v1/orders/${order.id}/payments`,
+          { method: 'card' },
+          { ...SITE_AUTH, 'idempotency-key': `w-${order.id}` },
+        )
+      ).body;
+      await h.call('POST', `/sandbox/payments/${payment.id}/complete`, { outcome: 'paid' });
+      await eventually(async () => (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.status === 'paid');
+      const c = client(h);
+      await c.checkauth();
+      const q = await c.query();
+      const doc = (await readAll(q.bytes)).find((d) => d.number === order.number)!;
+      return { doc, text: q.text };
+    } finally {
+      await h.close();
+    }
+  }
+
+  test('1C writes them (no transport): the exchange carries «Заказ оплачен», «Дата оплаты», «Номер платежного документа»', async () => {
+    const { doc } = await paidOrderDocument({ version: '2.09', encoding: 'utf-8' });
+    expect(doc.requisites).toMatchObject({ 'Заказ оплачен': 'true', 'Метод оплаты': 'Банковская карта' });
+    expect(doc.requisites['Дата оплаты']).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    expect(doc.requisites['Номер платежного документа']).toBeTruthy();
+    expect(doc.payments).toHaveLength(1);
+  });
+
+  test('the gateway writes them: the exchange leaves out what makes УТ or УНФ create a payment document of their own', async () => {
+    const { doc, text } = await paidOrderDocument({ version: '2.09', encoding: 'utf-8', paymentsWrittenBy: 'gateway' });
+    expect(doc.requisites['Заказ оплачен']).toBeUndefined();
+    expect(doc.requisites['Дата оплаты']).toBeUndefined();
+    expect(doc.requisites['Номер платежного документа']).toBeUndefined();
+    expect(doc.payments).toEqual([]);
+    expect(text).not.toContain('<Оплаты>');
+    // what the order is stays readable: its status and payment method
+    expect(doc.requisites).toMatchObject({ 'Статус заказа': '[P] Оплачен', 'Метод оплаты': 'Банковская карта' });
   });
 });
 
@@ -441,6 +660,36 @@ describe('bad input: a clear failure, nothing changed', () => {
     await refused('bomb.zip', await zip([{ name: 'big.xml', content: Buffer.alloc(900_000, 0x20) }]), /zip-бомб|больше допустимых/);
   });
 
+  test('a zip with one bad entry changes nothing, not even the orders of its good entries (every entry is checked first)', async () => {
+    const good = { name: 'orders-1.xml', content: Buffer.from(head + docXml('ZG-1') + '</КоммерческаяИнформация>') };
+    // a bomb after a good entry
+    await refused(
+      'late-bomb.zip',
+      await zip([good, { name: 'big.xml', content: Buffer.alloc(900_000, 0x20) }]),
+      /zip-бомб|больше допустимых/,
+    );
+    // a climbing name after a good entry (same length as "ok.xml" keeps the archive valid)
+    const named = await zip([good, { name: 'ok.xml', content: Buffer.from(head + '</КоммерческаяИнформация>') }]);
+    await refused('late-name.zip', Buffer.from(named.toString('latin1').split('ok.xml').join('../a.x'), 'latin1'), /Недопустимое имя/);
+    // a broken XML after a good entry
+    await refused(
+      'late-cut.zip',
+      await zip([good, { name: 'orders-2.xml', content: Buffer.from(head + docXml('ZG-2').slice(0, 90)) }]),
+      /оборван/,
+    );
+    const made = await h.gateway.store.db.selectFrom('orders').select('number').where('number', 'in', ['ZG-1', 'ZG-2']).execute();
+    expect(made).toEqual([]);
+  });
+
+  test('an XML file broken after hundreds of good documents changes nothing', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    const status = `<Документ><Ид>${order.externalId}</Ид><Номер>${order.number}</Номер><ХозОперация>Заказ товара</ХозОперация><ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Статус заказа</Наименование><Значение>[F] Выполнен</Значение></ЗначениеРеквизита><ЗначениеРеквизита><Наименование>Номер по 1С</Наименование><Значение>ЗК00-000900</Значение></ЗначениеРеквизита></ЗначенияРеквизитов></Документ>\n`;
+    const file = head + status.repeat(300) + docXml('CUT-1').slice(0, 90);
+    await refused('late-cut.xml', Buffer.from(file), /оборван/);
+    const after = (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body;
+    expect(after.onec).toMatchObject({ number: null, status: null });
+  });
+
   test('an upload past the size limit is refused and not kept (no 500 MB reaches the disk)', async () => {
     const c = await session();
     const e = await c.upload('huge.xml', Buffer.alloc(1_200_000, 0x20)).then(
@@ -501,6 +750,16 @@ describe('bad input: a clear failure, nothing changed', () => {
       status: 'paid',
       paidAmount: 1000,
     });
+  });
+
+  test('amounts in the answers of a windows-1251 base are written in «руб.» (₽ has no windows-1251 code and would arrive as «?»)', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
+    const c = await session();
+    const file = `${head}<Документ><Ид>${order.externalId}</Ид><Номер>${order.number}</Номер><ХозОперация>Заказ товара</ХозОперация><Сумма>3400.00</Сумма></Документ></КоммерческаяИнформация>`;
+    await c.upload('total.xml', Buffer.from(file));
+    const notes = (await c.import('total.xml', { pollDelayMs: 100 })).join('\n');
+    expect(notes).toMatch(/сумма в 1С 3\u00a0400,00\u00a0руб\., на сайте 3\u00a0500,00\u00a0руб\./);
+    expect(notes).not.toMatch(/\?|₽/);
   });
 
   test('never an HTML page or a redirect, whatever the request', async () => {

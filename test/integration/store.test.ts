@@ -234,7 +234,15 @@ describe.each(backends)('store on $name', (backend) => {
     });
 
     test('migrateToLatest applies every migration once, then has nothing to do', async () => {
-      expect(firstMigration).toEqual(['0001_init', '0002_onec', '0003_exchange', '0004_sbp_history', '0005_fiscal', '0006_onec_waiting']);
+      expect(firstMigration).toEqual([
+        '0001_init',
+        '0002_onec',
+        '0003_exchange',
+        '0004_sbp_history',
+        '0005_fiscal',
+        '0006_onec_waiting',
+        '0007_exchange_exports',
+      ]);
       expect(await migrateToLatest(db)).toEqual([]);
       // the tables are there and empty
       expect(await db.selectFrom('schedules').selectAll().execute()).toEqual([]);

@@ -264,6 +264,22 @@ export const ALERTS = {
       ),
     orderRefused: (number: string, reason: string): Alert =>
       exchangeAlert(`bad:${number}`, 'Заказ из 1С не принят', `Заказ №${number} из 1С не принят: ${reason}`, { number }),
+    /** A site order whose number 1C cannot find again (String(11)): left out of `query`. */
+    numberTooLong: (order: { id: string; number: string }, base: string, max: number): Alert =>
+      exchangeAlert(
+        `long-number:${base}:${order.id}`,
+        'Заказ не передан в 1С: длинный номер',
+        `Заказ №${order.number} не передан в 1С: номер длиннее ${max} символов. 1С (база обмена «${base}») ищет загруженный заказ по номеру с сайта в поле из ${max} символов и при каждом обмене создавала бы новый заказ. Введите этот заказ в 1С вручную или оформите его на сайте заново с коротким номером.`,
+        { orderId: order.id, number: order.number, base },
+      ),
+    /** A site order 1C's CommerceML package would refuse (and with it the whole answer): left out of `query`. */
+    notSent: (order: { id: string; number: string }, base: string, reason: string, detail?: string): Alert =>
+      exchangeAlert(
+        `not-sent:${base}:${order.id}`,
+        'Заказ не передан в 1С',
+        `Заказ №${order.number} не передан в 1С (база обмена «${base}»): ${reason}. С таким документом 1С отвергла бы весь обмен, поэтому заказ пропущен, остальные переданы. Заказ ждёт в очереди обмена и уйдёт в 1С, когда будет исправлен; до тех пор при необходимости введите его в 1С вручную.`,
+        { orderId: order.id, number: order.number, base, detail: detail ?? null },
+      ),
   },
 } as const;
 

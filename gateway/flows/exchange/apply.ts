@@ -3,7 +3,7 @@ import type { Kopecks } from '../../domain/money';
 import type { OrderItem, VatCode } from '../../domain/order';
 import { nowIso, type Executor } from '../../store/db';
 import type { OrderRow } from '../../store/schema';
-import { findOrderNamed, updateOrderFields } from '../../store/exchange';
+import { exportMark, findOrderNamed, setExportMark, updateOrderFields } from '../../store/exchange';
 import type { FlowDeps } from '../deps';
 import { queueShipmentReceipts } from '../fiscal/translator';
 import { createOrderFromOneC } from '../onec/pull';
@@ -21,6 +21,8 @@ import type { Alert } from '../../ports';
 
 export interface ImportContext {
   d: FlowDeps;
+  /** The 1C base uploading (`exchange.bases[].id`). */
+  baseId: string;
   /** Where reads and writes go: the batch's transaction while one is open. */
   db: Executor;
   organizations: string[];
@@ -138,8 +140,10 @@ async function update(c: ImportContext, order: OrderRow, set: Partial<OrderRow>)
     if (v !== undefined && order[k as keyof OrderRow] !== v) (values ??= {})[k] = v;
   }
   if (!values) return order;
-  await updateOrderFields(c.db, order.id, values);
-  const next = { ...order, ...values };
+  const updatedAt = await updateOrderFields(c.db, order.id, values);
+  // what this base uploads is no news to it: unless the site changed the order since the base last took it, not sent back
+  if ((await exportMark(c.db, c.baseId, order)) === order.updated_at) await setExportMark(c.db, c.baseId, order.id, updatedAt);
+  const next = { ...order, ...values, updated_at: updatedAt };
   for (const [k, v] of c.cache) if (v?.id === order.id) c.cache.set(k, next);
   c.counts.changed++;
   return next;

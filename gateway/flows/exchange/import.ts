@@ -30,6 +30,7 @@ export function importFile(d: FlowDeps, base: ExchangeBase, session: ExchangeSes
     const path = join(sessionDir(d, session.id), name);
     const c: ImportContext = {
       d,
+      baseId: base.id,
       db: d.store.db,
       organizations: organizationsOf(d, base),
       timeZone: base.timeZone,
@@ -39,8 +40,12 @@ export function importFile(d: FlowDeps, base: ExchangeBase, session: ExchangeSes
     };
     try {
       if (/\.zip$/i.test(name)) await importZip(base, path, c);
-      // 64 KB reads: the text decoded from each stays an ordinary heap object (see the reader)
-      else await importStream(c, createReadStream(path, { highWaterMark: 64 * 1024 }), statSync(path).size);
+      else {
+        // the whole file is read once before anything is applied: a file refused anywhere changes nothing
+        const size = statSync(path).size;
+        await checkStream(xmlStream(path), size);
+        await importStream(c, xmlStream(path), size);
+      }
       const notes = [
         `Обработано документов: ${c.counts.documents}, изменено заказов: ${c.counts.changed}, новых из 1С: ${c.counts.created}, не найдено: ${c.counts.unknown}.`,
         ...c.notes,
@@ -64,6 +69,14 @@ export function importFile(d: FlowDeps, base: ExchangeBase, session: ExchangeSes
 
 const PARALLEL_FROM_BYTES = 8 * 1024 * 1024;
 
+// 64 KB reads: the text decoded from each stays an ordinary heap object (see the reader)
+const xmlStream = (path: string) => createReadStream(path, { highWaterMark: 64 * 1024 });
+
+/** Reads every document of one XML stream without applying any: throws what the file would be refused for. */
+async function checkStream(stream: NodeJS.ReadableStream, bytes: number): Promise<void> {
+  await readDocuments(stream, () => undefined, { parallel: bytes > PARALLEL_FROM_BYTES, checkOnly: true });
+}
+
 /** Documents of one XML stream, applied a batch at a time. */
 async function importStream(c: ImportContext, stream: NodeJS.ReadableStream, bytes: number): Promise<void> {
   let batch: ImportedDocument[] = [];
@@ -84,51 +97,71 @@ async function importStream(c: ImportContext, stream: NodeJS.ReadableStream, byt
   if (batch.length > 0) await applyDocuments(c, batch);
 }
 
-/** Each XML entry of a zip, streamed; path traversal, too many entries and bombs refused before inflating. */
-async function importZip(base: ExchangeBase, path: string, c: ImportContext): Promise<void> {
-  const zip = await new Promise<yauzl.ZipFile>((res, rej) =>
-    yauzl.open(path, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: true }, (err, z) =>
+function openZip(path: string): Promise<yauzl.ZipFile> {
+  return new Promise((res, rej) =>
+    yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true }, (err, z) =>
       err ? rej(new CmlError(`Архив повреждён или не zip: ${err.message}`)) : res(z!),
     ),
   );
-  if (zip.entryCount > base.maxZipEntries) {
-    zip.close();
-    throw new CmlError(`В архиве ${zip.entryCount} файлов, допустимо не больше ${base.maxZipEntries}.`);
-  }
-  const limit = base.maxUploadMb * 1024 * 1024;
-  let total = 0;
-  await new Promise<void>((resolveAll, rejectAll) => {
-    const fail = (e: unknown) => {
-      zip.close();
-      rejectAll(e instanceof CmlError ? e : new CmlError(`Архив не прочитан: ${(e as Error).message}`));
-    };
-    zip.on('error', (e) =>
-      fail(
-        /invalid relative path|absolute path|invalid characters/i.test(e.message)
-          ? new CmlError(`Недопустимое имя файла в архиве: ${e.message}`)
-          : e,
-      ),
-    );
-    zip.on('end', () => resolveAll());
+}
+
+const badName = (e: Error) =>
+  /invalid relative path|absolute path|invalid characters/i.test(e.message)
+    ? new CmlError(`Недопустимое имя файла в архиве: ${e.message}`)
+    : e;
+
+/** Every entry of the archive's central directory (nothing is inflated). */
+function listEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
+  return new Promise((resolveAll, rejectAll) => {
+    const entries: yauzl.Entry[] = [];
+    zip.on('error', (e: Error) => rejectAll(badName(e)));
     zip.on('entry', (entry: yauzl.Entry) => {
-      const name = entry.fileName;
-      if (name.includes('..') || name.startsWith('/') || name.includes('\\'))
-        return fail(new CmlError(`Недопустимое имя файла в архиве: ${name.slice(0, 100)}`));
-      if (name.endsWith('/') || !/\.xml$/i.test(name)) return zip.readEntry();
-      total += entry.uncompressedSize;
-      if (total > limit) return fail(new CmlError(`Распакованный архив больше допустимых ${base.maxUploadMb} МБ.`));
-      if (entry.compressedSize > 0 && entry.uncompressedSize / entry.compressedSize > base.maxZipRatio) {
-        return fail(
-          new CmlError(
-            `Файл ${name} в архиве сжат в ${Math.round(entry.uncompressedSize / entry.compressedSize)} раз: похоже на zip-бомбу, не принят.`,
-          ),
-        );
-      }
-      zip.openReadStream(entry, (err, stream) => {
-        if (err || !stream) return fail(err);
-        importStream(c, stream, entry.uncompressedSize).then(() => zip.readEntry(), fail);
-      });
+      entries.push(entry);
+      zip.readEntry();
     });
+    zip.on('end', () => resolveAll(entries));
     zip.readEntry();
   });
+}
+
+function entryStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<NodeJS.ReadableStream> {
+  return new Promise((res, rej) => zip.openReadStream(entry, (err, stream) => (err || !stream ? rej(err) : res(stream))));
+}
+
+/**
+ * The XML entries of a zip. Every entry is checked before any is inflated (count, names climbing out
+ * of the folder, sizes together, compression ratio), then every XML entry is read through, and
+ * only then are they applied: an archive refused for any entry changes nothing.
+ */
+async function importZip(base: ExchangeBase, path: string, c: ImportContext): Promise<void> {
+  const zip = await openZip(path);
+  try {
+    if (zip.entryCount > base.maxZipEntries)
+      throw new CmlError(`В архиве ${zip.entryCount} файлов, допустимо не больше ${base.maxZipEntries}.`);
+    const limit = base.maxUploadMb * 1024 * 1024;
+    let total = 0;
+    const xml: yauzl.Entry[] = [];
+    for (const entry of await listEntries(zip)) {
+      const name = entry.fileName;
+      if (name.includes('..') || name.startsWith('/') || name.includes('\\'))
+        throw new CmlError(`Недопустимое имя файла в архиве: ${name.slice(0, 100)}`);
+      if (name.endsWith('/') || !/\.xml$/i.test(name)) continue;
+      total += entry.uncompressedSize;
+      if (total > limit) throw new CmlError(`Распакованный архив больше допустимых ${base.maxUploadMb} МБ.`);
+      if (entry.compressedSize > 0 && entry.uncompressedSize / entry.compressedSize > base.maxZipRatio) {
+        throw new CmlError(
+          `Файл ${name} в архиве сжат в ${Math.round(entry.uncompressedSize / entry.compressedSize)} раз: похоже на zip-бомбу, не принят.`,
+        );
+      }
+      xml.push(entry);
+    }
+    try {
+      for (const entry of xml) await checkStream(await entryStream(zip, entry), entry.uncompressedSize);
+      for (const entry of xml) await importStream(c, await entryStream(zip, entry), entry.uncompressedSize);
+    } catch (e) {
+      throw e instanceof CmlError ? e : new CmlError(`Архив не прочитан: ${(e as Error).message}`);
+    }
+  } finally {
+    zip.close();
+  }
 }

@@ -1,12 +1,16 @@
-import { CmlError, type CmlVersion, type ExportOrder } from '../../../connectors/commerceml/types';
-import { writeOrders } from '../../../connectors/commerceml/writer';
+import iconv from 'iconv-lite';
+import { CmlError, type CmlVersion, type ExportOrder, type WriteOptions } from '../../../connectors/commerceml/types';
+import { checkOrdersPackage, describeProblem, writeOrders } from '../../../connectors/commerceml/writer';
+import type { Alert } from '../../ports';
+import { ALERTS } from '../alerts/catalog';
+import { paymentsWriterOf } from '../../config/schema';
 import type { Customer, OrderItem } from '../../domain/order';
 import { nowIso } from '../../store/db';
 import { listOrderPayments, paymentAttempts } from '../../store/payments';
 import type { ExchangeSessionsTable, OrderRow } from '../../store/schema';
 import { markExported, ordersToExport, updateSession } from '../../store/exchange';
 import type { FlowDeps } from '../deps';
-import { ExchangeBase, organizationsOf } from './session';
+import { ExchangeBase, numberLength, organizationsOf, SITE_NUMBER_MAX } from './session';
 
 const STATUS: Record<string, [string, string]> = {
   awaiting_payment: ['N', 'Принят'],
@@ -60,9 +64,14 @@ async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Pr
     requisites: {
       paymentMethod: last ? (METHOD[last.method] ?? last.method) : 'Банковская карта',
       ...(last ? { paymentMethodId: last.method } : {}),
-      paid: isPaid,
-      ...(paid?.paid_at ? { paidAt: paid.paid_at } : order.onec_paid_at ? { paidAt: order.onec_paid_at } : {}),
-      ...(attempt?.provider_ref ? { paymentDocumentNumber: attempt.provider_ref } : paid ? { paymentDocumentNumber: paid.id } : {}),
+      // when the gateway writes the payments into this base, 1C must not make its own from these
+      ...(paymentsWriterOf(d.config, base) === 'onec'
+        ? {
+            paid: isPaid,
+            ...(paid?.paid_at ? { paidAt: paid.paid_at } : order.onec_paid_at ? { paidAt: order.onec_paid_at } : {}),
+            ...(attempt?.provider_ref ? { paymentDocumentNumber: attempt.provider_ref } : paid ? { paymentDocumentNumber: paid.id } : {}),
+          }
+        : {}),
       status: `[${statusId}] ${status}`,
       statusId,
       statusChangedAt: order.updated_at,
@@ -75,23 +84,72 @@ async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Pr
   };
 }
 
+/** Why 1C's package would refuse the order's document (Russian, and the writer's own words); undefined when it fits. */
+function refusal(doc: ExportOrder, opts: WriteOptions): { reason: string; detail?: string } | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = writeOrders([doc], opts);
+  } catch (e) {
+    return {
+      reason: 'его строки или суммы не укладываются в формат CommerceML (количество до 3 знаков после запятой, суммы в копейках)',
+      detail: (e as Error).message,
+    };
+  }
+  const { problems } = checkOrdersPackage(iconv.decode(bytes, opts.encoding === 'windows-1251' ? 'win1251' : 'utf8'));
+  return problems.length > 0 ? { reason: problems.map((p) => describeProblem(p, 'ru')).join('; ') } : undefined;
+}
+
 /**
  * `mode=query`: the orders 1C has not confirmed yet (new, or changed since 1C last took them), in
  * the session's version and the base's encoding. They are marked as taken only at `success`: a
  * query never confirmed sends the same orders again.
+ *
+ * 1C reads the whole answer at once, with its CommerceML 2.08 package, and loads its orders in one
+ * transaction: one document it refuses loses the whole batch (and `success` never comes). So each
+ * order's document is checked on its own first; one that would break the package, and one whose
+ * number 1C could not find again (over 11 characters), is left out with an alert, and the rest go.
  */
 export async function queryOrders(d: FlowDeps, base: ExchangeBase, session: ExchangeSessionsTable): Promise<Buffer> {
   const queryAt = nowIso();
-  const orders = await ordersToExport(d.store.db, organizationsOf(d, base));
-  const exported: ExportOrder[] = [];
-  for (const o of orders) exported.push(await exportOrder(d, base, o));
-  await updateSession(d.store.db, session.id, { query_at: queryAt, query_orders: JSON.stringify(orders.map((o) => [o.id, o.updated_at])) });
-  return writeOrders(exported, {
+  const orders = await ordersToExport(d.store.db, base.id, organizationsOf(d, base));
+  const opts: WriteOptions = {
     version: (session.version as CmlVersion) ?? base.version,
     encoding: base.encoding,
     generatedAt: new Date(queryAt),
     timeZone: base.timeZone,
+  };
+  const exported: ExportOrder[] = [];
+  const sent: [string, string][] = [];
+  const left: Alert[] = [];
+  for (const o of orders) {
+    if (numberLength(o.number) > SITE_NUMBER_MAX) {
+      left.push(ALERTS.exchange.numberTooLong(o, base.id, SITE_NUMBER_MAX));
+      continue;
+    }
+    let doc: ExportOrder;
+    try {
+      doc = await exportOrder(d, base, o);
+    } catch (e) {
+      left.push(ALERTS.exchange.notSent(o, base.id, 'данные заказа на сайте не читаются', (e as Error).message));
+      continue;
+    }
+    const why = refusal(doc, opts);
+    if (why) {
+      left.push(ALERTS.exchange.notSent(o, base.id, why.reason, why.detail));
+      continue;
+    }
+    exported.push(doc);
+    sent.push([o.id, o.updated_at]);
+  }
+  await d.store.db.transaction().execute(async (trx) => {
+    await updateSession(trx, session.id, { query_at: queryAt, query_orders: JSON.stringify(sent) });
+    for (const a of left) await d.alerts.raise(trx, a);
   });
+  if (left.length > 0) {
+    d.jobs.kick();
+    d.log.warn({ base: base.id, left: left.length }, 'exchange: orders left out of the query');
+  }
+  return writeOrders(exported, opts);
 }
 
 /** `mode=success`: 1C took what the last query sent; an order changed since then is sent again. */
@@ -100,7 +158,7 @@ export async function confirmQuery(d: FlowDeps, session: ExchangeSessionsTable):
     throw new CmlError('Нечего подтверждать: в этом сеансе не было запроса заказов (mode=query).');
   const sent = JSON.parse(session.query_orders) as [string, string][];
   await d.store.db.transaction().execute(async (trx) => {
-    await markExported(trx, sent);
+    await markExported(trx, session.base_id, sent);
     await updateSession(trx, session.id, { query_orders: null });
   });
   return sent.length;

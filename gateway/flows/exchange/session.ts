@@ -29,6 +29,20 @@ export function organizationsOf(d: FlowDeps, base: ExchangeBase): string[] {
   return base.organizations ?? d.config.organizations.map((o) => o.id);
 }
 
+/**
+ * УТ finds an order it loaded before only by the site's number, looked up through a String(11)
+ * column (ОбменССайтом.ЗагрузитьЗаказы): a longer number never matches, and 1C makes a new order at
+ * every exchange. Orders of an organization a CommerceML base serves keep their number within it.
+ */
+export const SITE_NUMBER_MAX = 11;
+
+export const numberLength = (number: string): number => Array.from(number).length;
+
+/** True when some `exchange.bases[]` entry serves the organization. */
+export function servedByExchange(config: GatewayConfig, organizationId: string): boolean {
+  return config.exchange.bases.some((b) => !b.organizations || b.organizations.includes(organizationId));
+}
+
 export async function openSession(d: FlowDeps, base: ExchangeBase): Promise<ExchangeSessionsTable> {
   const now = nowIso();
   const row: ExchangeSessionsTable = {

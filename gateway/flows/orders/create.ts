@@ -5,6 +5,7 @@ import { conflict, notFound, unprocessable } from '../../errors';
 import { findOrderByExternalId, getOrder, insertOrder, newOrderRow } from '../../store/orders';
 import type { OrderRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
+import { numberLength, servedByExchange, SITE_NUMBER_MAX } from '../exchange/session';
 import { orderReceiptIssues } from '../fiscal/translator';
 
 /** JSON with sorted keys: the same content hashes the same whatever the key order. */
@@ -44,6 +45,13 @@ export async function createOrder(
           .replace(/\.\[/g, '['),
         message: i.message,
       })),
+    );
+  }
+  if (source === 'site' && numberLength(input.number) > SITE_NUMBER_MAX && servedByExchange(d.config, organizationId)) {
+    throw unprocessable(
+      'order_number_too_long_for_1c',
+      `the order number must be at most ${SITE_NUMBER_MAX} characters: 1C ("Обмен с сайтом") finds a site order again only by its number, kept in ${SITE_NUMBER_MAX} characters, and would create a new order at every exchange`,
+      [{ path: 'number', message: `${numberLength(input.number)} characters, at most ${SITE_NUMBER_MAX}` }],
     );
   }
   const { organization: _org, ...content } = input;

@@ -19,8 +19,8 @@ import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';
 
 /**
- * 1C's standard "Обмен с сайтом" (CommerceML 2, the Bitrix protocol): checkauth → init → query →
- * success → file (chunks) → import. Every answer is text/plain lines; every error is
+ * 1C's standard "Обмен с сайтом" (CommerceML 2, the Bitrix protocol): checkauth → query → success
+ * (УТ and УНФ send no init before the query), then checkauth → init → file (chunks) → import. Every answer is text/plain lines; every error is
  * `failure\n<reason in Russian>` with status 200 — never an HTML page, never a redirect.
  */
 
@@ -41,7 +41,8 @@ function answer(ctx: Context, base: ExchangeBase | undefined, lines: string[]): 
   ctx.status = 200;
   ctx.set('Cache-Control', 'no-store');
   ctx.type = `text/plain; charset=${cp1251 ? 'windows-1251' : 'utf-8'}`;
-  ctx.body = cp1251 ? iconv.encode(text, 'win1251') : text;
+  // ₽ has no windows-1251 code (it would arrive as «?»): amounts are written in «руб.» there
+  ctx.body = cp1251 ? iconv.encode(text.replace(/₽/g, 'руб.'), 'win1251') : text;
 }
 
 function sessionIdOf(ctx: Context): string | undefined {
@@ -105,11 +106,8 @@ export function exchangeRoutes(api: ApiRouter, d: HttpDeps): void {
           const asked = String(ctx.query.version ?? '');
           const version = (CML_VERSIONS as readonly string[]).includes(asked) ? (asked as CmlVersion) : base.version;
           await setSessionVersion(d, live, version);
-          return answer(ctx, base, [
-            `zip=${base.zip ? 'yes' : 'no'}`,
-            `file_limit=${base.fileLimitBytes}`,
-            ...(asked ? [`sessid=${live.id}`, `version=${version}`] : []),
-          ]);
+          // exactly two lines: УТ and УНФ abort the upload on any other count (no sessid=/version= echo, as Bitrix adds)
+          return answer(ctx, base, [`zip=${base.zip ? 'yes' : 'no'}`, `file_limit=${base.fileLimitBytes}`]);
         }
         case 'query': {
           const xml = await queryOrders(d, base, live);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../../../gateway/config/index';
+import { paymentsWriterOf } from '../../../gateway/config/schema';
 
 function minimal(): any {
   return {
@@ -101,6 +102,43 @@ describe('parseConfig', () => {
     const e = errorOf(() => parseConfig(raw, {}));
     expect(e.message).toContain('organizations[1].id');
     expect(e.message).toContain('duplicate organization id "shop"');
+  });
+
+  describe('exchange.bases[].paymentsWrittenBy: one writer of payments per 1C base', () => {
+    const withBase = (base: Record<string, unknown>, transport?: 'odata' | 'http' | 'soap') => {
+      const raw = minimal();
+      if (transport) raw.organizations[0].onec = { transport, baseUrl: 'http://1c.example/ut', user: 'gw', password: 'pw' };
+      raw.exchange = { bases: [{ id: 'ut', user: '1c', password: 'secret', ...base }] };
+      return raw;
+    };
+
+    test('1C writing payments from the exchange while the gateway delivers them over OData, HTTP or SOAP is refused at start, naming both settings', () => {
+      for (const transport of ['odata', 'http', 'soap'] as const) {
+        const e = errorOf(() => parseConfig(withBase({ paymentsWrittenBy: 'onec' }, transport), {}));
+        expect(e).toBeInstanceOf(ConfigError);
+        expect(e.message).toContain('exchange.bases[0].paymentsWrittenBy');
+        expect(e.message).toContain(`organizations[0].onec.transport is "${transport}"`);
+        expect(e.message).toContain('a second time');
+      }
+      // a base that does not serve that organization does not clash with it
+      const raw = withBase({ paymentsWrittenBy: 'onec', organizations: [] }, 'odata');
+      expect(paymentsWriterOf(parseConfig(raw, {}), parseConfig(raw, {}).exchange.bases[0])).toBe('onec');
+    });
+
+    test('who writes, when not set: the gateway when an organization the base serves delivers payments, else 1C', () => {
+      const viaOData = parseConfig(withBase({}, 'odata'), {});
+      expect(paymentsWriterOf(viaOData, viaOData.exchange.bases[0])).toBe('gateway');
+      const exchangeOnly = parseConfig(withBase({}), {});
+      expect(paymentsWriterOf(exchangeOnly, exchangeOnly.exchange.bases[0])).toBe('onec');
+      const set = parseConfig(withBase({ paymentsWrittenBy: 'gateway' }, 'http'), {});
+      expect(paymentsWriterOf(set, set.exchange.bases[0])).toBe('gateway');
+    });
+
+    test('a base naming an organization that does not exist is refused', () => {
+      expect(errorOf(() => parseConfig(withBase({ organizations: ['shop', 'nope'] }), {})).message).toContain(
+        'exchange.bases[0].organizations[1]: no organization with id "nope"',
+      );
+    });
   });
 
   test('DATABASE_URL overrides database.url', () => {

@@ -35,7 +35,7 @@ function ordersXml(encoding: string, documents = 2): string {
   const docs = Array.from(
     { length: documents },
     (_, i) =>
-      `  <Документ><Ид>${i + 1}</Ид><Номер>A-${i + 1}</Номер><ХозОперация>Заказ товара</ХозОперация><Контрагенты><Контрагент><Наименование>Иван Петров</Наименование></Контрагент></Контрагенты></Документ>\n`,
+      `  <Документ><Ид>${i + 1}</Ид><Номер>A-${i + 1}</Номер><Дата>2024-05-01</Дата><ХозОперация>Заказ товара</ХозОперация><Валюта>RUB</Валюта><Сумма>1500.00</Сумма><Контрагенты><Контрагент><Наименование>Иван Петров</Наименование></Контрагент></Контрагенты></Документ>\n`,
   ).join('');
   return `<?xml version="1.0" encoding="${encoding}"?>\n<КоммерческаяИнформация ВерсияСхемы="2.05" ДатаФормирования="2024-05-01T10:00:00">\n${docs}</КоммерческаяИнформация>\n`;
 }
@@ -150,58 +150,61 @@ describe('ExchangeClient against a fake site', () => {
   beforeEach(async () => {
     site = new FakeSite();
     await site.start();
-    client = new ExchangeClient({ url: site.url, user: site.user, password: site.password, version: '2.05' });
+    client = new ExchangeClient({ url: site.url, user: site.user, password: site.password });
   });
   afterEach(() => site.stop());
 
-  test('the happy sequence: cookie kept, Basic only at checkauth, chunks of file_limit concatenated', async () => {
+  test('the happy sequence as УТ runs it: no init before query; a new checkauth and init before the upload; chunks of file_limit', async () => {
     const content = Buffer.from(`${ordersXml('UTF-8', 1)}${'<!-- заполнитель -->'.repeat(100)}`);
     expect(content.length).toBeGreaterThan(2 * site.fileLimit);
     const log = await client.exchange([{ name: 'orders-7f3a.xml', content }], { pollDelayMs: 1 });
     expect(log.map((s) => [s.step, s.file, s.ok])).toEqual([
       ['checkauth', undefined, true],
-      ['init', undefined, true],
       ['query', undefined, true],
       ['success', undefined, true],
+      ['checkauth', undefined, true],
+      ['init', undefined, true],
       ['file', 'orders-7f3a.xml', true],
       ['import', 'orders-7f3a.xml', true],
     ]);
     const chunks = Math.ceil(content.length / site.fileLimit);
-    expect(site.modes()).toEqual(['checkauth', 'init', 'query', 'success', ...Array(chunks).fill('file'), 'import']);
+    expect(site.modes()).toEqual(['checkauth', 'query', 'success', 'checkauth', 'init', ...Array(chunks).fill('file'), 'import']);
     // chunked at file_limit, appended on the site's side in order
     const posts = site.requests.filter((r) => r.mode === 'file');
     expect(posts.every((r) => r.method === 'POST' && r.query.get('filename') === 'orders-7f3a.xml')).toBe(true);
     expect(posts.slice(0, -1).every((r) => r.body.length === site.fileLimit)).toBe(true);
     expect(site.files.get('orders-7f3a.xml')!.equals(content)).toBe(true);
     // Basic (UTF-8 login and password) at checkauth only; the cookie and sessid on every later call
-    const [auth, ...rest] = site.requests;
-    expect(auth.method).toBe('GET');
-    expect(Buffer.from(auth.headers.authorization!.slice('Basic '.length), 'base64').toString('utf8')).toBe(
-      `${site.user}:${site.password}`,
-    );
-    expect(auth.headers.cookie).toBeUndefined();
-    for (const r of rest) {
+    const auths = site.requests.filter((r) => r.mode === 'checkauth');
+    for (const auth of auths) {
+      expect(auth.method).toBe('GET');
+      expect(Buffer.from(auth.headers.authorization!.slice('Basic '.length), 'base64').toString('utf8')).toBe(
+        `${site.user}:${site.password}`,
+      );
+      expect(auth.headers.cookie).toBeUndefined();
+    }
+    for (const r of site.requests.filter((x) => x.mode !== 'checkauth')) {
       expect(r.headers.authorization).toBeUndefined();
       expect(r.headers.cookie).toBe('PHPSESSID=c0ffee42');
       expect(r.query.get('sessid')).toBe(site.sessid);
       expect(r.query.get('type')).toBe('sale');
     }
     expect(site.requests.every((r) => r.headers['user-agent'] === '1C+Enterprise/8.3')).toBe(true);
-    expect(site.requests.filter((r) => r.query.has('version')).map((r) => [r.mode, r.query.get('version')])).toEqual([['init', '2.05']]);
+    expect(site.requests.some((r) => r.query.has('version'))).toBe(false);
     // what each step said
-    const query = log[2];
+    const query = log[1];
     expect(query.ok && query.lines).toEqual([
       '2 Документ',
       'version 2.05',
       'encoding utf-8: prolog UTF-8, header utf-8, bytes utf-8 with a BOM: agree',
     ]);
-    const imported = log[5];
+    const imported = log[6];
     expect(imported.ok && imported.lines).toEqual(['Импортирован файл orders-7f3a.xml', 'Заказов изменено: 2']);
     expect(client.cookie).toEqual(site.cookie);
     expect(client.timestamp).toBe(1714557600);
   });
 
-  test('the steps one by one: init echoes the version; chunkBytes overrides file_limit; info', async () => {
+  test('the steps one by one: chunkBytes overrides file_limit; info', async () => {
     const small = new ExchangeClient({
       url: site.url,
       user: site.user,
@@ -212,7 +215,6 @@ describe('ExchangeClient against a fake site', () => {
     expect(await small.checkauth()).toEqual(['PHPSESSID', 'c0ffee42', 'sessid=sid-4242', 'timestamp=1714557600']);
     const init = await small.init();
     expect(init).toMatchObject({ zip: false, fileLimit: 1000 });
-    expect(init.version).toBeUndefined();
     expect(site.requests[1].query.has('version')).toBe(false);
     const up = await small.upload('documents___1.xml', Buffer.alloc(700, 0x41));
     expect(up).toEqual({ chunks: 3, bytes: 700, notes: ['Получено 300 байт', 'Получено 600 байт', 'Получено 700 байт'] });
@@ -232,9 +234,78 @@ describe('ExchangeClient against a fake site', () => {
     }
     const info = await small.info();
     expect(info.text).toContain('<Название>Принят</Название>');
+  });
 
+  test('init: 1C takes exactly two lines, zip= then file_limit=; a site echoing sessid= and version= breaks the upload', async () => {
+    const asking = new ExchangeClient({ url: site.url, user: site.user, password: site.password, version: '2.05' });
+    await asking.checkauth();
+    const e = await asking.init().catch((x) => x);
+    expect(e).toBeInstanceOf(ExchangeError);
+    expect(e.mode).toBe('init');
+    expect(e.reason).toMatch(/exactly two lines.*got 4/);
+    expect(site.requests.at(-1)!.query.get('version')).toBe('2.05');
+    // the Bitrix-style echo breaks the whole exchange before any file is sent
+    const log = await asking.exchange([{ name: 'orders.xml', content: Buffer.from(ordersXml('UTF-8')) }], { pollDelayMs: 1 });
+    expect(log.map((s) => [s.step, s.ok])).toEqual([
+      ['checkauth', true],
+      ['query', true],
+      ['success', true],
+      ['checkauth', true],
+      ['init', false],
+    ]);
+    expect(site.files.size).toBe(0);
     await client.checkauth();
-    expect(await client.init()).toMatchObject({ zip: false, fileLimit: 1000, version: '2.05', sessid: 'sid-4242' });
+    site.override.init = text('file_limit=1000\nzip=no');
+    await expect(client.init()).rejects.toMatchObject({ mode: 'init', reason: expect.stringContaining('first line is not "zip=yes"') });
+    site.override.init = text('zip=yes\nfile_limit=4096\n');
+    expect(await client.init()).toEqual({ zip: true, fileLimit: 4096, lines: ['zip=yes', 'file_limit=4096'] });
+  });
+
+  test('query: 1C loads the answer only when it begins with <?xml and is plain XML', async () => {
+    await client.checkauth();
+    site.queryAnswer = { headers: { 'content-type': 'application/xml; charset=utf-8' }, body: `\n${ordersXml('UTF-8')}` };
+    await expect(client.query()).rejects.toMatchObject({ mode: 'query', reason: expect.stringContaining('does not begin with "<?xml"') });
+    site.queryAnswer = { headers: { 'content-type': 'application/zip' }, body: Buffer.from('PK\u0003\u0004rest-of-a-zip') };
+    await expect(client.query()).rejects.toMatchObject({ mode: 'query', reason: expect.stringContaining('send plain XML') });
+  });
+
+  test.each([
+    ['an Ид over 40 characters', (d: string) => d.replace(/<Ид>\d+<\/Ид>/, `<Ид>${'x'.repeat(41)}</Ид>`), /Ид longer than 40/],
+    ['a Валюта not of 3 characters', (d: string) => d.replace('<Валюта>RUB</Валюта>', '<Валюта>руб.</Валюта>'), /Валюта missing or not 3/],
+    ['no Валюта', (d: string) => d.replace('<Валюта>RUB</Валюта>', ''), /Валюта missing/],
+    [
+      'no ХозОперация «Заказ товара»',
+      (d: string) => d.replace('Заказ товара', 'Отпуск товара'),
+      /ХозОперация missing or not «Заказ товара»/,
+    ],
+    [
+      'a requisite value over 1000 characters',
+      (d: string) =>
+        d.replace(
+          '</Контрагенты>',
+          `</Контрагенты><ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Комментарии покупателя</Наименование><Значение>${'я'.repeat(1001)}</Значение></ЗначениеРеквизита></ЗначенияРеквизитов>`,
+        ),
+      /Значение longer than 1000/,
+    ],
+    ['a Сумма past (18,2)', (d: string) => d.replace('<Сумма>1500.00</Сумма>', '<Сумма>1500.005</Сумма>'), /Сумма not a number/],
+    ['a Дата that is not a date', (d: string) => d.replace('<Дата>2024-05-01</Дата>', '<Дата>01.05.2024</Дата>'), /Дата is not a date/],
+  ])('query: one document with %s makes 1C refuse the whole answer (checked against its 2.08 package)', async (_what, breakIt, reason) => {
+    const xml = ordersXml('UTF-8', 3);
+    const second = xml.split('\n')[3];
+    site.queryAnswer = {
+      headers: { 'content-type': 'application/xml; charset=utf-8' },
+      body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(xml.replace(second, breakIt(second)))]),
+    };
+    const log = await client.exchange([], { pollDelayMs: 1 });
+    expect(log.map((s) => [s.step, s.ok])).toEqual([
+      ['checkauth', true],
+      ['query', false],
+    ]);
+    const failed = log[1];
+    expect(!failed.ok && failed.error).toMatch(/CommerceML 2\.08 package refuses the answer/);
+    expect(!failed.ok && failed.error).toMatch(/Документ 2 №A-2/);
+    expect(!failed.ok && failed.error).toMatch(reason);
+    expect(site.modes()).not.toContain('success');
   });
 
   test('import: called again while the site answers progress, until success', async () => {
@@ -457,19 +528,17 @@ describe('onec-gateway exchange-test', () => {
     writeFileSync(file, ordersXml('UTF-8', 1));
     site.importProgress = 1;
     const io = capture();
-    const code = await run(
-      [site.url, '--user', site.user, '--password', site.password, '--version', '2.05', '--file', file, '--poll-delay-ms', '1'],
-      io,
-    );
+    const code = await run([site.url, '--user', site.user, '--password', site.password, '--file', file, '--poll-delay-ms', '1'], io);
     expect(io.stderr()).toBe('');
     expect(code).toBe(0);
     const size = Buffer.byteLength(ordersXml('UTF-8', 1));
     expect(io.stdout().trimEnd().split('\n')).toEqual([
-      `exchange-test ${site.url} as обмен, version 2.05, 1 file`,
+      `exchange-test ${site.url} as обмен, 1 file`,
       '✓ checkauth: cookie PHPSESSID; sessid received; timestamp=1714557600',
-      '✓ init: zip=no; file_limit=1000; version=2.05; sessid received',
       '✓ query: 2 Документ; version 2.05; encoding utf-8: prolog UTF-8, header utf-8, bytes utf-8 with a BOM: agree',
       '✓ success',
+      '✓ checkauth: cookie PHPSESSID; sessid received; timestamp=1714557600',
+      '✓ init: zip=no; file_limit=1000',
       `✓ file orders-1.xml: ${size} bytes in ${Math.ceil(size / 1000)} chunk${size > 1000 ? 's' : ''}; ${Array.from({ length: Math.ceil(size / 1000) }, (_, i) => `Получено ${Math.min((i + 1) * 1000, size)} байт`).join('; ')}`,
       '✓ import orders-1.xml: Импортирован файл orders-1.xml; Заказов изменено: 2',
       'exchange succeeded',
@@ -587,13 +656,12 @@ describe('end to end: ExchangeClient against the gateway', () => {
     return { id: r.body.id, number: body.number };
   }
 
-  test('checkauth → init → query (windows-1251: prolog, header and bytes agree) → success, on every alias', async () => {
+  test('checkauth → query (windows-1251: prolog, header and bytes agree) → success, on every alias; init answers two lines', async () => {
     const order = await newOrder();
     for (const path of ['/exchange/1c', '/1c_exchange.php', '/bitrix/admin/1c_exchange.php']) {
       const c = client(path, { version: '2.05' });
       await c.checkauth();
       expect(c.cookie?.name).toBe('ONEC_GATEWAY_SESSID');
-      expect(await c.init()).toMatchObject({ zip: false, version: '2.05' });
       const q = await c.query();
       expect(q).toMatchObject({
         encoding: 'windows-1251',
@@ -606,23 +674,24 @@ describe('end to end: ExchangeClient against the gateway', () => {
       });
       if (path === '/exchange/1c') expect(q.text).toContain(`<Номер>${order.number}</Номер>`);
       await c.success();
+      // asked for a version or not, exactly the two lines 1C takes (it aborts the upload on more)
+      expect(await c.init()).toEqual({ zip: false, fileLimit: 8 * 1024 * 1024, lines: ['zip=no', `file_limit=${8 * 1024 * 1024}`] });
     }
     // confirmed at success: the next query does not carry it again
     const again = client();
     await again.checkauth();
-    await again.init();
     expect((await again.query()).text).not.toContain(`<Номер>${order.number}</Номер>`);
   });
 
-  test('a UTF-8 base: the document has a BOM, the version asked for at init is used', async () => {
+  test('a UTF-8 base: the document has a BOM and the base’s version (1C asks for none before the query)', async () => {
     const order = await newOrder();
-    const c = client('/exchange/1c', { user: UTF.user, password: UTF.password, version: '2.10' });
+    const c = client('/exchange/1c', { user: UTF.user, password: UTF.password });
     await c.checkauth();
-    expect(await c.init()).toMatchObject({ fileLimit: 1024, version: '2.10' });
     const q = await c.query();
     expect(q).toMatchObject({ encoding: 'utf-8', bom: true, header: 'utf-8', version: '2.10', warnings: [] });
     expect(q.text).toContain(`<Номер>${order.number}</Номер>`);
     expect(q.documents).toBeGreaterThanOrEqual(1);
+    expect(await c.init()).toMatchObject({ fileLimit: 1024 });
   });
 
   test('the whole exchange with a file from 1C in chunks: the order is paid in 1C', async () => {
@@ -655,10 +724,10 @@ describe('end to end: ExchangeClient against the gateway', () => {
       onStep: (s) => steps.push(s.step),
     });
     expect(log.filter((s) => !s.ok)).toEqual([]);
-    expect(steps).toEqual(['checkauth', 'init', 'query', 'success', 'file', 'import']);
-    expect(log[4].ok && log[4].lines[0]).toBe(`${content.length} bytes in ${Math.ceil(content.length / 1024)} chunks`);
+    expect(steps).toEqual(['checkauth', 'query', 'success', 'checkauth', 'init', 'file', 'import']);
+    expect(log[5].ok && log[5].lines[0]).toBe(`${content.length} bytes in ${Math.ceil(content.length / 1024)} chunks`);
     expect(content.length).toBeGreaterThan(2048);
-    expect(log[5].ok && log[5].lines[0]).toMatch(/Обработано документов: 1, изменено заказов: 1/);
+    expect(log[6].ok && log[6].lines[0]).toMatch(/Обработано документов: 1, изменено заказов: 1/);
     const row = await h.gateway.store.db.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ onec_paid_number: 'ПП-77', onec_number: 'ЗК00-000123', status: 'paid', shipped_at: null });
   });
