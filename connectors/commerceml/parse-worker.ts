@@ -21,8 +21,7 @@ parentPort!.on('message', (m: ParseRequest) => {
   let failure: ParsedBatch['failure'];
   for (let i = 0; i < m.texts.length; i++) {
     try {
-      const doc = parseDocument(m.texts[i]);
-      if (!m.checkOnly) docs.push(doc);
+      docs.push(parseDocument(m.texts[i]));
     } catch (e) {
       failure = { n: m.first + i, error: (e as Error).message, text: e instanceof CmlError ? e.text : undefined };
       break;

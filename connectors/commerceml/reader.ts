@@ -33,11 +33,6 @@ export interface ReadOptions {
    * what was parsed (large files: the XML parse is most of the work). Documents still arrive in order.
    */
   parallel?: boolean;
-  /**
-   * Only check the file: every document is split out and parsed as usual (and refused as usual),
-   * but none is handed over — with `parallel`, the worker keeps what it parsed. `onDocument` is not called.
-   */
-  checkOnly?: boolean;
 }
 
 export interface ReadResult {
@@ -180,8 +175,8 @@ export async function readDocuments(
     throw new TypeError('readDocuments: the input must be a readable stream or an async iterable of Buffers');
   const source = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   try {
-    if (!opts.parallel) return await new Scanner(source, opts.checkOnly ? () => undefined : onDocument, maxDocumentBytes).run();
-    const pool = new ParseWorker(onDocument, opts.checkOnly ?? false);
+    if (!opts.parallel) return await new Scanner(source, onDocument, maxDocumentBytes).run();
+    const pool = new ParseWorker(onDocument);
     try {
       const result = await new Scanner(source, (xml, n) => pool.add(xml, n), maxDocumentBytes, true).run();
       await pool.drain();
@@ -606,11 +601,7 @@ class ParseWorker {
   private seq = 0;
   private failed: Error | null = null;
 
-  constructor(
-    private readonly onDocument: (doc: ImportedDocument) => Promise<void> | void,
-    /** The worker parses (and refuses) but sends no documents back. */
-    private readonly checkOnly = false,
-  ) {
+  constructor(private readonly onDocument: (doc: ImportedDocument) => Promise<void> | void) {
     // one parser: a second gains little on two cores and costs its heap (the import must stay small)
     const count = 1;
     for (let i = 0; i < count; i++) {
@@ -646,7 +637,7 @@ class ParseWorker {
     const spare = this.spare;
     this.spare = [];
     this.workers[id % this.workers.length].postMessage(
-      { id, texts: texts.map((t) => t.xml), first: texts[0].n, spare, checkOnly: this.checkOnly } satisfies ParseRequest,
+      { id, texts: texts.map((t) => t.xml), first: texts[0].n, spare } satisfies ParseRequest,
       spare,
     );
     if (this.inFlight.length > IN_FLIGHT * this.workers.length) await this.handOver();
@@ -674,7 +665,7 @@ class ParseWorker {
 }
 
 /** Documents for the worker to parse; `spare`: buffers it may write its answers into. */
-export type ParseRequest = { id: number; texts: string[]; first: number; spare: ArrayBuffer[]; checkOnly?: boolean };
+export type ParseRequest = { id: number; texts: string[]; first: number; spare: ArrayBuffer[] };
 
 /**
  * A batch parsed by the worker: the documents up to the first that failed, if one did, as the

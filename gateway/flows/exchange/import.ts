@@ -1,5 +1,7 @@
-import { createReadStream, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync, statSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import yauzl from 'yauzl';
 import { readDocuments } from '../../../connectors/commerceml/reader';
 import type { ImportedDocument } from '../../../connectors/commerceml/types';
@@ -38,26 +40,27 @@ export function importFile(d: FlowDeps, base: ExchangeBase, session: ExchangeSes
       cache: new Map(),
       counts: { documents: 0, changed: 0, created: 0, unknown: 0 },
     };
+    const spool = `${path}.documents`;
     try {
-      if (/\.zip$/i.test(name)) await importZip(base, path, c);
-      else {
-        // the whole file is read once before anything is applied: a file refused anywhere changes nothing
-        const size = statSync(path).size;
-        await checkStream(xmlStream(path), size);
-        await importStream(c, xmlStream(path), size);
-      }
+      // the whole file is read before anything is applied (a file refused anywhere changes nothing): its
+      // documents wait in a spool, one JSON line each, and are applied from there
+      if (/\.zip$/i.test(name)) await spoolZip(base, path, spool);
+      else await spoolXml(xmlStream(path), statSync(path).size, spool);
+      await applySpool(c, spool);
       const notes = [
         `Обработано документов: ${c.counts.documents}, изменено заказов: ${c.counts.changed}, новых из 1С: ${c.counts.created}, не найдено: ${c.counts.unknown}.`,
         ...c.notes,
       ];
       await setFileState(d.store.db, session.id, name, 'done', JSON.stringify(notes));
       rmSync(path, { force: true });
+      rmSync(spool, { force: true });
       d.log.info({ base: base.id, file: name, ...c.counts }, 'CommerceML file imported');
       return notes;
     } catch (e) {
       const text = e instanceof CmlError ? e.text : `Ошибка обработки файла ${name}: ${(e as Error).message}`;
       await setFileState(d.store.db, session.id, name, 'failed', JSON.stringify(text));
       rmSync(path, { force: true });
+      rmSync(spool, { force: true });
       d.log.warn({ err: e, base: base.id, file: name }, 'CommerceML file refused');
       throw e instanceof CmlError ? e : new CmlError(text);
     }
@@ -72,28 +75,45 @@ const PARALLEL_FROM_BYTES = 8 * 1024 * 1024;
 // 64 KB reads: the text decoded from each stays an ordinary heap object (see the reader)
 const xmlStream = (path: string) => createReadStream(path, { highWaterMark: 64 * 1024 });
 
-/** Reads every document of one XML stream without applying any: throws what the file would be refused for. */
-async function checkStream(stream: NodeJS.ReadableStream, bytes: number): Promise<void> {
-  await readDocuments(stream, () => undefined, { parallel: bytes > PARALLEL_FROM_BYTES, checkOnly: true });
-}
-
-/** Documents of one XML stream, applied a batch at a time. */
-async function importStream(c: ImportContext, stream: NodeJS.ReadableStream, bytes: number): Promise<void> {
-  let batch: ImportedDocument[] = [];
-  // a big file is parsed on a worker thread while this one applies
+/** Reads every document of one XML stream into the spool, applying none: throws what the file would be refused for. */
+async function readIntoSpool(stream: NodeJS.ReadableStream, bytes: number, out: WriteStream): Promise<void> {
+  // a big file is parsed on a worker thread while this one writes the spool
   await readDocuments(
     stream,
     async (doc) => {
-      batch.push(doc);
-      // documents applied soon after they are made die young (a long-lived batch fills the old heap)
-      if (batch.length >= 128) {
-        const docs = batch;
-        batch = [];
-        await applyDocuments(c, docs);
-      }
+      if (!out.write(`${JSON.stringify(doc)}\n`)) await once(out, 'drain');
     },
     { parallel: bytes > PARALLEL_FROM_BYTES },
   );
+}
+
+async function closeSpool(out: WriteStream): Promise<void> {
+  await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
+}
+
+async function spoolXml(stream: NodeJS.ReadableStream, bytes: number, spool: string): Promise<void> {
+  const out = createWriteStream(spool);
+  try {
+    await readIntoSpool(stream, bytes, out);
+  } finally {
+    await closeSpool(out);
+  }
+}
+
+/** The spooled documents, applied a batch at a time. */
+async function applySpool(c: ImportContext, spool: string): Promise<void> {
+  const lines = createInterface({ input: createReadStream(spool, { highWaterMark: 64 * 1024 }), crlfDelay: Infinity });
+  let batch: ImportedDocument[] = [];
+  for await (const line of lines) {
+    if (!line) continue;
+    batch.push(JSON.parse(line) as ImportedDocument);
+    // documents applied soon after they are read die young (a long-lived batch fills the old heap)
+    if (batch.length >= 128) {
+      const docs = batch;
+      batch = [];
+      await applyDocuments(c, docs);
+    }
+  }
   if (batch.length > 0) await applyDocuments(c, batch);
 }
 
@@ -130,10 +150,10 @@ function entryStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<NodeJS.Rea
 
 /**
  * The XML entries of a zip. Every entry is checked before any is inflated (count, names climbing out
- * of the folder, sizes together, compression ratio), then every XML entry is read through, and
- * only then are they applied: an archive refused for any entry changes nothing.
+ * of the folder, sizes together, compression ratio), then every XML entry is read into the spool,
+ * and only then are they applied: an archive refused for any entry changes nothing.
  */
-async function importZip(base: ExchangeBase, path: string, c: ImportContext): Promise<void> {
+async function spoolZip(base: ExchangeBase, path: string, spool: string): Promise<void> {
   const zip = await openZip(path);
   try {
     if (zip.entryCount > base.maxZipEntries)
@@ -155,11 +175,13 @@ async function importZip(base: ExchangeBase, path: string, c: ImportContext): Pr
       }
       xml.push(entry);
     }
+    const out = createWriteStream(spool);
     try {
-      for (const entry of xml) await checkStream(await entryStream(zip, entry), entry.uncompressedSize);
-      for (const entry of xml) await importStream(c, await entryStream(zip, entry), entry.uncompressedSize);
+      for (const entry of xml) await readIntoSpool(await entryStream(zip, entry), entry.uncompressedSize, out);
     } catch (e) {
       throw e instanceof CmlError ? e : new CmlError(`Архив не прочитан: ${(e as Error).message}`);
+    } finally {
+      await closeSpool(out);
     }
   } finally {
     zip.close();

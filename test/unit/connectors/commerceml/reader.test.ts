@@ -661,22 +661,6 @@ describe('refused inputs', () => {
     expect(first.error.text).toMatch(/^Файл обмена оборван/);
   });
 
-  test('checkOnly: the whole file is read and refused as usual, but no document is handed over (on this thread or the worker)', async () => {
-    const bytes = readFileSync(`${SHARED}/from-1c-ut11-2.09.xml`);
-    const second = bytes.indexOf('<Документ>', bytes.indexOf('</Документ>'));
-    for (const parallel of [false, true]) {
-      const cut = await refused(bytes.subarray(0, second + 201), 7, { checkOnly: true, parallel });
-      expect(cut.error.text).toMatch(/^Файл обмена оборван/);
-      expect(cut.docs).toEqual([]);
-      const bad = Buffer.from(bytes.toString('utf8').replace('<Номер>235</Номер>', '<Номер>235</Nomer>'));
-      expect((await refused(bad, 64, { checkOnly: true, parallel })).error.text).toMatch(/Документ №2 .*не разобран/);
-      const handed: ImportedDocument[] = [];
-      const whole = await readDocuments(chunksOf(bytes, 64), (d) => void handed.push(d), { checkOnly: true, parallel });
-      expect(whole.documents).toBe(2);
-      expect(handed).toEqual([]);
-    }
-  });
-
   test('truncated after the last document (no closing root): refused, both documents handed over', async () => {
     const bytes = readFileSync(`${SHARED}/from-1c-ut11-2.09.xml`);
     const end = bytes.lastIndexOf('</КоммерческаяИнформация>');
