@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { innProblem, kppProblem } from '../gateway/domain/inn';
 import { MAX_KOPECKS, quantityThousandths } from '../gateway/domain/money';
 import { MEASURE_CODES, MEASURES, VAT_CODES } from '../gateway/domain/order';
 import { PAYMENT_STATUSES } from '../gateway/domain/payment-state';
@@ -22,6 +23,12 @@ export const vatCode = z.enum(VAT_CODES).meta({
   description: 'VAT rate code as on a 54-ФЗ receipt: none, vat0, vat5, vat7, vat10, vat20, vat22, or the calculated vat105...vat122',
 });
 
+/** An ИНН with its check digits (10 digits: a company; 12: an individual or an individual entrepreneur). */
+const innField = z.string().superRefine((v, ctx) => {
+  const problem = innProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 export const customerSchema = z
   .object({
     type: z.enum(['individual', 'legal']),
@@ -31,17 +38,20 @@ export const customerSchema = z
       .string()
       .regex(/^\+?[0-9 ()-]{10,20}$/, 'a phone number such as +79001234567')
       .optional(),
-    inn: z
-      .string()
-      .regex(/^\d{10}(\d{2})?$/, '10 digits (company) or 12 digits (individual entrepreneur)')
-      .optional(),
+    inn: innField.optional(),
     kpp: z
       .string()
-      .regex(/^\d{9}$/, '9 digits')
+      .superRefine((v, ctx) => {
+        const problem = kppProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .optional(),
   })
   .superRefine((c, ctx) => {
     if (c.type === 'legal' && !c.inn) ctx.addIssue({ code: 'custom', path: ['inn'], message: 'required for a legal entity' });
+    // a КПП is a company's (and its branches'): an individual, an individual entrepreneur (12-digit ИНН) has none
+    if (c.kpp && (c.type === 'individual' || c.inn?.length === 12))
+      ctx.addIssue({ code: 'custom', path: ['kpp'], message: 'an individual or an individual entrepreneur (12-digit ИНН) has no КПП' });
   });
 
 export const orderItemSchema = z.object({
@@ -434,11 +444,7 @@ export const createReceiptSchema = z
         .regex(/^\+?[0-9 ()-]{10,20}$/, 'a phone number such as +79001234567')
         .optional(),
       name: z.string().trim().min(1).max(256).optional().meta({ description: 'B2B: the buyer’s name (tag 1227)' }),
-      inn: z
-        .string()
-        .regex(/^\d{10}(\d{2})?$/, '10 or 12 digits')
-        .optional()
-        .meta({ description: 'B2B: the buyer’s ИНН (tag 1228)' }),
+      inn: innField.optional().meta({ description: 'B2B: the buyer’s ИНН (tag 1228), check digits validated' }),
     }),
     items: z
       .array(

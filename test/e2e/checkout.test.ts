@@ -155,6 +155,35 @@ function checkoutSuite(opts: HarnessOptions): void {
         'validation_failed',
         'customer.inn',
       ],
+      [
+        'an ИНН whose check digit is wrong',
+        orderBody({ customer: { type: 'legal', name: 'ООО Ромашка', inn: '7707083894' } }),
+        422,
+        'validation_failed',
+        'customer.inn',
+      ],
+      [
+        'an individual entrepreneur’s ИНН with a wrong second check digit',
+        orderBody({ customer: { type: 'legal', name: 'ИП Иванов', inn: '500100732258' } }),
+        422,
+        'validation_failed',
+        'customer.inn',
+      ],
+      [
+        'a КПП for an individual',
+        orderBody({ customer: { type: 'individual', name: 'Иванов Иван', inn: '500100732259', kpp: '500101001' } }),
+        422,
+        'validation_failed',
+        'customer.kpp',
+      ],
+      ['deferral of 0 days', orderBody({ paymentTerms: { type: 'deferred', days: 0 } }), 422, 'validation_failed', 'paymentTerms.days'],
+      [
+        'deferral of 1 000 days',
+        orderBody({ paymentTerms: { type: 'deferred', days: 1000 } }),
+        422,
+        'validation_failed',
+        'paymentTerms.days',
+      ],
       ['no lines', orderBody({ items: [], total: 100 }), 422, 'validation_failed', 'items'],
     ])('%s → a clear error, and nothing is stored', async (_name, body, status, code, path) => {
       const before = await count('orders');

@@ -183,7 +183,7 @@ describe('the orders document 1C reads (mode=query)', () => {
           'POST',
           '/api/v1/orders',
           orderBody({
-            customer: { type: 'legal', name: 'ООО «Вектор»', inn: '7701234567', kpp: '770101001', email: 'buh@vector.example' },
+            customer: { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001', email: 'buh@vector.example' },
           }),
           SITE_AUTH,
         )
@@ -226,7 +226,7 @@ describe('the orders document 1C reads (mode=query)', () => {
           o.items.map((i: any) => [i.sku === 'DELIVERY' ? 'ORDER_DELIVERY' : i.sku, i.quantity, i.price, i.amount]),
         );
       }
-      expect(byId.get(legal.externalId)!.customer).toMatchObject({ inn: '7701234567', kpp: '770101001' });
+      expect(byId.get(legal.externalId)!.customer).toMatchObject({ inn: '7701234560', kpp: '770101001' });
       expect(byId.get(person.externalId)!.requisites).toMatchObject({ 'Заказ оплачен': 'true', 'Метод оплаты': 'Банковская карта' });
       expect(byId.get(legal.externalId)!.requisites['Заказ оплачен']).toBe('false');
 

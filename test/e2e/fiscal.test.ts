@@ -404,7 +404,7 @@ describe('handed over at the moment of payment', () => {
 });
 
 describe('B2B with deferral', () => {
-  const vector = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234567', kpp: '770101001', email: 'buh@vector.example' };
+  const vector = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001', email: 'buh@vector.example' };
   const deferred = { paymentTerms: { type: 'deferred', days: 14 } };
   const service = [{ sku: 'srv', name: 'Монтаж', quantity: 1, price: 350000, amount: 350000, vat: 'vat22', kind: 'service' }];
   // the bank transfer itself reaches the gateway as no acquirer's payment: its exemption at payment
@@ -445,7 +445,7 @@ describe('B2B with deferral', () => {
         items: [['Монтаж', 'credit', 4, 'vat22', 350000, 1, 350000, 63115]],
         payments: [['credit', 350000]],
       });
-      expect(creditView.client).toEqual({ email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234567' });
+      expect(creditView.client).toEqual({ email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234560' });
 
       const payment = await pay(h, order.id, 'card');
       const [cp] = await settledReceipts(h, payment.id, 1);
@@ -457,12 +457,12 @@ describe('B2B with deferral', () => {
         items: [['Монтаж', 'credit_payment', 10, 'vat22', 350000, 1, 350000, 63115]],
         payments: [['cashless', 350000]],
       });
-      expect(cp.client).toEqual({ email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234567' });
+      expect(cp.client).toEqual({ email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234560' });
       const atDevice = h.atol!.snapshot().find((d) => d.externalId === cp.externalId)!;
       expect(h.atol!.documents.get(atDevice.uuid)!.body.receipt.client).toEqual({
         email: 'buh@vector.example',
         name: 'ООО «Вектор»',
-        inn: '7701234567',
+        inn: '7701234560',
       });
     } finally {
       await h.close();

@@ -19,7 +19,7 @@ describe('orders from 1C', () => {
   const pushBody = (ref: string, number: string) => ({
     ref,
     number,
-    customer: { type: 'legal', name: 'ООО «Вектор»', inn: '7701234567', kpp: '770101001' },
+    customer: { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001' },
     items: [{ sku: 'srv-1', name: 'Монтаж', quantity: 1, price: 250000, amount: 250000, vat: 'vat22', kind: 'service' }],
     total: 250000,
   });

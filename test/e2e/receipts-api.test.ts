@@ -128,7 +128,7 @@ describe('registrar mode', () => {
     const b2b = await h.call(
       'POST',
       '/api/v1/receipts',
-      body({ client: { email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234567' } }),
+      body({ client: { email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234560' } }),
       SITE_AUTH,
     );
     expect(b2b.status).toBe(201);
@@ -144,7 +144,7 @@ describe('registrar mode', () => {
     expect(doc.operation).toBe('sell_correction');
     expect(doc.body.correction.correction_info).toEqual({ type: 'self', base_date: '20.11.2026' });
     const b2bDoc = [...h.atol!.documents.values()].find((d) => d.externalId === b2b.body.externalId)!;
-    expect(b2bDoc.body.receipt.client).toEqual({ email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234567' });
+    expect(b2bDoc.body.receipt.client).toEqual({ email: 'buh@vector.example', name: 'ООО «Вектор»', inn: '7701234560' });
   });
 
   test.each<[string, Record<string, unknown>, number, string, string]>([

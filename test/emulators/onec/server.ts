@@ -471,7 +471,7 @@ export class OneCEmulator {
     const unf = this.configuration === 'unf';
     // the infobase user the gateway writes as (Catalog_Пользователи is not published: only its ref is known)
     const responsible = '5a1c0e2e-7b3d-4f1a-9c1e-0d6b7e8f9a01';
-    const organization = ref('Catalog_Организации', { Description: 'ООО "Ромашка"', ИНН: '7701234567' });
+    const organization = ref('Catalog_Организации', { Description: 'ООО "Ромашка"', ИНН: '7701234560' });
     const vatRate = ref('Catalog_СтавкиНДС', { Description: '20%', Ставка: 20 });
     const currency = ref('Catalog_Валюты', { Description: 'руб.', Code: '643', НаименованиеПолное: 'Российский рубль' });
     const items = [

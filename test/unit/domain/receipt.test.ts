@@ -169,10 +169,10 @@ describe('lines of each stage, field by field', () => {
   });
 
   test('B2B: the buyer’s name and ИНН; an individual: the contact only', () => {
-    expect(receiptClient({ type: 'legal', name: 'ООО «Вектор»', inn: '7701234567', email: 'buh@vector.example' })).toEqual({
+    expect(receiptClient({ type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', email: 'buh@vector.example' })).toEqual({
       email: 'buh@vector.example',
       name: 'ООО «Вектор»',
-      inn: '7701234567',
+      inn: '7701234560',
     });
     expect(receiptClient({ type: 'individual', name: 'Иван', phone: '8 (900) 123-45-67' })).toEqual({ phone: '+79001234567' });
   });

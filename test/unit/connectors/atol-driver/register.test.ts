@@ -7,7 +7,7 @@ import { AtolDriverEmulator } from '../../../emulators/atol-driver/server';
 const receipt = (over: Partial<ReceiptDoc> = {}): ReceiptDoc => ({
   operation: 'sell',
   date: '2026-12-01T09:30:15.000Z',
-  client: { name: 'ООО «Вектор»', inn: '7701234567', email: 'buh@vector.example' },
+  client: { name: 'ООО «Вектор»', inn: '7701234560', email: 'buh@vector.example' },
   company: { inn: '7707083893', sno: 'usn_income', paymentAddress: 'Москва, ул. Ленина, 1' },
   items: [
     {
@@ -63,7 +63,7 @@ describe('ATOL driver web server', () => {
       electronically: true,
       ignoreNonFiscalPrintErrors: true,
       operator: { name: 'Кассир Петрова', vatin: '500100732259' },
-      clientInfo: { emailOrPhone: 'buh@vector.example', name: 'ООО «Вектор»', vatin: '7701234567' },
+      clientInfo: { emailOrPhone: 'buh@vector.example', name: 'ООО «Вектор»', vatin: '7701234560' },
       paymentsPlace: 'Москва, ул. Ленина, 1',
       items: [
         {
