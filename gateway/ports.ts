@@ -44,7 +44,8 @@ export type ProviderMethod = 'card' | 'sbp';
 export type PaymentAction =
   | { type: 'redirect'; url: string }
   | { type: 'qr'; payload: string; image: string; expiresAt: string }
-  | { type: 'invoice'; number: string; dueDate: string; document: string };
+  /** dueDate null: payable `dueDaysAfterShipment` days after the goods are shipped (the date is not known yet). */
+  | { type: 'invoice'; number: string; date: string; dueDate: string | null; dueDaysAfterShipment?: number; document: string };
 
 /** What a provider hands back for the customer; the gateway draws QR images from the payload itself. */
 export type ProviderAction = { type: 'redirect'; url: string } | { type: 'qr'; payload: string; expiresAt: string };

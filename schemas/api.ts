@@ -75,7 +75,14 @@ export const orderItemSchema = z.object({
 
 export const paymentTermsSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('prepay') }),
-  z.object({ type: z.literal('deferred'), days: z.number().int().min(1).max(365) }),
+  z.object({
+    type: z.literal('deferred'),
+    days: z.number().int().min(1).max(365),
+    from: z
+      .enum(['shipment', 'invoice'])
+      .default('shipment')
+      .meta({ description: 'What the days count from: the shipment (УТ’s «Оплата после отгрузки»), or the invoice’s date' }),
+  }),
 ]);
 
 export const createOrderSchema = z
@@ -132,7 +139,17 @@ export const actionSchema = z
   .discriminatedUnion('type', [
     z.object({ type: z.literal('redirect'), url: z.string() }),
     z.object({ type: z.literal('qr'), payload: z.string(), image: z.string(), expiresAt: z.string() }),
-    z.object({ type: z.literal('invoice'), number: z.string(), dueDate: z.string(), document: z.string() }),
+    z.object({
+      type: z.literal('invoice'),
+      number: z.string().meta({ description: 'The invoice’s number in the organization’s series' }),
+      date: z.string().meta({ description: 'The invoice’s date, YYYY-MM-DD' }),
+      dueDate: z
+        .string()
+        .nullable()
+        .meta({ description: 'Pay by, YYYY-MM-DD; null while the deferral counts from a shipment that has not happened' }),
+      dueDaysAfterShipment: z.number().int().optional().meta({ description: 'Deferred terms counted from shipment: days' }),
+      document: z.string().meta({ description: 'The invoice document (the printed «Счёт на оплату»)' }),
+    }),
   ])
   .meta({ id: 'PaymentAction' });
 

@@ -26,6 +26,27 @@ const paymentMethod = z.object({
     .optional(),
 });
 
+/**
+ * B2B invoices («Счёт на оплату»), paid by bank transfer: where the money goes, how invoices are
+ * numbered and how long a prepaid one may wait.
+ */
+const invoiceMethod = z.object({
+  /** The organization's account the invoice asks to pay into. */
+  bank: z.object({
+    name: z.string().min(1),
+    bic: z.string().regex(/^\d{9}$/, '9 digits'),
+    account: z.string().regex(/^\d{20}$/, '20 digits'),
+    correspondentAccount: z.string().regex(/^\d{20}$/, '20 digits'),
+  }),
+  /** Invoice numbers are `<prefix><n>`, n counting from 1 each year (at most 11 characters in all, 1C's number). */
+  prefix: z
+    .string()
+    .regex(/^[0-9A-Za-zА-Яа-яЁё-]{0,4}$/, 'up to 4 letters, digits or "-"')
+    .default(''),
+  /** Days a prepaid invoice is payable, from its date. */
+  payWithinDays: z.number().int().min(1).max(90).default(5),
+});
+
 /** How paid payments reach the organization's 1C base, and how 1C reaches the gateway. */
 const onec = z
   .object({
@@ -96,7 +117,7 @@ const organization = z.object({
     .object({
       card: paymentMethod.optional(),
       sbp: paymentMethod.optional(),
-      invoice: paymentMethod.optional(),
+      invoice: invoiceMethod.optional(),
     })
     .default({}),
   providers: z.object({ sber: sberConfig.optional(), tbank: tbankConfig.optional() }).default({}),
@@ -307,7 +328,7 @@ export const configSchema = z
           message: 'receipts carry the organization’s ИНН: required when fiscal.mode is not off',
         });
       for (const [method, m] of Object.entries(org.payments)) {
-        if (!m) continue;
+        if (!m || !('provider' in m)) continue;
         const named: [string | number, string][] = [['provider', m.provider], ...m.alternatives.map((p, k) => [k, p] as [number, string])];
         for (const [key, provider] of named) {
           if (org.providers[provider as (typeof PROVIDERS)[number]]) continue;

@@ -371,6 +371,42 @@ const m0007: Migration = {
   },
 };
 
+/** B2B invoices (payment by bank transfer) and their numbering, a series per organization and year. */
+const m0009: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema
+      .createTable('invoices')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('organization_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('order_id', t.id, (c) => c.notNull().references('orders.id'))
+      .addColumn('payment_id', t.id, (c) => c.notNull().references('payments.id'))
+      .addColumn('year', t.int, (c) => c.notNull())
+      .addColumn('seq', t.int, (c) => c.notNull())
+      .addColumn('number', t.str(32), (c) => c.notNull())
+      .addColumn('date', t.ascii(10), (c) => c.notNull())
+      .addColumn('due_date', t.ascii(10))
+      .addColumn('due_days_after_shipment', t.int)
+      .addColumn('amount', t.money, (c) => c.notNull())
+      .addColumn('token', t.ascii(64), (c) => c.notNull().unique())
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addUniqueConstraint('invoices_number', ['organization_id', 'year', 'seq'])
+      .execute();
+    await db.schema.createIndex('invoices_order_id').on('invoices').column('order_id').execute();
+    await db.schema
+      .createTable('invoice_series')
+      .addColumn('organization_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('year', t.int, (c) => c.notNull())
+      .addColumn('last', t.int, (c) => c.notNull())
+      .addPrimaryKeyConstraint('invoice_series_pk', ['organization_id', 'year'])
+      .execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('invoices').execute();
+    await db.schema.dropTable('invoice_series').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -380,6 +416,7 @@ export const migrations: Record<string, Migration> = {
   '0005_fiscal': m0005,
   '0006_onec_waiting': m0006,
   '0007_exchange_exports': m0007,
+  '0009_invoices': m0009,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -21,6 +21,38 @@ export interface Database {
   jobs: JobsTable;
   schedules: SchedulesTable;
   receipts: ReceiptsTable;
+  invoices: InvoicesTable;
+  invoice_series: InvoiceSeriesTable;
+}
+
+/** A B2B invoice («Счёт на оплату»): the document a company pays by bank transfer. */
+export interface InvoicesTable {
+  id: string;
+  organization_id: string;
+  order_id: string;
+  /** The payment (method invoice) the money of the invoice is recorded on. */
+  payment_id: string;
+  year: number;
+  /** Its place in the organization's series of the year. */
+  seq: number;
+  /** As printed: the series' prefix and `seq`. */
+  number: string;
+  /** YYYY-MM-DD */
+  date: string;
+  /** YYYY-MM-DD; null while a deferral counts from a shipment that has not happened. */
+  due_date: string | null;
+  /** Deferred terms counted from shipment: how many days. */
+  due_days_after_shipment: number | null;
+  amount: number;
+  /** The secret part of the invoice's links (PDF, HTML). */
+  token: string;
+  created_at: string;
+}
+
+export interface InvoiceSeriesTable {
+  organization_id: string;
+  year: number;
+  last: number;
 }
 
 export interface OrdersTable {

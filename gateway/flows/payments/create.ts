@@ -20,6 +20,7 @@ import {
 import type { OrderRow, PaymentRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { qrImage } from '../orders/qr';
+import { createInvoicePayment } from './invoice';
 import { queueSupersededCancels } from './supersede';
 
 const METHOD_NAMES = { card: 'картой', sbp: 'через СБП', invoice: 'по счёту' } as const;
@@ -39,7 +40,11 @@ export function paymentReturnUrl(d: FlowDeps, paymentId: string, outcome: 'succe
 }
 
 /** The provider a payment goes to: the method's own, or one of its alternatives the site named. */
-function chooseProvider(d: FlowDeps, orgId: string, input: CreatePaymentInput): { provider: AcquiringProvider; ttlMinutes: number } {
+function chooseProvider(
+  d: FlowDeps,
+  orgId: string,
+  input: CreatePaymentInput & { method: ProviderMethod },
+): { provider: AcquiringProvider; ttlMinutes: number } {
   const org = d.orgs.get(orgId)!;
   const method = org.payments[input.method];
   if (!method) {
@@ -55,7 +60,7 @@ function chooseProvider(d: FlowDeps, orgId: string, input: CreatePaymentInput): 
     ]);
   }
   const provider = d.providers.get(org.id, name);
-  if (!provider || input.method === 'invoice') {
+  if (!provider) {
     throw unprocessable('method_not_enabled', `payment method "${input.method}" is not enabled for this organization`, [
       { path: 'method', message: 'no acquirer serves it' },
     ]);
@@ -63,7 +68,7 @@ function chooseProvider(d: FlowDeps, orgId: string, input: CreatePaymentInput): 
   return { provider, ttlMinutes: method.ttlMinutes ?? DEFAULT_TTL_MINUTES[input.method] };
 }
 
-const DEFAULT_TTL_MINUTES = { card: 20, sbp: 30, invoice: 60 * 24 * 5 } as const;
+const DEFAULT_TTL_MINUTES = { card: 20, sbp: 30 } as const;
 
 /** What the customer is to do, as the API shows it: a QR gets its image drawn here from the bank's payload. */
 async function customerAction(action: ProviderAction): Promise<PaymentAction> {
@@ -84,9 +89,10 @@ export async function createPayment(
 ): Promise<PaymentRow> {
   const order = await getOrder(d.store.db, orderId);
   if (!order || !organizations.has(order.organization_id)) throw notFound('order');
+  if (input.method === 'invoice') return createInvoicePayment(d, order, input);
   const org = d.orgs.get(order.organization_id)!;
-  const { provider, ttlMinutes } = chooseProvider(d, org.id, input);
-  const method = input.method as ProviderMethod;
+  const method = input.method;
+  const { provider, ttlMinutes } = chooseProvider(d, org.id, { ...input, method });
   const minimum = provider.minAmount?.(method) ?? 1;
   const due = outstanding(order.total, order.paid_amount);
   if (order.status === 'awaiting_payment' && due < minimum) {

@@ -12,6 +12,13 @@ export async function createRefund(d: FlowDeps, organizations: ReadonlySet<strin
   const refund = await d.store.db.transaction().execute(async (trx) => {
     const payment = await getPayment(trx, paymentId);
     if (!payment || !organizations.has(payment.organization_id)) throw notFound('payment');
+    if (payment.method === 'invoice') {
+      throw unprocessable(
+        'refund_not_supported',
+        'a bank transfer is returned by the organization’s own payment order, not through the gateway',
+        [{ path: 'paymentId', message: 'the payment was made by bank transfer against an invoice' }],
+      );
+    }
     if (payment.status !== 'paid' && payment.status !== 'partially_refunded') {
       throw conflict('payment_not_refundable', `a payment in status ${payment.status} cannot be refunded`, [
         { path: 'paymentId', message: `status is ${payment.status}` },

@@ -1,0 +1,40 @@
+import type { Executor } from './db';
+import { insertIgnoreQuery } from './sql';
+import type { InvoicesTable } from './schema';
+
+/**
+ * The next number of an organization's invoice series for a year (1, 2, …), taken inside the
+ * transaction that records the invoice: the series' row is created if missing (never twice, even by
+ * two first invoices of a year at once) and then counted up under its row lock, so a number is used
+ * once, and one rolled back is given again.
+ */
+export async function nextInvoiceSeq(trx: Executor, organizationId: string, year: number): Promise<number> {
+  await trx.executeQuery(
+    insertIgnoreQuery(trx, 'invoice_series', { organization_id: organizationId, year, last: 0 }, ['organization_id', 'year']).compile(trx),
+  );
+  await trx
+    .updateTable('invoice_series')
+    .set((eb) => ({ last: eb('last', '+', 1) }))
+    .where('organization_id', '=', organizationId)
+    .where('year', '=', year)
+    .execute();
+  const row = await trx
+    .selectFrom('invoice_series')
+    .select('last')
+    .where('organization_id', '=', organizationId)
+    .where('year', '=', year)
+    .executeTakeFirstOrThrow();
+  return Number(row.last);
+}
+
+export async function insertInvoice(trx: Executor, row: InvoicesTable): Promise<void> {
+  await trx.insertInto('invoices').values(row).execute();
+}
+
+export async function invoiceOfPayment(db: Executor, paymentId: string): Promise<InvoicesTable | undefined> {
+  return db.selectFrom('invoices').selectAll().where('payment_id', '=', paymentId).executeTakeFirst();
+}
+
+export async function invoiceByToken(db: Executor, token: string): Promise<InvoicesTable | undefined> {
+  return db.selectFrom('invoices').selectAll().where('token', '=', token).executeTakeFirst();
+}

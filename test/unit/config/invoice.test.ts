@@ -1,0 +1,23 @@
+import { parseConfig } from '../../../gateway/config';
+
+/** organizations[].payments.invoice: the account B2B invoices ask to pay into, and the series. */
+
+const BANK = { name: 'ПАО Сбербанк', bic: '044525225', account: '40702810938000000001', correspondentAccount: '30101810400000000225' };
+const raw = (invoice: unknown) => ({
+  database: { url: 'sqlite::memory:' },
+  organizations: [{ id: 'main', name: 'ООО «Ромашка»', payments: { invoice } }],
+});
+
+test('the bank account is all it needs; the series has no prefix and a prepaid invoice waits 5 days unless told', () => {
+  expect(parseConfig(raw({ bank: BANK }), {}).organizations[0].payments.invoice).toEqual({ bank: BANK, prefix: '', payWithinDays: 5 });
+});
+
+test.each([
+  ['a БИК of 8 digits', { bank: { ...BANK, bic: '04452522' } }, /payments\.invoice\.bank\.bic: 9 digits/],
+  ['an account of 19 digits', { bank: { ...BANK, account: '4070281093800000000' } }, /payments\.invoice\.bank\.account: 20 digits/],
+  ['no bank', {}, /payments\.invoice\.bank/],
+  ['a prefix that would not fit 1C’s 11-character number', { bank: BANK, prefix: 'СЧЕТ-' }, /payments\.invoice\.prefix/],
+  ['a term of 0 days', { bank: BANK, payWithinDays: 0 }, /payments\.invoice\.payWithinDays/],
+])('%s is refused at start, naming the key', (_name, invoice, message) => {
+  expect(() => parseConfig(raw(invoice), {})).toThrow(message);
+});
