@@ -85,6 +85,64 @@ export const paymentTermsSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+export const putCustomerSchema = z
+  .object({
+    organization: z.string().optional().meta({ description: 'Organization id; optional when the API key serves one organization' }),
+    name: z.string().trim().min(1).max(256),
+    kpp: z
+      .string()
+      .superRefine((v, ctx) => {
+        const problem = kppProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+    terms: z
+      .object({
+        deferredDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(365)
+          .nullable()
+          .default(null)
+          .meta({ description: 'Days to pay on deferred terms; null: prepay. An order without paymentTerms gets these' }),
+        from: z.enum(['shipment', 'invoice']).default('shipment'),
+        creditLimit: kopecks
+          .nullable()
+          .default(null)
+          .meta({ description: 'The most the customer may owe on deferred orders; null: no limit' }),
+        blockOverdue: z.boolean().default(true).meta({ description: 'No new deferred order while an invoice is overdue' }),
+      })
+      .default({ deferredDays: null, from: 'shipment', creditLimit: null, blockOverdue: true }),
+  })
+  .meta({ id: 'PutCustomer' });
+export type PutCustomerInput = z.infer<typeof putCustomerSchema>;
+
+export const customerViewSchema = z
+  .object({
+    inn: z.string(),
+    kpp: z.string().nullable(),
+    name: z.string().nullable(),
+    terms: z.object({
+      deferredDays: z.number().nullable(),
+      from: z.enum(['shipment', 'invoice']),
+      creditLimit: kopecks.nullable(),
+      blockOverdue: z.boolean(),
+    }),
+    owed: kopecks.meta({ description: 'What the customer owes on deferred orders' }),
+    available: kopecks.nullable().meta({ description: 'What a new deferred order may still come to; null: no limit' }),
+    unpaid: z.array(
+      z.object({
+        orderNumber: z.string(),
+        due: kopecks,
+        dueDate: z.string().nullable(),
+        overdue: z.boolean(),
+        invoice: z.object({ number: z.string(), date: z.string() }).nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'Customer' });
+
 export const createOrderSchema = z
   .object({
     externalId: z.string().trim().min(1).max(128).meta({ description: 'The site’s own order id, unique per organization' }),

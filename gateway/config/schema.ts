@@ -133,6 +133,8 @@ const organization = z.object({
     httpPath: '/hs/gateway/payments',
     keys: [],
   }),
+  /** Deferred terms (`paymentTerms: deferred`) for individuals and individual entrepreneurs too; off: companies only. */
+  deferredForIndividuals: z.boolean().default(false),
   /** Receipts (54-ФЗ): see fiscal.ts. */
   fiscal: fiscalSchema.default(FISCAL_OFF),
   /**

@@ -6,7 +6,7 @@ import { errorSchema } from '../../schemas/api';
 export type Auth = 'site' | 'admin' | 'onec' | 'none';
 
 export interface RouteDoc {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put';
   /** Koa path (`/orders/:id`). */
   path: string;
   summary: string;

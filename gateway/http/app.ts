@@ -8,6 +8,7 @@ import { EXCHANGE_PATHS, exchangeRoutes } from './routes/exchange';
 import { historyRoutes } from './routes/history';
 import { onecRoutes } from './routes/onec';
 import { opsRoutes } from './routes/ops';
+import { customerRoutes } from './routes/customers';
 import { orderRoutes } from './routes/orders';
 import { payRoutes } from './routes/pay';
 import { paymentRoutes } from './routes/payments';
@@ -33,6 +34,7 @@ export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) =
   const admin = adminAuth(d.config.admin.keys);
 
   orderRoutes(api, d, site);
+  customerRoutes(api, d, site);
   paymentRoutes(api, d, site);
   payRoutes(api, d, site);
   receiptRoutes(api, d, site);

@@ -407,6 +407,36 @@ const m0009: Migration = {
   },
 };
 
+/**
+ * B2B customers and their terms (the gateway's own, when no 1C contract gives them), and each
+ * order's buyer ИНН, by which a customer's debt is found.
+ */
+const m0010: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema
+      .createTable('customers')
+      .addColumn('organization_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('inn', t.ascii(12), (c) => c.notNull())
+      .addColumn('kpp', t.ascii(9))
+      .addColumn('name', t.str(256), (c) => c.notNull())
+      .addColumn('deferred_days', t.int)
+      .addColumn('deferred_from', t.ascii(16))
+      .addColumn('credit_limit', t.money)
+      .addColumn('block_overdue', t.int, (c) => c.notNull().defaultTo(1))
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .addPrimaryKeyConstraint('customers_pk', ['organization_id', 'inn'])
+      .execute();
+    await db.schema.alterTable('orders').addColumn('customer_inn', t.ascii(12)).execute();
+    await db.schema.createIndex('orders_customer_inn').on('orders').columns(['organization_id', 'customer_inn']).execute();
+  },
+  async down(db) {
+    await db.schema.dropIndex('orders_customer_inn').on('orders').execute();
+    await db.schema.alterTable('orders').dropColumn('customer_inn').execute();
+    await db.schema.dropTable('customers').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -417,6 +447,7 @@ export const migrations: Record<string, Migration> = {
   '0006_onec_waiting': m0006,
   '0007_exchange_exports': m0007,
   '0009_invoices': m0009,
+  '0010_customers': m0010,
 };
 
 class InCodeProvider implements MigrationProvider {

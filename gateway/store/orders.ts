@@ -125,6 +125,7 @@ export function newOrderRow(
     cancel_reason: null,
     created_at: now,
     updated_at: now,
+    customer_inn: (JSON.parse(o.customer) as { inn?: string }).inn ?? null,
     ...o,
   };
 }

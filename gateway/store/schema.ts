@@ -23,6 +23,23 @@ export interface Database {
   receipts: ReceiptsTable;
   invoices: InvoicesTable;
   invoice_series: InvoiceSeriesTable;
+  customers: CustomersTable;
+}
+
+/** A B2B customer of an organization, by ИНН, with the terms the gateway gives it. */
+export interface CustomersTable {
+  organization_id: string;
+  inn: string;
+  kpp: string | null;
+  name: string;
+  /** Deferred terms: days to pay, counted from `deferred_from`; null: prepay. */
+  deferred_days: number | null;
+  deferred_from: 'shipment' | 'invoice' | null;
+  /** The most the customer may owe on deferred orders, in kopecks; null: no limit. */
+  credit_limit: number | null;
+  /** 1: no new deferred order while an invoice is overdue. */
+  block_overdue: number;
+  updated_at: string;
 }
 
 /** A B2B invoice («Счёт на оплату»): the document a company pays by bank transfer. */
@@ -58,6 +75,8 @@ export interface InvoiceSeriesTable {
 export interface OrdersTable {
   id: string;
   organization_id: string;
+  /** The buyer's ИНН (from customer), by which a B2B customer's debt is found. */
+  customer_inn: string | null;
   external_id: string;
   number: string;
   source: 'site' | 'onec';

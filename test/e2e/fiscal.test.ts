@@ -470,7 +470,7 @@ describe('B2B with deferral', () => {
   });
 
   test('an individual on deferral paying by card: credit at shipment, credit_payment at payment', async () => {
-    const h = await startHarness({ fiscal: {} });
+    const h = await startHarness({ fiscal: {}, overrides: (raw) => void (raw.organizations[0].deferredForIndividuals = true) });
     try {
       const order = await newOrder(h, { ...deferred });
       await shipOverCommerceML(h, order);

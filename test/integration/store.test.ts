@@ -243,6 +243,7 @@ describe.each(backends)('store on $name', (backend) => {
         '0006_onec_waiting',
         '0007_exchange_exports',
         '0009_invoices',
+        '0010_customers',
       ]);
       expect(await migrateToLatest(db)).toEqual([]);
       // the tables are there and empty

@@ -7,6 +7,7 @@ import type { OrderRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { numberLength, servedByExchange, SITE_NUMBER_MAX } from '../exchange/session';
 import { orderReceiptIssues } from '../fiscal/translator';
+import { termsFor } from './terms';
 
 /** JSON with sorted keys: the same content hashes the same whatever the key order. */
 export function canonicalJson(v: unknown): string {
@@ -59,6 +60,8 @@ export async function createOrder(
   const existing = await findOrderByExternalId(d.store.db, organizationId, input.externalId);
   if (existing) return sameOrConflict(existing, hash);
   orderReceiptIssues(d, organizationId, input);
+  // 1C keeps its own credit control over the orders it makes
+  const paymentTerms = source === 'site' ? await termsFor(d, organizationId, input) : (input.paymentTerms ?? { type: 'prepay' });
 
   const row = newOrderRow({
     organization_id: organizationId,
@@ -68,7 +71,7 @@ export async function createOrder(
     customer: JSON.stringify(input.customer),
     items: JSON.stringify(input.items),
     total: input.total,
-    payment_terms: JSON.stringify(input.paymentTerms ?? { type: 'prepay' }),
+    payment_terms: JSON.stringify(paymentTerms),
     request_hash: hash,
     onec_ref: input.onecRef ?? null,
   });
