@@ -11,6 +11,7 @@ import { SberProvider } from '../connectors/sber/provider';
 import { TbankProvider } from '../connectors/tbank/provider';
 import { AtolDriverRegister } from '../connectors/atol-driver/register';
 import { AtolOnlineRegister } from '../connectors/atol-online/register';
+import { LogBuyerMessenger } from '../connectors/notify/buyer-log';
 import { LogNotifier } from '../connectors/notify/log';
 import { WebhookNotifier } from '../connectors/notify/webhook';
 import { SiteWebhook } from '../connectors/site/webhook';
@@ -21,6 +22,7 @@ import type { Feature, FlowDeps } from './flows/deps';
 import { fiscalFeature } from './flows/fiscal';
 import { loadReceiptRules } from './flows/fiscal/rules';
 import { historyFeature } from './flows/history';
+import { invoicesFeature } from './flows/invoices';
 import { onecFeature } from './flows/onec';
 import { paymentsFeature } from './flows/payments';
 import { FiscalRegisters, OneCBases, Providers } from './flows/registries';
@@ -66,7 +68,7 @@ export interface Gateway {
 }
 
 /** The capabilities whose jobs and schedules the runner carries (each folder's index.ts under flows/). */
-const FEATURES: Feature[] = [alertsFeature, paymentsFeature, onecFeature, fiscalFeature, historyFeature];
+const FEATURES: Feature[] = [alertsFeature, paymentsFeature, invoicesFeature, onecFeature, fiscalFeature, historyFeature];
 
 export const VERSION: string = require('../package.json').version;
 
@@ -197,6 +199,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     onec: buildOneC(config),
     fiscal,
     sites: buildSites(config),
+    buyers: new LogBuyerMessenger(log),
     log,
   };
   const exec = new JobExecutor(store, config.jobs, log, flows, alerts.deadJob);

@@ -197,6 +197,20 @@ export interface Notifier {
   send(alert: Alert): Promise<void>;
 }
 
+/** A message to a buyer (an invoice's reminder), in Russian. */
+export interface BuyerMessage {
+  organizationId: string;
+  to: { name: string; email?: string; phone?: string };
+  subject: string;
+  text: string;
+}
+
+/** Where messages to buyers go: the log until the e-mail channel exists. */
+export interface BuyerMessenger {
+  readonly name: string;
+  send(message: BuyerMessage): Promise<void>;
+}
+
 // ---------------------------------------------------------------- the shop's site
 
 /** A payment event as the site's webhook receives it. */

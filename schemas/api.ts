@@ -143,6 +143,25 @@ export const customerViewSchema = z
   })
   .meta({ id: 'Customer' });
 
+export const invoiceListSchema = z
+  .object({
+    items: z.array(
+      z.object({
+        organization: z.string(),
+        number: z.string(),
+        date: z.string(),
+        dueDate: z.string().nullable().meta({ description: 'null: a deferral counting from a shipment that has not happened' }),
+        daysOverdue: z.number().int(),
+        amount: kopecks,
+        orderId: z.string(),
+        orderNumber: z.string(),
+        paymentId: z.string(),
+        customer: z.object({ name: z.string(), inn: z.string().nullable() }),
+      }),
+    ),
+  })
+  .meta({ id: 'InvoiceList' });
+
 export const createOrderSchema = z
   .object({
     externalId: z.string().trim().min(1).max(128).meta({ description: 'The site’s own order id, unique per organization' }),

@@ -45,6 +45,8 @@ const invoiceMethod = z.object({
     .default(''),
   /** Days a prepaid invoice is payable, from its date. */
   payWithinDays: z.number().int().min(1).max(90).default(5),
+  /** The buyer is reminded this many days before an invoice is due (and on the day). */
+  remindDaysBefore: z.number().int().min(0).max(30).default(3),
 });
 
 /** How paid payments reach the organization's 1C base, and how 1C reaches the gateway. */

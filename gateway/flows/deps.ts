@@ -2,7 +2,7 @@ import type { GatewayConfig, OrganizationConfig } from '../config';
 import type { JobQueue } from '../jobs/queue';
 import type { Job, ScheduleDefinition } from '../jobs/types';
 import type { Logger } from '../log';
-import type { SiteNotifier } from '../ports';
+import type { BuyerMessenger, SiteNotifier } from '../ports';
 import type { Store } from '../store/db';
 import type { Alerts } from './alerts/alerts';
 import type { FiscalRegisters, OneCBases, Providers } from './registries';
@@ -19,6 +19,8 @@ export interface FlowDeps {
   fiscal: FiscalRegisters;
   /** The site's webhook of each organization that has one. */
   sites: ReadonlyMap<string, SiteNotifier>;
+  /** Messages to buyers (invoice reminders). */
+  buyers: BuyerMessenger;
   log: Logger;
 }
 

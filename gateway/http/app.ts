@@ -3,6 +3,7 @@ import type { ApiRouter } from './api';
 import type { HttpDeps } from './deps';
 import { adminAuth, authFailures, errorHandler, requestContext, siteAuth } from './middleware';
 import { adminRoutes } from './routes/admin';
+import { invoiceRoutes } from './routes/invoices';
 import { callbackRoutes } from './routes/callbacks';
 import { EXCHANGE_PATHS, exchangeRoutes } from './routes/exchange';
 import { historyRoutes } from './routes/history';
@@ -42,6 +43,7 @@ export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) =
   exchangeRoutes(api, d);
   callbackRoutes(api, d);
   adminRoutes(api, d, admin);
+  invoiceRoutes(api, d, admin);
   historyRoutes(api, d, admin);
   opsRoutes(api, d);
   for (const add of extra) add(api);

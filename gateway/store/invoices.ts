@@ -38,3 +38,40 @@ export async function invoiceOfPayment(db: Executor, paymentId: string): Promise
 export async function invoiceByToken(db: Executor, token: string): Promise<InvoicesTable | undefined> {
   return db.selectFrom('invoices').selectAll().where('token', '=', token).executeTakeFirst();
 }
+
+/** An invoice still to be paid, with what its deferral and reminders need of its order and payment. */
+export interface OpenInvoice {
+  invoice: InvoicesTable;
+  orderNumber: string;
+  customer: string;
+  shippedAt: string | null;
+  /** Left to pay on the invoice's payment, in kopecks. */
+  amount: number;
+}
+
+/** Invoices whose payment is still pending, oldest first, a page at a time. */
+export async function openInvoices(db: Executor, limit = 1000, afterId = ''): Promise<OpenInvoice[]> {
+  const rows = await db
+    .selectFrom('invoices')
+    .innerJoin('payments', 'payments.id', 'invoices.payment_id')
+    .innerJoin('orders', 'orders.id', 'invoices.order_id')
+    .selectAll('invoices')
+    .select([
+      'orders.number as order_number',
+      'orders.customer as customer',
+      'orders.shipped_at as shipped_at',
+      'payments.amount as payment_amount',
+    ])
+    .where('payments.status', '=', 'pending')
+    .where('invoices.id', '>', afterId)
+    .orderBy('invoices.id')
+    .limit(limit)
+    .execute();
+  return rows.map(({ order_number, customer, shipped_at, payment_amount, ...invoice }) => ({
+    invoice: invoice as InvoicesTable,
+    orderNumber: order_number,
+    customer,
+    shippedAt: shipped_at,
+    amount: Number(payment_amount),
+  }));
+}

@@ -110,6 +110,29 @@ export const ALERTS = {
 
   // ---------------------------------------------------------------- 1C
 
+  /** A B2B invoice not paid by its due date. */
+  invoiceOverdue: (a: {
+    paymentId: string;
+    number: string;
+    date: string;
+    dueDate: string;
+    amount: number;
+    organizationId: string;
+    orderNumber: string;
+    customerName: string;
+    inn?: string;
+    daysOverdue: number;
+  }): Alert => ({
+    severity: 'warning',
+    key: `invoice-overdue:${a.paymentId}:${a.dueDate}`,
+    title: 'Просрочена оплата счёта',
+    text:
+      `Счёт № ${a.number} от ${a.date.split('-').reverse().join('.')} на ${formatRub(a.amount as Kopecks)} (заказ №${a.orderNumber}, ` +
+      `${a.customerName}${a.inn ? `, ИНН ${a.inn}` : ''}) не оплачен: срок был ${a.dueDate.split('-').reverse().join('.')}, просрочка ${a.daysOverdue} дн. ` +
+      'Пока счёт не оплачен, новые заказы с отсрочкой этому покупателю не принимаются (если запрет не снят в его условиях). Список просроченных: GET /api/v1/admin/invoices?state=overdue',
+    context: { organizationId: a.organizationId, paymentId: a.paymentId, invoice: a.number, daysOverdue: a.daysOverdue },
+  }),
+
   /** A base whose $metadata does not have what the organization's mapping names: nothing is written into it. */
   onecMappingMismatch: (a: { organizationId: string; mapping: string; errors: string[]; digest: string }): Alert => ({
     severity: 'critical',

@@ -9,7 +9,12 @@ const raw = (invoice: unknown) => ({
 });
 
 test('the bank account is all it needs; the series has no prefix and a prepaid invoice waits 5 days unless told', () => {
-  expect(parseConfig(raw({ bank: BANK }), {}).organizations[0].payments.invoice).toEqual({ bank: BANK, prefix: '', payWithinDays: 5 });
+  expect(parseConfig(raw({ bank: BANK }), {}).organizations[0].payments.invoice).toEqual({
+    bank: BANK,
+    prefix: '',
+    payWithinDays: 5,
+    remindDaysBefore: 3,
+  });
 });
 
 test.each([

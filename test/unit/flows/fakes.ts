@@ -7,6 +7,7 @@ import { JobQueue } from '../../../gateway/jobs/queue';
 import type { Job, JobContext } from '../../../gateway/jobs/types';
 import { createLogger } from '../../../gateway/log';
 import type {
+  BuyerMessage,
   AcquiringProvider,
   Alert,
   AttemptRef,
@@ -118,6 +119,8 @@ export interface FlowBench {
   store: Store;
   provider: FakeProvider;
   sink: FakeSink;
+  /** What was sent to buyers. */
+  buyerMessages: BuyerMessage[];
   close(): Promise<void>;
   /** The jobs in the outbox, oldest first. */
   jobs(name?: string): Promise<JobRow[]>;
@@ -149,6 +152,7 @@ export async function flowBench(): Promise<FlowBench> {
   const queue = new JobQueue(config.jobs.maxAttempts);
   const provider = new FakeProvider();
   const sink = new FakeSink();
+  const buyerMessages: BuyerMessage[] = [];
   const d: FlowDeps = {
     config,
     orgs: new Map(config.organizations.map((o) => [o.id, o])),
@@ -159,9 +163,11 @@ export async function flowBench(): Promise<FlowBench> {
     onec: new OneCBases(new Map([['main', sink]]), new Map()),
     fiscal: new FiscalRegisters([], new Map()),
     sites: new Map(),
+    buyers: { name: 'recording', send: async (m) => void buyerMessages.push(m) },
     log,
   };
   return {
+    buyerMessages,
     d,
     store,
     provider,

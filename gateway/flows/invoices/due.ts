@@ -1,0 +1,145 @@
+import { formatRub, type Kopecks } from '../../domain/money';
+import { defineJob, type ScheduleDefinition } from '../../jobs/types';
+import type { Customer } from '../../domain/order';
+import { getPayment } from '../../store/payments';
+import { openInvoices, type OpenInvoice } from '../../store/invoices';
+import { ALERTS } from '../alerts/catalog';
+import type { FlowDeps } from '../deps';
+import { addDays, moscowDate } from '../payments/invoice';
+
+const ruDate = (d: string) => d.split('-').reverse().join('.');
+
+/** The day an open invoice is due: its own date, or N days after the shipment a deferral counts from. */
+export function dueDateOf(o: OpenInvoice): string | null {
+  if (o.invoice.due_date) return o.invoice.due_date;
+  if (o.invoice.due_days_after_shipment !== null && o.shippedAt) return addDays(moscowDate(o.shippedAt), o.invoice.due_days_after_shipment);
+  return null;
+}
+
+type Reminder = 'before' | 'due';
+
+/** A reminder to the buyer of an invoice, sent once (the job's key), while the invoice is still to pay. */
+export const remindBuyerJob = defineJob(
+  'invoice.remind',
+  async (
+    d: FlowDeps,
+    p: {
+      invoiceId: string;
+      paymentId: string;
+      reminder: Reminder;
+      number: string;
+      date: string;
+      dueDate: string;
+      amount: number;
+      organizationId: string;
+      customer: Customer;
+    },
+  ) => {
+    const payment = await getPayment(d.store.db, p.paymentId);
+    if (!payment || payment.status !== 'pending') return; // paid (or cancelled) meanwhile: nothing to remind of
+    const org = d.orgs.get(p.organizationId)!;
+    const what = `счёт № ${p.number} от ${ruDate(p.date)} на ${formatRub(p.amount as Kopecks)}`;
+    await d.buyers.send({
+      organizationId: p.organizationId,
+      to: { name: p.customer.name, email: p.customer.email, phone: p.customer.phone },
+      subject: p.reminder === 'due' ? `Сегодня срок оплаты счёта № ${p.number}` : `Напоминание об оплате счёта № ${p.number}`,
+      text:
+        (p.reminder === 'due'
+          ? `Сегодня, ${ruDate(p.dueDate)}, истекает срок оплаты: ${what}.`
+          : `Напоминаем: ${what} нужно оплатить до ${ruDate(p.dueDate)}.`) +
+        ` Если счёт уже оплачен, не обращайте внимания на это письмо. ${org.name}`,
+    });
+  },
+  { maxAttempts: 5 },
+);
+
+/** An invoice past its day: support hears of it once (the job's key), unless it was paid meanwhile. */
+export const invoiceOverdueJob = defineJob(
+  'invoice.overdue',
+  async (
+    d: FlowDeps,
+    p: {
+      paymentId: string;
+      number: string;
+      date: string;
+      dueDate: string;
+      amount: number;
+      organizationId: string;
+      orderNumber: string;
+      customer: Customer;
+      /** The day the invoice was found overdue. */
+      seenOn: string;
+    },
+  ) => {
+    const payment = await getPayment(d.store.db, p.paymentId);
+    if (!payment || payment.status !== 'pending') return;
+    const today = p.seenOn;
+    await d.store.db
+      .transaction()
+      .execute((trx) =>
+        d.alerts.raise(
+          trx,
+          ALERTS.invoiceOverdue({ ...p, customerName: p.customer.name, inn: p.customer.inn, daysOverdue: daysBetween(p.dueDate, today) }),
+        ),
+      );
+  },
+  { maxAttempts: 5 },
+);
+
+/**
+ * Every hour: each open invoice's buyer is reminded `remindDaysBefore` days before it is due and on
+ * the day (once each, even when the gateway was down that day and catches up); an invoice past its
+ * day is overdue: support is alerted once and it shows in the admin API's overdue list.
+ */
+export async function checkInvoicesDue(d: FlowDeps, today = moscowDate(new Date().toISOString())): Promise<void> {
+  let after = '';
+  for (;;) {
+    const page = await openInvoices(d.store.db, 500, after);
+    if (page.length === 0) break;
+    after = page[page.length - 1].invoice.id;
+    await d.store.db.transaction().execute(async (trx) => {
+      for (const o of page) {
+        const due = dueDateOf(o);
+        const settings = d.orgs.get(o.invoice.organization_id)?.payments.invoice;
+        if (!due || !settings) continue;
+        const base = {
+          invoiceId: o.invoice.id,
+          paymentId: o.invoice.payment_id,
+          number: o.invoice.number,
+          date: o.invoice.date,
+          dueDate: due,
+          amount: o.amount,
+          organizationId: o.invoice.organization_id,
+          customer: JSON.parse(o.customer) as Customer,
+        };
+        if (today > due) {
+          await d.jobs.enqueue(
+            trx,
+            invoiceOverdueJob,
+            { ...base, orderNumber: o.orderNumber, seenOn: today },
+            { key: `invoice-overdue:${o.invoice.id}:${due}` },
+          );
+        } else if (today === due) {
+          await d.jobs.enqueue(trx, remindBuyerJob, { ...base, reminder: 'due' }, { key: `invoice-remind:${o.invoice.id}:due:${due}` });
+        } else if (settings.remindDaysBefore > 0 && today >= addDays(due, -settings.remindDaysBefore)) {
+          await d.jobs.enqueue(
+            trx,
+            remindBuyerJob,
+            { ...base, reminder: 'before' },
+            { key: `invoice-remind:${o.invoice.id}:before:${due}` },
+          );
+        }
+      }
+    });
+  }
+  d.jobs.kick();
+}
+
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+}
+
+export function invoicesDueSchedule(d: FlowDeps): ScheduleDefinition | null {
+  if (!d.config.organizations.some((o) => o.payments.invoice)) return null;
+  return { name: 'invoices.due', everyMs: 60 * 60 * 1000, handler: () => checkInvoicesDue(d) };
+}
