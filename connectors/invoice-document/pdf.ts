@@ -99,11 +99,12 @@ function tableRow(pdf: Doc, cells: readonly string[], y: number, header: boolean
   return y + h;
 }
 
-/** Breaks the page when `need` points do not fit; returns the y to go on from. */
-function ensureRoom(pdf: Doc, y: number, need: number): number {
+/** Breaks the page when `need` points do not fit, naming the invoice on the new page; returns the y to go on from. */
+function ensureRoom(pdf: Doc, v: InvoiceView, y: number, need: number): number {
   if (y + need <= PAGE.height - M.bottom) return y;
   pdf.addPage();
-  return M.top;
+  text(pdf, `${v.title} (продолжение)`, M.left, M.top, WIDTH, { size: 7.5 });
+  return pdf.y + 4;
 }
 
 function draw(pdf: Doc, v: InvoiceView, qr: Buffer) {
@@ -133,13 +134,13 @@ function draw(pdf: Doc, v: InvoiceView, qr: Buffer) {
   for (const r of v.rows) {
     const cells = [r.no, r.name, r.quantity, r.unit, r.price, r.vat, r.vatAmount, r.amount];
     const h = rowHeight(pdf, cells, false);
-    const next = ensureRoom(pdf, y, h);
+    const next = ensureRoom(pdf, v, y, h);
     if (next !== y) y = tableRow(pdf, COLUMNS, next, true);
     y = tableRow(pdf, cells, y, false);
   }
   y += 6;
 
-  y = ensureRoom(pdf, y, v.totals.length * 13 + 150);
+  y = ensureRoom(pdf, v, y, v.totals.length * 13 + 150);
   for (const t of v.totals) {
     text(pdf, t.label, M.left + 240, y, WIDTH - 240 - 90, { bold: true, size: 9, align: 'right' });
     text(pdf, t.value, M.left + WIDTH - 88, y, 88, { bold: true, size: 9, align: 'right' });

@@ -174,7 +174,7 @@ describe('the amount in words and the QR sum for tricky totals', () => {
 });
 
 describe('a long invoice', () => {
-  test('goes on to a second page with the table header repeated; the totals and signatures follow the last line', async () => {
+  test('goes on to a second page that names the invoice and repeats the table header; the totals and signatures follow the last line', async () => {
     const many = Array.from({ length: 60 }, (_, i) => ({
       name: `Позиция номер ${i + 1}`,
       quantity: 1,
@@ -187,6 +187,7 @@ describe('a long invoice', () => {
     expect(pageCount(file)).toBe(2);
     const lines = linesOf(file);
     expect(lines.filter((l) => l === '№ Товары (работы, услуги) Кол-во Ед. Цена НДС Сумма НДС Сумма')).toHaveLength(2);
+    expect(lines).toContain('Счет на оплату № 123 от 1 декабря 2026 г. (продолжение)');
     const last = lines.indexOf('60 Позиция номер 60 1 шт. 100,00 22% 18,03 100,00');
     expect(last).toBeGreaterThan(0);
     expect(lines.indexOf('Всего к оплате: 6 000,00')).toBeGreaterThan(last);
