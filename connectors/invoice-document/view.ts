@@ -1,4 +1,5 @@
 import { dayDotted, dayInWords, type InvoiceParty, type PreparedInvoice } from '../../gateway/domain/invoice-document';
+import { pluralForm } from '../../gateway/domain/amount-in-words';
 import { toRubleString, type Kopecks } from '../../gateway/domain/money';
 
 /**
@@ -52,6 +53,14 @@ export interface InvoiceView {
   qrCaption: string;
 }
 
+/** «Оплатить не позднее 15.12.2026», or before shipment «Оплатить в течение 21 календарного дня с даты отгрузки». */
+export function dueLine(dueDate: string | undefined, daysAfterShipment: number | undefined): string | undefined {
+  if (dueDate) return `Оплатить не позднее ${dayDotted(dueDate)}`;
+  if (daysAfterShipment === undefined) return undefined;
+  const days = pluralForm(daysAfterShipment, ['календарного дня', 'календарных дней', 'календарных дней']);
+  return `Оплатить в течение ${daysAfterShipment} ${days} с даты отгрузки`;
+}
+
 export const COLUMNS = ['№', 'Товары (работы, услуги)', 'Кол-во', 'Ед.', 'Цена', 'НДС', 'Сумма НДС', 'Сумма'] as const;
 
 export function invoiceView(p: PreparedInvoice): InvoiceView {
@@ -93,7 +102,7 @@ export function invoiceView(p: PreparedInvoice): InvoiceView {
     inWords: p.totalInWords,
     purpose: p.purpose,
     paymentId: doc.paymentId,
-    due: doc.dueDate ? `Оплатить не позднее ${dayDotted(doc.dueDate)}` : undefined,
+    due: dueLine(doc.dueDate, doc.dueDaysAfterShipment),
     note: doc.note?.trim() || undefined,
     signatures: [
       { role: doc.signatures?.headTitle?.trim() || 'Руководитель', name: doc.signatures?.head?.trim() ?? '' },

@@ -1,5 +1,6 @@
 import { amountInWords } from './amount-in-words';
 import { GostQrError, gostQrPayload, GOST_QR_PURPOSE_MAX } from './gost-qr';
+import { innProblem } from './inn';
 import { lineAmount, quantityThousandths, sum, toRubleString, type Kopecks } from './money';
 import { vatAmount } from './receipt';
 
@@ -52,6 +53,11 @@ export interface InvoiceDocument {
   date: string;
   /** YYYY-MM-DD: «Оплатить не позднее». */
   dueDate?: string;
+  /**
+   * A deferral counted from a shipment still to come (no date yet): «Оплатить в течение N
+   * календарных дней с даты отгрузки». Printed when there is no dueDate.
+   */
+  dueDaysAfterShipment?: number;
   supplier: InvoiceParty;
   bank: InvoiceBankDetails;
   buyer: InvoiceParty;
@@ -186,6 +192,8 @@ function partyIssues(p: InvoiceParty | undefined, path: string, who: string, inn
     add(`${path}.inn`, `ИНН состоит только из цифр: ${who}, «${String(p.inn)}»`);
   } else if (p.inn.length !== 10 && p.inn.length !== 12) {
     add(`${path}.inn`, `ИНН должен содержать 10 цифр (организация) или 12 (ИП, физическое лицо): ${who}, «${p.inn}» — ${p.inn.length}`);
+  } else if (innProblem(p.inn) !== null) {
+    add(`${path}.inn`, `контрольные цифры ИНН не сходятся, проверьте его: ${who}, «${p.inn}»`);
   }
   if (p.kpp !== undefined && p.kpp !== '') {
     if (typeof p.kpp !== 'string' || !KPP_RE.test(p.kpp)) add(`${path}.kpp`, `КПП — 9 знаков: ${who}, «${String(p.kpp)}»`);
@@ -268,6 +276,11 @@ export function prepareInvoice(doc: InvoiceDocument): PreparedInvoice {
     if (!isDay(doc.dueDate)) add('dueDate', `срок оплаты — ГГГГ-ММ-ДД: «${String(doc.dueDate)}»`);
     else if (isDay(doc.date) && doc.dueDate < doc.date)
       add('dueDate', `срок оплаты ${dayDotted(doc.dueDate)} раньше даты счета ${dayDotted(doc.date)}`);
+  }
+  if (doc.dueDaysAfterShipment !== undefined) {
+    const days = doc.dueDaysAfterShipment;
+    if (!Number.isInteger(days) || days < 1 || days > 365)
+      add('dueDaysAfterShipment', `отсрочка с даты отгрузки — от 1 до 365 дней: «${String(days)}»`);
   }
   partyIssues(doc.supplier, 'supplier', 'поставщик', true, add);
   bankIssues(doc.bank, add);

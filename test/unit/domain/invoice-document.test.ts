@@ -68,8 +68,8 @@ describe('prepareInvoice: the sums printed on the invoice', () => {
       CorrespAcc: '30101810400000000225',
       Sum: '2445003',
       Purpose: p.purpose,
-      PayeeINN: '7700000000',
-      PayerINN: '5001007322',
+      PayeeINN: '7701234560',
+      PayerINN: '5001007329',
       KPP: '770001001',
       uin: '10000000000001234567',
     });
@@ -159,13 +159,22 @@ describe('prepareInvoice refuses a wrong invoice with a clear Russian error, and
     expect(e.message).toContain('покупатель, «50010073221» — 11');
   });
 
+  test('a supplier or buyer ИНН whose check digits do not match (a typo)', () => {
+    const supplier = refusal(sampleInvoice({ supplier: { name: 'ООО «Ромашка»', inn: '7701234561', kpp: '770101001' } }));
+    expect(supplier.issues).toEqual([
+      { path: 'supplier.inn', message: 'контрольные цифры ИНН не сходятся, проверьте его: поставщик, «7701234561»' },
+    ]);
+    const buyer = refusal(sampleInvoice({ buyer: { name: 'ИП Сидоров', inn: '500100732258' } }));
+    expect(buyer.issues.map((i) => i.path)).toEqual(['buyer.inn']);
+  });
+
   test('a КПП given for an entrepreneur', () => {
     const e = refusal(sampleInvoice({ buyer: { name: 'ИП Сидоров', inn: '500100732259', kpp: '500101001' } }));
     expect(e.issues).toEqual([{ path: 'buyer.kpp', message: 'у ИП и физического лица нет КПП: покупатель' }]);
   });
 
   test('an organization supplier without КПП', () => {
-    const e = refusal(sampleInvoice({ supplier: { name: 'ООО «Ромашка»', inn: '7700000000' } }));
+    const e = refusal(sampleInvoice({ supplier: { name: 'ООО «Ромашка»', inn: '7701234560' } }));
     expect(e.issues.map((i) => i.path)).toEqual(['supplier.kpp']);
   });
 
@@ -199,6 +208,13 @@ describe('prepareInvoice refuses a wrong invoice with a clear Russian error, and
   test('a due date before the invoice date, and a date that does not exist', () => {
     expect(refusal(sampleInvoice({ dueDate: '2026-11-30' })).message).toContain('срок оплаты 30.11.2026 раньше даты счета 01.12.2026');
     expect(refusal(sampleInvoice({ date: '2026-02-30' })).issues.map((i) => i.path)).toEqual(['date']);
+  });
+
+  test('a deferral from shipment of 0 or 1 000 days', () => {
+    for (const days of [0, 1000, 2.5])
+      expect(refusal(sampleInvoice({ dueDate: undefined, dueDaysAfterShipment: days })).issues).toEqual([
+        { path: 'dueDaysAfterShipment', message: `отсрочка с даты отгрузки — от 1 до 365 дней: «${days}»` },
+      ]);
   });
 
   test('a purpose longer than bank apps read in the QR (160 characters)', () => {

@@ -94,7 +94,7 @@ describe('«Счет на оплату» as PDF, read back with poppler', () => 
   test('the bank details on top: bank, БИК, к/с, ИНН, КПП, recipient, р/с', () => {
     expect(lines).toContain('ПАО СБЕРБАНК г. Москва БИК 044525225');
     expect(lines).toContain('Банк получателя Сч. № 30101810400000000225');
-    expect(lines).toContain('ИНН 7700000000 КПП 770001001 Сч. № 40702810938000012345');
+    expect(lines).toContain('ИНН 7701234560 КПП 770001001 Сч. № 40702810938000012345');
     expect(lines).toContain('ООО «Ромашка»');
     expect(lines).toContain('Получатель');
   });
@@ -104,9 +104,9 @@ describe('«Счет на оплату» as PDF, read back with poppler', () => 
     // the labels «(Исполнитель):» and «(Заказчик):» wrap onto a second line beside the details: read around them
     const parties = text.replace(' (Исполнитель):', '').replace(' (Заказчик):', '');
     expect(parties).toContain(
-      'Поставщик ООО «Ромашка», ИНН 7700000000, КПП 770001001, 123456, г. Москва, ул. Ленина, д. 1, тел.: +7 495 000-00-00 Покупатель',
+      'Поставщик ООО «Ромашка», ИНН 7701234560, КПП 770001001, 123456, г. Москва, ул. Ленина, д. 1, тел.: +7 495 000-00-00 Покупатель',
     );
-    expect(parties).toContain('Покупатель ООО «Василёк», ИНН 5001007322, КПП 500101001, 141400, г. Химки, ул. Заводская, д. 3 Основание:');
+    expect(parties).toContain('Покупатель ООО «Василёк», ИНН 5001007329, КПП 500101001, 141400, г. Химки, ул. Заводская, д. 3 Основание:');
     expect(lines).toContain('Основание: Договор поставки № 17 от 10.01.2026');
   });
 
@@ -152,7 +152,7 @@ describe('«Счет на оплату» as PDF, read back with poppler', () => 
     expect(decoded).toBe(
       'ST00012|Name=ООО «Ромашка»|PersonalAcc=40702810938000012345|BankName=ПАО СБЕРБАНК|BIC=044525225|CorrespAcc=30101810400000000225|' +
         'Sum=2445003|Purpose=Оплата по счету № 123 от 01.12.2026, УИП 10000000000001234567, в т.ч. НДС 22% - 3877.05 руб., НДС 10% - 150.00 руб., НДС 0% - 0.00 руб.|' +
-        'PayeeINN=7700000000|PayerINN=5001007322|KPP=770001001|uin=10000000000001234567',
+        'PayeeINN=7701234560|PayerINN=5001007329|KPP=770001001|uin=10000000000001234567',
     );
   });
 });
@@ -170,6 +170,19 @@ describe('the amount in words and the QR sum for tricky totals', () => {
     expect(lines).toContain(`Всего наименований 1, на сумму ${printed} руб.`);
     expect(lines).toContain(words);
     expect(qrOfFirstPage(file)).toContain(`|Sum=${qrSum}|`);
+  });
+});
+
+describe('the due date of a deferral counted from shipment', () => {
+  test.each([
+    [14, 'Оплатить в течение 14 календарных дней с даты отгрузки'],
+    [21, 'Оплатить в течение 21 календарного дня с даты отгрузки'],
+    [1, 'Оплатить в течение 1 календарного дня с даты отгрузки'],
+  ])('before shipment, %i days: «%s»', async (days, line) => {
+    const file = await renderToFile(sampleInvoice({ dueDate: undefined, dueDaysAfterShipment: days }));
+    const lines = linesOf(file);
+    expect(lines).toContain(line);
+    expect(lines.some((l) => l.startsWith('Оплатить не позднее'))).toBe(false);
   });
 });
 

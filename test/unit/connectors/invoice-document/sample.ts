@@ -11,7 +11,7 @@ export function sampleInvoice(over: Partial<InvoiceDocument> = {}): InvoiceDocum
     dueDate: '2026-12-15',
     supplier: {
       name: 'ООО «Ромашка»',
-      inn: '7700000000',
+      inn: '7701234560',
       kpp: '770001001',
       address: '123456, г. Москва, ул. Ленина, д. 1',
       phone: '+7 495 000-00-00',
@@ -23,7 +23,7 @@ export function sampleInvoice(over: Partial<InvoiceDocument> = {}): InvoiceDocum
       correspondentAccount: '30101810400000000225',
       account: '40702810938000012345',
     },
-    buyer: { name: 'ООО «Василёк»', inn: '5001007322', kpp: '500101001', address: '141400, г. Химки, ул. Заводская, д. 3' },
+    buyer: { name: 'ООО «Василёк»', inn: '5001007329', kpp: '500101001', address: '141400, г. Химки, ул. Заводская, д. 3' },
     basis: 'Договор поставки № 17 от 10.01.2026',
     lines: [
       { name: 'Кресло офисное «Директор»', quantity: 2, unit: 'шт.', price: 10_000_00, amount: 20_000_00, vat: 'vat22' },
