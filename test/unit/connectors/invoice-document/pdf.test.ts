@@ -147,6 +147,16 @@ describe('«Счет на оплату» as PDF, read back with poppler', () => 
   });
 });
 
+describe('a download', () => {
+  test('the same invoice gives the same file byte for byte, whenever it is drawn (dated by the invoice, not the clock)', async () => {
+    const first = await renderer.pdf(sampleInvoice());
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await renderer.pdf(sampleInvoice());
+    expect(second.equals(first)).toBe(true);
+    expect(second.equals(await renderer.pdf(sampleInvoice({ number: '124' })))).toBe(false);
+  });
+});
+
 describe('the amount in words and the QR sum for tricky totals', () => {
   test.each([
     [1_021_01, '1 021,01', 'Одна тысяча двадцать один рубль 01 копейка', '102101'],
