@@ -38,25 +38,31 @@ function text(pdf: Doc, s: string, x: number, y: number, w: number, o: PDFKit.Mi
     .text(s, x, y, { width: w, lineGap: 0.5, ...opts });
 }
 
+/** Height of `s` set in the regular face at `size` in a cell `w` wide. */
+function textHeight(pdf: Doc, s: string, w: number, size = 8.5): number {
+  return pdf.font('regular').fontSize(size).heightOfString(s, { width: w, lineGap: 0.5 });
+}
+
 function bankBlock(pdf: Doc, v: InvoiceView, x: number, y: number, qr: Buffer): number {
   const left = 235;
   const label = 45;
   const value = 415 - left - label;
-  const rowA = 40;
   const innRow = 16;
-  const recipient = 42;
+  // the cells grow with the bank's and the recipient's names: the payer copies them whole
+  const rowA = Math.max(40, textHeight(pdf, v.bank.bankLine, left - 6) + 16);
+  const recipient = Math.max(42, textHeight(pdf, v.bank.recipient, left - 6) + 16);
   // bank of the recipient, its БИК and к/с
   box(pdf, x, y, left, rowA);
-  text(pdf, v.bank.bankLine, x + 3, y + 3, left - 6, { height: 24, ellipsis: true });
+  text(pdf, v.bank.bankLine, x + 3, y + 3, left - 6);
   text(pdf, 'Банк получателя', x + 3, y + rowA - 11, left - 6, { size: 7 });
-  box(pdf, x + left, y, label, rowA / 2);
+  box(pdf, x + left, y, label, 20);
   text(pdf, 'БИК', x + left + 3, y + 5, label - 6);
-  box(pdf, x + left + label, y, value, rowA / 2);
+  box(pdf, x + left + label, y, value, 20);
   text(pdf, v.bank.bic, x + left + label + 3, y + 5, value - 6);
-  box(pdf, x + left, y + rowA / 2, label, rowA / 2);
-  text(pdf, 'Сч. №', x + left + 3, y + rowA / 2 + 5, label - 6);
-  box(pdf, x + left + label, y + rowA / 2, value, rowA / 2);
-  text(pdf, v.bank.correspondentAccount, x + left + label + 3, y + rowA / 2 + 5, value - 6);
+  box(pdf, x + left, y + 20, label, rowA - 20);
+  text(pdf, 'Сч. №', x + left + 3, y + 25, label - 6);
+  box(pdf, x + left + label, y + 20, value, rowA - 20);
+  text(pdf, v.bank.correspondentAccount, x + left + label + 3, y + 25, value - 6);
   // the recipient: ИНН, КПП, name, and its р/с
   const y1 = y + rowA;
   box(pdf, x, y1, left / 2, innRow);
@@ -64,7 +70,7 @@ function bankBlock(pdf: Doc, v: InvoiceView, x: number, y: number, qr: Buffer): 
   box(pdf, x + left / 2, y1, left / 2, innRow);
   text(pdf, v.bank.kpp, x + left / 2 + 3, y1 + 4, left / 2 - 6);
   box(pdf, x, y1 + innRow, left, recipient);
-  text(pdf, v.bank.recipient, x + 3, y1 + innRow + 3, left - 6, { height: 26, ellipsis: true });
+  text(pdf, v.bank.recipient, x + 3, y1 + innRow + 3, left - 6);
   text(pdf, 'Получатель', x + 3, y1 + innRow + recipient - 11, left - 6, { size: 7 });
   box(pdf, x + left, y1, label, innRow + recipient);
   text(pdf, 'Сч. №', x + left + 3, y1 + 4, label - 6);

@@ -147,6 +147,18 @@ describe('«Счет на оплату» as PDF, read back with poppler', () => 
   });
 });
 
+describe('a long official name', () => {
+  test('is printed whole as the recipient in the bank details (what the payer copies), and in full in the QR', async () => {
+    const name = 'ОБЩЕСТВО С ОГРАНИЧЕННОЙ ОТВЕТСТВЕННОСТЬЮ «ТОРГОВЫЙ ДОМ СЕВЕРО-ЗАПАДНЫЙ ЛЕС»';
+    const doc = sampleInvoice({ supplier: { ...sampleInvoice().supplier, name } });
+    const lines = linesOf(await renderToFile(doc));
+    // a line broken after a hyphen («СЕВЕРО-» / «ЗАПАДНЫЙ») is read back joined
+    const bankBlock = lines.slice(0, lines.indexOf('Счет на оплату № 123 от 1 декабря 2026 г.')).join(' ').replace(/- /g, '-');
+    expect(bankBlock).toContain(`${name} Получатель`);
+    expect(prepareInvoice(doc).qrPayload).toContain(`|Name=${name}|`);
+  });
+});
+
 describe('a download', () => {
   test('the same invoice gives the same file byte for byte, whenever it is drawn (dated by the invoice, not the clock)', async () => {
     const first = await renderer.pdf(sampleInvoice());
