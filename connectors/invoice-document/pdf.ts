@@ -146,31 +146,40 @@ function draw(pdf: Doc, v: InvoiceView, qr: Buffer) {
   }
   y += 6;
 
-  y = ensureRoom(pdf, v, y, v.totals.length * 13 + 150);
+  // the totals, the amount in words, the terms and the signatures are measured first and kept on one page
+  const tail: { s: string; bold?: boolean; size: number; gap: number }[] = [
+    { s: v.countLine, size: 9, gap: 1 },
+    { s: v.inWords, bold: true, size: 9, gap: 8 },
+    { s: `Назначение платежа: ${v.purpose}`, size: 8.5, gap: 3 },
+    ...(v.paymentId ? [{ s: `УИП (поле 22 «Код» платежного поручения): ${v.paymentId}`, bold: true, size: 8.5, gap: 3 }] : []),
+    ...(v.due ? [{ s: v.due, bold: true, size: 8.5, gap: 3 }] : []),
+    ...(v.note ? [{ s: v.note, size: 8, gap: 3 }] : []),
+  ];
+  const signaturesHeight = 4 + 26 + 12;
+  const tailHeight =
+    v.totals.length * 13 +
+    6 +
+    tail.reduce(
+      (h, t) =>
+        h +
+        pdf
+          .font(t.bold ? 'bold' : 'regular')
+          .fontSize(t.size)
+          .heightOfString(t.s, { width: WIDTH, lineGap: 0.5 }) +
+        t.gap,
+      0,
+    ) +
+    signaturesHeight;
+  y = ensureRoom(pdf, v, y, tailHeight);
   for (const t of v.totals) {
     text(pdf, t.label, M.left + 240, y, WIDTH - 240 - 90, { bold: true, size: 9, align: 'right' });
     text(pdf, t.value, M.left + WIDTH - 88, y, 88, { bold: true, size: 9, align: 'right' });
     y += 13;
   }
   y += 6;
-  text(pdf, v.countLine, M.left, y, WIDTH, { size: 9 });
-  y = pdf.y + 1;
-  text(pdf, v.inWords, M.left, y, WIDTH, { bold: true, size: 9 });
-  y = pdf.y + 8;
-
-  text(pdf, `Назначение платежа: ${v.purpose}`, M.left, y, WIDTH, { size: 8.5 });
-  y = pdf.y + 3;
-  if (v.paymentId) {
-    text(pdf, `УИП (поле 22 «Код» платежного поручения): ${v.paymentId}`, M.left, y, WIDTH, { bold: true, size: 8.5 });
-    y = pdf.y + 3;
-  }
-  if (v.due) {
-    text(pdf, v.due, M.left, y, WIDTH, { bold: true, size: 8.5 });
-    y = pdf.y + 3;
-  }
-  if (v.note) {
-    text(pdf, v.note, M.left, y, WIDTH, { size: 8 });
-    y = pdf.y + 3;
+  for (const t of tail) {
+    text(pdf, t.s, M.left, y, WIDTH, { bold: t.bold, size: t.size });
+    y = pdf.y + t.gap;
   }
   y += 4;
   pdf

@@ -147,6 +147,33 @@ describe('«Счет на оплату» as PDF, read back with poppler', () => 
   });
 });
 
+/** The number of the first page whose text has `s`, 0 when none has it. */
+function pageOf(file: string, s: string): number {
+  for (let p = 1; p <= pageCount(file); p++) {
+    if (execFileSync('pdftotext', ['-f', String(p), '-l', String(p), file, '-'], { encoding: 'utf8' }).includes(s)) return p;
+  }
+  return 0;
+}
+
+describe('the totals, the terms and the signatures stay together', () => {
+  test.each([18, 20, 21, 23])('%i lines and a long note: on one page, with no blank pages', async (n) => {
+    const lines = Array.from({ length: n }, (_, i) => ({
+      name: `Позиция номер ${i + 1}`,
+      quantity: 1,
+      unit: 'шт.',
+      price: 100_00,
+      amount: 100_00,
+      vat: 'vat22' as const,
+    }));
+    const note = 'Условия поставки и оплаты. '.repeat(25).trim();
+    const file = await renderToFile(sampleInvoice({ lines, note }));
+    const totals = pageOf(file, 'Всего к оплате');
+    expect(pageCount(file)).toBeLessThanOrEqual(2);
+    expect(pageOf(file, 'Условия поставки')).toBe(totals);
+    expect(pageOf(file, 'Руководитель')).toBe(totals);
+  });
+});
+
 describe('a long official name', () => {
   test('is printed whole as the recipient in the bank details (what the payer copies), and in full in the QR', async () => {
     const name = 'ОБЩЕСТВО С ОГРАНИЧЕННОЙ ОТВЕТСТВЕННОСТЬЮ «ТОРГОВЫЙ ДОМ СЕВЕРО-ЗАПАДНЫЙ ЛЕС»';
