@@ -186,6 +186,8 @@ function partyIssues(p: InvoiceParty | undefined, path: string, who: string, inn
     return;
   }
   if (typeof p.name !== 'string' || !p.name.trim()) add(`${path}.name`, `не указано наименование: ${who}`);
+  else if (p.name.length > 500) add(`${path}.name`, `наименование длиннее 500 символов: ${who}`);
+  if (typeof p.address === 'string' && p.address.length > 500) add(`${path}.address`, `адрес длиннее 500 символов: ${who}`);
   if (p.inn === undefined || p.inn === '') {
     if (innRequired) add(`${path}.inn`, `не указан ИНН: ${who}`);
   } else if (typeof p.inn !== 'string' || !/^\d+$/.test(p.inn)) {
@@ -232,6 +234,7 @@ function lineIssues(lines: InvoiceLine[] | undefined, add: (p: string, m: string
     const p = `lines[${i}]`;
     const n = `строка ${i + 1}`;
     if (typeof l.name !== 'string' || !l.name.trim()) add(`${p}.name`, `${n}: не указано наименование`);
+    else if (l.name.length > 1000) add(`${p}.name`, `${n}: наименование длиннее 1000 символов`);
     if (typeof l.unit !== 'string' || !l.unit.trim()) add(`${p}.unit`, `${n}: не указана единица измерения`);
     const qOk = typeof l.quantity === 'number' && quantityThousandths(l.quantity) !== null;
     if (!qOk) add(`${p}.quantity`, `${n}: количество должно быть больше нуля, не больше трех знаков после запятой`);
@@ -286,6 +289,8 @@ export function prepareInvoice(doc: InvoiceDocument): PreparedInvoice {
   bankIssues(doc.bank, add);
   partyIssues(doc.buyer, 'buyer', 'покупатель', false, add);
   lineIssues(doc.lines, add);
+  if (typeof doc.basis === 'string' && doc.basis.length > 300) add('basis', 'основание длиннее 300 символов');
+  if (typeof doc.note === 'string' && doc.note.length > 1000) add('note', 'примечание длиннее 1000 символов');
   if (
     doc.paymentId !== undefined &&
     (typeof doc.paymentId !== 'string' || !PAYMENT_ID_RE.test(doc.paymentId) || /^0+$/.test(doc.paymentId))

@@ -226,6 +226,23 @@ describe('prepareInvoice refuses a wrong invoice with a clear Russian error, and
     expect(e.issues).toEqual([{ path: 'qr.BankName', message: 'QR-код: наименование банка длиннее 45 символов' }]);
   });
 
+  test('texts past what a page holds: an address over 500 characters, a line name or a note over 1 000, a basis over 300', () => {
+    const e = refusal(
+      sampleInvoice({
+        note: 'у'.repeat(1001),
+        buyer: { name: 'ООО «Василёк»', address: 'а'.repeat(501) },
+        basis: 'д'.repeat(301),
+        lines: [{ name: 'т'.repeat(1001), quantity: 1, unit: 'шт.', price: 100_00, amount: 100_00, vat: 'vat22' }],
+      }),
+    );
+    expect(e.issues).toEqual([
+      { path: 'buyer.address', message: 'адрес длиннее 500 символов: покупатель' },
+      { path: 'lines[0].name', message: 'строка 1: наименование длиннее 1000 символов' },
+      { path: 'basis', message: 'основание длиннее 300 символов' },
+      { path: 'note', message: 'примечание длиннее 1000 символов' },
+    ]);
+  });
+
   test('every problem is listed at once', () => {
     const e = refusal(
       sampleInvoice({
