@@ -71,7 +71,7 @@ export function invoiceView(p: PreparedInvoice): InvoiceView {
     else totals.push({ label: `В том числе НДС ${t.label}:`, value: formatAmount(t.vatAmount) });
   }
   totals.push({ label: 'Всего к оплате:', value: formatAmount(p.total), strong: true });
-  const bankLine = [doc.bank.bankName.trim(), doc.bank.bankCity?.trim()].filter(Boolean).join(' ');
+  const bankLine = [doc.bank.name.trim(), doc.bank.city?.trim()].filter(Boolean).join(' ');
   return {
     title: `Счет на оплату № ${doc.number} от ${dayInWords(doc.date)}`,
     bank: {

@@ -26,8 +26,8 @@ export interface InvoiceParty {
 
 export interface InvoiceBankDetails {
   /** «ПАО СБЕРБАНК»; the city is printed after it. */
-  bankName: string;
-  bankCity?: string;
+  name: string;
+  city?: string;
   bic: string;
   /** к/с; absent for a bank without one (the QR then says CorrespAcc=0). */
   correspondentAccount?: string;
@@ -210,7 +210,7 @@ function bankIssues(b: InvoiceBankDetails | undefined, add: (p: string, m: strin
     add('bank', 'не указаны банковские реквизиты поставщика (банк, БИК, расчетный счет)');
     return;
   }
-  if (typeof b.bankName !== 'string' || !b.bankName.trim()) add('bank.bankName', 'не указан банк получателя');
+  if (typeof b.name !== 'string' || !b.name.trim()) add('bank.name', 'не указан банк получателя');
   const bicOk = typeof b.bic === 'string' && BIC_RE.test(b.bic);
   if (!bicOk) add('bank.bic', `БИК — 9 цифр: «${String(b.bic ?? '')}»`);
   if (typeof b.account !== 'string' || !ACCOUNT_RE.test(b.account))
@@ -313,7 +313,7 @@ export function prepareInvoice(doc: InvoiceDocument): PreparedInvoice {
     qrPayload = gostQrPayload({
       name: doc.supplier.name,
       account: doc.bank.account,
-      bankName: doc.bank.bankName,
+      bankName: doc.bank.name,
       bic: doc.bank.bic,
       correspondentAccount: doc.bank.correspondentAccount || undefined,
       sum: total,

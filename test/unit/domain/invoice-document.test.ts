@@ -124,7 +124,7 @@ describe('prepareInvoice refuses a wrong invoice with a clear Russian error, and
   });
 
   test('a bank without БИК and account', () => {
-    const e = refusal(sampleInvoice({ bank: { bankName: 'ПАО СБЕРБАНК', bic: '', account: '' } }));
+    const e = refusal(sampleInvoice({ bank: { name: 'ПАО СБЕРБАНК', bic: '', account: '' } }));
     expect(e.issues.map((i) => i.path)).toEqual(['bank.bic', 'bank.account']);
   });
 
@@ -222,7 +222,7 @@ describe('prepareInvoice refuses a wrong invoice with a clear Russian error, and
   });
 
   test('a bank name the QR cannot hold (over 45 characters) is named as a QR problem', () => {
-    const e = refusal(sampleInvoice({ bank: { ...sampleInvoice().bank, bankName: 'Б'.repeat(46) } }));
+    const e = refusal(sampleInvoice({ bank: { ...sampleInvoice().bank, name: 'Б'.repeat(46) } }));
     expect(e.issues).toEqual([{ path: 'qr.BankName', message: 'QR-код: наименование банка длиннее 45 символов' }]);
   });
 

@@ -17,8 +17,8 @@ export function sampleInvoice(over: Partial<InvoiceDocument> = {}): InvoiceDocum
       phone: '+7 495 000-00-00',
     },
     bank: {
-      bankName: 'ПАО СБЕРБАНК',
-      bankCity: 'г. Москва',
+      name: 'ПАО СБЕРБАНК',
+      city: 'г. Москва',
       bic: '044525225',
       correspondentAccount: '30101810400000000225',
       account: '40702810938000012345',
