@@ -302,7 +302,10 @@ export function prepareInvoice(doc: InvoiceDocument): PreparedInvoice {
   const vatTotals = invoiceVatTotals(doc.lines);
   const total = sum(lines.map((l) => l.amount));
   if (total <= 0) throw new InvoiceDocumentError([{ path: 'lines', message: 'сумма счета равна нулю: платить нечего' }]);
-  const purpose = doc.purpose?.trim() || defaultInvoicePurpose(doc, vatTotals);
+  // a default purpose too long with the УИП goes without it: the УИП still reaches field «Код» through the QR and the print
+  let purpose = doc.purpose?.trim() || defaultInvoicePurpose(doc, vatTotals);
+  if (!doc.purpose?.trim() && [...purpose].length > GOST_QR_PURPOSE_MAX)
+    purpose = defaultInvoicePurpose({ ...doc, paymentId: undefined }, vatTotals);
   if ([...purpose].length > GOST_QR_PURPOSE_MAX)
     throw new InvoiceDocumentError([
       { path: 'purpose', message: `назначение платежа длиннее ${GOST_QR_PURPOSE_MAX} символов: банковские приложения его не прочтут` },

@@ -50,6 +50,22 @@ describe('prepareInvoice: the sums printed on the invoice', () => {
     expect(prepareInvoice(doc).purpose).toBe('Оплата по счету № 123 от 01.12.2026, НДС не облагается');
   });
 
+  test('a default purpose that would pass 160 characters with the УИП leaves the УИП to field «Код» and the QR', () => {
+    const line = (vat: 'vat22' | 'vat10' | 'vat7' | 'vat5' | 'vat0') => ({
+      name: vat,
+      quantity: 1,
+      unit: 'шт.',
+      price: 105_00,
+      amount: 105_00,
+      vat,
+    });
+    const p = prepareInvoice(sampleInvoice({ lines: [line('vat22'), line('vat10'), line('vat7'), line('vat5'), line('vat0')] }));
+    expect(p.purpose).toBe(
+      'Оплата по счету № 123 от 01.12.2026, в т.ч. НДС 22% - 18.93 руб., НДС 10% - 9.55 руб., НДС 7% - 6.87 руб., НДС 5% - 5.00 руб., НДС 0% - 0.00 руб.',
+    );
+    expect(parseGostQr(p.qrPayload).uin).toBe('10000000000001234567');
+  });
+
   test('a purpose given by 1C is printed as it is', () => {
     const purpose = 'Оплата по заказу клиента №123, в т.ч. НДС 22% - 3877.05 руб.';
     expect(prepareInvoice(sampleInvoice({ purpose })).purpose).toBe(purpose);
