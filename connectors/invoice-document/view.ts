@@ -1,4 +1,4 @@
-import { dayDotted, dayInWords, type InvoiceParty, type PreparedInvoice } from '../../gateway/domain/invoice-document';
+import { dayDotted, dayInWords, invoiceVatLabel, type InvoiceParty, type PreparedInvoice } from '../../gateway/domain/invoice-document';
 import { pluralForm } from '../../gateway/domain/amount-in-words';
 import { toRubleString, type Kopecks } from '../../gateway/domain/money';
 
@@ -41,7 +41,7 @@ export interface InvoiceView {
   basis?: string;
   columns: readonly string[];
   rows: { no: string; name: string; quantity: string; unit: string; price: string; vat: string; vatAmount: string; amount: string }[];
-  totals: { label: string; value: string; strong?: boolean }[];
+  totals: { label: string; value: string }[];
   countLine: string;
   inWords: string;
   purpose: string;
@@ -70,7 +70,7 @@ export function invoiceView(p: PreparedInvoice): InvoiceView {
     if (t.vat === 'none') totals.push({ label: 'Без налога (НДС):', value: '—' });
     else totals.push({ label: `В том числе НДС ${t.label}:`, value: formatAmount(t.vatAmount) });
   }
-  totals.push({ label: 'Всего к оплате:', value: formatAmount(p.total), strong: true });
+  totals.push({ label: 'Всего к оплате:', value: formatAmount(p.total) });
   const bankLine = [doc.bank.name.trim(), doc.bank.city?.trim()].filter(Boolean).join(' ');
   return {
     title: `Счет на оплату № ${doc.number} от ${dayInWords(doc.date)}`,
@@ -93,7 +93,7 @@ export function invoiceView(p: PreparedInvoice): InvoiceView {
       quantity: formatQuantity(l.quantity),
       unit: l.unit.trim(),
       price: formatAmount(l.price),
-      vat: l.vat === 'none' ? 'Без НДС' : p.vatTotals.find((t) => t.vat === l.vat)!.label,
+      vat: invoiceVatLabel(l.vat),
       vatAmount: l.vat === 'none' ? '—' : formatAmount(l.vatAmount),
       amount: formatAmount(l.amount),
     })),
