@@ -1,4 +1,5 @@
 import type { Kopecks } from './domain/money';
+import type { InvoiceDocument } from './domain/invoice-document';
 import type { Customer, OrderItem } from './domain/order';
 import type { ObservedStatus } from './domain/payment-state';
 import type { ReceiptDoc } from './domain/receipt';
@@ -428,4 +429,13 @@ export interface FiscalRegister {
   callbackUrl?(receiptId: string): string | undefined;
   /** The receipt a callback is about, when the signature in its URL verifies; null otherwise. */
   verifyCallback?(params: Record<string, string>): string | null;
+}
+
+// ---------------------------------------------------------------- printed documents
+
+/** «Счет на оплату» as the buyer gets it: a PDF to download, and an HTML page with the same fields. */
+export interface InvoiceRenderer {
+  /** Checks the document first (prepareInvoice): InvoiceDocumentError, and nothing drawn, when it is wrong. */
+  pdf(doc: InvoiceDocument): Promise<Buffer>;
+  html(doc: InvoiceDocument): Promise<string>;
 }
