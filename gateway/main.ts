@@ -11,6 +11,7 @@ import { SberProvider } from '../connectors/sber/provider';
 import { TbankProvider } from '../connectors/tbank/provider';
 import { AtolDriverRegister } from '../connectors/atol-driver/register';
 import { AtolOnlineRegister } from '../connectors/atol-online/register';
+import { InvoiceDocumentRenderer } from '../connectors/invoice-document';
 import { LogBuyerMessenger } from '../connectors/notify/buyer-log';
 import { LogNotifier } from '../connectors/notify/log';
 import { WebhookNotifier } from '../connectors/notify/webhook';
@@ -200,6 +201,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     fiscal,
     sites: buildSites(config),
     buyers: new LogBuyerMessenger(log),
+    invoiceDocuments: new InvoiceDocumentRenderer(),
     log,
   };
   const exec = new JobExecutor(store, config.jobs, log, flows, alerts.deadJob);

@@ -34,6 +34,8 @@ const invoiceMethod = z.object({
   /** The organization's account the invoice asks to pay into. */
   bank: z.object({
     name: z.string().min(1),
+    /** Printed after the bank's name («г. Москва»). */
+    city: z.string().optional(),
     bic: z.string().regex(/^\d{9}$/, '9 digits'),
     account: z.string().regex(/^\d{20}$/, '20 digits'),
     correspondentAccount: z.string().regex(/^\d{20}$/, '20 digits'),
@@ -45,6 +47,10 @@ const invoiceMethod = z.object({
     .default(''),
   /** Days a prepaid invoice is payable, from its date. */
   payWithinDays: z.number().int().min(1).max(90).default(5),
+  /** The organization's address as the invoice prints it. */
+  address: z.string().optional(),
+  /** Who signs the invoice: «Руководитель» (or another title) and «Бухгалтер». */
+  signatures: z.object({ head: z.string().optional(), headTitle: z.string().optional(), accountant: z.string().optional() }).optional(),
   /** The buyer is reminded this many days before an invoice is due (and on the day). */
   remindDaysBefore: z.number().int().min(0).max(30).default(3),
 });

@@ -2,7 +2,7 @@ import type { GatewayConfig, OrganizationConfig } from '../config';
 import type { JobQueue } from '../jobs/queue';
 import type { Job, ScheduleDefinition } from '../jobs/types';
 import type { Logger } from '../log';
-import type { BuyerMessenger, SiteNotifier } from '../ports';
+import type { BuyerMessenger, InvoiceRenderer, SiteNotifier } from '../ports';
 import type { Store } from '../store/db';
 import type { Alerts } from './alerts/alerts';
 import type { FiscalRegisters, OneCBases, Providers } from './registries';
@@ -21,6 +21,8 @@ export interface FlowDeps {
   sites: ReadonlyMap<string, SiteNotifier>;
   /** Messages to buyers (invoice reminders). */
   buyers: BuyerMessenger;
+  /** The printed «Счет на оплату» (PDF, HTML). */
+  invoiceDocuments: InvoiceRenderer;
   log: Logger;
 }
 

@@ -1,3 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { moscowDate } from '../../gateway/flows/payments/invoice';
 import { orderBody, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 
@@ -60,6 +65,54 @@ describe('payment by invoice', () => {
     expect(fromInvoice.r.body.action).toMatchObject({ dueDate: plusDays(today, 30) });
     const fromShipment = await invoiceFor({ paymentTerms: { type: 'deferred', days: 14 } });
     expect(fromShipment.r.body.action).toMatchObject({ dueDate: null, dueDaysAfterShipment: 14 });
+  });
+
+  test('the document’s link: the PDF «Счет на оплату», the same invoice as a page for a browser, nothing for a wrong token', async () => {
+    const { order, r } = await invoiceFor({ paymentTerms: { type: 'deferred', days: 30, from: 'invoice' } });
+    const a = r.body.action;
+    const pdf = await fetch(a.document);
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    const bytes = Buffer.from(await pdf.arrayBuffer());
+    expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
+    const file = join(mkdtempSync(join(tmpdir(), 'invoice-')), 'invoice.pdf');
+    writeFileSync(file, bytes);
+    const text = execFileSync('pdftotext', ['-layout', '-enc', 'UTF-8', file, '-'], { encoding: 'utf8' })
+      .replace(/\u00a0/g, ' ')
+      .replace(/ +/g, ' ');
+    const ru = (d: string) => d.split('-').reverse().join('.');
+    expect(text).toContain(`Счет на оплату № ${a.number} от`);
+    expect(text).toContain('ООО «Вектор»');
+    expect(text).toContain('7701234560');
+    expect(text).toContain('044525225');
+    expect(text).toContain('40702810938000000001');
+    expect(text).toContain('Чайник электрический');
+    expect(text).toContain(`Заказ №${order.number}`);
+    expect(text).toContain('Три тысячи пятьсот рублей 00 копеек');
+    expect(text).toContain(ru(a.dueDate));
+
+    const page = await fetch(a.document, { headers: { accept: 'text/html,application/xhtml+xml' } });
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain(a.number);
+    expect(html).toContain('data:image/png;base64,');
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1];
+    expect(page.headers.get('content-security-policy')).toContain(
+      `style-src 'sha256-${createHash('sha256').update(style).digest('base64')}'`,
+    );
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect((await fetch(`${a.document}?format=pdf`, { headers: { accept: 'text/html' } })).headers.get('content-type')).toBe(
+      'application/pdf',
+    );
+
+    // the payment page offers the invoice to download
+    const link = (await h.call('POST', `/api/v1/orders/${order.id}/payment-link`, undefined, SITE_AUTH)).body;
+    const payPage = await (await fetch(link.url)).text();
+    expect(payPage).toContain(`Счёт на оплату № ${a.number} от `);
+    expect(payPage).toContain(`href="${a.document}?format=pdf" download>Скачать счёт</a>`);
+
+    const wrong = a.document.replace(/\/invoices\/.+$/, `/invoices/${'x'.repeat(32)}`);
+    expect((await fetch(wrong)).status).toBe(404);
   });
 
   test('a payment by invoice is not refunded through the gateway', async () => {

@@ -53,6 +53,8 @@ export interface PageModel {
   last?: PaymentRow;
   qr?: LiveQr;
   methods: { card: boolean; sbp: boolean };
+  /** The invoice still to be paid by bank transfer, when the last payment is one. */
+  invoice?: { number: string; date: string; url: string };
   error?: string;
   /** This response's CSP nonce. */
   nonce: string;
@@ -116,6 +118,14 @@ function qrBlock(token: string, qr: LiveQr): string {
 </section>`;
 }
 
+function invoiceBlock(inv: { number: string; date: string; url: string }): string {
+  return `<section class="card" id="invoice" aria-labelledby="invoice-title">
+<h2 id="invoice-title">Счёт на оплату № ${esc(inv.number)} от ${esc(inv.date.split('-').reverse().join('.'))}</h2>
+<p>Оплатите счёт переводом со счёта организации: реквизиты и QR-код для приложения банка — в счёте.</p>
+<div class="links"><a class="button" id="invoice-download" href="${esc(inv.url)}?format=pdf" download>Скачать счёт</a></div>
+</section>`;
+}
+
 /** The page: the order, what to pay with, the QR while one is live, the status as it changes. */
 export function payPage(m: PageModel): string {
   const { org, order, last, qr } = m;
@@ -141,6 +151,7 @@ export function payPage(m: PageModel): string {
 ${m.error ? `<div class="status bad" role="alert">${esc(m.error)}</div>` : ''}
 ${lines(order)}
 </div>
+${payable && m.invoice ? invoiceBlock(m.invoice) : ''}
 ${payable && qr ? qrBlock(token, qr) : ''}
 ${payable && buttons ? `<div class="card noprint" id="methods">${buttons}</div>` : ''}
 </main>

@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { invoiceListSchema } from '../../../schemas/api';
 import { daysBetween, dueDateOf } from '../../flows/invoices/due';
+import { invoiceDocumentFor } from '../../flows/invoices/document';
+import { InvoiceDocumentError } from '../../domain/invoice-document';
+import { notFound, unprocessable } from '../../errors';
 import { moscowDate } from '../../flows/payments/invoice';
 import { openInvoices } from '../../store/invoices';
 import type { ApiRouter } from '../api';
@@ -13,8 +17,68 @@ const invoicesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
-/** B2B invoices still to be paid, for the accountant and support: all open ones, or the overdue. */
+const documentQuery = z.object({ format: z.enum(['pdf', 'html']).optional() });
+
+/** An invoice the document refuses (the organization's settings, the order's lines) is a 422 naming each problem. */
+async function printable<T>(render: () => Promise<T>): Promise<T> {
+  try {
+    return await render();
+  } catch (e) {
+    if (!(e instanceof InvoiceDocumentError)) throw e;
+    throw unprocessable(
+      'invoice_not_printable',
+      e.message,
+      e.issues.map((i) => ({ path: i.path, message: i.message })),
+    );
+  }
+}
+
+/**
+ * The printed «Счет на оплату» at its link (the token is the secret): a PDF, or the same invoice as a
+ * page when a browser asks for HTML (`?format=` decides otherwise); and, for the accountant and
+ * support, the invoices still to be paid: all open ones, or the overdue.
+ */
 export function invoiceRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): void {
+  api.route(
+    {
+      method: 'get',
+      path: '/invoices/:token',
+      summary: 'The invoice («Счет на оплату»): PDF, or HTML for a browser (`format=pdf|html`)',
+      tag: 'customer',
+      auth: 'none',
+      query: documentQuery,
+      responses: {
+        200: { description: 'The invoice', contentType: 'application/pdf' },
+        404: { description: 'No such invoice' },
+      },
+    },
+    async (ctx) => {
+      if (!/^[A-Za-z0-9_-]{32}$/.test(ctx.params.token)) throw notFound('invoice');
+      const q = parseQuery(ctx, documentQuery);
+      const doc = await invoiceDocumentFor(d, ctx.params.token);
+      const wantsHtml = q.format ? q.format === 'html' : ctx.accepts('application/pdf', 'text/html') === 'text/html';
+      ctx.set('Cache-Control', 'private, no-store');
+      ctx.set('X-Frame-Options', 'DENY');
+      const file = `schet-${doc.number.replace(/[^0-9A-Za-z-]/g, '_')}`;
+      if (wantsHtml) {
+        const page = await printable(() => d.invoiceDocuments.html(doc));
+        // the page's one style block, by its hash; no script, nothing from outside
+        const style = /<style>([\s\S]*?)<\/style>/.exec(page)?.[1] ?? '';
+        const hash = createHash('sha256').update(style).digest('base64');
+        ctx.set(
+          'Content-Security-Policy',
+          `default-src 'none'; style-src 'sha256-${hash}'; img-src data:; base-uri 'none'; frame-ancestors 'none'`,
+        );
+        ctx.type = 'text/html; charset=utf-8';
+        ctx.body = page;
+        return;
+      }
+      ctx.type = 'application/pdf';
+      ctx.set('Content-Disposition', `inline; filename="${file}.pdf"`);
+      ctx.body = await printable(() => d.invoiceDocuments.pdf(doc));
+    },
+  );
+
   api.route(
     {
       method: 'get',

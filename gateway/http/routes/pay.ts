@@ -19,10 +19,15 @@ import type { HttpDeps } from '../deps';
 /** A pending card payment younger than this is reused when the customer presses the button again. */
 const REUSE_MS = 15 * 60_000;
 
-async function pageState(d: HttpDeps, order: OrderRow): Promise<{ last?: PaymentRow; qr?: LiveQr }> {
+async function pageState(
+  d: HttpDeps,
+  order: OrderRow,
+): Promise<{ last?: PaymentRow; qr?: LiveQr; invoice?: { number: string; date: string; url: string } }> {
   const payments = await listOrderPayments(d.store.db, order.id);
   const last = payments[payments.length - 1] as PaymentRow | undefined;
-  return { last, qr: last ? liveQr(last) : undefined };
+  const action = last?.status === 'pending' && last.action ? (JSON.parse(last.action) as PaymentAction) : null;
+  const invoice = action?.type === 'invoice' ? { number: action.number, date: action.date, url: action.document } : undefined;
+  return { last, qr: last ? liveQr(last) : undefined, invoice };
 }
 
 /** The payment's QR while the customer can still pay it. */
@@ -89,8 +94,10 @@ export function payRoutes(api: ApiRouter, d: HttpDeps, siteAuth: Middleware): vo
     },
     async (ctx) => {
       const order = await byToken(ctx);
-      const { last, qr } = await pageState(d, order);
-      html(ctx, (nonce) => payPage({ org: d.orgs.get(order.organization_id)!, order, last, qr, methods: methodsOf(d, order), nonce }));
+      const { last, qr, invoice } = await pageState(d, order);
+      html(ctx, (nonce) =>
+        payPage({ org: d.orgs.get(order.organization_id)!, order, last, qr, invoice, methods: methodsOf(d, order), nonce }),
+      );
     },
   );
 

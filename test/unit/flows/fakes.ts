@@ -164,6 +164,7 @@ export async function flowBench(): Promise<FlowBench> {
     fiscal: new FiscalRegisters([], new Map()),
     sites: new Map(),
     buyers: { name: 'recording', send: async (m) => void buyerMessages.push(m) },
+    invoiceDocuments: { pdf: async () => Buffer.from('%PDF-'), html: async () => '<html></html>' },
     log,
   };
   return {
