@@ -242,6 +242,7 @@ describe.each(backends)('store on $name', (backend) => {
         '0005_fiscal',
         '0006_onec_waiting',
         '0007_exchange_exports',
+        '0008_statement_lines',
       ]);
       expect(await migrateToLatest(db)).toEqual([]);
       // the tables are there and empty
