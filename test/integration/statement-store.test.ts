@@ -2,7 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientBankFileSource } from '../../connectors/client-bank/source';
+import type { Alerts } from '../../gateway/flows/alerts/alerts';
 import { ingestStatement } from '../../gateway/flows/statements/ingest';
+import { matchStoredLines } from '../../gateway/flows/statements/match';
+import type { Alert } from '../../gateway/ports';
 import { openStore, type Store } from '../../gateway/store/db';
 import { migrateToLatest } from '../../gateway/store/migrations';
 import { saveStatementMatches, statementLinesIn } from '../../gateway/store/statements';
@@ -54,6 +57,49 @@ function suite(open: () => Promise<{ store: Store; cleanup: () => Promise<void> 
     for (const bad of ['bad_negative_amount.txt', 'bad_no_end.txt', 'bad_koi8r.txt', 'bad_cut_in_document.txt'])
       await expect(ingestStatement({ store }, 'shop', file(OURS, bad))).rejects.toMatchObject({ name: 'StatementFormatError' });
     expect(await all()).toEqual(before);
+  });
+
+  test('matching the stored lines: the invoice named is paid, the rest waits in review with an alert, in one go', async () => {
+    await ingestStatement({ store }, 'shop', file(SHARED, 'bx-shef_vypiska-1c.txt'));
+    const raised: Alert[] = [];
+    const alerts = { raise: async (_trx: unknown, a: Alert) => void raised.push(a) } as unknown as Alerts;
+    const invoice = {
+      id: 'inv-305',
+      number: 'СЧ00-000305',
+      date: '2026-06-01',
+      orderNumber: null,
+      buyerInn: '7700000004',
+      buyerKpp: null,
+      amountDue: 3_000_000,
+      dueDate: '2026-06-30',
+      uip: null,
+    };
+    expect(await matchStoredLines({ store, alerts }, 'shop', [invoice])).toEqual({
+      lines: 2,
+      matched: 0,
+      partial: 1,
+      overpaid: 0,
+      review: 1,
+    });
+    const rows = await statementLinesIn(store.db, 'shop', ['partial', 'review']);
+    expect(rows.map((r) => [r.number, r.match_state, r.advance])).toEqual([
+      ['11', 'review', 0],
+      ['12', 'partial', 0],
+    ]);
+    expect(JSON.parse(rows[1].allocations!)).toEqual([
+      { invoiceId: 'inv-305', number: 'СЧ00-000305', amount: 2_500_000, remaining: 500_000 },
+    ]);
+    expect(rows[0].match_note).toBe('у плательщика с ИНН 7700000003 нет открытых счетов');
+    expect(raised.map((a) => a.title)).toEqual(['Поступления из выписки не сопоставлены со счетами']);
+    expect(raised[0].text).toContain('п/п №11 от 2026-06-05 (ООО Клиент)');
+    // matched lines are not matched again
+    expect(await matchStoredLines({ store, alerts }, 'shop', [invoice])).toEqual({
+      lines: 0,
+      matched: 0,
+      partial: 0,
+      overpaid: 0,
+      review: 0,
+    });
   });
 
   test('what matching decided is written back line by line', async () => {

@@ -1,0 +1,77 @@
+import { matchStatementLines, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
+import { newId } from '../../domain/ids';
+import type { StatementLineRow, StatementMatchState } from '../../store/schema';
+import { saveStatementMatches, statementLinesIn, type StatementMatchUpdate } from '../../store/statements';
+import { ALERTS } from '../alerts/catalog';
+import type { FlowDeps } from '../deps';
+
+export interface MatchRun {
+  lines: number;
+  matched: number;
+  partial: number;
+  overpaid: number;
+  review: number;
+}
+
+const STATE: Record<MatchDecision['outcome'], StatementMatchState> = {
+  matched: 'matched',
+  partial: 'partial',
+  overpaid: 'overpaid',
+  review: 'review',
+};
+
+export function toUpdate(row: StatementLineRow, d: MatchDecision): StatementMatchUpdate {
+  if (d.outcome === 'review')
+    return { id: row.id, match_state: 'review', match_note: d.reason.slice(0, 1000), allocations: null, advance: 0, flags: null };
+  return {
+    id: row.id,
+    match_state: STATE[d.outcome],
+    match_note: null,
+    allocations: JSON.stringify(d.allocations),
+    advance: d.advance,
+    flags: d.flags.length ? JSON.stringify(d.flags) : null,
+  };
+}
+
+/**
+ * Matches the organization's incoming lines not matched yet against its open invoices, and writes
+ * every decision with the alerts they call for (lines to review, overpayments) in one transaction.
+ */
+export async function matchStoredLines(
+  d: Pick<FlowDeps, 'store' | 'alerts'>,
+  organizationId: string,
+  invoices: readonly OpenInvoice[],
+): Promise<MatchRun> {
+  return d.store.db.transaction().execute(async (trx) => {
+    const rows = await statementLinesIn(trx, organizationId);
+    const decisions = matchStatementLines(
+      rows.map((r) => ({
+        id: r.id,
+        amount: r.amount,
+        date: r.bank_date ?? r.doc_date,
+        payerInn: r.payer_inn,
+        payerKpp: r.payer_kpp,
+        purpose: r.purpose,
+        uip: r.uip,
+      })),
+      invoices,
+    );
+    const run: MatchRun = { lines: rows.length, matched: 0, partial: 0, overpaid: 0, review: 0 };
+    const updates: StatementMatchUpdate[] = [];
+    const toReview: string[] = [];
+    const overpaid: { number: string; payer: string; advance: number }[] = [];
+    for (const r of rows) {
+      const dec = decisions.get(r.id)!;
+      run[dec.outcome]++;
+      updates.push(toUpdate(r, dec));
+      if (dec.outcome === 'review' && toReview.length < 5)
+        toReview.push(`п/п №${r.number} от ${r.doc_date} (${r.payer_name}): ${dec.reason}`);
+      if (dec.outcome === 'overpaid') overpaid.push({ number: r.number, payer: r.payer_name, advance: dec.advance });
+    }
+    await saveStatementMatches(trx, d.store.dialect, updates);
+    const runId = newId();
+    if (run.review > 0) await d.alerts.raise(trx, ALERTS.statementLinesToReview(organizationId, runId, run.review, toReview));
+    if (overpaid.length > 0) await d.alerts.raise(trx, ALERTS.statementOverpayments(organizationId, runId, overpaid));
+    return run;
+  });
+}
