@@ -80,6 +80,8 @@ export interface PurposeReference {
 
 /** 1C's НомерНаПечать: «СЧ00-000123» → «123», «00-000123» → «123», «123/1» stays, «ХИМ-ММР286» stays. */
 export function printedNumber(n: string): string {
+  const c = n.charCodeAt(0);
+  if (c >= 49 && c <= 57 && /^\d+$/.test(n)) return n;
   const s = n.trim().toLowerCase().replace(/ё/g, 'е').replace(/\s+/g, '');
   const tail = /^.*-(\d+(?:\/\d+)?)$/.exec(s);
   return (tail ? tail[1] : s).replace(/^0+(?=\d)/, '');
@@ -92,6 +94,9 @@ const INVOICE = String.raw`(?:сч(?:ет|ёт)(?:ам|ов|ах|а|у|ом|ы)?
 const ORDER = String.raw`(?:заказ(?:ам|ов|ах|а|у|ом|ы)?(?:\s+(?:клиента|покупателя))?)`;
 const DATE = String.raw`(?:\s*от\s*(\d{1,2})[./](\d{1,2})[./](\d{4}|\d{2})(?!\d)\s*(?:г\.?|года)?)?`;
 const AMOUNT = String.raw`(?:\s*(?:на\s+сумму|сумма|—|-|:)\s*(\d[\d\s\u00a0]*(?:[.,-]\d{2}))\s*(?:руб[а-я.]*|р\.|₽)?)?`;
+
+/** Cheap test first: most purposes that name nothing have none of these. */
+const MARKERS = /сч|заказ|инвойс|invoice/;
 
 const FIRST = new RegExp(String.raw`(?<![а-яa-z])(${INVOICE}|${ORDER})\s*${NUMBER_SIGN}?\s*${TOKEN}(?![.,]\d)${DATE}${AMOUNT}`, 'gu');
 const NEXT = new RegExp(
@@ -117,6 +122,7 @@ const hasDigit = (s: string) => /\d/.test(s);
 export function purposeReferences(purpose: string): PurposeReference[] {
   const text = purpose.toLowerCase().replace(/ё/g, 'е');
   const out: PurposeReference[] = [];
+  if (!MARKERS.test(text)) return out;
   for (const m of text.matchAll(FIRST)) {
     const kind = m[1].startsWith('заказ') ? 'order' : 'invoice';
     const plural = /(?:ам|ов|ах|ы)$/.test(m[1].replace(/\s+(?:клиента|покупателя|на\s+оплату)$/, ''));
@@ -135,28 +141,47 @@ export function purposeReferences(purpose: string): PurposeReference[] {
 /** An individual (or an ИП): a 12-digit ИНН, or none at all. */
 export const isIndividualInn = (inn: string | null): boolean => inn === null || inn.length === 12;
 
-interface Index {
-  byUip: Map<string, OpenInvoice[]>;
-  byNumber: Map<string, OpenInvoice[]>;
-  byOrder: Map<string, OpenInvoice[]>;
-  byInn: Map<string, OpenInvoice[]>;
-}
+/** A key's invoices: one (the usual case) kept as itself, several as a list. */
+type Slot = OpenInvoice | OpenInvoice[];
 
-function push<K>(m: Map<K, OpenInvoice[]>, k: K, v: OpenInvoice) {
-  const a = m.get(k);
-  if (a) a.push(v);
-  else m.set(k, [v]);
-}
+class Index {
+  readonly byUip = new Map<string, Slot>();
+  readonly byNumber = new Map<string, Slot>();
+  readonly byOrder = new Map<string, Slot>();
+  readonly byInn = new Map<string, Slot>();
 
-function indexInvoices(invoices: readonly OpenInvoice[]): Index {
-  const ix: Index = { byUip: new Map(), byNumber: new Map(), byOrder: new Map(), byInn: new Map() };
-  for (const inv of invoices) {
-    if (inv.uip) push(ix.byUip, inv.uip.trim(), inv);
-    push(ix.byNumber, printedNumber(inv.number), inv);
-    if (inv.orderNumber) push(ix.byOrder, printedNumber(inv.orderNumber), inv);
-    if (inv.buyerInn) push(ix.byInn, inv.buyerInn, inv);
+  constructor(invoices: readonly OpenInvoice[]) {
+    for (const inv of invoices) {
+      if (inv.uip) add(this.byUip, inv.uip.trim(), inv);
+      add(this.byNumber, printedNumber(inv.number), inv);
+      if (inv.orderNumber) add(this.byOrder, printedNumber(inv.orderNumber), inv);
+      if (inv.buyerInn) add(this.byInn, inv.buyerInn, inv);
+    }
   }
-  return ix;
+}
+
+function add(m: Map<string, Slot>, k: string, v: OpenInvoice) {
+  const a = m.get(k);
+  if (a === undefined) m.set(k, v);
+  else if (Array.isArray(a)) a.push(v);
+  else m.set(k, [a, v]);
+}
+
+const NONE: readonly OpenInvoice[] = [];
+function get(m: Map<string, Slot>, k: string): readonly OpenInvoice[] {
+  const a = m.get(k);
+  return a === undefined ? NONE : Array.isArray(a) ? a : [a];
+}
+
+/** What is still due on each invoice: its amount due until a line pays some of it. */
+class Owed {
+  private readonly paid = new Map<string, Kopecks>();
+  of(inv: OpenInvoice): Kopecks {
+    return this.paid.get(inv.id) ?? inv.amountDue;
+  }
+  set(id: string, remaining: Kopecks): void {
+    this.paid.set(id, remaining);
+  }
 }
 
 const byDue = (a: OpenInvoice, b: OpenInvoice) => (a.dueDate < b.dueDate ? -1 : a.dueDate > b.dueDate ? 1 : a.date < b.date ? -1 : 1);
@@ -167,8 +192,8 @@ const numbers = (invs: readonly OpenInvoice[]) => invs.map((i) => `№${i.number
  * invoices are not changed: the amounts still due are kept here.
  */
 export function matchStatementLines(lines: readonly IncomingLine[], invoices: readonly OpenInvoice[]): Map<string, MatchDecision> {
-  const ix = indexInvoices(invoices);
-  const due = new Map<string, Kopecks>(invoices.map((i) => [i.id, i.amountDue]));
+  const ix = new Index(invoices);
+  const due = new Owed();
   const out = new Map<string, MatchDecision>();
   const ordered = [...lines].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
   for (const line of ordered) {
@@ -191,19 +216,19 @@ function payerIsBuyer(line: IncomingLine, inv: OpenInvoice): boolean {
   return line.payerInn === inv.buyerInn;
 }
 
-function decide(line: IncomingLine, ix: Index, due: Map<string, Kopecks>): MatchDecision {
-  const open = (inv: OpenInvoice) => (due.get(inv.id) ?? 0) > 0;
+function decide(line: IncomingLine, ix: Index, due: Owed): MatchDecision {
+  const open = (inv: OpenInvoice) => due.of(inv) > 0;
 
   // 1. the УИП
   if (line.uip) {
-    const hit = ix.byUip.get(line.uip.trim());
-    if (hit && hit.length === 1) {
+    const hit = get(ix.byUip, line.uip.trim());
+    if (hit.length === 1) {
       const inv = hit[0];
       if (!payerIsBuyer(line, inv)) return otherPayer(line, [inv]);
       if (!open(inv)) return review(`счёт №${inv.number} (по УИП ${line.uip}) уже оплачен`, [inv]);
       return settle(line, [inv], due, 'uip', null);
     }
-    if (hit && hit.length > 1) return review(`УИП ${line.uip} стоит у нескольких счетов: ${numbers(hit)}`, hit);
+    if (hit.length > 1) return review(`УИП ${line.uip} стоит у нескольких счетов: ${numbers(hit)}`, hit);
   }
 
   // 2. numbers in the purpose
@@ -213,9 +238,9 @@ function decide(line: IncomingLine, ix: Index, due: Map<string, Kopecks>): Match
     const named = new Map<string, Kopecks | null>();
     let unknown = 0;
     for (const r of refs) {
-      let hits = (r.kind === 'order' ? ix.byOrder : ix.byNumber).get(r.printed) ?? [];
+      let hits = get(r.kind === 'order' ? ix.byOrder : ix.byNumber, r.printed);
       // an order number written as an invoice's, or the other way round
-      if (hits.length === 0) hits = (r.kind === 'order' ? ix.byNumber : ix.byOrder).get(r.printed) ?? [];
+      if (hits.length === 0) hits = get(r.kind === 'order' ? ix.byNumber : ix.byOrder, r.printed);
       const date = r.date;
       if (hits.length > 1 && date)
         hits = hits.filter((h) => h.date === date || (r.kind === 'order' && h.date.slice(0, 4) === date.slice(0, 4)));
@@ -248,9 +273,9 @@ function decide(line: IncomingLine, ix: Index, due: Map<string, Kopecks>): Match
       // the purpose names one invoice, the amount is exactly what another of the same buyer is due
       if (found.length === 1) {
         const inv = found[0];
-        const left = due.get(inv.id)!;
+        const left = due.of(inv);
         if (line.amount !== left && line.payerInn) {
-          const other = (ix.byInn.get(line.payerInn) ?? []).filter((o) => o !== inv && open(o) && due.get(o.id) === line.amount);
+          const other = get(ix.byInn, line.payerInn).filter((o) => o !== inv && open(o) && due.of(o) === line.amount);
           if (other.length > 0)
             return review(
               `в назначении платежа счёт №${inv.number} (к оплате ${formatRub(left)}), а сумма ${formatRub(line.amount)} равна долгу по счёту ${numbers(other)}`,
@@ -264,7 +289,7 @@ function decide(line: IncomingLine, ix: Index, due: Map<string, Kopecks>): Match
 
   // 3–4. the payer's ИНН, then the amount among its open invoices
   if (line.payerInn === null) return review('в платеже нет ИНН плательщика, а в назначении — номера счёта или заказа');
-  const own = (ix.byInn.get(line.payerInn) ?? []).filter(open);
+  const own = get(ix.byInn, line.payerInn).filter(open);
   const mentioned = refs.length > 0 ? ` (номер ${refs.map((r) => r.text).join(', ')} из назначения не найден)` : '';
   if (own.length === 0) return review(`у плательщика с ИНН ${line.payerInn} нет открытых счетов${mentioned}`);
   if (line.payerKpp) {
@@ -274,23 +299,17 @@ function decide(line: IncomingLine, ix: Index, due: Map<string, Kopecks>): Match
   return byAmount(line, own, own, due, mentioned);
 }
 
-function byAmount(
-  line: IncomingLine,
-  pool: OpenInvoice[],
-  all: OpenInvoice[],
-  due: Map<string, Kopecks>,
-  mentioned: string,
-): MatchDecision {
+function byAmount(line: IncomingLine, pool: OpenInvoice[], all: OpenInvoice[], due: Owed, mentioned: string): MatchDecision {
   if (pool.length === 1) {
     // the buyer's only open invoice; a number named that is none of ours makes it doubtful
     if (mentioned) return review(`единственный открытый счёт плательщика — №${pool[0].number}${mentioned}`, pool);
     return settle(line, pool, due, 'inn', null);
   }
-  const exact = pool.filter((i) => due.get(i.id) === line.amount);
+  const exact = pool.filter((i) => due.of(i) === line.amount);
   if (exact.length === 1) return settle(line, exact, due, 'inn', null);
   if (exact.length > 1)
     return review(`сумма ${formatRub(line.amount)} равна долгу по нескольким счетам плательщика: ${numbers(exact)}${mentioned}`, exact);
-  const total = pool.reduce((s, i) => s + due.get(i.id)!, 0);
+  const total = pool.reduce((s, i) => s + due.of(i), 0);
   if (total === line.amount && !mentioned) return settle(line, pool, due, 'inn', null);
   return review(
     `у плательщика несколько открытых счетов (${numbers(all)}), сумма ${formatRub(line.amount)} не совпадает ни с одним${mentioned}`,
@@ -310,21 +329,21 @@ function otherPayer(line: IncomingLine, invs: readonly OpenInvoice[]): MatchDeci
 function settle(
   line: IncomingLine,
   invs: OpenInvoice[],
-  due: Map<string, Kopecks>,
+  due: Owed,
   by: 'uip' | 'number' | 'inn',
   named: Map<string, Kopecks | null> | null,
 ): MatchDecision {
-  const open = invs.filter((i) => due.get(i.id)! > 0);
+  const open = invs.filter((i) => due.of(i) > 0);
   const shares: InvoiceShare[] = [];
   let left = line.amount;
   const namedAmounts = named && open.length > 1 ? open.map((i) => named.get(i.id) ?? null) : null;
   const useNamed =
     namedAmounts !== null &&
-    namedAmounts.every((a, k) => a !== null && a <= due.get(open[k].id)!) &&
+    namedAmounts.every((a, k) => a !== null && a <= due.of(open[k])) &&
     namedAmounts.reduce<number>((s, a) => s + a!, 0) <= line.amount;
   const order = useNamed ? open : [...open].sort(byDue);
   order.forEach((inv, k) => {
-    const owed = due.get(inv.id)!;
+    const owed = due.of(inv);
     const take = useNamed ? namedAmounts![k]! : Math.min(owed, left);
     left -= take;
     shares.push({ invoiceId: inv.id, number: inv.number, amount: take, remaining: owed - take });

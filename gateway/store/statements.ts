@@ -90,6 +90,24 @@ export async function statementLinesIn(
     .execute();
 }
 
+/** What matching reads of a line. */
+export type LineToMatch = Pick<
+  StatementLineRow,
+  'id' | 'number' | 'doc_date' | 'bank_date' | 'amount' | 'payer_name' | 'payer_inn' | 'payer_kpp' | 'purpose' | 'uip'
+>;
+
+/** The organization's lines not matched yet, oldest first, with what matching needs of them. */
+export async function linesToMatch(db: Executor, organizationId: string): Promise<LineToMatch[]> {
+  return db
+    .selectFrom('statement_lines')
+    .select(['id', 'number', 'doc_date', 'bank_date', 'amount', 'payer_name', 'payer_inn', 'payer_kpp', 'purpose', 'uip'])
+    .where('organization_id', '=', organizationId)
+    .where('match_state', '=', 'new')
+    .orderBy('doc_date')
+    .orderBy('id')
+    .execute();
+}
+
 export interface StatementMatchUpdate {
   id: string;
   match_state: StatementMatchState;
@@ -99,22 +117,36 @@ export interface StatementMatchUpdate {
   flags: string | null;
 }
 
-/** Writes what matching decided, many lines per statement (a CTE of values joined by id). */
+/**
+ * Writes what matching decided, many lines per statement: on SQLite as one JSON list walked by
+ * json_each (each line found by its primary key), elsewhere as a list of values joined by id.
+ */
 export async function saveStatementMatches(db: Executor, dialect: Dialect, updates: readonly StatementMatchUpdate[]): Promise<void> {
+  if (updates.length === 0) return;
   const now = nowIso();
   const mssql = dialect === 'mssql' || isMssql(db);
+  const values = (part: readonly StatementMatchUpdate[]) =>
+    sql.join(part.map((u) => sql`(${u.id}, ${u.match_state}, ${u.match_note}, ${u.allocations}, ${u.advance}, ${u.flags})`));
+  if (dialect === 'sqlite') {
+    // one JSON parameter a statement: SQLite walks it and finds each line by its key
+    for (let i = 0; i < updates.length; i += 20_000)
+      await sql`update statement_lines set match_state = json_extract(j.value, '$.match_state'), match_note = json_extract(j.value, '$.match_note'),
+          allocations = json_extract(j.value, '$.allocations'), advance = json_extract(j.value, '$.advance'), flags = json_extract(j.value, '$.flags'), updated_at = ${now}
+        from json_each(${JSON.stringify(updates.slice(i, i + 20_000))}) j where statement_lines.id = json_extract(j.value, '$.id')`.execute(
+        db,
+      );
+    return;
+  }
   // SQL Server takes at most 2100 parameters a statement
   const chunk = mssql ? 300 : 2000;
-  const money = sql.raw(dialect === 'sqlite' ? 'integer' : 'bigint');
   for (let i = 0; i < updates.length; i += chunk) {
-    const part = updates.slice(i, i + chunk);
-    const values = sql.join(part.map((u) => sql`(${u.id}, ${u.match_state}, ${u.match_note}, ${u.allocations}, ${u.advance}, ${u.flags})`));
+    const part = values(updates.slice(i, i + chunk));
     if (mssql) {
       await sql`update s set match_state = v.st, match_note = v.note, allocations = v.alloc, advance = cast(v.adv as bigint), flags = v.fl, updated_at = ${now}
-        from statement_lines s join (values ${values}) as v(id, st, note, alloc, adv, fl) on s.id = v.id`.execute(db);
+        from statement_lines s join (values ${part}) as v(id, st, note, alloc, adv, fl) on s.id = v.id`.execute(db);
     } else {
-      await sql`with v(id, st, note, alloc, adv, fl) as (values ${values})
-        update statement_lines set match_state = v.st, match_note = v.note, allocations = v.alloc, advance = cast(v.adv as ${money}), flags = v.fl, updated_at = ${now}
+      await sql`with v(id, st, note, alloc, adv, fl) as (values ${part})
+        update statement_lines set match_state = v.st, match_note = v.note, allocations = v.alloc, advance = cast(v.adv as bigint), flags = v.fl, updated_at = ${now}
         from v where statement_lines.id = v.id`.execute(db);
     }
   }

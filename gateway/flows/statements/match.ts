@@ -1,7 +1,7 @@
 import { matchStatementLines, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
 import { newId } from '../../domain/ids';
-import type { StatementLineRow, StatementMatchState } from '../../store/schema';
-import { saveStatementMatches, statementLinesIn, type StatementMatchUpdate } from '../../store/statements';
+import type { StatementMatchState } from '../../store/schema';
+import { linesToMatch, saveStatementMatches, type LineToMatch, type StatementMatchUpdate } from '../../store/statements';
 import { ALERTS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
 
@@ -20,7 +20,7 @@ const STATE: Record<MatchDecision['outcome'], StatementMatchState> = {
   review: 'review',
 };
 
-export function toUpdate(row: StatementLineRow, d: MatchDecision): StatementMatchUpdate {
+export function toUpdate(row: Pick<LineToMatch, 'id'>, d: MatchDecision): StatementMatchUpdate {
   if (d.outcome === 'review')
     return { id: row.id, match_state: 'review', match_note: d.reason.slice(0, 1000), allocations: null, advance: 0, flags: null };
   return {
@@ -43,7 +43,7 @@ export async function matchStoredLines(
   invoices: readonly OpenInvoice[],
 ): Promise<MatchRun> {
   return d.store.db.transaction().execute(async (trx) => {
-    const rows = await statementLinesIn(trx, organizationId);
+    const rows = await linesToMatch(trx, organizationId);
     const decisions = matchStatementLines(
       rows.map((r) => ({
         id: r.id,
