@@ -82,6 +82,7 @@ export function generateCorpus(seed: number, want: { invoices: number; lines: nu
     return inv;
   }
 
+  const LATER = new Set(['partial-rest', 'paid-twice']);
   function line(
     scenario: string,
     payerInn: string | null,
@@ -94,7 +95,8 @@ export function generateCorpus(seed: number, want: { invoices: number; lines: nu
       id: `line-${++lineSeq}`,
       scenario,
       amount: amountPaid,
-      date: '2026-12-01',
+      // what follows another line of its scenario (the rest of a partial payment, a second payment) comes a day later
+      date: LATER.has(scenario) ? '2026-12-02' : '2026-12-01',
       payerInn,
       payerKpp: null,
       purpose,

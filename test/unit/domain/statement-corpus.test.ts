@@ -8,7 +8,18 @@ import { generateCorpus, type CorpusLine } from '../../helpers/statement-corpus'
  */
 
 const corpus = generateCorpus(20261201, { invoices: 1_000, lines: 2_000 });
-const decisions = matchStatementLines(corpus.lines, corpus.invoices);
+/** The lines in another order than generated (a store returns them in its own): only their dates may order them. */
+function shuffled<T>(a: readonly T[], seed: number): T[] {
+  const out = [...a];
+  let x = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const j = x % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+const decisions = matchStatementLines(shuffled(corpus.lines, 7), corpus.invoices);
 
 const sorted = (a: { invoiceId: string; amount: number }[]) => [...a].sort((x, y) => x.invoiceId.localeCompare(y.invoiceId));
 
