@@ -96,9 +96,11 @@ const DATE = String.raw`(?:\s*от\s*(\d{1,2})[./](\d{1,2})[./](\d{4}|\d{2})(?!\
 const AMOUNT = String.raw`(?:\s*(?:на\s+сумму|сумма|—|-|:)\s*(\d[\d\s\u00a0]*(?:[.,-]\d{2}))\s*(?:руб[а-я.]*|р\.|₽)?)?`;
 
 /** Cheap test first: most purposes that name nothing have none of these. */
-const MARKERS = /сч|заказ|инвойс|invoice/;
+const MARKERS = /сч|заказ|инвойс|invoice/g;
+const LETTER = /[а-яa-z]/;
 
-const FIRST = new RegExp(String.raw`(?<![а-яa-z])(${INVOICE}|${ORDER})\s*${NUMBER_SIGN}?\s*${TOKEN}(?![.,]\d)${DATE}${AMOUNT}`, 'gu');
+/** Tried only where a marker word starts (a letter before it makes it part of another word). */
+const FIRST = new RegExp(String.raw`(${INVOICE}|${ORDER})\s*${NUMBER_SIGN}?\s*${TOKEN}(?![.,]\d)${DATE}${AMOUNT}`, 'uy');
 const NEXT = new RegExp(
   String.raw`\s*(?:,|;|(?<![а-я])и(?![а-я])|\+)\s*(?:(?:сч[а-я]*\.?|заказ[а-я]*)\s*)?(${NUMBER_SIGN})?\s*${TOKEN}(?![.,]\d)${DATE}${AMOUNT}`,
   'uy',
@@ -122,18 +124,26 @@ const hasDigit = (s: string) => /\d/.test(s);
 export function purposeReferences(purpose: string): PurposeReference[] {
   const text = purpose.toLowerCase().replace(/ё/g, 'е');
   const out: PurposeReference[] = [];
-  if (!MARKERS.test(text)) return out;
-  for (const m of text.matchAll(FIRST)) {
+  MARKERS.lastIndex = 0;
+  for (let mk = MARKERS.exec(text); mk; mk = MARKERS.exec(text)) {
+    if (mk.index > 0 && LETTER.test(text[mk.index - 1])) continue;
+    FIRST.lastIndex = mk.index;
+    const m = FIRST.exec(text);
+    if (!m) continue;
+    let end = mk.index + m[0].length;
+    MARKERS.lastIndex = end;
+    if (!hasDigit(m[2])) continue;
     const kind = m[1].startsWith('заказ') ? 'order' : 'invoice';
     const plural = /(?:ам|ов|ах|ы)$/.test(m[1].replace(/\s+(?:клиента|покупателя|на\s+оплату)$/, ''));
-    if (!hasDigit(m[2])) continue;
     out.push({ kind, text: m[2], printed: printedNumber(m[2]), date: isoDate(m[3], m[4], m[5]), amount: kopecks(m[6]) });
     // more numbers after the first: «№12, №15», «№ 183 от …, № 211 от …», after a plural «счетам 12, 15 и 17»
-    NEXT.lastIndex = m.index! + m[0].length;
+    NEXT.lastIndex = end;
     for (let n = NEXT.exec(text); n; n = NEXT.exec(text)) {
       if (!hasDigit(n[2]) || (!n[1] && !plural)) break;
       out.push({ kind, text: n[2], printed: printedNumber(n[2]), date: isoDate(n[3], n[4], n[5]), amount: kopecks(n[6]) });
+      end = NEXT.lastIndex;
     }
+    MARKERS.lastIndex = end;
   }
   return out;
 }
@@ -195,7 +205,10 @@ export function matchStatementLines(lines: readonly IncomingLine[], invoices: re
   const ix = new Index(invoices);
   const due = new Owed();
   const out = new Map<string, MatchDecision>();
-  const ordered = [...lines].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  // oldest first (a store usually gives them so already)
+  let sorted = true;
+  for (let i = 1; i < lines.length && sorted; i++) sorted = lines[i - 1].date <= lines[i].date;
+  const ordered = sorted ? lines : [...lines].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
   for (const line of ordered) {
     const d = decide(line, ix, due);
     if (d.outcome !== 'review') for (const s of d.allocations) due.set(s.invoiceId, s.remaining);
