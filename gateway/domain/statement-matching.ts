@@ -283,6 +283,11 @@ function decide(line: IncomingLine, ix: Index, due: Owed): MatchDecision {
         );
       const stillDue = found.filter(open);
       if (stillDue.length === 0) return review(`${found.length > 1 ? 'счета' : 'счёт'} ${numbers(found)} уже оплачен(ы)`, found);
+      if (stillDue.length < found.length)
+        return review(
+          `в назначении платежа есть уже оплаченный счёт ${numbers(found.filter((i) => !open(i)))}: проверьте, не оплачен ли он дважды`,
+          found,
+        );
       // the purpose names one invoice, the amount is exactly what another of the same buyer is due
       if (found.length === 1) {
         const inv = found[0];

@@ -190,6 +190,17 @@ describe('matching a line to open invoices', () => {
     expect(one(line('Оплата по счету №5', 10_000), invoices)).toMatchObject({ outcome: 'review' });
   });
 
+  test('several invoices named, one of them paid already: review, not an advance', () => {
+    const r = matchStatementLines(
+      [line('сч.1', 100_000, { id: 'x' }), line('Оплата по счетам №1, №2', 150_000, { id: 'y', date: '2026-12-02' })],
+      [inv('a', '1', 100_000), inv('b', '2', 50_000)],
+    );
+    expect(r.get('x')).toMatchObject({ outcome: 'matched' });
+    const y = r.get('y')!;
+    expect(y).toMatchObject({ outcome: 'review', candidates: ['a', 'b'] });
+    expect(y.outcome === 'review' && y.reason).toBe('в назначении платежа есть уже оплаченный счёт №1: проверьте, не оплачен ли он дважды');
+  });
+
   test('an invoice paid already, a number nobody has, no ИНН at all: review', () => {
     const r = matchStatementLines(
       [line('сч.1', 100_000, { id: 'x' }), line('сч.1', 100_000, { id: 'y', date: '2026-12-02' })],
