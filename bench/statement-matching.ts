@@ -166,8 +166,7 @@ async function statements(): Promise<string[]> {
   const { store, done } = await tempStore('statements');
   try {
     const t1 = performance.now();
-    const rows = corpus.lines.map(asStatementRow);
-    await store.db.transaction().execute((trx) => insertStatementLines(trx, store.dialect, rows));
+    await store.db.transaction().execute((trx) => insertStatementLines(trx, store.dialect, corpus.lines.map(asStatementRow)));
     await storeInvoices(store, corpus.invoices);
     const stored = secondsSince(t1);
 

@@ -178,9 +178,14 @@ function add(m: Map<string, Slot>, k: string, v: OpenInvoice) {
 }
 
 const NONE: readonly OpenInvoice[] = [];
+/** A key's invoices as a list (a single one is turned into a list the first time it is asked for). */
 function get(m: Map<string, Slot>, k: string): readonly OpenInvoice[] {
   const a = m.get(k);
-  return a === undefined ? NONE : Array.isArray(a) ? a : [a];
+  if (a === undefined) return NONE;
+  if (Array.isArray(a)) return a;
+  const list = [a];
+  m.set(k, list);
+  return list;
 }
 
 /** What is still due on each invoice: its amount due until a line pays some of it. */
