@@ -1,12 +1,14 @@
 import { main as callbackIngestion } from './callback-ingestion';
 import { main as commercemlImport } from './commerceml-import';
 import { main as onecDelivery } from './onec-delivery';
+import { main as statementMatching } from './statement-matching';
 
 /** Every benchmark (or those named: `npm run bench -- onec-delivery`); each prints its baseline and the ratio. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'callback-ingestion': callbackIngestion,
   'onec-delivery': onecDelivery,
   'commerceml-import': commercemlImport,
+  'statement-matching': statementMatching,
 };
 
 async function main() {

@@ -439,3 +439,79 @@ export interface InvoiceRenderer {
   pdf(doc: InvoiceDocument): Promise<Buffer>;
   html(doc: InvoiceDocument): Promise<string>;
 }
+
+// ---------------------------------------------------------------- bank statements
+
+/** One side of a bank document: who paid, or who received. */
+export interface StatementParty {
+  name: string;
+  /** 10 digits for a company, 12 for an individual or an ИП; null when the bank left it empty. */
+  inn: string | null;
+  kpp: string | null;
+  account: string | null;
+  bankBik: string | null;
+  bankName: string | null;
+}
+
+/**
+ * One document of a bank statement (a payment order, a bank order, …) in canonical terms.
+ * `direction` is relative to the organization's own accounts: money in, money out, or a line
+ * where neither side is ours.
+ */
+export interface StatementLine {
+  /** The organization's account the line moves money on (the receiver's for incoming lines). */
+  account: string;
+  direction: 'incoming' | 'outgoing' | 'other';
+  /** The document kind as the bank names it («Платежное поручение», «Банковский ордер», …). */
+  kind: string;
+  number: string;
+  /** The document's date, yyyy-mm-dd. */
+  date: string;
+  amount: Kopecks;
+  /** When the bank credited our account (incoming) or debited it (outgoing), yyyy-mm-dd. */
+  bankDate: string | null;
+  payer: StatementParty;
+  receiver: StatementParty;
+  purpose: string;
+  /** Field 22 «Код»: the УИП the payer copied from the invoice, when any. */
+  uip: string | null;
+}
+
+/** What a source gives for one read: the incoming lines, and the cursor to read from next time. */
+export interface StatementBatch {
+  lines: StatementLine[];
+  /** Opaque to the caller; null when the source cannot say where it stopped. */
+  cursor: string | null;
+}
+
+/**
+ * Where incoming bank lines come from: a 1CClientBankExchange file, a bank's statement API, 1C's
+ * own bank documents. Only incoming lines leave a source; the same line may come again (daily
+ * statements overlap), and the store keeps it once.
+ */
+export interface StatementSource {
+  readonly name: string;
+  incomingSince(cursor: string | null): Promise<StatementBatch>;
+}
+
+/** A statement refused as a whole: what is wrong, and on which line of the file (1-based). */
+export class StatementFormatError extends Error {
+  readonly code:
+    | 'not_client_bank_exchange'
+    | 'wrong_encoding'
+    | 'truncated'
+    | 'section_not_closed'
+    | 'unsupported_version'
+    | 'bad_line'
+    | 'bad_amount'
+    | 'amount_not_positive'
+    | 'bad_date'
+    | 'missing_field';
+  readonly line: number;
+  constructor(code: StatementFormatError['code'], line: number, message: string) {
+    super(`строка ${line}: ${message}`);
+    this.name = 'StatementFormatError';
+    this.code = code;
+    this.line = line;
+  }
+}

@@ -13,6 +13,8 @@ const HELP = `onec-gateway <command>
   onec check [--base <organization id>]
                         each OData base's $metadata against its mapping: what is missing or does
                         not fit, with the mapping line to fix
+  statement import <file> [--organization <id>]
+                        a bank statement (1CClientBankExchange) into the store, each line once
 
 Configuration: GATEWAY_CONFIG=path (default ./gateway.config.yaml); DATABASE_URL, REDIS_URL, PORT,
 LOG_LEVEL override the file.`;
@@ -46,6 +48,10 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (cmd === 'onec' && args[0] === 'check') {
       await (require('./onec-check') as typeof import('./onec-check')).main(args.slice(1), configPath(args));
+      return;
+    }
+    if (cmd === 'statement') {
+      await (require('./statement-import') as typeof import('./statement-import')).main(args, configPath(args));
       return;
     }
     if (cmd === 'migrate') {

@@ -371,6 +371,45 @@ const m0007: Migration = {
   },
 };
 
+/** Incoming bank statement lines (a statement file, a bank API, 1C's documents), each stored once, and what they were matched to. */
+const m0008: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema
+      .createTable('statement_lines')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('organization_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('line_key', t.str(200), (c) => c.notNull())
+      .addColumn('source', t.ascii(32), (c) => c.notNull())
+      .addColumn('account', t.ascii(34), (c) => c.notNull())
+      .addColumn('kind', t.str(64), (c) => c.notNull())
+      .addColumn('number', t.str(64), (c) => c.notNull())
+      .addColumn('doc_date', t.ts, (c) => c.notNull())
+      .addColumn('bank_date', t.ts)
+      .addColumn('amount', t.money, (c) => c.notNull())
+      .addColumn('payer_name', t.str(500), (c) => c.notNull())
+      .addColumn('payer_inn', t.ascii(12))
+      .addColumn('payer_kpp', t.ascii(9))
+      .addColumn('payer_account', t.ascii(34))
+      .addColumn('payer_bik', t.ascii(9))
+      .addColumn('purpose', t.str(1000), (c) => c.notNull())
+      .addColumn('uip', t.str(25))
+      .addColumn('match_state', t.ascii(16), (c) => c.notNull())
+      .addColumn('match_note', t.str(1000))
+      .addColumn('allocations', t.text)
+      .addColumn('advance', t.money, (c) => c.notNull().defaultTo(0))
+      .addColumn('flags', t.str(200))
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .addUniqueConstraint('statement_lines_key', ['organization_id', 'line_key'])
+      .execute();
+    await db.schema.createIndex('statement_lines_state').on('statement_lines').columns(['organization_id', 'match_state']).execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('statement_lines').execute();
+  },
+};
+
 /** B2B invoices (payment by bank transfer) and their numbering, a series per organization and year. */
 const m0009: Migration = {
   async up(db) {
@@ -446,6 +485,7 @@ export const migrations: Record<string, Migration> = {
   '0005_fiscal': m0005,
   '0006_onec_waiting': m0006,
   '0007_exchange_exports': m0007,
+  '0008_statement_lines': m0008,
   '0009_invoices': m0009,
   '0010_customers': m0010,
 };

@@ -24,6 +24,7 @@ export interface Database {
   invoices: InvoicesTable;
   invoice_series: InvoiceSeriesTable;
   customers: CustomersTable;
+  statement_lines: StatementLinesTable;
 }
 
 /** A B2B customer of an organization, by ИНН, with the terms the gateway gives it. */
@@ -351,3 +352,40 @@ export type NewRefund = Insertable<RefundsTable>;
 export type JobRow = Selectable<JobsTable>;
 export type OperationRow = Selectable<PaymentOperationsTable>;
 export type NewJob = Insertable<JobsTable>;
+
+/** Where a bank line stands: not looked at yet, settled (wholly, partly, with an excess), waiting for support, or closed by hand. */
+export type StatementMatchState = 'new' | 'matched' | 'partial' | 'overpaid' | 'review' | 'resolved';
+
+/** An incoming bank line, stored once per organization under its key (account, date, number, amount, payer account). */
+export interface StatementLinesTable {
+  id: string;
+  organization_id: string;
+  line_key: string;
+  /** Where it came from: a statement file, a bank API, 1C's own documents. */
+  source: string;
+  account: string;
+  kind: string;
+  number: string;
+  doc_date: string;
+  bank_date: string | null;
+  amount: number;
+  payer_name: string;
+  payer_inn: string | null;
+  payer_kpp: string | null;
+  payer_account: string | null;
+  payer_bik: string | null;
+  purpose: string;
+  uip: string | null;
+  match_state: StatementMatchState;
+  /** Why it is in review, or what support wrote, in Russian. */
+  match_note: string | null;
+  /** JSON: the invoices it pays and how much of it goes to each. */
+  allocations: string | null;
+  /** What was left over for the customer's advance. */
+  advance: number;
+  /** JSON: flags for what follows (an individual's payment needs a receipt, an overpayment an alert). */
+  flags: string | null;
+  created_at: string;
+  updated_at: string;
+}
+export type StatementLineRow = Selectable<StatementLinesTable>;

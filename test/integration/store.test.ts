@@ -242,6 +242,7 @@ describe.each(backends)('store on $name', (backend) => {
         '0005_fiscal',
         '0006_onec_waiting',
         '0007_exchange_exports',
+        '0008_statement_lines',
         '0009_invoices',
         '0010_customers',
       ]);

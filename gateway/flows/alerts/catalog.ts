@@ -247,6 +247,33 @@ export const ALERTS = {
     context: { operationId, provider: r.provider, providerRef: r.provider_ref, amount: r.amount },
   }),
 
+  // ---------------------------------------------------------------- bank statements
+
+  /** Incoming bank lines no invoice fits for sure: one alert per matching run. */
+  statementLinesToReview: (organizationId: string, runId: string, count: number, examples: string[]): Alert => ({
+    severity: 'warning',
+    key: `statement-review:${organizationId}:${runId}`,
+    title: 'Поступления из выписки не сопоставлены со счетами',
+    text:
+      `${count} поступлени${count === 1 ? 'е' : 'й'} из банковской выписки не удалось уверенно отнести к счетам и они ждут разбора, например: ${examples.join('; ')}. ` +
+      'Счета по ним не отмечены оплаченными. Сопоставьте их вручную в списке на разбор.',
+    context: { organizationId, count },
+  }),
+  /** Payments above what the invoices were due: the excess is kept as the customer's advance. */
+  statementOverpayments: (organizationId: string, runId: string, lines: { number: string; payer: string; advance: Kopecks }[]): Alert => ({
+    severity: 'info',
+    key: `statement-overpaid:${organizationId}:${runId}`,
+    title: 'Переплата по счетам',
+    text:
+      `Покупатели заплатили больше, чем было к оплате по счетам (${lines.length}): ` +
+      lines
+        .slice(0, 10)
+        .map((l) => `п/п №${l.number} от ${l.payer} — аванс ${formatRub(l.advance)}`)
+        .join('; ') +
+      `${lines.length > 10 ? '; …' : ''}. Излишек учтён как аванс покупателя; верните его или зачтите в следующий счёт.`,
+    context: { organizationId, count: lines.length },
+  }),
+
   // ---------------------------------------------------------------- 1C's exchange (CommerceML); the operator reads the same text in 1C
 
   exchange: {

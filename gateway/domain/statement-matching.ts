@@ -1,0 +1,398 @@
+import { formatRub, type Kopecks } from './money';
+
+/**
+ * Which open invoices an incoming bank line pays. Pure: the lines and the open invoices in, a
+ * decision per line out. The rule is zero wrong matches: whatever is not clear goes to review
+ * with the reason in Russian, for support to match by hand.
+ *
+ * In this order:
+ * 1. the УИП the payer copied into field 22 «Код»;
+ * 2. invoice or order numbers in the purpose, as payers write them («Оплата по счету № 123 от
+ *    01.12.2026», «сч.123», «счет№123», «по сч. 123/1», «Оплата по заказу клиента №ЗК-000123»,
+ *    «по счетам №12, №15»), compared as 1C prints them (no prefix, no leading zeros), the date
+ *    choosing between equal numbers of different years;
+ * 3. the payer's ИНН: its buyer's only open invoice, or
+ * 4. among its open invoices, the one due exactly the amount (or all of them, when the amount is
+ *    their sum).
+ * The payer must be the buyer: a company paying another company's invoice goes to review.
+ */
+
+export interface OpenInvoice {
+  id: string;
+  number: string;
+  /** yyyy-mm-dd */
+  date: string;
+  orderNumber: string | null;
+  /** null for an individual without one. */
+  buyerInn: string | null;
+  buyerKpp: string | null;
+  /** What is still due. */
+  amountDue: Kopecks;
+  /** yyyy-mm-dd */
+  dueDate: string;
+  uip: string | null;
+}
+
+export interface IncomingLine {
+  id: string;
+  amount: Kopecks;
+  /** yyyy-mm-dd */
+  date: string;
+  payerInn: string | null;
+  payerKpp: string | null;
+  purpose: string;
+  uip: string | null;
+}
+
+export interface InvoiceShare {
+  invoiceId: string;
+  number: string;
+  amount: Kopecks;
+  /** What stays due on the invoice after this line. */
+  remaining: Kopecks;
+}
+
+/** `receipt_due`: an individual paid by transfer (a receipt is due in translator mode); `overpayment`: the excess is the customer's advance. */
+export type MatchFlag = 'receipt_due' | 'overpayment';
+
+export type MatchDecision =
+  | {
+      outcome: 'matched' | 'partial' | 'overpaid';
+      by: 'uip' | 'number' | 'inn';
+      allocations: InvoiceShare[];
+      /** Paid beyond what the invoices were due: kept as the customer's advance. */
+      advance: Kopecks;
+      flags: MatchFlag[];
+    }
+  | { outcome: 'review'; reason: string; candidates: string[] };
+
+export interface PurposeReference {
+  kind: 'invoice' | 'order';
+  /** As written, lower case. */
+  text: string;
+  /** As 1C prints it: no prefix, no leading zeros. */
+  printed: string;
+  /** yyyy-mm-dd, or with a two-digit year made four. */
+  date: string | null;
+  /** An amount the purpose names for this number («№12 на сумму 1 000,00»). */
+  amount: Kopecks | null;
+}
+
+/** 1C's НомерНаПечать: «СЧ00-000123» → «123», «00-000123» → «123», «123/1» stays, «ХИМ-ММР286» stays. */
+export function printedNumber(n: string): string {
+  const c = n.charCodeAt(0);
+  if (c >= 49 && c <= 57 && /^\d+$/.test(n)) return n;
+  const s = n.trim().toLowerCase().replace(/ё/g, 'е').replace(/\s+/g, '');
+  const tail = /^.*-(\d+(?:\/\d+)?)$/.exec(s);
+  return (tail ? tail[1] : s).replace(/^0+(?=\d)/, '');
+}
+
+// a number runs until a space or punctuation, or until a glued «от01.12.2026»
+const TOKEN = String.raw`([a-zа-я0-9](?:(?!от\s*\d{1,2}[./])(?:[a-zа-я0-9/]|-(?=[a-zа-я0-9])))*)`;
+const NUMBER_SIGN = String.raw`(?:№|#|n(?=[\s\d])|no\.?(?=[\s\d]))`;
+const INVOICE = String.raw`(?:сч(?:ет|ёт)(?:ам|ов|ах|а|у|ом|ы)?(?!\s*-?\s*фактур)(?:\s+на\s+оплату)?|сч\.?(?![а-я])|инвойс[а-я]*|invoice)`;
+const ORDER = String.raw`(?:заказ(?:ам|ов|ах|а|у|ом|ы)?(?:\s+(?:клиента|покупателя))?)`;
+const DATE = String.raw`(?:\s*от\s*(\d{1,2})[./](\d{1,2})[./](\d{4}|\d{2})(?!\d)\s*(?:г\.?|года)?)?`;
+const AMOUNT = String.raw`(?:\s*(?:на\s+сумму|сумма|—|-|:)\s*(\d[\d\s\u00a0]*(?:[.,-]\d{2}))\s*(?:руб[а-я.]*|р\.|₽)?)?`;
+
+/** Cheap test first: most purposes that name nothing have none of these. */
+const MARKERS = /сч|заказ|инвойс|invoice/g;
+const LETTER = /[а-яa-z]/;
+
+/** Tried only where a marker word starts (a letter before it makes it part of another word). */
+const FIRST = new RegExp(String.raw`(${INVOICE}|${ORDER})\s*${NUMBER_SIGN}?\s*${TOKEN}(?![.,]\d)${DATE}${AMOUNT}`, 'uy');
+const NEXT = new RegExp(
+  String.raw`\s*(?:,|;|(?<![а-я])и(?![а-я])|\+)\s*(?:(?:сч[а-я]*\.?|заказ[а-я]*)\s*)?(${NUMBER_SIGN})?\s*${TOKEN}(?![.,]\d)${DATE}${AMOUNT}`,
+  'uy',
+);
+
+function isoDate(d?: string, m?: string, y?: string): string | null {
+  if (!d || !m || !y) return null;
+  const year = y.length === 2 ? `20${y}` : y;
+  return `${year}-${m.padStart(2, '0')}-${d.padStart(2, '0')}`;
+}
+
+function kopecks(v?: string): Kopecks | null {
+  if (!v) return null;
+  const m = /^(\d+)[.,-](\d{2})$/.exec(v.replace(/[\s\u00a0]/g, ''));
+  return m ? Number(m[1]) * 100 + Number(m[2]) : null;
+}
+
+const hasDigit = (s: string) => /\d/.test(s);
+
+/** Invoice and order numbers a payment purpose names, in the order written. */
+export function purposeReferences(purpose: string): PurposeReference[] {
+  const text = purpose.toLowerCase().replace(/ё/g, 'е');
+  const out: PurposeReference[] = [];
+  MARKERS.lastIndex = 0;
+  for (let mk = MARKERS.exec(text); mk; mk = MARKERS.exec(text)) {
+    if (mk.index > 0 && LETTER.test(text[mk.index - 1])) continue;
+    FIRST.lastIndex = mk.index;
+    const m = FIRST.exec(text);
+    if (!m) continue;
+    let end = mk.index + m[0].length;
+    MARKERS.lastIndex = end;
+    if (!hasDigit(m[2])) continue;
+    const kind = m[1].startsWith('заказ') ? 'order' : 'invoice';
+    const plural = /(?:ам|ов|ах|ы)$/.test(m[1].replace(/\s+(?:клиента|покупателя|на\s+оплату)$/, ''));
+    out.push({ kind, text: m[2], printed: printedNumber(m[2]), date: isoDate(m[3], m[4], m[5]), amount: kopecks(m[6]) });
+    // more numbers after the first: «№12, №15», «№ 183 от …, № 211 от …», after a plural «счетам 12, 15 и 17»
+    NEXT.lastIndex = end;
+    for (let n = NEXT.exec(text); n; n = NEXT.exec(text)) {
+      if (!hasDigit(n[2]) || (!n[1] && !plural)) break;
+      out.push({ kind, text: n[2], printed: printedNumber(n[2]), date: isoDate(n[3], n[4], n[5]), amount: kopecks(n[6]) });
+      end = NEXT.lastIndex;
+    }
+    MARKERS.lastIndex = end;
+  }
+  return out;
+}
+
+/** An individual (or an ИП): a 12-digit ИНН, or none at all. */
+export const isIndividualInn = (inn: string | null): boolean => inn === null || inn.length === 12;
+
+/** A key's invoices: one (the usual case) kept as itself, several as a list. */
+type Slot = OpenInvoice | OpenInvoice[];
+
+class Index {
+  readonly byUip = new Map<string, Slot>();
+  readonly byNumber = new Map<string, Slot>();
+  readonly byOrder = new Map<string, Slot>();
+  readonly byInn = new Map<string, Slot>();
+
+  constructor(invoices: readonly OpenInvoice[]) {
+    for (const inv of invoices) {
+      if (inv.uip) add(this.byUip, inv.uip.trim(), inv);
+      add(this.byNumber, printedNumber(inv.number), inv);
+      if (inv.orderNumber) add(this.byOrder, printedNumber(inv.orderNumber), inv);
+      if (inv.buyerInn) add(this.byInn, inv.buyerInn, inv);
+    }
+  }
+}
+
+function add(m: Map<string, Slot>, k: string, v: OpenInvoice) {
+  const a = m.get(k);
+  if (a === undefined) m.set(k, v);
+  else if (Array.isArray(a)) a.push(v);
+  else m.set(k, [a, v]);
+}
+
+const NONE: readonly OpenInvoice[] = [];
+/** A key's invoices as a list (a single one is turned into a list the first time it is asked for). */
+function get(m: Map<string, Slot>, k: string): readonly OpenInvoice[] {
+  const a = m.get(k);
+  if (a === undefined) return NONE;
+  if (Array.isArray(a)) return a;
+  const list = [a];
+  m.set(k, list);
+  return list;
+}
+
+/** What is still due on each invoice: its amount due until a line pays some of it. */
+class Owed {
+  private readonly paid = new Map<string, Kopecks>();
+  of(inv: OpenInvoice): Kopecks {
+    return this.paid.get(inv.id) ?? inv.amountDue;
+  }
+  set(id: string, remaining: Kopecks): void {
+    this.paid.set(id, remaining);
+  }
+}
+
+const byDue = (a: OpenInvoice, b: OpenInvoice) => (a.dueDate < b.dueDate ? -1 : a.dueDate > b.dueDate ? 1 : a.date < b.date ? -1 : 1);
+const numbers = (invs: readonly OpenInvoice[]) => invs.map((i) => `№${i.number}`).join(', ');
+
+/**
+ * Decides every line, oldest first; what one line pays is no longer due for the next. The
+ * invoices are not changed: the amounts still due are kept here.
+ */
+export function matchStatementLines(lines: readonly IncomingLine[], invoices: readonly OpenInvoice[]): Map<string, MatchDecision> {
+  const ix = new Index(invoices);
+  const due = new Owed();
+  const out = new Map<string, MatchDecision>();
+  // oldest first (a store usually gives them so already)
+  let sorted = true;
+  for (let i = 1; i < lines.length && sorted; i++) sorted = lines[i - 1].date <= lines[i].date;
+  const ordered = sorted ? lines : [...lines].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  for (const line of ordered) {
+    const d = decide(line, ix, due);
+    if (d.outcome !== 'review') for (const s of d.allocations) due.set(s.invoiceId, s.remaining);
+    out.set(line.id, d);
+  }
+  return out;
+}
+
+const review = (reason: string, candidates: readonly OpenInvoice[] = []): MatchDecision => ({
+  outcome: 'review',
+  reason,
+  candidates: candidates.map((c) => c.id),
+});
+
+/** The payer is the buyer: the same ИНН; an individual without one may pay an individual's invoice. */
+function payerIsBuyer(line: IncomingLine, inv: OpenInvoice): boolean {
+  if (line.payerInn === null) return isIndividualInn(inv.buyerInn);
+  return line.payerInn === inv.buyerInn;
+}
+
+function decide(line: IncomingLine, ix: Index, due: Owed): MatchDecision {
+  const open = (inv: OpenInvoice) => due.of(inv) > 0;
+
+  // 1. the УИП
+  if (line.uip) {
+    const hit = get(ix.byUip, line.uip.trim());
+    if (hit.length === 1) {
+      const inv = hit[0];
+      if (!payerIsBuyer(line, inv)) return otherPayer(line, [inv]);
+      if (!open(inv)) return review(`счёт №${inv.number} (по УИП ${line.uip}) уже оплачен`, [inv]);
+      return settle(line, [inv], due, 'uip', null);
+    }
+    if (hit.length > 1) return review(`УИП ${line.uip} стоит у нескольких счетов: ${numbers(hit)}`, hit);
+  }
+
+  // 2. numbers in the purpose
+  const refs = purposeReferences(line.purpose);
+  if (refs.length > 0) {
+    const found: OpenInvoice[] = [];
+    const named = new Map<string, Kopecks | null>();
+    let unknown = 0;
+    for (const r of refs) {
+      let hits = get(r.kind === 'order' ? ix.byOrder : ix.byNumber, r.printed);
+      // an order number written as an invoice's, or the other way round
+      if (hits.length === 0) hits = get(r.kind === 'order' ? ix.byNumber : ix.byOrder, r.printed);
+      const date = r.date;
+      if (hits.length > 1 && date)
+        hits = hits.filter((h) => h.date === date || (r.kind === 'order' && h.date.slice(0, 4) === date.slice(0, 4)));
+      if (hits.length > 1) {
+        const payers = hits.filter((h) => payerIsBuyer(line, h));
+        if (payers.length === 1) hits = payers;
+        else if (payers.length > 1 && payers.filter(open).length === 1) hits = payers.filter(open);
+      }
+      if (hits.length > 1) return review(`номер ${r.text} в назначении платежа подходит к нескольким счетам: ${numbers(hits)}`, hits);
+      if (hits.length === 0) {
+        unknown++;
+        continue;
+      }
+      const inv = hits[0];
+      if (!found.includes(inv)) {
+        found.push(inv);
+        named.set(inv.id, r.amount);
+      }
+    }
+    if (found.length > 0) {
+      const foreign = found.filter((inv) => !payerIsBuyer(line, inv));
+      if (foreign.length) return otherPayer(line, foreign);
+      if (unknown > 0)
+        return review(
+          `в назначении платежа названы счета ${numbers(found)} и номера, которых нет среди открытых счетов: проверьте, за что платёж`,
+          found,
+        );
+      const stillDue = found.filter(open);
+      if (stillDue.length === 0) return review(`${found.length > 1 ? 'счета' : 'счёт'} ${numbers(found)} уже оплачен(ы)`, found);
+      if (stillDue.length < found.length)
+        return review(
+          `в назначении платежа есть уже оплаченный счёт ${numbers(found.filter((i) => !open(i)))}: проверьте, не оплачен ли он дважды`,
+          found,
+        );
+      // the purpose names one invoice, the amount is exactly what another of the same buyer is due
+      if (found.length === 1) {
+        const inv = found[0];
+        const left = due.of(inv);
+        if (line.amount !== left && line.payerInn) {
+          const other = get(ix.byInn, line.payerInn).filter((o) => o !== inv && open(o) && due.of(o) === line.amount);
+          if (other.length > 0)
+            return review(
+              `в назначении платежа счёт №${inv.number} (к оплате ${formatRub(left)}), а сумма ${formatRub(line.amount)} равна долгу по счёту ${numbers(other)}`,
+              [inv, ...other],
+            );
+        }
+      }
+      return settle(line, found, due, 'number', named);
+    }
+  }
+
+  // 3–4. the payer's ИНН, then the amount among its open invoices
+  if (line.payerInn === null) return review('в платеже нет ИНН плательщика, а в назначении — номера счёта или заказа');
+  const own = get(ix.byInn, line.payerInn).filter(open);
+  const mentioned = refs.length > 0 ? ` (номер ${refs.map((r) => r.text).join(', ')} из назначения не найден)` : '';
+  if (own.length === 0) return review(`у плательщика с ИНН ${line.payerInn} нет открытых счетов${mentioned}`);
+  if (line.payerKpp) {
+    const sameKpp = own.filter((i) => i.buyerKpp === line.payerKpp);
+    if (sameKpp.length > 0 && sameKpp.length < own.length) return byAmount(line, sameKpp, own, due, mentioned);
+  }
+  return byAmount(line, own, own, due, mentioned);
+}
+
+function byAmount(line: IncomingLine, pool: OpenInvoice[], all: OpenInvoice[], due: Owed, mentioned: string): MatchDecision {
+  if (pool.length === 1) {
+    // the buyer's only open invoice; a number named that is none of ours makes it doubtful
+    if (mentioned) return review(`единственный открытый счёт плательщика — №${pool[0].number}${mentioned}`, pool);
+    return settle(line, pool, due, 'inn', null);
+  }
+  const exact = pool.filter((i) => due.of(i) === line.amount);
+  if (exact.length === 1) return settle(line, exact, due, 'inn', null);
+  if (exact.length > 1)
+    return review(`сумма ${formatRub(line.amount)} равна долгу по нескольким счетам плательщика: ${numbers(exact)}${mentioned}`, exact);
+  const total = pool.reduce((s, i) => s + due.of(i), 0);
+  if (total === line.amount && !mentioned) return settle(line, pool, due, 'inn', null);
+  return review(
+    `у плательщика несколько открытых счетов (${numbers(all)}), сумма ${formatRub(line.amount)} не совпадает ни с одним${mentioned}`,
+    all,
+  );
+}
+
+function otherPayer(line: IncomingLine, invs: readonly OpenInvoice[]): MatchDecision {
+  const inv = invs[0];
+  return review(
+    `плательщик (${line.payerInn ? `ИНН ${line.payerInn}` : 'без ИНН'}) не покупатель по счёту №${inv.number} (ИНН ${inv.buyerInn ?? 'нет'}): оплата за третье лицо проверяется вручную`,
+    invs,
+  );
+}
+
+/** Spreads the amount over the invoices: by the amounts the purpose names when they fit, else by due date. */
+function settle(
+  line: IncomingLine,
+  invs: OpenInvoice[],
+  due: Owed,
+  by: 'uip' | 'number' | 'inn',
+  named: Map<string, Kopecks | null> | null,
+): MatchDecision {
+  const open = invs.filter((i) => due.of(i) > 0);
+  const shares: InvoiceShare[] = [];
+  let left = line.amount;
+  const namedAmounts = named && open.length > 1 ? open.map((i) => named.get(i.id) ?? null) : null;
+  const useNamed =
+    namedAmounts !== null &&
+    namedAmounts.every((a, k) => a !== null && a <= due.of(open[k])) &&
+    namedAmounts.reduce<number>((s, a) => s + a!, 0) <= line.amount;
+  const order = useNamed ? open : [...open].sort(byDue);
+  order.forEach((inv, k) => {
+    const owed = due.of(inv);
+    const take = useNamed ? namedAmounts![k]! : Math.min(owed, left);
+    left -= take;
+    shares.push({ invoiceId: inv.id, number: inv.number, amount: take, remaining: owed - take });
+  });
+  // named amounts that leave money over: the rest goes in due order before it is an advance
+  if (useNamed && left > 0)
+    for (const s of [...shares].sort((a, b) =>
+      byDue(
+        open.find((i) => i.id === a.invoiceId)!,
+        open.find((i) => i.id === b.invoiceId)!,
+      ),
+    )) {
+      const more = Math.min(s.remaining, left);
+      s.amount += more;
+      s.remaining -= more;
+      left -= more;
+    }
+  const allocations = shares.filter((s) => s.amount > 0);
+  const flags: MatchFlag[] = [];
+  if (isIndividualInn(line.payerInn)) flags.push('receipt_due');
+  if (left > 0) flags.push('overpayment');
+  return {
+    outcome: left > 0 ? 'overpaid' : allocations.some((s) => s.remaining > 0) ? 'partial' : 'matched',
+    by,
+    allocations,
+    advance: left,
+    flags,
+  };
+}

@@ -1,0 +1,153 @@
+import { sql } from 'kysely';
+import { newId } from '../domain/ids';
+import type { StatementLine } from '../ports';
+import { nowIso, type Dialect, type Executor } from './db';
+import type { StatementLineRow, StatementLinesTable, StatementMatchState } from './schema';
+import { insertIgnore, isMssql } from './sql';
+
+/**
+ * Incoming bank lines. A line is stored once per organization under the key a bank line keeps in
+ * every statement it appears in (daily statements overlap; a file comes twice): our account, the
+ * document's date, number, amount and the payer's account.
+ */
+
+export function statementLineKey(l: Pick<StatementLine, 'account' | 'date' | 'number' | 'amount' | 'payer'>): string {
+  return [l.account, l.date, l.number.trim(), l.amount, l.payer.account ?? ''].join('|');
+}
+
+export function newStatementLineRow(organizationId: string, source: string, l: StatementLine, now = nowIso()): StatementLinesTable {
+  return {
+    id: newId(),
+    organization_id: organizationId,
+    line_key: statementLineKey(l),
+    source,
+    account: l.account,
+    kind: l.kind.slice(0, 64),
+    number: l.number.slice(0, 64),
+    doc_date: l.date,
+    bank_date: l.bankDate,
+    amount: l.amount,
+    payer_name: l.payer.name.slice(0, 500),
+    payer_inn: l.payer.inn,
+    payer_kpp: l.payer.kpp,
+    payer_account: l.payer.account,
+    payer_bik: l.payer.bankBik,
+    purpose: l.purpose.slice(0, 1000),
+    uip: l.uip?.slice(0, 25) ?? null,
+    match_state: 'new',
+    match_note: null,
+    allocations: null,
+    advance: 0,
+    flags: null,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** Stores the lines not stored yet; returns how many were new. Many rows per statement where the dialect allows. */
+export async function insertStatementLines(db: Executor, dialect: Dialect, rows: readonly StatementLinesTable[]): Promise<number> {
+  let inserted = 0;
+  if (dialect === 'mssql') {
+    for (const r of rows) if (await insertIgnore(db, dialect, 'statement_lines', r, ['organization_id', 'line_key'])) inserted++;
+    return inserted;
+  }
+  // the same key twice in one batch: the first one stands, as it would one by one
+  const seen = new Set<string>();
+  const unique = rows.filter((r) => {
+    const k = `${r.organization_id}\u0000${r.line_key}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  for (let i = 0; i < unique.length; i += 500) {
+    const r = await db
+      .insertInto('statement_lines')
+      .values(unique.slice(i, i + 500))
+      .onConflict((oc) => oc.columns(['organization_id', 'line_key']).doNothing())
+      .executeTakeFirst();
+    inserted += Number(r.numInsertedOrUpdatedRows ?? 0);
+  }
+  return inserted;
+}
+
+export async function getStatementLine(db: Executor, id: string): Promise<StatementLineRow | undefined> {
+  return db.selectFrom('statement_lines').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Lines of the organizations in these states, oldest first (by default: not matched yet). */
+export async function statementLinesIn(
+  db: Executor,
+  organizationId: string,
+  states: StatementMatchState[] = ['new'],
+): Promise<StatementLineRow[]> {
+  return db
+    .selectFrom('statement_lines')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('match_state', 'in', states)
+    .orderBy('doc_date')
+    .orderBy('id')
+    .execute();
+}
+
+/** What matching reads of a line. */
+export type LineToMatch = Pick<
+  StatementLineRow,
+  'id' | 'number' | 'doc_date' | 'bank_date' | 'amount' | 'payer_name' | 'payer_inn' | 'payer_kpp' | 'purpose' | 'uip'
+>;
+
+/** The organization's lines not matched yet, oldest first, with what matching needs of them. */
+export async function linesToMatch(db: Executor, organizationId: string): Promise<LineToMatch[]> {
+  return db
+    .selectFrom('statement_lines')
+    .select(['id', 'number', 'doc_date', 'bank_date', 'amount', 'payer_name', 'payer_inn', 'payer_kpp', 'purpose', 'uip'])
+    .where('organization_id', '=', organizationId)
+    .where('match_state', '=', 'new')
+    .orderBy('doc_date')
+    .orderBy('id')
+    .execute();
+}
+
+export interface StatementMatchUpdate {
+  id: string;
+  match_state: StatementMatchState;
+  match_note: string | null;
+  allocations: string | null;
+  advance: number;
+  flags: string | null;
+}
+
+/**
+ * Writes what matching decided, many lines per statement: on SQLite as one JSON list walked by
+ * json_each (each line found by its primary key), elsewhere as a list of values joined by id.
+ */
+export async function saveStatementMatches(db: Executor, dialect: Dialect, updates: readonly StatementMatchUpdate[]): Promise<void> {
+  if (updates.length === 0) return;
+  const now = nowIso();
+  const mssql = dialect === 'mssql' || isMssql(db);
+  const values = (part: readonly StatementMatchUpdate[]) =>
+    sql.join(part.map((u) => sql`(${u.id}, ${u.match_state}, ${u.match_note}, ${u.allocations}, ${u.advance}, ${u.flags})`));
+  if (dialect === 'sqlite') {
+    // one JSON parameter a statement: SQLite walks it and finds each line by its key
+    for (let i = 0; i < updates.length; i += 20_000)
+      await sql`update statement_lines set match_state = json_extract(j.value, '$.match_state'), match_note = json_extract(j.value, '$.match_note'),
+          allocations = json_extract(j.value, '$.allocations'), advance = json_extract(j.value, '$.advance'), flags = json_extract(j.value, '$.flags'), updated_at = ${now}
+        from json_each(${JSON.stringify(updates.slice(i, i + 20_000))}) j where statement_lines.id = json_extract(j.value, '$.id')`.execute(
+        db,
+      );
+    return;
+  }
+  // SQL Server takes at most 2100 parameters a statement
+  const chunk = mssql ? 300 : 2000;
+  for (let i = 0; i < updates.length; i += chunk) {
+    const part = values(updates.slice(i, i + chunk));
+    if (mssql) {
+      await sql`update s set match_state = v.st, match_note = v.note, allocations = v.alloc, advance = cast(v.adv as bigint), flags = v.fl, updated_at = ${now}
+        from statement_lines s join (values ${part}) as v(id, st, note, alloc, adv, fl) on s.id = v.id`.execute(db);
+    } else {
+      await sql`with v(id, st, note, alloc, adv, fl) as (values ${part})
+        update statement_lines set match_state = v.st, match_note = v.note, allocations = v.alloc, advance = cast(v.adv as bigint), flags = v.fl, updated_at = ${now}
+        from v where statement_lines.id = v.id`.execute(db);
+    }
+  }
+}
