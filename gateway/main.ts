@@ -11,6 +11,7 @@ import { SberProvider } from '../connectors/sber/provider';
 import { TbankProvider } from '../connectors/tbank/provider';
 import { AtolDriverRegister } from '../connectors/atol-driver/register';
 import { AtolOnlineRegister } from '../connectors/atol-online/register';
+import { ClientBankFileSource } from '../connectors/client-bank/source';
 import { InvoiceDocumentRenderer } from '../connectors/invoice-document';
 import { LogBuyerMessenger } from '../connectors/notify/buyer-log';
 import { LogNotifier } from '../connectors/notify/log';
@@ -24,6 +25,7 @@ import { fiscalFeature } from './flows/fiscal';
 import { loadReceiptRules } from './flows/fiscal/rules';
 import { historyFeature } from './flows/history';
 import { invoicesFeature } from './flows/invoices';
+import { statementsFeature } from './flows/statements';
 import { onecFeature } from './flows/onec';
 import { paymentsFeature } from './flows/payments';
 import { FiscalRegisters, OneCBases, Providers } from './flows/registries';
@@ -69,7 +71,15 @@ export interface Gateway {
 }
 
 /** The capabilities whose jobs and schedules the runner carries (each folder's index.ts under flows/). */
-const FEATURES: Feature[] = [alertsFeature, paymentsFeature, invoicesFeature, onecFeature, fiscalFeature, historyFeature];
+const FEATURES: Feature[] = [
+  alertsFeature,
+  paymentsFeature,
+  invoicesFeature,
+  statementsFeature,
+  onecFeature,
+  fiscalFeature,
+  historyFeature,
+];
 
 export const VERSION: string = require('../package.json').version;
 
@@ -202,6 +212,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     sites: buildSites(config),
     buyers: new LogBuyerMessenger(log),
     invoiceDocuments: new InvoiceDocumentRenderer(),
+    statementFile: (bytes) => new ClientBankFileSource(bytes),
     log,
   };
   const exec = new JobExecutor(store, config.jobs, log, flows, alerts.deadJob);

@@ -2,7 +2,7 @@ import type { GatewayConfig, OrganizationConfig } from '../config';
 import type { JobQueue } from '../jobs/queue';
 import type { Job, ScheduleDefinition } from '../jobs/types';
 import type { Logger } from '../log';
-import type { BuyerMessenger, InvoiceRenderer, SiteNotifier } from '../ports';
+import type { BuyerMessenger, InvoiceRenderer, SiteNotifier, StatementSource } from '../ports';
 import type { Store } from '../store/db';
 import type { Alerts } from './alerts/alerts';
 import type { FiscalRegisters, OneCBases, Providers } from './registries';
@@ -23,6 +23,8 @@ export interface FlowDeps {
   buyers: BuyerMessenger;
   /** The printed «Счет на оплату» (PDF, HTML). */
   invoiceDocuments: InvoiceRenderer;
+  /** A bank statement file (1CClientBankExchange) as a statement source. */
+  statementFile: (bytes: Buffer) => StatementSource;
   log: Logger;
 }
 

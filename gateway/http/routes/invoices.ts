@@ -5,12 +5,15 @@ import { invoiceListSchema } from '../../../schemas/api';
 import { daysBetween, dueDateOf } from '../../flows/invoices/due';
 import { invoiceDocumentFor } from '../../flows/invoices/document';
 import { InvoiceDocumentError } from '../../domain/invoice-document';
+import { StatementFormatError } from '../../ports';
+import { matchAndApply } from '../../flows/statements/apply';
+import { ingestStatement } from '../../flows/statements/ingest';
 import { notFound, unprocessable } from '../../errors';
 import { moscowDate } from '../../flows/payments/invoice';
 import { openInvoices } from '../../store/invoices';
 import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';
-import { parseQuery } from '../middleware';
+import { parseQuery, readBody } from '../middleware';
 
 const invoicesQuery = z.object({
   state: z.enum(['open', 'overdue']).default('open'),
@@ -18,6 +21,17 @@ const invoicesQuery = z.object({
 });
 
 const documentQuery = z.object({ format: z.enum(['pdf', 'html']).optional() });
+const statementQuery = z.object({ organization: z.string().optional() });
+const statementRunSchema = z.object({
+  seen: z.number().int().meta({ description: 'Incoming lines in the file' }),
+  stored: z.number().int().meta({ description: 'Of them, lines not stored before' }),
+  lines: z.number().int().meta({ description: 'Lines matched in this run (the new ones and any left before)' }),
+  matched: z.number().int(),
+  partial: z.number().int(),
+  overpaid: z.number().int(),
+  review: z.number().int(),
+  paid: z.number().int().meta({ description: 'Invoices that became paid' }),
+});
 
 /** An invoice the document refuses (the organization's settings, the order's lines) is a 422 naming each problem. */
 async function printable<T>(render: () => Promise<T>): Promise<T> {
@@ -76,6 +90,46 @@ export function invoiceRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): vo
       ctx.type = 'application/pdf';
       ctx.set('Content-Disposition', `inline; filename="${file}.pdf"`);
       ctx.body = await printable(() => d.invoiceDocuments.pdf(doc));
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/api/v1/admin/statements',
+      summary:
+        'Upload a bank statement (1CClientBankExchange, as the bank exports it for 1C): its incoming lines stored once, matched to the open invoices, the invoices paid in full made paid',
+      tag: 'admin',
+      auth: 'admin',
+      query: statementQuery,
+      responses: {
+        200: { description: 'What the statement brought', schema: statementRunSchema },
+        422: { description: 'Not a statement, or broken: nothing stored (the error names the line)' },
+      },
+    },
+    auth,
+    async (ctx) => {
+      const q = parseQuery(ctx, statementQuery);
+      const orgs = d.config.organizations.map((o) => o.id);
+      const org = q.organization ?? (orgs.length === 1 ? orgs[0] : undefined);
+      if (!org || !orgs.includes(org))
+        throw unprocessable(
+          q.organization ? 'unknown_organization' : 'organization_required',
+          'name the organization whose account the statement is of',
+          [{ path: 'organization', message: `one of ${orgs.join(', ')}` }],
+        );
+      const file = await readBody(ctx, 50 * 1024 * 1024);
+      let stored;
+      try {
+        stored = await ingestStatement(d, org, d.statementFile(file));
+      } catch (e) {
+        if (!(e instanceof StatementFormatError)) throw e;
+        throw unprocessable('statement_refused', `the statement is refused, nothing stored: ${e.message}`, [
+          { path: `line ${e.line}`, message: e.message },
+        ]);
+      }
+      const run = await matchAndApply(d, org);
+      ctx.body = { seen: stored.seen, stored: stored.stored, ...run };
     },
   );
 

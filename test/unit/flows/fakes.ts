@@ -165,6 +165,7 @@ export async function flowBench(): Promise<FlowBench> {
     sites: new Map(),
     buyers: { name: 'recording', send: async (m) => void buyerMessages.push(m) },
     invoiceDocuments: { pdf: async () => Buffer.from('%PDF-'), html: async () => '<html></html>' },
+    statementFile: () => ({ name: 'none', incomingSince: async () => ({ lines: [], cursor: null }) }),
     log,
   };
   return {

@@ -1,0 +1,80 @@
+import type { OpenInvoice as InvoiceToMatch, InvoiceShare } from '../../domain/statement-matching';
+import { nowIso } from '../../store/db';
+import { openInvoices } from '../../store/invoices';
+import { addOrderMoney } from '../../store/orders';
+import { getPayment, movePayment } from '../../store/payments';
+import { statementLinesIn } from '../../store/statements';
+import type { FlowDeps } from '../deps';
+import { queuePaymentReceipt } from '../fiscal/translator';
+import { dueDateOf } from '../invoices/due';
+import { queueDelivery } from '../onec/delivery';
+import { notifySite } from '../payments/site-notify';
+import { matchStoredLines, type MatchRun } from './match';
+
+/** The organization's invoices still to be paid, as matching sees them. */
+export async function invoicesToMatch(d: Pick<FlowDeps, 'store'>, organizationId: string): Promise<InvoiceToMatch[]> {
+  const out: InvoiceToMatch[] = [];
+  let after = '';
+  for (;;) {
+    const page = await openInvoices(d.store.db, 1000, after);
+    if (page.length === 0) break;
+    after = page[page.length - 1].invoice.id;
+    for (const o of page) {
+      if (o.invoice.organization_id !== organizationId) continue;
+      const customer = JSON.parse(o.customer) as { inn?: string; kpp?: string };
+      out.push({
+        id: o.invoice.id,
+        number: o.invoice.number,
+        date: o.invoice.date,
+        orderNumber: o.orderNumber,
+        buyerInn: customer.inn ?? null,
+        buyerKpp: customer.kpp ?? null,
+        amountDue: o.amount as InvoiceToMatch['amountDue'],
+        // a deferral still counting from a shipment to come is due last
+        dueDate: dueDateOf(o) ?? '9999-12-31',
+        uip: null,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Each matched line's shares that pay an invoice in full make the invoice's payment paid — once: the
+ * move from pending is the guard, so running this again changes nothing. As with a card payment: the
+ * order's money, the site's webhook, the payment into 1C (a bank receipt), the receipt where the law
+ * wants one. A share smaller than the invoice stays a partial payment on the line (the rest is due).
+ */
+export async function applyMatchedLines(d: FlowDeps, organizationId: string): Promise<{ paid: string[] }> {
+  const paid: string[] = [];
+  for (const line of await statementLinesIn(d.store.db, organizationId, ['matched', 'overpaid', 'partial'])) {
+    for (const share of JSON.parse(line.allocations ?? '[]') as InvoiceShare[]) {
+      if (share.remaining > 0) continue;
+      await d.store.db.transaction().execute(async (trx) => {
+        const invoice = await trx.selectFrom('invoices').selectAll().where('id', '=', share.invoiceId).executeTakeFirst();
+        if (!invoice) return;
+        const payment = await getPayment(trx, invoice.payment_id);
+        if (!payment || payment.status !== 'pending' || share.amount < payment.amount) return;
+        const set = { status: 'paid' as const, paid_at: nowIso(), status_reason: null };
+        if (!(await movePayment(trx, payment.id, 'pending', set))) return;
+        await addOrderMoney(trx, payment.order_id, { paid: payment.amount });
+        await notifySite(d, trx, payment, 'payment.paid', 'paid');
+        await queueDelivery(d, trx, { payment });
+        await queuePaymentReceipt(d, trx, { ...payment, ...set });
+        paid.push(payment.id);
+      });
+    }
+  }
+  if (paid.length) {
+    d.jobs.kick();
+    d.log.info({ organizationId, paid: paid.length }, 'invoices paid by bank transfer');
+  }
+  return { paid };
+}
+
+/** Matches the stored lines against the open invoices, then applies what was matched. */
+export async function matchAndApply(d: FlowDeps, organizationId: string): Promise<MatchRun & { paid: number }> {
+  const run = await matchStoredLines(d, organizationId, await invoicesToMatch(d, organizationId));
+  const { paid } = await applyMatchedLines(d, organizationId);
+  return { ...run, paid: paid.length };
+}

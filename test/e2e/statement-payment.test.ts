@@ -1,0 +1,168 @@
+import iconv from 'iconv-lite';
+import { ClientBankFileSource } from '../../connectors/client-bank/source';
+import { matchAndApply } from '../../gateway/flows/statements/apply';
+import { ingestStatement } from '../../gateway/flows/statements/ingest';
+import { ADMIN_AUTH, orderBody, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+
+/** A company's bank transfer in a 1CClientBankExchange statement pays its invoice: matched, the payment paid once, the order paid. */
+
+const BANK = { name: 'ПАО Сбербанк', bic: '044525225', account: '40702810938000000001', correspondentAccount: '30101810400000000225' };
+const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001' };
+const ru = (d: string) => d.split('-').reverse().join('.');
+
+/** A statement as a bank exports it for 1C (windows-1251): one incoming payment order. */
+function statement(p: { number: string; date: string; amount: string; purpose: string; payerInn: string }): Buffer {
+  const lines = [
+    '1CClientBankExchange',
+    'ВерсияФормата=1.03',
+    'Кодировка=Windows',
+    'Отправитель=СберБизнес',
+    'Получатель=1С:Предприятие',
+    `ДатаНачала=${p.date}`,
+    `ДатаКонца=${p.date}`,
+    `РасчСчет=${BANK.account}`,
+    'СекцияРасчСчет',
+    `ДатаНачала=${p.date}`,
+    `ДатаКонца=${p.date}`,
+    `РасчСчет=${BANK.account}`,
+    'НачальныйОстаток=0.00',
+    `ВсегоПоступило=${p.amount}`,
+    'ВсегоСписано=0.00',
+    `КонечныйОстаток=${p.amount}`,
+    'КонецРасчСчет',
+    'СекцияДокумент=Платежное поручение',
+    `Номер=${p.number}`,
+    `Дата=${p.date}`,
+    `Сумма=${p.amount}`,
+    'ПлательщикСчет=40702810100000000777',
+    `ДатаСписано=${p.date}`,
+    `Плательщик=ИНН ${p.payerInn} ООО «Вектор»`,
+    `ПлательщикИНН=${p.payerInn}`,
+    'ПлательщикКПП=770101001',
+    'Плательщик1=ООО «Вектор»',
+    'ПлательщикРасчСчет=40702810100000000777',
+    'ПлательщикБанк1=АО «Альфа-Банк»',
+    'ПлательщикБИК=044525593',
+    'ПлательщикКорсчет=30101810200000000593',
+    `ПолучательСчет=${BANK.account}`,
+    `ДатаПоступило=${p.date}`,
+    'Получатель=ИНН 7707083893 ООО «Ромашка»',
+    'ПолучательИНН=7707083893',
+    'ПолучательКПП=773601001',
+    'Получатель1=ООО «Ромашка»',
+    `ПолучательРасчСчет=${BANK.account}`,
+    'ПолучательБанк1=ПАО Сбербанк',
+    `ПолучательБИК=${BANK.bic}`,
+    `ПолучательКорсчет=${BANK.correspondentAccount}`,
+    'ВидОплаты=01',
+    'Очередность=5',
+    `НазначениеПлатежа=${p.purpose}`,
+    'КонецДокумента',
+    'КонецФайла',
+  ];
+  return iconv.encode(lines.join('\r\n') + '\r\n', 'win1251');
+}
+
+describe('an invoice paid by bank transfer', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      overrides: (raw) => {
+        raw.exchange.bases = [];
+        raw.organizations[0].payments.invoice = { bank: BANK, prefix: 'СЧ-' };
+      },
+    });
+  });
+  afterAll(() => h?.close());
+
+  test('the statement’s line names the invoice: the payment is paid once, the order too; an unknown line goes to review', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody({ customer: buyer }), SITE_AUTH)).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'invoice' },
+        { ...SITE_AUTH, 'idempotency-key': `s-${order.id}` },
+      )
+    ).body;
+    const { number, date } = payment.action;
+    const file = statement({
+      number: '512',
+      date: ru(date),
+      amount: '3500.00',
+      purpose: `Оплата по счету № ${number} от ${ru(date)} за товар. В т.ч. НДС 22% - 631.15 руб.`,
+      payerInn: buyer.inn,
+    });
+
+    expect(await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(file))).toMatchObject({ seen: 1, stored: 1 });
+    const run = await matchAndApply(h.gateway.deps, 'main');
+    expect(run).toMatchObject({ lines: 1, matched: 1, review: 0, paid: 1 });
+    const after = (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body;
+    expect(after.status).toBe('paid');
+    expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body).toMatchObject({
+      status: 'paid',
+      paidAmount: 350000,
+    });
+
+    // the same statement again, and another run: nothing doubles
+    expect(await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(file))).toMatchObject({ seen: 1, stored: 0 });
+    expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ lines: 0, paid: 0 });
+    expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.paidAmount).toBe(350000);
+
+    const stranger = statement({
+      number: '77',
+      date: ru(date),
+      amount: '1234.00',
+      purpose: 'Оплата по договору 5 за услуги',
+      payerInn: '7736207543',
+    });
+    await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(stranger));
+    expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ lines: 1, matched: 0, review: 1, paid: 0 });
+  });
+
+  test('through the admin API: the file uploaded as the bank gave it pays the invoice; a broken file stores nothing', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody({ customer: buyer }), SITE_AUTH)).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'invoice' },
+        { ...SITE_AUTH, 'idempotency-key': `a-${order.id}` },
+      )
+    ).body;
+    const { number, date } = payment.action;
+    const upload = (body: Buffer) =>
+      fetch(`${h.url}/api/v1/admin/statements`, {
+        method: 'POST',
+        headers: { ...ADMIN_AUTH, 'content-type': 'application/octet-stream' },
+        body,
+      });
+    const count = async () =>
+      Number(
+        (await h.gateway.store.db
+          .selectFrom('statement_lines')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirst())!.n,
+      );
+
+    const before = await count();
+    const file = statement({
+      number: '913',
+      date: ru(date),
+      amount: '3500.00',
+      purpose: `Оплата по сч. ${number} от ${ru(date)}`,
+      payerInn: buyer.inn,
+    });
+    const cut = file.subarray(0, file.length - 40);
+    const bad = await upload(cut);
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as any).error.code).toBe('statement_refused');
+    expect(await count()).toBe(before);
+    expect((await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status).toBe('pending');
+
+    const ok = await upload(file);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ seen: 1, stored: 1, matched: 1, paid: 1 });
+    expect((await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status).toBe('paid');
+  });
+});
