@@ -246,8 +246,10 @@ export interface OneCPaymentDoc {
   order: { id: string; number: string; externalId: string; onecRef: string | null; total: Kopecks };
   customer: Customer;
   provider: string;
-  /** The bank's id of the operation. */
+  /** The bank's id of the operation (a bank transfer: the number of the payment order). */
   providerRef: string | null;
+  /** A bank transfer: the payment order's date (YYYY-MM-DD), for the incoming document's date in 1C. */
+  bankDate?: string;
   /** Refunds: the payment being returned and its 1C document. */
   original?: { marker: string; onecRef: string | null };
 }

@@ -274,6 +274,8 @@ export class ODataSink implements OneCSink {
         provider: doc.provider,
         providerRef: doc.providerRef ?? '—',
         incomingNumber: (doc.providerRef ?? doc.marker.replace(/-/g, '')).slice(-11),
+        // the payment order's own date for a bank transfer; else when the money moved
+        incomingDate: doc.bankDate ? `${doc.bankDate}T00:00:00` : onecDate(doc.date, this.mapping.timeZone),
       },
       order: {
         ref: order.Ref_Key,

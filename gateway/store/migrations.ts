@@ -428,6 +428,8 @@ const m0009: Migration = {
       .addColumn('due_days_after_shipment', t.int)
       .addColumn('amount', t.money, (c) => c.notNull())
       .addColumn('token', t.ascii(64), (c) => c.notNull().unique())
+      .addColumn('bank_number', t.str(32))
+      .addColumn('bank_date', t.ascii(10))
       .addColumn('created_at', t.ts, (c) => c.notNull())
       .addUniqueConstraint('invoices_number', ['organization_id', 'year', 'seq'])
       .execute();

@@ -64,6 +64,9 @@ export interface InvoicesTable {
   amount: number;
   /** The secret part of the invoice's links (PDF, HTML). */
   token: string;
+  /** The bank document (payment order) that paid it, from the statement: its number and date (YYYY-MM-DD). */
+  bank_number: string | null;
+  bank_date: string | null;
   created_at: string;
 }
 

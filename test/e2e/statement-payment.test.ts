@@ -166,3 +166,64 @@ describe('an invoice paid by bank transfer', () => {
     expect((await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status).toBe('paid');
   });
 });
+
+describe('an invoice paid by bank transfer, into УТ 11.5', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      onec: { configuration: 'ut11' },
+      overrides: (raw) => {
+        raw.exchange.bases = [];
+        raw.organizations[0].payments.invoice = { bank: BANK, prefix: 'СЧ-' };
+      },
+    });
+  });
+  afterAll(() => h?.close());
+
+  test('one posted ПоступлениеБезналичныхДенежныхСредств settles the order, with the payment order’s number and date', async () => {
+    const number = `B-${Math.floor(Math.random() * 1e6)}`;
+    const inBase = h.onec!.seedCustomerOrder({ number, total: 3500 });
+    const order = (await h.call('POST', '/api/v1/orders', orderBody({ number, customer: buyer }), SITE_AUTH)).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'invoice' },
+        { ...SITE_AUTH, 'idempotency-key': `u-${order.id}` },
+      )
+    ).body;
+    const { number: invoice, date } = payment.action;
+    const file = statement({
+      number: '512',
+      date: ru(date),
+      amount: '3500.00',
+      purpose: `Оплата по счету ${invoice} от ${ru(date)}`,
+      payerInn: buyer.inn,
+    });
+    const upload = await fetch(`${h.url}/api/v1/admin/statements`, {
+      method: 'POST',
+      headers: { ...ADMIN_AUTH, 'content-type': 'application/octet-stream' },
+      body: file,
+    });
+    expect(await upload.json()).toMatchObject({ matched: 1, paid: 1 });
+
+    const delivered = async () => (await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.onec?.status;
+    for (let i = 0; i < 100 && (await delivered()) !== 'delivered'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await delivered()).toBe('delivered');
+    const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key);
+    expect(docs).toEqual([
+      expect.objectContaining({
+        entity: 'Document_ПоступлениеБезналичныхДенежныхСредств',
+        posted: true,
+        amount: 3500,
+        operation: 'ПоступлениеОплатыОтКлиента',
+      }),
+    ]);
+    const doc = h.onec!.get('Document_ПоступлениеБезналичныхДенежныхСредств', docs[0].ref)!;
+    expect(doc).toMatchObject({
+      НомерВходящегоДокумента: '512',
+      ДатаВходящегоДокумента: `${date}T00:00:00`,
+      Контрагент_Key: h.onec!.refs.counterparty,
+    });
+  });
+});

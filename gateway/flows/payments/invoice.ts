@@ -97,6 +97,8 @@ export async function createInvoicePayment(d: FlowDeps, order: OrderRow, input: 
       due_days_after_shipment: afterShipment,
       amount,
       token,
+      bank_number: null,
+      bank_date: null,
       created_at: now,
     });
     const action: PaymentAction = {

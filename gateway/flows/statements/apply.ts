@@ -57,6 +57,12 @@ export async function applyMatchedLines(d: FlowDeps, organizationId: string): Pr
         if (!payment || payment.status !== 'pending' || share.amount < payment.amount) return;
         const set = { status: 'paid' as const, paid_at: nowIso(), status_reason: null };
         if (!(await movePayment(trx, payment.id, 'pending', set))) return;
+        // the payment order 1C will know the transfer by (НомерВходящегоДокумента, ДатаВходящегоДокумента)
+        await trx
+          .updateTable('invoices')
+          .set({ bank_number: line.number, bank_date: line.doc_date })
+          .where('id', '=', invoice.id)
+          .execute();
         await addOrderMoney(trx, payment.order_id, { paid: payment.amount });
         await notifySite(d, trx, payment, 'payment.paid', 'paid');
         await queueDelivery(d, trx, { payment });
