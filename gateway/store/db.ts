@@ -1,5 +1,16 @@
 import { resolve } from 'node:path';
-import { Kysely, MssqlDialect, PostgresDialect, sql, type Transaction } from 'kysely';
+import {
+  Kysely,
+  MssqlDialect,
+  PostgresDialect,
+  PostgresIntrospector,
+  sql,
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
+  type SchemaMetadata,
+  type TableMetadata,
+  type Transaction,
+} from 'kysely';
 import { openSqlite } from './sqlite/open';
 import type { Database } from './schema';
 
@@ -44,7 +55,7 @@ export async function openStore(url: string): Promise<Store> {
     // bigint kopecks fit a JS number exactly (< 2^53); read them as numbers.
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const pool = new pg.Pool({ connectionString: url, max: 10 });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
     return { db, dialect, describe: redactUrl(url), close: () => db.destroy() };
   }
   const u = new URL(url);
@@ -89,4 +100,35 @@ export function nowIso(ms: number = Date.now()): string {
     lastMs = ms;
   }
   return lastIso;
+}
+
+/**
+ * What the migrator sees of the database: the tables of the schema the connection works in only.
+ * Kysely's own introspection reads every schema's columns (pg_get_serial_sequence of each), and a
+ * neighbouring schema dropped at that moment fails it with 3F000 "schema … does not exist".
+ */
+class CurrentSchemaIntrospector implements DatabaseIntrospector {
+  constructor(private readonly db: Kysely<any>) {}
+
+  getSchemas(): Promise<SchemaMetadata[]> {
+    return new PostgresIntrospector(this.db).getSchemas();
+  }
+
+  async getTables(): Promise<TableMetadata[]> {
+    const { rows } = await sql<{ name: string; schema: string; type: string }>`
+      select c.relname as name, ns.nspname as schema, c.relkind as type
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+      where ns.nspname = current_schema() and c.relkind in ('r', 'v', 'p')`.execute(this.db);
+    return rows.map((r) => ({ name: r.name, schema: r.schema, isView: r.type === 'v', columns: [] }));
+  }
+
+  async getMetadata(): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables() };
+  }
+}
+
+class CurrentSchemaPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new CurrentSchemaIntrospector(db);
+  }
 }
