@@ -1,55 +1,15 @@
-import {
-  Kysely,
-  MssqlAdapter,
-  MssqlIntrospector,
-  MssqlQueryCompiler,
-  type CompiledQuery,
-  type DatabaseConnection,
-  type Driver,
-  type QueryResult,
-} from 'kysely';
+import { mssqlRecorder } from '../../helpers/mssql-recorder';
 import { exportMark, markExported, ordersToExport } from '../../../gateway/store/exchange';
 import { migrations } from '../../../gateway/store/migrations';
-import type { Database } from '../../../gateway/store/schema';
 
 /**
  * The exchange's per-base export marks compiled for SQL Server (no server here: a driver that
  * records each statement and answers what the test says). Proves the dialect, not the run.
  */
 
-const statements: CompiledQuery[] = [];
 let updated = 0n;
-
-const conn: DatabaseConnection = {
-  executeQuery: async <R>(q: CompiledQuery): Promise<QueryResult<R>> => {
-    statements.push(q);
-    return { rows: [], numAffectedRows: /^\s*update\b/i.test(q.sql) ? updated : 0n } as QueryResult<R>;
-  },
-  // eslint-disable-next-line require-yield
-  streamQuery: async function* () {
-    throw new Error('streaming not supported');
-  },
-};
-const driver: Driver = {
-  init: async () => undefined,
-  acquireConnection: async () => conn,
-  beginTransaction: async () => undefined,
-  commitTransaction: async () => undefined,
-  rollbackTransaction: async () => undefined,
-  releaseConnection: async () => undefined,
-  destroy: async () => undefined,
-};
-const db = new Kysely<Database>({
-  dialect: {
-    createAdapter: () => new MssqlAdapter(),
-    createDriver: () => driver,
-    createQueryCompiler: () => new MssqlQueryCompiler(),
-    createIntrospector: (d) => new MssqlIntrospector(d),
-  },
-});
+const { db, statements, flat } = mssqlRecorder((q) => ({ numAffectedRows: /^\s*update\b/i.test(q.sql) ? updated : 0n }));
 afterAll(() => db.destroy());
-
-const flat = (q: CompiledQuery) => q.sql.replace(/\s+/g, ' ').trim();
 
 beforeEach(() => {
   statements.length = 0;

@@ -1,15 +1,5 @@
-import {
-  Kysely,
-  MssqlAdapter,
-  MssqlIntrospector,
-  MssqlQueryCompiler,
-  type CompiledQuery,
-  type DatabaseConnection,
-  type Driver,
-  type QueryResult,
-} from 'kysely';
+import { mssqlRecorder } from '../../helpers/mssql-recorder';
 import { migrations } from '../../../gateway/store/migrations';
-import type { Database } from '../../../gateway/store/schema';
 import { insertStatementLines, newStatementLineRow, saveStatementMatches } from '../../../gateway/store/statements';
 
 /**
@@ -17,39 +7,11 @@ import { insertStatementLines, newStatementLineRow, saveStatementMatches } from 
  * statement). Proves the dialect, not the run.
  */
 
-const statements: CompiledQuery[] = [];
-const conn: DatabaseConnection = {
-  executeQuery: async <R>(q: CompiledQuery): Promise<QueryResult<R>> => {
-    statements.push(q);
-    return { rows: [], numAffectedRows: 1n } as QueryResult<R>;
-  },
-  // eslint-disable-next-line require-yield
-  streamQuery: async function* () {
-    throw new Error('streaming not supported');
-  },
-};
-const driver: Driver = {
-  init: async () => undefined,
-  acquireConnection: async () => conn,
-  beginTransaction: async () => undefined,
-  commitTransaction: async () => undefined,
-  rollbackTransaction: async () => undefined,
-  releaseConnection: async () => undefined,
-  destroy: async () => undefined,
-};
-const db = new Kysely<Database>({
-  dialect: {
-    createAdapter: () => new MssqlAdapter(),
-    createDriver: () => driver,
-    createQueryCompiler: () => new MssqlQueryCompiler(),
-    createIntrospector: (d) => new MssqlIntrospector(d),
-  },
-});
+const { db, statements, flat } = mssqlRecorder();
 afterAll(() => db.destroy());
 beforeEach(() => {
   statements.length = 0;
 });
-const flat = (q: CompiledQuery) => q.sql.replace(/\s+/g, ' ').trim();
 
 const line = newStatementLineRow('shop', 'client-bank-file', {
   account: '40702810000000000001',
