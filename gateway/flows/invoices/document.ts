@@ -1,5 +1,6 @@
 import type { InvoiceDocument, InvoiceVatCode } from '../../domain/invoice-document';
 import { INVOICE_VAT_CODES } from '../../domain/invoice-document';
+import { toRubleString, type Kopecks } from '../../domain/money';
 import { MEASURES, type Customer, type OrderItem } from '../../domain/order';
 import { notFound, unprocessable } from '../../errors';
 import { invoiceByToken } from '../../store/invoices';
@@ -53,6 +54,8 @@ export async function invoiceDocumentFor(d: FlowDeps, token: string): Promise<In
     basis: `Заказ №${order.number} от ${ru(moscowDate(order.created_at))}`,
     lines,
     ...(settings.signatures ? { signatures: settings.signatures } : {}),
-    ...(paid > 0 ? { note: `По заказу уже оплачено ${(paid / 100).toFixed(2).replace('.', ',')} руб.; к оплате по счёту остаток.` } : {}),
+    ...(paid > 0
+      ? { note: `По заказу уже оплачено ${toRubleString(paid as Kopecks).replace('.', ',')} руб.; к оплате по счёту остаток.` }
+      : {}),
   } satisfies InvoiceDocument;
 }
