@@ -19,6 +19,7 @@ import { newPaymentRow } from '../gateway/store/payments';
 import type { InvoicesTable, OrderRow, PaymentRow } from '../gateway/store/schema';
 import { statementLinesIn } from '../gateway/store/statements';
 import { generateCorpus, type CorpusLine } from '../test/helpers/statement-corpus';
+import { profileIf } from './profile';
 
 /**
  * Matching bank statement lines to open invoices, and the СБП payment history, at scale on SQLite
@@ -61,7 +62,9 @@ async function tempStore(name: string): Promise<{ store: Store; done: () => Prom
     store,
     done: async () => {
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      // BENCH_KEEP=1: the database stays, to look into
+      if (process.env.BENCH_KEEP) process.stderr.write(`kept ${join(dir, 'gateway.db')}\n`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -271,6 +274,7 @@ async function statements(): Promise<string[]> {
     const runs: { total: number; invoices: number; read: number; match: number; write: number }[] = [];
     let invoices: OpenInvoice[] = [];
     let run: MatchRun | undefined;
+    const profiled = await profileIf(process.env.BENCH_PROFILE);
     for (let i = 0; i < RUNS; i++) {
       if (i > 0)
         await sql`update statement_lines set match_state = 'new', match_note = null, allocations = null, advance = 0, flags = null`.execute(
@@ -291,6 +295,7 @@ async function statements(): Promise<string[]> {
         write: total - readInvoices - steps.read - steps.match,
       });
     }
+    await profiled();
     const best = runs.reduce((a, b) => (b.total < a.total ? b : a));
     const seconds = best.total;
     const med = median(runs.map((r) => r.total));

@@ -151,35 +151,46 @@ export function purposeReferences(purpose: string): PurposeReference[] {
 /** An individual (or an ИП): a 12-digit ИНН, or none at all. */
 export const isIndividualInn = (inn: string | null): boolean => inn === null || inn.length === 12;
 
+/** An open invoice as matching goes: what is still due on it, its amount due until a line pays some of it. */
+class Entry {
+  constructor(
+    readonly inv: OpenInvoice,
+    public due: Kopecks,
+  ) {}
+}
+
 /** A key's invoices: one (the usual case) kept as itself, several as a list. */
-type Slot = OpenInvoice | OpenInvoice[];
+type Slot = Entry | Entry[];
 
 class Index {
   readonly byUip = new Map<string, Slot>();
   readonly byNumber = new Map<string, Slot>();
   readonly byOrder = new Map<string, Slot>();
   readonly byInn = new Map<string, Slot>();
+  /** The invoices the last settled line pays, in the order of its allocations. */
+  settled: Entry[] = [];
 
   constructor(invoices: readonly OpenInvoice[]) {
     for (const inv of invoices) {
-      if (inv.uip) add(this.byUip, inv.uip.trim(), inv);
-      add(this.byNumber, printedNumber(inv.number), inv);
-      if (inv.orderNumber) add(this.byOrder, printedNumber(inv.orderNumber), inv);
-      if (inv.buyerInn) add(this.byInn, inv.buyerInn, inv);
+      const e = new Entry(inv, inv.amountDue);
+      if (inv.uip) add(this.byUip, inv.uip.trim(), e);
+      add(this.byNumber, printedNumber(inv.number), e);
+      if (inv.orderNumber) add(this.byOrder, printedNumber(inv.orderNumber), e);
+      if (inv.buyerInn) add(this.byInn, inv.buyerInn, e);
     }
   }
 }
 
-function add(m: Map<string, Slot>, k: string, v: OpenInvoice) {
+function add(m: Map<string, Slot>, k: string, v: Entry) {
   const a = m.get(k);
   if (a === undefined) m.set(k, v);
   else if (Array.isArray(a)) a.push(v);
   else m.set(k, [a, v]);
 }
 
-const NONE: readonly OpenInvoice[] = [];
+const NONE: readonly Entry[] = [];
 /** A key's invoices as a list (a single one is turned into a list the first time it is asked for). */
-function get(m: Map<string, Slot>, k: string): readonly OpenInvoice[] {
+function get(m: Map<string, Slot>, k: string): readonly Entry[] {
   const a = m.get(k);
   if (a === undefined) return NONE;
   if (Array.isArray(a)) return a;
@@ -188,44 +199,60 @@ function get(m: Map<string, Slot>, k: string): readonly OpenInvoice[] {
   return list;
 }
 
-/** What is still due on each invoice: its amount due until a line pays some of it. */
-class Owed {
-  private readonly paid = new Map<string, Kopecks>();
-  of(inv: OpenInvoice): Kopecks {
-    return this.paid.get(inv.id) ?? inv.amountDue;
-  }
-  set(id: string, remaining: Kopecks): void {
-    this.paid.set(id, remaining);
-  }
-}
-
-const byDue = (a: OpenInvoice, b: OpenInvoice) => (a.dueDate < b.dueDate ? -1 : a.dueDate > b.dueDate ? 1 : a.date < b.date ? -1 : 1);
-const numbers = (invs: readonly OpenInvoice[]) => invs.map((i) => `№${i.number}`).join(', ');
+const byDue = (x: Entry, y: Entry) => {
+  const a = x.inv;
+  const b = y.inv;
+  return a.dueDate < b.dueDate ? -1 : a.dueDate > b.dueDate ? 1 : a.date < b.date ? -1 : 1;
+};
+const numbers = (es: readonly Entry[]) => es.map((e) => `№${e.inv.number}`).join(', ');
+const open = (e: Entry) => e.due > 0;
 
 /**
  * Decides every line, oldest first; what one line pays is no longer due for the next. The
  * invoices are not changed: the amounts still due are kept here.
  */
 export function matchStatementLines(lines: readonly IncomingLine[], invoices: readonly OpenInvoice[]): Map<string, MatchDecision> {
-  const ix = new Index(invoices);
-  const due = new Owed();
   const out = new Map<string, MatchDecision>();
-  // oldest first (a store usually gives them so already)
-  let sorted = true;
-  for (let i = 1; i < lines.length && sorted; i++) sorted = lines[i - 1].date <= lines[i].date;
-  const ordered = sorted ? lines : [...lines].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
-  for (const line of ordered) {
-    const d = decide(line, ix, due);
-    if (d.outcome !== 'review') for (const s of d.allocations) due.set(s.invoiceId, s.remaining);
-    out.set(line.id, d);
-  }
+  decideInOrder(lines, invoices, (i, d) => out.set(lines[i].id, d));
   return out;
 }
 
-const review = (reason: string, candidates: readonly OpenInvoice[] = []): MatchDecision => ({
+/** The same decisions as `matchStatementLines`, the i-th for the i-th line. */
+export function matchStatementLinesInOrder(lines: readonly IncomingLine[], invoices: readonly OpenInvoice[]): MatchDecision[] {
+  const out = new Array<MatchDecision>(lines.length);
+  decideInOrder(lines, invoices, (i, d) => (out[i] = d));
+  return out;
+}
+
+/** Each line's decision, handed over oldest line first (a store usually gives them so already; else sorted, stably, by date). */
+function decideInOrder(
+  lines: readonly IncomingLine[],
+  invoices: readonly OpenInvoice[],
+  emit: (i: number, d: MatchDecision) => void,
+): void {
+  const ix = new Index(invoices);
+  let sorted = true;
+  for (let i = 1; i < lines.length && sorted; i++) sorted = lines[i - 1].date <= lines[i].date;
+  const step = (i: number) => {
+    const d = decide(lines[i], ix);
+    if (d.outcome !== 'review') {
+      const paid = ix.settled;
+      for (let k = 0; k < paid.length; k++) paid[k].due = d.allocations[k].remaining;
+    }
+    emit(i, d);
+  };
+  if (sorted) for (let i = 0; i < lines.length; i++) step(i);
+  else {
+    const order = lines.map((_, i) => i);
+    order.sort((a, b) => (lines[a].date < lines[b].date ? -1 : lines[a].date > lines[b].date ? 1 : 0));
+    for (const i of order) step(i);
+  }
+}
+
+const review = (reason: string, candidates: readonly Entry[] = []): MatchDecision => ({
   outcome: 'review',
   reason,
-  candidates: candidates.map((c) => c.id),
+  candidates: candidates.map((c) => c.inv.id),
 });
 
 /** The payer is the buyer: the same ИНН; an individual without one may pay an individual's invoice. */
@@ -234,17 +261,17 @@ function payerIsBuyer(line: IncomingLine, inv: OpenInvoice): boolean {
   return line.payerInn === inv.buyerInn;
 }
 
-function decide(line: IncomingLine, ix: Index, due: Owed): MatchDecision {
-  const open = (inv: OpenInvoice) => due.of(inv) > 0;
+function decide(line: IncomingLine, ix: Index): MatchDecision {
+  const payer = (e: Entry) => payerIsBuyer(line, e.inv);
 
   // 1. the УИП
   if (line.uip) {
     const hit = get(ix.byUip, line.uip.trim());
     if (hit.length === 1) {
-      const inv = hit[0];
-      if (!payerIsBuyer(line, inv)) return otherPayer(line, [inv]);
-      if (!open(inv)) return review(`счёт №${inv.number} (по УИП ${line.uip}) уже оплачен`, [inv]);
-      return settle(line, [inv], due, 'uip', null);
+      const e = hit[0];
+      if (!payer(e)) return otherPayer(line, [e]);
+      if (!open(e)) return review(`счёт №${e.inv.number} (по УИП ${line.uip}) уже оплачен`, [e]);
+      return settle(line, [e], ix, 'uip', null);
     }
     if (hit.length > 1) return review(`УИП ${line.uip} стоит у нескольких счетов: ${numbers(hit)}`, hit);
   }
@@ -252,8 +279,8 @@ function decide(line: IncomingLine, ix: Index, due: Owed): MatchDecision {
   // 2. numbers in the purpose
   const refs = purposeReferences(line.purpose);
   if (refs.length > 0) {
-    const found: OpenInvoice[] = [];
-    const named = new Map<string, Kopecks | null>();
+    const found: Entry[] = [];
+    const named = new Map<Entry, Kopecks | null>();
     let unknown = 0;
     for (const r of refs) {
       let hits = get(r.kind === 'order' ? ix.byOrder : ix.byNumber, r.printed);
@@ -261,9 +288,9 @@ function decide(line: IncomingLine, ix: Index, due: Owed): MatchDecision {
       if (hits.length === 0) hits = get(r.kind === 'order' ? ix.byNumber : ix.byOrder, r.printed);
       const date = r.date;
       if (hits.length > 1 && date)
-        hits = hits.filter((h) => h.date === date || (r.kind === 'order' && h.date.slice(0, 4) === date.slice(0, 4)));
+        hits = hits.filter((h) => h.inv.date === date || (r.kind === 'order' && h.inv.date.slice(0, 4) === date.slice(0, 4)));
       if (hits.length > 1) {
-        const payers = hits.filter((h) => payerIsBuyer(line, h));
+        const payers = hits.filter(payer);
         if (payers.length === 1) hits = payers;
         else if (payers.length > 1 && payers.filter(open).length === 1) hits = payers.filter(open);
       }
@@ -272,14 +299,14 @@ function decide(line: IncomingLine, ix: Index, due: Owed): MatchDecision {
         unknown++;
         continue;
       }
-      const inv = hits[0];
-      if (!found.includes(inv)) {
-        found.push(inv);
-        named.set(inv.id, r.amount);
+      const e = hits[0];
+      if (!found.includes(e)) {
+        found.push(e);
+        named.set(e, r.amount);
       }
     }
     if (found.length > 0) {
-      const foreign = found.filter((inv) => !payerIsBuyer(line, inv));
+      const foreign = found.filter((e) => !payer(e));
       if (foreign.length) return otherPayer(line, foreign);
       if (unknown > 0)
         return review(
@@ -290,23 +317,23 @@ function decide(line: IncomingLine, ix: Index, due: Owed): MatchDecision {
       if (stillDue.length === 0) return review(`${found.length > 1 ? 'счета' : 'счёт'} ${numbers(found)} уже оплачен(ы)`, found);
       if (stillDue.length < found.length)
         return review(
-          `в назначении платежа есть уже оплаченный счёт ${numbers(found.filter((i) => !open(i)))}: проверьте, не оплачен ли он дважды`,
+          `в назначении платежа есть уже оплаченный счёт ${numbers(found.filter((e) => !open(e)))}: проверьте, не оплачен ли он дважды`,
           found,
         );
       // the purpose names one invoice, the amount is exactly what another of the same buyer is due
       if (found.length === 1) {
-        const inv = found[0];
-        const left = due.of(inv);
+        const e = found[0];
+        const left = e.due;
         if (line.amount !== left && line.payerInn) {
-          const other = get(ix.byInn, line.payerInn).filter((o) => o !== inv && open(o) && due.of(o) === line.amount);
+          const other = get(ix.byInn, line.payerInn).filter((o) => o !== e && open(o) && o.due === line.amount);
           if (other.length > 0)
             return review(
-              `в назначении платежа счёт №${inv.number} (к оплате ${formatRub(left)}), а сумма ${formatRub(line.amount)} равна долгу по счёту ${numbers(other)}`,
-              [inv, ...other],
+              `в назначении платежа счёт №${e.inv.number} (к оплате ${formatRub(left)}), а сумма ${formatRub(line.amount)} равна долгу по счёту ${numbers(other)}`,
+              [e, ...other],
             );
         }
       }
-      return settle(line, found, due, 'number', named);
+      return settle(line, found, ix, 'number', named);
     }
   }
 
@@ -316,75 +343,82 @@ function decide(line: IncomingLine, ix: Index, due: Owed): MatchDecision {
   const mentioned = refs.length > 0 ? ` (номер ${refs.map((r) => r.text).join(', ')} из назначения не найден)` : '';
   if (own.length === 0) return review(`у плательщика с ИНН ${line.payerInn} нет открытых счетов${mentioned}`);
   if (line.payerKpp) {
-    const sameKpp = own.filter((i) => i.buyerKpp === line.payerKpp);
-    if (sameKpp.length > 0 && sameKpp.length < own.length) return byAmount(line, sameKpp, own, due, mentioned);
+    const sameKpp = own.filter((e) => e.inv.buyerKpp === line.payerKpp);
+    if (sameKpp.length > 0 && sameKpp.length < own.length) return byAmount(line, sameKpp, own, ix, mentioned);
   }
-  return byAmount(line, own, own, due, mentioned);
+  return byAmount(line, own, own, ix, mentioned);
 }
 
-function byAmount(line: IncomingLine, pool: OpenInvoice[], all: OpenInvoice[], due: Owed, mentioned: string): MatchDecision {
+function byAmount(line: IncomingLine, pool: Entry[], all: Entry[], ix: Index, mentioned: string): MatchDecision {
   if (pool.length === 1) {
     // the buyer's only open invoice; a number named that is none of ours makes it doubtful
-    if (mentioned) return review(`единственный открытый счёт плательщика — №${pool[0].number}${mentioned}`, pool);
-    return settle(line, pool, due, 'inn', null);
+    if (mentioned) return review(`единственный открытый счёт плательщика — №${pool[0].inv.number}${mentioned}`, pool);
+    return settle(line, pool, ix, 'inn', null);
   }
-  const exact = pool.filter((i) => due.of(i) === line.amount);
-  if (exact.length === 1) return settle(line, exact, due, 'inn', null);
+  const exact = pool.filter((e) => e.due === line.amount);
+  if (exact.length === 1) return settle(line, exact, ix, 'inn', null);
   if (exact.length > 1)
     return review(`сумма ${formatRub(line.amount)} равна долгу по нескольким счетам плательщика: ${numbers(exact)}${mentioned}`, exact);
-  const total = pool.reduce((s, i) => s + due.of(i), 0);
-  if (total === line.amount && !mentioned) return settle(line, pool, due, 'inn', null);
+  const total = pool.reduce((s, e) => s + e.due, 0);
+  if (total === line.amount && !mentioned) return settle(line, pool, ix, 'inn', null);
   return review(
     `у плательщика несколько открытых счетов (${numbers(all)}), сумма ${formatRub(line.amount)} не совпадает ни с одним${mentioned}`,
     all,
   );
 }
 
-function otherPayer(line: IncomingLine, invs: readonly OpenInvoice[]): MatchDecision {
-  const inv = invs[0];
+function otherPayer(line: IncomingLine, es: readonly Entry[]): MatchDecision {
+  const inv = es[0].inv;
   return review(
     `плательщик (${line.payerInn ? `ИНН ${line.payerInn}` : 'без ИНН'}) не покупатель по счёту №${inv.number} (ИНН ${inv.buyerInn ?? 'нет'}): оплата за третье лицо проверяется вручную`,
-    invs,
+    es,
   );
 }
 
-/** Spreads the amount over the invoices: by the amounts the purpose names when they fit, else by due date. */
+/**
+ * Spreads the amount over the invoices: by the amounts the purpose names when they fit, else by due
+ * date. The invoices it pays are left in `ix.settled`, in the order of the allocations.
+ */
 function settle(
   line: IncomingLine,
-  invs: OpenInvoice[],
-  due: Owed,
+  es: readonly Entry[],
+  ix: Index,
   by: 'uip' | 'number' | 'inn',
-  named: Map<string, Kopecks | null> | null,
+  named: Map<Entry, Kopecks | null> | null,
 ): MatchDecision {
-  const open = invs.filter((i) => due.of(i) > 0);
+  const open = es.filter((e) => e.due > 0);
   const shares: InvoiceShare[] = [];
   let left = line.amount;
-  const namedAmounts = named && open.length > 1 ? open.map((i) => named.get(i.id) ?? null) : null;
+  const namedAmounts = named && open.length > 1 ? open.map((e) => named.get(e) ?? null) : null;
   const useNamed =
     namedAmounts !== null &&
-    namedAmounts.every((a, k) => a !== null && a <= due.of(open[k])) &&
+    namedAmounts.every((a, k) => a !== null && a <= open[k].due) &&
     namedAmounts.reduce<number>((s, a) => s + a!, 0) <= line.amount;
   const order = useNamed ? open : [...open].sort(byDue);
-  order.forEach((inv, k) => {
-    const owed = due.of(inv);
+  order.forEach((e, k) => {
+    const owed = e.due;
     const take = useNamed ? namedAmounts![k]! : Math.min(owed, left);
     left -= take;
-    shares.push({ invoiceId: inv.id, number: inv.number, amount: take, remaining: owed - take });
+    shares.push({ invoiceId: e.inv.id, number: e.inv.number, amount: take, remaining: owed - take });
   });
   // named amounts that leave money over: the rest goes in due order before it is an advance
   if (useNamed && left > 0)
-    for (const s of [...shares].sort((a, b) =>
-      byDue(
-        open.find((i) => i.id === a.invoiceId)!,
-        open.find((i) => i.id === b.invoiceId)!,
-      ),
-    )) {
+    for (const k of order.map((_, k) => k).sort((a, b) => byDue(order[a], order[b]))) {
+      const s = shares[k];
       const more = Math.min(s.remaining, left);
       s.amount += more;
       s.remaining -= more;
       left -= more;
     }
-  const allocations = shares.filter((s) => s.amount > 0);
+  const allocations: InvoiceShare[] = [];
+  const settled: Entry[] = [];
+  shares.forEach((s, k) => {
+    if (s.amount > 0) {
+      allocations.push(s);
+      settled.push(order[k]);
+    }
+  });
+  ix.settled = settled;
   const flags: MatchFlag[] = [];
   if (isIndividualInn(line.payerInn)) flags.push('receipt_due');
   if (left > 0) flags.push('overpayment');

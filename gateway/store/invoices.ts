@@ -1,4 +1,5 @@
-import type { Executor } from './db';
+import { sql, type RawBuilder } from 'kysely';
+import type { Dialect, Executor } from './db';
 import { insertIgnoreQuery } from './sql';
 import type { InvoicesTable } from './schema';
 
@@ -74,4 +75,58 @@ export async function openInvoices(db: Executor, limit = 1000, afterId = ''): Pr
     shippedAt: shipped_at,
     amount: Number(payment_amount),
   }));
+}
+
+/** What statement matching reads of an invoice still to be paid. */
+export interface InvoiceToMatchRow {
+  id: string;
+  number: string;
+  date: string;
+  orderNumber: string;
+  /** From the order's customer. */
+  buyerInn: string | null;
+  buyerKpp: string | null;
+  /** Left to pay on the invoice's payment, in kopecks. */
+  amountDue: number;
+  dueDate: string | null;
+  dueDaysAfterShipment: number | null;
+  shippedAt: string | null;
+}
+
+/** A field of the order's customer (a JSON object), read by the database. */
+function customerField(dialect: Dialect, field: 'inn' | 'kpp'): RawBuilder<string | null> {
+  if (dialect === 'postgres') return sql<string | null>`(cast("orders"."customer" as jsonb) ->> ${sql.lit(field)})`;
+  if (dialect === 'mssql') return sql<string | null>`json_value("orders"."customer", ${sql.lit(`$.${field}`)})`;
+  return sql<string | null>`json_extract("orders"."customer", ${sql.lit(`$.${field}`)})`;
+}
+
+/**
+ * An organization's invoices whose payment is still pending, oldest first, in one query: the
+ * organization's invoices by its index, each one's payment and order by key, and of them only what
+ * matching reads (the buyer's ИНН and КПП taken out of the order's customer by the database).
+ */
+export async function invoicesToMatchOf(db: Executor, dialect: Dialect, organizationId: string): Promise<InvoiceToMatchRow[]> {
+  const rows = await db
+    .selectFrom('invoices')
+    .innerJoin('payments', 'payments.id', 'invoices.payment_id')
+    .innerJoin('orders', 'orders.id', 'invoices.order_id')
+    .select([
+      'invoices.id as id',
+      'invoices.number as number',
+      'invoices.date as date',
+      'orders.number as orderNumber',
+      customerField(dialect, 'inn').as('buyerInn'),
+      customerField(dialect, 'kpp').as('buyerKpp'),
+      'payments.amount as amountDue',
+      'invoices.due_date as dueDate',
+      'invoices.due_days_after_shipment as dueDaysAfterShipment',
+      'orders.shipped_at as shippedAt',
+    ])
+    .where('invoices.organization_id', '=', organizationId)
+    .where('payments.status', '=', 'pending')
+    .orderBy('invoices.id')
+    .execute();
+  // PostgreSQL hands bigint over as a string
+  if (dialect !== 'sqlite') for (const r of rows) r.amountDue = Number(r.amountDue);
+  return rows;
 }

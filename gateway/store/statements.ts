@@ -90,22 +90,52 @@ export async function statementLinesIn(
     .execute();
 }
 
-/** What matching reads of a line. */
-export type LineToMatch = Pick<
-  StatementLineRow,
-  'id' | 'number' | 'doc_date' | 'bank_date' | 'amount' | 'payer_name' | 'payer_inn' | 'payer_kpp' | 'purpose' | 'uip'
->;
+/** What matching reads of a line: its amount, date (the bank's, else the document's), payer, purpose and УИП. */
+export interface LineToMatch {
+  id: string;
+  amount: number;
+  date: string;
+  payerInn: string | null;
+  payerKpp: string | null;
+  purpose: string;
+  uip: string | null;
+}
 
-/** The organization's lines not matched yet, oldest first, with what matching needs of them. */
+/** The organization's lines not matched yet, oldest first, with what matching needs of them and no more. */
 export async function linesToMatch(db: Executor, organizationId: string): Promise<LineToMatch[]> {
-  return db
+  const rows = await db
     .selectFrom('statement_lines')
-    .select(['id', 'number', 'doc_date', 'bank_date', 'amount', 'payer_name', 'payer_inn', 'payer_kpp', 'purpose', 'uip'])
+    .select((eb) => [
+      'id',
+      'amount',
+      eb.fn.coalesce('bank_date', 'doc_date').as('date'),
+      'payer_inn as payerInn',
+      'payer_kpp as payerKpp',
+      'purpose',
+      'uip',
+    ])
     .where('organization_id', '=', organizationId)
     .where('match_state', '=', 'new')
     .orderBy('doc_date')
     .orderBy('id')
     .execute();
+  // PostgreSQL hands bigint over as a string
+  for (const r of rows) r.amount = Number(r.amount);
+  return rows;
+}
+
+/** How support knows a line: the payment order's number and date, and the payer. */
+export async function statementLineHeads(
+  db: Executor,
+  ids: readonly string[],
+): Promise<Map<string, { number: string; date: string; payer: string }>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('statement_lines')
+    .select(['id', 'number', 'doc_date', 'payer_name'])
+    .where('id', 'in', [...ids])
+    .execute();
+  return new Map(rows.map((r) => [r.id, { number: r.number, date: r.doc_date, payer: r.payer_name }]));
 }
 
 export interface StatementMatchUpdate {
@@ -128,13 +158,14 @@ export async function saveStatementMatches(db: Executor, dialect: Dialect, updat
   const values = (part: readonly StatementMatchUpdate[]) =>
     sql.join(part.map((u) => sql`(${u.id}, ${u.match_state}, ${u.match_note}, ${u.allocations}, ${u.advance}, ${u.flags})`));
   if (dialect === 'sqlite') {
-    // one JSON parameter a statement: SQLite walks it and finds each line by its key
-    for (let i = 0; i < updates.length; i += 20_000)
-      await sql`update statement_lines set match_state = json_extract(j.value, '$.match_state'), match_note = json_extract(j.value, '$.match_note'),
-          allocations = json_extract(j.value, '$.allocations'), advance = json_extract(j.value, '$.advance'), flags = json_extract(j.value, '$.flags'), updated_at = ${now}
-        from json_each(${JSON.stringify(updates.slice(i, i + 20_000))}) j where statement_lines.id = json_extract(j.value, '$.id')`.execute(
-        db,
-      );
+    // one JSON parameter a statement, a list of [id, state, note, allocations, advance, flags]:
+    // SQLite walks it and finds each line by its key
+    for (let i = 0; i < updates.length; i += 20_000) {
+      const part = updates.slice(i, i + 20_000).map((u) => [u.id, u.match_state, u.match_note, u.allocations, u.advance, u.flags]);
+      await sql`update statement_lines set match_state = j.value ->> 1, match_note = j.value ->> 2, allocations = j.value ->> 3,
+          advance = j.value ->> 4, flags = j.value ->> 5, updated_at = ${now}
+        from json_each(${JSON.stringify(part)}) j where statement_lines.id = j.value ->> 0`.execute(db);
+    }
     return;
   }
   // SQL Server takes at most 2100 parameters a statement

@@ -260,18 +260,24 @@ export const ALERTS = {
     context: { organizationId, count },
   }),
   /** Payments above what the invoices were due: the excess is kept as the customer's advance. */
-  statementOverpayments: (organizationId: string, runId: string, lines: { number: string; payer: string; advance: Kopecks }[]): Alert => ({
+  statementOverpayments: (
+    organizationId: string,
+    runId: string,
+    count: number,
+    /** The first of them (ten are shown). */
+    lines: { number: string; payer: string; advance: Kopecks }[],
+  ): Alert => ({
     severity: 'info',
     key: `statement-overpaid:${organizationId}:${runId}`,
     title: 'Переплата по счетам',
     text:
-      `Покупатели заплатили больше, чем было к оплате по счетам (${lines.length}): ` +
+      `Покупатели заплатили больше, чем было к оплате по счетам (${count}): ` +
       lines
         .slice(0, 10)
         .map((l) => `п/п №${l.number} от ${l.payer} — аванс ${formatRub(l.advance)}`)
         .join('; ') +
-      `${lines.length > 10 ? '; …' : ''}. Излишек учтён как аванс покупателя; верните его или зачтите в следующий счёт.`,
-    context: { organizationId, count: lines.length },
+      `${count > 10 ? '; …' : ''}. Излишек учтён как аванс покупателя; верните его или зачтите в следующий счёт.`,
+    context: { organizationId, count },
   }),
 
   // ---------------------------------------------------------------- 1C's exchange (CommerceML); the operator reads the same text in 1C

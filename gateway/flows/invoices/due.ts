@@ -11,8 +11,13 @@ const ruDate = (d: string) => d.split('-').reverse().join('.');
 
 /** The day an open invoice is due: its own date, or N days after the shipment a deferral counts from. */
 export function dueDateOf(o: OpenInvoice): string | null {
-  if (o.invoice.due_date) return o.invoice.due_date;
-  if (o.invoice.due_days_after_shipment !== null && o.shippedAt) return addDays(moscowDate(o.shippedAt), o.invoice.due_days_after_shipment);
+  return dueDateFrom(o.invoice.due_date, o.invoice.due_days_after_shipment, o.shippedAt);
+}
+
+/** The same, from the invoice's due date, its deferral counted from shipment, and the order's shipment. */
+export function dueDateFrom(dueDate: string | null, daysAfterShipment: number | null, shippedAt: string | null): string | null {
+  if (dueDate) return dueDate;
+  if (daysAfterShipment !== null && shippedAt) return addDays(moscowDate(shippedAt), daysAfterShipment);
   return null;
 }
 

@@ -1,40 +1,34 @@
 import type { OpenInvoice as InvoiceToMatch, InvoiceShare } from '../../domain/statement-matching';
 import { nowIso } from '../../store/db';
-import { openInvoices } from '../../store/invoices';
+import { invoicesToMatchOf } from '../../store/invoices';
 import { addOrderMoney } from '../../store/orders';
 import { getPayment, movePayment } from '../../store/payments';
 import { statementLinesIn } from '../../store/statements';
 import type { FlowDeps } from '../deps';
 import { queuePaymentReceipt } from '../fiscal/translator';
-import { dueDateOf } from '../invoices/due';
+import { dueDateFrom } from '../invoices/due';
 import { queueDelivery } from '../onec/delivery';
 import { notifySite } from '../payments/site-notify';
 import { matchStoredLines, type MatchRun } from './match';
 
-/** The organization's invoices still to be paid, as matching sees them. */
+/** The organization's invoices still to be paid, as matching sees them (one query). */
 export async function invoicesToMatch(d: Pick<FlowDeps, 'store'>, organizationId: string): Promise<InvoiceToMatch[]> {
-  const out: InvoiceToMatch[] = [];
-  let after = '';
-  for (;;) {
-    const page = await openInvoices(d.store.db, 1000, after);
-    if (page.length === 0) break;
-    after = page[page.length - 1].invoice.id;
-    for (const o of page) {
-      if (o.invoice.organization_id !== organizationId) continue;
-      const customer = JSON.parse(o.customer) as { inn?: string; kpp?: string };
-      out.push({
-        id: o.invoice.id,
-        number: o.invoice.number,
-        date: o.invoice.date,
-        orderNumber: o.orderNumber,
-        buyerInn: customer.inn ?? null,
-        buyerKpp: customer.kpp ?? null,
-        amountDue: o.amount as InvoiceToMatch['amountDue'],
-        // a deferral still counting from a shipment to come is due last
-        dueDate: dueDateOf(o) ?? '9999-12-31',
-        uip: null,
-      });
-    }
+  const rows = await invoicesToMatchOf(d.store.db, d.store.dialect, organizationId);
+  const out = new Array<InvoiceToMatch>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    out[i] = {
+      id: r.id,
+      number: r.number,
+      date: r.date,
+      orderNumber: r.orderNumber,
+      buyerInn: r.buyerInn,
+      buyerKpp: r.buyerKpp,
+      amountDue: r.amountDue as InvoiceToMatch['amountDue'],
+      // a deferral still counting from a shipment to come is due last
+      dueDate: dueDateFrom(r.dueDate, r.dueDaysAfterShipment, r.shippedAt) ?? '9999-12-31',
+      uip: null,
+    };
   }
   return out;
 }

@@ -1,7 +1,13 @@
-import { matchStatementLines, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
+import { matchStatementLinesInOrder, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
 import { newId } from '../../domain/ids';
 import type { StatementMatchState } from '../../store/schema';
-import { linesToMatch, saveStatementMatches, type LineToMatch, type StatementMatchUpdate } from '../../store/statements';
+import {
+  linesToMatch,
+  saveStatementMatches,
+  statementLineHeads,
+  type LineToMatch,
+  type StatementMatchUpdate,
+} from '../../store/statements';
 import { ALERTS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
 
@@ -53,35 +59,44 @@ export async function matchStoredLines(
     };
     const rows = await linesToMatch(trx, organizationId);
     if (timings) timings.read = lap();
-    const decisions = matchStatementLines(
-      rows.map((r) => ({
-        id: r.id,
-        amount: r.amount,
-        date: r.bank_date ?? r.doc_date,
-        payerInn: r.payer_inn,
-        payerKpp: r.payer_kpp,
-        purpose: r.purpose,
-        uip: r.uip,
-      })),
-      invoices,
-    );
+    const decisions = matchStatementLinesInOrder(rows, invoices);
     const run: MatchRun = { lines: rows.length, matched: 0, partial: 0, overpaid: 0, review: 0 };
-    const updates: StatementMatchUpdate[] = [];
-    const toReview: string[] = [];
-    const overpaid: { number: string; payer: string; advance: number }[] = [];
-    for (const r of rows) {
-      const dec = decisions.get(r.id)!;
+    const updates = new Array<StatementMatchUpdate>(rows.length);
+    // what the alerts show: the first few lines to review and overpaid ones
+    const toReview: { id: string; reason: string }[] = [];
+    const overpaid: { id: string; advance: number }[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const dec = decisions[i];
       run[dec.outcome]++;
-      updates.push(toUpdate(r, dec));
-      if (dec.outcome === 'review' && toReview.length < 5)
-        toReview.push(`п/п №${r.number} от ${r.doc_date} (${r.payer_name}): ${dec.reason}`);
-      if (dec.outcome === 'overpaid') overpaid.push({ number: r.number, payer: r.payer_name, advance: dec.advance });
+      updates[i] = toUpdate(rows[i], dec);
+      if (dec.outcome === 'review' && toReview.length < 5) toReview.push({ id: rows[i].id, reason: dec.reason });
+      if (dec.outcome === 'overpaid' && overpaid.length < 10) overpaid.push({ id: rows[i].id, advance: dec.advance });
     }
     if (timings) timings.match = lap();
     await saveStatementMatches(trx, d.store.dialect, updates);
     const runId = newId();
-    if (run.review > 0) await d.alerts.raise(trx, ALERTS.statementLinesToReview(organizationId, runId, run.review, toReview));
-    if (overpaid.length > 0) await d.alerts.raise(trx, ALERTS.statementOverpayments(organizationId, runId, overpaid));
+    const heads = await statementLineHeads(trx, [...toReview.map((l) => l.id), ...overpaid.map((l) => l.id)]);
+    const head = (id: string) => heads.get(id)!;
+    if (run.review > 0)
+      await d.alerts.raise(
+        trx,
+        ALERTS.statementLinesToReview(
+          organizationId,
+          runId,
+          run.review,
+          toReview.map((l) => `п/п №${head(l.id).number} от ${head(l.id).date} (${head(l.id).payer}): ${l.reason}`),
+        ),
+      );
+    if (run.overpaid > 0)
+      await d.alerts.raise(
+        trx,
+        ALERTS.statementOverpayments(
+          organizationId,
+          runId,
+          run.overpaid,
+          overpaid.map((l) => ({ number: head(l.id).number, payer: head(l.id).payer, advance: l.advance })),
+        ),
+      );
     if (timings) timings.write = lap();
     return run;
   });
