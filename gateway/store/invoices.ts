@@ -77,7 +77,7 @@ export async function openInvoices(db: Executor, limit = 1000, afterId = ''): Pr
   }));
 }
 
-/** What statement matching reads of an invoice still to be paid. */
+/** What statement matching reads of an invoice still to be paid: the fields it matches on, and what its due date is made of. */
 export interface InvoiceToMatchRow {
   id: string;
   number: string;
@@ -88,9 +88,11 @@ export interface InvoiceToMatchRow {
   buyerKpp: string | null;
   /** Left to pay on the invoice's payment, in kopecks. */
   amountDue: number;
+  /** The invoice's own due date; null while a deferral counts from a shipment (`dueDaysAfterShipment`, `shippedAt`). */
   dueDate: string | null;
   dueDaysAfterShipment: number | null;
   shippedAt: string | null;
+  uip: string | null;
 }
 
 /** A field of the order's customer (a JSON object), read by the database. */
@@ -121,6 +123,7 @@ export async function invoicesToMatchOf(db: Executor, dialect: Dialect, organiza
       'invoices.due_date as dueDate',
       'invoices.due_days_after_shipment as dueDaysAfterShipment',
       'orders.shipped_at as shippedAt',
+      sql<string | null>`null`.as('uip'),
     ])
     .where('invoices.organization_id', '=', organizationId)
     .where('payments.status', '=', 'pending')

@@ -1,11 +1,18 @@
 import type { ScheduleDefinition } from '../../jobs/types';
 import { getSyncState, setSyncState } from '../../store/sync-state';
 import type { FlowDeps } from '../deps';
-import { ingestOperation, type IngestResult } from './operations';
+import type { ProviderOperation } from '../../ports';
+import { ingestOperations, type IngestResult } from './operations';
 import { syncAttempt } from '../payments/sync';
 import { ALERTS } from '../alerts/catalog';
 
 export const HISTORY_SCHEDULE = 'history';
+
+/**
+ * Operations stored a transaction per this many: a crash loses at most the page being stored, and
+ * the next run reads it again (the window moves on only after a whole run).
+ */
+export const INGEST_PAGE = 500;
 
 export interface HistoryRun {
   organization: string;
@@ -48,12 +55,30 @@ export async function runHistory(d: FlowDeps, only?: { organization?: string; pr
       };
       runs.push(run);
       const into: IngestResult = { recorded: 0, review: 0, recover: new Set() };
+      let page: ProviderOperation[] = [];
+      const flush = async () => {
+        const ops = page;
+        page = [];
+        await ingestOperations(d, org.id, name, ops, into);
+      };
+      let failure: unknown = null;
       try {
         for await (const op of provider.listOperations({ from, to })) {
           run.seen++;
-          await ingestOperation(d, org.id, name, op, into);
+          page.push(op);
+          if (page.length >= INGEST_PAGE) await flush();
         }
       } catch (e) {
+        failure = e;
+      }
+      // what was read before the registry failed is stored all the same
+      try {
+        await flush();
+      } catch (e) {
+        failure ??= e;
+      }
+      if (failure !== null) {
+        const e = failure;
         run.error = (e as Error).message;
         d.log.warn({ err: e, organization: org.id, provider: name }, 'reading the registry of operations failed');
         await d.store.db

@@ -301,34 +301,64 @@ export async function ingestOperation(
   op: ProviderOperation,
   into: IngestResult,
 ): Promise<void> {
+  await ingestOperations(d, organizationId, provider, [op], into);
+}
+
+/**
+ * A page of a registry's operations, in one transaction: all of them stored, or (a crash, an error)
+ * none — the agent has not moved its window on, so it reads the page again and the operation key
+ * keeps each operation once. What the page found is added to `into` once it is committed.
+ */
+export async function ingestOperations(
+  d: FlowDeps,
+  organizationId: string,
+  provider: string,
+  ops: readonly ProviderOperation[],
+  into: IngestResult,
+): Promise<void> {
+  if (ops.length === 0) return;
+  const page: IngestResult = { recorded: 0, review: 0, recover: new Set() };
   await d.store.db.transaction().execute(async (trx) => {
-    const put = async (key: string, o: Omit<ProviderOperation, 'refundId' | 'refundedTotal'>) => {
-      const l = await link(trx, organizationId, provider, o, key);
-      const r = await store(d, trx, row(organizationId, provider, key, o, l, 'registry'), true);
-      if (r.inserted) into.recorded++;
-      if (r.inserted && (r.row.match_state === 'unmatched' || r.row.match_state === 'ambiguous')) into.review++;
-      // the gateway has not seen what the provider reports: the callback was lost, or the refund not confirmed
-      if (l.attempt && l.payment && (o.kind === 'payment' ? !PAID_STATES.has(l.payment.status) : r.inserted))
-        into.recover.add(l.attempt.id);
-    };
-    if (op.kind === 'refund') return put(operationKey(provider, op.providerRef, { kind: 'refund', refundId: op.refundId }), op);
-    await put(operationKey(provider, op.providerRef, { kind: 'payment' }), op);
-    // refunds the registry reports only as a total: what is not on record yet is one more refund
-    if (op.refundedTotal !== undefined && op.refundedTotal > 0) {
-      const recorded = (await operationsOfRef(trx, organizationId, provider, op.providerRef))
-        .filter((o) => o.kind === 'refund')
-        .reduce((s, o) => s + o.amount, 0);
-      if (op.refundedTotal > recorded) {
-        await put(operationKey(provider, op.providerRef, { kind: 'refund', totalAfter: op.refundedTotal }), {
-          ...op,
-          kind: 'refund',
-          amount: op.refundedTotal - recorded,
-          occurredAt: nowIso(),
-        });
-      }
-    }
+    for (const op of ops) await ingestIn(d, trx, organizationId, provider, op, page);
   });
+  into.recorded += page.recorded;
+  into.review += page.review;
+  for (const attemptId of page.recover) into.recover.add(attemptId);
   d.jobs.kick();
+}
+
+async function ingestIn(
+  d: FlowDeps,
+  trx: Executor,
+  organizationId: string,
+  provider: string,
+  op: ProviderOperation,
+  into: IngestResult,
+): Promise<void> {
+  const put = async (key: string, o: Omit<ProviderOperation, 'refundId' | 'refundedTotal'>) => {
+    const l = await link(trx, organizationId, provider, o, key);
+    const r = await store(d, trx, row(organizationId, provider, key, o, l, 'registry'), true);
+    if (r.inserted) into.recorded++;
+    if (r.inserted && (r.row.match_state === 'unmatched' || r.row.match_state === 'ambiguous')) into.review++;
+    // the gateway has not seen what the provider reports: the callback was lost, or the refund not confirmed
+    if (l.attempt && l.payment && (o.kind === 'payment' ? !PAID_STATES.has(l.payment.status) : r.inserted)) into.recover.add(l.attempt.id);
+  };
+  if (op.kind === 'refund') return put(operationKey(provider, op.providerRef, { kind: 'refund', refundId: op.refundId }), op);
+  await put(operationKey(provider, op.providerRef, { kind: 'payment' }), op);
+  // refunds the registry reports only as a total: what is not on record yet is one more refund
+  if (op.refundedTotal !== undefined && op.refundedTotal > 0) {
+    const recorded = (await operationsOfRef(trx, organizationId, provider, op.providerRef))
+      .filter((o) => o.kind === 'refund')
+      .reduce((s, o) => s + o.amount, 0);
+    if (op.refundedTotal > recorded) {
+      await put(operationKey(provider, op.providerRef, { kind: 'refund', totalAfter: op.refundedTotal }), {
+        ...op,
+        kind: 'refund',
+        amount: op.refundedTotal - recorded,
+        occurredAt: nowIso(),
+      });
+    }
+  }
 }
 
 const REVIEW: ReadonlySet<MatchState> = new Set(['unmatched', 'ambiguous', 'mismatch']);

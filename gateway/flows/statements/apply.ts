@@ -11,26 +11,14 @@ import { queueDelivery } from '../onec/delivery';
 import { notifySite } from '../payments/site-notify';
 import { matchStoredLines, type MatchRun } from './match';
 
-/** The organization's invoices still to be paid, as matching sees them (one query). */
+/** The organization's invoices still to be paid, as matching sees them (one query; the rows are the invoices). */
 export async function invoicesToMatch(d: Pick<FlowDeps, 'store'>, organizationId: string): Promise<InvoiceToMatch[]> {
   const rows = await invoicesToMatchOf(d.store.db, d.store.dialect, organizationId);
-  const out = new Array<InvoiceToMatch>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    out[i] = {
-      id: r.id,
-      number: r.number,
-      date: r.date,
-      orderNumber: r.orderNumber,
-      buyerInn: r.buyerInn,
-      buyerKpp: r.buyerKpp,
-      amountDue: r.amountDue as InvoiceToMatch['amountDue'],
+  for (const r of rows)
+    if (r.dueDate === null)
       // a deferral still counting from a shipment to come is due last
-      dueDate: dueDateFrom(r.dueDate, r.dueDaysAfterShipment, r.shippedAt) ?? '9999-12-31',
-      uip: null,
-    };
-  }
-  return out;
+      r.dueDate = dueDateFrom(null, r.dueDaysAfterShipment, r.shippedAt) ?? '9999-12-31';
+  return rows as InvoiceToMatch[];
 }
 
 /**
