@@ -7,6 +7,7 @@ import { newId } from '../gateway/domain/ids';
 import { matchStatementLines, printedNumber, purposeReferences, type OpenInvoice } from '../gateway/domain/statement-matching';
 import type { Alerts } from '../gateway/flows/alerts/alerts';
 import type { FlowDeps } from '../gateway/flows/deps';
+import { INGEST_PAGE, runHistory } from '../gateway/flows/history/agent';
 import { ingestOperation, type IngestResult } from '../gateway/flows/history/operations';
 import { invoicesToMatch } from '../gateway/flows/statements/apply';
 import { ingestStatement } from '../gateway/flows/statements/ingest';
@@ -15,8 +16,8 @@ import type { ProviderOperation, StatementLine, StatementSource } from '../gatew
 import { nowIso, openStore, type Store } from '../gateway/store/db';
 import { migrateToLatest } from '../gateway/store/migrations';
 import { newOrderRow } from '../gateway/store/orders';
-import { newPaymentRow } from '../gateway/store/payments';
-import type { InvoicesTable, OrderRow, PaymentRow } from '../gateway/store/schema';
+import { newAttemptRow, newPaymentRow } from '../gateway/store/payments';
+import type { AttemptRow, InvoicesTable, OrderRow, PaymentOperationsTable, PaymentRow } from '../gateway/store/schema';
 import { statementLinesIn } from '../gateway/store/statements';
 import { generateCorpus, type CorpusLine } from '../test/helpers/statement-corpus';
 import { profileIf } from './profile';
@@ -34,10 +35,12 @@ import { profileIf } from './profile';
  * the same process, the naive O(n·m) matcher: each line compared with every invoice — run on a
  * subset of the lines and extrapolated, since the full run would take minutes.
  *
- * History: 100,000 provider operations of 100,000 orders read by the history agent (runHistory) from
- * a registry listing them, stored and linked through the history's own path, next to the naive
- * O(n·m) linking (each operation compared with every order, on a subset, extrapolated) and the
- * store's floor (the same rows inserted one transaction each, no linking).
+ * History: 100,000 provider operations of 100,000 orders (half of them of the gateway's own attempts)
+ * read by the history agent (runHistory) from a registry listing them, stored and linked through the
+ * history's own path a page per transaction; next to it, in the same process, the same path a
+ * transaction per operation (as before, on a subset, extrapolated), the naive O(n·m) linking (each
+ * operation compared with every order, on a subset, extrapolated) and the store's floor (the same
+ * rows inserted a page per transaction, no linking).
  */
 
 const LINES = Number(process.env.BENCH_STATEMENT_LINES ?? 100_000);
@@ -47,7 +50,10 @@ const EXTRA_INVOICES = Number(process.env.BENCH_STATEMENT_EXTRA ?? 20_000);
 const RUNS = Math.max(1, Number(process.env.BENCH_STATEMENT_RUNS ?? 5));
 const NAIVE_SUBSET = Number(process.env.BENCH_NAIVE_SUBSET ?? 300);
 const OPERATIONS = Number(process.env.BENCH_HISTORY_OPERATIONS ?? 100_000);
+/** Operations stored the old way (a transaction each), to extrapolate from. */
+const HISTORY_SAMPLE = Number(process.env.BENCH_HISTORY_SAMPLE ?? 5_000);
 const TARGET_SECONDS = 2;
+const ORG = 'shop';
 
 const noAlerts = () => {
   const raised: string[] = [];
@@ -72,8 +78,6 @@ async function tempStore(name: string): Promise<{ store: Store; done: () => Prom
 const secondsSince = (t: number) => (performance.now() - t) / 1000;
 
 // ---------------------------------------------------------------- statements
-
-const ORG = 'shop';
 
 /** The buyer as the site sends it: a company with its ИНН and КПП, an individual with or without one. */
 function customerOf(inv: OpenInvoice): string {
@@ -358,35 +362,44 @@ async function statements(): Promise<string[]> {
 
 // ---------------------------------------------------------------- the СБП payment history
 
+/**
+ * The registry's operations: every other one of an attempt the gateway registered (found by the
+ * bank's id), the rest started elsewhere — mostly with the order number the site registered, some
+ * only in the purpose, some nobody's.
+ */
 function operations(numbers: readonly string[], amounts: readonly number[]): ProviderOperation[] {
   return Array.from({ length: OPERATIONS }, (_, i) => {
     const k = i % numbers.length;
     const kind = i % 20;
+    const own = i % 2 === 0;
     return {
       kind: 'payment' as const,
       providerRef: `AD${String(i).padStart(30, '0')}`,
-      // mostly the order number the site registered; some only in the purpose; some nobody's
-      orderNumber: kind < 17 ? numbers[k] : null,
+      orderNumber: own || kind < 17 ? numbers[k] : null,
       method: 'sbp' as const,
       amount: amounts[k],
       occurredAt: new Date(Date.UTC(2026, 11, 1) + i * 1000).toISOString(),
       payerBank: 'Сбербанк',
-      purpose: kind < 17 ? null : kind < 19 ? `Оплата заказа №${numbers[k]}` : `Перевод по QR ${i}`,
+      purpose: own || kind < 17 ? null : kind < 19 ? `Оплата заказа №${numbers[k]}` : `Перевод по QR ${i}`,
       raw: { id: i },
     };
   });
 }
 
+/** The orders, and for every other operation the gateway's own СБП payment and its attempt (paid: the callback came). */
 async function seedOrders(store: Store): Promise<{ numbers: string[]; amounts: number[] }> {
   const numbers: string[] = [];
   const amounts: number[] = [];
+  const payments: PaymentRow[] = [];
+  const attempts: AttemptRow[] = [];
+  const now = nowIso();
   const rows = Array.from({ length: OPERATIONS }, (_, i) => {
     const number = `S-${String(i + 1).padStart(7, '0')}`;
     const total = 10_000 + ((i * 7919) % 5_000_000);
     numbers.push(number);
     amounts.push(total);
-    return newOrderRow({
-      organization_id: 'shop',
+    const order = newOrderRow({
+      organization_id: ORG,
       external_id: `ext-${i}`,
       number,
       source: 'site',
@@ -397,35 +410,137 @@ async function seedOrders(store: Store): Promise<{ numbers: string[]; amounts: n
       request_hash: 'bench',
       onec_ref: null,
     });
+    if (i % 2 === 0) {
+      const payment = {
+        ...newPaymentRow(
+          {
+            id: newId(),
+            order_id: order.id,
+            organization_id: ORG,
+            method: 'sbp',
+            provider: 'sber',
+            amount: total,
+            return_url: null,
+            fail_url: null,
+          },
+          now,
+        ),
+        status: 'paid' as const,
+        paid_at: now,
+      };
+      payments.push(payment);
+      attempts.push({
+        ...newAttemptRow(
+          {
+            id: newId(),
+            payment_id: payment.id,
+            organization_id: ORG,
+            provider: 'sber',
+            method: 'sbp',
+            amount: total,
+            order_number: number,
+            expires_at: now,
+            next_check_at: now,
+          },
+          now,
+        ),
+        state: 'closed',
+        provider_ref: `AD${String(i).padStart(30, '0')}`,
+      });
+    }
+    return order;
   });
-  await store.db.transaction().execute(async (trx) => {
-    for (let i = 0; i < rows.length; i += 200)
-      await trx
-        .insertInto('orders')
-        .values(rows.slice(i, i + 200))
-        .execute();
-  });
-  await sql`create index if not exists bench_orders_number on orders (organization_id, number)`.execute(store.db);
+  const insert = async (table: 'orders' | 'payments' | 'payment_attempts', all: readonly object[]) => {
+    const chunk = Math.floor(30_000 / Object.keys(all[0]).length);
+    await store.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < all.length; i += chunk)
+        await trx
+          .insertInto(table)
+          .values(all.slice(i, i + chunk) as never)
+          .execute();
+    });
+  };
+  await insert('orders', rows);
+  await insert('payments', payments);
+  await insert('payment_attempts', attempts);
   return { numbers, amounts };
 }
 
+/** What the agent needs to run: the organization, its provider with a registry listing `ops`, the store. */
+function agentDeps(store: Store, alerts: Alerts, ops: readonly ProviderOperation[]): FlowDeps {
+  const registry = {
+    async *listOperations() {
+      yield* ops;
+    },
+  };
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+  return {
+    store,
+    alerts,
+    jobs: { kick: () => undefined },
+    log: quiet,
+    config: {
+      history: { everyMinutes: 60, overlapMinutes: 180, lookbackHours: 24 },
+      organizations: [{ id: ORG, name: 'ООО Магазин', providers: { sber: {} } }],
+    },
+    providers: { get: () => registry },
+  } as unknown as FlowDeps;
+}
+
+const operationRow = (op: ProviderOperation): PaymentOperationsTable => ({
+  id: newId(),
+  organization_id: ORG,
+  provider: 'sber',
+  op_key: `sber:${op.providerRef}:payment`,
+  kind: 'payment',
+  provider_ref: op.providerRef,
+  order_number: op.orderNumber,
+  method: op.method,
+  amount: op.amount,
+  occurred_at: op.occurredAt,
+  payer_bank: op.payerBank,
+  purpose: op.purpose,
+  channel: 'external',
+  source: 'registry',
+  attempt_id: null,
+  payment_id: null,
+  order_id: null,
+  match_state: 'unmatched',
+  match_note: null,
+  lines: null,
+  raw: JSON.stringify(op.raw),
+  created_at: op.occurredAt,
+  updated_at: op.occurredAt,
+});
+
 async function history(): Promise<string[]> {
   const { store, done } = await tempStore('history');
+  const before = await tempStore('history-before');
   const floor = await tempStore('history-floor');
   try {
     const { numbers, amounts } = await seedOrders(store);
+    await seedOrders(before.store);
     const ops = operations(numbers, amounts);
     const { alerts, raised } = noAlerts();
-    const d = { store, alerts, jobs: { kick: () => undefined } } as unknown as FlowDeps;
-    const into: IngestResult = { recorded: 0, review: 0, recover: new Set() };
+
+    // the agent's run: the registry read, its operations stored and linked a page per transaction
     const started = performance.now();
-    for (const op of ops) await ingestOperation(d, 'shop', 'sber', op, into);
+    const [run] = await runHistory(agentDeps(store, alerts, ops));
     const seconds = secondsSince(started);
     const states = await store.db
       .selectFrom('payment_operations')
       .select(['match_state', (eb) => eb.fn.countAll<number>().as('n')])
       .groupBy('match_state')
       .execute();
+
+    // before: the same path, a transaction per operation (ingestOperation one by one), on a subset, extrapolated
+    const sample = ops.slice(0, HISTORY_SAMPLE);
+    const b0 = performance.now();
+    const into: IngestResult = { recorded: 0, review: 0, recover: new Set() };
+    const beforeDeps = agentDeps(before.store, noAlerts().alerts, sample);
+    for (const op of sample) await ingestOperation(beforeDeps, ORG, 'sber', op, into);
+    const beforeSample = secondsSince(b0);
+    const perOperation = (beforeSample * ops.length) / sample.length;
 
     // the naive linking: every operation compared with every order, on a subset, extrapolated
     const orders = await store.db.selectFrom('orders').select(['id', 'number']).execute();
@@ -439,59 +554,39 @@ async function history(): Promise<string[]> {
     const naiveSubset = secondsSince(n0);
     const naive = (naiveSubset * ops.length) / subset.length;
 
-    // the store's floor: the same rows, one transaction each, nothing looked up
+    // the store's floor: the same rows inserted, a transaction per page as the agent's, nothing looked up
     const f0 = performance.now();
-    for (const op of ops)
-      await floor.store.db.transaction().execute((trx) =>
-        trx
-          .insertInto('payment_operations')
-          .values({
-            id: op.providerRef,
-            organization_id: 'shop',
-            provider: 'sber',
-            op_key: `sber:${op.providerRef}:payment`,
-            kind: 'payment',
-            provider_ref: op.providerRef,
-            order_number: op.orderNumber,
-            method: op.method,
-            amount: op.amount,
-            occurred_at: op.occurredAt,
-            payer_bank: op.payerBank,
-            purpose: op.purpose,
-            channel: 'external',
-            source: 'registry',
-            attempt_id: null,
-            payment_id: null,
-            order_id: null,
-            match_state: 'unmatched',
-            match_note: null,
-            lines: null,
-            raw: JSON.stringify(op.raw),
-            created_at: op.occurredAt,
-            updated_at: op.occurredAt,
-          })
-          .onConflict((oc) => oc.doNothing())
-          .execute(),
-      );
+    for (let i = 0; i < ops.length; i += INGEST_PAGE)
+      await floor.store.db.transaction().execute(async (trx) => {
+        for (const op of ops.slice(i, i + INGEST_PAGE))
+          await trx
+            .insertInto('payment_operations')
+            .values(operationRow(op))
+            .onConflict((oc) => oc.doNothing())
+            .execute();
+      });
     const floorSeconds = secondsSince(f0);
 
+    const s = (x: number) => x.toFixed(2).padStart(8);
     return [
-      `СБП payment history on SQLite: ${ops.length} provider operations of ${numbers.length} orders, stored and linked one by one (ingestOperation)`,
-      `${'gateway: history ingest (a transaction per operation)'.padEnd(56)} ${seconds.toFixed(2).padStart(8)} s   ${(ops.length / seconds).toFixed(0)} operations/s`,
-      `${'baseline: naive O(n·m) linking'.padEnd(56)} ${naive.toFixed(2).padStart(8)} s   extrapolated from ${subset.length} operations × ${orders.length} orders in ${naiveSubset.toFixed(2)} s (${linked} linked)`,
-      `${'floor: the same rows inserted, a transaction each'.padEnd(56)} ${floorSeconds.toFixed(2).padStart(8)} s`,
-      `  operations by state: ${states.map((s) => `${s.match_state} ${s.n}`).join(', ')}; ${into.review} to review, review alerts: ${raised.length}`,
-      `ratio naive / gateway ${(naive / seconds).toFixed(1)}×, floor / gateway ${(floorSeconds / seconds).toFixed(2)}`,
+      `СБП payment history on SQLite (a file): ${ops.length} provider operations of ${numbers.length} orders (half of them the gateway's own attempts), read by the history agent (runHistory) from a registry`,
+      `${`gateway: the agent's run, a transaction per ${INGEST_PAGE} operations`.padEnd(56)} ${s(seconds)} s   ${(ops.length / seconds).toFixed(0)} operations/s${run.error ? `; error: ${run.error}` : ''}`,
+      `  operations by state: ${states.map((r) => `${r.match_state} ${r.n}`).join(', ')}; recorded ${run.recorded}, ${run.review} to review, review alerts: ${raised.length}`,
+      `${'before: a transaction per operation, EXTRAPOLATED'.padEnd(56)} ${s(perOperation)} s   from ${sample.length} operations in ${beforeSample.toFixed(2)} s (ingestOperation one by one), same process`,
+      `${'baseline: naive O(n·m) linking, EXTRAPOLATED'.padEnd(56)} ${s(naive)} s   from ${subset.length} operations × ${orders.length} orders in ${naiveSubset.toFixed(2)} s (${linked} linked)`,
+      `${`floor: the same rows inserted, a transaction per ${INGEST_PAGE}`.padEnd(56)} ${s(floorSeconds)} s   nothing looked up or linked`,
+      `ratio naive (extrapolated) / gateway ${(naive / seconds).toFixed(1)}×, a transaction per operation (extrapolated) / gateway ${(perOperation / seconds).toFixed(1)}×, floor / gateway ${(floorSeconds / seconds).toFixed(2)}`,
     ];
   } finally {
     await done();
+    await before.done();
     await floor.done();
   }
 }
 
 export async function main(): Promise<void> {
   const out = [
-    ...(await statements()),
+    ...(LINES > 0 ? await statements() : ['(the statements part skipped: BENCH_STATEMENT_LINES=0)']),
     '',
     ...(OPERATIONS > 0 ? await history() : ['(the history part skipped: BENCH_HISTORY_OPERATIONS=0)']),
     '',
