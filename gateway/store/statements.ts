@@ -151,3 +151,24 @@ export async function saveStatementMatches(db: Executor, dialect: Dialect, updat
     }
   }
 }
+
+/** Lines for support: in these states (all when empty), newest first. */
+export async function findStatementLines(
+  db: Executor,
+  q: { organizations: string[]; states: StatementMatchState[]; limit: number },
+): Promise<StatementLineRow[]> {
+  let query = db.selectFrom('statement_lines').selectAll().where('organization_id', 'in', q.organizations);
+  if (q.states.length) query = query.where('match_state', 'in', q.states);
+  return query.orderBy('doc_date', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+}
+
+/** Moves a line out of review (matched by hand, or closed); false when it is not in review any more. */
+export async function settleReviewedLine(db: Executor, id: string, set: Omit<StatementMatchUpdate, 'id'>): Promise<boolean> {
+  const r = await db
+    .updateTable('statement_lines')
+    .set({ ...set, updated_at: nowIso() })
+    .where('id', '=', id)
+    .where('match_state', '=', 'review')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
