@@ -12,13 +12,13 @@ import {
  * The T-Business account statement (`GET /openapi/api/v1/statement`) as the emulator keeps it: the
  * operations of each account, oldest first, served with the method's rules: a Bearer token with
  * access to the account (401 unknown token, 403 a token of another client), `accountNumber` of 20
- * digits (400) and known (404), `from` an ISO 8601 date-time (400; `to` optional, now by default),
+ * digits (400) and known (404), `from` an ISO 8601 date-time (400; `to` optional, now by default, inclusive),
  * `limit` up to 5000, `operationStatus` Transaction | Authorization | All, paging by `nextCursor`,
  * 20 requests per second per token (429). Amounts in rubles, instants in UTC; `docDate` is the
  * Moscow day as its start in UTC, as the bank writes it.
  *
  * Not confirmed from published material, chosen: the error codes' names, 404 for an unknown
- * account, the default `limit` (1000), `to` optional, the cursor's format (opaque here).
+ * account, the default `limit` (1000), `to` optional and inclusive, the cursor's format (opaque here).
  */
 
 export interface StatementAccount {
@@ -261,7 +261,7 @@ export class Statement {
           e.accountNumber === accountNumber &&
           e.visibleAt <= now &&
           e.at >= from &&
-          e.at < to &&
+          e.at <= to &&
           (status === 'All' || e.op.operationStatus === status) &&
           (!after || e.at > after.at || (e.at === after.at && e.seq > after.seq)),
       )
@@ -281,7 +281,7 @@ export class Statement {
       if (e.accountNumber !== accountNumber || e.op.operationStatus !== 'Transaction') continue;
       const k = Math.round(e.op.accountAmount * 100) * (e.op.typeOfOperation === 'Credit' ? 1 : -1);
       if (e.at < from) begin += k;
-      if (e.at < to) end += k;
+      if (e.at <= to) end += k;
     }
     return { balanceBegin: begin / 100, balanceEnd: end / 100 };
   }
