@@ -174,6 +174,8 @@ async function seedInvoices(store: Store, corpus: readonly OpenInvoice[], extra:
       bank_number: status === 'paid' ? String(k) : null,
       bank_date: status === 'paid' ? inv.date : null,
       created_at: now,
+      paid: 0,
+      uip: inv.uip,
     });
   };
   corpus.forEach((inv, k) => add(ORG, inv, 'pending', k));

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Dialect, Executor } from './db';
 import { insertIgnoreQuery } from './sql';
-import type { InvoicesTable } from './schema';
+import type { InvoicesTable, InvoiceTransfersTable } from './schema';
 
 /**
  * The next number of an organization's invoice series for a year (1, 2, …), taken inside the
@@ -86,7 +86,7 @@ export interface InvoiceToMatchRow {
   /** From the order's customer. */
   buyerInn: string | null;
   buyerKpp: string | null;
-  /** Left to pay on the invoice's payment, in kopecks. */
+  /** Left to pay on the invoice (its amount less what it has been paid), in kopecks. */
   amountDue: number;
   /** The invoice's own due date; null while a deferral counts from a shipment (`dueDaysAfterShipment`, `shippedAt`). */
   dueDate: string | null;
@@ -119,11 +119,11 @@ export async function invoicesToMatchOf(db: Executor, dialect: Dialect, organiza
       'orders.number as orderNumber',
       customerField(dialect, 'inn').as('buyerInn'),
       customerField(dialect, 'kpp').as('buyerKpp'),
-      'payments.amount as amountDue',
+      sql<number>`"invoices"."amount" - "invoices"."paid"`.as('amountDue'),
       'invoices.due_date as dueDate',
       'invoices.due_days_after_shipment as dueDaysAfterShipment',
       'orders.shipped_at as shippedAt',
-      sql<string | null>`null`.as('uip'),
+      'invoices.uip as uip',
     ])
     .where('invoices.organization_id', '=', organizationId)
     .where('payments.status', '=', 'pending')
@@ -132,4 +132,59 @@ export async function invoicesToMatchOf(db: Executor, dialect: Dialect, organiza
   // PostgreSQL hands bigint over as a string
   if (dialect !== 'sqlite') for (const r of rows) r.amountDue = Number(r.amountDue);
   return rows;
+}
+
+/**
+ * Records a statement line's share applied to an invoice; false when that line's share was applied
+ * before (the pair is the key), so a share is applied once however often matching runs.
+ */
+export async function recordTransfer(trx: Executor, row: InvoiceTransfersTable): Promise<boolean> {
+  const r = await trx.executeQuery(insertIgnoreQuery(trx, 'invoice_transfers', row, ['statement_line_id', 'invoice_id']).compile(trx));
+  return Number(r.numAffectedRows ?? 0n) > 0;
+}
+
+/** The bank transfer a payment of an invoice was made of. */
+export async function transferOfPayment(db: Executor, paymentId: string): Promise<InvoiceTransfersTable | undefined> {
+  return db.selectFrom('invoice_transfers').selectAll().where('payment_id', '=', paymentId).executeTakeFirst();
+}
+
+export async function invoiceTransfers(db: Executor, invoiceId: string): Promise<InvoiceTransfersTable[]> {
+  return db.selectFrom('invoice_transfers').selectAll().where('invoice_id', '=', invoiceId).orderBy('created_at').execute();
+}
+
+/** Adds a transfer's amount to what the invoice has been paid. */
+export async function addInvoicePaid(trx: Executor, invoiceId: string, amount: number): Promise<void> {
+  await trx
+    .updateTable('invoices')
+    .set((eb) => ({ paid: eb('paid', '+', amount) }))
+    .where('id', '=', invoiceId)
+    .execute();
+}
+
+export async function transferApplied(db: Executor, statementLineId: string, invoiceId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('invoice_transfers')
+    .select('payment_id')
+    .where('statement_line_id', '=', statementLineId)
+    .where('invoice_id', '=', invoiceId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** An organization's invoice by its number as printed, with what is left to pay on it (its payment's amount while pending). */
+export async function invoiceByNumber(
+  db: Executor,
+  organizationId: string,
+  number: string,
+): Promise<(InvoicesTable & { payment_status: string; left: number }) | undefined> {
+  const row = await db
+    .selectFrom('invoices')
+    .innerJoin('payments', 'payments.id', 'invoices.payment_id')
+    .selectAll('invoices')
+    .select(['payments.status as payment_status', 'payments.amount as left'])
+    .where('invoices.organization_id', '=', organizationId)
+    .where('invoices.number', '=', number)
+    .orderBy('invoices.year', 'desc')
+    .executeTakeFirst();
+  return row ? { ...row, left: Number(row.left) } : undefined;
 }

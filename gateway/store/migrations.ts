@@ -478,6 +478,50 @@ const m0010: Migration = {
   },
 };
 
+/**
+ * Invoices paid in parts: what each invoice has been paid so far, its УИП (field 22 «Код» of the
+ * payment order, when the organization prints one), and each bank transfer applied to it — a statement
+ * line's share, once, with the payment it became (a part or the last of the invoice); and when each
+ * matched line was applied.
+ */
+const m0011: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema
+      .alterTable('invoices')
+      .addColumn('paid', t.money, (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.alterTable('invoices').addColumn('uip', t.ascii(25)).execute();
+    await db.schema
+      .createTable('invoice_transfers')
+      .addColumn('statement_line_id', t.id, (c) => c.notNull())
+      .addColumn('invoice_id', t.id, (c) => c.notNull().references('invoices.id'))
+      .addColumn('payment_id', t.id, (c) => c.notNull().references('payments.id'))
+      .addColumn('amount', t.money, (c) => c.notNull())
+      .addColumn('bank_number', t.str(32), (c) => c.notNull())
+      .addColumn('bank_date', t.ascii(10), (c) => c.notNull())
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addPrimaryKeyConstraint('invoice_transfers_pk', ['statement_line_id', 'invoice_id'])
+      .execute();
+    await db.schema.createIndex('invoice_transfers_payment_id').on('invoice_transfers').column('payment_id').execute();
+    await db.schema.createIndex('invoice_transfers_invoice_id').on('invoice_transfers').column('invoice_id').execute();
+    // a matched line is applied once; the ones still to apply are found without reading every line ever matched
+    await db.schema.alterTable('statement_lines').addColumn('applied_at', t.ts).execute();
+    await db.schema
+      .createIndex('statement_lines_to_apply')
+      .on('statement_lines')
+      .columns(['organization_id', 'applied_at', 'match_state'])
+      .execute();
+  },
+  async down(db) {
+    await db.schema.dropIndex('statement_lines_to_apply').on('statement_lines').execute();
+    await db.schema.alterTable('statement_lines').dropColumn('applied_at').execute();
+    await db.schema.dropTable('invoice_transfers').execute();
+    await db.schema.alterTable('invoices').dropColumn('uip').execute();
+    await db.schema.alterTable('invoices').dropColumn('paid').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -490,6 +534,7 @@ export const migrations: Record<string, Migration> = {
   '0008_statement_lines': m0008,
   '0009_invoices': m0009,
   '0010_customers': m0010,
+  '0011_invoice_transfers': m0011,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -23,6 +23,7 @@ export interface Database {
   receipts: ReceiptsTable;
   invoices: InvoicesTable;
   invoice_series: InvoiceSeriesTable;
+  invoice_transfers: InvoiceTransfersTable;
   customers: CustomersTable;
   statement_lines: StatementLinesTable;
 }
@@ -67,6 +68,22 @@ export interface InvoicesTable {
   /** The bank document (payment order) that paid it, from the statement: its number and date (YYYY-MM-DD). */
   bank_number: string | null;
   bank_date: string | null;
+  /** Paid so far, in kopecks: the transfers applied to it (the rest is due). */
+  paid: number;
+  /** The payment identifier (УИП) printed on it for field 22 «Код», when the organization prints one. */
+  uip: string | null;
+  created_at: string;
+}
+
+/** A bank transfer applied to an invoice: one statement line's share, and the payment it made paid. */
+export interface InvoiceTransfersTable {
+  statement_line_id: string;
+  invoice_id: string;
+  payment_id: string;
+  amount: number;
+  /** The payment order: its number and date (YYYY-MM-DD), 1C's НомерВходящегоДокумента / ДатаВходящегоДокумента. */
+  bank_number: string;
+  bank_date: string;
   created_at: string;
 }
 
@@ -388,6 +405,8 @@ export interface StatementLinesTable {
   advance: number;
   /** JSON: flags for what follows (an individual's payment needs a receipt, an overpayment an alert). */
   flags: string | null;
+  /** When its shares were applied to their invoices; null while matched and not applied yet. */
+  applied_at: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -93,8 +93,8 @@ export async function matchStoredLines(
         ALERTS.statementOverpayments(
           organizationId,
           runId,
-          run.overpaid,
           overpaid.map((l) => ({ number: head(l.id).number, payer: head(l.id).payer, advance: l.advance })),
+          run.overpaid,
         ),
       );
     if (timings) timings.write = lap();
