@@ -9,6 +9,10 @@ import type { Alert } from '../../gateway/ports';
 import { openStore, type Store } from '../../gateway/store/db';
 import { migrateToLatest } from '../../gateway/store/migrations';
 import { saveStatementMatches, statementLinesIn } from '../../gateway/store/statements';
+import { invoicesToMatch } from '../../gateway/flows/statements/apply';
+import { insertInvoice } from '../../gateway/store/invoices';
+import { insertOrder, newOrderRow } from '../../gateway/store/orders';
+import { insertPayment, newPaymentRow } from '../../gateway/store/payments';
 import { describeWith, freshPgSchema } from '../helpers/services';
 
 /** Incoming bank lines on SQLite and PostgreSQL: each stored once, whatever file brings it again. */
@@ -100,6 +104,100 @@ function suite(open: () => Promise<{ store: Store; cleanup: () => Promise<void> 
       overpaid: 0,
       review: 0,
     });
+  });
+
+  test("the invoices to match: one organization's, still pending, what is left on them, the buyer from the order", async () => {
+    const at = '2026-06-01T09:00:00.000Z';
+    const add = async (
+      k: number,
+      o: {
+        org?: string;
+        customer: object;
+        status?: 'pending' | 'paid';
+        paid?: number;
+        due?: string | null;
+        afterShipment?: number;
+        shippedAt?: string;
+      },
+    ) => {
+      const order = {
+        ...newOrderRow({
+          organization_id: o.org ?? 'shop',
+          external_id: `site-${k}`,
+          number: `ЗК-${k}`,
+          source: 'site',
+          customer: JSON.stringify(o.customer),
+          items: JSON.stringify([{ sku: 'A-1', name: 'Товар', price: 100_000, quantity: 1, amount: 100_000, vat: 'vat22' }]),
+          total: 100_000,
+          payment_terms: JSON.stringify({ type: 'prepay' }),
+          request_hash: 'h',
+          onec_ref: null,
+        }),
+        shipped_at: o.shippedAt ?? null,
+      };
+      await insertOrder(store.db, order);
+      const payment = newPaymentRow(
+        {
+          id: `00000000-0000-7000-8000-00000000000${k}`,
+          order_id: order.id,
+          organization_id: o.org ?? 'shop',
+          method: 'invoice',
+          provider: 'bank_transfer',
+          amount: 100_000 - (o.paid ?? 0),
+          return_url: null,
+          fail_url: null,
+        },
+        at,
+      );
+      await insertPayment(store.db, { ...payment, status: o.status ?? 'pending' });
+      await insertInvoice(store.db, {
+        id: `10000000-0000-7000-8000-00000000000${k}`,
+        organization_id: o.org ?? 'shop',
+        order_id: order.id,
+        payment_id: payment.id,
+        year: 2026,
+        seq: k,
+        number: `СЧ-${k}`,
+        date: '2026-06-01',
+        due_date: o.due === undefined ? '2026-06-06' : o.due,
+        due_days_after_shipment: o.afterShipment ?? null,
+        amount: 100_000,
+        token: `token-${k}`,
+        bank_number: null,
+        bank_date: null,
+        created_at: at,
+        paid: o.paid ?? 0,
+        uip: k === 1 ? '0000000001000000000000001' : null,
+      });
+    };
+    await add(1, { customer: { type: 'legal', name: 'ООО Вектор', inn: '7700000004', kpp: '770001001' } });
+    await add(2, { customer: { type: 'individual', name: 'Иван Петров', email: 'ivan@example.ru' }, paid: 40_000 });
+    await add(3, { customer: { type: 'legal', name: 'ООО Сервис', inn: '7700000005' }, due: null, afterShipment: 10 });
+    await add(4, {
+      customer: { type: 'legal', name: 'ООО Склад', inn: '7700000006' },
+      due: null,
+      afterShipment: 5,
+      shippedAt: '2026-06-02T22:30:00.000Z',
+    });
+    await add(5, { customer: { type: 'legal', name: 'ООО Вектор', inn: '7700000004' }, status: 'paid' });
+    await add(6, { org: 'other', customer: { type: 'legal', name: 'ООО Вектор', inn: '7700000004' } });
+    expect(await invoicesToMatch({ store }, 'shop')).toEqual([
+      expect.objectContaining({
+        id: '10000000-0000-7000-8000-000000000001',
+        number: 'СЧ-1',
+        date: '2026-06-01',
+        orderNumber: 'ЗК-1',
+        buyerInn: '7700000004',
+        buyerKpp: '770001001',
+        amountDue: 100_000,
+        dueDate: '2026-06-06',
+        uip: '0000000001000000000000001',
+      }),
+      expect.objectContaining({ number: 'СЧ-2', buyerInn: null, buyerKpp: null, amountDue: 60_000, uip: null }),
+      // a deferral counting from a shipment still to come is due last; from one made, N days after its day in Moscow
+      expect.objectContaining({ number: 'СЧ-3', buyerInn: '7700000005', buyerKpp: null, dueDate: '9999-12-31' }),
+      expect.objectContaining({ number: 'СЧ-4', dueDate: '2026-06-08' }),
+    ]);
   });
 
   test('what matching decided is written back line by line', async () => {
