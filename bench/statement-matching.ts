@@ -287,6 +287,7 @@ async function statements(): Promise<string[]> {
           store.db,
         );
       raised.length = 0;
+      invoices = [];
       const cpu0 = process.cpuUsage();
       const started = performance.now();
       invoices = await invoicesToMatch(d, ORG);
