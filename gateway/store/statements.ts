@@ -4,6 +4,7 @@ import type { StatementLine } from '../ports';
 import { nowIso, type Dialect, type Executor } from './db';
 import type { StatementLineRow, StatementLinesTable, StatementMatchState } from './schema';
 import { insertIgnore, isMssql } from './sql';
+import { sqliteBatch } from './sqlite/group-commit';
 
 /**
  * Incoming bank lines. A line is stored once per organization under the key a bank line keeps in
@@ -159,17 +160,13 @@ export async function saveStatementMatches(db: Executor, dialect: Dialect, updat
   const values = (part: readonly StatementMatchUpdate[]) =>
     sql.join(part.map((u) => sql`(${u.id}, ${u.match_state}, ${u.match_note}, ${u.allocations}, ${u.advance}, ${u.flags})`));
   if (dialect === 'sqlite') {
-    // one JSON parameter a statement, a list of [id, state, note, allocations, advance, flags] (the
-    // allocations and flags, JSON themselves, as they are): SQLite walks it and finds each line by its key
-    const json = (s: string | null) => (s === null ? 'null' : JSON.stringify(s));
-    for (let i = 0; i < updates.length; i += 20_000) {
-      let list = '';
-      for (const u of updates.slice(i, i + 20_000))
-        list += `${list ? ',' : '['}[${json(u.id)},${json(u.match_state)},${json(u.match_note)},${u.allocations ?? 'null'},${u.advance},${u.flags ?? 'null'}]`;
-      await sql`update statement_lines set match_state = j.value ->> 1, match_note = j.value ->> 2,
-          allocations = nullif(j.value -> 3, 'null'), advance = j.value ->> 4, flags = nullif(j.value -> 5, 'null'), updated_at = ${now}
-        from json_each(${list + ']'}) j where statement_lines.id = j.value ->> 0`.execute(db);
-    }
+    // one prepared UPDATE by key, run for every line in one call of the driver
+    await db.executeQuery(
+      sqliteBatch(
+        'update statement_lines set match_state = ?, match_note = ?, allocations = ?, advance = ?, flags = ?, updated_at = ? where id = ?',
+        updates.map((u) => [u.match_state, u.match_note, u.allocations, u.advance, u.flags, now, u.id]),
+      ),
+    );
     return;
   }
   // SQL Server takes at most 2100 parameters a statement

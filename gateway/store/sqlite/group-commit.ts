@@ -210,13 +210,13 @@ class GroupCommitDriver implements Driver {
       if (this.wal?.pending) await this.wal.durable();
       return { rows };
     }
-    if (lease.inTransaction) return run<R>(this.writes.get(q.sql), params);
+    if (lease.inTransaction) return run<R>(this.writes.get(q.sql), params, batchOf(q));
     // a statement of its own: it joins the shared transaction and answers once that is on disk
     await this.take(lease);
     let result: QueryResult<R>;
     try {
       this.openShared();
-      result = run<R>(this.writes.get(q.sql), params);
+      result = run<R>(this.writes.get(q.sql), params, batchOf(q));
     } catch (e) {
       this.give(lease);
       throw e;
@@ -292,7 +292,24 @@ class GroupCommitDriver implements Driver {
   }
 }
 
-function run<R>(stmt: BetterSqlite3.Statement, params: unknown[]): QueryResult<R> {
+/**
+ * One statement run for many rows of parameters in one call (an UPDATE by key for each of many rows):
+ * SQLite runs it row by row at the speed of a loop, where one statement over a joined list of values
+ * would first build that list as a table of its own. Run only by this driver.
+ */
+export function sqliteBatch(sql: string, rows: readonly unknown[][]): CompiledQuery {
+  return { ...CompiledQuery.raw(sql, []), [BATCH]: rows } as CompiledQuery;
+}
+
+const BATCH = Symbol('rows of parameters');
+const batchOf = (q: CompiledQuery) => (q as CompiledQuery & { [BATCH]?: readonly unknown[][] })[BATCH];
+
+function run<R>(stmt: BetterSqlite3.Statement, params: unknown[], batch?: readonly unknown[][]): QueryResult<R> {
+  if (batch) {
+    let changes = 0;
+    for (const p of batch) changes += stmt.run(p).changes;
+    return { rows: [], numAffectedRows: BigInt(changes) };
+  }
   if (stmt.reader) return { rows: stmt.all(params) as R[] }; // UPDATE ... RETURNING
   const r = stmt.run(params);
   return {
