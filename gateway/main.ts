@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import { OneCBankReceiptSource } from '../connectors/onec-odata/bank-receipts';
 import { ODataClient } from '../connectors/onec-odata/client';
 import type { DocumentKind } from '../connectors/onec-odata/check';
 import { loadMapping, mappingFile } from '../connectors/onec-odata/mapping';
@@ -40,7 +41,16 @@ import { JobQueue } from './jobs/queue';
 import type { JobRunner } from './jobs/types';
 import { createLogger, type Logger } from './log';
 import { Semaphore } from './limiter';
-import type { AcquiringProvider, FiscalRegister, Notifier, OneCOrderSource, OneCSink, ProviderName, SiteNotifier } from './ports';
+import type {
+  AcquiringProvider,
+  FiscalRegister,
+  Notifier,
+  OneCOrderSource,
+  OneCSink,
+  ProviderName,
+  SiteNotifier,
+  StatementSource,
+} from './ports';
 import { openStore, type Store } from './store/db';
 import { countJobsByStatus } from './store/jobs';
 import { migrateToLatest } from './store/migrations';
@@ -125,6 +135,7 @@ export function buildOneC(config: GatewayConfig): OneCBases {
   }
   const sinks = new Map<string, OneCSink>();
   const sources = new Map<string, OneCOrderSource>();
+  const bankReceipts = new Map<string, StatementSource>();
   for (const org of config.organizations) {
     const c = org.onec;
     if (c.transport === 'none') continue;
@@ -135,6 +146,8 @@ export function buildOneC(config: GatewayConfig): OneCBases {
       const mapping = loadMapping(c.mapping);
       sinks.set(org.id, new ODataSink(client, mapping, c.refs, { mappingFile: mappingFile(c.mapping), documents: documentsOf(org) }));
       sources.set(org.id, new ODataOrderSource(client, mapping));
+      const from1C = org.payments.invoice?.statementsFrom1C;
+      if (from1C) bankReceipts.set(org.id, new OneCBankReceiptSource(client, mapping, from1C));
     } else if (c.transport === 'soap') {
       // the soap package is big: loaded only for the organizations that use it
       const { SoapSink } = require('../connectors/onec-soap/sink') as typeof import('../connectors/onec-soap/sink');
@@ -149,7 +162,7 @@ export function buildOneC(config: GatewayConfig): OneCBases {
       sinks.set(org.id, new HttpSink({ baseUrl: c.baseUrl!, path: c.httpPath, ...auth }, limiter));
     }
   }
-  return new OneCBases(sinks, sources);
+  return new OneCBases(sinks, sources, bankReceipts);
 }
 
 /** Each organization's cash registers and receipt rules (organizations[].fiscal). */

@@ -285,6 +285,10 @@ export function checkMapping(mapping: Mapping, model: EdmModel, opts: CheckOptio
       }
     }
     property([...base, 'amountField'], spec.entity, doc.properties, spec.amountField, sev);
+    const inc = spec.incoming;
+    if (inc)
+      for (const k of ['number', 'date', 'counterparty', 'purpose', 'uip', 'account'] as const)
+        if (inc[k]) property([...base, 'incoming', k], spec.entity, doc.properties, inc[k], sev);
     if (spec.kindFilter) filter([...base, 'kindFilter'], spec.entity, doc.properties, spec.kindFilter, sev);
     for (const [f, v] of Object.entries(spec.fields)) {
       const p = property([...base, 'fields', f], spec.entity, doc.properties, f, sev);

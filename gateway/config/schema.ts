@@ -54,6 +54,19 @@ const invoiceMethod = z.object({
   /** The buyer is reminded this many days before an invoice is due (and on the day). */
   remindDaysBefore: z.number().int().min(0).max(30).default(3),
   /**
+   * The accountant imports the bank statements into 1C: the gateway reads 1C's incoming bank receipts
+   * (OData) every `everySeconds` as a statement, pays the invoices they name and writes no second
+   * document for them. The first read goes `firstDays` back; each read starts `overlapDays` before the
+   * last document seen (a statement imported late).
+   */
+  statementsFrom1C: z
+    .object({
+      everySeconds: z.number().int().min(10).max(86_400).default(300),
+      firstDays: z.number().int().min(0).max(90).default(3),
+      overlapDays: z.number().int().min(0).max(31).default(3),
+    })
+    .optional(),
+  /**
    * Each invoice carries a УИП for field 22 «Код» of the payment order (printed, in the QR, in the
    * purpose), computed as 1C:Управление торговлей computes it for its invoices; a payer who copies it
    * is matched by it first.

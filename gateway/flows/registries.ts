@@ -2,7 +2,7 @@ import type { OrganizationConfig } from '../config';
 import type { RegisterConfig } from '../config/fiscal';
 import type { ReceiptRules } from '../domain/receipt-rules';
 import { Semaphore } from '../limiter';
-import type { AcquiringProvider, FiscalRegister, OneCOrderSource, OneCSink, ProviderName } from '../ports';
+import type { AcquiringProvider, FiscalRegister, OneCOrderSource, OneCSink, ProviderName, StatementSource } from '../ports';
 
 /**
  * The outside systems each organization is connected to, built from the configuration in main.ts:
@@ -24,7 +24,13 @@ export class OneCBases {
   constructor(
     private readonly sinks: Map<string, OneCSink>,
     private readonly sources: Map<string, OneCOrderSource>,
+    /** The organizations whose bank receipts in 1C are read as a statement (payments.invoice.statementsFrom1C). */
+    private readonly bankReceipts: Map<string, StatementSource> = new Map(),
   ) {}
+  /** 1C's own bank receipts as a statement source, where the organization reads them. */
+  statements(organizationId: string): StatementSource | undefined {
+    return this.bankReceipts.get(organizationId);
+  }
   sink(organizationId: string): OneCSink | undefined {
     return this.sinks.get(organizationId);
   }

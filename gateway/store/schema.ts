@@ -405,6 +405,9 @@ export interface StatementLinesTable {
   advance: number;
   /** JSON: flags for what follows (an individual's payment needs a receipt, an overpayment an alert). */
   flags: string | null;
+  /** A line read from 1C's own bank documents: the document (Ref_Key) and its number in 1C. */
+  onec_ref?: string | null;
+  onec_number?: string | null;
   created_at: string;
   updated_at: string;
 }

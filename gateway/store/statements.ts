@@ -172,3 +172,48 @@ export async function settleReviewedLine(db: Executor, id: string, set: Omit<Sta
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
+
+/** Records, on the organization's stored lines (by key), the 1C documents they were read from. */
+export async function setStatementLinesOnec(
+  db: Executor,
+  organizationId: string,
+  docs: readonly { lineKey: string; ref: string; number: string | null }[],
+): Promise<void> {
+  for (const d of docs)
+    await db
+      .updateTable('statement_lines')
+      .set({ onec_ref: d.ref, onec_number: d.number?.slice(0, 32) ?? null })
+      .where('organization_id', '=', organizationId)
+      .where('line_key', '=', d.lineKey)
+      .where('onec_ref', 'is', null)
+      .execute();
+}
+
+/** The 1C document a line was read from (null for a line from a file or a bank). */
+export async function onecDocumentOfLine(db: Executor, lineId: string): Promise<{ ref: string; number: string | null } | null> {
+  const r = await db.selectFrom('statement_lines').select(['onec_ref', 'onec_number']).where('id', '=', lineId).executeTakeFirst();
+  return r?.onec_ref ? { ref: r.onec_ref, number: r.onec_number ?? null } : null;
+}
+
+/**
+ * Whether the organization already has this payment order as a line from another source (the same
+ * statement read from a file or the bank as well as from 1C): the same date, number and amount, and
+ * the payer's ИНН where both know it.
+ */
+export async function sameLineFromElsewhere(
+  db: Executor,
+  organizationId: string,
+  source: string,
+  l: Pick<StatementLine, 'date' | 'number' | 'amount' | 'payer'>,
+): Promise<boolean> {
+  const rows = await db
+    .selectFrom('statement_lines')
+    .select(['payer_inn'])
+    .where('organization_id', '=', organizationId)
+    .where('doc_date', '=', l.date)
+    .where('number', '=', l.number.trim().slice(0, 64))
+    .where('amount', '=', l.amount)
+    .where('source', '<>', source)
+    .execute();
+  return rows.some((r) => !r.payer_inn || !l.payer.inn || r.payer_inn === l.payer.inn);
+}
