@@ -186,4 +186,63 @@ describe.each(['ut11', 'unf'] as const)('bank receipts the accountant imported i
       await db.selectFrom('statement_lines').select('id').where('source', '=', 'onec').where('match_state', '=', 'review').execute(),
     ).toEqual([]);
   });
+
+  test('the accountant’s import not posted yet: nothing is written until it is posted, then it is adopted', async () => {
+    const { inBase, payment, invoice, date } = await invoiceOrder('U');
+    const imported = await importStatementIn1C(h.onec!, {
+      number: '7003',
+      date,
+      amount: 3500,
+      payer: buyer,
+      purpose: `Оплата по счету ${invoice}`,
+      orderRef: String(inBase.Ref_Key),
+      posted: false,
+    });
+    const before = bankDocs().length;
+    const upload = await fetch(`${h.url}/api/v1/admin/statements`, {
+      method: 'POST',
+      headers: { ...ADMIN_AUTH, 'content-type': 'application/octet-stream' },
+      body: statement({ number: '7003', date, amount: '3500.00', purpose: `Оплата по счету ${invoice} от ${ru(date)}` }),
+    });
+    expect(await upload.json()).toMatchObject({ paid: 1 });
+    const failed = await eventually(async () => {
+      const p = await paymentOf(payment.id);
+      return p.onec?.status === 'failed' && p;
+    }, 10_000);
+    expect(failed.onec.error).toContain('непроведённый документ');
+    expect(failed.onec.error).toContain('7003');
+    expect(bankDocs().length).toBe(before);
+
+    h.onec!.store.post(BANK_DOC[configuration], imported.ref);
+    const dead = (await h.call('GET', '/api/v1/admin/jobs?status=dead', undefined, ADMIN_AUTH)).body.items.find(
+      (j: any) => j.payload?.paymentId === payment.id,
+    );
+    expect(dead).toBeDefined();
+    expect((await h.call('POST', `/api/v1/admin/jobs/${dead.id}/retry`, undefined, ADMIN_AUTH)).status).toBe(200);
+    await eventually(async () => (await paymentOf(payment.id)).onec?.status === 'delivered', 10_000);
+    expect((await paymentOf(payment.id)).onec.document).toBe(imported.ref);
+    expect(bankDocs().length).toBe(before);
+  });
+
+  test('the same number, date and amount from another payer is not this payment: the gateway writes its own', async () => {
+    const { payment, invoice, date } = await invoiceOrder('P');
+    const other = await importStatementIn1C(h.onec!, {
+      number: '8004',
+      date,
+      amount: 3500,
+      payer: { inn: '7736207543', kpp: '773601001', name: 'ООО «Другая»' },
+      purpose: 'Оплата по договору 5',
+    });
+    const before = bankDocs().length;
+    const upload = await fetch(`${h.url}/api/v1/admin/statements`, {
+      method: 'POST',
+      headers: { ...ADMIN_AUTH, 'content-type': 'application/octet-stream' },
+      body: statement({ number: '8004', date, amount: '3500.00', purpose: `Оплата по счету ${invoice} от ${ru(date)}` }),
+    });
+    expect(await upload.json()).toMatchObject({ paid: 1 });
+    await eventually(async () => (await paymentOf(payment.id)).onec?.status === 'delivered', 10_000);
+    const doc = (await paymentOf(payment.id)).onec.document;
+    expect(doc).not.toBe(other.ref);
+    expect(bankDocs().length).toBe(before + 1);
+  });
 });
