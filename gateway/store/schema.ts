@@ -408,6 +408,8 @@ export interface StatementLinesTable {
   /** A line read from 1C's own bank documents: the document (Ref_Key) and its number in 1C. */
   onec_ref?: string | null;
   onec_number?: string | null;
+  /** When its shares were applied to their invoices; null while matched and not applied yet. */
+  applied_at: string | null;
   created_at: string;
   updated_at: string;
 }

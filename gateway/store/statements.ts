@@ -39,6 +39,7 @@ export function newStatementLineRow(organizationId: string, source: string, l: S
     allocations: null,
     advance: 0,
     flags: null,
+    applied_at: null,
     created_at: now,
     updated_at: now,
   };
@@ -216,4 +217,25 @@ export async function sameLineFromElsewhere(
     .where('source', '<>', source)
     .execute();
   return rows.some((r) => !r.payer_inn || !l.payer.inn || r.payer_inn === l.payer.inn);
+}
+
+/** The organization's matched lines whose shares are not applied to their invoices yet, oldest first. */
+export async function linesToApply(db: Executor, organizationId: string): Promise<StatementLineRow[]> {
+  return db
+    .selectFrom('statement_lines')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('applied_at', 'is', null)
+    .where('match_state', 'in', ['matched', 'partial', 'overpaid'])
+    .orderBy('doc_date')
+    .orderBy('id')
+    .execute();
+}
+
+export async function markLineApplied(db: Executor, id: string, note?: string): Promise<void> {
+  await db
+    .updateTable('statement_lines')
+    .set({ applied_at: nowIso(), ...(note ? { match_note: note.slice(0, 1000) } : {}) })
+    .where('id', '=', id)
+    .execute();
 }

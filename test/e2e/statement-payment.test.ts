@@ -1,7 +1,9 @@
 import iconv from 'iconv-lite';
 import { ClientBankFileSource } from '../../connectors/client-bank/source';
 import { UIP_PREFIX, uipOf } from '../../gateway/domain/uip';
-import { matchAndApply } from '../../gateway/flows/statements/apply';
+import { applyMatchedLines, invoicesToMatch, matchAndApply } from '../../gateway/flows/statements/apply';
+import { matchStoredLines } from '../../gateway/flows/statements/match';
+import { alerts } from '../helpers/fiscal';
 import { ingestStatement } from '../../gateway/flows/statements/ingest';
 import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 
@@ -258,6 +260,30 @@ describe('the review list of bank lines', () => {
     expect(closed.body.match).toMatchObject({ state: 'resolved', note: 'возврат займа, не оплата' });
     expect((await inReview()).map((l) => l.id)).not.toContain(other.id);
   });
+  test('a line matched to an invoice that was cancelled before it was applied: nothing paid, its money the buyer’s advance, support alerted', async () => {
+    const c = await invoiceFor('rc');
+    const file = statement({
+      number: '4050',
+      date: ru(c.date),
+      amount: '3500.00',
+      purpose: `Оплата по счету ${c.number}`,
+      payerInn: buyer.inn,
+    });
+    await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(file));
+    await matchStoredLines(h.gateway.deps, 'main', await invoicesToMatch(h.gateway.deps, 'main'));
+    await h.gateway.store.db.updateTable('payments').set({ status: 'cancelled' }).where('id', '=', c.payment.id).execute();
+
+    expect(await applyMatchedLines(h.gateway.deps, 'main')).toEqual({ paid: [], parts: [] });
+    expect((await h.call('GET', `/api/v1/orders/${c.order.id}`, undefined, SITE_AUTH)).body.paidAmount).toBe(0);
+    const [line] = (await h.call('GET', '/api/v1/admin/statement-lines?state=all', undefined, ADMIN_AUTH)).body.items.filter(
+      (l: { number: string }) => l.number === '4050',
+    );
+    expect(line.match.note.replace(/\s/g, ' ')).toBe(`счёт № ${c.number} уже не к оплате (cancelled): 3 500,00 ₽ — аванс покупателя`);
+    expect((await alerts(h)).filter((a) => a.key === `statement-overpaid:main:${line.id}`)).toHaveLength(1);
+    // applied once: another run neither pays nor alerts again
+    await applyMatchedLines(h.gateway.deps, 'main');
+    expect((await alerts(h)).filter((a) => a.key === `statement-overpaid:main:${line.id}`)).toHaveLength(1);
+  });
 });
 
 describe('an invoice paid by bank transfer, into УТ 11.5', () => {
@@ -391,7 +417,11 @@ describe('an invoice paid by bank transfer, into УТ 11.5', () => {
 
     await eventually(async () => {
       const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key);
-      expect(docs.map((d) => d.amount).sort()).toEqual([1000, 2500]);
+      // created, then posted
+      expect(docs.map((d) => [d.amount, d.posted]).sort()).toEqual([
+        [1000, true],
+        [2500, true],
+      ]);
       return true;
     });
     const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key);

@@ -2,6 +2,7 @@ import type { ScheduleDefinition } from '../../jobs/types';
 import type { Feature, FlowDeps } from '../deps';
 import { matchAndApply } from './apply';
 import { onecStatementSchedule } from './from-onec';
+import { statementPollSchedule } from './poll';
 
 /**
  * Every minute, each organization that issues invoices matches the statement lines stored since (a
@@ -20,5 +21,13 @@ function matchSchedule(d: FlowDeps): ScheduleDefinition | null {
   };
 }
 
-/** Bank statements (files, the bank, 1C's own bank receipts): incoming lines matched to invoices, and the invoices they pay. */
-export const statementsFeature: Feature = { name: 'statements', jobs: [], schedules: (d) => [matchSchedule(d), onecStatementSchedule(d)] };
+/**
+ * Bank statements: incoming lines matched to invoices, and the invoices they pay; the organizations
+ * with a statement API read it on their own schedule (`statements.poll`), those whose accountant
+ * imports the statements into 1C read 1C's bank receipts (`statements.onec`).
+ */
+export const statementsFeature: Feature = {
+  name: 'statements',
+  jobs: [],
+  schedules: (d) => [matchSchedule(d), statementPollSchedule(d), onecStatementSchedule(d)],
+};
