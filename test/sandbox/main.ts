@@ -59,6 +59,8 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
   onec.seedCustomerOrder({ number: '1002', total: 3500, paymentForm: 'Безналичная' });
   // a company's order, paid by invoice and bank transfer
   onec.seedCustomerOrder({ number: '1003', total: 3500, paymentForm: 'Безналичная' });
+  // another company's order: its payment arrives as the accountant's statement import into 1C
+  onec.seedCustomerOrder({ number: '1004', total: 3500, paymentForm: 'Безналичная' });
   onec.seedCustomerOrder({
     number: 'ЗК-0000001',
     total: 1990,
@@ -82,6 +84,8 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     overrides: (raw) => {
       if (opts.quiet) raw.log.level = 'warn';
       raw.organizations[0].onec = onecOrgConfig(onec, { configuration: 'ut11', pull: true, pullEverySeconds: 10 });
+      // the accountant may import the statement into 1C too: its bank receipts are read as a statement
+      if (raw.organizations[0].payments.invoice) raw.organizations[0].payments.invoice.statementsFrom1C = { everySeconds: 10 };
     },
   });
   // the effective configuration, for the CLI's commands against the sandbox (`onec check --config …`)
@@ -138,6 +142,7 @@ export async function main(args: string[]): Promise<void> {
       `  bank account      ${SANDBOX.bank.account} at ${SANDBOX.bank.name} (БИК ${SANDBOX.bank.bic}): invoices ask to pay into it; its statement is read every 2 s from ${sandbox.tbank.operationsUrl}api/v1/statement`,
       `  pay an invoice    POST ${u}/sandbox/bank/transfers {"amount":350000,"purpose":"Оплата по счету № <number> от <dd.mm.yyyy>","payerInn":"7701234560","payerName":"ООО «Вектор»","payerAccount":"40702810600000000777"}`,
       `  bank statement    GET ${u}/sandbox/bank/statement  (order 1003 is in 1C for a company's invoice)`,
+      `  import into 1C    POST ${u}/sandbox/onec/bank-receipts {"number":"512","amount":350000,"purpose":"Оплата по счету № <number> от <dd.mm.yyyy>","payerInn":"7701234560","payerName":"ООО «Вектор»","orderNumber":"1004"}  (the accountant's statement import; 1C's bank receipts are read every 10 s)`,
       '',
       ...(args.includes('--quiet') ? [] : ['Logs follow (JSON). Ctrl+C stops.', '']),
     ].join('\n') + '\n',
