@@ -2,7 +2,8 @@ import iconv from 'iconv-lite';
 import { readOneCStatement } from '../../gateway/flows/statements/from-onec';
 import { importStatementIn1C } from '../emulators/onec/accountant';
 import type { Configuration } from '../emulators/onec/metadata';
-import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Backend, type Harness } from '../helpers/harness';
+import { describeWith } from '../helpers/services';
 
 /**
  * The accountant imports the bank statements into 1C. The gateway reads 1C's bank receipts as a
@@ -55,12 +56,13 @@ const BANK_DOC: Record<Configuration, string> = {
   unf: 'Document_ПоступлениеНаСчет',
 };
 
-describe.each(['ut11', 'unf'] as const)('bank receipts the accountant imported into 1C (%s)', (configuration) => {
+function accountantSuite(configuration: 'ut11' | 'unf', db: Backend = 'sqlite'): void {
   let h: Harness;
   let site: Awaited<ReturnType<typeof receiver>>;
   beforeAll(async () => {
     site = await receiver();
     h = await startHarness({
+      db,
       onec: { configuration },
       siteWebhook: { url: site.url, secret: 'site-webhook-secret-1' },
       overrides: (raw) => {
@@ -245,4 +247,9 @@ describe.each(['ut11', 'unf'] as const)('bank receipts the accountant imported i
     expect(doc).not.toBe(other.ref);
     expect(bankDocs().length).toBe(before + 1);
   });
-});
+}
+
+describe.each(['ut11', 'unf'] as const)('bank receipts the accountant imported into 1C (%s)', (configuration) =>
+  accountantSuite(configuration),
+);
+describeWith('postgres', 'bank receipts the accountant imported into УТ 11.5, on PostgreSQL', () => accountantSuite('ut11', 'postgres'));
