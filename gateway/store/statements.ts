@@ -239,3 +239,20 @@ export async function markLineApplied(db: Executor, id: string, note?: string): 
     .where('id', '=', id)
     .execute();
 }
+
+/** The organization's lines read from 1C's own bank receipts with payment order dates in [from, to]: what a file or the bank gives again. */
+export async function onecLinesBetween(
+  db: Executor,
+  organizationId: string,
+  from: string,
+  to: string,
+): Promise<Pick<StatementLineRow, 'doc_date' | 'number' | 'amount' | 'payer_inn'>[]> {
+  return db
+    .selectFrom('statement_lines')
+    .select(['doc_date', 'number', 'amount', 'payer_inn'])
+    .where('organization_id', '=', organizationId)
+    .where('source', '=', 'onec')
+    .where('doc_date', '>=', from)
+    .where('doc_date', '<=', to)
+    .execute();
+}

@@ -189,6 +189,35 @@ function accountantSuite(configuration: 'ut11' | 'unf', db: Backend = 'sqlite'):
     ).toEqual([]);
   });
 
+  test('read from 1C first, the same payment order in a statement file afterwards is not stored again (no review)', async () => {
+    const { inBase, payment, invoice, date } = await invoiceOrder('R');
+    await importStatementIn1C(h.onec!, {
+      number: '9105',
+      date,
+      amount: 3500,
+      payer: buyer,
+      purpose: `Оплата по счету ${invoice}`,
+      orderRef: String(inBase.Ref_Key),
+    });
+    expect(await readOneCStatement(h.gateway.deps, 'main')).toMatchObject({ stored: 1, paid: 1 });
+    const before = bankDocs().length;
+    const upload = await fetch(`${h.url}/api/v1/admin/statements`, {
+      method: 'POST',
+      headers: { ...ADMIN_AUTH, 'content-type': 'application/octet-stream' },
+      body: statement({ number: '9105', date, amount: '3500.00', purpose: `Оплата по счету ${invoice} от ${ru(date)}` }),
+    });
+    expect(await upload.json()).toMatchObject({ seen: 1, stored: 0, paid: 0 });
+    expect((await paymentOf(payment.id)).status).toBe('paid');
+    const lines = await h.gateway.store.db
+      .selectFrom('statement_lines')
+      .select(['source', 'match_state'])
+      .where('number', '=', '9105')
+      .execute();
+    expect(lines).toEqual([{ source: 'onec', match_state: 'matched' }]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bankDocs().length).toBe(before);
+  });
+
   test('the accountant’s import not posted yet: nothing is written until it is posted, then it is adopted', async () => {
     const { inBase, payment, invoice, date } = await invoiceOrder('U');
     const imported = await importStatementIn1C(h.onec!, {
