@@ -178,12 +178,14 @@ export class ODataSink implements OneCSink {
       ]
         .filter(Boolean)
         .join(' and '),
-      select: ['Ref_Key', 'Number', 'Posted', inc.counterparty],
+      select: [...new Set(['Ref_Key', 'Number', 'Posted', inc.counterparty, spec.marker])],
       top: 20,
     });
     const inn = doc.customer.inn?.trim();
     const candidates: ODataObject[] = [];
     for (const d of found) {
+      // the gateway's own receipt of another share of the same transfer is not the accountant's import
+      if (writtenByGateway(String(d[spec.marker] ?? ''), spec.markerLength)) continue;
       if (inn) {
         const payerInn = await this.counterpartyInn(String(d[inc.counterparty] ?? ''));
         if (payerInn && payerInn !== inn) continue;
@@ -447,4 +449,13 @@ export function markerIdOf(value: string, maxLength: number): string | null {
   const hex = Buffer.from(v, 'base64url').toString('hex');
   if (hex.length !== bytes * 2) return null;
   return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].filter(Boolean).join('-');
+}
+
+/**
+ * Whether a marker field holds a gateway's id: the gateway's ids are time-ordered UUIDs (version 7),
+ * where 1C fills the field with its own new UUIDs (version 4) on documents written in the base.
+ */
+export function writtenByGateway(value: string, maxLength: number): boolean {
+  const id = markerIdOf(value, maxLength);
+  return id !== null && /^[0-9a-f]{8}-[0-9a-f]{4}-7/.test(id);
 }

@@ -196,27 +196,20 @@ export async function onecDocumentOfLine(db: Executor, lineId: string): Promise<
   return r?.onec_ref ? { ref: r.onec_ref, number: r.onec_number ?? null } : null;
 }
 
-/**
- * Whether the organization already has this payment order as a line from another source (the same
- * statement read from a file or the bank as well as from 1C): the same date, number and amount, and
- * the payer's ИНН where both know it.
- */
-export async function sameLineFromElsewhere(
+/** The organization's lines with payment order dates in [from, to]: what a new read is checked against. */
+export async function statementLinesBetween(
   db: Executor,
   organizationId: string,
-  source: string,
-  l: Pick<StatementLine, 'date' | 'number' | 'amount' | 'payer'>,
-): Promise<boolean> {
-  const rows = await db
+  from: string,
+  to: string,
+): Promise<Pick<StatementLineRow, 'source' | 'line_key' | 'doc_date' | 'number' | 'amount' | 'payer_inn'>[]> {
+  return db
     .selectFrom('statement_lines')
-    .select(['payer_inn'])
+    .select(['source', 'line_key', 'doc_date', 'number', 'amount', 'payer_inn'])
     .where('organization_id', '=', organizationId)
-    .where('doc_date', '=', l.date)
-    .where('number', '=', l.number.trim().slice(0, 64))
-    .where('amount', '=', l.amount)
-    .where('source', '<>', source)
+    .where('doc_date', '>=', from)
+    .where('doc_date', '<=', to)
     .execute();
-  return rows.some((r) => !r.payer_inn || !l.payer.inn || r.payer_inn === l.payer.inn);
 }
 
 /** The organization's matched lines whose shares are not applied to their invoices yet, oldest first. */

@@ -1,5 +1,8 @@
 import iconv from 'iconv-lite';
+import type { ODataSink } from '../../connectors/onec-odata/sink';
+import { newId } from '../../gateway/domain/ids';
 import { readOneCStatement } from '../../gateway/flows/statements/from-onec';
+import type { OneCPaymentDoc } from '../../gateway/ports';
 import { importStatementIn1C } from '../emulators/onec/accountant';
 import type { Configuration } from '../emulators/onec/metadata';
 import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Backend, type Harness } from '../helpers/harness';
@@ -216,6 +219,69 @@ function accountantSuite(configuration: 'ut11' | 'unf', db: Backend = 'sqlite'):
     expect(lines).toEqual([{ source: 'onec', match_state: 'matched' }]);
     await new Promise((r) => setTimeout(r, 300));
     expect(bankDocs().length).toBe(before);
+  });
+
+  test('one transfer for two invoices of the same amount: each gets a receipt of its own, neither adopts the other’s', async () => {
+    // the orders' counterparty in 1C is the payer itself: its ИНН does not tell the two receipts apart
+    const counterpartyRef = String(
+      h.onec!.seed('Catalog_Контрагенты', {
+        Description: buyer.name,
+        ИНН: buyer.inn,
+        КПП: buyer.kpp,
+        ...(configuration === 'unf' ? {} : { Партнер_Key: h.onec!.refs.partner }),
+      }).Ref_Key,
+    );
+    const make = async (tag: string) => {
+      const number = `${tag}-${Math.floor(Math.random() * 1e6)}`;
+      const inBase = h.onec!.seedCustomerOrder({ number, total: 1750, counterpartyRef });
+      const body = orderBody({
+        number,
+        customer: buyer,
+        items: [{ sku: 'kettle-01', name: 'Чайник электрический', quantity: 1, price: 175000, amount: 175000, vat: 'vat22' }],
+        total: 175000,
+      });
+      const order = (await h.call('POST', '/api/v1/orders', body, SITE_AUTH)).body;
+      const payment = (
+        await h.call(
+          'POST',
+          `/api/v1/orders/${order.id}/payments`,
+          { method: 'invoice' },
+          { ...SITE_AUTH, 'idempotency-key': `t-${order.id}` },
+        )
+      ).body;
+      return { inBase, payment };
+    };
+    const a = await make('TA');
+    const b = await make('TB');
+    const date = a.payment.action.date as string;
+    const before = bankDocs().length;
+    const upload = await fetch(`${h.url}/api/v1/admin/statements`, {
+      method: 'POST',
+      headers: { ...ADMIN_AUTH, 'content-type': 'application/octet-stream' },
+      body: statement({
+        number: '9300',
+        date,
+        amount: '3500.00',
+        purpose: `Оплата по счетам № ${a.payment.action.number} и № ${b.payment.action.number} от ${ru(date)}`,
+      }),
+    });
+    expect(await upload.json()).toMatchObject({ matched: 1, paid: 2 });
+    for (const p of [a, b]) await eventually(async () => (await paymentOf(p.payment.id)).onec?.status === 'delivered', 10_000);
+    const docs = [(await paymentOf(a.payment.id)).onec.document, (await paymentOf(b.payment.id)).onec.document];
+    expect(new Set(docs).size).toBe(2);
+    expect(bankDocs().length).toBe(before + 2);
+    // a third share of the same payment order delivered later: the gateway's own receipts are no accountant's import
+    const sink = h.gateway.deps.onec.sink('main') as unknown as ODataSink;
+    const later = {
+      kind: 'payment',
+      method: 'invoice',
+      marker: newId(),
+      amount: 175000,
+      providerRef: '9300',
+      bankDate: date,
+      customer: buyer,
+    } as unknown as OneCPaymentDoc;
+    expect(await sink.findImported(later, sink.spec(later))).toBeNull();
   });
 
   test('the accountant’s import not posted yet: nothing is written until it is posted, then it is adopted', async () => {

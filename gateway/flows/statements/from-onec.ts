@@ -2,7 +2,13 @@ import type { ScheduleDefinition } from '../../jobs/types';
 import type { StatementLine } from '../../ports';
 import type { StatementLinesTable } from '../../store/schema';
 import { documentsWrittenByGateway } from '../../store/payments';
-import { insertStatementLines, newStatementLineRow, sameLineFromElsewhere, setStatementLinesOnec } from '../../store/statements';
+import {
+  insertStatementLines,
+  newStatementLineRow,
+  setStatementLinesOnec,
+  statementLineKey,
+  statementLinesBetween,
+} from '../../store/statements';
 import { getSyncState, setSyncState } from '../../store/sync-state';
 import type { FlowDeps } from '../deps';
 import { matchAndApply } from './apply';
@@ -32,15 +38,29 @@ export async function readOneCStatement(d: FlowDeps, organizationId: string): Pr
   if (!source) return null;
   const cursor = (await getSyncState(d.store.db, cursorKey(organizationId))) ?? null;
   const batch = await source.incomingSince(cursor);
+  // what is stored already (this read overlaps the last) is left out first: the checks below ask the store per document
+  const dates = batch.lines.map((l) => l.date).sort();
+  const known = dates.length ? await statementLinesBetween(d.store.db, organizationId, dates[0], dates[dates.length - 1]) : [];
+  const keys = new Set(known.map((k) => k.line_key));
+  const unseen = batch.lines.filter((l) => !keys.has(statementLineKey(l)));
   const own = await documentsWrittenByGateway(
     d.store.db,
     organizationId,
-    batch.lines.flatMap((l) => (l.onec ? [{ ref: l.onec.ref, markerId: l.onec.markerId }] : [])),
+    unseen.flatMap((l) => (l.onec ? [{ ref: l.onec.ref, markerId: l.onec.markerId }] : [])),
   );
   const fresh: { row: StatementLinesTable; onec: StatementLine['onec'] }[] = [];
-  for (const l of batch.lines) {
+  for (const l of unseen) {
     if (l.onec && own.has(l.onec.ref.toLowerCase())) continue;
-    if (await sameLineFromElsewhere(d.store.db, organizationId, source.name, l)) continue;
+    // the same payment order from a file or the bank: its invoice is paid from that line already
+    const elsewhere = known.some(
+      (k) =>
+        k.source !== source.name &&
+        k.doc_date === l.date &&
+        k.number === l.number.trim().slice(0, 64) &&
+        k.amount === l.amount &&
+        (!k.payer_inn || !l.payer.inn || k.payer_inn === l.payer.inn),
+    );
+    if (elsewhere) continue;
     fresh.push({ row: newStatementLineRow(organizationId, source.name, l), onec: l.onec });
   }
   const stored = await d.store.db.transaction().execute(async (trx) => {

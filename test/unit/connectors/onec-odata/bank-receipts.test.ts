@@ -1,7 +1,7 @@
 import { OneCBankReceiptSource } from '../../../../connectors/onec-odata/bank-receipts';
 import type { ODataClient, Query } from '../../../../connectors/onec-odata/client';
 import { loadMapping } from '../../../../connectors/onec-odata/mapping';
-import { markerIdOf, markerValue } from '../../../../connectors/onec-odata/sink';
+import { markerIdOf, markerValue, writtenByGateway } from '../../../../connectors/onec-odata/sink';
 import { newId } from '../../../../gateway/domain/ids';
 
 const PAYER = '11111111-2222-4333-8444-555555555555';
@@ -149,4 +149,12 @@ describe("1C's bank receipts as a statement source", () => {
     expect(markerIdOf('512', 20)).toBeNull();
     expect(markerIdOf('', 36)).toBeNull();
   });
+});
+
+test('writtenByGateway: the gateway’s ids (UUID v7) in a marker field, whole or as bytes; 1C’s own UUIDs (v4) and numbers are not', () => {
+  const id = newId();
+  expect(writtenByGateway(markerValue(id, 36), 36)).toBe(true);
+  expect(writtenByGateway(markerValue(id, 20), 20)).toBe(true);
+  expect(writtenByGateway('0b6f1a52-3c1e-4c8e-9a55-6e9f8d7c6b5a', 36)).toBe(false);
+  expect(writtenByGateway('512', 20)).toBe(false);
 });
