@@ -37,14 +37,12 @@ async function withoutLinesFrom1C(d: Pick<FlowDeps, 'store'>, organizationId: st
   const dates = lines.map((l) => l.date).sort();
   const known = await onecLinesBetween(d.store.db, organizationId, dates[0], dates[dates.length - 1]);
   if (known.length === 0) return lines;
-  return lines.filter(
-    (l) =>
-      !known.some(
-        (k) =>
-          k.doc_date === l.date &&
-          k.number === l.number.trim().slice(0, 64) &&
-          k.amount === l.amount &&
-          (!k.payer_inn || !l.payer.inn || k.payer_inn === l.payer.inn),
-      ),
-  );
+  const key = (date: string, number: string, amount: number) => `${date}|${number}|${amount}`;
+  const inns = new Map<string, (string | null)[]>();
+  for (const k of known)
+    inns.set(key(k.doc_date, k.number, k.amount), [...(inns.get(key(k.doc_date, k.number, k.amount)) ?? []), k.payer_inn]);
+  return lines.filter((l) => {
+    const payers = inns.get(key(l.date, l.number.trim().slice(0, 64), l.amount));
+    return !payers?.some((inn) => !inn || !l.payer.inn || inn === l.payer.inn);
+  });
 }
