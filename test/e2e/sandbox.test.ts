@@ -250,6 +250,13 @@ describe('npm run sandbox', () => {
     const onec = (await (await fetch(`${base}/sandbox/onec`)).json()) as any;
     const ref = onec.orders.find((o: any) => o.number === '1005').ref;
     expect(onec.payments.filter((p: any) => p.settles?.orderRef === ref).map((p: any) => p.ref)).toEqual([imported.body.ref]);
+    await siteHeard(payment.body.id);
+    // the payment's 1C document is the accountant's; nothing else is written later either
+    expect((await (await fetch(`${base}/api/v1/payments/${payment.body.id}`, { headers: site })).json()) as any).toMatchObject({
+      onec: { status: 'delivered', document: imported.body.ref },
+    });
+    const again = (await (await fetch(`${base}/sandbox/onec`)).json()) as any;
+    expect(again.payments.filter((p: any) => p.settles?.orderRef === ref)).toHaveLength(1);
   }, 40_000);
 
   test('B2B through a statement file: the accountant uploads the bank’s 1CClientBankExchange → paid, one bank receipt in 1C, the site told', async () => {
