@@ -4,6 +4,8 @@ import type Koa from 'koa';
 import { ODataClient } from '../connectors/onec-odata/client';
 import type { DocumentKind } from '../connectors/onec-odata/check';
 import { loadMapping, mappingFile } from '../connectors/onec-odata/mapping';
+import { ODataContractSource } from '../connectors/onec-odata/contracts';
+import { ODataInvoiceSource } from '../connectors/onec-odata/invoices';
 import { ODataOrderSource } from '../connectors/onec-odata/orders';
 import { ODataSink } from '../connectors/onec-odata/sink';
 import { HttpSink } from '../connectors/onec-http/sink';
@@ -40,7 +42,17 @@ import { JobQueue } from './jobs/queue';
 import type { JobRunner } from './jobs/types';
 import { createLogger, type Logger } from './log';
 import { Semaphore } from './limiter';
-import type { AcquiringProvider, FiscalRegister, Notifier, OneCOrderSource, OneCSink, ProviderName, SiteNotifier } from './ports';
+import type {
+  AcquiringProvider,
+  FiscalRegister,
+  Notifier,
+  OneCContractSource,
+  OneCInvoiceSource,
+  OneCOrderSource,
+  OneCSink,
+  ProviderName,
+  SiteNotifier,
+} from './ports';
 import { openStore, type Store } from './store/db';
 import { countJobsByStatus } from './store/jobs';
 import { migrateToLatest } from './store/migrations';
@@ -125,6 +137,8 @@ export function buildOneC(config: GatewayConfig): OneCBases {
   }
   const sinks = new Map<string, OneCSink>();
   const sources = new Map<string, OneCOrderSource>();
+  const invoiceSources = new Map<string, OneCInvoiceSource>();
+  const contractSources = new Map<string, OneCContractSource>();
   for (const org of config.organizations) {
     const c = org.onec;
     if (c.transport === 'none') continue;
@@ -134,7 +148,10 @@ export function buildOneC(config: GatewayConfig): OneCBases {
       const client = new ODataClient({ baseUrl: c.baseUrl!, ...auth }, limiter);
       const mapping = loadMapping(c.mapping);
       sinks.set(org.id, new ODataSink(client, mapping, c.refs, { mappingFile: mappingFile(c.mapping), documents: documentsOf(org) }));
-      sources.set(org.id, new ODataOrderSource(client, mapping));
+      const orders = new ODataOrderSource(client, mapping);
+      sources.set(org.id, orders);
+      if (mapping.invoiceSource) invoiceSources.set(org.id, new ODataInvoiceSource(client, mapping, orders));
+      if (mapping.contract) contractSources.set(org.id, new ODataContractSource(client, mapping));
     } else if (c.transport === 'soap') {
       // the soap package is big: loaded only for the organizations that use it
       const { SoapSink } = require('../connectors/onec-soap/sink') as typeof import('../connectors/onec-soap/sink');
@@ -149,7 +166,7 @@ export function buildOneC(config: GatewayConfig): OneCBases {
       sinks.set(org.id, new HttpSink({ baseUrl: c.baseUrl!, path: c.httpPath, ...auth }, limiter));
     }
   }
-  return new OneCBases(sinks, sources);
+  return new OneCBases(sinks, sources, invoiceSources, contractSources);
 }
 
 /** Each organization's cash registers and receipt rules (organizations[].fiscal). */

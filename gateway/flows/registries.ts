@@ -2,7 +2,15 @@ import type { OrganizationConfig } from '../config';
 import type { RegisterConfig } from '../config/fiscal';
 import type { ReceiptRules } from '../domain/receipt-rules';
 import { Semaphore } from '../limiter';
-import type { AcquiringProvider, FiscalRegister, OneCOrderSource, OneCSink, ProviderName } from '../ports';
+import type {
+  AcquiringProvider,
+  FiscalRegister,
+  OneCContractSource,
+  OneCInvoiceSource,
+  OneCOrderSource,
+  OneCSink,
+  ProviderName,
+} from '../ports';
 
 /**
  * The outside systems each organization is connected to, built from the configuration in main.ts:
@@ -24,12 +32,22 @@ export class OneCBases {
   constructor(
     private readonly sinks: Map<string, OneCSink>,
     private readonly sources: Map<string, OneCOrderSource>,
+    private readonly invoiceSources: Map<string, OneCInvoiceSource> = new Map(),
+    private readonly contractSources: Map<string, OneCContractSource> = new Map(),
   ) {}
   sink(organizationId: string): OneCSink | undefined {
     return this.sinks.get(organizationId);
   }
   source(organizationId: string): OneCOrderSource | undefined {
     return this.sources.get(organizationId);
+  }
+  /** Where the organization's 1C invoices are read (OData, a mapping with invoiceSource). */
+  invoices(organizationId: string): OneCInvoiceSource | undefined {
+    return this.invoiceSources.get(organizationId);
+  }
+  /** Where the organization's buyers' contracts are read (OData, a mapping with contract). */
+  contracts(organizationId: string): OneCContractSource | undefined {
+    return this.contractSources.get(organizationId);
   }
   all(): [string, OneCSink][] {
     return [...this.sinks];
