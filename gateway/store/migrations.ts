@@ -478,6 +478,19 @@ const m0010: Migration = {
   },
 };
 
+/** Invoices a manager made in 1C: the 1C document each one is (how it is found again on the next pull). */
+const m0013: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema.alterTable('invoices').addColumn('onec_ref', t.ascii(36)).execute();
+    await db.schema.createIndex('invoices_onec_ref').on('invoices').columns(['organization_id', 'onec_ref']).execute();
+  },
+  async down(db) {
+    await db.schema.dropIndex('invoices_onec_ref').on('invoices').execute();
+    await db.schema.alterTable('invoices').dropColumn('onec_ref').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -490,6 +503,7 @@ export const migrations: Record<string, Migration> = {
   '0008_statement_lines': m0008,
   '0009_invoices': m0009,
   '0010_customers': m0010,
+  '0013_onec_invoices': m0013,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -68,6 +68,8 @@ export interface InvoicesTable {
   bank_number: string | null;
   bank_date: string | null;
   created_at: string;
+  /** The 1C invoice it is (a manager's СчетНаОплатуКлиенту / СчетНаОплату); null for the gateway's own. */
+  onec_ref?: string | null;
 }
 
 export interface InvoiceSeriesTable {

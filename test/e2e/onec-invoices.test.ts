@@ -1,0 +1,171 @@
+import iconv from 'iconv-lite';
+import { ClientBankFileSource } from '../../connectors/client-bank/source';
+import { pullInvoices } from '../../gateway/flows/onec/invoices';
+import { matchAndApply } from '../../gateway/flows/statements/apply';
+import { ingestStatement } from '../../gateway/flows/statements/ingest';
+import { OneCManager, type Buyer } from '../emulators/onec/manager';
+import type { Configuration } from '../emulators/onec/metadata';
+import { eventually, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+
+/**
+ * Invoices a manager makes in 1C (УТ СчетНаОплатуКлиенту, УНФ СчетНаОплату) are pulled, listed for the
+ * buyer's B2B cabinet with 1C's own number, printed, and paid by a bank statement line naming them (one
+ * bank document in 1C). A buyer's terms come from its 1C contract when the site gives none. An invoice
+ * annulled in 1C is not paid by a line naming it afterwards: the line goes to review.
+ */
+
+const BANK = { name: 'ПАО Сбербанк', bic: '044525225', account: '40702810938000000001', correspondentAccount: '30101810400000000225' };
+const ru = (d: string) => d.split('-').reverse().join('.');
+
+let statementNo = 700;
+
+/** A statement as a bank exports it for 1C (windows-1251): one incoming payment order. */
+function statement(p: { date: string; amount: string; purpose: string; payerInn: string; payerName: string }): Buffer {
+  const number = String(++statementNo);
+  const lines = [
+    '1CClientBankExchange',
+    'ВерсияФормата=1.03',
+    'Кодировка=Windows',
+    'Отправитель=СберБизнес',
+    'Получатель=1С:Предприятие',
+    `ДатаНачала=${p.date}`,
+    `ДатаКонца=${p.date}`,
+    `РасчСчет=${BANK.account}`,
+    'СекцияРасчСчет',
+    `ДатаНачала=${p.date}`,
+    `ДатаКонца=${p.date}`,
+    `РасчСчет=${BANK.account}`,
+    'НачальныйОстаток=0.00',
+    `ВсегоПоступило=${p.amount}`,
+    'ВсегоСписано=0.00',
+    `КонечныйОстаток=${p.amount}`,
+    'КонецРасчСчет',
+    'СекцияДокумент=Платежное поручение',
+    `Номер=${number}`,
+    `Дата=${p.date}`,
+    `Сумма=${p.amount}`,
+    'ПлательщикСчет=40702810100000000777',
+    `ДатаСписано=${p.date}`,
+    `Плательщик=ИНН ${p.payerInn} ${p.payerName}`,
+    `ПлательщикИНН=${p.payerInn}`,
+    `Плательщик1=${p.payerName}`,
+    'ПлательщикРасчСчет=40702810100000000777',
+    'ПлательщикБанк1=АО «Альфа-Банк»',
+    'ПлательщикБИК=044525593',
+    'ПлательщикКорсчет=30101810200000000593',
+    `ПолучательСчет=${BANK.account}`,
+    `ДатаПоступило=${p.date}`,
+    'Получатель=ИНН 7707083893 ООО «Ромашка»',
+    'ПолучательИНН=7707083893',
+    'ПолучательКПП=773601001',
+    'Получатель1=ООО «Ромашка»',
+    `ПолучательРасчСчет=${BANK.account}`,
+    'ПолучательБанк1=ПАО Сбербанк',
+    `ПолучательБИК=${BANK.bic}`,
+    `ПолучательКорсчет=${BANK.correspondentAccount}`,
+    'ВидОплаты=01',
+    'Очередность=5',
+    `НазначениеПлатежа=${p.purpose}`,
+    'КонецДокумента',
+    'КонецФайла',
+  ];
+  return iconv.encode(lines.join('\r\n') + '\r\n', 'win1251');
+}
+
+const BANK_DOC: Record<Configuration, string> = {
+  ut11: 'Document_ПоступлениеБезналичныхДенежныхСредств',
+  'ut11-legacy': 'Document_ПоступлениеБезналичныхДенежныхСредств',
+  unf: 'Document_ПоступлениеНаСчет',
+};
+
+describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (configuration) => {
+  let h: Harness;
+  let m: OneCManager;
+  beforeAll(async () => {
+    h = await startHarness({
+      onec: { configuration, pull: true },
+      overrides: (raw) => {
+        raw.exchange.bases = [];
+        raw.organizations[0].payments.invoice = { bank: BANK, prefix: 'СЧ-' };
+      },
+    });
+    m = new OneCManager(h.onec!);
+  });
+  afterAll(() => h?.close());
+
+  /** A manager's order for the buyer in 1C (posted), and the invoice for it. */
+  async function orderAndInvoice(buyer: Buyer, number: string, rubles: number, opts: { dueDate?: string; contract?: string } = {}) {
+    const contract = opts.contract ?? (configuration === 'unf' ? await m.contract(buyer, {}) : undefined);
+    const order = h.onec!.seedCustomerOrder({
+      number,
+      total: rubles,
+      counterpartyRef: buyer.counterparty,
+      partnerRef: buyer.partner,
+      ...(contract ? { contractRef: contract } : {}),
+      paymentForm: 'Безналичная',
+    });
+    const invoice = await m.invoice({ orderRef: String(order.Ref_Key), buyer, contract, amount: rubles, dueDate: opts.dueDate });
+    return { order, invoice };
+  }
+
+  const list = async (inn: string) => (await h.call('GET', `/api/v1/customers/${inn}/invoices`, undefined, SITE_AUTH)).body;
+
+  test('a manager’s invoice is pulled, listed with 1C’s number, printed, and paid by a statement line naming it: one bank document in 1C', async () => {
+    const inn = '7728168971';
+    const buyer = await m.buyer({ name: 'ООО «Вектор»', inn, kpp: '772801001' });
+    const { order, invoice } = await orderAndInvoice(buyer, 'ЗК-000201', 3500, { dueDate: '2026-12-20' });
+
+    expect(await pullInvoices(h.gateway.deps, 'main')).toEqual({ created: 1, updated: 0, annulled: 0 });
+    // the same invoice again changes nothing
+    expect(await pullInvoices(h.gateway.deps, 'main')).toEqual({ created: 0, updated: 0, annulled: 0 });
+
+    const body = await list(inn);
+    expect(body.invoices).toEqual([
+      expect.objectContaining({
+        number: invoice.Number,
+        date: String(invoice.Date).slice(0, 10),
+        amount: 350000,
+        paid: 0,
+        dueDate: '2026-12-20',
+        state: 'open',
+        source: 'onec',
+        orderNumber: 'ЗК-000201',
+      }),
+    ]);
+    const [listed] = body.invoices;
+    expect(listed.payUrl).toMatch(new RegExp(`^${h.url}/pay/`));
+    expect((await h.call('GET', `/api/v1/orders/${listed.orderId}`, undefined, SITE_AUTH)).body).toMatchObject({
+      source: 'onec',
+      onecRef: order.Ref_Key,
+      total: 350000,
+    });
+
+    const pdf = await fetch(listed.document);
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toMatch(/^application\/pdf/);
+    expect(
+      Buffer.from(await pdf.arrayBuffer())
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('%PDF-');
+
+    const date = String(invoice.Date).slice(0, 10);
+    const file = statement({
+      date: ru(date),
+      amount: '3500.00',
+      purpose: `Оплата по счету № ${invoice.Number} от ${ru(date)} за товар. В т.ч. НДС 22% - 631.15 руб.`,
+      payerInn: inn,
+      payerName: 'ООО «Вектор»',
+    });
+    expect(await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(file))).toMatchObject({ stored: 1 });
+    expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ lines: 1, matched: 1, review: 0, paid: 1 });
+
+    const delivered = async () => (await h.call('GET', `/api/v1/payments/${listed.paymentId}`, undefined, SITE_AUTH)).body.onec?.status;
+    await eventually(async () => (await delivered()) === 'delivered', 10_000);
+    const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === order.Ref_Key);
+    expect(docs).toEqual([expect.objectContaining({ entity: BANK_DOC[configuration], posted: true, amount: 3500 })]);
+    expect((await list(inn)).invoices).toEqual([
+      expect.objectContaining({ number: invoice.Number, state: 'paid', paid: 350000, payUrl: null }),
+    ]);
+  });
+});
