@@ -46,7 +46,16 @@ export type PaymentAction =
   | { type: 'redirect'; url: string }
   | { type: 'qr'; payload: string; image: string; expiresAt: string }
   /** dueDate null: payable `dueDaysAfterShipment` days after the goods are shipped (the date is not known yet). */
-  | { type: 'invoice'; number: string; date: string; dueDate: string | null; dueDaysAfterShipment?: number; document: string };
+  | {
+      type: 'invoice';
+      number: string;
+      date: string;
+      dueDate: string | null;
+      dueDaysAfterShipment?: number;
+      /** The УИП the payer puts in field 22 «Код», when the organization prints one. */
+      uip?: string;
+      document: string;
+    };
 
 /** What a provider hands back for the customer; the gateway draws QR images from the payload itself. */
 export type ProviderAction = { type: 'redirect'; url: string } | { type: 'qr'; payload: string; expiresAt: string };

@@ -178,7 +178,9 @@ export const invoiceListSchema = z
         date: z.string(),
         dueDate: z.string().nullable().meta({ description: 'null: a deferral counting from a shipment that has not happened' }),
         daysOverdue: z.number().int(),
-        amount: kopecks,
+        amount: kopecks.meta({ description: 'The invoice’s amount' }),
+        paid: kopecks.meta({ description: 'Paid so far by bank transfers (partial payments)' }),
+        left: kopecks.meta({ description: 'Still to pay' }),
         orderId: z.string(),
         orderNumber: z.string(),
         paymentId: z.string(),
@@ -251,6 +253,10 @@ export const actionSchema = z
         .nullable()
         .meta({ description: 'Pay by, YYYY-MM-DD; null while the deferral counts from a shipment that has not happened' }),
       dueDaysAfterShipment: z.number().int().optional().meta({ description: 'Deferred terms counted from shipment: days' }),
+      uip: z
+        .string()
+        .optional()
+        .meta({ description: 'The УИП for field 22 «Код» of the payment order (when the organization prints one)' }),
       document: z.string().meta({ description: 'The invoice document (the printed «Счёт на оплату»)' }),
     }),
   ])

@@ -53,6 +53,12 @@ const invoiceMethod = z.object({
   signatures: z.object({ head: z.string().optional(), headTitle: z.string().optional(), accountant: z.string().optional() }).optional(),
   /** The buyer is reminded this many days before an invoice is due (and on the day). */
   remindDaysBefore: z.number().int().min(0).max(30).default(3),
+  /**
+   * Each invoice carries a УИП for field 22 «Код» of the payment order (printed, in the QR, in the
+   * purpose), computed as 1C:Управление торговлей computes it for its invoices; a payer who copies it
+   * is matched by it first.
+   */
+  uip: z.boolean().default(false),
 });
 
 /** How paid payments reach the organization's 1C base, and how 1C reaches the gateway. */

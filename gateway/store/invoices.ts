@@ -1,6 +1,6 @@
 import type { Executor } from './db';
 import { insertIgnoreQuery } from './sql';
-import type { InvoicesTable } from './schema';
+import type { InvoicesTable, InvoiceTransfersTable } from './schema';
 
 /**
  * The next number of an organization's invoice series for a year (1, 2, …), taken inside the
@@ -74,4 +74,41 @@ export async function openInvoices(db: Executor, limit = 1000, afterId = ''): Pr
     shippedAt: shipped_at,
     amount: Number(payment_amount),
   }));
+}
+
+/**
+ * Records a statement line's share applied to an invoice; false when that line's share was applied
+ * before (the pair is the key), so a share is applied once however often matching runs.
+ */
+export async function recordTransfer(trx: Executor, row: InvoiceTransfersTable): Promise<boolean> {
+  const r = await trx.executeQuery(insertIgnoreQuery(trx, 'invoice_transfers', row, ['statement_line_id', 'invoice_id']).compile(trx));
+  return Number(r.numAffectedRows ?? 0n) > 0;
+}
+
+/** The bank transfer a payment of an invoice was made of. */
+export async function transferOfPayment(db: Executor, paymentId: string): Promise<InvoiceTransfersTable | undefined> {
+  return db.selectFrom('invoice_transfers').selectAll().where('payment_id', '=', paymentId).executeTakeFirst();
+}
+
+export async function invoiceTransfers(db: Executor, invoiceId: string): Promise<InvoiceTransfersTable[]> {
+  return db.selectFrom('invoice_transfers').selectAll().where('invoice_id', '=', invoiceId).orderBy('created_at').execute();
+}
+
+/** Adds a transfer's amount to what the invoice has been paid. */
+export async function addInvoicePaid(trx: Executor, invoiceId: string, amount: number): Promise<void> {
+  await trx
+    .updateTable('invoices')
+    .set((eb) => ({ paid: eb('paid', '+', amount) }))
+    .where('id', '=', invoiceId)
+    .execute();
+}
+
+export async function transferApplied(db: Executor, statementLineId: string, invoiceId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('invoice_transfers')
+    .select('payment_id')
+    .where('statement_line_id', '=', statementLineId)
+    .where('invoice_id', '=', invoiceId)
+    .executeTakeFirst();
+  return row !== undefined;
 }

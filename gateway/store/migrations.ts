@@ -478,6 +478,40 @@ const m0010: Migration = {
   },
 };
 
+/**
+ * Invoices paid in parts: what each invoice has been paid so far, its УИП (field 22 «Код» of the
+ * payment order, when the organization prints one), and each bank transfer applied to it — a statement
+ * line's share, once, with the payment it became (a part or the last of the invoice).
+ */
+const m0011: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema
+      .alterTable('invoices')
+      .addColumn('paid', t.money, (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.alterTable('invoices').addColumn('uip', t.ascii(25)).execute();
+    await db.schema
+      .createTable('invoice_transfers')
+      .addColumn('statement_line_id', t.id, (c) => c.notNull())
+      .addColumn('invoice_id', t.id, (c) => c.notNull().references('invoices.id'))
+      .addColumn('payment_id', t.id, (c) => c.notNull().references('payments.id'))
+      .addColumn('amount', t.money, (c) => c.notNull())
+      .addColumn('bank_number', t.str(32), (c) => c.notNull())
+      .addColumn('bank_date', t.ascii(10), (c) => c.notNull())
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addPrimaryKeyConstraint('invoice_transfers_pk', ['statement_line_id', 'invoice_id'])
+      .execute();
+    await db.schema.createIndex('invoice_transfers_payment_id').on('invoice_transfers').column('payment_id').execute();
+    await db.schema.createIndex('invoice_transfers_invoice_id').on('invoice_transfers').column('invoice_id').execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('invoice_transfers').execute();
+    await db.schema.alterTable('invoices').dropColumn('uip').execute();
+    await db.schema.alterTable('invoices').dropColumn('paid').execute();
+  },
+};
+
 /** Invoices a manager made in 1C: the 1C document each one is (how it is found again on the next pull). */
 const m0013: Migration = {
   async up(db) {
@@ -503,6 +537,7 @@ export const migrations: Record<string, Migration> = {
   '0008_statement_lines': m0008,
   '0009_invoices': m0009,
   '0010_customers': m0010,
+  '0011_invoice_transfers': m0011,
   '0013_onec_invoices': m0013,
 };
 

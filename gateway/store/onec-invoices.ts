@@ -29,16 +29,19 @@ export async function openOnecInvoiceRefs(
   return rows.map((r) => ({ id: r.id, ref: r.ref! }));
 }
 
-/** What 1C changed on an invoice still to be paid: its amount (the payment's too), due date, number. */
+/**
+ * What 1C changed on an invoice still to be paid: its amount, due date, number, УИП; its pending payment
+ * becomes what is left of the new amount after the transfers already applied.
+ */
 export async function updateOnecInvoice(
   trx: Executor,
-  invoice: Pick<InvoicesTable, 'id' | 'payment_id'>,
-  set: { amount: number; due_date: string | null; number: string; date: string },
+  invoice: Pick<InvoicesTable, 'id' | 'payment_id' | 'paid'>,
+  set: { amount: number; due_date: string | null; number: string; date: string; uip: string | null },
 ): Promise<void> {
   await trx.updateTable('invoices').set(set).where('id', '=', invoice.id).execute();
   await trx
     .updateTable('payments')
-    .set({ amount: set.amount, updated_at: nowIso() })
+    .set({ amount: set.amount - invoice.paid, updated_at: nowIso() })
     .where('id', '=', invoice.payment_id)
     .where('status', '=', 'pending')
     .execute();

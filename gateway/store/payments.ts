@@ -357,3 +357,18 @@ export async function waitingForOrder(db: Executor, limit: number): Promise<{ of
     .execute();
   return [...payments.map((p) => ({ of: 'payments' as const, id: p.id })), ...refunds.map((r) => ({ of: 'refunds' as const, id: r.id }))];
 }
+
+/**
+ * What is left to pay on a pending payment, from `from` to `to` kopecks: false when the payment is no
+ * longer pending or its amount moved meanwhile (another transfer applied first).
+ */
+export async function shrinkPendingPayment(db: Executor, id: string, from: number, to: number): Promise<boolean> {
+  const r = await db
+    .updateTable('payments')
+    .set({ amount: to, updated_at: nowIso() })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('amount', '=', from)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}

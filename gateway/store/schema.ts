@@ -23,6 +23,7 @@ export interface Database {
   receipts: ReceiptsTable;
   invoices: InvoicesTable;
   invoice_series: InvoiceSeriesTable;
+  invoice_transfers: InvoiceTransfersTable;
   customers: CustomersTable;
   statement_lines: StatementLinesTable;
 }
@@ -67,6 +68,24 @@ export interface InvoicesTable {
   /** The bank document (payment order) that paid it, from the statement: its number and date (YYYY-MM-DD). */
   bank_number: string | null;
   bank_date: string | null;
+  /** Paid so far, in kopecks: the transfers applied to it (the rest is due). */
+  paid: number;
+  /** The payment identifier (УИП) printed on it for field 22 «Код», when the organization prints one. */
+  uip: string | null;
+  created_at: string;
+  /** The 1C invoice it is (a manager's СчетНаОплатуКлиенту / СчетНаОплату); null for the gateway's own. */
+  onec_ref?: string | null;
+}
+
+/** A bank transfer applied to an invoice: one statement line's share, and the payment it made paid. */
+export interface InvoiceTransfersTable {
+  statement_line_id: string;
+  invoice_id: string;
+  payment_id: string;
+  amount: number;
+  /** The payment order: its number and date (YYYY-MM-DD), 1C's НомерВходящегоДокумента / ДатаВходящегоДокумента. */
+  bank_number: string;
+  bank_date: string;
   created_at: string;
   /** The 1C invoice it is (a manager's СчетНаОплатуКлиенту / СчетНаОплату); null for the gateway's own. */
   onec_ref?: string | null;

@@ -9,6 +9,10 @@ import yazl from 'yazl';
 import { readDocuments } from '../../connectors/commerceml/reader';
 import type { ImportedDocument } from '../../connectors/commerceml/types';
 import { ExchangeClient, ExchangeError } from '../../connectors/commerceml/exchange-client';
+import { matchAndApply } from '../../gateway/flows/statements/apply';
+import { ingestStatement } from '../../gateway/flows/statements/ingest';
+import type { Kopecks } from '../../gateway/domain/money';
+import type { StatementLine } from '../../gateway/ports';
 import { alerts } from '../helpers/fiscal';
 import { eventually, orderBody, SITE_AUTH, startHarness, type Harness, type HarnessOptions } from '../helpers/harness';
 import { SANDBOX } from '../sandbox/config';
@@ -470,6 +474,71 @@ describe('one writer of payments per 1C base', () => {
     expect(doc.requisites['Дата оплаты']).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
     expect(doc.requisites['Номер платежного документа']).toBeTruthy();
     expect(doc.payments).toHaveLength(1);
+  });
+
+  test('an invoice paid by bank transfer: «Заказ оплачен» only once paid in full, with the payment order’s number', async () => {
+    const h = await exchangeHarness(
+      { version: '2.09', encoding: 'utf-8' },
+      {
+        overrides: (raw) => {
+          raw.organizations[0].payments.invoice = {
+            bank: { name: 'ПАО Сбербанк', bic: '044525225', account: '40702810938000000001', correspondentAccount: '30101810400000000225' },
+          };
+        },
+      },
+    );
+    try {
+      const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001' };
+      const order = (await h.call('POST', '/api/v1/orders', orderBody({ customer: buyer }), SITE_AUTH)).body;
+      const invoice = (
+        await h.call(
+          'POST',
+          `/api/v1/orders/${order.id}/payments`,
+          { method: 'invoice' },
+          { ...SITE_AUTH, 'idempotency-key': `i-${order.id}` },
+        )
+      ).body.action;
+      const transfer = (number: string, amount: number): StatementLine => ({
+        account: '40702810938000000001',
+        direction: 'incoming',
+        kind: 'Платежное поручение',
+        number,
+        date: invoice.date,
+        amount: amount as Kopecks,
+        bankDate: invoice.date,
+        payer: { name: buyer.name, inn: buyer.inn, kpp: buyer.kpp, account: '40702810100000000777', bankBik: '044525593', bankName: null },
+        receiver: {
+          name: 'ООО «Ромашка»',
+          inn: '7707083893',
+          kpp: null,
+          account: '40702810938000000001',
+          bankBik: '044525225',
+          bankName: null,
+        },
+        purpose: `Оплата по счету № ${invoice.number} от ${invoice.date.split('-').reverse().join('.')}`,
+        uip: null,
+      });
+      const pay = async (line: StatementLine) => {
+        await ingestStatement(h.gateway.deps, 'main', { name: 'test', incomingSince: async () => ({ lines: [line], cursor: null }) });
+        await matchAndApply(h.gateway.deps, 'main');
+      };
+      const documentOf = async () => {
+        const c = client(h);
+        await c.checkauth();
+        return (await readAll((await c.query()).bytes)).find((d) => d.number === order.number)!;
+      };
+
+      await pay(transfer('301', 100000));
+      const part = await documentOf();
+      expect(part.requisites['Заказ оплачен']).toBe('false');
+      expect(part.requisites['Номер платежного документа']).toBeUndefined();
+
+      await pay(transfer('302', 250000));
+      const whole = await documentOf();
+      expect(whole.requisites).toMatchObject({ 'Заказ оплачен': 'true', 'Метод оплаты': 'Счёт', 'Номер платежного документа': '302' });
+    } finally {
+      await h.close();
+    }
   });
 
   test('the gateway writes them: the exchange leaves out what makes УТ or УНФ create a payment document of their own', async () => {

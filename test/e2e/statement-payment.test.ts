@@ -1,8 +1,9 @@
 import iconv from 'iconv-lite';
 import { ClientBankFileSource } from '../../connectors/client-bank/source';
+import { UIP_PREFIX, uipOf } from '../../gateway/domain/uip';
 import { matchAndApply } from '../../gateway/flows/statements/apply';
 import { ingestStatement } from '../../gateway/flows/statements/ingest';
-import { ADMIN_AUTH, orderBody, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 
 /** A company's bank transfer in a 1CClientBankExchange statement pays its invoice: matched, the payment paid once, the order paid. */
 
@@ -11,7 +12,7 @@ const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560
 const ru = (d: string) => d.split('-').reverse().join('.');
 
 /** A statement as a bank exports it for 1C (windows-1251): one incoming payment order. */
-function statement(p: { number: string; date: string; amount: string; purpose: string; payerInn: string }): Buffer {
+function statement(p: { number: string; date: string; amount: string; purpose: string; payerInn: string; code?: string }): Buffer {
   const lines = [
     '1CClientBankExchange',
     'ВерсияФормата=1.03',
@@ -56,6 +57,7 @@ function statement(p: { number: string; date: string; amount: string; purpose: s
     `ПолучательКорсчет=${BANK.correspondentAccount}`,
     'ВидОплаты=01',
     'Очередность=5',
+    ...(p.code ? [`Код=${p.code}`] : []),
     `НазначениеПлатежа=${p.purpose}`,
     'КонецДокумента',
     'КонецФайла',
@@ -169,16 +171,22 @@ describe('an invoice paid by bank transfer', () => {
 
 describe('an invoice paid by bank transfer, into УТ 11.5', () => {
   let h: Harness;
+  let site: Awaited<ReturnType<typeof receiver>>;
   beforeAll(async () => {
+    site = await receiver();
     h = await startHarness({
       onec: { configuration: 'ut11' },
+      siteWebhook: { url: site.url, secret: 'site-webhook-secret-1' },
       overrides: (raw) => {
         raw.exchange.bases = [];
         raw.organizations[0].payments.invoice = { bank: BANK, prefix: 'СЧ-' };
       },
     });
   });
-  afterAll(() => h?.close());
+  afterAll(async () => {
+    await h?.close();
+    await site?.close();
+  });
 
   test('one posted ПоступлениеБезналичныхДенежныхСредств settles the order, with the payment order’s number and date', async () => {
     const number = `B-${Math.floor(Math.random() * 1e6)}`;
@@ -225,5 +233,119 @@ describe('an invoice paid by bank transfer, into УТ 11.5', () => {
       ДатаВходящегоДокумента: `${date}T00:00:00`,
       Контрагент_Key: h.onec!.refs.counterparty,
     });
+  });
+
+  test('paid in two transfers: each is its own paid payment and its own bank receipt in 1C; the rest stays due until the second', async () => {
+    const number = `P-${Math.floor(Math.random() * 1e6)}`;
+    const inBase = h.onec!.seedCustomerOrder({ number, total: 3500 });
+    const order = (await h.call('POST', '/api/v1/orders', orderBody({ number, customer: buyer }), SITE_AUTH)).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'invoice' },
+        { ...SITE_AUTH, 'idempotency-key': `p-${order.id}` },
+      )
+    ).body;
+    const { number: invoice, date } = payment.action;
+    const pay = (no: string, amount: string) =>
+      fetch(`${h.url}/api/v1/admin/statements`, {
+        method: 'POST',
+        headers: { ...ADMIN_AUTH, 'content-type': 'application/octet-stream' },
+        body: statement({
+          number: no,
+          date: ru(date),
+          amount,
+          purpose: `Частичная оплата по счету ${invoice} от ${ru(date)}`,
+          payerInn: buyer.inn,
+        }),
+      }).then((r) => r.json());
+
+    expect(await pay('601', '1000.00')).toMatchObject({ partial: 1, paid: 0, parts: 1 });
+    const first = (await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body;
+    expect(first).toMatchObject({ paidAmount: 100000, status: 'awaiting_payment' });
+    const part = first.payments.find((p: { id: string }) => p.id !== payment.id);
+    expect(part).toMatchObject({ status: 'paid', amount: 100000 });
+    expect((await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body).toMatchObject({
+      status: 'pending',
+      amount: 250000,
+    });
+    // the site hears of the part paid, and of what is left on the invoice
+    await eventually(async () => {
+      expect(site.received.map((r) => [r.body.event, r.body.payment.id, r.body.payment.amount])).toEqual(
+        expect.arrayContaining([
+          ['payment.paid', part.id, 100000],
+          ['payment.partially_paid', payment.id, 250000],
+        ]),
+      );
+      return true;
+    });
+
+    const listed = (await h.call('GET', '/api/v1/admin/invoices?state=open', undefined, ADMIN_AUTH)).body.items;
+    expect(listed.find((i: { number: string }) => i.number === invoice)).toMatchObject({ amount: 350000, paid: 100000, left: 250000 });
+
+    // the same file again: nothing doubles
+    expect(await pay('601', '1000.00')).toMatchObject({ stored: 0, paid: 0, parts: 0 });
+    expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body.paidAmount).toBe(100000);
+
+    expect(await pay('644', '2500.00')).toMatchObject({ matched: 1, paid: 1, parts: 0 });
+    expect((await h.call('GET', `/api/v1/orders/${order.id}`, undefined, SITE_AUTH)).body).toMatchObject({
+      paidAmount: 350000,
+      status: 'paid',
+    });
+    expect((await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body).toMatchObject({
+      status: 'paid',
+      amount: 250000,
+    });
+
+    await eventually(async () => {
+      const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key);
+      expect(docs.map((d) => d.amount).sort()).toEqual([1000, 2500]);
+      return true;
+    });
+    const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key);
+    const byAmount = (a: number) => h.onec!.get('Document_ПоступлениеБезналичныхДенежныхСредств', docs.find((d) => d.amount === a)!.ref)!;
+    expect(byAmount(1000)).toMatchObject({ НомерВходящегоДокумента: '601', Posted: true });
+    expect(byAmount(2500)).toMatchObject({ НомерВходящегоДокумента: '644', Posted: true });
+  });
+});
+
+describe('an invoice with a УИП', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      overrides: (raw) => {
+        raw.exchange.bases = [];
+        raw.organizations[0].payments.invoice = { bank: BANK, prefix: 'СЧ-', uip: true };
+      },
+    });
+  });
+  afterAll(() => h?.close());
+
+  test('carries 1C’s УИП on the invoice; a transfer with it in «Код» is matched by it, whatever the purpose says', async () => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody({ customer: buyer }), SITE_AUTH)).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'invoice' },
+        { ...SITE_AUTH, 'idempotency-key': `uip-${order.id}` },
+      )
+    ).body;
+    const { number, date, uip, document } = payment.action;
+    expect(uip).toBe(uipOf(UIP_PREFIX.invoice, date, number));
+    const page = await (await fetch(document, { headers: { accept: 'text/html' } })).text();
+    expect(page).toContain(`УИП (поле 22 «Код» платежного поручения): ${uip}`);
+    expect(page).toContain(`uin=${uip}`); // the QR’s payload names it too
+
+    await ingestStatement(
+      h.gateway.deps,
+      'main',
+      new ClientBankFileSource(
+        statement({ number: '88', date: ru(date), amount: '3500.00', purpose: 'Оплата за товар', payerInn: buyer.inn, code: uip }),
+      ),
+    );
+    expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ matched: 1, paid: 1 });
+    expect((await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status).toBe('paid');
   });
 });

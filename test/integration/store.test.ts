@@ -245,6 +245,7 @@ describe.each(backends)('store on $name', (backend) => {
         '0008_statement_lines',
         '0009_invoices',
         '0010_customers',
+        '0011_invoice_transfers',
         '0013_onec_invoices',
       ]);
       expect(await migrateToLatest(db)).toEqual([]);

@@ -6,6 +6,7 @@ import { ALERTS } from '../alerts/catalog';
 import { paymentsWriterOf } from '../../config/schema';
 import type { Customer, OrderItem } from '../../domain/order';
 import { nowIso } from '../../store/db';
+import { transferOfPayment } from '../../store/invoices';
 import { listOrderPayments, paymentAttempts } from '../../store/payments';
 import type { ExchangeSessionsTable, OrderRow } from '../../store/schema';
 import { markExported, ordersToExport, updateSession } from '../../store/exchange';
@@ -26,11 +27,18 @@ async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Pr
   const customer = JSON.parse(order.customer) as Customer;
   const items = JSON.parse(order.items) as OrderItem[];
   const payments = await listOrderPayments(d.store.db, order.id);
-  const paid = payments.filter((p) => p.paid_at).at(-1);
+  // the payment that paid last (an invoice paid in parts: the transfer that completed it)
+  const paid = payments
+    .filter((p) => p.paid_at)
+    .reduce<(typeof payments)[number] | undefined>((a, p) => (a && a.paid_at! > p.paid_at! ? a : p), undefined);
   const last = paid ?? payments.at(-1);
   const attempt = paid ? (await paymentAttempts(d.store.db, paid.id)).find((a) => a.provider_ref) : undefined;
+  // a bank transfer is known by its payment order's number
+  const transfer = paid?.method === 'invoice' ? await transferOfPayment(d.store.db, paid.id) : undefined;
+  const documentNumber = attempt?.provider_ref ?? transfer?.bank_number ?? paid?.id;
   const [statusId, status] = STATUS[order.status] ?? ['N', 'Принят'];
-  const isPaid = Boolean(paid) || Boolean(order.onec_paid_at);
+  // an invoice paid in part is not paid yet
+  const isPaid = order.paid_amount >= order.total || Boolean(order.onec_paid_at);
   return {
     id: order.onec_ref ?? order.external_id,
     number: order.number,
@@ -68,8 +76,8 @@ async function exportOrder(d: FlowDeps, base: ExchangeBase, order: OrderRow): Pr
       ...(paymentsWriterOf(d.config, base) === 'onec'
         ? {
             paid: isPaid,
-            ...(paid?.paid_at ? { paidAt: paid.paid_at } : order.onec_paid_at ? { paidAt: order.onec_paid_at } : {}),
-            ...(attempt?.provider_ref ? { paymentDocumentNumber: attempt.provider_ref } : paid ? { paymentDocumentNumber: paid.id } : {}),
+            ...(!isPaid ? {} : paid?.paid_at ? { paidAt: paid.paid_at } : order.onec_paid_at ? { paidAt: order.onec_paid_at } : {}),
+            ...(isPaid && documentNumber ? { paymentDocumentNumber: documentNumber } : {}),
           }
         : {}),
       status: `[${statusId}] ${status}`,

@@ -53,6 +53,7 @@ export async function invoiceDocumentFor(d: FlowDeps, token: string): Promise<In
     buyer: { name: customer.name, inn: customer.inn, kpp: customer.kpp, phone: customer.phone },
     basis: `Заказ №${order.number} от ${ru(moscowDate(order.created_at))}`,
     lines,
+    ...(invoice.uip ? { paymentId: invoice.uip } : {}),
     ...(settings.signatures ? { signatures: settings.signatures } : {}),
     ...(paid > 0
       ? { note: `По заказу уже оплачено ${toRubleString(paid as Kopecks).replace('.', ',')} руб.; к оплате по счёту остаток.` }

@@ -1,7 +1,7 @@
 import { PermanentJobError, defineJob, type ScheduleDefinition } from '../../jobs/types';
 import { OneCError, type OneCPaymentDoc } from '../../ports';
 import { nowIso, type Executor } from '../../store/db';
-import { invoiceOfPayment } from '../../store/invoices';
+import { invoiceOfPayment, transferOfPayment } from '../../store/invoices';
 import { getOrder } from '../../store/orders';
 import { getPayment, getRefund, paymentAttempts, setOnecDelivery, waitingForOrder } from '../../store/payments';
 import type { OrderRow, PaymentRow, RefundRow } from '../../store/schema';
@@ -31,7 +31,11 @@ async function documentFor(d: FlowDeps, payment: PaymentRow, order: OrderRow, re
     (a) => a.provider_state === 'paid' || a.provider_state === 'refunded' || a.provider_state === 'reversed',
   );
   // a bank transfer is known by the payment order that made it (from the statement)
-  const invoice = payment.method === 'invoice' ? await invoiceOfPayment(d.store.db, payment.id) : undefined;
+  const transfer = payment.method === 'invoice' ? await transferOfPayment(d.store.db, payment.id) : undefined;
+  const invoice = payment.method === 'invoice' && !transfer ? await invoiceOfPayment(d.store.db, payment.id) : undefined;
+  const bank = transfer
+    ? { number: transfer.bank_number, date: transfer.bank_date }
+    : { number: invoice?.bank_number, date: invoice?.bank_date };
   return {
     kind: refund ? 'refund' : 'payment',
     marker: refund ? refund.id : payment.id,
@@ -42,8 +46,8 @@ async function documentFor(d: FlowDeps, payment: PaymentRow, order: OrderRow, re
     order: { id: order.id, number: order.number, externalId: order.external_id, onecRef: order.onec_ref, total: order.total },
     customer: JSON.parse(order.customer),
     provider: payment.provider,
-    providerRef: attempt?.provider_ref ?? invoice?.bank_number ?? null,
-    ...(invoice?.bank_date ? { bankDate: invoice.bank_date } : {}),
+    providerRef: attempt?.provider_ref ?? bank.number ?? null,
+    ...(bank.date ? { bankDate: bank.date } : {}),
     ...(refund ? { original: { marker: payment.id, onecRef: payment.onec_document } } : {}),
   };
 }

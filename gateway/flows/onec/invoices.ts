@@ -89,10 +89,22 @@ export async function upsertInvoiceFromOneC(d: FlowDeps, organizationId: string,
     const payment = await getPayment(d.store.db, existing.payment_id);
     if (payment?.status !== 'pending') return 'unchanged';
     const dueDate = inv.dueDate ?? existing.due_date;
-    if (existing.amount === inv.amount && existing.due_date === dueDate && existing.number === inv.number && existing.date === inv.date)
+    const same =
+      existing.amount === inv.amount &&
+      existing.due_date === dueDate &&
+      existing.number === inv.number &&
+      existing.date === inv.date &&
+      (existing.uip ?? null) === inv.uip;
+    if (same) return 'unchanged';
+    if (inv.amount <= existing.paid) {
+      d.log.warn(
+        { organization: organizationId, invoice: existing.id, onecRef: inv.ref, amount: inv.amount, paid: existing.paid },
+        'the invoice’s amount in 1C is no more than what is already paid on it: left as it is',
+      );
       return 'unchanged';
+    }
     await d.store.db.transaction().execute(async (trx) => {
-      await updateOnecInvoice(trx, existing, { amount: inv.amount, due_date: dueDate, number: inv.number, date: inv.date });
+      await updateOnecInvoice(trx, existing, { amount: inv.amount, due_date: dueDate, number: inv.number, date: inv.date, uip: inv.uip });
     });
     d.log.info({ organization: organizationId, invoice: existing.id, onecRef: inv.ref }, 'invoice changed in 1C');
     return 'updated';
@@ -145,6 +157,8 @@ export async function upsertInvoiceFromOneC(d: FlowDeps, organizationId: string,
         token,
         bank_number: null,
         bank_date: null,
+        paid: 0,
+        uip: inv.uip,
         created_at: now,
         onec_ref: inv.ref,
       });

@@ -75,7 +75,7 @@ export async function customerInvoices(d: FlowDeps, organizationId: string, inn:
       number: i.number,
       date: i.date,
       amount: i.amount,
-      paid: paid ? i.amount : 0,
+      paid: paid ? i.amount : i.paid,
       dueDate: i.due_date,
       state,
       source: i.onec_ref ? 'onec' : 'gateway',

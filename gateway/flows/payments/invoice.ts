@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CreatePaymentInput } from '../../../schemas/api';
 import { newId } from '../../domain/ids';
 import { outstanding } from '../../domain/order';
+import { UIP_PREFIX, uipOf } from '../../domain/uip';
 import { unprocessable } from '../../errors';
 import type { PaymentAction } from '../../ports';
 import { nowIso } from '../../store/db';
@@ -84,6 +85,7 @@ export async function createInvoicePayment(d: FlowDeps, order: OrderRow, input: 
     const number = `${settings.prefix}${seq}`;
     const { dueDate, afterShipment } = dueOf(terms, date, settings.payWithinDays, fresh.shipped_at);
     const token = randomBytes(24).toString('base64url');
+    const uip = settings.uip ? uipOf(UIP_PREFIX.invoice, date, number) : null;
     await insertInvoice(trx, {
       id: newId(),
       organization_id: org.id,
@@ -99,6 +101,8 @@ export async function createInvoicePayment(d: FlowDeps, order: OrderRow, input: 
       token,
       bank_number: null,
       bank_date: null,
+      paid: 0,
+      uip,
       created_at: now,
     });
     const action: PaymentAction = {
@@ -107,6 +111,7 @@ export async function createInvoicePayment(d: FlowDeps, order: OrderRow, input: 
       date,
       dueDate,
       ...(afterShipment !== null ? { dueDaysAfterShipment: afterShipment } : {}),
+      ...(uip ? { uip } : {}),
       document: `${d.config.server.publicUrl.replace(/\/$/, '')}/invoices/${token}`,
     };
     await setPaymentAction(trx, paymentId, action);

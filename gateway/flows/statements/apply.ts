@@ -1,8 +1,11 @@
 import type { OpenInvoice as InvoiceToMatch, InvoiceShare } from '../../domain/statement-matching';
 import { nowIso } from '../../store/db';
 import { openInvoices } from '../../store/invoices';
+import { newId } from '../../domain/ids';
+import { addInvoicePaid, recordTransfer, transferApplied } from '../../store/invoices';
 import { addOrderMoney } from '../../store/orders';
-import { getPayment, movePayment } from '../../store/payments';
+import { getPayment, insertPayment, movePayment, newPaymentRow, shrinkPendingPayment } from '../../store/payments';
+import type { PaymentRow } from '../../store/schema';
 import { statementLinesIn } from '../../store/statements';
 import type { FlowDeps } from '../deps';
 import { queuePaymentReceipt } from '../fiscal/translator';
@@ -32,7 +35,7 @@ export async function invoicesToMatch(d: Pick<FlowDeps, 'store'>, organizationId
         amountDue: o.amount as InvoiceToMatch['amountDue'],
         // a deferral still counting from a shipment to come is due last
         dueDate: dueDateOf(o) ?? '9999-12-31',
-        uip: null,
+        uip: o.invoice.uip,
       });
     }
   }
@@ -40,47 +43,106 @@ export async function invoicesToMatch(d: Pick<FlowDeps, 'store'>, organizationId
 }
 
 /**
- * Each matched line's shares that pay an invoice in full make the invoice's payment paid — once: the
- * move from pending is the guard, so running this again changes nothing. As with a card payment: the
- * order's money, the site's webhook, the payment into 1C (a bank receipt), the receipt where the law
- * wants one. A share smaller than the invoice stays a partial payment on the line (the rest is due).
+ * Each matched line's shares pay their invoices, each share once (the line and invoice pair is recorded
+ * with the payment it made). A share that pays what is left makes the invoice's payment paid; a smaller
+ * one (a partial payment) is split off as a paid payment of its own, for the share's amount, and the
+ * invoice's payment keeps the rest, still pending and due. Either way, as with a card payment: the
+ * order's money, the site's webhook, the payment into 1C (one bank receipt per transfer, with the payment
+ * order's number and date), the receipt where the law wants one. A share for an invoice no longer
+ * pending (paid otherwise, cancelled) is left alone.
  */
-export async function applyMatchedLines(d: FlowDeps, organizationId: string): Promise<{ paid: string[] }> {
+export async function applyMatchedLines(d: FlowDeps, organizationId: string): Promise<{ paid: string[]; parts: string[] }> {
   const paid: string[] = [];
+  const parts: string[] = [];
   for (const line of await statementLinesIn(d.store.db, organizationId, ['matched', 'overpaid', 'partial'])) {
     for (const share of JSON.parse(line.allocations ?? '[]') as InvoiceShare[]) {
-      if (share.remaining > 0) continue;
-      await d.store.db.transaction().execute(async (trx) => {
-        const invoice = await trx.selectFrom('invoices').selectAll().where('id', '=', share.invoiceId).executeTakeFirst();
-        if (!invoice) return;
-        const payment = await getPayment(trx, invoice.payment_id);
-        if (!payment || payment.status !== 'pending' || share.amount < payment.amount) return;
-        const set = { status: 'paid' as const, paid_at: nowIso(), status_reason: null };
-        if (!(await movePayment(trx, payment.id, 'pending', set))) return;
-        // the payment order 1C will know the transfer by (НомерВходящегоДокумента, ДатаВходящегоДокумента)
-        await trx
-          .updateTable('invoices')
-          .set({ bank_number: line.number, bank_date: line.doc_date })
-          .where('id', '=', invoice.id)
-          .execute();
-        await addOrderMoney(trx, payment.order_id, { paid: payment.amount });
-        await notifySite(d, trx, payment, 'payment.paid', 'paid');
-        await queueDelivery(d, trx, { payment });
-        await queuePaymentReceipt(d, trx, { ...payment, ...set });
-        paid.push(payment.id);
-      });
+      if (share.amount <= 0) continue;
+      await d.store.db
+        .transaction()
+        .execute(async (trx) => {
+          if (await transferApplied(trx, line.id, share.invoiceId)) return;
+          const invoice = await trx.selectFrom('invoices').selectAll().where('id', '=', share.invoiceId).executeTakeFirst();
+          if (!invoice) return;
+          const payment = await getPayment(trx, invoice.payment_id);
+          if (!payment || payment.status !== 'pending') return;
+          const now = nowIso();
+          const whole = share.amount >= payment.amount;
+          const paying: PaymentRow = whole
+            ? { ...payment, status: 'paid', paid_at: now, status_reason: null }
+            : {
+                ...newPaymentRow(
+                  {
+                    id: newId(),
+                    order_id: payment.order_id,
+                    organization_id: payment.organization_id,
+                    method: payment.method,
+                    provider: payment.provider,
+                    amount: share.amount,
+                    return_url: payment.return_url,
+                    fail_url: payment.fail_url,
+                  },
+                  now,
+                ),
+                status: 'paid',
+                paid_at: now,
+                action: payment.action,
+              };
+          if (whole) {
+            if (!(await movePayment(trx, payment.id, 'pending', { status: 'paid', paid_at: now, status_reason: null })))
+              throw new Error(`payment ${payment.id} moved while its invoice was being paid`);
+            // the payment order 1C knows the last transfer by (НомерВходящегоДокумента, ДатаВходящегоДокумента)
+            await trx
+              .updateTable('invoices')
+              .set({ bank_number: line.number, bank_date: line.doc_date })
+              .where('id', '=', invoice.id)
+              .execute();
+          } else {
+            if (!(await shrinkPendingPayment(trx, payment.id, payment.amount, payment.amount - paying.amount)))
+              throw new Error(`payment ${payment.id} moved while its invoice was being paid`);
+            await insertPayment(trx, paying);
+            await notifySite(
+              d,
+              trx,
+              { ...payment, amount: payment.amount - paying.amount },
+              'payment.partially_paid',
+              `partial:${paying.id}`,
+            );
+          }
+          const transfer = {
+            statement_line_id: line.id,
+            invoice_id: invoice.id,
+            payment_id: paying.id,
+            amount: paying.amount,
+            bank_number: line.number,
+            bank_date: line.doc_date,
+            created_at: now,
+          };
+          // applied meanwhile by another run: this one's changes roll back
+          if (!(await recordTransfer(trx, transfer))) throw new AlreadyApplied();
+          await addInvoicePaid(trx, invoice.id, paying.amount);
+          await addOrderMoney(trx, payment.order_id, { paid: paying.amount });
+          await notifySite(d, trx, paying, 'payment.paid', 'paid');
+          await queueDelivery(d, trx, { payment: paying });
+          await queuePaymentReceipt(d, trx, paying);
+          (whole ? paid : parts).push(paying.id);
+        })
+        .catch((e: unknown) => {
+          if (!(e instanceof AlreadyApplied)) throw e;
+        });
     }
   }
-  if (paid.length) {
+  if (paid.length || parts.length) {
     d.jobs.kick();
-    d.log.info({ organizationId, paid: paid.length }, 'invoices paid by bank transfer');
+    d.log.info({ organizationId, paid: paid.length, parts: parts.length }, 'invoices paid by bank transfer');
   }
-  return { paid };
+  return { paid, parts };
 }
 
+class AlreadyApplied extends Error {}
+
 /** Matches the stored lines against the open invoices, then applies what was matched. */
-export async function matchAndApply(d: FlowDeps, organizationId: string): Promise<MatchRun & { paid: number }> {
+export async function matchAndApply(d: FlowDeps, organizationId: string): Promise<MatchRun & { paid: number; parts: number }> {
   const run = await matchStoredLines(d, organizationId, await invoicesToMatch(d, organizationId));
-  const { paid } = await applyMatchedLines(d, organizationId);
-  return { ...run, paid: paid.length };
+  const { paid, parts } = await applyMatchedLines(d, organizationId);
+  return { ...run, paid: paid.length, parts: parts.length };
 }

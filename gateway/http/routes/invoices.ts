@@ -31,6 +31,10 @@ const statementRunSchema = z.object({
   overpaid: z.number().int(),
   review: z.number().int(),
   paid: z.number().int().meta({ description: 'Invoices that became paid' }),
+  parts: z
+    .number()
+    .int()
+    .meta({ description: 'Partial transfers recorded as paid payments of their own (the rest of the invoice stays due)' }),
 });
 
 /** An invoice the document refuses (the organization's settings, the order's lines) is a 422 naming each problem. */
@@ -164,7 +168,9 @@ export function invoiceRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): vo
             date: o.invoice.date,
             dueDate,
             daysOverdue: overdue ? daysBetween(dueDate, today) : 0,
-            amount: o.amount,
+            amount: o.invoice.amount,
+            paid: o.invoice.paid,
+            left: o.amount,
             orderId: o.invoice.order_id,
             orderNumber: o.orderNumber,
             paymentId: o.invoice.payment_id,

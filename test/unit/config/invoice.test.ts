@@ -8,12 +8,13 @@ const raw = (invoice: unknown) => ({
   organizations: [{ id: 'main', name: 'ООО «Ромашка»', payments: { invoice } }],
 });
 
-test('the bank account is all it needs; the series has no prefix and a prepaid invoice waits 5 days unless told', () => {
+test('the bank account is all it needs; the series has no prefix, a prepaid invoice waits 5 days and no УИП is printed unless told', () => {
   expect(parseConfig(raw({ bank: BANK }), {}).organizations[0].payments.invoice).toEqual({
     bank: BANK,
     prefix: '',
     payWithinDays: 5,
     remindDaysBefore: 3,
+    uip: false,
   });
 });
 
