@@ -86,17 +86,22 @@ export async function invoicesOfCustomer(db: Executor, organizationId: string, i
   }));
 }
 
-/** The organization's invoices no longer to be paid because they were annulled (in 1C) or cancelled (here). */
+/**
+ * The organization's invoices dated on or after `since` that are no longer to be paid: annulled (in 1C)
+ * or cancelled (here), their payment cancelled without a part of it paid.
+ */
 export async function annulledInvoices(
   db: Executor,
   organizationId: string,
-): Promise<{ id: string; number: string; date: string; onecRef: string | null }[]> {
+  since: string,
+): Promise<{ id: string; number: string; date: string; uip: string | null }[]> {
   const rows = await db
     .selectFrom('invoices')
     .innerJoin('payments', 'payments.id', 'invoices.payment_id')
-    .select(['invoices.id as id', 'invoices.number as number', 'invoices.date as date', 'invoices.onec_ref as onec_ref'])
+    .select(['invoices.id as id', 'invoices.number as number', 'invoices.date as date', 'invoices.uip as uip'])
     .where('invoices.organization_id', '=', organizationId)
+    .where('invoices.date', '>=', since)
     .where('payments.status', '=', 'cancelled')
     .execute();
-  return rows.map((r) => ({ id: r.id, number: r.number, date: r.date, onecRef: r.onec_ref ?? null }));
+  return rows.map((r) => ({ id: r.id, number: r.number, date: r.date, uip: r.uip ?? null }));
 }

@@ -5,6 +5,7 @@ import { matchAndApply } from '../../gateway/flows/statements/apply';
 import { ingestStatement } from '../../gateway/flows/statements/ingest';
 import { OneCManager, type Buyer } from '../emulators/onec/manager';
 import type { Configuration } from '../emulators/onec/metadata';
+import { alerts } from '../helpers/fiscal';
 import { eventually, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 
 /**
@@ -167,5 +168,62 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
     expect((await list(inn)).invoices).toEqual([
       expect.objectContaining({ number: invoice.Number, state: 'paid', paid: 350000, payUrl: null }),
     ]);
+  });
+
+  test('annulled in 1C, then paid: the line naming it goes to review with the reason and an alert, nothing is paid', async () => {
+    const inn = '7702070139';
+    const buyer = await m.buyer({ name: 'ООО «Полюс»', inn, kpp: '770201001' });
+    const { order, invoice } = await orderAndInvoice(buyer, 'ЗК-000301', 1200);
+    expect(await pullInvoices(h.gateway.deps, 'main')).toMatchObject({ created: 1 });
+    const [listed] = (await list(inn)).invoices;
+
+    await m.annul(String(invoice.Ref_Key));
+    expect(await pullInvoices(h.gateway.deps, 'main')).toEqual({ created: 0, updated: 0, annulled: 1 });
+    expect(await pullInvoices(h.gateway.deps, 'main')).toEqual({ created: 0, updated: 0, annulled: 0 });
+    expect((await list(inn)).invoices).toEqual([expect.objectContaining({ number: invoice.Number, state: 'annulled', payUrl: null })]);
+    expect((await h.call('GET', `/api/v1/payments/${listed.paymentId}`, undefined, SITE_AUTH)).body.status).toBe('cancelled');
+
+    const date = String(invoice.Date).slice(0, 10);
+    const file = statement({
+      date: ru(date),
+      amount: '1200.00',
+      purpose: `Оплата по счету ${invoice.Number} от ${ru(date)}, без НДС`,
+      payerInn: inn,
+      payerName: 'ООО «Полюс»',
+    });
+    await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(file));
+    expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ lines: 1, matched: 0, review: 1, paid: 0, parts: 0 });
+
+    const line = await h.gateway.store.db
+      .selectFrom('statement_lines')
+      .selectAll()
+      .where('purpose', 'like', `%${invoice.Number}%`)
+      .executeTakeFirstOrThrow();
+    expect(line.match_state).toBe('review');
+    expect(line.match_note).toContain(`счёт № ${invoice.Number} от ${ru(date)} аннулирован`);
+    const alert = (await alerts(h)).find((a) => a.key === `statement-annulled:main:${line.id}`);
+    expect(alert).toMatchObject({ title: 'Оплата по аннулированному счёту' });
+    expect(alert!.text).toContain(`счёт № ${invoice.Number}`);
+
+    // nothing paid: not the payment, not the order, no bank document in 1C
+    expect((await h.call('GET', `/api/v1/payments/${listed.paymentId}`, undefined, SITE_AUTH)).body.status).toBe('cancelled');
+    expect((await h.call('GET', `/api/v1/orders/${listed.orderId}`, undefined, SITE_AUTH)).body.paidAmount).toBe(0);
+    expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === order.Ref_Key)).toEqual([]);
+  });
+
+  test('an invoice changed in 1C (its amount) is taken while still to be paid', async () => {
+    const inn = '7710140679';
+    const buyer = await m.buyer({ name: 'ООО «Марс»', inn });
+    const { invoice } = await orderAndInvoice(buyer, 'ЗК-000401', 5000);
+    expect(await pullInvoices(h.gateway.deps, 'main')).toMatchObject({ created: 1 });
+    const set = configuration === 'unf' ? 'Document_СчетНаОплату' : 'Document_СчетНаОплатуКлиенту';
+    await m.patch(set, String(invoice.Ref_Key), { СуммаДокумента: 4500 });
+    expect(await pullInvoices(h.gateway.deps, 'main')).toEqual({ created: 0, updated: 1, annulled: 0 });
+    const [listed] = (await list(inn)).invoices;
+    expect(listed).toMatchObject({ number: invoice.Number, amount: 450000, state: 'open' });
+    expect((await h.call('GET', `/api/v1/payments/${listed.paymentId}`, undefined, SITE_AUTH)).body).toMatchObject({
+      status: 'pending',
+      amount: 450000,
+    });
   });
 });
