@@ -6,7 +6,7 @@ import { ingestStatement } from '../../gateway/flows/statements/ingest';
 import { OneCManager, type Buyer } from '../emulators/onec/manager';
 import type { Configuration } from '../emulators/onec/metadata';
 import { alerts } from '../helpers/fiscal';
-import { eventually, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { eventually, orderBody, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 
 /**
  * Invoices a manager makes in 1C (УТ СчетНаОплатуКлиенту, УНФ СчетНаОплату) are pulled, listed for the
@@ -225,5 +225,81 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
       status: 'pending',
       amount: 450000,
     });
+  });
+
+  const siteOrder = (customer: Record<string, string>, rubles: number, extra: Record<string, unknown> = {}) =>
+    orderBody({
+      customer: { type: 'legal', ...customer },
+      items: [{ sku: 'kettle-01', name: 'Чайник электрический', quantity: 1, price: rubles * 100, amount: rubles * 100, vat: 'vat22' }],
+      total: rubles * 100,
+      ...extra,
+    });
+  const orderCount = async () =>
+    Number(
+      (
+        await h.gateway.store.db
+          .selectFrom('orders')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  test('terms from the buyer’s 1C contract: its deferral; over its credit limit a 422 with the reason and nothing created', async () => {
+    const customer = { name: 'ООО «Сатурн»', inn: '7813045547', kpp: '781301001' };
+    const buyer = await m.buyer(customer);
+    await m.contract(buyer, { deferredDays: 30, creditLimit: 12_000, blockOverdue: true });
+
+    const within = await h.call('POST', '/api/v1/orders', siteOrder(customer, 3500), SITE_AUTH);
+    expect(within.status).toBe(201);
+    expect(within.body.paymentTerms).toEqual({ type: 'deferred', days: 30, from: 'shipment' });
+
+    const before = await orderCount();
+    const over = await h.call('POST', '/api/v1/orders', siteOrder(customer, 15_000), SITE_AUTH);
+    if (configuration === 'unf') {
+      // УНФ's contract has no credit limit
+      expect(over.status).toBe(201);
+      expect(over.body.paymentTerms).toEqual({ type: 'deferred', days: 30, from: 'shipment' });
+      return;
+    }
+    expect(over.status).toBe(422);
+    expect(over.body.error).toMatchObject({
+      code: 'credit_limit_exceeded',
+      message: 'Превышен кредитный лимит: доступно 8\u00a0500,00\u00a0₽',
+    });
+    expect(await orderCount()).toBe(before);
+
+    // the site’s own terms still win: prepay asks 1C nothing and is never refused
+    const prepay = await h.call('POST', '/api/v1/orders', siteOrder(customer, 15_000, { paymentTerms: { type: 'prepay' } }), SITE_AUTH);
+    expect(prepay.status).toBe(201);
+  });
+
+  test('a buyer whose 1C invoice is overdue gets no new deferred order: 422 naming the invoice, nothing created', async () => {
+    const customer = { name: 'ООО «Юпитер»', inn: '7707083893', kpp: '770701001' };
+    const buyer = await m.buyer(customer);
+    const contract = await m.contract(buyer, { deferredDays: 14, blockOverdue: true });
+    const { invoice } = await orderAndInvoice(buyer, 'ЗК-000501', 2000, { dueDate: '2026-11-02', contract });
+    expect(await pullInvoices(h.gateway.deps, 'main')).toMatchObject({ created: 1 });
+    expect((await list(customer.inn)).invoices).toEqual([expect.objectContaining({ number: invoice.Number, state: 'overdue' })]);
+
+    const before = await orderCount();
+    const refused = await h.call('POST', '/api/v1/orders', siteOrder(customer, 1000), SITE_AUTH);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('overdue_debt');
+    expect(refused.body.error.message).toContain(`счёт ${invoice.Number} от ${ru(String(invoice.Date).slice(0, 10))}`);
+    expect(refused.body.error.message).toContain('срок оплаты 02.11.2026');
+    expect(await orderCount()).toBe(before);
+  });
+
+  test('1C unreachable: the gateway’s own terms apply (prepay), with a warning in the log', async () => {
+    const customer = { name: 'ООО «Нептун»', inn: '7728168971', kpp: '772801002' };
+    h.onec!.setKnobs({ down: true });
+    try {
+      const res = await h.call('POST', '/api/v1/orders', siteOrder(customer, 1000), SITE_AUTH);
+      expect(res.status).toBe(201);
+      expect(res.body.paymentTerms).toEqual({ type: 'prepay' });
+    } finally {
+      h.onec!.setKnobs({ down: false });
+    }
+    expect(h.logs.some((l) => l.includes('the buyer’s contract could not be read from 1C'))).toBe(true);
   });
 });
