@@ -150,7 +150,7 @@ export function buildOneC(config: GatewayConfig): OneCBases {
       sinks.set(org.id, new ODataSink(client, mapping, c.refs, { mappingFile: mappingFile(c.mapping), documents: documentsOf(org) }));
       const orders = new ODataOrderSource(client, mapping);
       sources.set(org.id, orders);
-      if (mapping.invoiceSource) invoiceSources.set(org.id, new ODataInvoiceSource(client, mapping, orders));
+      if (mapping.invoiceSource) invoiceSources.set(org.id, new ODataInvoiceSource(client, mapping, orders, c.refs));
       if (mapping.contract) contractSources.set(org.id, new ODataContractSource(client, mapping));
     } else if (c.transport === 'soap') {
       // the soap package is big: loaded only for the organizations that use it

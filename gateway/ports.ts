@@ -369,6 +369,23 @@ export interface OneCInvoice {
   annulled: boolean;
   /** The order it is for: its ДокументОснование (the order's own lines in УТ, the invoice's goods in УНФ). */
   order: OneCOrder;
+  /** The gateway's invoice it was made for (its marker), when the gateway created it in 1C. */
+  gatewayInvoiceId?: string | null;
+}
+
+/** An invoice the gateway has 1C make for a site order (ДокументОснование = the order). */
+export interface OneCInvoiceRequest {
+  /** The gateway's invoice id: how the 1C invoice is found again (created once). */
+  marker: string;
+  order: { ref: string | null; number: string };
+  amount: Kopecks;
+  /** YYYY-MM-DD */
+  date: string;
+  /** YYYY-MM-DD: the payment schedule's one stage. */
+  dueDate: string;
+  uip: string | null;
+  /** The gateway's number, when the gateway numbers invoices (printed in the purpose). */
+  number: string;
 }
 
 /** Invoices managers make in 1C (OData pull). */
@@ -377,6 +394,11 @@ export interface OneCInvoiceSource {
   newInvoices(since: string, page: { limit: number; skip: number }): Promise<OneCInvoice[]>;
   /** Where a known invoice stands now (annulled, amount); null when 1C no longer has it. */
   invoice(ref: string): Promise<OneCInvoice | null>;
+  /**
+   * Has 1C make a posted invoice for the order, once (an invoice of the order carrying the marker is
+   * looked up first); 1C's ref, number and date. OneCError `order_missing` while 1C has no such order.
+   */
+  createInvoice?(req: OneCInvoiceRequest): Promise<{ ref: string; number: string; date: string }>;
 }
 
 /** A buyer's terms from its contract in 1C (УТ/УНФ Catalog_ДоговорыКонтрагентов). */

@@ -1,11 +1,15 @@
+import { toRubleString, type Kopecks } from '../../gateway/domain/money';
 import type { OrderItem } from '../../gateway/domain/order';
-import { OneCError, type OneCInvoice, type OneCInvoiceSource } from '../../gateway/ports';
+import { OneCError, type OneCInvoice, type OneCInvoiceRequest, type OneCInvoiceSource } from '../../gateway/ports';
 import { EMPTY_DATE, EMPTY_REF, lit, type ODataClient, type ODataObject } from './client';
-import { onecDate, type Mapping } from './mapping';
+import { onecDate, render, type Mapping } from './mapping';
 import type { ODataOrderSource } from './orders';
 import { kopecksOf } from './sink';
 
 type Spec = NonNullable<Mapping['invoiceSource']>;
+
+/** How the gateway marks an invoice it had 1C make. */
+const MARKER = /шлюз: счёт ([0-9A-Za-z_-]+)/;
 
 /**
  * Invoices a manager made in 1C (УТ Document_СчетНаОплатуКлиенту, УНФ Document_СчетНаОплату), read
@@ -18,6 +22,7 @@ export class ODataInvoiceSource implements OneCInvoiceSource {
     private readonly client: ODataClient,
     private readonly mapping: Mapping,
     private readonly orders: ODataOrderSource,
+    private readonly refs: Record<string, string> = {},
   ) {}
 
   private get spec(): Spec {
@@ -100,6 +105,81 @@ export class ODataInvoiceSource implements OneCInvoiceSource {
       uip: uip || null,
       annulled: d.DeletionMark === true || d.Posted !== true || (f.annulled ? d[f.annulled] === true : false),
       order,
+      gatewayInvoiceId: s.create ? (MARKER.exec(String(d[s.create.marker] ?? ''))?.[1] ?? null) : null,
     };
+  }
+
+  /**
+   * A posted invoice for the order, made once: the order's invoices (by ДокументОснование) are looked
+   * at first for one carrying the marker (posted again if it was left unposted).
+   */
+  async createInvoice(req: OneCInvoiceRequest): Promise<{ ref: string; number: string; date: string }> {
+    const s = this.spec;
+    const create = s.create;
+    if (!create)
+      throw new OneCError(
+        'mapping',
+        'mapping has no invoiceSource.create',
+        'В сопоставлении (mapping) не описано, как создавать счёт в 1С (invoiceSource.create).',
+      );
+    const o = this.mapping.order;
+    const order = req.order.ref
+      ? await this.client.get(o.entity, req.order.ref)
+      : (
+          await this.client.list(o.entity, {
+            filter: `${o.lookupBy} eq ${lit.string(req.order.number)} and DeletionMark eq false`,
+            top: 2,
+          })
+        )[0];
+    if (!order?.Ref_Key)
+      throw new OneCError(
+        'order_missing',
+        `${o.entity} ${req.order.ref ?? req.order.number} not found`,
+        `Заказа ${req.order.number} ещё нет в 1С.`,
+      );
+    const orderType = `StandardODATA.${o.entity}`;
+    const marker = `шлюз: счёт ${req.marker}`;
+    const mine = await this.client.list(s.entity, {
+      filter: `${s.fields.base} eq cast(${lit.guid(order.Ref_Key)},${lit.string(o.entity)}) and DeletionMark eq false`,
+      select: ['Ref_Key', 'Posted', create.marker],
+    });
+    let ref = mine.find((d) => String(d[create.marker] ?? '').includes(marker))?.Ref_Key;
+    if (!ref) {
+      const field = (name?: string) => (name ? order[name] : undefined);
+      const ctx = {
+        order: {
+          ref: order.Ref_Key,
+          number: order[o.fields.number],
+          partner: field(o.fields.partner),
+          counterparty: field(o.fields.counterparty),
+          organization: field(o.fields.organization),
+          agreement: field(o.fields.agreement),
+        },
+        refs: this.refs,
+        invoice: { amount: toRubleString(req.amount as Kopecks), number: req.number, date: req.date, dueDate: req.dueDate },
+      };
+      const body: Record<string, unknown> = {
+        Date: onecDate(new Date().toISOString(), this.mapping.timeZone),
+        ...render(create.fields, ctx),
+        [s.fields.base]: order.Ref_Key,
+        [`${s.fields.base}_Type`]: orderType,
+        [s.fields.total]: toRubleString(req.amount as Kopecks),
+        [create.marker]: marker,
+      };
+      if (s.fields.uip && req.uip) body[s.fields.uip] = req.uip;
+      if (s.schedule)
+        body[s.schedule.section] = [{ LineNumber: 1, [s.schedule.date]: `${req.dueDate}T00:00:00`, ...render(create.scheduleFields, ctx) }];
+      ref = (await this.client.create(s.entity, body)).Ref_Key;
+      if (!ref) throw new OneCError('data', `${s.entity}: created without Ref_Key`, '1С не вернула ссылку на созданный счёт.');
+    }
+    await this.client.post(s.entity, ref);
+    const back = await this.client.get(s.entity, ref, ['Ref_Key', 'Number', 'Date', 'Posted', create.marker]);
+    if (!back || back.Posted !== true || !String(back[create.marker] ?? '').includes(marker))
+      throw new OneCError(
+        'data',
+        `${s.entity} ${ref} not kept as written`,
+        'Счёт в 1С не сохранился так, как записан (не проведён или без отметки шлюза).',
+      );
+    return { ref, number: String(back.Number ?? ''), date: String(back.Date ?? '').slice(0, 10) };
   }
 }

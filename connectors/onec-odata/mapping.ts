@@ -119,6 +119,17 @@ export const mappingSchema = z.object({
         })
         .optional(),
       pullFilter: z.string().optional(),
+      /**
+       * How the gateway has 1C make an invoice for a site order (optional): the header fields ({{order.*}},
+       * {{refs.*}}, {{invoice.*}}), the schedule row's, and the field holding the gateway's marker.
+       */
+      create: z
+        .object({
+          marker: z.string(),
+          fields: fieldMap,
+          scheduleFields: fieldMap.default({}),
+        })
+        .optional(),
     })
     .optional(),
   /** Buyers' contracts, where the deferral and credit terms live (optional). */

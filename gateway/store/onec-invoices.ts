@@ -105,3 +105,16 @@ export async function annulledInvoices(
     .execute();
   return rows.map((r) => ({ id: r.id, number: r.number, date: r.date, uip: r.uip ?? null }));
 }
+
+export async function invoiceById(db: Executor, id: string): Promise<InvoicesTable | undefined> {
+  return db.selectFrom('invoices').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The 1C invoice made for the gateway's invoice (and 1C's number, when 1C numbers the organization's invoices). */
+export async function linkOnecInvoice(trx: Executor, id: string, ref: string, number?: string): Promise<void> {
+  await trx
+    .updateTable('invoices')
+    .set({ onec_ref: ref, ...(number ? { number } : {}) })
+    .where('id', '=', id)
+    .execute();
+}

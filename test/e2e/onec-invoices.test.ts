@@ -1,5 +1,6 @@
 import iconv from 'iconv-lite';
 import { ClientBankFileSource } from '../../connectors/client-bank/source';
+import { createOneCInvoiceJob } from '../../gateway/flows/onec/invoice-create';
 import { pullInvoices } from '../../gateway/flows/onec/invoices';
 import { matchAndApply } from '../../gateway/flows/statements/apply';
 import { ingestStatement } from '../../gateway/flows/statements/ingest';
@@ -302,4 +303,65 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
     }
     expect(h.logs.some((l) => l.includes('the buyer’s contract could not be read from 1C'))).toBe(true);
   });
+});
+
+describe('a site order’s invoice made in 1C too (УТ, onec.invoices.create, 1C numbers invoices)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      onec: { configuration: 'ut11', pull: true },
+      overrides: (raw) => {
+        raw.exchange.bases = [];
+        raw.organizations[0].payments.invoice = { bank: BANK, prefix: 'СЧ-' };
+        raw.organizations[0].onec.invoices = { create: true, numberedBy: 'onec' };
+      },
+    });
+  });
+  afterAll(() => h?.close());
+
+  test('one posted СчетНаОплатуКлиенту based on the order; the gateway’s invoice takes its number; made again or pulled, still one', async () => {
+    const customer = { type: 'legal', name: 'ООО «Вектор»', inn: '7728168971', kpp: '772801001' };
+    const number = 'ЗК-000601';
+    const inBase = h.onec!.seedCustomerOrder({ number, total: 3500, paymentForm: 'Безналичная' });
+    const order = (await h.call('POST', '/api/v1/orders', orderBodyFor(number, customer), SITE_AUTH)).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'invoice' },
+        { ...SITE_AUTH, 'idempotency-key': `c-${order.id}` },
+      )
+    ).body;
+    expect(payment.action.number).toMatch(/^СЧ-\d+$/);
+
+    const inOneC = () => h.onec!.list('Document_СчетНаОплатуКлиенту').filter((d) => d.ДокументОснование === inBase.Ref_Key);
+    await eventually(async () => inOneC().length === 1 && inOneC()[0].Posted === true, 10_000);
+    const [made] = inOneC();
+    expect(made).toMatchObject({
+      ДокументОснование_Type: 'StandardODATA.Document_ЗаказКлиента',
+      СуммаДокумента: 3500,
+      Контрагент_Key: h.onec!.refs.counterparty,
+      ФормаОплаты: 'Безналичная',
+      ЭтапыГрафикаОплаты: [expect.objectContaining({ ПроцентПлатежа: 100, СуммаПлатежа: 3500 })],
+    });
+    const invoice = await eventually(async () => {
+      const row = await h.gateway.store.db.selectFrom('invoices').selectAll().where('payment_id', '=', payment.id).executeTakeFirst();
+      return row?.onec_ref ? row : null;
+    });
+    expect(invoice).toMatchObject({ onec_ref: made.Ref_Key, number: made.Number });
+    expect((await h.call('GET', `/api/v1/payments/${payment.id}`, undefined, SITE_AUTH)).body.status).toBe('pending');
+
+    // the job again after the link was lost: the marker finds the same 1C invoice
+    await h.gateway.store.db.updateTable('invoices').set({ onec_ref: null }).where('id', '=', invoice.id).execute();
+    await createOneCInvoiceJob.handler(h.gateway.deps, { invoiceId: invoice.id }, {} as never);
+    expect(inOneC()).toHaveLength(1);
+    // the pull sees the gateway's own invoice in 1C: nothing new
+    expect(await pullInvoices(h.gateway.deps, 'main')).toEqual({ created: 0, updated: 0, annulled: 0 });
+    expect((await list(customer.inn)).invoices).toEqual([
+      expect.objectContaining({ number: made.Number, source: 'gateway', state: 'open' }),
+    ]);
+  });
+
+  const list = async (inn: string) => (await h.call('GET', `/api/v1/customers/${inn}/invoices`, undefined, SITE_AUTH)).body;
+  const orderBodyFor = (number: string, customer: Record<string, string>) => orderBody({ number, customer });
 });

@@ -1,6 +1,7 @@
 import type { Feature } from '../deps';
 import { checkBasesSchedule } from './check';
 import { deliverToOneCJob, waitingSchedule } from './delivery';
+import { createOneCInvoiceJob } from './invoice-create';
 import { invoicePullSchedule } from './invoices';
 import { pullSchedule, writePayLinkJob } from './pull';
 
@@ -10,6 +11,6 @@ import { pullSchedule, writePayLinkJob } from './pull';
  */
 export const onecFeature: Feature = {
   name: 'onec',
-  jobs: [deliverToOneCJob, writePayLinkJob],
+  jobs: [deliverToOneCJob, writePayLinkJob, createOneCInvoiceJob],
   schedules: (d) => [pullSchedule(d), invoicePullSchedule(d), waitingSchedule(d), checkBasesSchedule(d)],
 };

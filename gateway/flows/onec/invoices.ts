@@ -4,7 +4,8 @@ import type { OneCInvoice, PaymentAction } from '../../ports';
 import type { ScheduleDefinition } from '../../jobs/types';
 import { nowIso } from '../../store/db';
 import { insertInvoice, nextInvoiceSeq } from '../../store/invoices';
-import { invoiceByOnecRef, openOnecInvoiceRefs, updateOnecInvoice } from '../../store/onec-invoices';
+import { invoiceById, invoiceByOnecRef, linkOnecInvoice, openOnecInvoiceRefs, updateOnecInvoice } from '../../store/onec-invoices';
+import type { InvoicesTable } from '../../store/schema';
 import { getPayment, insertPayment, movePayment, newPaymentRow, setPaymentAction } from '../../store/payments';
 import { getSyncState, setSyncState } from '../../store/sync-state';
 import type { FlowDeps } from '../deps';
@@ -83,11 +84,14 @@ type Outcome = 'created' | 'updated' | 'annulled' | 'unchanged';
  * date or number is taken while it is still to be paid.
  */
 export async function upsertInvoiceFromOneC(d: FlowDeps, organizationId: string, inv: OneCInvoice): Promise<Outcome> {
-  const existing = await invoiceByOnecRef(d.store.db, organizationId, inv.ref);
+  const existing = (await invoiceByOnecRef(d.store.db, organizationId, inv.ref)) ?? (await madeByGateway(d, organizationId, inv));
   if (existing) {
     if (inv.annulled) return annulOnecInvoice(d, organizationId, inv.ref);
     const payment = await getPayment(d.store.db, existing.payment_id);
     if (payment?.status !== 'pending') return 'unchanged';
+    // an invoice the gateway had 1C make keeps the gateway's number and date unless 1C numbers them
+    if (inv.gatewayInvoiceId === existing.id && d.orgs.get(organizationId)!.onec.invoices.numberedBy !== 'onec')
+      inv = { ...inv, number: existing.number, date: existing.date };
     const dueDate = inv.dueDate ?? existing.due_date;
     const same =
       existing.amount === inv.amount &&
@@ -179,6 +183,15 @@ export async function upsertInvoiceFromOneC(d: FlowDeps, organizationId: string,
   d.jobs.kick();
   d.log.info({ organization: organizationId, paymentId, orderId: order.id, onecRef: inv.ref, number: inv.number }, 'invoice from 1C');
   return 'created';
+}
+
+/** The gateway's own invoice a 1C invoice was made for (its marker), now linked to it. */
+async function madeByGateway(d: FlowDeps, organizationId: string, inv: OneCInvoice): Promise<InvoicesTable | undefined> {
+  if (!inv.gatewayInvoiceId) return undefined;
+  const own = await invoiceById(d.store.db, inv.gatewayInvoiceId);
+  if (!own || own.organization_id !== organizationId || (own.onec_ref && own.onec_ref !== inv.ref)) return undefined;
+  if (!own.onec_ref) await linkOnecInvoice(d.store.db, own.id, inv.ref);
+  return { ...own, onec_ref: inv.ref };
 }
 
 /** 1C annulled the invoice (or no longer has it): its payment is cancelled, a statement line naming it goes to review. */

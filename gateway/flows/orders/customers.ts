@@ -78,7 +78,8 @@ export async function customerInvoices(d: FlowDeps, organizationId: string, inn:
       paid: paid ? i.amount : i.paid,
       dueDate: i.due_date,
       state,
-      source: i.onec_ref ? 'onec' : 'gateway',
+      // a manager's 1C invoice counts in a series of its own (negative); the gateway's may be mirrored in 1C
+      source: i.seq < 0 ? 'onec' : 'gateway',
       orderId: r.orderId,
       orderNumber: r.orderNumber,
       paymentId: i.payment_id,
