@@ -1,5 +1,6 @@
 import iconv from 'iconv-lite';
 import { ClientBankFileSource } from '../../connectors/client-bank/source';
+import { ExternalError } from '../../gateway/ports';
 import { createOneCInvoiceJob } from '../../gateway/flows/onec/invoice-create';
 import { pullInvoices } from '../../gateway/flows/onec/invoices';
 import { matchAndApply } from '../../gateway/flows/statements/apply';
@@ -359,6 +360,33 @@ describe('a site order’s invoice made in 1C too (УТ, onec.invoices.create, 1
     expect(await pullInvoices(h.gateway.deps, 'main')).toEqual({ created: 0, updated: 0, annulled: 0 });
     expect((await list(customer.inn)).invoices).toEqual([
       expect.objectContaining({ number: made.Number, source: 'gateway', state: 'open' }),
+    ]);
+  });
+
+  test('the order not in 1C yet: the invoice waits for it (tried again, not given up), then is made once', async () => {
+    const number = 'ЗК-000602';
+    const order = (
+      await h.call('POST', '/api/v1/orders', orderBodyFor(number, { type: 'legal', name: 'ООО «Вектор»', inn: '7728168971' }), SITE_AUTH)
+    ).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'invoice' },
+        { ...SITE_AUTH, 'idempotency-key': `w-${order.id}` },
+      )
+    ).body;
+    const invoice = (await h.gateway.store.db.selectFrom('invoices').selectAll().where('payment_id', '=', payment.id).executeTakeFirst())!;
+    const error = await createOneCInvoiceJob.handler(h.gateway.deps, { invoiceId: invoice.id }, {} as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/waits for its order in 1C/);
+    expect(error).not.toBeInstanceOf(ExternalError);
+    expect(h.onec!.list('Document_СчетНаОплатуКлиенту').filter((d) => String(d.Комментарий).includes(invoice.id))).toEqual([]);
+
+    const inBase = h.onec!.seedCustomerOrder({ number, total: 3500, paymentForm: 'Безналичная' });
+    await createOneCInvoiceJob.handler(h.gateway.deps, { invoiceId: invoice.id }, {} as never);
+    expect(h.onec!.list('Document_СчетНаОплатуКлиенту').filter((d) => d.ДокументОснование === inBase.Ref_Key)).toEqual([
+      expect.objectContaining({ Posted: true, СуммаДокумента: 3500 }),
     ]);
   });
 

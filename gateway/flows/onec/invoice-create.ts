@@ -1,4 +1,5 @@
 import { defineJob } from '../../jobs/types';
+import { OneCError } from '../../ports';
 import type { Executor } from '../../store/db';
 import { invoiceById, linkOnecInvoice } from '../../store/onec-invoices';
 import { getOrder } from '../../store/orders';
@@ -25,15 +26,21 @@ export const createOneCInvoiceJob = defineJob(
     if (payment?.status !== 'pending') return;
     const order = (await getOrder(d.store.db, invoice.order_id))!;
     const dueDate = invoice.due_date ?? plusDays(invoice.date, invoice.due_days_after_shipment ?? org.payments.invoice?.payWithinDays ?? 5);
-    const made = await source.createInvoice({
-      marker: invoice.id,
-      order: { ref: order.onec_ref, number: order.number },
-      amount: invoice.amount,
-      date: invoice.date,
-      dueDate,
-      uip: invoice.uip,
-      number: invoice.number,
-    });
+    const made = await source
+      .createInvoice({
+        marker: invoice.id,
+        order: { ref: order.onec_ref, number: order.number },
+        amount: invoice.amount,
+        date: invoice.date,
+        dueDate,
+        uip: invoice.uip,
+        number: invoice.number,
+      })
+      .catch((e: unknown) => {
+        // the order reaches 1C later (the exchange, a manager): tried again, not given up
+        if (e instanceof OneCError && e.kind === 'order_missing') throw new Error(`${e.message}: the invoice waits for its order in 1C`);
+        throw e;
+      });
     const renumber = org.onec.invoices.numberedBy === 'onec' && made.number && made.number !== invoice.number;
     await d.store.db.transaction().execute(async (trx) => {
       await linkOnecInvoice(trx, invoice.id, made.ref, renumber ? made.number : undefined);
