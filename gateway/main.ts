@@ -11,6 +11,7 @@ import { ODataSink } from '../connectors/onec-odata/sink';
 import { HttpSink } from '../connectors/onec-http/sink';
 import { SberProvider } from '../connectors/sber/provider';
 import { TbankProvider } from '../connectors/tbank/provider';
+import { TbankStatementSource } from '../connectors/tbank/statement';
 import { AtolDriverRegister } from '../connectors/atol-driver/register';
 import { AtolOnlineRegister } from '../connectors/atol-online/register';
 import { ClientBankFileSource } from '../connectors/client-bank/source';
@@ -52,6 +53,7 @@ import type {
   OneCSink,
   ProviderName,
   SiteNotifier,
+  StatementSource,
 } from './ports';
 import { openStore, type Store } from './store/db';
 import { countJobsByStatus } from './store/jobs';
@@ -104,6 +106,16 @@ function buildProviders(config: GatewayConfig): Providers {
     byOrg.set(org.id, m);
   }
   return new Providers(byOrg);
+}
+
+/** The statement API each organization reads its account from (payments.invoice.statementApi). */
+function buildStatementApis(config: GatewayConfig): Map<string, StatementSource> {
+  const m = new Map<string, StatementSource>();
+  for (const org of config.organizations) {
+    const c = org.payments.invoice?.statementApi;
+    if (c?.type === 'tbank') m.set(org.id, new TbankStatementSource(c));
+  }
+  return m;
 }
 
 /** The mapping's documents an organization writes: those of its payment methods (and their refunds). */
@@ -230,6 +242,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     buyers: new LogBuyerMessenger(log),
     invoiceDocuments: new InvoiceDocumentRenderer(),
     statementFile: (bytes) => new ClientBankFileSource(bytes),
+    statementApis: buildStatementApis(config),
     log,
   };
   const exec = new JobExecutor(store, config.jobs, log, flows, alerts.deadJob);

@@ -164,3 +164,89 @@ export const REGISTRY_LIMITS = {
   /** Requests per second. */
   requestsPerSecond: 1,
 } as const;
+
+// ---------------------------------------------------------------- T-Business OpenAPI: the account statement
+
+/**
+ * `GET api/v1/statement?accountNumber&from&to&operationStatus&limit&cursor` answers with this: the
+ * account's operations, oldest first, and `nextCursor` while there are more (passed back as `cursor`).
+ * `balances` come with `withBalances=true`, in the first page only. Names as the public method page
+ * and public clients show them; amounts are rubles (a JSON number with up to two decimals), dates
+ * ISO 8601 in UTC.
+ */
+export interface StatementResponse {
+  operations: StatementOperation[];
+  nextCursor?: string | null;
+  balances?: { balanceBegin?: number; balanceEnd?: number };
+}
+
+/** One side of a statement operation. */
+export interface StatementPartyWire {
+  acct?: string;
+  inn?: string;
+  /** "0" when the party has none (an ИП). */
+  kpp?: string;
+  name?: string;
+  bicRu?: string;
+  bicSwift?: string;
+  bankName?: string;
+  corAcct?: string;
+}
+
+export interface StatementOperation {
+  operationId: string;
+  /** The balance date for a Transaction, the authorization date for an Authorization (UTC). */
+  operationDate: string;
+  /** Authorization: money held, the balance not moved yet; Transaction: posted. */
+  operationStatus?: 'Transaction' | 'Authorization';
+  accountNumber?: string;
+  bic?: string;
+  /** Credit: money in; Debit: money out. */
+  typeOfOperation: 'Credit' | 'Debit';
+  category?: string;
+  trxnPostDate?: string;
+  authorizationDate?: string;
+  /** «Списано со сч. плат.» */
+  drawDate?: string;
+  /** «Поступило в банк плат.» on our side: when our account was credited. */
+  chargeDate?: string;
+  /** The payment document's date: the Moscow calendar day, written as its start in UTC (…T21:00:00Z the day before). */
+  docDate?: string;
+  documentNumber?: string;
+  /** The document kind («payment-order», «bank-order», …). */
+  payVo?: string;
+  /** Its code (01 платёжное поручение, 16 платёжный ордер, 17 банковский ордер, …). */
+  vo?: string;
+  priority?: number;
+  operationAmount: number;
+  operationCurrencyDigitalCode?: string;
+  accountAmount: number;
+  accountCurrencyDigitalCode?: string;
+  rubleAmount?: number;
+  description?: string;
+  payPurpose?: string;
+  payer?: StatementPartyWire;
+  receiver?: StatementPartyWire;
+  counterParty?: {
+    account?: string;
+    inn?: string;
+    kpp?: string;
+    name?: string;
+    bankName?: string;
+    bankBic?: string;
+    corrAccount?: string;
+  };
+  /**
+   * Field 22 «Код» (УИН/УИП) of the payment order. Not confirmed in published material: the name is
+   * the one T-Business uses for it when a payment is sent; read when present.
+   */
+  uin?: string;
+}
+
+/** The statement method's limits. */
+export const STATEMENT_LIMITS = {
+  /** Operations per page at most (`limit`). */
+  maxLimit: 5000,
+  /** Requests per second per token. */
+  requestsPerSecond: 20,
+} as const;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { alertChannelConfig } from '../../connectors/notify/config';
 import { sberConfig } from '../../connectors/sber/config';
 import { siteWebhookConfig } from '../../connectors/site/config';
-import { tbankConfig } from '../../connectors/tbank/config';
+import { tbankConfig, tbankStatementConfig } from '../../connectors/tbank/config';
 import { FISCAL_OFF, fiscalSchema } from './fiscal';
 
 /**
@@ -30,36 +30,47 @@ const paymentMethod = z.object({
  * B2B invoices («Счёт на оплату»), paid by bank transfer: where the money goes, how invoices are
  * numbered and how long a prepaid one may wait.
  */
-const invoiceMethod = z.object({
-  /** The organization's account the invoice asks to pay into. */
-  bank: z.object({
-    name: z.string().min(1),
-    /** Printed after the bank's name («г. Москва»). */
-    city: z.string().optional(),
-    bic: z.string().regex(/^\d{9}$/, '9 digits'),
-    account: z.string().regex(/^\d{20}$/, '20 digits'),
-    correspondentAccount: z.string().regex(/^\d{20}$/, '20 digits'),
-  }),
-  /** Invoice numbers are `<prefix><n>`, n counting from 1 each year (at most 11 characters in all, 1C's number). */
-  prefix: z
-    .string()
-    .regex(/^[0-9A-Za-zА-Яа-яЁё-]{0,4}$/, 'up to 4 letters, digits or "-"')
-    .default(''),
-  /** Days a prepaid invoice is payable, from its date. */
-  payWithinDays: z.number().int().min(1).max(90).default(5),
-  /** The organization's address as the invoice prints it. */
-  address: z.string().optional(),
-  /** Who signs the invoice: «Руководитель» (or another title) and «Бухгалтер». */
-  signatures: z.object({ head: z.string().optional(), headTitle: z.string().optional(), accountant: z.string().optional() }).optional(),
-  /** The buyer is reminded this many days before an invoice is due (and on the day). */
-  remindDaysBefore: z.number().int().min(0).max(30).default(3),
-  /**
-   * Each invoice carries a УИП for field 22 «Код» of the payment order (printed, in the QR, in the
-   * purpose), computed as 1C:Управление торговлей computes it for its invoices; a payer who copies it
-   * is matched by it first.
-   */
-  uip: z.boolean().default(false),
-});
+const invoiceMethod = z
+  .object({
+    /** The organization's account the invoice asks to pay into. */
+    bank: z.object({
+      name: z.string().min(1),
+      /** Printed after the bank's name («г. Москва»). */
+      city: z.string().optional(),
+      bic: z.string().regex(/^\d{9}$/, '9 digits'),
+      account: z.string().regex(/^\d{20}$/, '20 digits'),
+      correspondentAccount: z.string().regex(/^\d{20}$/, '20 digits'),
+    }),
+    /** Invoice numbers are `<prefix><n>`, n counting from 1 each year (at most 11 characters in all, 1C's number). */
+    prefix: z
+      .string()
+      .regex(/^[0-9A-Za-zА-Яа-яЁё-]{0,4}$/, 'up to 4 letters, digits or "-"')
+      .default(''),
+    /** Days a prepaid invoice is payable, from its date. */
+    payWithinDays: z.number().int().min(1).max(90).default(5),
+    /** The organization's address as the invoice prints it. */
+    address: z.string().optional(),
+    /** Who signs the invoice: «Руководитель» (or another title) and «Бухгалтер». */
+    signatures: z.object({ head: z.string().optional(), headTitle: z.string().optional(), accountant: z.string().optional() }).optional(),
+    /** The buyer is reminded this many days before an invoice is due (and on the day). */
+    remindDaysBefore: z.number().int().min(0).max(30).default(3),
+    /**
+     * Each invoice carries a УИП for field 22 «Код» of the payment order (printed, in the QR, in the
+     * purpose), computed as 1C:Управление торговлей computes it for its invoices; a payer who copies it
+     * is matched by it first.
+     */
+    uip: z.boolean().default(false),
+    /** The bank's statement API the account is read from: transfers are matched to invoices as they arrive. */
+    statementApi: tbankStatementConfig.optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.statementApi && o.statementApi.accountNumber !== o.bank.account)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['statementApi', 'accountNumber'],
+        message: `the statement read must be of the account invoices ask to pay into (bank.account ${o.bank.account})`,
+      });
+  });
 
 /** How paid payments reach the organization's 1C base, and how 1C reaches the gateway. */
 const onec = z

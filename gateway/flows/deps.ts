@@ -25,6 +25,8 @@ export interface FlowDeps {
   invoiceDocuments: InvoiceRenderer;
   /** A bank statement file (1CClientBankExchange) as a statement source. */
   statementFile: (bytes: Buffer) => StatementSource;
+  /** The bank statement API of each organization that reads one (payments.invoice.statementApi). */
+  statementApis: ReadonlyMap<string, StatementSource>;
   log: Logger;
 }
 

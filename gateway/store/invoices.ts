@@ -112,3 +112,21 @@ export async function transferApplied(db: Executor, statementLineId: string, inv
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** An organization's invoice by its number as printed, with what is left to pay on it (its payment's amount while pending). */
+export async function invoiceByNumber(
+  db: Executor,
+  organizationId: string,
+  number: string,
+): Promise<(InvoicesTable & { payment_status: string; left: number }) | undefined> {
+  const row = await db
+    .selectFrom('invoices')
+    .innerJoin('payments', 'payments.id', 'invoices.payment_id')
+    .selectAll('invoices')
+    .select(['payments.status as payment_status', 'payments.amount as left'])
+    .where('invoices.organization_id', '=', organizationId)
+    .where('invoices.number', '=', number)
+    .orderBy('invoices.year', 'desc')
+    .executeTakeFirst();
+  return row ? { ...row, left: Number(row.left) } : undefined;
+}

@@ -481,7 +481,8 @@ const m0010: Migration = {
 /**
  * Invoices paid in parts: what each invoice has been paid so far, its УИП (field 22 «Код» of the
  * payment order, when the organization prints one), and each bank transfer applied to it — a statement
- * line's share, once, with the payment it became (a part or the last of the invoice).
+ * line's share, once, with the payment it became (a part or the last of the invoice); and when each
+ * matched line was applied.
  */
 const m0011: Migration = {
   async up(db) {
@@ -504,8 +505,17 @@ const m0011: Migration = {
       .execute();
     await db.schema.createIndex('invoice_transfers_payment_id').on('invoice_transfers').column('payment_id').execute();
     await db.schema.createIndex('invoice_transfers_invoice_id').on('invoice_transfers').column('invoice_id').execute();
+    // a matched line is applied once; the ones still to apply are found without reading every line ever matched
+    await db.schema.alterTable('statement_lines').addColumn('applied_at', t.ts).execute();
+    await db.schema
+      .createIndex('statement_lines_to_apply')
+      .on('statement_lines')
+      .columns(['organization_id', 'applied_at', 'match_state'])
+      .execute();
   },
   async down(db) {
+    await db.schema.dropIndex('statement_lines_to_apply').on('statement_lines').execute();
+    await db.schema.alterTable('statement_lines').dropColumn('applied_at').execute();
     await db.schema.dropTable('invoice_transfers').execute();
     await db.schema.alterTable('invoices').dropColumn('uip').execute();
     await db.schema.alterTable('invoices').dropColumn('paid').execute();

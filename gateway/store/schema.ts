@@ -409,6 +409,8 @@ export interface StatementLinesTable {
   advance: number;
   /** JSON: flags for what follows (an individual's payment needs a receipt, an overpayment an alert). */
   flags: string | null;
+  /** When its shares were applied to their invoices; null while matched and not applied yet. */
+  applied_at: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -39,6 +39,7 @@ export function newStatementLineRow(organizationId: string, source: string, l: S
     allocations: null,
     advance: 0,
     flags: null,
+    applied_at: null,
     created_at: now,
     updated_at: now,
   };
@@ -150,4 +151,46 @@ export async function saveStatementMatches(db: Executor, dialect: Dialect, updat
         from v where statement_lines.id = v.id`.execute(db);
     }
   }
+}
+
+/** Lines for support: in these states (all when empty), newest first. */
+export async function findStatementLines(
+  db: Executor,
+  q: { organizations: string[]; states: StatementMatchState[]; limit: number },
+): Promise<StatementLineRow[]> {
+  let query = db.selectFrom('statement_lines').selectAll().where('organization_id', 'in', q.organizations);
+  if (q.states.length) query = query.where('match_state', 'in', q.states);
+  return query.orderBy('doc_date', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+}
+
+/** Moves a line out of review (matched by hand, or closed); false when it is not in review any more. */
+export async function settleReviewedLine(db: Executor, id: string, set: Omit<StatementMatchUpdate, 'id'>): Promise<boolean> {
+  const r = await db
+    .updateTable('statement_lines')
+    .set({ ...set, updated_at: nowIso() })
+    .where('id', '=', id)
+    .where('match_state', '=', 'review')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** The organization's matched lines whose shares are not applied to their invoices yet, oldest first. */
+export async function linesToApply(db: Executor, organizationId: string): Promise<StatementLineRow[]> {
+  return db
+    .selectFrom('statement_lines')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('applied_at', 'is', null)
+    .where('match_state', 'in', ['matched', 'partial', 'overpaid'])
+    .orderBy('doc_date')
+    .orderBy('id')
+    .execute();
+}
+
+export async function markLineApplied(db: Executor, id: string, note?: string): Promise<void> {
+  await db
+    .updateTable('statement_lines')
+    .set({ applied_at: nowIso(), ...(note ? { match_note: note.slice(0, 1000) } : {}) })
+    .where('id', '=', id)
+    .execute();
 }

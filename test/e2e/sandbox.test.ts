@@ -73,6 +73,8 @@ describe('npm run sandbox', () => {
     expect(output).toContain(SANDBOX.siteKey);
     expect(output).toContain(SANDBOX.adminKey);
     expect(output).toContain(`${SANDBOX.onecUser} / ${SANDBOX.onecPassword}`);
+    expect(output).toContain(`POST ${base}/sandbox/bank/transfers`);
+    expect(output).toContain(SANDBOX.bank.account);
   });
 
   test('order → card payment → /sandbox/payments/{id}/complete → paid within 2 s', async () => {
@@ -153,6 +155,58 @@ describe('npm run sandbox', () => {
       ['sell', 'done', ['full_payment', 'full_payment'], [{ type: 2, sum: 3500 }]],
     ]);
   }, 60_000);
+
+  test('B2B: a company’s order → invoice (PDF) → a bank transfer to the sandbox account → paid within seconds, one bank receipt in 1C', async () => {
+    const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001', email: 'buh@vektor.example' };
+    const order = await post('/api/v1/orders', orderBody({ number: '1003', customer: buyer }));
+    expect(order.status).toBe(201);
+    const payment = await post(
+      `/api/v1/orders/${order.body.id}/payments`,
+      { method: 'invoice' },
+      { ...site, 'idempotency-key': 'walk-b2b' },
+    );
+    expect(payment.status).toBe(201);
+    expect(payment.body.action).toMatchObject({
+      type: 'invoice',
+      number: expect.any(String),
+      document: expect.stringContaining('/invoices/'),
+    });
+    const pdf = await fetch(payment.body.action.document, { headers: { accept: 'application/pdf' } });
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    expect((await pdf.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+
+    const { number, date } = payment.body.action;
+    const transfer = await post(
+      '/sandbox/bank/transfers',
+      {
+        amount: 350000,
+        purpose: `Оплата по счету № ${number} от ${date.split('-').reverse().join('.')} за товар. В т.ч. НДС 22% - 631.15 руб.`,
+        payerInn: buyer.inn,
+        payerKpp: buyer.kpp,
+        payerName: buyer.name,
+        payerAccount: '40702810600000000777',
+      },
+      { 'content-type': 'application/json' },
+    );
+    expect(transfer.status).toBe(201);
+    expect(transfer.body).toMatchObject({ accountNumber: SANDBOX.bank.account, amount: 350000 });
+    await eventually(async () => (await status(payment.body.id)) === 'paid', 10_000, 200);
+
+    const onec = async () => (await (await fetch(`${base}/sandbox/onec`)).json()) as any;
+    const ref = (await onec()).orders.find((o: any) => o.number === '1003').ref;
+    const docs = await eventually(
+      async () => {
+        const d = (await onec()).payments.filter((p: any) => p.settles?.orderRef === ref);
+        return d.length > 0 && d;
+      },
+      20_000,
+      200,
+    );
+    expect(docs).toEqual([
+      expect.objectContaining({ entity: 'Document_ПоступлениеБезналичныхДенежныхСредств', posted: true, amount: 3500 }),
+    ]);
+  }, 40_000);
 
   test('a forged callback gets 403 and changes nothing', async () => {
     const order = await post('/api/v1/orders', orderBody());

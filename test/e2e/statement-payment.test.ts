@@ -1,7 +1,9 @@
 import iconv from 'iconv-lite';
 import { ClientBankFileSource } from '../../connectors/client-bank/source';
 import { UIP_PREFIX, uipOf } from '../../gateway/domain/uip';
-import { matchAndApply } from '../../gateway/flows/statements/apply';
+import { applyMatchedLines, invoicesToMatch, matchAndApply } from '../../gateway/flows/statements/apply';
+import { matchStoredLines } from '../../gateway/flows/statements/match';
+import { alerts } from '../helpers/fiscal';
 import { ingestStatement } from '../../gateway/flows/statements/ingest';
 import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 
@@ -169,6 +171,121 @@ describe('an invoice paid by bank transfer', () => {
   });
 });
 
+describe('the review list of bank lines', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      overrides: (raw) => {
+        raw.exchange.bases = [];
+        raw.organizations[0].payments.invoice = { bank: BANK, prefix: 'РВ-' };
+      },
+    });
+  });
+  afterAll(() => h?.close());
+
+  const invoiceFor = async (key: string) => {
+    const order = (await h.call('POST', '/api/v1/orders', orderBody({ customer: buyer }), SITE_AUTH)).body;
+    const payment = (
+      await h.call(
+        'POST',
+        `/api/v1/orders/${order.id}/payments`,
+        { method: 'invoice' },
+        { ...SITE_AUTH, 'idempotency-key': `${key}-${order.id}` },
+      )
+    ).body;
+    return { order, payment, number: payment.action.number as string, date: payment.action.date as string };
+  };
+  const inReview = async () => (await h.call('GET', '/api/v1/admin/statement-lines', undefined, ADMIN_AUTH)).body.items as any[];
+
+  test('a line nobody could match is listed; support matches it to two invoices by number, or closes it with a note', async () => {
+    const a = await invoiceFor('ra');
+    const b = await invoiceFor('rb');
+    // a different company pays both, naming neither
+    const file = statement({
+      number: '4040',
+      date: ru(a.date),
+      amount: '7000.00',
+      purpose: 'Оплата за ООО «Вектор» по письму',
+      payerInn: '7736207543',
+    });
+    await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(file));
+    expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ review: 1, paid: 0 });
+    const [line] = (await inReview()).filter((l) => l.number === '4040');
+    expect(line).toMatchObject({ amount: 700000, payer: { inn: '7736207543' }, match: { state: 'review', invoices: [] } });
+    expect(line.match.note).toBeTruthy();
+
+    // an unknown invoice: refused, nothing changed
+    const bad = await h.call('POST', `/api/v1/admin/statement-lines/${line.id}/match`, { invoices: [a.number, 'НЕТ-999'] }, ADMIN_AUTH);
+    expect(bad.status).toBe(422);
+    expect(bad.body.error).toMatchObject({ code: 'unknown_invoice', details: [{ path: 'invoices[1]' }] });
+    expect((await inReview()).map((l) => l.id)).toContain(line.id);
+    expect((await h.call('GET', `/api/v1/payments/${a.payment.id}`, undefined, SITE_AUTH)).body.status).toBe('pending');
+
+    const ok = await h.call(
+      'POST',
+      `/api/v1/admin/statement-lines/${line.id}/match`,
+      { invoices: [a.number, b.number], note: 'письмо от 02.12' },
+      ADMIN_AUTH,
+    );
+    expect(ok.status).toBe(200);
+    expect(ok.body.match).toMatchObject({
+      state: 'matched',
+      note: 'сопоставлено вручную: письмо от 02.12',
+      invoices: [
+        { number: a.number, amount: 350000, remaining: 0 },
+        { number: b.number, amount: 350000, remaining: 0 },
+      ],
+    });
+    for (const x of [a, b])
+      expect((await h.call('GET', `/api/v1/payments/${x.payment.id}`, undefined, SITE_AUTH)).body.status).toBe('paid');
+    expect((await inReview()).map((l) => l.id)).not.toContain(line.id);
+    expect((await h.call('POST', `/api/v1/admin/statement-lines/${line.id}/match`, { invoices: [a.number] }, ADMIN_AUTH)).status).toBe(409);
+
+    const loan = statement({
+      number: '4041',
+      date: ru(a.date),
+      amount: '50000.00',
+      purpose: 'Возврат займа по договору 7',
+      payerInn: '7736207543',
+    });
+    await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(loan));
+    await matchAndApply(h.gateway.deps, 'main');
+    const [other] = (await inReview()).filter((l) => l.number === '4041');
+    const closed = await h.call(
+      'POST',
+      `/api/v1/admin/statement-lines/${other.id}/resolve`,
+      { note: 'возврат займа, не оплата' },
+      ADMIN_AUTH,
+    );
+    expect(closed.body.match).toMatchObject({ state: 'resolved', note: 'возврат займа, не оплата' });
+    expect((await inReview()).map((l) => l.id)).not.toContain(other.id);
+  });
+  test('a line matched to an invoice that was cancelled before it was applied: nothing paid, its money the buyer’s advance, support alerted', async () => {
+    const c = await invoiceFor('rc');
+    const file = statement({
+      number: '4050',
+      date: ru(c.date),
+      amount: '3500.00',
+      purpose: `Оплата по счету ${c.number}`,
+      payerInn: buyer.inn,
+    });
+    await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(file));
+    await matchStoredLines(h.gateway.deps, 'main', await invoicesToMatch(h.gateway.deps, 'main'));
+    await h.gateway.store.db.updateTable('payments').set({ status: 'cancelled' }).where('id', '=', c.payment.id).execute();
+
+    expect(await applyMatchedLines(h.gateway.deps, 'main')).toEqual({ paid: [], parts: [] });
+    expect((await h.call('GET', `/api/v1/orders/${c.order.id}`, undefined, SITE_AUTH)).body.paidAmount).toBe(0);
+    const [line] = (await h.call('GET', '/api/v1/admin/statement-lines?state=all', undefined, ADMIN_AUTH)).body.items.filter(
+      (l: { number: string }) => l.number === '4050',
+    );
+    expect(line.match.note.replace(/\s/g, ' ')).toBe(`счёт № ${c.number} уже не к оплате (cancelled): 3 500,00 ₽ — аванс покупателя`);
+    expect((await alerts(h)).filter((a) => a.key === `statement-overpaid:main:${line.id}`)).toHaveLength(1);
+    // applied once: another run neither pays nor alerts again
+    await applyMatchedLines(h.gateway.deps, 'main');
+    expect((await alerts(h)).filter((a) => a.key === `statement-overpaid:main:${line.id}`)).toHaveLength(1);
+  });
+});
+
 describe('an invoice paid by bank transfer, into УТ 11.5', () => {
   let h: Harness;
   let site: Awaited<ReturnType<typeof receiver>>;
@@ -300,7 +417,11 @@ describe('an invoice paid by bank transfer, into УТ 11.5', () => {
 
     await eventually(async () => {
       const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key);
-      expect(docs.map((d) => d.amount).sort()).toEqual([1000, 2500]);
+      // created, then posted
+      expect(docs.map((d) => [d.amount, d.posted]).sort()).toEqual([
+        [1000, true],
+        [2500, true],
+      ]);
       return true;
     });
     const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === inBase.Ref_Key);

@@ -12,7 +12,7 @@ import { OneCEmulator, type OneCKnobs } from '../emulators/onec/server';
 import type { Configuration } from '../emulators/onec/metadata';
 import { SberEmulator, type SberKnobs, type SberMerchant } from '../emulators/sber/server';
 import { TbankEmulator, type TbankKnobs } from '../emulators/tbank/server';
-import { onecOrgConfig, sandboxConfig, SANDBOX } from '../sandbox/config';
+import { onecOrgConfig, sandboxConfig, SANDBOX, SANDBOX_ACCOUNT } from '../sandbox/config';
 import { sandboxRoutes } from '../sandbox/routes';
 import { freshPgSchema, redisPrefix, REDIS_URL } from './services';
 
@@ -36,6 +36,8 @@ export interface HarnessOptions {
     published?: string[];
   };
   /** Receipts for organization `main`: the emulated ATOL Online (register `web`), and with `driver` the emulated local register (`shop`). */
+  /** B2B invoices for organization `main` into its account at the emulated T-Bank, read from the statement API every `everySeconds` (default 3600: tests poll by hand). */
+  invoices?: { everySeconds?: number };
   fiscal?: { atol?: Partial<AtolKnobs>; driver?: Partial<DriverKnobs> | true; configure?: (fiscal: Record<string, any>) => void };
   overrides?: (raw: Record<string, any>) => void;
 }
@@ -95,6 +97,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       resendDailyLimit: 2,
       ...opts.tbankKnobs,
     },
+    [SANDBOX_ACCOUNT],
   );
   await tbank.start();
   const onec = opts.onec
@@ -136,6 +139,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         databaseUrl,
         sberRestUrl: sber.restUrl,
         tbank: { apiUrl: tbank.apiUrl, operationsUrl: tbank.operationsUrl },
+        ...(opts.invoices ? { invoices: { statementUrl: tbank.operationsUrl, everySeconds: opts.invoices.everySeconds ?? 3600 } } : {}),
         siteWebhook: opts.siteWebhook,
         fiscal: atol ? { atolUrl: atol.baseUrl, driverUrl: driver?.url } : undefined,
         overrides: (raw) => {

@@ -15,7 +15,23 @@ export const SANDBOX = {
   sber: { userName: 'sandbox-api', password: 'sandbox-password', callbackSecret: 'sandbox-callback-secret' },
   tbank: { terminalKey: 'SandboxTerminalDEMO', password: 'sandbox-tbank-password', businessToken: 'sandbox-t-business-token' },
   atol: { login: 'sandbox-atol', password: 'sandbox-atol-password', groupCode: 'sandbox-group' },
+  /** The organization's account at the emulated T-Bank: invoices ask to pay into it, its statement is read from the T-Business API. */
+  bank: {
+    name: 'АО «ТБанк»',
+    city: 'г. Москва',
+    bic: '044525974',
+    account: '40702810610000012345',
+    correspondentAccount: '30101810145250000974',
+  },
 } as const;
+
+/** The emulated T-Bank's account of the sandbox organization, with the token that reads its statement. */
+export const SANDBOX_ACCOUNT = {
+  accountNumber: SANDBOX.bank.account,
+  token: SANDBOX.tbank.businessToken,
+  holder: { name: 'ООО «Ромашка»', inn: '7707083893', kpp: '773601001' },
+  bank: { bic: SANDBOX.bank.bic, name: SANDBOX.bank.name, corAcct: SANDBOX.bank.correspondentAccount },
+};
 
 export interface SandboxConfigInput {
   port: number;
@@ -25,6 +41,8 @@ export interface SandboxConfigInput {
   sberRestUrl: string;
   /** The emulated T-Bank: its /v2/ base and the T-Business registry base. */
   tbank?: { apiUrl: string; operationsUrl: string };
+  /** B2B invoices into the sandbox account, its statement read from the emulated T-Business API every `everySeconds`. */
+  invoices?: { statementUrl: string; everySeconds: number };
   redisUrl?: string;
   siteWebhook?: { url: string; secret: string };
   /** Receipts: the emulated ATOL Online (and the emulated driver's web server, as point of sale `shop`). */
@@ -59,6 +77,24 @@ export function fiscalOrgConfig(f: NonNullable<SandboxConfigInput['fiscal']>): R
   };
 }
 
+/** organizations[].payments.invoice of the sandbox: the T-Bank account, read through the emulated statement API. */
+export function invoiceOrgConfig(i: NonNullable<SandboxConfigInput['invoices']>): Record<string, unknown> {
+  return {
+    bank: SANDBOX.bank,
+    prefix: 'СЧ-',
+    address: '125009, г. Москва, ул. Тверская, д. 1',
+    signatures: { head: 'Иванов И. И.', headTitle: 'Генеральный директор', accountant: 'Петрова А. С.' },
+    statementApi: {
+      type: 'tbank',
+      baseUrl: i.statementUrl,
+      token: SANDBOX.tbank.businessToken,
+      accountNumber: SANDBOX.bank.account,
+      everySeconds: i.everySeconds,
+      timeoutMs: 5000,
+    },
+  };
+}
+
 /** The configuration of the sandbox (and of most tests): one organization `main` wired to the emulators. */
 export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
   const raw: Record<string, any> = {
@@ -87,9 +123,12 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
         kpp: '773601001',
         siteKeys: [SANDBOX.siteKey],
         ...(input.siteWebhook ? { siteWebhook: input.siteWebhook } : {}),
-        payments: input.tbank
-          ? { card: { provider: 'sber', alternatives: ['tbank'] }, sbp: { provider: 'sber', alternatives: ['tbank'] } }
-          : { card: { provider: 'sber' }, sbp: { provider: 'sber' } },
+        payments: {
+          ...(input.tbank
+            ? { card: { provider: 'sber', alternatives: ['tbank'] }, sbp: { provider: 'sber', alternatives: ['tbank'] } }
+            : { card: { provider: 'sber' }, sbp: { provider: 'sber' } }),
+          ...(input.invoices ? { invoice: invoiceOrgConfig(input.invoices) } : {}),
+        },
         ...(input.fiscal ? { fiscal: fiscalOrgConfig(input.fiscal) } : {}),
         providers: {
           sber: {

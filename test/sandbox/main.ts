@@ -7,7 +7,7 @@ import { AtolOnlineEmulator } from '../emulators/atol-online/server';
 import { OneCEmulator } from '../emulators/onec/server';
 import { SberEmulator } from '../emulators/sber/server';
 import { TbankEmulator } from '../emulators/tbank/server';
-import { onecOrgConfig, sandboxConfig, SANDBOX } from './config';
+import { onecOrgConfig, sandboxConfig, SANDBOX, SANDBOX_ACCOUNT } from './config';
 import { sandboxRoutes } from './routes';
 
 export interface Sandbox {
@@ -49,6 +49,7 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
   const tbank = new TbankEmulator(
     [{ terminalKey: SANDBOX.tbank.terminalKey, password: SANDBOX.tbank.password, businessToken: SANDBOX.tbank.businessToken }],
     { resendIntervalMs: 5000, resendDailyIntervalMs: 60_000 },
+    [SANDBOX_ACCOUNT],
   );
   await tbank.start(Number(process.env.SANDBOX_TBANK_PORT ?? 0));
   const onec = new OneCEmulator({ configuration: 'ut11' });
@@ -56,6 +57,8 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
   // orders as a manager would have them in УТ: the site's demo orders find theirs by number
   onec.seedCustomerOrder({ number: '1001', total: 3000, paymentForm: 'Безналичная' });
   onec.seedCustomerOrder({ number: '1002', total: 3500, paymentForm: 'Безналичная' });
+  // a company's order, paid by invoice and bank transfer
+  onec.seedCustomerOrder({ number: '1003', total: 3500, paymentForm: 'Безналичная' });
   onec.seedCustomerOrder({
     number: 'ЗК-0000001',
     total: 1990,
@@ -74,6 +77,7 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     databaseUrl: `sqlite:${dataDir}/gateway.db`,
     sberRestUrl: sber.restUrl,
     tbank: { apiUrl: tbank.apiUrl, operationsUrl: tbank.operationsUrl },
+    invoices: { statementUrl: tbank.operationsUrl, everySeconds: 2 },
     fiscal: { atolUrl: atol.baseUrl, driverUrl: driver.url },
     overrides: (raw) => {
       if (opts.quiet) raw.log.level = 'warn';
@@ -131,6 +135,9 @@ export async function main(args: string[]): Promise<void> {
       `  receipts          GET ${u}/sandbox/fiscal  (what the emulated registers hold)`,
       '',
       `  complete a payment: POST ${u}/sandbox/payments/<paymentId>/complete {"outcome":"paid"}`,
+      `  bank account      ${SANDBOX.bank.account} at ${SANDBOX.bank.name} (БИК ${SANDBOX.bank.bic}): invoices ask to pay into it; its statement is read every 2 s from ${sandbox.tbank.operationsUrl}api/v1/statement`,
+      `  pay an invoice    POST ${u}/sandbox/bank/transfers {"amount":350000,"purpose":"Оплата по счету № <number> от <dd.mm.yyyy>","payerInn":"7701234560","payerName":"ООО «Вектор»","payerAccount":"40702810600000000777"}`,
+      `  bank statement    GET ${u}/sandbox/bank/statement  (order 1003 is in 1C for a company's invoice)`,
       '',
       ...(args.includes('--quiet') ? [] : ['Logs follow (JSON). Ctrl+C stops.', '']),
     ].join('\n') + '\n',

@@ -16,6 +16,39 @@ const completeSchema = z.object({
   payerBank: z.string().max(100).optional(),
 });
 
+/**
+ * POST /sandbox/bank/transfers — a company pays the sandbox organization by bank transfer: a posted
+ * credit (a payment order) on the organization's account at the emulated T-Bank, which the gateway
+ * reads from the T-Business statement API on its next poll (every 2 s in the sandbox).
+ *   request  {"amount": 350000, "purpose": "Оплата по счету № СЧ-1 от 04.12.2026", "payerInn": "7701234560",
+ *             "payerName": "ООО «Вектор»", "payerAccount": "40702810600000000777",
+ *             "payerKpp"?: "770101001", "payerBic"?: "044525593", "payerBank"?: "АО «Альфа-Банк»", "number"?: "512", "uin"?: "…"}
+ *            amount in kopecks; purpose as the payer wrote it (naming the invoice's number is what matches it)
+ *   201      {"operationId", "accountNumber", "documentNumber", "operationDate", "amount" (kopecks)}
+ *   422      no account at the emulated bank (the organization issues no invoices)
+ */
+const transferSchema = z.object({
+  amount: z.number().int().positive().max(1_000_000_000_00),
+  purpose: z.string().min(1).max(210),
+  payerInn: z.string().regex(/^\d{10}(\d{2})?$/, '10 or 12 digits'),
+  payerName: z.string().min(1).max(160),
+  payerAccount: z.string().regex(/^\d{20}$/, '20 digits'),
+  payerKpp: z
+    .string()
+    .regex(/^\d{9}$/, '9 digits')
+    .optional(),
+  payerBic: z
+    .string()
+    .regex(/^\d{9}$/, '9 digits')
+    .optional(),
+  payerBank: z.string().max(160).optional(),
+  number: z
+    .string()
+    .regex(/^\d{1,6}$/, 'up to 6 digits')
+    .optional(),
+  uin: z.string().max(25).optional(),
+});
+
 /** Sandbox-only controls: act as the customer at the emulated bank, turn the bank's knobs. */
 export function sandboxRoutes(
   api: ApiRouter,
@@ -52,6 +85,7 @@ export function sandboxRoutes(
     },
   );
 
+  if (tbank) bankRoutes(api, tbank);
   knobRoutes(api, 'sber', 'the emulated Sber', sber);
   if (tbank) knobRoutes(api, 'tbank', 'the emulated T-Bank', tbank);
 
@@ -87,6 +121,61 @@ export function sandboxRoutes(
 }
 
 const knobs = z.record(z.string(), z.unknown());
+
+/** The emulated T-Bank account's side: money transferred to it, and what its statement holds. */
+function bankRoutes(api: ApiRouter, tbank: TbankEmulator): void {
+  api.route(
+    {
+      method: 'post',
+      path: '/sandbox/bank/transfers',
+      summary:
+        'Sandbox: a company pays by bank transfer: a credit on the organization’s account at the emulated T-Bank, read by the gateway from the T-Business statement API',
+      tag: 'sandbox',
+      auth: 'none',
+      body: transferSchema,
+      responses: { 201: { description: 'The credit operation in the statement' }, 422: { description: 'No account at the emulated bank' } },
+    },
+    async (ctx) => {
+      const t = await jsonBody(ctx, transferSchema, 4096);
+      if (tbank.statement.accounts.length === 0) throw unprocessable('no_account', 'the emulated bank has no account of the organization');
+      const op = tbank.statement.add({
+        amount: t.amount,
+        purpose: t.purpose,
+        counterparty: {
+          name: t.payerName,
+          inn: t.payerInn,
+          kpp: t.payerKpp,
+          account: t.payerAccount,
+          bic: t.payerBic ?? '044525593',
+          bankName: t.payerBank ?? 'АО «Альфа-Банк»',
+        },
+        documentNumber: t.number,
+        uin: t.uin,
+      });
+      ctx.status = 201;
+      ctx.body = {
+        operationId: op.operationId,
+        accountNumber: op.accountNumber,
+        documentNumber: op.documentNumber,
+        operationDate: op.operationDate,
+        amount: t.amount,
+      };
+    },
+  );
+  api.route(
+    {
+      method: 'get',
+      path: '/sandbox/bank/statement',
+      summary: 'Sandbox: the operations of the emulated T-Bank account’s statement, and the requests the gateway made for it',
+      tag: 'sandbox',
+      auth: 'none',
+      responses: { 200: { description: 'Snapshot' } },
+    },
+    async (ctx) => {
+      ctx.body = { operations: tbank.statement.entries.map((e) => e.op), requests: tbank.statement.requests.slice(-50) };
+    },
+  );
+}
 
 /** GET and POST /sandbox/{name}/knobs: read and turn an emulator's knobs (e.g. {"callbacks":"off"} to lose callbacks). */
 function knobRoutes(api: ApiRouter, name: string, what: string, emulator: { knobs: object }): void {

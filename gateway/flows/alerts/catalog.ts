@@ -273,6 +273,16 @@ export const ALERTS = {
       'а счёт аннулирован. Оплата не зачтена и ждёт разбора: верните деньги плательщику или зачтите их вручную в другой счёт.',
     context: { organizationId, line: line.id, invoice: invoice.number },
   }),
+  /** The bank's statement API could not be read: transfers are not seen until it is. */
+  statementApiFailed: (a: { organizationId: string; organizationName: string; source: string; error: string }): Alert => ({
+    severity: 'critical',
+    key: `statement-api-failed:${a.organizationId}:${a.source}`,
+    title: 'Не удалось прочитать выписку банка',
+    text:
+      `Выписка по счёту «${a.organizationName}» (${a.source}) не прочитана: ${a.error}. ` +
+      'Оплаты счетов переводом не отмечаются, пока выписка не читается; ничего не изменено. Шлюз повторит чтение по расписанию.',
+    context: { organization: a.organizationId, source: a.source },
+  }),
   /** Payments above what the invoices were due: the excess is kept as the customer's advance. */
   statementOverpayments: (organizationId: string, runId: string, lines: { number: string; payer: string; advance: Kopecks }[]): Alert => ({
     severity: 'info',

@@ -2,11 +2,13 @@ import type { OpenInvoice as InvoiceToMatch, InvoiceShare } from '../../domain/s
 import { nowIso } from '../../store/db';
 import { openInvoices } from '../../store/invoices';
 import { newId } from '../../domain/ids';
+import { formatRub, type Kopecks } from '../../domain/money';
+import { ALERTS } from '../alerts/catalog';
 import { addInvoicePaid, recordTransfer, transferApplied } from '../../store/invoices';
 import { addOrderMoney } from '../../store/orders';
 import { getPayment, insertPayment, movePayment, newPaymentRow, shrinkPendingPayment } from '../../store/payments';
 import type { PaymentRow } from '../../store/schema';
-import { statementLinesIn } from '../../store/statements';
+import { linesToApply, markLineApplied } from '../../store/statements';
 import type { FlowDeps } from '../deps';
 import { queuePaymentReceipt } from '../fiscal/translator';
 import { dueDateOf } from '../invoices/due';
@@ -54,7 +56,8 @@ export async function invoicesToMatch(d: Pick<FlowDeps, 'store'>, organizationId
 export async function applyMatchedLines(d: FlowDeps, organizationId: string): Promise<{ paid: string[]; parts: string[] }> {
   const paid: string[] = [];
   const parts: string[] = [];
-  for (const line of await statementLinesIn(d.store.db, organizationId, ['matched', 'overpaid', 'partial'])) {
+  for (const line of await linesToApply(d.store.db, organizationId)) {
+    const skipped: string[] = [];
     for (const share of JSON.parse(line.allocations ?? '[]') as InvoiceShare[]) {
       if (share.amount <= 0) continue;
       await d.store.db
@@ -64,7 +67,12 @@ export async function applyMatchedLines(d: FlowDeps, organizationId: string): Pr
           const invoice = await trx.selectFrom('invoices').selectAll().where('id', '=', share.invoiceId).executeTakeFirst();
           if (!invoice) return;
           const payment = await getPayment(trx, invoice.payment_id);
-          if (!payment || payment.status !== 'pending') return;
+          if (!payment || payment.status !== 'pending') {
+            skipped.push(
+              `счёт № ${invoice.number} уже не к оплате (${payment?.status ?? 'нет платежа'}): ${formatRub(share.amount)} — аванс покупателя`,
+            );
+            return;
+          }
           const now = nowIso();
           const whole = share.amount >= payment.amount;
           const paying: PaymentRow = whole
@@ -130,6 +138,20 @@ export async function applyMatchedLines(d: FlowDeps, organizationId: string): Pr
           if (!(e instanceof AlreadyApplied)) throw e;
         });
     }
+    await d.store.db.transaction().execute(async (trx) => {
+      await markLineApplied(trx, line.id, skipped.length ? skipped.join('; ') : undefined);
+      // the money of a share whose invoice was paid or cancelled meanwhile is the customer's advance
+      const advance = (JSON.parse(line.allocations ?? '[]') as InvoiceShare[])
+        .filter((sh) => skipped.some((t) => t.startsWith(`счёт № ${sh.number} `)))
+        .reduce((a, sh) => a + sh.amount, 0);
+      if (advance > 0)
+        await d.alerts.raise(
+          trx,
+          ALERTS.statementOverpayments(organizationId, line.id, [
+            { number: line.number, payer: line.payer_name, advance: advance as Kopecks },
+          ]),
+        );
+    });
   }
   if (paid.length || parts.length) {
     d.jobs.kick();

@@ -1,6 +1,7 @@
 import type { ScheduleDefinition } from '../../jobs/types';
 import type { Feature, FlowDeps } from '../deps';
 import { matchAndApply } from './apply';
+import { statementPollSchedule } from './poll';
 
 /**
  * Every minute, each organization that issues invoices matches the statement lines stored since (a
@@ -19,5 +20,12 @@ function matchSchedule(d: FlowDeps): ScheduleDefinition | null {
   };
 }
 
-/** Bank statements: incoming lines matched to invoices, and the invoices they pay. */
-export const statementsFeature: Feature = { name: 'statements', jobs: [], schedules: (d) => [matchSchedule(d)] };
+/**
+ * Bank statements: incoming lines matched to invoices, and the invoices they pay; the organizations
+ * with a statement API read it on their own schedule (`statements.poll`).
+ */
+export const statementsFeature: Feature = {
+  name: 'statements',
+  jobs: [],
+  schedules: (d) => [matchSchedule(d), statementPollSchedule(d)],
+};

@@ -13,7 +13,10 @@ import { moscowDate } from '../../flows/payments/invoice';
 import { openInvoices } from '../../store/invoices';
 import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';
-import { parseQuery, readBody } from '../middleware';
+import { jsonBody, parseQuery, readBody } from '../middleware';
+import { matchLineByHand, resolveLineByHand } from '../../flows/statements/review';
+import { findStatementLines } from '../../store/statements';
+import type { StatementLineRow, StatementMatchState } from '../../store/schema';
 
 const invoicesQuery = z.object({
   state: z.enum(['open', 'overdue']).default('open'),
@@ -22,6 +25,75 @@ const invoicesQuery = z.object({
 
 const documentQuery = z.object({ format: z.enum(['pdf', 'html']).optional() });
 const statementQuery = z.object({ organization: z.string().optional() });
+
+const LINE_STATES = ['new', 'matched', 'partial', 'overpaid', 'review', 'resolved'] as const;
+const statementLinesQuery = z.object({
+  state: z
+    .string()
+    .default('review')
+    .transform((v) => (v === 'all' ? [] : v.split(',')))
+    .pipe(z.array(z.enum(LINE_STATES)))
+    .meta({ description: '`review` (default), `all`, or a comma-separated list of states' }),
+  organization: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const statementLineSchema = z
+  .object({
+    id: z.string(),
+    organization: z.string(),
+    source: z.string().meta({ description: 'A statement file, a bank’s statement API, 1C’s own bank documents' }),
+    account: z.string(),
+    kind: z.string(),
+    number: z.string(),
+    date: z.string(),
+    bankDate: z.string().nullable(),
+    amount: z.number().int(),
+    payer: z.object({ name: z.string(), inn: z.string().nullable(), kpp: z.string().nullable(), account: z.string().nullable() }),
+    purpose: z.string(),
+    uip: z.string().nullable(),
+    match: z.object({
+      state: z.enum(LINE_STATES),
+      note: z.string().optional().meta({ description: 'Why it is in review, or what support wrote' }),
+      invoices: z.array(z.object({ number: z.string(), amount: z.number().int(), remaining: z.number().int() })),
+      advance: z.number().int().meta({ description: 'Paid beyond the invoices: the customer’s advance' }),
+    }),
+  })
+  .meta({ id: 'StatementLine' });
+const matchLineBody = z
+  .object({
+    invoices: z
+      .array(z.string().trim().min(1).max(32))
+      .min(1)
+      .max(50)
+      .meta({ description: 'Invoice numbers, in the order the amount goes to them' }),
+    note: z.string().max(300).optional(),
+  })
+  .meta({ id: 'MatchStatementLine' });
+const resolveLineBody = z.object({ note: z.string().trim().min(1).max(300) }).meta({ id: 'ResolveStatementLine' });
+
+function statementLineView(l: StatementLineRow) {
+  const shares = JSON.parse(l.allocations ?? '[]') as { number: string; amount: number; remaining: number }[];
+  return {
+    id: l.id,
+    organization: l.organization_id,
+    source: l.source,
+    account: l.account,
+    kind: l.kind,
+    number: l.number,
+    date: l.doc_date,
+    bankDate: l.bank_date,
+    amount: l.amount,
+    payer: { name: l.payer_name, inn: l.payer_inn, kpp: l.payer_kpp, account: l.payer_account },
+    purpose: l.purpose,
+    uip: l.uip,
+    match: {
+      state: l.match_state,
+      ...(l.match_note ? { note: l.match_note } : {}),
+      invoices: shares.map((s) => ({ number: s.number, amount: s.amount, remaining: s.remaining })),
+      advance: l.advance,
+    },
+  };
+}
 const statementRunSchema = z.object({
   seen: z.number().int().meta({ description: 'Incoming lines in the file' }),
   stored: z.number().int().meta({ description: 'Of them, lines not stored before' }),
@@ -134,6 +206,70 @@ export function invoiceRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): vo
       }
       const run = await matchAndApply(d, org);
       ctx.body = { seen: stored.seen, stored: stored.stored, ...run };
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/api/v1/admin/statement-lines',
+      summary: 'Incoming bank lines; by default the review list (unmatched, ambiguous, a payer other than the buyer, an annulled invoice)',
+      tag: 'admin',
+      auth: 'admin',
+      query: statementLinesQuery,
+      responses: { 200: { description: 'Lines, newest first', schema: z.object({ items: z.array(statementLineSchema) }) } },
+    },
+    auth,
+    async (ctx) => {
+      const q = parseQuery(ctx, statementLinesQuery);
+      const organizations = q.organization ? [q.organization] : d.config.organizations.map((o) => o.id);
+      const items = await findStatementLines(d.store.db, { organizations, states: q.state as StatementMatchState[], limit: q.limit });
+      ctx.body = { items: items.map(statementLineView) };
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/api/v1/admin/statement-lines/:id/match',
+      summary: 'Match a line from the review list to the invoices it pays (by number, the amount going to them in that order)',
+      tag: 'admin',
+      auth: 'admin',
+      body: matchLineBody,
+      responses: {
+        200: { description: 'Matched and applied', schema: statementLineSchema },
+        409: { description: 'The line is not in the review list' },
+        422: { description: 'An invoice unknown or not to be paid: nothing changed' },
+      },
+    },
+    auth,
+    async (ctx) => {
+      const body = await jsonBody(ctx, matchLineBody, 8192);
+      const line = await matchLineByHand(d, ctx.params.id, body);
+      ctx.state.log.info({ lineId: line.id, invoices: body.invoices }, 'statement line matched by hand');
+      ctx.body = statementLineView(line);
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/api/v1/admin/statement-lines/:id/resolve',
+      summary: 'Close a line of the review list that pays no invoice, with a note',
+      tag: 'admin',
+      auth: 'admin',
+      body: resolveLineBody,
+      responses: {
+        200: { description: 'Closed', schema: statementLineSchema },
+        409: { description: 'The line is not in the review list' },
+      },
+    },
+    auth,
+    async (ctx) => {
+      const { note } = await jsonBody(ctx, resolveLineBody, 4096);
+      const line = await resolveLineByHand(d, ctx.params.id, note);
+      ctx.state.log.info({ lineId: line.id }, 'statement line closed by hand');
+      ctx.body = statementLineView(line);
     },
   );
 

@@ -12,11 +12,12 @@ import type { EmulatedPayment } from './payment';
 import { expiredPage, notFoundPage, payPage, processedPage, resultPage, returnUrl } from './form';
 import { Notifier, type NotificationDelivery, type NotifierKnobs } from './notifier';
 import { Registry } from './registry';
+import { DEFAULT_STATEMENT_KNOBS, Statement, type NewOperation, type StatementAccount, type StatementKnobs } from './statement';
 
 /**
  * An emulator of T-Bank internet acquiring (`/v2/` Init, GetQr, GetState, Cancel, Confirm,
  * CheckOrder, SbpPayTest), its hosted payment form, signed notifications with the bank's re-sends,
- * and the T-Business registry of operations. Quirks kept: business errors are HTTP 200 with
+ * the T-Business registry of operations and the T-Business account statement (statement.ts). Quirks kept: business errors are HTTP 200 with
  * `Success: false` and a string ErrorCode; PaymentId is a string in Init's answer and a number in
  * notifications; GetState's Amount after a partial refund is what is left; a one-stage card payment
  * notifies AUTHORIZED and then CONFIRMED; a failed СБП attempt leaves the payment FORM_SHOWED until
@@ -40,7 +41,7 @@ export interface TbankTerminal {
   notificationUrl?: string;
 }
 
-export interface TbankKnobs extends NotifierKnobs {
+export interface TbankKnobs extends NotifierKnobs, StatementKnobs {
   /** Notifications are signed with a wrong password. */
   forgeToken: boolean;
   apiLatencyMs: number;
@@ -82,6 +83,7 @@ export const DEFAULT_KNOBS: TbankKnobs = {
   sbpAttemptsBeforeReject: 3,
   minRedirectDueMs: 60_000,
   defaultRedirectDueMs: 24 * 3_600_000,
+  ...DEFAULT_STATEMENT_KNOBS,
 };
 
 export type { EmulatedPayment };
@@ -96,6 +98,8 @@ export class TbankEmulator {
   readonly calls: Record<string, number> = {};
   knobs: TbankKnobs;
   readonly registry: Registry;
+  /** The T-Business statement of the accounts opened (`statement.add({...})` puts money in or out). */
+  readonly statement: Statement;
   private readonly notifier: Notifier;
   private readonly byForm = new Map<string, string>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -106,6 +110,7 @@ export class TbankEmulator {
   constructor(
     readonly terminals: TbankTerminal[],
     knobs: Partial<TbankKnobs> = {},
+    accounts: StatementAccount[] = [],
   ) {
     this.knobs = { ...DEFAULT_KNOBS, ...knobs };
     this.notifier = new Notifier(() => this.knobs);
@@ -115,6 +120,11 @@ export class TbankEmulator {
       rateLimitMs: () => this.knobs.operationsRateLimitMs,
       down: () => this.knobs.operationsDown,
     });
+    this.statement = new Statement(
+      accounts,
+      () => this.knobs,
+      () => this.terminals.flatMap((t) => (t.businessToken ? [t.businessToken] : [])),
+    );
   }
 
   /** The `/v2/` base the gateway is configured with (baseUrl). */
@@ -143,6 +153,21 @@ export class TbankEmulator {
       this.count('operations');
       if (this.knobs.apiLatencyMs > 0) await sleep(this.knobs.apiLatencyMs);
       this.registry.serve(ctx, String(ctx.params.terminalKey));
+    });
+    router.get('/openapi/api/v1/statement', async (ctx) => {
+      this.count('statement');
+      if (this.knobs.apiLatencyMs > 0) await sleep(this.knobs.apiLatencyMs);
+      this.statement.serve(ctx);
+    });
+    router.post('/__emulator/statement/operations', async (ctx) => {
+      const body = JSON.parse((await getRawBody(ctx.req)).toString() || '{}') as NewOperation;
+      try {
+        ctx.status = 201;
+        ctx.body = this.statement.add(body);
+      } catch (e) {
+        ctx.status = 400;
+        ctx.body = { error: (e as Error).message };
+      }
     });
     router.get('/__emulator/payments', (ctx) => {
       ctx.body = [...this.payments.values()];

@@ -27,3 +27,32 @@ test.each([
 ])('%s is refused at start, naming the key', (_name, invoice, message) => {
   expect(() => parseConfig(raw(invoice), {})).toThrow(message);
 });
+
+describe('payments.invoice.statementApi: the account read from the T-Business statement API', () => {
+  const api = { type: 'tbank', token: 't-business-token', accountNumber: BANK.account };
+
+  test('a token and the account are all it needs; the defaults: the production base, every 5 minutes, 96 h of overlap, a week back at first', () => {
+    expect(parseConfig(raw({ bank: BANK, statementApi: api }), {}).organizations[0].payments.invoice!.statementApi).toEqual({
+      ...api,
+      baseUrl: 'https://business.tbank.ru/openapi/',
+      everySeconds: 300,
+      overlapHours: 96,
+      lookbackDays: 7,
+      pageSize: 1000,
+      timeoutMs: 15000,
+    });
+  });
+
+  test.each([
+    [
+      'another account than the one invoices ask to pay into',
+      { ...api, accountNumber: '40702810610000012345' },
+      /statementApi\.accountNumber: the statement read must be of the account invoices ask to pay into \(bank\.account 40702810938000000001\)/,
+    ],
+    ['no token', { ...api, token: '' }, /statementApi\.token/],
+    ['a bank the gateway cannot read', { ...api, type: 'sber' }, /statementApi\.type/],
+    ['a page of more than 5000 operations', { ...api, pageSize: 5001 }, /statementApi\.pageSize/],
+  ])('%s is refused at start, naming the key', (_name, statementApi, message) => {
+    expect(() => parseConfig(raw({ bank: BANK, statementApi }), {})).toThrow(message);
+  });
+});

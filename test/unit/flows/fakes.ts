@@ -166,6 +166,7 @@ export async function flowBench(): Promise<FlowBench> {
     buyers: { name: 'recording', send: async (m) => void buyerMessages.push(m) },
     invoiceDocuments: { pdf: async () => Buffer.from('%PDF-'), html: async () => '<html></html>' },
     statementFile: () => ({ name: 'none', incomingSince: async () => ({ lines: [], cursor: null }) }),
+    statementApis: new Map(),
     log,
   };
   return {
