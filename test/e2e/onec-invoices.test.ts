@@ -164,7 +164,7 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
     expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ lines: 1, matched: 1, review: 0, paid: 1 });
 
     const delivered = async () => (await h.call('GET', `/api/v1/payments/${listed.paymentId}`, undefined, SITE_AUTH)).body.onec?.status;
-    await eventually(async () => (await delivered()) === 'delivered', 10_000);
+    await eventually(async () => (await delivered()) === 'delivered', 30_000);
     const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === order.Ref_Key);
     expect(docs).toEqual([expect.objectContaining({ entity: BANK_DOC[configuration], posted: true, amount: 3500 })]);
     expect((await list(inn)).invoices).toEqual([

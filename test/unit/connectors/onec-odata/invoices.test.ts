@@ -73,6 +73,7 @@ describe('1C invoices (УТ 11.5 СчетНаОплатуКлиенту)', () =>
       dueDate: '2026-12-24',
       uip: '0419061212200ЭК0000042',
       annulled: false,
+      gatewayInvoiceId: null,
       order: expect.objectContaining({
         ref: ORDER,
         number: 'ЭК00-000017',
