@@ -55,16 +55,24 @@ export async function pullInvoices(d: FlowDeps, organizationId: string): Promise
   const count = (r: Outcome) => {
     if (r !== 'unchanged') run[r]++;
   };
+  // an invoice the gateway cannot take (its order's lines do not add up…) is logged and tried again next
+  // time: the watermark stays at its date
+  let stuck: string | null = null;
   for (let skip = 0; ; skip += PAGE) {
     const page = await source.newInvoices(since, { limit: PAGE, skip });
     for (const inv of page) {
-      count(await upsertInvoiceFromOneC(d, organizationId, inv));
       const day = `${inv.date}T00:00:00.000Z`;
+      try {
+        count(await upsertInvoiceFromOneC(d, organizationId, inv));
+      } catch (e) {
+        d.log.error({ organization: organizationId, onecRef: inv.ref, number: inv.number, err: e }, 'an invoice from 1C was not taken');
+        if (stuck === null || day < stuck) stuck = day;
+      }
       if (day > newest) newest = day;
     }
     if (page.length < PAGE) break;
   }
-  await setSyncState(d.store, key, newest);
+  await setSyncState(d.store, key, stuck !== null && stuck < newest ? stuck : newest);
   // the ones already here: 1C may have annulled them or changed the amount since
   for (const { ref } of await openOnecInvoiceRefs(d.store.db, organizationId, RECHECK)) {
     const now = await source.invoice(ref);
