@@ -208,6 +208,23 @@ describe('npm run sandbox', () => {
     ]);
   }, 40_000);
 
+  test('a manager’s invoice in the sandbox’s 1C is picked up and listed for the company with 1C’s number', async () => {
+    const onec = (await (await fetch(`${base}/sandbox/onec`)).json()) as { orders: { number: string }[] };
+    expect(onec.orders.map((o) => o.number)).toContain('ЗК-0000002');
+    const listed = await eventually(
+      async () => {
+        const r = await fetch(`${base}/api/v1/customers/7728168971/invoices`, { headers: site });
+        const body = (await r.json()) as { invoices: { number: string; amount: number; source: string; state: string }[] };
+        return body.invoices.length > 0 && body.invoices;
+      },
+      30_000,
+      250,
+    );
+    expect(listed).toEqual([
+      expect.objectContaining({ amount: 1_200_000, source: 'onec', state: 'open', number: expect.stringMatching(/^ЭК00-/) }),
+    ]);
+  }, 40_000);
+
   test('a forged callback gets 403 and changes nothing', async () => {
     const order = await post('/api/v1/orders', orderBody());
     const payment = await post(`/api/v1/orders/${order.body.id}/payments`, { method: 'card' }, { ...site, 'idempotency-key': 'walk-3' });
