@@ -164,13 +164,13 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
     expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ lines: 1, matched: 1, review: 0, paid: 1 });
 
     const delivered = async () => (await h.call('GET', `/api/v1/payments/${listed.paymentId}`, undefined, SITE_AUTH)).body.onec?.status;
-    await eventually(async () => (await delivered()) === 'delivered', 30_000);
+    await eventually(async () => (await delivered()) === 'delivered', 50_000);
     const docs = h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === order.Ref_Key);
     expect(docs).toEqual([expect.objectContaining({ entity: BANK_DOC[configuration], posted: true, amount: 3500 })]);
     expect((await list(inn)).invoices).toEqual([
       expect.objectContaining({ number: invoice.Number, state: 'paid', paid: 350000, payUrl: null }),
     ]);
-  });
+  }, 60_000);
 
   test('annulled in 1C, then paid: the line naming it goes to review with the reason and an alert, nothing is paid', async () => {
     const inn = '7702070139';
@@ -194,7 +194,7 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
       payerName: 'ООО «Полюс»',
     });
     await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(file));
-    expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ lines: 1, matched: 0, review: 1, paid: 0, parts: 0 });
+    expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ matched: 0, review: 1, paid: 0, parts: 0 });
 
     const line = await h.gateway.store.db
       .selectFrom('statement_lines')
