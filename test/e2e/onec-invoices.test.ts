@@ -1,6 +1,7 @@
 import iconv from 'iconv-lite';
 import { ClientBankFileSource } from '../../connectors/client-bank/source';
 import { ExternalError } from '../../gateway/ports';
+import { UIP_PREFIX, uipOf } from '../../gateway/domain/uip';
 import { createOneCInvoiceJob } from '../../gateway/flows/onec/invoice-create';
 import { pullInvoices } from '../../gateway/flows/onec/invoices';
 import { matchAndApply } from '../../gateway/flows/statements/apply';
@@ -23,7 +24,7 @@ const ru = (d: string) => d.split('-').reverse().join('.');
 let statementNo = 700;
 
 /** A statement as a bank exports it for 1C (windows-1251): one incoming payment order. */
-function statement(p: { date: string; amount: string; purpose: string; payerInn: string; payerName: string }): Buffer {
+function statement(p: { date: string; amount: string; purpose: string; payerInn: string; payerName: string; code?: string }): Buffer {
   const number = String(++statementNo);
   const lines = [
     '1CClientBankExchange',
@@ -68,6 +69,7 @@ function statement(p: { date: string; amount: string; purpose: string; payerInn:
     `ПолучательКорсчет=${BANK.correspondentAccount}`,
     'ВидОплаты=01',
     'Очередность=5',
+    ...(p.code ? [`Код=${p.code}`] : []),
     `НазначениеПлатежа=${p.purpose}`,
     'КонецДокумента',
     'КонецФайла',
@@ -97,7 +99,12 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
   afterAll(() => h?.close());
 
   /** A manager's order for the buyer in 1C (posted), and the invoice for it. */
-  async function orderAndInvoice(buyer: Buyer, number: string, rubles: number, opts: { dueDate?: string; contract?: string } = {}) {
+  async function orderAndInvoice(
+    buyer: Buyer,
+    number: string,
+    rubles: number,
+    opts: { dueDate?: string; contract?: string; uip?: string } = {},
+  ) {
     const contract = opts.contract ?? (configuration === 'unf' ? await m.contract(buyer, {}) : undefined);
     const order = h.onec!.seedCustomerOrder({
       number,
@@ -107,7 +114,14 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
       ...(contract ? { contractRef: contract } : {}),
       paymentForm: 'Безналичная',
     });
-    const invoice = await m.invoice({ orderRef: String(order.Ref_Key), buyer, contract, amount: rubles, dueDate: opts.dueDate });
+    const invoice = await m.invoice({
+      orderRef: String(order.Ref_Key),
+      buyer,
+      contract,
+      amount: rubles,
+      dueDate: opts.dueDate,
+      uip: opts.uip,
+    });
     return { order, invoice };
   }
 
@@ -211,6 +225,28 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
     expect((await h.call('GET', `/api/v1/payments/${listed.paymentId}`, undefined, SITE_AUTH)).body.status).toBe('cancelled');
     expect((await h.call('GET', `/api/v1/orders/${listed.orderId}`, undefined, SITE_AUTH)).body.paidAmount).toBe(0);
     expect(h.onec!.paymentDocuments().filter((d) => d.settles?.orderRef === order.Ref_Key)).toEqual([]);
+  });
+
+  test('the 1C invoice’s УИП (ИдентификаторПлатежа) in the payment order’s «Код» pays it, whatever the purpose says', async () => {
+    const inn = '7704217370';
+    const buyer = await m.buyer({ name: 'ООО «Венера»', inn });
+    const today = new Date().toISOString().slice(0, 10);
+    const uip = uipOf(UIP_PREFIX.invoice, today, `ЭК00-9${configuration === 'unf' ? 1 : 2}`);
+    const { invoice } = await orderAndInvoice(buyer, 'ЗК-000701', 777, { uip });
+    expect(await pullInvoices(h.gateway.deps, 'main')).toMatchObject({ created: 1 });
+    const [listed] = (await list(inn)).invoices;
+    expect(listed).toMatchObject({ number: invoice.Number, state: 'open' });
+    const file = statement({
+      date: ru(today),
+      amount: '777.00',
+      purpose: 'Оплата за товар',
+      payerInn: inn,
+      payerName: 'ООО «Венера»',
+      code: uip,
+    });
+    await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(file));
+    expect(await matchAndApply(h.gateway.deps, 'main')).toMatchObject({ matched: 1, paid: 1 });
+    expect((await h.call('GET', `/api/v1/payments/${listed.paymentId}`, undefined, SITE_AUTH)).body.status).toBe('paid');
   });
 
   test('an invoice changed in 1C (its amount) is taken while still to be paid', async () => {
