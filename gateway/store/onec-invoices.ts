@@ -1,5 +1,6 @@
 import type { Executor } from './db';
 import { nowIso } from './db';
+import { page } from './sql';
 import type { PaymentStatus } from '../domain/payment-state';
 import type { InvoicesTable } from './schema';
 
@@ -15,7 +16,7 @@ export async function openOnecInvoiceRefs(
   limit: number,
   afterId = '',
 ): Promise<{ id: string; ref: string }[]> {
-  const rows = await db
+  const q = db
     .selectFrom('invoices')
     .innerJoin('payments', 'payments.id', 'invoices.payment_id')
     .select(['invoices.id as id', 'invoices.onec_ref as ref'])
@@ -23,9 +24,8 @@ export async function openOnecInvoiceRefs(
     .where('invoices.onec_ref', 'is not', null)
     .where('payments.status', '=', 'pending')
     .where('invoices.id', '>', afterId)
-    .orderBy('invoices.id')
-    .limit(limit)
-    .execute();
+    .orderBy('invoices.id');
+  const rows = await page(db, q, limit).execute();
   return rows.map((r) => ({ id: r.id, ref: r.ref! }));
 }
 
@@ -59,7 +59,7 @@ export interface CustomerInvoiceRow {
 
 /** The invoices of a buyer (by the ИНН on its orders), newest first. */
 export async function invoicesOfCustomer(db: Executor, organizationId: string, inn: string, limit = 500): Promise<CustomerInvoiceRow[]> {
-  const rows = await db
+  const q = db
     .selectFrom('invoices')
     .innerJoin('orders', 'orders.id', 'invoices.order_id')
     .innerJoin('payments', 'payments.id', 'invoices.payment_id')
@@ -73,9 +73,8 @@ export async function invoicesOfCustomer(db: Executor, organizationId: string, i
     .where('invoices.organization_id', '=', organizationId)
     .where('orders.customer_inn', '=', inn)
     .orderBy('invoices.date', 'desc')
-    .orderBy('invoices.created_at', 'desc')
-    .limit(limit)
-    .execute();
+    .orderBy('invoices.created_at', 'desc');
+  const rows = await page(db, q, limit).execute();
   return rows.map(({ payment_status, payment_amount, order_number, pay_token, ...invoice }) => ({
     invoice: invoice as InvoicesTable,
     paymentStatus: payment_status,
