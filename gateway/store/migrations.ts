@@ -527,7 +527,15 @@ const m0013: Migration = {
   async up(db) {
     const t = types(dialectOfDb(db));
     await db.schema.alterTable('invoices').addColumn('onec_ref', t.ascii(36)).execute();
-    await db.schema.createIndex('invoices_onec_ref').on('invoices').columns(['organization_id', 'onec_ref']).execute();
+    // one gateway invoice per 1C invoice, whichever process pulls it (SQL Server: a filtered index, else it
+    // would allow a single NULL)
+    await db.schema
+      .createIndex('invoices_onec_ref')
+      .unique()
+      .on('invoices')
+      .columns(['organization_id', 'onec_ref'])
+      .where('onec_ref', 'is not', null)
+      .execute();
   },
   async down(db) {
     await db.schema.dropIndex('invoices_onec_ref').on('invoices').execute();

@@ -43,7 +43,23 @@ export interface InvoicePull {
   annulled: number;
 }
 
+const running = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/** One pull of an organization's invoices at a time in this process (the schedule and a call by hand). */
 export async function pullInvoices(d: FlowDeps, organizationId: string): Promise<InvoicePull> {
+  let byOrg = running.get(d.onec);
+  if (!byOrg) running.set(d.onec, (byOrg = new Map()));
+  const before = byOrg.get(organizationId) ?? Promise.resolve();
+  const run = before.catch(() => undefined).then(() => pullInvoicesNow(d, organizationId));
+  byOrg.set(organizationId, run);
+  try {
+    return await run;
+  } finally {
+    if (byOrg.get(organizationId) === run) byOrg.delete(organizationId);
+  }
+}
+
+async function pullInvoicesNow(d: FlowDeps, organizationId: string): Promise<InvoicePull> {
   const org = d.orgs.get(organizationId)!;
   const source = d.onec.invoices(organizationId);
   const run: InvoicePull = { created: 0, updated: 0, annulled: 0 };

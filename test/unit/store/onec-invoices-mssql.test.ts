@@ -18,11 +18,11 @@ beforeEach(() => {
   statements.length = 0;
 });
 
-test('0013_onec_invoices: the 1C ref of an invoice, indexed with its organization', async () => {
+test('0013_onec_invoices: the 1C ref of an invoice, unique with its organization where there is one (a filtered index)', async () => {
   await migrations['0013_onec_invoices'].up(db);
   expect(statements.map(flat)).toEqual([
     'alter table "invoices" add "onec_ref" varchar(36)',
-    'create index "invoices_onec_ref" on "invoices" ("organization_id", "onec_ref")',
+    'create unique index "invoices_onec_ref" on "invoices" ("organization_id", "onec_ref") where "onec_ref" is not null',
   ]);
 });
 
