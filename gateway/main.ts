@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import { OneCBankReceiptSource } from '../connectors/onec-odata/bank-receipts';
 import { ODataClient } from '../connectors/onec-odata/client';
 import type { DocumentKind } from '../connectors/onec-odata/check';
 import { loadMapping, mappingFile } from '../connectors/onec-odata/mapping';
@@ -149,6 +150,7 @@ export function buildOneC(config: GatewayConfig): OneCBases {
   }
   const sinks = new Map<string, OneCSink>();
   const sources = new Map<string, OneCOrderSource>();
+  const bankReceipts = new Map<string, StatementSource>();
   const invoiceSources = new Map<string, OneCInvoiceSource>();
   const contractSources = new Map<string, OneCContractSource>();
   for (const org of config.organizations) {
@@ -164,6 +166,8 @@ export function buildOneC(config: GatewayConfig): OneCBases {
       sources.set(org.id, orders);
       if (mapping.invoiceSource) invoiceSources.set(org.id, new ODataInvoiceSource(client, mapping, orders, c.refs));
       if (mapping.contract) contractSources.set(org.id, new ODataContractSource(client, mapping));
+      const from1C = org.payments.invoice?.statementsFrom1C;
+      if (from1C) bankReceipts.set(org.id, new OneCBankReceiptSource(client, mapping, from1C));
     } else if (c.transport === 'soap') {
       // the soap package is big: loaded only for the organizations that use it
       const { SoapSink } = require('../connectors/onec-soap/sink') as typeof import('../connectors/onec-soap/sink');
@@ -178,7 +182,7 @@ export function buildOneC(config: GatewayConfig): OneCBases {
       sinks.set(org.id, new HttpSink({ baseUrl: c.baseUrl!, path: c.httpPath, ...auth }, limiter));
     }
   }
-  return new OneCBases(sinks, sources, invoiceSources, contractSources);
+  return new OneCBases(sinks, sources, bankReceipts, invoiceSources, contractSources);
 }
 
 /** Each organization's cash registers and receipt rules (organizations[].fiscal). */

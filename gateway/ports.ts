@@ -552,6 +552,24 @@ export interface StatementLine {
   purpose: string;
   /** Field 22 «Код»: the УИП the payer copied from the invoice, when any. */
   uip: string | null;
+  /**
+   * A line read from 1C's own bank documents (the accountant imported the statement there): the
+   * document, which already settles the money in 1C, so the gateway writes none for it.
+   */
+  onec?: OneCBankDocument;
+}
+
+/** A bank receipt 1C holds, as a statement line carries it. */
+export interface OneCBankDocument {
+  ref: string;
+  /** The document's own number in 1C. */
+  number: string | null;
+  /**
+   * The gateway's payment or refund id the document's marker field may hold (all of it, or as many
+   * leading characters as the field kept): a document the gateway wrote itself is no statement line.
+   * Null when the field cannot hold a marker.
+   */
+  markerId: string | null;
 }
 
 /** What a source gives for one read: the incoming lines, and the cursor to read from next time. */

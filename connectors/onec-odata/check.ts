@@ -285,6 +285,15 @@ export function checkMapping(mapping: Mapping, model: EdmModel, opts: CheckOptio
       }
     }
     property([...base, 'amountField'], spec.entity, doc.properties, spec.amountField, sev);
+    const inc = spec.incoming;
+    if (inc)
+      for (const k of ['number', 'date', 'counterparty', 'purpose', 'uip', 'account'] as const)
+        if (inc[k]) property([...base, 'incoming', k], spec.entity, doc.properties, inc[k], sev);
+    if (inc?.account && inc.accountEntity) {
+      // without it a line read from 1C has no account number: a warning, not a stop
+      const accounts = entity([...base, 'incoming', 'accountEntity'], inc.accountEntity, 'warning');
+      if (accounts) property([...base, 'incoming', 'accountNumber'], inc.accountEntity, accounts.properties, inc.accountNumber, 'warning');
+    }
     if (spec.kindFilter) filter([...base, 'kindFilter'], spec.entity, doc.properties, spec.kindFilter, sev);
     for (const [f, v] of Object.entries(spec.fields)) {
       const p = property([...base, 'fields', f], spec.entity, doc.properties, f, sev);

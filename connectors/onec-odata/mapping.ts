@@ -25,6 +25,26 @@ const documentSpec = z.object({
   amountField: z.string().default('СуммаДокумента'),
   /** An OData condition that tells this kind of document apart (e.g. its operation). */
   kindFilter: z.string().optional(),
+  /**
+   * The bank's payment order as a bank receipt holds it (what a statement import into 1C fills): how
+   * the accountant's own import of a transfer is found before the gateway writes one, and how 1C's
+   * bank receipts are read as a statement.
+   */
+  incoming: z
+    .object({
+      number: z.string().min(1),
+      date: z.string().min(1),
+      /** The payer (a Catalog of counterparties: its ИНН and КПП are read from mapping.counterparty). */
+      counterparty: z.string().min(1),
+      purpose: z.string().optional(),
+      /** The УИП (field 22 «Код»), where the document has one. */
+      uip: z.string().optional(),
+      /** The organization's account the money came to, and the catalog holding its number. */
+      account: z.string().optional(),
+      accountEntity: z.string().optional(),
+      accountNumber: z.string().default('НомерСчета'),
+    })
+    .optional(),
   fields: fieldMap,
   rows: z.object({
     section: z.string().min(1),

@@ -62,6 +62,19 @@ const invoiceMethod = z
     uip: z.boolean().default(false),
     /** The bank's statement API the account is read from: transfers are matched to invoices as they arrive. */
     statementApi: tbankStatementConfig.optional(),
+    /**
+     * The accountant imports the bank statements into 1C: the gateway reads 1C's incoming bank receipts
+     * (OData) every `everySeconds` as a statement, pays the invoices they name and writes no second
+     * document for them. The first read goes `firstDays` back; each read starts `overlapDays` before the
+     * last document seen (a statement imported late).
+     */
+    statementsFrom1C: z
+      .object({
+        everySeconds: z.number().int().min(10).max(86_400).default(300),
+        firstDays: z.number().int().min(0).max(90).default(3),
+        overlapDays: z.number().int().min(0).max(31).default(3),
+      })
+      .optional(),
   })
   .superRefine((o, ctx) => {
     if (o.statementApi && o.statementApi.accountNumber !== o.bank.account)

@@ -10,6 +10,7 @@ import type {
   OneCOrderSource,
   OneCSink,
   ProviderName,
+  StatementSource,
 } from '../ports';
 
 /**
@@ -32,9 +33,15 @@ export class OneCBases {
   constructor(
     private readonly sinks: Map<string, OneCSink>,
     private readonly sources: Map<string, OneCOrderSource>,
+    /** The organizations whose bank receipts in 1C are read as a statement (payments.invoice.statementsFrom1C). */
+    private readonly bankReceipts: Map<string, StatementSource> = new Map(),
     private readonly invoiceSources: Map<string, OneCInvoiceSource> = new Map(),
     private readonly contractSources: Map<string, OneCContractSource> = new Map(),
   ) {}
+  /** 1C's own bank receipts as a statement source, where the organization reads them. */
+  statements(organizationId: string): StatementSource | undefined {
+    return this.bankReceipts.get(organizationId);
+  }
   sink(organizationId: string): OneCSink | undefined {
     return this.sinks.get(organizationId);
   }

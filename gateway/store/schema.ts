@@ -409,6 +409,9 @@ export interface StatementLinesTable {
   advance: number;
   /** JSON: flags for what follows (an individual's payment needs a receipt, an overpayment an alert). */
   flags: string | null;
+  /** A line read from 1C's own bank documents: the document (Ref_Key) and its number in 1C. */
+  onec_ref?: string | null;
+  onec_number?: string | null;
   /** When its shares were applied to their invoices; null while matched and not applied yet. */
   applied_at: string | null;
   created_at: string;

@@ -238,6 +238,37 @@ describe('npm run sandbox', () => {
     ]);
   }, 40_000);
 
+  test('B2B: the accountant imports the statement into 1C → the invoice is paid from 1C’s bank receipt, no second one', async () => {
+    const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001', email: 'buh@vektor.example' };
+    const order = await post('/api/v1/orders', orderBody({ number: '1005', customer: buyer }));
+    expect(order.body).toMatchObject({ number: '1005' });
+    const payment = await post(
+      `/api/v1/orders/${order.body.id}/payments`,
+      { method: 'invoice' },
+      { ...site, 'idempotency-key': 'walk-b2b-1c' },
+    );
+    expect(payment.body).toMatchObject({ status: 'pending' });
+    const { number, date } = payment.body.action;
+    const imported = await post(
+      '/sandbox/onec/bank-receipts',
+      {
+        number: '918',
+        date,
+        amount: 350000,
+        purpose: `Оплата по счету № ${number} от ${date.split('-').reverse().join('.')}`,
+        payerInn: buyer.inn,
+        payerName: buyer.name,
+        orderNumber: '1005',
+      },
+      { 'content-type': 'application/json' },
+    );
+    expect(imported.status).toBe(200);
+    await eventually(async () => (await status(payment.body.id)) === 'paid', 20_000, 200);
+    const onec = (await (await fetch(`${base}/sandbox/onec`)).json()) as any;
+    const ref = onec.orders.find((o: any) => o.number === '1005').ref;
+    expect(onec.payments.filter((p: any) => p.settles?.orderRef === ref).map((p: any) => p.ref)).toEqual([imported.body.ref]);
+  }, 40_000);
+
   test('B2B through a statement file: the accountant uploads the bank’s 1CClientBankExchange → paid, one bank receipt in 1C, the site told', async () => {
     const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001', email: 'buh@vektor.example' };
     const order = await post('/api/v1/orders', orderBody({ externalId: 'site-1004', number: '1004', customer: buyer }));

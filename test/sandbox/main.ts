@@ -62,6 +62,8 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
   // a company's order, paid by invoice and bank transfer
   onec.seedCustomerOrder({ number: '1003', total: 3500, paymentForm: 'Безналичная' });
   onec.seedCustomerOrder({ number: '1004', total: 3500, paymentForm: 'Безналичная' });
+  // another company's order: its payment arrives as the accountant's statement import into 1C
+  onec.seedCustomerOrder({ number: '1005', total: 3500, paymentForm: 'Безналичная' });
   onec.seedCustomerOrder({
     number: 'ЗК-0000001',
     total: 1990,
@@ -101,6 +103,8 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
       if (opts.quiet) raw.log.level = 'warn';
       raw.alerts = { channels: [{ type: 'log' }, { type: 'webhook', url: `http://127.0.0.1:${port}/sandbox/alerts` }] };
       raw.organizations[0].onec = onecOrgConfig(onec, { configuration: 'ut11', pull: true, pullEverySeconds: 10 });
+      // the accountant may import the statement into 1C too: its bank receipts are read as a statement
+      if (raw.organizations[0].payments.invoice) raw.organizations[0].payments.invoice.statementsFrom1C = { everySeconds: 10 };
     },
   });
   // the effective configuration, for the CLI's commands against the sandbox (`onec check --config …`)
@@ -167,6 +171,7 @@ export async function main(args: string[]): Promise<void> {
       `  site webhooks     GET ${u}/sandbox/site/webhooks  (the sandbox is the shop's site: what the gateway told it, signature checked)`,
       `  alerts            GET ${u}/sandbox/alerts  (what support was told)`,
       `  overdue check     POST ${u}/sandbox/invoices/check-due {"today":"<yyyy-mm-dd>"}  (reminders and overdue alerts as of that day)`,
+      `  import into 1C    POST ${u}/sandbox/onec/bank-receipts {"number":"512","amount":350000,"purpose":"Оплата по счету № <number> от <dd.mm.yyyy>","payerInn":"7701234560","payerName":"ООО «Вектор»","orderNumber":"1005"}  (the accountant's statement import; 1C's bank receipts are read every 10 s)`,
       '',
       ...(args.includes('--quiet') ? [] : ['Logs follow (JSON). Ctrl+C stops.', '']),
     ].join('\n') + '\n',
