@@ -73,6 +73,8 @@ export interface InvoicesTable {
   /** The payment identifier (УИП) printed on it for field 22 «Код», when the organization prints one. */
   uip: string | null;
   created_at: string;
+  /** The 1C invoice it is (a manager's СчетНаОплатуКлиенту / СчетНаОплату); null for the gateway's own. */
+  onec_ref?: string | null;
 }
 
 /** A bank transfer applied to an invoice: one statement line's share, and the payment it made paid. */
@@ -85,6 +87,8 @@ export interface InvoiceTransfersTable {
   bank_number: string;
   bank_date: string;
   created_at: string;
+  /** The 1C invoice it is (a manager's СчетНаОплатуКлиенту / СчетНаОплату); null for the gateway's own. */
+  onec_ref?: string | null;
 }
 
 export interface InvoiceSeriesTable {

@@ -221,6 +221,23 @@ describe('npm run sandbox', () => {
     await siteHeard(payment.body.id);
   }, 40_000);
 
+  test('a manager’s invoice in the sandbox’s 1C is picked up and listed for the company with 1C’s number', async () => {
+    const onec = (await (await fetch(`${base}/sandbox/onec`)).json()) as { orders: { number: string }[] };
+    expect(onec.orders.map((o) => o.number)).toContain('ЗК-0000002');
+    const listed = await eventually(
+      async () => {
+        const r = await fetch(`${base}/api/v1/customers/7728168971/invoices`, { headers: site });
+        const body = (await r.json()) as { invoices: { number: string; amount: number; source: string; state: string }[] };
+        return body.invoices.length > 0 && body.invoices;
+      },
+      30_000,
+      250,
+    );
+    expect(listed).toEqual([
+      expect.objectContaining({ amount: 1_200_000, source: 'onec', state: 'open', number: expect.stringMatching(/^ЭК00-/) }),
+    ]);
+  }, 40_000);
+
   test('B2B: the accountant imports the statement into 1C → the invoice is paid from 1C’s bank receipt, no second one', async () => {
     const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001', email: 'buh@vektor.example' };
     const order = await post('/api/v1/orders', orderBody({ number: '1005', customer: buyer }));

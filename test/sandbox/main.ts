@@ -4,6 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { createGateway, type Gateway } from '../../gateway/main';
 import { AtolDriverEmulator } from '../emulators/atol-driver/server';
 import { AtolOnlineEmulator } from '../emulators/atol-online/server';
+import { OneCManager } from '../emulators/onec/manager';
 import { OneCEmulator } from '../emulators/onec/server';
 import { SberEmulator } from '../emulators/sber/server';
 import { TbankEmulator } from '../emulators/tbank/server';
@@ -69,6 +70,19 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     paymentForm: 'ПлатежнаяКарта',
     comment: 'Заказ менеджера: ссылку на оплату шлюз допишет сюда',
   });
+  // a manager's invoice in 1C for a company with a contract (14 days' deferral, a 100 000 ₽ limit): the
+  // gateway picks it up with the orders; GET /api/v1/customers/7728168971/invoices lists it
+  const manager = new OneCManager(onec);
+  const vector = await manager.buyer({ name: 'ООО «Вектор-Юг»', inn: '7728168971', kpp: '772801001' });
+  await manager.contract(vector, { deferredDays: 14, creditLimit: 100_000, blockOverdue: true });
+  const invoiced = onec.seedCustomerOrder({
+    number: 'ЗК-0000002',
+    total: 12000,
+    paymentForm: 'Безналичная',
+    counterpartyRef: vector.counterparty,
+    partnerRef: vector.partner,
+  });
+  await manager.invoice({ orderRef: String(invoiced.Ref_Key), buyer: vector, amount: 12000 });
   const atol = new AtolOnlineEmulator([SANDBOX.atol], { processingMs: 300 });
   await atol.start(Number(process.env.SANDBOX_ATOL_PORT ?? 0));
   const driver = new AtolDriverEmulator({ taskMs: 100 });

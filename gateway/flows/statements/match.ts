@@ -1,9 +1,17 @@
 import { matchStatementLines, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
 import { newId } from '../../domain/ids';
+import type { Kopecks } from '../../domain/money';
 import type { StatementMatchState } from '../../store/schema';
+import { annulledInvoices } from '../../store/onec-invoices';
 import { linesToMatch, saveStatementMatches, type LineToMatch, type StatementMatchUpdate } from '../../store/statements';
 import { ALERTS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
+import { reviewAnnulled } from './annulled';
+
+/** Invoices annulled within the last year and a bit are looked for in purposes. */
+function yearAgo(): string {
+  return new Date(Date.now() - 400 * 86_400_000).toISOString().slice(0, 10);
+}
 
 export interface MatchRun {
   lines: number;
@@ -65,6 +73,8 @@ export async function matchStoredLines(
       })),
       invoices,
     );
+    // a line naming an invoice annulled since (in 1C, or cancelled here) is not paid: it goes to review
+    const annulled = rows.length > 0 ? reviewAnnulled(rows, decisions, await annulledInvoices(trx, organizationId, yearAgo())) : [];
     const run: MatchRun = { lines: rows.length, matched: 0, partial: 0, overpaid: 0, review: 0 };
     const updates: StatementMatchUpdate[] = [];
     const toReview: string[] = [];
@@ -82,6 +92,17 @@ export async function matchStoredLines(
     const runId = newId();
     if (run.review > 0) await d.alerts.raise(trx, ALERTS.statementLinesToReview(organizationId, runId, run.review, toReview));
     if (overpaid.length > 0) await d.alerts.raise(trx, ALERTS.statementOverpayments(organizationId, runId, overpaid));
+    for (const hit of annulled) {
+      const r = rows.find((x) => x.id === hit.lineId)!;
+      await d.alerts.raise(
+        trx,
+        ALERTS.annulledInvoicePaid(
+          organizationId,
+          { id: r.id, number: r.number, date: r.doc_date, payer: r.payer_name, amount: r.amount as Kopecks },
+          hit.invoice,
+        ),
+      );
+    }
     if (timings) timings.write = lap();
     return run;
   });
