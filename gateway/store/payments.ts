@@ -341,20 +341,16 @@ export async function findAttemptByOrderNumber(
 
 /** Payments and refunds whose delivery to 1C waits for their order to appear there, oldest first. */
 export async function waitingForOrder(db: Executor, limit: number): Promise<{ of: 'payments' | 'refunds'; id: string }[]> {
-  const payments = await db
-    .selectFrom('payments')
-    .select('id')
-    .where('onec_status', '=', 'waiting_for_order')
-    .orderBy('updated_at')
-    .limit(limit)
-    .execute();
-  const refunds = await db
-    .selectFrom('refunds')
-    .select('id')
-    .where('onec_status', '=', 'waiting_for_order')
-    .orderBy('updated_at')
-    .limit(limit)
-    .execute();
+  const payments = await page(
+    db,
+    db.selectFrom('payments').select('id').where('onec_status', '=', 'waiting_for_order').orderBy('updated_at'),
+    limit,
+  ).execute();
+  const refunds = await page(
+    db,
+    db.selectFrom('refunds').select('id').where('onec_status', '=', 'waiting_for_order').orderBy('updated_at'),
+    limit,
+  ).execute();
   return [...payments.map((p) => ({ of: 'payments' as const, id: p.id })), ...refunds.map((r) => ({ of: 'refunds' as const, id: r.id }))];
 }
 

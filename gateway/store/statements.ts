@@ -3,7 +3,7 @@ import { newId } from '../domain/ids';
 import type { StatementLine } from '../ports';
 import { nowIso, type Dialect, type Executor } from './db';
 import type { StatementLineRow, StatementLinesTable, StatementMatchState } from './schema';
-import { insertIgnore, isMssql } from './sql';
+import { insertIgnore, isMssql, page } from './sql';
 
 /**
  * Incoming bank lines. A line is stored once per organization under the key a bank line keeps in
@@ -160,7 +160,7 @@ export async function findStatementLines(
 ): Promise<StatementLineRow[]> {
   let query = db.selectFrom('statement_lines').selectAll().where('organization_id', 'in', q.organizations);
   if (q.states.length) query = query.where('match_state', 'in', q.states);
-  return query.orderBy('doc_date', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+  return page(db, query.orderBy('doc_date', 'desc').orderBy('id', 'desc'), q.limit).execute();
 }
 
 /** Moves a line out of review (matched by hand, or closed); false when it is not in review any more. */
