@@ -1,9 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import { OneCBankReceiptSource } from '../connectors/onec-odata/bank-receipts';
 import { ODataClient } from '../connectors/onec-odata/client';
 import type { DocumentKind } from '../connectors/onec-odata/check';
 import { loadMapping, mappingFile } from '../connectors/onec-odata/mapping';
+import { ODataContractSource } from '../connectors/onec-odata/contracts';
+import { ODataInvoiceSource } from '../connectors/onec-odata/invoices';
 import { ODataOrderSource } from '../connectors/onec-odata/orders';
 import { ODataSink } from '../connectors/onec-odata/sink';
 import { HttpSink } from '../connectors/onec-http/sink';
@@ -45,6 +48,8 @@ import type {
   AcquiringProvider,
   FiscalRegister,
   Notifier,
+  OneCContractSource,
+  OneCInvoiceSource,
   OneCOrderSource,
   OneCSink,
   ProviderName,
@@ -145,6 +150,9 @@ export function buildOneC(config: GatewayConfig): OneCBases {
   }
   const sinks = new Map<string, OneCSink>();
   const sources = new Map<string, OneCOrderSource>();
+  const bankReceipts = new Map<string, StatementSource>();
+  const invoiceSources = new Map<string, OneCInvoiceSource>();
+  const contractSources = new Map<string, OneCContractSource>();
   for (const org of config.organizations) {
     const c = org.onec;
     if (c.transport === 'none') continue;
@@ -154,7 +162,12 @@ export function buildOneC(config: GatewayConfig): OneCBases {
       const client = new ODataClient({ baseUrl: c.baseUrl!, ...auth }, limiter);
       const mapping = loadMapping(c.mapping);
       sinks.set(org.id, new ODataSink(client, mapping, c.refs, { mappingFile: mappingFile(c.mapping), documents: documentsOf(org) }));
-      sources.set(org.id, new ODataOrderSource(client, mapping));
+      const orders = new ODataOrderSource(client, mapping);
+      sources.set(org.id, orders);
+      if (mapping.invoiceSource) invoiceSources.set(org.id, new ODataInvoiceSource(client, mapping, orders, c.refs));
+      if (mapping.contract) contractSources.set(org.id, new ODataContractSource(client, mapping));
+      const from1C = org.payments.invoice?.statementsFrom1C;
+      if (from1C) bankReceipts.set(org.id, new OneCBankReceiptSource(client, mapping, from1C));
     } else if (c.transport === 'soap') {
       // the soap package is big: loaded only for the organizations that use it
       const { SoapSink } = require('../connectors/onec-soap/sink') as typeof import('../connectors/onec-soap/sink');
@@ -169,7 +182,7 @@ export function buildOneC(config: GatewayConfig): OneCBases {
       sinks.set(org.id, new HttpSink({ baseUrl: c.baseUrl!, path: c.httpPath, ...auth }, limiter));
     }
   }
-  return new OneCBases(sinks, sources);
+  return new OneCBases(sinks, sources, bankReceipts, invoiceSources, contractSources);
 }
 
 /** Each organization's cash registers and receipt rules (organizations[].fiscal). */

@@ -353,6 +353,72 @@ export interface OneCOrderSource {
   shipped?(order: { ref: string | null; number: string }): Promise<{ shipped: boolean; status: string } | null>;
 }
 
+/** A manager's invoice in 1C (УТ СчетНаОплатуКлиенту, УНФ СчетНаОплату) as the gateway keeps it. */
+export interface OneCInvoice {
+  ref: string;
+  /** 1C's number, kept as 1C prints it. */
+  number: string;
+  /** YYYY-MM-DD, 1C's local date of the document. */
+  date: string;
+  amount: Kopecks;
+  /** YYYY-MM-DD of the last stage of its payment schedule; null when it has none. */
+  dueDate: string | null;
+  /** The УИП (ИдентификаторПлатежа), when 1C gave one. */
+  uip: string | null;
+  /** Annulled (УТ Аннулирован), marked for deletion or unposted: no longer to be paid. */
+  annulled: boolean;
+  /** The order it is for: its ДокументОснование (the order's own lines in УТ, the invoice's goods in УНФ). */
+  order: OneCOrder;
+  /** The gateway's invoice it was made for (its marker), when the gateway created it in 1C. */
+  gatewayInvoiceId?: string | null;
+}
+
+/** An invoice the gateway has 1C make for a site order (ДокументОснование = the order). */
+export interface OneCInvoiceRequest {
+  /** The gateway's invoice id: how the 1C invoice is found again (created once). */
+  marker: string;
+  order: { ref: string | null; number: string };
+  amount: Kopecks;
+  /** YYYY-MM-DD */
+  date: string;
+  /** YYYY-MM-DD: the payment schedule's one stage. */
+  dueDate: string;
+  uip: string | null;
+  /** The gateway's number, when the gateway numbers invoices (printed in the purpose). */
+  number: string;
+}
+
+/** Invoices managers make in 1C (OData pull). */
+export interface OneCInvoiceSource {
+  /** Posted, not annulled invoices dated at or after `since`, oldest first, a page at a time. */
+  newInvoices(since: string, page: { limit: number; skip: number }): Promise<OneCInvoice[]>;
+  /** Where a known invoice stands now (annulled, amount); null when 1C no longer has it. */
+  invoice(ref: string): Promise<OneCInvoice | null>;
+  /**
+   * Has 1C make a posted invoice for the order, once (an invoice of the order carrying the marker is
+   * looked up first); 1C's ref, number and date. OneCError `order_missing` while 1C has no such order.
+   */
+  createInvoice?(req: OneCInvoiceRequest): Promise<{ ref: string; number: string; date: string }>;
+}
+
+/** A buyer's terms from its contract in 1C (УТ/УНФ Catalog_ДоговорыКонтрагентов). */
+export interface OneCContractTerms {
+  /** The contract, as 1C names it (for logs and messages). */
+  contract: string;
+  /** Deferral in days (УТ СрокОплаты when УстановленСрокОплаты; УНФ СрокОплатыПокупателя); null: none. */
+  deferredDays: number | null;
+  /** УТ ДопустимаяСуммаЗадолженности when ОграничиватьСуммуЗадолженности; null: no limit (УНФ has none). */
+  creditLimit: Kopecks | null;
+  /** УТ ЗапрещаетсяПросроченнаяЗадолженность; null when the configuration has no such attribute. */
+  blockOverdue: boolean | null;
+}
+
+/** Reads buyers' contracts from 1C. */
+export interface OneCContractSource {
+  /** The terms of the buyer's valid contract (the Контрагент found by ИНН and, when given, КПП); null: no such buyer or contract. */
+  termsOf(buyer: { inn: string; kpp?: string | null }): Promise<OneCContractTerms | null>;
+}
+
 // ---------------------------------------------------------------- fiscal registers
 
 /** What the fiscal storage gave a registered receipt (what the accountant checks against the ОФД). */
@@ -486,6 +552,24 @@ export interface StatementLine {
   purpose: string;
   /** Field 22 «Код»: the УИП the payer copied from the invoice, when any. */
   uip: string | null;
+  /**
+   * A line read from 1C's own bank documents (the accountant imported the statement there): the
+   * document, which already settles the money in 1C, so the gateway writes none for it.
+   */
+  onec?: OneCBankDocument;
+}
+
+/** A bank receipt 1C holds, as a statement line carries it. */
+export interface OneCBankDocument {
+  ref: string;
+  /** The document's own number in 1C. */
+  number: string | null;
+  /**
+   * The gateway's payment or refund id the document's marker field may hold (all of it, or as many
+   * leading characters as the field kept): a document the gateway wrote itself is no statement line.
+   * Null when the field cannot hold a marker.
+   */
+  markerId: string | null;
 }
 
 /** What a source gives for one read: the incoming lines, and the cursor to read from next time. */

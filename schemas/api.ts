@@ -143,6 +143,32 @@ export const customerViewSchema = z
   })
   .meta({ id: 'Customer' });
 
+export const customerInvoicesSchema = z
+  .object({
+    inn: z.string(),
+    invoices: z.array(
+      z.object({
+        id: z.string(),
+        number: z.string().meta({ description: 'As printed: 1C’s own number for an invoice made in 1C' }),
+        date: z.string().meta({ description: 'YYYY-MM-DD' }),
+        amount: kopecks,
+        paid: kopecks.meta({ description: 'What is paid of it' }),
+        dueDate: z.string().nullable().meta({ description: 'YYYY-MM-DD; null: a deferral counting from a shipment still to come' }),
+        state: z.enum(['open', 'overdue', 'paid', 'annulled']).meta({
+          description:
+            'open: to be paid; overdue: to be paid and past its due date; paid; annulled: annulled in 1C or cancelled, not to be paid',
+        }),
+        source: z.enum(['gateway', 'onec']).meta({ description: 'Who made it: the gateway (method invoice) or a manager in 1C' }),
+        orderId: z.string(),
+        orderNumber: z.string(),
+        paymentId: z.string(),
+        document: z.string().meta({ description: 'The printed «Счет на оплату» (PDF; HTML for a browser)' }),
+        payUrl: z.string().nullable().meta({ description: 'The order’s payment page; null when nothing is left to pay' }),
+      }),
+    ),
+  })
+  .meta({ id: 'CustomerInvoices' });
+
 export const invoiceListSchema = z
   .object({
     items: z.array(

@@ -100,7 +100,7 @@ function templateKind(v: unknown): 'ref' | 'number' | 'date' | 'boolean' | 'text
   const first = whole[1].split('||')[0].trim();
   if (first.startsWith('refs.') || /^(order|original)\.ref$/.test(first)) return 'ref';
   if (/^order\.(partner|counterparty|organization|agreement|settlementObject)$/.test(first)) return 'ref';
-  if (first === 'payment.amount' || first === 'order.total') return 'number';
+  if (first === 'payment.amount' || first === 'order.total' || first === 'invoice.amount') return 'number';
   if (first === 'payment.date' || first === 'order.date') return 'date';
   return 'text';
 }
@@ -285,6 +285,15 @@ export function checkMapping(mapping: Mapping, model: EdmModel, opts: CheckOptio
       }
     }
     property([...base, 'amountField'], spec.entity, doc.properties, spec.amountField, sev);
+    const inc = spec.incoming;
+    if (inc)
+      for (const k of ['number', 'date', 'counterparty', 'purpose', 'uip', 'account'] as const)
+        if (inc[k]) property([...base, 'incoming', k], spec.entity, doc.properties, inc[k], sev);
+    if (inc?.account && inc.accountEntity) {
+      // without it a line read from 1C has no account number: a warning, not a stop
+      const accounts = entity([...base, 'incoming', 'accountEntity'], inc.accountEntity, 'warning');
+      if (accounts) property([...base, 'incoming', 'accountNumber'], inc.accountEntity, accounts.properties, inc.accountNumber, 'warning');
+    }
     if (spec.kindFilter) filter([...base, 'kindFilter'], spec.entity, doc.properties, spec.kindFilter, sev);
     for (const [f, v] of Object.entries(spec.fields)) {
       const p = property([...base, 'fields', f], spec.entity, doc.properties, f, sev);
@@ -309,6 +318,48 @@ export function checkMapping(mapping: Mapping, model: EdmModel, opts: CheckOptio
     for (const [f, v] of Object.entries(s[s.by] ?? {})) {
       const p = property(['settlement', s.by, f], where, rows, f, sev);
       if (p && !f.endsWith('_Type')) value(['settlement', s.by, f], `${where}.${f}`, p, v, sev);
+    }
+  }
+
+  // managers' invoices and buyers' contracts (optional features: what they lack is a warning)
+  const inv = mapping.invoiceSource;
+  if (inv) {
+    const base = ['invoiceSource'];
+    const doc = entity([...base, 'entity'], inv.entity, 'warning');
+    if (doc) {
+      for (const [k, f] of Object.entries(inv.fields)) if (f) property([...base, 'fields', k], inv.entity, doc.properties, f, 'warning');
+      if (inv.pullFilter) filter([...base, 'pullFilter'], inv.entity, doc.properties, inv.pullFilter, 'warning');
+      for (const [key, section, cols] of [
+        ['schedule', inv.schedule?.section, inv.schedule ? [inv.schedule.date] : []],
+        ['rows', inv.rows?.section, inv.rows ? Object.values(inv.rows).filter((c) => c !== inv.rows!.section) : []],
+      ] as [string, string | undefined, string[]][]) {
+        if (!section) continue;
+        const rows = doc.sections.get(section);
+        if (!rows)
+          add(
+            [...base, key, 'section'],
+            `у ${inv.entity} нет табличной части «${section}»${suggestion(section, doc.sections.keys())}`,
+            'warning',
+          );
+        else for (const c of cols) property([...base, key], `${inv.entity}.${section}`, rows, c, 'warning');
+      }
+      if (inv.create) {
+        property([...base, 'create', 'marker'], inv.entity, doc.properties, inv.create.marker, 'warning');
+        for (const [f, v] of Object.entries(inv.create.fields)) {
+          const p = property([...base, 'create', 'fields', f], inv.entity, doc.properties, f, 'warning');
+          if (p) value([...base, 'create', 'fields', f], `${inv.entity}.${f}`, p, v, 'warning');
+        }
+      }
+    }
+  }
+  const ct = mapping.contract;
+  if (ct) {
+    const doc = entity(['contract', 'entity'], ct.entity, 'warning');
+    if (doc) {
+      property(['contract', 'counterparty'], ct.entity, doc.properties, ct.counterparty, 'warning');
+      if (ct.orderBy) property(['contract', 'orderBy'], ct.entity, doc.properties, ct.orderBy, 'warning');
+      if (ct.validFilter) filter(['contract', 'validFilter'], ct.entity, doc.properties, ct.validFilter, 'warning');
+      for (const [k, f] of Object.entries(ct.fields)) if (f) property(['contract', 'fields', k], ct.entity, doc.properties, f, 'warning');
     }
   }
   return problems;

@@ -25,6 +25,26 @@ const documentSpec = z.object({
   amountField: z.string().default('СуммаДокумента'),
   /** An OData condition that tells this kind of document apart (e.g. its operation). */
   kindFilter: z.string().optional(),
+  /**
+   * The bank's payment order as a bank receipt holds it (what a statement import into 1C fills): how
+   * the accountant's own import of a transfer is found before the gateway writes one, and how 1C's
+   * bank receipts are read as a statement.
+   */
+  incoming: z
+    .object({
+      number: z.string().min(1),
+      date: z.string().min(1),
+      /** The payer (a Catalog of counterparties: its ИНН and КПП are read from mapping.counterparty). */
+      counterparty: z.string().min(1),
+      purpose: z.string().optional(),
+      /** The УИП (field 22 «Код»), where the document has one. */
+      uip: z.string().optional(),
+      /** The organization's account the money came to, and the catalog holding its number. */
+      account: z.string().optional(),
+      accountEntity: z.string().optional(),
+      accountNumber: z.string().default('НомерСчета'),
+    })
+    .optional(),
   fields: fieldMap,
   rows: z.object({
     section: z.string().min(1),
@@ -87,6 +107,71 @@ export const mappingSchema = z.object({
   }),
   item: z.object({ entity: z.string(), fields: z.object({ name: z.string(), sku: z.string().optional() }) }),
   vatRate: z.object({ entity: z.string(), field: z.string() }).optional(),
+  /**
+   * Invoices managers make in 1C, picked up by the pull (optional): the document, its header fields,
+   * the order it is based on, its payment schedule and (УНФ) its own goods.
+   */
+  invoiceSource: z
+    .object({
+      entity: z.string(),
+      fields: z.object({
+        number: z.string().default('Number'),
+        date: z.string().default('Date'),
+        total: z.string().default('СуммаДокумента'),
+        counterparty: z.string(),
+        /** The composite ДокументОснование: the order the invoice is for. */
+        base: z.string(),
+        /** A boolean meaning annulled (УТ Аннулирован); УНФ has none (deletion marks and unposting count). */
+        annulled: z.string().optional(),
+        uip: z.string().optional(),
+      }),
+      /** The payment schedule: the last row's date is the due date. */
+      schedule: z.object({ section: z.string(), date: z.string() }).optional(),
+      /** The invoice's own goods (УНФ Запасы); without them the lines are read from the base order. */
+      rows: z
+        .object({
+          section: z.string(),
+          item: z.string(),
+          quantity: z.string(),
+          price: z.string(),
+          amount: z.string(),
+          vatRate: z.string().optional(),
+        })
+        .optional(),
+      pullFilter: z.string().optional(),
+      /**
+       * How the gateway has 1C make an invoice for a site order (optional): the header fields ({{order.*}},
+       * {{refs.*}}, {{invoice.*}}), the schedule row's, and the field holding the gateway's marker.
+       */
+      create: z
+        .object({
+          marker: z.string(),
+          fields: fieldMap,
+          scheduleFields: fieldMap.default({}),
+        })
+        .optional(),
+    })
+    .optional(),
+  /** Buyers' contracts, where the deferral and credit terms live (optional). */
+  contract: z
+    .object({
+      entity: z.string(),
+      /** How a contract names its buyer: a Контрагент_Key field, or the owner (`Owner` composite). */
+      counterparty: z.string(),
+      /** An OData condition a valid contract meets (УТ Статус eq 'Действует', УНФ Недействителен eq false). */
+      validFilter: z.string().optional(),
+      /** The newest first by this date. */
+      orderBy: z.string().optional(),
+      fields: z.object({
+        name: z.string().default('Description'),
+        deferredDays: z.string().optional(),
+        deferredSet: z.string().optional(),
+        creditLimit: z.string().optional(),
+        creditLimitSet: z.string().optional(),
+        blockOverdue: z.string().optional(),
+      }),
+    })
+    .optional(),
   documents: z.object({
     card: documentSpec,
     sbp: documentSpec.optional(),

@@ -32,14 +32,14 @@ export class ODataOrderSource implements OneCOrderSource {
     return out;
   }
 
-  private async catalog(entity: string, ref: unknown): Promise<ODataObject | null> {
+  async catalog(entity: string, ref: unknown): Promise<ODataObject | null> {
     const key = `${entity}:${String(ref)}`;
     if (!ref || ref === EMPTY_REF) return null;
     if (!this.names.has(key)) this.names.set(key, await this.client.get(entity, String(ref)));
     return this.names.get(key)!;
   }
 
-  private async vat(ref: unknown): Promise<VatCode> {
+  async vat(ref: unknown): Promise<VatCode> {
     if (!this.mapping.vatRate) return 'none';
     const rate = await this.catalog(this.mapping.vatRate.entity, ref);
     const value = String(rate?.[this.mapping.vatRate.field] ?? rate?.Description ?? '');
@@ -49,7 +49,8 @@ export class ODataOrderSource implements OneCOrderSource {
     return codes[n] ?? 'none';
   }
 
-  private async toOrder(d: ODataObject): Promise<OneCOrder> {
+  /** A 1C order document (as read over OData) as the gateway takes it. */
+  async toOrder(d: ODataObject): Promise<OneCOrder> {
     const o = this.mapping.order;
     const cp = await this.catalog(this.mapping.counterparty.entity, d[o.fields.counterparty]);
     const cpf = this.mapping.counterparty.fields;

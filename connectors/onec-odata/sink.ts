@@ -109,6 +109,11 @@ export class ODataSink implements OneCSink {
     const marker = markerValue(doc.marker, spec.markerLength);
     const existing = await this.findByMarker(spec, marker);
     if (existing?.Posted) return this.ref(spec, existing);
+    if (!existing) {
+      // the accountant imported the same statement into 1C: that document is the payment, no second one
+      const imported = await this.findImported(doc, spec);
+      if (imported) return this.ref(spec, imported);
+    }
 
     const order = await this.resolveOrder(doc);
     let ref: string;
@@ -151,6 +156,63 @@ export class ODataSink implements OneCSink {
       top: 2,
     });
     return found[0] ?? null;
+  }
+
+  /**
+   * The bank receipt 1C already holds for the payment order of a bank transfer (a statement imported
+   * by the accountant): the same incoming number, date and amount, not deleted, of the payer's ИНН
+   * when both sides know it. A posted one is adopted; one not posted yet stops the delivery (it would
+   * be doubled once posted) until the accountant posts it or marks it for deletion.
+   */
+  async findImported(doc: OneCPaymentDoc, spec: DocumentSpec): Promise<ODataObject | null> {
+    const inc = spec.incoming;
+    if (!inc || doc.kind !== 'payment' || doc.method !== 'invoice' || !doc.providerRef || !doc.bankDate) return null;
+    const number = doc.providerRef.slice(-11);
+    const found = await this.client.list(spec.entity, {
+      filter: [
+        `${inc.number} eq ${lit.string(number)}`,
+        `${inc.date} eq ${lit.datetime(`${doc.bankDate}T00:00:00`)}`,
+        `${spec.amountField} eq ${toRubleString(doc.amount)}`,
+        'DeletionMark eq false',
+        spec.kindFilter,
+      ]
+        .filter(Boolean)
+        .join(' and '),
+      select: [...new Set(['Ref_Key', 'Number', 'Posted', inc.counterparty, spec.marker])],
+      top: 20,
+    });
+    const inn = doc.customer.inn?.trim();
+    const candidates: ODataObject[] = [];
+    for (const d of found) {
+      // the gateway's own receipt of another share of the same transfer is not the accountant's import
+      if (writtenByGateway(String(d[spec.marker] ?? ''), spec.markerLength)) continue;
+      if (inn) {
+        const payerInn = await this.counterpartyInn(String(d[inc.counterparty] ?? ''));
+        if (payerInn && payerInn !== inn) continue;
+      }
+      candidates.push(d);
+    }
+    const posted = candidates.find((d) => d.Posted);
+    if (posted) return posted;
+    if (candidates.length === 0) return null;
+    throw new OneCError(
+      'data',
+      `${spec.entity} ${String(candidates[0].Ref_Key)}: the same incoming document ${number} of ${doc.bankDate}, not posted`,
+      `В 1С уже есть непроведённый документ ${spec.entity} (№ ${String(candidates[0].Number ?? '')}) по тому же платёжному поручению № ${number} от ${doc.bankDate.split('-').reverse().join('.')} на ${toRubleString(doc.amount)} ₽ — вероятно, бухгалтер загрузил ту же выписку. Второй документ не создан: проведите его (шлюз примет его как оплату) или пометьте на удаление, затем повторите задание.`,
+    );
+  }
+
+  private readonly inns = new Map<string, string | null>();
+
+  /** The ИНН of a counterparty (null when 1C has none), asked once per process. */
+  async counterpartyInn(ref: string): Promise<string | null> {
+    const c = this.mapping.counterparty;
+    if (!c.fields.inn || !ref || ref === EMPTY_REF) return null;
+    if (!this.inns.has(ref)) {
+      const o = await this.client.get(c.entity, ref, [c.fields.inn]);
+      this.inns.set(ref, o ? String(o[c.fields.inn] ?? '').trim() || null : null);
+    }
+    return this.inns.get(ref)!;
   }
 
   /** The 1C order the payment settles: by its ref when the gateway knows it, else by number. */
@@ -372,4 +434,28 @@ export function markerValue(marker: string, maxLength: number): string {
     `marker ${marker} does not fit ${maxLength} characters`,
     `Поле отметки шлюза в документе 1С слишком короткое (${maxLength} символов; нужно не меньше 16).`,
   );
+}
+
+/**
+ * The gateway's id a marker field's value may stand for (see markerValue): the id itself, or the
+ * leading characters of the UUID whose bytes a shorter field keeps in base64url. Null when the value
+ * cannot be a marker (a payment order's number in a field the accountant fills).
+ */
+export function markerIdOf(value: string, maxLength: number): string | null {
+  const v = value.trim();
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) return v.toLowerCase();
+  const bytes = Math.min(16, Math.floor((maxLength * 3) / 4));
+  if (bytes < 12 || v.length !== Math.ceil((bytes * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(v)) return null;
+  const hex = Buffer.from(v, 'base64url').toString('hex');
+  if (hex.length !== bytes * 2) return null;
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].filter(Boolean).join('-');
+}
+
+/**
+ * Whether a marker field holds a gateway's id: the gateway's ids are time-ordered UUIDs (version 7),
+ * where 1C fills the field with its own new UUIDs (version 4) on documents written in the base.
+ */
+export function writtenByGateway(value: string, maxLength: number): boolean {
+  const id = markerIdOf(value, maxLength);
+  return id !== null && /^[0-9a-f]{8}-[0-9a-f]{4}-7/.test(id);
 }

@@ -62,6 +62,19 @@ const invoiceMethod = z
     uip: z.boolean().default(false),
     /** The bank's statement API the account is read from: transfers are matched to invoices as they arrive. */
     statementApi: tbankStatementConfig.optional(),
+    /**
+     * The accountant imports the bank statements into 1C: the gateway reads 1C's incoming bank receipts
+     * (OData) every `everySeconds` as a statement, pays the invoices they name and writes no second
+     * document for them. The first read goes `firstDays` back; each read starts `overlapDays` before the
+     * last document seen (a statement imported late).
+     */
+    statementsFrom1C: z
+      .object({
+        everySeconds: z.number().int().min(10).max(86_400).default(300),
+        firstDays: z.number().int().min(0).max(90).default(3),
+        overlapDays: z.number().int().min(0).max(31).default(3),
+      })
+      .optional(),
   })
   .superRefine((o, ctx) => {
     if (o.statementApi && o.statementApi.accountNumber !== o.bank.account)
@@ -99,6 +112,14 @@ const onec = z
     waitForOrder: z
       .object({ hours: z.number().min(0).default(24), recheckSeconds: z.number().min(1).default(300) })
       .default({ hours: 24, recheckSeconds: 300 }),
+    /**
+     * Invoices in 1C for site orders paid by invoice (OData, УТ): `create` has 1C make a posted
+     * СчетНаОплатуКлиенту based on the order once the order is in 1C; `numberedBy: onec` makes the
+     * gateway's invoice take 1C's number then (else 1C's invoice keeps its own and the gateway's is printed).
+     */
+    invoices: z
+      .object({ create: z.boolean().default(false), numberedBy: z.enum(['gateway', 'onec']).default('gateway') })
+      .default({ create: false, numberedBy: 'gateway' }),
     /** Read manager-created orders from 1C and give them payment links (OData). */
     pull: z.object({ everySeconds: z.number().min(1).default(60), since: z.string().optional() }).optional(),
     soap: z
@@ -121,6 +142,8 @@ const onec = z
     }
     if (o.pull && o.transport !== 'odata')
       ctx.addIssue({ code: 'custom', path: ['pull'], message: 'reading orders from 1C needs transport odata' });
+    if (o.invoices.create && o.transport !== 'odata')
+      ctx.addIssue({ code: 'custom', path: ['invoices', 'create'], message: 'creating invoices in 1C needs transport odata' });
   });
 
 const organization = z.object({
@@ -154,6 +177,7 @@ const organization = z.object({
     timeoutMs: 60_000,
     refunds: true,
     waitForOrder: { hours: 24, recheckSeconds: 300 },
+    invoices: { create: false, numberedBy: 'gateway' },
     soap: { register: 'RegisterPayment' },
     httpPath: '/hs/gateway/payments',
     keys: [],

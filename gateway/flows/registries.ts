@@ -2,7 +2,16 @@ import type { OrganizationConfig } from '../config';
 import type { RegisterConfig } from '../config/fiscal';
 import type { ReceiptRules } from '../domain/receipt-rules';
 import { Semaphore } from '../limiter';
-import type { AcquiringProvider, FiscalRegister, OneCOrderSource, OneCSink, ProviderName } from '../ports';
+import type {
+  AcquiringProvider,
+  FiscalRegister,
+  OneCContractSource,
+  OneCInvoiceSource,
+  OneCOrderSource,
+  OneCSink,
+  ProviderName,
+  StatementSource,
+} from '../ports';
 
 /**
  * The outside systems each organization is connected to, built from the configuration in main.ts:
@@ -24,12 +33,28 @@ export class OneCBases {
   constructor(
     private readonly sinks: Map<string, OneCSink>,
     private readonly sources: Map<string, OneCOrderSource>,
+    /** The organizations whose bank receipts in 1C are read as a statement (payments.invoice.statementsFrom1C). */
+    private readonly bankReceipts: Map<string, StatementSource> = new Map(),
+    private readonly invoiceSources: Map<string, OneCInvoiceSource> = new Map(),
+    private readonly contractSources: Map<string, OneCContractSource> = new Map(),
   ) {}
+  /** 1C's own bank receipts as a statement source, where the organization reads them. */
+  statements(organizationId: string): StatementSource | undefined {
+    return this.bankReceipts.get(organizationId);
+  }
   sink(organizationId: string): OneCSink | undefined {
     return this.sinks.get(organizationId);
   }
   source(organizationId: string): OneCOrderSource | undefined {
     return this.sources.get(organizationId);
+  }
+  /** Where the organization's 1C invoices are read (OData, a mapping with invoiceSource). */
+  invoices(organizationId: string): OneCInvoiceSource | undefined {
+    return this.invoiceSources.get(organizationId);
+  }
+  /** Where the organization's buyers' contracts are read (OData, a mapping with contract). */
+  contracts(organizationId: string): OneCContractSource | undefined {
+    return this.contractSources.get(organizationId);
   }
   all(): [string, OneCSink][] {
     return [...this.sinks];

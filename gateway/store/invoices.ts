@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Dialect, Executor } from './db';
-import { insertIgnoreQuery } from './sql';
+import { insertIgnoreQuery, page } from './sql';
 import type { InvoicesTable, InvoiceTransfersTable } from './schema';
 
 /**
@@ -52,7 +52,7 @@ export interface OpenInvoice {
 
 /** Invoices whose payment is still pending, oldest first, a page at a time. */
 export async function openInvoices(db: Executor, limit = 1000, afterId = ''): Promise<OpenInvoice[]> {
-  const rows = await db
+  const query = db
     .selectFrom('invoices')
     .innerJoin('payments', 'payments.id', 'invoices.payment_id')
     .innerJoin('orders', 'orders.id', 'invoices.order_id')
@@ -65,9 +65,8 @@ export async function openInvoices(db: Executor, limit = 1000, afterId = ''): Pr
     ])
     .where('payments.status', '=', 'pending')
     .where('invoices.id', '>', afterId)
-    .orderBy('invoices.id')
-    .limit(limit)
-    .execute();
+    .orderBy('invoices.id');
+  const rows = await page(db, query, limit).execute();
   return rows.map(({ order_number, customer, shipped_at, payment_amount, ...invoice }) => ({
     invoice: invoice as InvoicesTable,
     orderNumber: order_number,

@@ -522,6 +522,40 @@ const m0011: Migration = {
   },
 };
 
+/** A bank line read from 1C's own bank documents keeps the document it came from (the gateway writes none for it). */
+const m0012: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema.alterTable('statement_lines').addColumn('onec_ref', t.ascii(36)).execute();
+    await db.schema.alterTable('statement_lines').addColumn('onec_number', t.str(32)).execute();
+  },
+  async down(db) {
+    await db.schema.alterTable('statement_lines').dropColumn('onec_number').execute();
+    await db.schema.alterTable('statement_lines').dropColumn('onec_ref').execute();
+  },
+};
+
+/** Invoices a manager made in 1C: the 1C document each one is (how it is found again on the next pull). */
+const m0013: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema.alterTable('invoices').addColumn('onec_ref', t.ascii(36)).execute();
+    // one gateway invoice per 1C invoice, whichever process pulls it (SQL Server: a filtered index, else it
+    // would allow a single NULL)
+    await db.schema
+      .createIndex('invoices_onec_ref')
+      .unique()
+      .on('invoices')
+      .columns(['organization_id', 'onec_ref'])
+      .where('onec_ref', 'is not', null)
+      .execute();
+  },
+  async down(db) {
+    await db.schema.dropIndex('invoices_onec_ref').on('invoices').execute();
+    await db.schema.alterTable('invoices').dropColumn('onec_ref').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -535,6 +569,8 @@ export const migrations: Record<string, Migration> = {
   '0009_invoices': m0009,
   '0010_customers': m0010,
   '0011_invoice_transfers': m0011,
+  '0012_statement_onec': m0012,
+  '0013_onec_invoices': m0013,
 };
 
 class InCodeProvider implements MigrationProvider {

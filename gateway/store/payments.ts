@@ -341,20 +341,16 @@ export async function findAttemptByOrderNumber(
 
 /** Payments and refunds whose delivery to 1C waits for their order to appear there, oldest first. */
 export async function waitingForOrder(db: Executor, limit: number): Promise<{ of: 'payments' | 'refunds'; id: string }[]> {
-  const payments = await db
-    .selectFrom('payments')
-    .select('id')
-    .where('onec_status', '=', 'waiting_for_order')
-    .orderBy('updated_at')
-    .limit(limit)
-    .execute();
-  const refunds = await db
-    .selectFrom('refunds')
-    .select('id')
-    .where('onec_status', '=', 'waiting_for_order')
-    .orderBy('updated_at')
-    .limit(limit)
-    .execute();
+  const payments = await page(
+    db,
+    db.selectFrom('payments').select('id').where('onec_status', '=', 'waiting_for_order').orderBy('updated_at'),
+    limit,
+  ).execute();
+  const refunds = await page(
+    db,
+    db.selectFrom('refunds').select('id').where('onec_status', '=', 'waiting_for_order').orderBy('updated_at'),
+    limit,
+  ).execute();
   return [...payments.map((p) => ({ of: 'payments' as const, id: p.id })), ...refunds.map((r) => ({ of: 'refunds' as const, id: r.id }))];
 }
 
@@ -371,4 +367,55 @@ export async function shrinkPendingPayment(db: Executor, id: string, from: numbe
     .where('amount', '=', from)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/**
+ * Of these 1C documents, the ones the gateway wrote itself: recorded as a payment's or refund's 1C
+ * document, or holding a payment's or refund's id (or its leading characters) in the marker field.
+ */
+export async function documentsWrittenByGateway(
+  db: Executor,
+  organizationId: string,
+  docs: readonly { ref: string; markerId: string | null }[],
+): Promise<Set<string>> {
+  const own = new Set<string>();
+  if (docs.length === 0) return own;
+  for (let i = 0; i < docs.length; i += 200) {
+    const part = docs.slice(i, i + 200);
+    const refs = part.map((d) => d.ref.toLowerCase());
+    const delivered = await db
+      .selectFrom('payments')
+      .select('onec_document as ref')
+      .where('organization_id', '=', organizationId)
+      .where('onec_document', 'in', refs)
+      .union(
+        db
+          .selectFrom('refunds')
+          .innerJoin('payments', 'payments.id', 'refunds.payment_id')
+          .select('refunds.onec_document as ref')
+          .where('payments.organization_id', '=', organizationId)
+          .where('refunds.onec_document', 'in', refs),
+      )
+      .execute();
+    for (const r of delivered) if (r.ref) own.add(r.ref.toLowerCase());
+  }
+  for (const d of docs) {
+    if (!d.markerId || own.has(d.ref.toLowerCase())) continue;
+    const id = d.markerId.toLowerCase();
+    const full = id.length === 36;
+    const hit =
+      (await db
+        .selectFrom('payments')
+        .select('id')
+        .where('organization_id', '=', organizationId)
+        .where('id', full ? '=' : 'like', full ? id : `${id}%`)
+        .executeTakeFirst()) ??
+      (await db
+        .selectFrom('refunds')
+        .select('id')
+        .where('id', full ? '=' : 'like', full ? id : `${id}%`)
+        .executeTakeFirst());
+    if (hit) own.add(d.ref.toLowerCase());
+  }
+  return own;
 }

@@ -73,6 +73,8 @@ export interface InvoicesTable {
   /** The payment identifier (УИП) printed on it for field 22 «Код», when the organization prints one. */
   uip: string | null;
   created_at: string;
+  /** The 1C invoice it is (a manager's СчетНаОплатуКлиенту / СчетНаОплату); null for the gateway's own. */
+  onec_ref?: string | null;
 }
 
 /** A bank transfer applied to an invoice: one statement line's share, and the payment it made paid. */
@@ -85,6 +87,8 @@ export interface InvoiceTransfersTable {
   bank_number: string;
   bank_date: string;
   created_at: string;
+  /** The 1C invoice it is (a manager's СчетНаОплатуКлиенту / СчетНаОплату); null for the gateway's own. */
+  onec_ref?: string | null;
 }
 
 export interface InvoiceSeriesTable {
@@ -405,6 +409,9 @@ export interface StatementLinesTable {
   advance: number;
   /** JSON: flags for what follows (an individual's payment needs a receipt, an overpayment an alert). */
   flags: string | null;
+  /** A line read from 1C's own bank documents: the document (Ref_Key) and its number in 1C. */
+  onec_ref?: string | null;
+  onec_number?: string | null;
   /** When its shares were applied to their invoices; null while matched and not applied yet. */
   applied_at: string | null;
   created_at: string;

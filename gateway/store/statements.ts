@@ -3,7 +3,7 @@ import { newId } from '../domain/ids';
 import type { StatementLine } from '../ports';
 import { nowIso, type Dialect, type Executor } from './db';
 import type { StatementLineRow, StatementLinesTable, StatementMatchState } from './schema';
-import { insertIgnore, isMssql } from './sql';
+import { insertIgnore, isMssql, page } from './sql';
 import { sqliteBatch } from './sqlite/group-commit';
 
 /**
@@ -191,7 +191,7 @@ export async function findStatementLines(
 ): Promise<StatementLineRow[]> {
   let query = db.selectFrom('statement_lines').selectAll().where('organization_id', 'in', q.organizations);
   if (q.states.length) query = query.where('match_state', 'in', q.states);
-  return query.orderBy('doc_date', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+  return page(db, query.orderBy('doc_date', 'desc').orderBy('id', 'desc'), q.limit).execute();
 }
 
 /** Moves a line out of review (matched by hand, or closed); false when it is not in review any more. */
@@ -203,6 +203,44 @@ export async function settleReviewedLine(db: Executor, id: string, set: Omit<Sta
     .where('match_state', '=', 'review')
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/** Records, on the organization's stored lines (by key), the 1C documents they were read from. */
+export async function setStatementLinesOnec(
+  db: Executor,
+  organizationId: string,
+  docs: readonly { lineKey: string; ref: string; number: string | null }[],
+): Promise<void> {
+  for (const d of docs)
+    await db
+      .updateTable('statement_lines')
+      .set({ onec_ref: d.ref, onec_number: d.number?.slice(0, 32) ?? null })
+      .where('organization_id', '=', organizationId)
+      .where('line_key', '=', d.lineKey)
+      .where('onec_ref', 'is', null)
+      .execute();
+}
+
+/** The 1C document a line was read from (null for a line from a file or a bank). */
+export async function onecDocumentOfLine(db: Executor, lineId: string): Promise<{ ref: string; number: string | null } | null> {
+  const r = await db.selectFrom('statement_lines').select(['onec_ref', 'onec_number']).where('id', '=', lineId).executeTakeFirst();
+  return r?.onec_ref ? { ref: r.onec_ref, number: r.onec_number ?? null } : null;
+}
+
+/** The organization's lines with payment order dates in [from, to]: what a new read is checked against. */
+export async function statementLinesBetween(
+  db: Executor,
+  organizationId: string,
+  from: string,
+  to: string,
+): Promise<Pick<StatementLineRow, 'source' | 'line_key' | 'doc_date' | 'number' | 'amount' | 'payer_inn'>[]> {
+  return db
+    .selectFrom('statement_lines')
+    .select(['source', 'line_key', 'doc_date', 'number', 'amount', 'payer_inn'])
+    .where('organization_id', '=', organizationId)
+    .where('doc_date', '>=', from)
+    .where('doc_date', '<=', to)
+    .execute();
 }
 
 /** The organization's matched lines whose shares are not applied to their invoices yet, oldest first. */
@@ -223,5 +261,22 @@ export async function markLineApplied(db: Executor, id: string, note?: string): 
     .updateTable('statement_lines')
     .set({ applied_at: nowIso(), ...(note ? { match_note: note.slice(0, 1000) } : {}) })
     .where('id', '=', id)
+    .execute();
+}
+
+/** The organization's lines read from 1C's own bank receipts with payment order dates in [from, to]: what a file or the bank gives again. */
+export async function onecLinesBetween(
+  db: Executor,
+  organizationId: string,
+  from: string,
+  to: string,
+): Promise<Pick<StatementLineRow, 'doc_date' | 'number' | 'amount' | 'payer_inn'>[]> {
+  return db
+    .selectFrom('statement_lines')
+    .select(['doc_date', 'number', 'amount', 'payer_inn'])
+    .where('organization_id', '=', organizationId)
+    .where('source', '=', 'onec')
+    .where('doc_date', '>=', from)
+    .where('doc_date', '<=', to)
     .execute();
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { symmetricChecksum } from '../../connectors/sber/checksum';
 import { ExchangeClient } from '../../connectors/commerceml/exchange-client';
 import { eventually, freePort, orderBody } from '../helpers/harness';
+import { statementFile } from '../helpers/statement-file';
 import { SANDBOX } from '../sandbox/config';
 
 /** `npm run sandbox` as a user meets it: the fixed points of CONTRACTS.md, the README's walk. */
@@ -47,6 +48,17 @@ describe('npm run sandbox', () => {
     const r = await fetch(base + path, { method: 'POST', headers, body: JSON.stringify(body) });
     return { status: r.status, body: (await r.json()) as any };
   };
+  /** The sandbox's site got `payment.paid` for the payment, signed with the site's secret. */
+  const siteHeard = async (paymentId: string) =>
+    eventually(
+      async () => {
+        const items = ((await (await fetch(`${base}/sandbox/site/webhooks`)).json()) as any).items;
+        const paid = items.filter((w: any) => w.body.event === 'payment.paid' && w.body.payment.id === paymentId);
+        return paid.length > 0 && paid.every((w: any) => w.signatureValid && w.body.payment.status === 'paid');
+      },
+      10_000,
+      200,
+    );
   const status = async (paymentId: string) =>
     ((await (await fetch(`${base}/api/v1/payments/${paymentId}`, { headers: site })).json()) as any).status;
 
@@ -206,7 +218,139 @@ describe('npm run sandbox', () => {
     expect(docs).toEqual([
       expect.objectContaining({ entity: 'Document_ПоступлениеБезналичныхДенежныхСредств', posted: true, amount: 3500 }),
     ]);
+    await siteHeard(payment.body.id);
   }, 40_000);
+
+  test('a manager’s invoice in the sandbox’s 1C is picked up and listed for the company with 1C’s number', async () => {
+    const onec = (await (await fetch(`${base}/sandbox/onec`)).json()) as { orders: { number: string }[] };
+    expect(onec.orders.map((o) => o.number)).toContain('ЗК-0000002');
+    const listed = await eventually(
+      async () => {
+        const r = await fetch(`${base}/api/v1/customers/7728168971/invoices`, { headers: site });
+        const body = (await r.json()) as { invoices: { number: string; amount: number; source: string; state: string }[] };
+        return body.invoices.length > 0 && body.invoices;
+      },
+      30_000,
+      250,
+    );
+    expect(listed).toEqual([
+      expect.objectContaining({ amount: 1_200_000, source: 'onec', state: 'open', number: expect.stringMatching(/^ЭК00-/) }),
+    ]);
+  }, 40_000);
+
+  test('B2B: the accountant imports the statement into 1C → the invoice is paid from 1C’s bank receipt, no second one', async () => {
+    const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001', email: 'buh@vektor.example' };
+    const order = await post('/api/v1/orders', orderBody({ number: '1005', customer: buyer }));
+    expect(order.body).toMatchObject({ number: '1005' });
+    const payment = await post(
+      `/api/v1/orders/${order.body.id}/payments`,
+      { method: 'invoice' },
+      { ...site, 'idempotency-key': 'walk-b2b-1c' },
+    );
+    expect(payment.body).toMatchObject({ status: 'pending' });
+    const { number, date } = payment.body.action;
+    const imported = await post(
+      '/sandbox/onec/bank-receipts',
+      {
+        number: '918',
+        date,
+        amount: 350000,
+        purpose: `Оплата по счету № ${number} от ${date.split('-').reverse().join('.')}`,
+        payerInn: buyer.inn,
+        payerName: buyer.name,
+        orderNumber: '1005',
+      },
+      { 'content-type': 'application/json' },
+    );
+    expect(imported.status).toBe(200);
+    await eventually(async () => (await status(payment.body.id)) === 'paid', 20_000, 200);
+    const onec = (await (await fetch(`${base}/sandbox/onec`)).json()) as any;
+    const ref = onec.orders.find((o: any) => o.number === '1005').ref;
+    expect(onec.payments.filter((p: any) => p.settles?.orderRef === ref).map((p: any) => p.ref)).toEqual([imported.body.ref]);
+    await siteHeard(payment.body.id);
+    // the payment's 1C document is the accountant's; nothing else is written later either
+    expect((await (await fetch(`${base}/api/v1/payments/${payment.body.id}`, { headers: site })).json()) as any).toMatchObject({
+      onec: { status: 'delivered', document: imported.body.ref },
+    });
+    const again = (await (await fetch(`${base}/sandbox/onec`)).json()) as any;
+    expect(again.payments.filter((p: any) => p.settles?.orderRef === ref)).toHaveLength(1);
+  }, 40_000);
+
+  test('B2B through a statement file: the accountant uploads the bank’s 1CClientBankExchange → paid, one bank receipt in 1C, the site told', async () => {
+    const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001', email: 'buh@vektor.example' };
+    const order = await post('/api/v1/orders', orderBody({ externalId: 'site-1004', number: '1004', customer: buyer }));
+    const payment = await post(
+      `/api/v1/orders/${order.body.id}/payments`,
+      { method: 'invoice' },
+      { ...site, 'idempotency-key': 'walk-b2b-file' },
+    );
+    expect([order.status, order.body.error, payment.status]).toEqual([201, undefined, 201]);
+    const { number, date } = payment.body.action;
+    const file = statementFile({
+      ...SANDBOX.bank,
+      number: '7001',
+      date: date.split('-').reverse().join('.'),
+      amount: '3500.00',
+      purpose: `Оплата по сч. ${number} от ${date.split('-').reverse().join('.')}`,
+      payerInn: buyer.inn,
+    });
+    const upload = await fetch(`${base}/api/v1/admin/statements`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SANDBOX.adminKey}`, 'content-type': 'application/octet-stream' },
+      body: file,
+    });
+    expect(upload.status).toBe(200);
+    expect(await upload.json()).toMatchObject({ seen: 1, stored: 1, matched: 1, paid: 1 });
+    expect(await status(payment.body.id)).toBe('paid');
+
+    const onec = async () => (await (await fetch(`${base}/sandbox/onec`)).json()) as any;
+    const ref = (await onec()).orders.find((o: any) => o.number === '1004').ref;
+    const docs = await eventually(
+      async () => {
+        const d = (await onec()).payments.filter((p: any) => p.settles?.orderRef === ref && p.posted);
+        return d.length > 0 && d;
+      },
+      20_000,
+      200,
+    );
+    expect(docs).toEqual([expect.objectContaining({ entity: 'Document_ПоступлениеБезналичныхДенежныхСредств', amount: 3500 })]);
+    await siteHeard(payment.body.id);
+  }, 40_000);
+
+  test('B2B overdue: a deferred invoice not paid by its due date → support alerted («Просрочена оплата счёта»), once', async () => {
+    const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001', email: 'buh@vektor.example' };
+    const order = await post(
+      '/api/v1/orders',
+      orderBody({
+        externalId: 'site-2001',
+        number: '2001',
+        customer: buyer,
+        paymentTerms: { type: 'deferred', days: 10, from: 'invoice' },
+      }),
+    );
+    expect(order.status).toBe(201);
+    const payment = await post(
+      `/api/v1/orders/${order.body.id}/payments`,
+      { method: 'invoice' },
+      { ...site, 'idempotency-key': 'walk-b2b-late' },
+    );
+    const { number, dueDate } = payment.body.action;
+    const dayAfter = new Date(Date.parse(`${dueDate}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const overdue = async () =>
+      ((await (await fetch(`${base}/sandbox/alerts`)).json()) as any).items.filter(
+        (a: any) => a.body.title === 'Просрочена оплата счёта' && String(a.body.text).includes(number),
+      );
+    // on the due date itself: a reminder to the buyer, no alert
+    expect((await post('/sandbox/invoices/check-due', { today: dueDate }, { 'content-type': 'application/json' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await overdue()).toEqual([]);
+    expect((await post('/sandbox/invoices/check-due', { today: dayAfter }, { 'content-type': 'application/json' })).status).toBe(200);
+    await eventually(async () => (await overdue()).length === 1, 10_000, 200);
+    await post('/sandbox/invoices/check-due', { today: dayAfter }, { 'content-type': 'application/json' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await overdue()).toHaveLength(1);
+    expect(await status(payment.body.id)).toBe('pending');
+  }, 30_000);
 
   test('a forged callback gets 403 and changes nothing', async () => {
     const order = await post('/api/v1/orders', orderBody());

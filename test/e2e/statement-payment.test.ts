@@ -1,9 +1,9 @@
-import iconv from 'iconv-lite';
 import { ClientBankFileSource } from '../../connectors/client-bank/source';
 import { UIP_PREFIX, uipOf } from '../../gateway/domain/uip';
 import { applyMatchedLines, invoicesToMatch, matchAndApply } from '../../gateway/flows/statements/apply';
 import { matchStoredLines } from '../../gateway/flows/statements/match';
 import { alerts } from '../helpers/fiscal';
+import { statementFile, type StatementFileInput } from '../helpers/statement-file';
 import { ingestStatement } from '../../gateway/flows/statements/ingest';
 import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 
@@ -13,59 +13,7 @@ const BANK = { name: 'ПАО Сбербанк', bic: '044525225', account: '4070
 const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001' };
 const ru = (d: string) => d.split('-').reverse().join('.');
 
-/** A statement as a bank exports it for 1C (windows-1251): one incoming payment order. */
-function statement(p: { number: string; date: string; amount: string; purpose: string; payerInn: string; code?: string }): Buffer {
-  const lines = [
-    '1CClientBankExchange',
-    'ВерсияФормата=1.03',
-    'Кодировка=Windows',
-    'Отправитель=СберБизнес',
-    'Получатель=1С:Предприятие',
-    `ДатаНачала=${p.date}`,
-    `ДатаКонца=${p.date}`,
-    `РасчСчет=${BANK.account}`,
-    'СекцияРасчСчет',
-    `ДатаНачала=${p.date}`,
-    `ДатаКонца=${p.date}`,
-    `РасчСчет=${BANK.account}`,
-    'НачальныйОстаток=0.00',
-    `ВсегоПоступило=${p.amount}`,
-    'ВсегоСписано=0.00',
-    `КонечныйОстаток=${p.amount}`,
-    'КонецРасчСчет',
-    'СекцияДокумент=Платежное поручение',
-    `Номер=${p.number}`,
-    `Дата=${p.date}`,
-    `Сумма=${p.amount}`,
-    'ПлательщикСчет=40702810100000000777',
-    `ДатаСписано=${p.date}`,
-    `Плательщик=ИНН ${p.payerInn} ООО «Вектор»`,
-    `ПлательщикИНН=${p.payerInn}`,
-    'ПлательщикКПП=770101001',
-    'Плательщик1=ООО «Вектор»',
-    'ПлательщикРасчСчет=40702810100000000777',
-    'ПлательщикБанк1=АО «Альфа-Банк»',
-    'ПлательщикБИК=044525593',
-    'ПлательщикКорсчет=30101810200000000593',
-    `ПолучательСчет=${BANK.account}`,
-    `ДатаПоступило=${p.date}`,
-    'Получатель=ИНН 7707083893 ООО «Ромашка»',
-    'ПолучательИНН=7707083893',
-    'ПолучательКПП=773601001',
-    'Получатель1=ООО «Ромашка»',
-    `ПолучательРасчСчет=${BANK.account}`,
-    'ПолучательБанк1=ПАО Сбербанк',
-    `ПолучательБИК=${BANK.bic}`,
-    `ПолучательКорсчет=${BANK.correspondentAccount}`,
-    'ВидОплаты=01',
-    'Очередность=5',
-    ...(p.code ? [`Код=${p.code}`] : []),
-    `НазначениеПлатежа=${p.purpose}`,
-    'КонецДокумента',
-    'КонецФайла',
-  ];
-  return iconv.encode(lines.join('\r\n') + '\r\n', 'win1251');
-}
+const statement = (p: Omit<StatementFileInput, 'account' | 'bic' | 'correspondentAccount'>) => statementFile({ ...p, ...BANK });
 
 describe('an invoice paid by bank transfer', () => {
   let h: Harness;

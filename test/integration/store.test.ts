@@ -246,6 +246,8 @@ describe.each(backends)('store on $name', (backend) => {
         '0009_invoices',
         '0010_customers',
         '0011_invoice_transfers',
+        '0012_statement_onec',
+        '0013_onec_invoices',
       ]);
       expect(await migrateToLatest(db)).toEqual([]);
       // the tables are there and empty

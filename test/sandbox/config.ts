@@ -7,6 +7,8 @@ import type { Configuration } from '../emulators/onec/metadata';
 export const SANDBOX = {
   siteKey: 'sandbox-site-key',
   adminKey: 'sandbox-admin-key',
+  /** What the gateway signs the sandbox site's webhooks with. */
+  siteWebhookSecret: 'sandbox-site-webhook-secret',
   onecUser: '1c',
   onecPassword: '1c',
   organization: 'main',

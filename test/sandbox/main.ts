@@ -4,10 +4,12 @@ import { join, relative, resolve } from 'node:path';
 import { createGateway, type Gateway } from '../../gateway/main';
 import { AtolDriverEmulator } from '../emulators/atol-driver/server';
 import { AtolOnlineEmulator } from '../emulators/atol-online/server';
+import { OneCManager } from '../emulators/onec/manager';
 import { OneCEmulator } from '../emulators/onec/server';
 import { SberEmulator } from '../emulators/sber/server';
 import { TbankEmulator } from '../emulators/tbank/server';
 import { onecOrgConfig, sandboxConfig, SANDBOX, SANDBOX_ACCOUNT } from './config';
+import { inboxRoutes } from './inbox';
 import { sandboxRoutes } from './routes';
 
 export interface Sandbox {
@@ -59,12 +61,28 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
   onec.seedCustomerOrder({ number: '1002', total: 3500, paymentForm: 'Безналичная' });
   // a company's order, paid by invoice and bank transfer
   onec.seedCustomerOrder({ number: '1003', total: 3500, paymentForm: 'Безналичная' });
+  onec.seedCustomerOrder({ number: '1004', total: 3500, paymentForm: 'Безналичная' });
+  // another company's order: its payment arrives as the accountant's statement import into 1C
+  onec.seedCustomerOrder({ number: '1005', total: 3500, paymentForm: 'Безналичная' });
   onec.seedCustomerOrder({
     number: 'ЗК-0000001',
     total: 1990,
     paymentForm: 'ПлатежнаяКарта',
     comment: 'Заказ менеджера: ссылку на оплату шлюз допишет сюда',
   });
+  // a manager's invoice in 1C for a company with a contract (14 days' deferral, a 100 000 ₽ limit): the
+  // gateway picks it up with the orders; GET /api/v1/customers/7728168971/invoices lists it
+  const manager = new OneCManager(onec);
+  const vector = await manager.buyer({ name: 'ООО «Вектор-Юг»', inn: '7728168971', kpp: '772801001' });
+  await manager.contract(vector, { deferredDays: 14, creditLimit: 100_000, blockOverdue: true });
+  const invoiced = onec.seedCustomerOrder({
+    number: 'ЗК-0000002',
+    total: 12000,
+    paymentForm: 'Безналичная',
+    counterpartyRef: vector.counterparty,
+    partnerRef: vector.partner,
+  });
+  await manager.invoice({ orderRef: String(invoiced.Ref_Key), buyer: vector, amount: 12000 });
   const atol = new AtolOnlineEmulator([SANDBOX.atol], { processingMs: 300 });
   await atol.start(Number(process.env.SANDBOX_ATOL_PORT ?? 0));
   const driver = new AtolDriverEmulator({ taskMs: 100 });
@@ -79,15 +97,27 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     tbank: { apiUrl: tbank.apiUrl, operationsUrl: tbank.operationsUrl },
     invoices: { statementUrl: tbank.operationsUrl, everySeconds: 2 },
     fiscal: { atolUrl: atol.baseUrl, driverUrl: driver.url },
+    // the sandbox is the shop's site and its support too: webhooks and alerts come back to it
+    siteWebhook: { url: `http://127.0.0.1:${port}/sandbox/site/webhooks`, secret: SANDBOX.siteWebhookSecret },
     overrides: (raw) => {
       if (opts.quiet) raw.log.level = 'warn';
+      raw.alerts = { channels: [{ type: 'log' }, { type: 'webhook', url: `http://127.0.0.1:${port}/sandbox/alerts` }] };
       raw.organizations[0].onec = onecOrgConfig(onec, { configuration: 'ut11', pull: true, pullEverySeconds: 10 });
+      // the accountant may import the statement into 1C too: its bank receipts are read as a statement
+      if (raw.organizations[0].payments.invoice) raw.organizations[0].payments.invoice.statementsFrom1C = { everySeconds: 10 };
     },
   });
   // the effective configuration, for the CLI's commands against the sandbox (`onec check --config …`)
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(join(dataDir, 'gateway.config.yaml'), JSON.stringify(config, null, 2));
-  const gateway = await createGateway(config, { extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank, onec, atol, driver })] });
+  const gateway = await createGateway(config, {
+    extraRoutes: [
+      (api, gw) => {
+        sandboxRoutes(api, gw, { sber, tbank, onec, atol, driver });
+        inboxRoutes(api, gw, { site: SANDBOX.siteWebhookSecret });
+      },
+    ],
+  });
   const { url } = await gateway.start();
   return {
     configFile: join(dataDir, 'gateway.config.yaml'),
@@ -137,7 +167,11 @@ export async function main(args: string[]): Promise<void> {
       `  complete a payment: POST ${u}/sandbox/payments/<paymentId>/complete {"outcome":"paid"}`,
       `  bank account      ${SANDBOX.bank.account} at ${SANDBOX.bank.name} (БИК ${SANDBOX.bank.bic}): invoices ask to pay into it; its statement is read every 2 s from ${sandbox.tbank.operationsUrl}api/v1/statement`,
       `  pay an invoice    POST ${u}/sandbox/bank/transfers {"amount":350000,"purpose":"Оплата по счету № <number> от <dd.mm.yyyy>","payerInn":"7701234560","payerName":"ООО «Вектор»","payerAccount":"40702810600000000777"}`,
-      `  bank statement    GET ${u}/sandbox/bank/statement  (order 1003 is in 1C for a company's invoice)`,
+      `  bank statement    GET ${u}/sandbox/bank/statement  (orders 1003 and 1004 are in 1C for a company's invoices)`,
+      `  site webhooks     GET ${u}/sandbox/site/webhooks  (the sandbox is the shop's site: what the gateway told it, signature checked)`,
+      `  alerts            GET ${u}/sandbox/alerts  (what support was told)`,
+      `  overdue check     POST ${u}/sandbox/invoices/check-due {"today":"<yyyy-mm-dd>"}  (reminders and overdue alerts as of that day)`,
+      `  import into 1C    POST ${u}/sandbox/onec/bank-receipts {"number":"512","amount":350000,"purpose":"Оплата по счету № <number> от <dd.mm.yyyy>","payerInn":"7701234560","payerName":"ООО «Вектор»","orderNumber":"1005"}  (the accountant's statement import; 1C's bank receipts are read every 10 s)`,
       '',
       ...(args.includes('--quiet') ? [] : ['Logs follow (JSON). Ctrl+C stops.', '']),
     ].join('\n') + '\n',

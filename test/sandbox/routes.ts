@@ -6,6 +6,7 @@ import type { Gateway } from '../../gateway/main';
 import { getPayment, paymentAttempts } from '../../gateway/store/payments';
 import type { AtolDriverEmulator } from '../emulators/atol-driver/server';
 import type { AtolOnlineEmulator } from '../emulators/atol-online/server';
+import { importStatementIn1C } from '../emulators/onec/accountant';
 import type { OneCEmulator } from '../emulators/onec/server';
 import type { SberEmulator } from '../emulators/sber/server';
 import type { TbankEmulator } from '../emulators/tbank/server';
@@ -118,7 +119,64 @@ export function sandboxRoutes(
       ctx.body = onec.knobs;
     },
   );
+  api.route(
+    {
+      method: 'post',
+      path: '/sandbox/onec/bank-receipts',
+      summary:
+        'Sandbox: the accountant imports a statement into the emulated 1C — a posted incoming bank receipt (payment order number and date, payer by ИНН, purpose, УИП), settling the 1C order named',
+      tag: 'sandbox',
+      auth: 'none',
+      body: accountantImportSchema,
+      responses: { 200: { description: 'The document in 1C' }, 422: { description: 'No such order in 1C' } },
+    },
+    async (ctx) => {
+      const b = await jsonBody(ctx, accountantImportSchema, 8192);
+      let orderRef: string | undefined;
+      if (b.orderNumber) {
+        const set = onec.configuration === 'unf' ? 'Document_ЗаказПокупателя' : 'Document_ЗаказКлиента';
+        orderRef = onec.list(set).find((o) => o.Number === b.orderNumber && o.DeletionMark !== true)?.Ref_Key as string | undefined;
+        if (!orderRef) throw unprocessable('no_onec_order', `the emulated 1C has no order ${b.orderNumber}`);
+      }
+      const doc = await importStatementIn1C(onec, {
+        number: b.number,
+        date: b.date ?? new Date().toISOString().slice(0, 10),
+        amount: b.amount / 100,
+        payer: { inn: b.payerInn, kpp: b.payerKpp, name: b.payerName },
+        purpose: b.purpose,
+        uip: b.uip,
+        orderRef,
+        posted: b.posted,
+      });
+      ctx.body = {
+        ...doc,
+        entity: onec.configuration === 'unf' ? 'Document_ПоступлениеНаСчет' : 'Document_ПоступлениеБезналичныхДенежныхСредств',
+      };
+    },
+  );
 }
+
+const accountantImportSchema = z.object({
+  /** The payment order's number and date (yyyy-mm-dd, default today). */
+  number: z.string().min(1).max(11),
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
+  /** Kopecks. */
+  amount: z.number().int().positive(),
+  payerInn: z.string().regex(/^\d{10}(\d{2})?$/),
+  payerKpp: z
+    .string()
+    .regex(/^\d{9}$/)
+    .optional(),
+  payerName: z.string().min(1).max(100),
+  purpose: z.string().max(210),
+  uip: z.string().max(25).optional(),
+  /** The 1C order's number the payment settles. */
+  orderNumber: z.string().optional(),
+  posted: z.boolean().optional(),
+});
 
 const knobs = z.record(z.string(), z.unknown());
 

@@ -259,6 +259,20 @@ export const ALERTS = {
       'Счета по ним не отмечены оплаченными. Сопоставьте их вручную в списке на разбор.',
     context: { organizationId, count },
   }),
+  /** A bank transfer names an invoice annulled in 1C (or cancelled here): not paid, it waits in the review list. */
+  annulledInvoicePaid: (
+    organizationId: string,
+    line: { id: string; number: string; date: string; payer: string; amount: Kopecks },
+    invoice: { number: string; date: string },
+  ): Alert => ({
+    severity: 'warning',
+    key: `statement-annulled:${organizationId}:${line.id}`,
+    title: 'Оплата по аннулированному счёту',
+    text:
+      `Платёжное поручение №${line.number} от ${line.date} (${line.payer}) на ${formatRub(line.amount)} оплачивает счёт № ${invoice.number} от ${invoice.date.split('-').reverse().join('.')}, ` +
+      'а счёт аннулирован. Оплата не зачтена и ждёт разбора: верните деньги плательщику или зачтите их вручную в другой счёт.',
+    context: { organizationId, line: line.id, invoice: invoice.number },
+  }),
   /** The bank's statement API could not be read: transfers are not seen until it is. */
   statementApiFailed: (a: { organizationId: string; organizationName: string; source: string; error: string }): Alert => ({
     severity: 'critical',

@@ -68,7 +68,7 @@ export async function createOrderFromOneC(
   d: FlowDeps,
   organizationId: string,
   o: OneCOrder,
-  opts: { writeLinkBack: boolean },
+  opts: { writeLinkBack: boolean; terms?: { type: 'prepay' } | { type: 'deferred'; days: number; from: 'invoice' | 'shipment' } },
 ): Promise<{ order: OrderRow; created: boolean }> {
   const existing = await findOrderByExternalId(d.store.db, organizationId, o.ref);
   if (existing) return { order: existing, created: false };
@@ -90,7 +90,7 @@ export async function createOrderFromOneC(
     customer: JSON.stringify(o.customer),
     items: JSON.stringify(items),
     total: o.total,
-    payment_terms: JSON.stringify({ type: 'prepay' }),
+    payment_terms: JSON.stringify(opts.terms ?? { type: 'prepay' }),
     request_hash: sha256(canonicalJson(content)),
     onec_ref: o.ref,
   });

@@ -11,6 +11,7 @@ import { getOrder } from '../../store/orders';
 import { getPayment, insertPayment, listOrderPayments, newPaymentRow, setPaymentAction } from '../../store/payments';
 import type { OrderRow, PaymentRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
+import { queueOneCInvoice } from '../onec/invoice-create';
 import { queueSupersededCancels } from './supersede';
 
 /** Russian accounting dates invoices in Moscow time. */
@@ -86,8 +87,9 @@ export async function createInvoicePayment(d: FlowDeps, order: OrderRow, input: 
     const { dueDate, afterShipment } = dueOf(terms, date, settings.payWithinDays, fresh.shipped_at);
     const token = randomBytes(24).toString('base64url');
     const uip = settings.uip ? uipOf(UIP_PREFIX.invoice, date, number) : null;
+    const invoiceId = newId();
     await insertInvoice(trx, {
-      id: newId(),
+      id: invoiceId,
       organization_id: org.id,
       order_id: order.id,
       payment_id: paymentId,
@@ -115,6 +117,7 @@ export async function createInvoicePayment(d: FlowDeps, order: OrderRow, input: 
       document: `${d.config.server.publicUrl.replace(/\/$/, '')}/invoices/${token}`,
     };
     await setPaymentAction(trx, paymentId, action);
+    await queueOneCInvoice(d, trx, org.id, invoiceId);
     // one live payment per order: card and СБП attempts still open are given up at their banks
     await queueSupersededCancels(d, trx, order.id, paymentId);
   });

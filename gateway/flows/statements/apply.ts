@@ -5,9 +5,9 @@ import { formatRub, type Kopecks } from '../../domain/money';
 import { ALERTS } from '../alerts/catalog';
 import { addInvoicePaid, invoicesToMatchOf, recordTransfer, transferApplied } from '../../store/invoices';
 import { addOrderMoney } from '../../store/orders';
-import { getPayment, insertPayment, movePayment, newPaymentRow, shrinkPendingPayment } from '../../store/payments';
+import { getPayment, insertPayment, movePayment, newPaymentRow, setOnecDelivery, shrinkPendingPayment } from '../../store/payments';
 import type { PaymentRow } from '../../store/schema';
-import { linesToApply, markLineApplied } from '../../store/statements';
+import { linesToApply, markLineApplied, onecDocumentOfLine } from '../../store/statements';
 import type { FlowDeps } from '../deps';
 import { queuePaymentReceipt } from '../fiscal/translator';
 import { dueDateFrom } from '../invoices/due';
@@ -111,7 +111,16 @@ export async function applyMatchedLines(d: FlowDeps, organizationId: string): Pr
           await addInvoicePaid(trx, invoice.id, paying.amount);
           await addOrderMoney(trx, payment.order_id, { paid: paying.amount });
           await notifySite(d, trx, paying, 'payment.paid', 'paid');
-          await queueDelivery(d, trx, { payment: paying });
+          // a line read from 1C's own bank receipts: that document is the payment in 1C, none is written
+          const inOneC = d.onec.sink(organizationId) ? await onecDocumentOfLine(trx, line.id) : null;
+          if (inOneC)
+            await setOnecDelivery(trx, 'payments', paying.id, {
+              onec_status: 'delivered',
+              onec_document: inOneC.ref,
+              onec_number: inOneC.number,
+              onec_error: null,
+            });
+          else await queueDelivery(d, trx, { payment: paying });
           await queuePaymentReceipt(d, trx, paying);
           (whole ? paid : parts).push(paying.id);
         })

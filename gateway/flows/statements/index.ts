@@ -1,6 +1,7 @@
 import type { ScheduleDefinition } from '../../jobs/types';
 import type { Feature, FlowDeps } from '../deps';
 import { matchAndApply } from './apply';
+import { onecStatementSchedule } from './from-onec';
 import { statementPollSchedule } from './poll';
 
 /**
@@ -22,10 +23,11 @@ function matchSchedule(d: FlowDeps): ScheduleDefinition | null {
 
 /**
  * Bank statements: incoming lines matched to invoices, and the invoices they pay; the organizations
- * with a statement API read it on their own schedule (`statements.poll`).
+ * with a statement API read it on their own schedule (`statements.poll`), those whose accountant
+ * imports the statements into 1C read 1C's bank receipts (`statements.onec`).
  */
 export const statementsFeature: Feature = {
   name: 'statements',
   jobs: [],
-  schedules: (d) => [matchSchedule(d), statementPollSchedule(d)],
+  schedules: (d) => [matchSchedule(d), statementPollSchedule(d), onecStatementSchedule(d)],
 };

@@ -1,6 +1,8 @@
 import { matchStatementLinesInOrder, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
 import { newId } from '../../domain/ids';
+import type { Kopecks } from '../../domain/money';
 import type { StatementMatchState } from '../../store/schema';
+import { annulledInvoices } from '../../store/onec-invoices';
 import {
   linesToMatch,
   saveStatementMatches,
@@ -10,6 +12,12 @@ import {
 } from '../../store/statements';
 import { ALERTS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
+import { reviewAnnulled, type AnnulledHit } from './annulled';
+
+/** Invoices annulled within the last year and a bit are looked for in purposes. */
+function yearAgo(): string {
+  return new Date(Date.now() - 400 * 86_400_000).toISOString().slice(0, 10);
+}
 
 export interface MatchRun {
   lines: number;
@@ -60,6 +68,14 @@ export async function matchStoredLines(
     const rows = await linesToMatch(trx, organizationId);
     if (timings) timings.read = lap();
     const decisions = matchStatementLinesInOrder(rows, invoices);
+    // a line naming an invoice annulled since (in 1C, or cancelled here) is not paid: it goes to review
+    const annulledList = rows.length > 0 ? await annulledInvoices(trx, organizationId, yearAgo()) : [];
+    let annulled: AnnulledHit[] = [];
+    if (annulledList.length > 0) {
+      const byId = new Map(rows.map((r, i) => [r.id, decisions[i]]));
+      annulled = reviewAnnulled(rows, byId, annulledList);
+      rows.forEach((r, i) => (decisions[i] = byId.get(r.id)!));
+    }
     const run: MatchRun = { lines: rows.length, matched: 0, partial: 0, overpaid: 0, review: 0 };
     const updates = new Array<StatementMatchUpdate>(rows.length);
     // what the alerts show: the first few lines to review and overpaid ones
@@ -75,7 +91,11 @@ export async function matchStoredLines(
     if (timings) timings.match = lap();
     await saveStatementMatches(trx, d.store.dialect, updates);
     const runId = newId();
-    const heads = await statementLineHeads(trx, [...toReview.map((l) => l.id), ...overpaid.map((l) => l.id)]);
+    const heads = await statementLineHeads(trx, [
+      ...toReview.map((l) => l.id),
+      ...overpaid.map((l) => l.id),
+      ...annulled.map((h) => h.lineId),
+    ]);
     const head = (id: string) => heads.get(id)!;
     if (run.review > 0)
       await d.alerts.raise(
@@ -97,6 +117,18 @@ export async function matchStoredLines(
           run.overpaid,
         ),
       );
+    for (const hit of annulled) {
+      const r = rows.find((x) => x.id === hit.lineId)!;
+      const h = head(r.id);
+      await d.alerts.raise(
+        trx,
+        ALERTS.annulledInvoicePaid(
+          organizationId,
+          { id: r.id, number: h.number, date: h.date, payer: h.payer, amount: r.amount as Kopecks },
+          hit.invoice,
+        ),
+      );
+    }
     if (timings) timings.write = lap();
     return run;
   });

@@ -1,8 +1,8 @@
 import type { Middleware } from 'koa';
-import { customerViewSchema, putCustomerSchema } from '../../../schemas/api';
+import { customerInvoicesSchema, customerViewSchema, putCustomerSchema } from '../../../schemas/api';
 import { innProblem } from '../../domain/inn';
 import { unprocessable } from '../../errors';
-import { customerView, putCustomerTerms } from '../../flows/orders/customers';
+import { customerInvoices, customerView, putCustomerTerms } from '../../flows/orders/customers';
 import type { ApiRouter } from '../api';
 import type { HttpDeps } from '../deps';
 import { jsonBody, pickOrganization } from '../middleware';
@@ -49,6 +49,23 @@ export function customerRoutes(api: ApiRouter, d: HttpDeps, auth: Middleware): v
       const inn = innParam(ctx.params.inn);
       const org = pickOrganization(ctx, typeof ctx.query.organization === 'string' ? ctx.query.organization : undefined);
       ctx.body = await customerView(d, org, inn);
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/api/v1/customers/:inn/invoices',
+      summary: 'A B2B customer’s invoices (the gateway’s and those its managers made in 1C), newest first, for the site’s B2B cabinet',
+      tag: 'customers',
+      auth: 'site',
+      responses: { 200: { description: 'The invoices', schema: customerInvoicesSchema } },
+    },
+    auth,
+    async (ctx) => {
+      const inn = innParam(ctx.params.inn);
+      const org = pickOrganization(ctx, typeof ctx.query.organization === 'string' ? ctx.query.organization : undefined);
+      ctx.body = await customerInvoices(d, org, inn);
     },
   );
 }

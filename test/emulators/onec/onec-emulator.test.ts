@@ -505,6 +505,19 @@ describe('OneCEmulator', () => {
       expect(none.json.ИдентификаторДокумента).toMatch(/^[0-9a-f-]{36}$/);
     });
 
+    it('ut11: the bank receipt gets ИдентификаторДокумента only when empty (a document the accountant imported has one too)', async () => {
+      const em = await emulator();
+      const set = encodeURIComponent('Document_ПоступлениеБезналичныхДенежныхСредств');
+      const own = await call(`${em.odataUrl}${set}?$format=json`, { method: 'POST', body: { ИдентификаторДокумента: 'gw-2' } });
+      expect(own.json.ИдентификаторДокумента).toBe('gw-2');
+      const imported = await call(`${em.odataUrl}${set}?$format=json`, { method: 'POST', body: { НомерВходящегоДокумента: '512' } });
+      expect(imported.json).toMatchObject({
+        НомерВходящегоДокумента: '512',
+        ИдентификаторДокумента: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      expect(imported.json).not.toHaveProperty('НомерПлатежнойКарты');
+    });
+
     it('unf: ЗаказПокупателя and ОперацияПоПлатежнымКартам with СуммаПлатежа', async () => {
       const em = await emulator({ configuration: 'unf' });
       expect(em.baseUrl).toMatch(/\/unf$/);

@@ -330,13 +330,15 @@ export class Store {
   }
 
   /**
-   * What the documents' ПередЗаписью does to the fields the gateway reads: УТ's card operation gets
-   * ИдентификаторДокумента (a new UUID) only when it is empty, and НомерПлатежнойКарты "0" when empty.
+   * What the documents' ПередЗаписью does to the fields the gateway reads: УТ's card operation and bank
+   * receipt get ИдентификаторДокумента (a new UUID) only when it is empty (ОбщегоНазначенияУТ
+   * .ЗаполнитьИдентификаторыДокумента: a document the accountant imported has one too), and the card
+   * operation НомерПлатежнойКарты "0" when empty.
    */
   private beforeWrite(set: string, o: Obj): void {
-    if (this.configuration === 'unf' || set !== this.profile.card) return;
+    if (this.configuration === 'unf' || (set !== this.profile.card && set !== this.profile.bank)) return;
     if (!o.ИдентификаторДокумента) o.ИдентификаторДокумента = randomUUID();
-    if (!o.НомерПлатежнойКарты) o.НомерПлатежнойКарты = '0';
+    if (set === this.profile.card && !o.НомерПлатежнойКарты) o.НомерПлатежнойКарты = '0';
   }
 
   /** УТ 11.5 creates the order's Catalog_ОбъектыРасчетов item when the order is first written. */

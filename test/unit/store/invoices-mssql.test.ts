@@ -1,5 +1,7 @@
 import { mssqlRecorder } from '../../helpers/mssql-recorder';
-import { nextInvoiceSeq } from '../../../gateway/store/invoices';
+import { nextInvoiceSeq, openInvoices } from '../../../gateway/store/invoices';
+import { waitingForOrder } from '../../../gateway/store/payments';
+import { findStatementLines } from '../../../gateway/store/statements';
 import { migrations } from '../../../gateway/store/migrations';
 
 /**
@@ -35,4 +37,24 @@ test('the next number: the series row made if missing (no ON CONFLICT on SQL Ser
   expect(sqls[1]).toMatch(/^update "invoice_series" set "last" = "last" \+ @\d where "organization_id" = @\d and "year" = @\d$/);
   expect(sqls[2]).toMatch(/^select "last" from "invoice_series" where/);
   expect(sqls.join(' ')).not.toMatch(/on conflict|returning/i);
+});
+
+test('the open invoices, the review list of bank lines and the deliveries waiting for their order page with TOP, not LIMIT', async () => {
+  await openInvoices(db, 500, '');
+  await findStatementLines(db, { organizations: ['shop'], states: ['review'], limit: 100 });
+  await waitingForOrder(db, 50);
+  const sqls = statements.map(flat);
+  expect(sqls[0]).toMatch(/^select top\(500\) "invoices"\.\*/);
+  expect(sqls[1]).toMatch(/^select top\(100\) \* from "statement_lines"/);
+  expect(sqls[2]).toMatch(/^select top\(50\) "id" from "payments"/);
+  expect(sqls[3]).toMatch(/^select top\(50\) "id" from "refunds"/);
+  expect(sqls.join(' ')).not.toMatch(/\blimit\b/i);
+});
+
+test('0011: what each invoice has been paid, its УИП, each transfer applied once, when a line was applied', async () => {
+  await migrations['0011_invoice_transfers'].up(db);
+  const sqls = statements.map(flat).join('\n');
+  expect(sqls).toMatch(/alter table "invoices" add "paid" bigint default 0 not null/);
+  expect(sqls).toMatch(/constraint "invoice_transfers_pk" primary key \("statement_line_id", "invoice_id"\)/);
+  expect(sqls).toMatch(/alter table "statement_lines" add "applied_at" varchar\(32\)/);
 });

@@ -123,6 +123,25 @@ describe('what the check catches', () => {
     );
   });
 
+  test('the payment order fields of the bank receipt (incoming): УНФ’s ПоступлениеНаСчет has no УИП field, and the check says so', async () => {
+    const { model } = await base('unf');
+    const dir = mkdtempSync(join(tmpdir(), 'map-'));
+    const file = join(dir, 'unf-uip.yaml');
+    const text = readFileSync(mappingFile('unf'), 'utf8').replace(
+      '      purpose: НазначениеПлатежа\n',
+      '      purpose: НазначениеПлатежа\n      uip: ИдентификаторПлатежа\n',
+    );
+    writeFileSync(file, text);
+    const line = text.split('\n').findIndex((l) => l.includes('uip: ИдентификаторПлатежа')) + 1;
+    const lines = formatProblems(file, checkMapping(loadMapping(file), model, { line: mappingLines(file) }));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^✗ ${file}:${line} documents\\.invoice\\.incoming\\.uip: у Document_ПоступлениеНаСчет нет свойства «ИдентификаторПлатежа»`,
+      ),
+    );
+  });
+
   test('a reference where a string is expected, an unlimited marker, a marker longer than its field', async () => {
     const { model } = await base('ut11');
     const m = loadMapping('ut11');
