@@ -1,4 +1,3 @@
-import iconv from 'iconv-lite';
 import { ClientBankFileSource } from '../../connectors/client-bank/source';
 import { ExternalError } from '../../gateway/ports';
 import { UIP_PREFIX, uipOf } from '../../gateway/domain/uip';
@@ -10,6 +9,7 @@ import { OneCManager, type Buyer } from '../emulators/onec/manager';
 import type { Configuration } from '../emulators/onec/metadata';
 import { alerts } from '../helpers/fiscal';
 import { eventually, orderBody, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { statementFile } from '../helpers/statement-file';
 
 /**
  * Invoices a manager makes in 1C (УТ СчетНаОплатуКлиенту, УНФ СчетНаОплату) are pulled, listed for the
@@ -23,59 +23,9 @@ const ru = (d: string) => d.split('-').reverse().join('.');
 
 let statementNo = 700;
 
-/** A statement as a bank exports it for 1C (windows-1251): one incoming payment order. */
-function statement(p: { date: string; amount: string; purpose: string; payerInn: string; payerName: string; code?: string }): Buffer {
-  const number = String(++statementNo);
-  const lines = [
-    '1CClientBankExchange',
-    'ВерсияФормата=1.03',
-    'Кодировка=Windows',
-    'Отправитель=СберБизнес',
-    'Получатель=1С:Предприятие',
-    `ДатаНачала=${p.date}`,
-    `ДатаКонца=${p.date}`,
-    `РасчСчет=${BANK.account}`,
-    'СекцияРасчСчет',
-    `ДатаНачала=${p.date}`,
-    `ДатаКонца=${p.date}`,
-    `РасчСчет=${BANK.account}`,
-    'НачальныйОстаток=0.00',
-    `ВсегоПоступило=${p.amount}`,
-    'ВсегоСписано=0.00',
-    `КонечныйОстаток=${p.amount}`,
-    'КонецРасчСчет',
-    'СекцияДокумент=Платежное поручение',
-    `Номер=${number}`,
-    `Дата=${p.date}`,
-    `Сумма=${p.amount}`,
-    'ПлательщикСчет=40702810100000000777',
-    `ДатаСписано=${p.date}`,
-    `Плательщик=ИНН ${p.payerInn} ${p.payerName}`,
-    `ПлательщикИНН=${p.payerInn}`,
-    `Плательщик1=${p.payerName}`,
-    'ПлательщикРасчСчет=40702810100000000777',
-    'ПлательщикБанк1=АО «Альфа-Банк»',
-    'ПлательщикБИК=044525593',
-    'ПлательщикКорсчет=30101810200000000593',
-    `ПолучательСчет=${BANK.account}`,
-    `ДатаПоступило=${p.date}`,
-    'Получатель=ИНН 7707083893 ООО «Ромашка»',
-    'ПолучательИНН=7707083893',
-    'ПолучательКПП=773601001',
-    'Получатель1=ООО «Ромашка»',
-    `ПолучательРасчСчет=${BANK.account}`,
-    'ПолучательБанк1=ПАО Сбербанк',
-    `ПолучательБИК=${BANK.bic}`,
-    `ПолучательКорсчет=${BANK.correspondentAccount}`,
-    'ВидОплаты=01',
-    'Очередность=5',
-    ...(p.code ? [`Код=${p.code}`] : []),
-    `НазначениеПлатежа=${p.purpose}`,
-    'КонецДокумента',
-    'КонецФайла',
-  ];
-  return iconv.encode(lines.join('\r\n') + '\r\n', 'win1251');
-}
+/** A statement as a bank exports it for 1C (windows-1251): one incoming payment order, numbered in turn. */
+const statement = (p: { date: string; amount: string; purpose: string; payerInn: string; payerName: string; code?: string }): Buffer =>
+  statementFile({ ...p, ...BANK, number: String(++statementNo) });
 
 const BANK_DOC: Record<Configuration, string> = {
   ut11: 'Document_ПоступлениеБезналичныхДенежныхСредств',

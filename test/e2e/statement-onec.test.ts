@@ -1,4 +1,3 @@
-import iconv from 'iconv-lite';
 import type { ODataSink } from '../../connectors/onec-odata/sink';
 import { newId } from '../../gateway/domain/ids';
 import { readOneCStatement } from '../../gateway/flows/statements/from-onec';
@@ -7,6 +6,7 @@ import { importStatementIn1C } from '../emulators/onec/accountant';
 import type { Configuration } from '../emulators/onec/metadata';
 import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Backend, type Harness } from '../helpers/harness';
 import { describeWith } from '../helpers/services';
+import { statementFile } from '../helpers/statement-file';
 
 /**
  * The accountant imports the bank statements into 1C. The gateway reads 1C's bank receipts as a
@@ -18,40 +18,9 @@ const BANK = { name: 'ПАО Сбербанк', bic: '044525225', account: '4070
 const buyer = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001' };
 const ru = (d: string) => d.split('-').reverse().join('.');
 
-/** A statement as a bank exports it (windows-1251), one incoming payment order. */
-function statement(p: { number: string; date: string; amount: string; purpose: string }): Buffer {
-  const d = ru(p.date);
-  const lines = [
-    '1CClientBankExchange',
-    'ВерсияФормата=1.03',
-    'Кодировка=Windows',
-    'Отправитель=СберБизнес',
-    'Получатель=1С:Предприятие',
-    `ДатаНачала=${d}`,
-    `ДатаКонца=${d}`,
-    `РасчСчет=${BANK.account}`,
-    'СекцияДокумент=Платежное поручение',
-    `Номер=${p.number}`,
-    `Дата=${d}`,
-    `Сумма=${p.amount}`,
-    'ПлательщикСчет=40702810100000000777',
-    `ДатаСписано=${d}`,
-    `ПлательщикИНН=${buyer.inn}`,
-    `ПлательщикКПП=${buyer.kpp}`,
-    `Плательщик1=${buyer.name}`,
-    'ПлательщикБИК=044525593',
-    `ПолучательСчет=${BANK.account}`,
-    `ДатаПоступило=${d}`,
-    'ПолучательИНН=7707083893',
-    'Получатель1=ООО «Ромашка»',
-    `ПолучательБИК=${BANK.bic}`,
-    'ВидОплаты=01',
-    `НазначениеПлатежа=${p.purpose}`,
-    'КонецДокумента',
-    'КонецФайла',
-  ];
-  return iconv.encode(lines.join('\r\n') + '\r\n', 'win1251');
-}
+/** A statement as a bank exports it (windows-1251), one incoming payment order from the buyer. */
+const statement = (p: { number: string; date: string; amount: string; purpose: string }): Buffer =>
+  statementFile({ ...p, ...BANK, date: ru(p.date), payerInn: buyer.inn, payerName: buyer.name, payerKpp: buyer.kpp });
 
 const BANK_DOC: Record<Configuration, string> = {
   ut11: 'Document_ПоступлениеБезналичныхДенежныхСредств',

@@ -7,6 +7,9 @@ export interface StatementFileInput {
   amount: string;
   purpose: string;
   payerInn: string;
+  /** The payer (default ООО «Вектор», КПП 770101001). */
+  payerName?: string;
+  payerKpp?: string;
   code?: string;
   /** The organization's account the money comes to, at its bank. */
   account: string;
@@ -14,8 +17,10 @@ export interface StatementFileInput {
   correspondentAccount: string;
 }
 
-/** A statement as a bank exports it for 1C (1CClientBankExchange 1.03, windows-1251): one incoming payment order from ООО «Вектор». */
+/** A statement as a bank exports it for 1C (1CClientBankExchange 1.03, windows-1251): one incoming payment order. */
 export function statementFile(p: StatementFileInput): Buffer {
+  const payer = p.payerName ?? 'ООО «Вектор»';
+  const kpp = p.payerKpp ?? '770101001';
   const lines = [
     '1CClientBankExchange',
     'ВерсияФормата=1.03',
@@ -40,10 +45,10 @@ export function statementFile(p: StatementFileInput): Buffer {
     `Сумма=${p.amount}`,
     'ПлательщикСчет=40702810100000000777',
     `ДатаСписано=${p.date}`,
-    `Плательщик=ИНН ${p.payerInn} ООО «Вектор»`,
+    `Плательщик=ИНН ${p.payerInn} ${payer}`,
     `ПлательщикИНН=${p.payerInn}`,
-    'ПлательщикКПП=770101001',
-    'Плательщик1=ООО «Вектор»',
+    `ПлательщикКПП=${kpp}`,
+    `Плательщик1=${payer}`,
     'ПлательщикРасчСчет=40702810100000000777',
     'ПлательщикБанк1=АО «Альфа-Банк»',
     'ПлательщикБИК=044525593',
