@@ -1,5 +1,5 @@
 import type { ScheduleDefinition } from '../../jobs/types';
-import type { StatementLine } from '../../ports';
+import { OneCError, type StatementLine } from '../../ports';
 import type { StatementLinesTable } from '../../store/schema';
 import { documentsWrittenByGateway } from '../../store/payments';
 import {
@@ -11,7 +11,11 @@ import {
 } from '../../store/statements';
 import { getSyncState, setSyncState } from '../../store/sync-state';
 import type { FlowDeps } from '../deps';
+import { ALERTS } from '../alerts/catalog';
 import { matchAndApply } from './apply';
+
+/** How support reads where the statement came from. */
+const ONEC_SOURCE = 'документы поступления в 1С';
 
 export interface OneCStatementRun {
   /** Posted bank receipts 1C gave. */
@@ -99,8 +103,18 @@ export function onecStatementSchedule(d: FlowDeps): ScheduleDefinition | null {
         try {
           await readOneCStatement(d, o.id);
         } catch (e) {
-          // one base out of reach keeps the others read; this one is asked again next period
+          // one base out of reach keeps the others read; this one is asked again next period, and support knows
+          const error = e instanceof OneCError ? e.hint : (e as Error).message;
           d.log.warn({ organizationId: o.id, err: (e as Error).message }, 'bank receipts not read from 1C');
+          await d.store.db
+            .transaction()
+            .execute((trx) =>
+              d.alerts.raise(
+                trx,
+                ALERTS.statementApiFailed({ organizationId: o.id, organizationName: o.name, source: ONEC_SOURCE, error }),
+              ),
+            );
+          d.jobs.kick();
         }
       }
     },
