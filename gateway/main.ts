@@ -28,6 +28,9 @@ import type { Feature, FlowDeps } from './flows/deps';
 import { fiscalFeature } from './flows/fiscal';
 import { loadReceiptRules } from './flows/fiscal/rules';
 import { historyFeature } from './flows/history';
+import { monitoringFeature } from './flows/monitoring';
+import type { MonitorState } from './flows/monitoring/check';
+import { syncStatesWithPrefix } from './store/sync-state';
 import { invoicesFeature } from './flows/invoices';
 import { statementsFeature } from './flows/statements';
 import { onecFeature } from './flows/onec';
@@ -94,6 +97,7 @@ const FEATURES: Feature[] = [
   onecFeature,
   fiscalFeature,
   historyFeature,
+  monitoringFeature,
 ];
 
 export const VERSION: string = require('../package.json').version;
@@ -263,7 +267,10 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
 
   const deps: HttpDeps = {
     ...flows,
-    metrics: new Metrics(() => countJobsByStatus(store.db)),
+    metrics: new Metrics(
+      () => countJobsByStatus(store.db),
+      async () => (await syncStatesWithPrefix(store.db, 'monitor:')).map((r) => JSON.parse(r.value) as MonitorState),
+    ),
     runner,
     version: VERSION,
     bodyLimit: config.server.bodyLimitKb * 1024,

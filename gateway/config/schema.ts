@@ -315,6 +315,44 @@ export const configSchema = z
       })
       .default({ everyMinutes: 60, overlapMinutes: 180, lookbackHours: 24 }),
     alerts: z.object({ channels: z.array(alertChannelConfig).default([{ type: 'log' }]) }).default({ channels: [{ type: 'log' }] }),
+    /**
+     * Monitoring rules checked on a schedule: each past its threshold alerts support once, and once
+     * more («решено») when it clears; each is a Prometheus metric too (gateway_monitor_value{rule}).
+     */
+    monitoring: z
+      .object({
+        everySeconds: z.number().int().min(10).max(3600).default(60),
+        /** Paid payments whose document is not in 1C after this many minutes. */
+        paidNotInOneCMinutes: z.number().int().min(1).max(1440).default(30),
+        /** Dead jobs beyond this many. */
+        deadJobsMax: z.number().int().min(0).default(0),
+        /** A job due this many minutes ago and still waiting. */
+        oldestWaitingJobMinutes: z.number().int().min(1).max(1440).default(10),
+        /** Receipts failed, or waiting for the register longer than this. */
+        receiptsStuckMinutes: z.number().int().min(1).max(1440).default(15),
+        /** Review items (bank lines, provider operations) older than this. */
+        reviewOlderThanHours: z.number().int().min(1).max(720).default(24),
+        /** Overdue invoices beyond this many. */
+        overdueInvoicesMax: z.number().int().min(0).default(0),
+        /** The payment history agent not run for this long (where a provider has a registry). */
+        historySilentHours: z.number().int().min(1).max(168).default(2),
+        /** Of the last hour's card and СБП payments, the share the bank's callback never announced, past which its callback URL is suspect. */
+        callbacksSilentPercent: z.number().min(1).max(100).default(50),
+        /** … counted only with at least this many payments in the hour. */
+        callbacksSilentMinPayments: z.number().int().min(1).default(5),
+      })
+      .default({
+        everySeconds: 60,
+        paidNotInOneCMinutes: 30,
+        deadJobsMax: 0,
+        oldestWaitingJobMinutes: 10,
+        receiptsStuckMinutes: 15,
+        reviewOlderThanHours: 24,
+        overdueInvoicesMax: 0,
+        historySilentHours: 2,
+        callbacksSilentPercent: 50,
+        callbacksSilentMinPayments: 5,
+      }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .default({ level: 'info' }),

@@ -14,3 +14,8 @@ export async function setSyncState(store: Store, key: string, value: string): Pr
     if (Number(u.numUpdatedRows) === 0) await trx.insertInto('sync_state').values({ key, value, updated_at: now }).execute();
   });
 }
+
+/** Every key starting with `prefix`, with its value. */
+export async function syncStatesWithPrefix(db: Executor, prefix: string): Promise<{ key: string; value: string }[]> {
+  return db.selectFrom('sync_state').select(['key', 'value']).where('key', 'like', `${prefix}%`).execute();
+}

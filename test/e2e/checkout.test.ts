@@ -784,6 +784,11 @@ function checkoutSuite(opts: HarnessOptions): void {
       const metrics = await h.call('GET', '/metrics');
       expect(metrics.text).toContain('gateway_http_request_duration_seconds');
       expect(metrics.text).toContain('gateway_jobs{status="done"}');
+      // the monitoring rules' last checks, whichever process checked them
+      await h.gateway.runner.runScheduleNow('monitoring');
+      const monitored = (await h.call('GET', '/metrics')).text;
+      expect(monitored).toMatch(/^gateway_monitor_value\{rule="paid_not_in_1c"\} \d+$/m);
+      expect(monitored).toMatch(/^gateway_monitor_firing\{rule="dead_jobs"\} [01]$/m);
       const doc = (await h.call('GET', '/openapi.json')).body;
       expect(doc.openapi).toBe('3.1.0');
       expect(Object.keys(doc.paths)).toEqual(

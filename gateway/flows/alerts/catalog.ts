@@ -284,6 +284,27 @@ export const ALERTS = {
     context: { organization: a.organizationId, source: a.source },
   }),
   /** Payments above what the invoices were due: the excess is kept as the customer's advance. */
+  /** A monitoring rule past its threshold (once per episode: the key holds when it began). */
+  monitorFiring: (
+    rule: { name: string; title: string; severity: 'critical' | 'warning' },
+    since: string,
+    detail: string,
+    value: number,
+  ): Alert => ({
+    severity: rule.severity,
+    key: `monitor:${rule.name}:${since}`,
+    title: rule.title,
+    text: detail,
+    context: { rule: rule.name, value, since },
+  }),
+  /** The same episode cleared. */
+  monitorResolved: (rule: { name: string; title: string }, since: string, value: number): Alert => ({
+    severity: 'info',
+    key: `monitor:${rule.name}:${since}:resolved`,
+    title: `Решено: ${rule.title}`,
+    text: `«${rule.title}» больше не наблюдается (с ${since}); текущее значение: ${value}.`,
+    context: { rule: rule.name, value, since, resolved: true },
+  }),
   statementOverpayments: (
     organizationId: string,
     runId: string,

@@ -1,0 +1,166 @@
+import { openInvoices } from '../../store/invoices';
+import {
+  deadJobs,
+  oldestWaitingJob,
+  paidNotInOneC,
+  paidWithoutCallback,
+  receiptsStuck,
+  reviewItemsOlderThan,
+  scheduleLastRun,
+} from '../../store/monitoring';
+import { nowIso } from '../../store/db';
+import type { FlowDeps } from '../deps';
+import { HISTORY_SCHEDULE, historySchedule } from '../history/agent';
+import { dueDateOf } from '../invoices/due';
+import { moscowDate } from '../payments/invoice';
+
+/** What a rule found: its value (the metric), whether that is past the threshold, and what support reads (Russian). */
+export interface Measure {
+  value: number;
+  firing: boolean;
+  detail: string;
+}
+
+export interface MonitorRule {
+  /** The metric's `rule` label and the alert's key. */
+  name: string;
+  /** What support reads when it fires, in Russian. */
+  title: string;
+  severity: 'critical' | 'warning';
+  /** Null when the rule does not apply to this set-up (no registry to read, say). */
+  measure(d: FlowDeps, now: Date): Promise<Measure | null>;
+}
+
+const minutesAgo = (now: Date, m: number) => nowIso(now.getTime() - m * 60_000);
+const minutesSince = (now: Date, iso: string) => Math.floor((now.getTime() - Date.parse(iso)) / 60_000);
+
+export const MONITOR_RULES: readonly MonitorRule[] = [
+  {
+    name: 'paid_not_in_1c',
+    title: 'Оплаты не дошли до 1С',
+    severity: 'critical',
+    async measure(d, now) {
+      const m = d.config.monitoring.paidNotInOneCMinutes;
+      const n = await paidNotInOneC(d.store.db, minutesAgo(now, m));
+      return {
+        value: n,
+        firing: n > 0,
+        detail: `Оплачено, но не записано в 1С дольше ${m} мин: ${n}. Проверьте доступность базы 1С и мёртвые задания.`,
+      };
+    },
+  },
+  {
+    name: 'dead_jobs',
+    title: 'Есть мёртвые задания',
+    severity: 'critical',
+    async measure(d) {
+      const max = d.config.monitoring.deadJobsMax;
+      const n = await deadJobs(d.store.db);
+      return {
+        value: n,
+        firing: n > max,
+        detail: `Заданий, исчерпавших попытки: ${n}. Список и повтор: GET /api/v1/admin/jobs?status=dead.`,
+      };
+    },
+  },
+  {
+    name: 'oldest_waiting_job_minutes',
+    title: 'Очередь заданий стоит',
+    severity: 'critical',
+    async measure(d, now) {
+      const m = d.config.monitoring.oldestWaitingJobMinutes;
+      const due = await oldestWaitingJob(d.store.db, nowIso(now.getTime()));
+      const age = due ? minutesSince(now, due) : 0;
+      return {
+        value: age,
+        firing: age >= m,
+        detail: `Самое старое задание ждёт выполнения ${age} мин (порог ${m}): не запущен обработчик заданий или он перегружен.`,
+      };
+    },
+  },
+  {
+    name: 'receipts_stuck',
+    title: 'Чеки не пробиты',
+    severity: 'critical',
+    async measure(d, now) {
+      const m = d.config.monitoring.receiptsStuckMinutes;
+      const n = await receiptsStuck(d.store.db, minutesAgo(now, m));
+      return {
+        value: n,
+        firing: n > 0,
+        detail: `Чеков с ошибкой или без ответа кассы дольше ${m} мин: ${n}. Список: GET /api/v1/admin/receipts?status=failed.`,
+      };
+    },
+  },
+  {
+    name: 'review_items_old',
+    title: 'Разбор операций ждёт больше суток',
+    severity: 'warning',
+    async measure(d, now) {
+      const h = d.config.monitoring.reviewOlderThanHours;
+      const n = await reviewItemsOlderThan(d.store.db, minutesAgo(now, h * 60));
+      return {
+        value: n,
+        firing: n > 0,
+        detail: `Банковских строк и операций банков на ручном разборе дольше ${h} ч: ${n}. Списки: /api/v1/admin/statement-lines и /api/v1/admin/operations.`,
+      };
+    },
+  },
+  {
+    name: 'overdue_invoices',
+    title: 'Просроченные счета',
+    severity: 'warning',
+    async measure(d, now) {
+      const today = moscowDate(now.toISOString());
+      let n = 0;
+      for (let after = ''; ;) {
+        const page = await openInvoices(d.store.db, 1000, after);
+        if (page.length === 0) break;
+        after = page[page.length - 1].invoice.id;
+        for (const o of page) {
+          const due = dueDateOf(o);
+          if (due !== null && due < today) n++;
+        }
+      }
+      const max = d.config.monitoring.overdueInvoicesMax;
+      return {
+        value: n,
+        firing: n > max,
+        detail: `Счетов с истёкшим сроком оплаты: ${n}. Список: GET /api/v1/admin/invoices?state=overdue.`,
+      };
+    },
+  },
+  {
+    name: 'history_silent_hours',
+    title: 'Агент истории платежей не запускался',
+    severity: 'warning',
+    async measure(d, now) {
+      if (!historySchedule(d)) return null;
+      const h = d.config.monitoring.historySilentHours;
+      const last = await scheduleLastRun(d.store.db, HISTORY_SCHEDULE);
+      const hours = last ? Math.floor(minutesSince(now, last) / 60) : h;
+      return {
+        value: hours,
+        firing: hours >= h,
+        detail: `Реестры операций банков не читались ${last ? `${hours} ч` : 'ни разу'} (порог ${h} ч).`,
+      };
+    },
+  },
+  {
+    name: 'callbacks_silent_percent',
+    title: 'Банк не присылает уведомления об оплате',
+    severity: 'critical',
+    async measure(d, now) {
+      const { callbacksSilentPercent: max, callbacksSilentMinPayments: min } = d.config.monitoring;
+      const { paid, silent } = await paidWithoutCallback(d.store.db, minutesAgo(now, 60));
+      const percent = paid ? Math.round((silent / paid) * 100) : 0;
+      return {
+        value: percent,
+        firing: paid >= min && percent > max,
+        detail:
+          `За последний час ${silent} из ${paid} оплат картой и СБП шлюз узнал сам (опросом банка или из реестра), без уведомления банка. ` +
+          'Проверьте адрес уведомлений (callback URL) в личном кабинете банка.',
+      };
+    },
+  },
+];
