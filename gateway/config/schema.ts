@@ -322,6 +322,8 @@ export const configSchema = z
     monitoring: z
       .object({
         everySeconds: z.number().int().min(10).max(3600).default(60),
+        /** A 1C base not answering for this many minutes. */
+        onecUnreachableMinutes: z.number().int().min(1).max(1440).default(5),
         /** Paid payments whose document is not in 1C after this many minutes. */
         paidNotInOneCMinutes: z.number().int().min(1).max(1440).default(30),
         /** Dead jobs beyond this many. */
@@ -343,6 +345,7 @@ export const configSchema = z
       })
       .default({
         everySeconds: 60,
+        onecUnreachableMinutes: 5,
         paidNotInOneCMinutes: 30,
         deadJobsMax: 0,
         oldestWaitingJobMinutes: 10,

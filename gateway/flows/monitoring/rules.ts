@@ -9,6 +9,8 @@ import {
   scheduleLastRun,
 } from '../../store/monitoring';
 import { nowIso } from '../../store/db';
+import { getSyncState, setSyncState } from '../../store/sync-state';
+import { OneCError } from '../../ports';
 import type { FlowDeps } from '../deps';
 import { HISTORY_SCHEDULE, historySchedule } from '../history/agent';
 import { dueDateOf } from '../invoices/due';
@@ -34,7 +36,51 @@ export interface MonitorRule {
 const minutesAgo = (now: Date, m: number) => nowIso(now.getTime() - m * 60_000);
 const minutesSince = (now: Date, iso: string) => Math.floor((now.getTime() - Date.parse(iso)) / 60_000);
 
+/** A 1C base's ping, bounded: one that hangs counts as down. */
+async function reachable(ping: () => Promise<void>, ms: number): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([ping(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`no answer in ${ms} ms`)), ms)))]);
+    return null;
+  } catch (e) {
+    return e instanceof OneCError ? e.hint : (e as Error).message;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export const MONITOR_RULES: readonly MonitorRule[] = [
+  {
+    name: 'onec_unreachable_minutes',
+    title: 'База 1С недоступна',
+    severity: 'critical',
+    async measure(d, now) {
+      const bases = d.onec.all();
+      if (bases.length === 0) return null;
+      const m = d.config.monitoring.onecUnreachableMinutes;
+      let worst = 0;
+      const down: string[] = [];
+      for (const [org, sink] of bases) {
+        const key = `monitor-onec-down:${org}`;
+        const error = await reachable(() => sink.ping(), 10_000);
+        const since = await getSyncState(d.store.db, key);
+        if (error === null) {
+          if (since) await setSyncState(d.store, key, '');
+          continue;
+        }
+        const from = since || now.toISOString();
+        if (!since) await setSyncState(d.store, key, from);
+        const minutes = minutesSince(now, from);
+        worst = Math.max(worst, minutes);
+        down.push(`«${d.orgs.get(org)?.name ?? org}»: ${error} (${minutes} мин)`);
+      }
+      return {
+        value: worst,
+        firing: worst >= m,
+        detail: `Не отвечает дольше ${m} мин: ${down.join('; ')}. Оплаты ждут и будут записаны, когда база ответит.`,
+      };
+    },
+  },
   {
     name: 'paid_not_in_1c',
     title: 'Оплаты не дошли до 1С',

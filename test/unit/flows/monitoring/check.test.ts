@@ -5,6 +5,7 @@ import { nowIso } from '../../../../gateway/store/db';
 import { insertReceipt, newReceiptRow } from '../../../../gateway/store/receipts';
 import { insertStatementLines, newStatementLineRow } from '../../../../gateway/store/statements';
 import { getSyncState } from '../../../../gateway/store/sync-state';
+import { OneCError } from '../../../../gateway/ports';
 import { flowBench, seedOrderPayment, seedPayment, type FlowBench } from '../fakes';
 
 /** Each monitoring rule: triggered → one alert to support; cleared → one «решено»; the metric's value kept. */
@@ -258,4 +259,27 @@ test('the payment history agent not run for 2 hours, where a provider has a regi
     () => b.store.db.updateTable('schedules').set({ last_run_at: nowIso() }).where('name', '=', 'history').execute(),
     /Агент истории платежей не запускался/,
   );
+});
+
+test('a 1C base not answering for 5 minutes (not at once: a blip is no alarm)', async () => {
+  const rules = rule('onec_unreachable_minutes');
+  b.sink.ping = async () => {
+    throw new OneCError('unavailable', 'ECONNREFUSED', 'База 1С не отвечает: проверьте, что публикация запущена.');
+  };
+  const t0 = new Date();
+  expect((await checkMonitors(b.d, t0, rules))[0]).toMatchObject({ value: 0, firing: false });
+  expect((await checkMonitors(b.d, new Date(t0.getTime() + 3 * 60_000), rules))[0]).toMatchObject({ value: 3, firing: false });
+  expect(await sentAlerts()).toEqual([]);
+  expect((await checkMonitors(b.d, new Date(t0.getTime() + 6 * 60_000), rules))[0]).toMatchObject({ value: 6, firing: true });
+  const [down] = await sentAlerts();
+  expect(down).toMatchObject({ severity: 'critical', title: 'База 1С недоступна' });
+  expect(down.text).toContain('публикация запущена');
+  b.sink.ping = async () => {};
+  expect((await checkMonitors(b.d, new Date(t0.getTime() + 7 * 60_000), rules))[0]).toMatchObject({ value: 0, firing: false });
+  expect((await sentAlerts()).map((a) => a.title)).toEqual(['База 1С недоступна', 'Решено: База 1С недоступна']);
+  // down again later: a new episode counts from its own start
+  b.sink.ping = async () => {
+    throw new Error('socket hang up');
+  };
+  expect((await checkMonitors(b.d, new Date(t0.getTime() + 8 * 60_000), rules))[0]).toMatchObject({ value: 0, firing: false });
 });
