@@ -144,8 +144,8 @@ describe('e-mail', () => {
     await eventually(async () => h.logs.some((l) => l.includes('job failed, will retry') && l.includes('invoice.remind')), 15_000);
     await inbox.start(port);
     const subject = `Сегодня срок оплаты счёта № ${number} от ${ru(date)}`;
-    await eventually(async () => inbox.withSubject(subject).length === 1, 20_000);
+    await eventually(async () => inbox.withSubject(subject).length === 1, 40_000);
     await new Promise((r) => setTimeout(r, 1000));
     expect(inbox.withSubject(subject)).toHaveLength(1);
-  });
+  }, 90_000);
 });

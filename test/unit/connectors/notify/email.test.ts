@@ -1,7 +1,15 @@
 import { buyerEmailConfig, alertChannelConfig } from '../../../../connectors/notify/config';
-import { alertMail, buyerMail, senderDomain, smtpError } from '../../../../connectors/notify/email';
+import {
+  alertMail,
+  buyerMail,
+  EmailBuyerMessenger,
+  senderDomain,
+  smtpError,
+  type OutgoingMail,
+  type SmtpMailer,
+} from '../../../../connectors/notify/email';
 import { LogBuyerMessenger } from '../../../../connectors/notify/buyer-log';
-import type { Alert } from '../../../../gateway/ports';
+import type { Alert, BuyerMessage } from '../../../../gateway/ports';
 
 const alert: Alert = {
   severity: 'critical',
@@ -130,5 +138,30 @@ describe('the e-mail settings', () => {
     expect(issues({ type: 'email', smtp, to: [] })).toEqual(['to']);
     expect(issues({ type: 'email', smtp, to: ['not an address'] })).toEqual(['to.0']);
     expect(buyerEmailConfig.safeParse({ smtp, replyTo: 'nope' }).success).toBe(false);
+  });
+});
+
+describe('buyers’ messages by organization', () => {
+  const sent: OutgoingMail[] = [];
+  const logged: BuyerMessage[] = [];
+  const mailer = { send: async (m: OutgoingMail) => void sent.push(m) } as unknown as SmtpMailer;
+  const smtp = { host: 'smtp.example', port: 587, secure: false, from: 'billing@romashka.example', timeoutMs: 30_000, maxConnections: 2 };
+  const messenger = new EmailBuyerMessenger(new Map([['main', { mailer, cfg: { smtp } }]]), {
+    name: 'log',
+    send: async (m) => void logged.push(m),
+  });
+  const message = (organizationId: string, email?: string): BuyerMessage => ({
+    organizationId,
+    to: { name: 'ООО «Вектор»', ...(email ? { email } : {}) },
+    subject: 'Напоминание',
+    text: 'Текст',
+  });
+
+  test('e-mail for an organization that has it, the log for one that has not and for a buyer without an address', async () => {
+    await messenger.send(message('main', 'buh@vector.example'));
+    await messenger.send(message('second', 'buh@vector.example'));
+    await messenger.send(message('main'));
+    expect(sent.map((m) => [m.from, m.to])).toEqual([['billing@romashka.example', '"ООО «Вектор»" <buh@vector.example>']]);
+    expect(logged.map((m) => m.organizationId)).toEqual(['second', 'main']);
   });
 });
