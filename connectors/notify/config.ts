@@ -16,6 +16,8 @@ export const smtpConfig = z
     /** 465 with `secure: true` (TLS from the start), or 587/25 with STARTTLS when the server offers it. */
     port: z.number().int().min(1).max(65_535).default(587),
     secure: z.boolean().default(false),
+    /** Without `secure`: refuse to go on unless STARTTLS succeeds. Default: yes when there is a login to send. */
+    requireTLS: z.boolean().optional(),
     user: z.string().min(1).optional(),
     password: z.string().min(1).optional(),
     /** The sender as the reader sees it, e.g. `Шлюз оплат <alerts@shop.example>`. */

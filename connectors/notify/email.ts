@@ -106,6 +106,8 @@ export class SmtpMailer {
       host: cfg.host,
       port: cfg.port,
       secure: cfg.secure,
+      // a password never crosses the network in the clear unless told so
+      requireTLS: cfg.requireTLS ?? (!cfg.secure && cfg.user !== undefined),
       ...(cfg.user && cfg.password ? { auth: { user: cfg.user, pass: cfg.password } } : {}),
       connectionTimeout: cfg.timeoutMs,
       greetingTimeout: cfg.timeoutMs,

@@ -16,7 +16,7 @@ describe('e-mail', () => {
   let inbox: TestInbox;
   beforeAll(async () => {
     inbox = await new TestInbox({ auth: { user: SMTP_USER, password: SMTP_PASSWORD } }).start();
-    const smtp = { host: '127.0.0.1', port: inbox.port, user: SMTP_USER, password: SMTP_PASSWORD, timeoutMs: 5000 };
+    const smtp = { host: '127.0.0.1', port: inbox.port, requireTLS: false, user: SMTP_USER, password: SMTP_PASSWORD, timeoutMs: 5000 };
     h = await startHarness({
       overrides: (raw) => {
         raw.exchange.bases = [];
