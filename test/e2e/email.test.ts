@@ -58,12 +58,21 @@ describe('e-mail', () => {
     ).body;
     return { order, payment, ...(payment.action as { number: string; date: string; dueDate: string; document: string }) };
   }
+  /** Earlier tests' invoices paid: the day's check reminds of this one only. */
+  const onlyOpen = (paymentId: string) =>
+    h.gateway.store.db
+      .updateTable('payments')
+      .set({ status: 'paid' })
+      .where('status', '=', 'pending')
+      .where('id', '!=', paymentId)
+      .execute();
   const overdueMails = (number: string) =>
     inbox.withSubject('Просрочена оплата счёта').filter((m) => (m.text ?? '').includes(`№ ${number} `));
   const overdueLogs = (paymentId: string) => h.logs.filter((l) => l.includes('Просрочена оплата счёта') && l.includes(paymentId));
 
   test('an alert reaches support by e-mail (subject, text, escaped HTML, thread headers) and the log as well', async () => {
     const { number, dueDate, payment } = await invoice();
+    await onlyOpen(payment.id);
     await checkInvoicesDue(h.gateway.deps, addDays(dueDate, 1));
     await eventually(async () => overdueMails(number).length === 1);
     const [mail] = overdueMails(number);
@@ -83,7 +92,8 @@ describe('e-mail', () => {
   });
 
   test('the buyer is reminded by e-mail with the invoice PDF attached and the link to it', async () => {
-    const { number, date, dueDate, document } = await invoice();
+    const { number, date, dueDate, document, payment } = await invoice();
+    await onlyOpen(payment.id);
     await checkInvoicesDue(h.gateway.deps, addDays(dueDate, -3));
     const subject = `Напоминание об оплате счёта № ${number} от ${ru(date)}`;
     await eventually(async () => inbox.withSubject(subject).length === 1, 20_000);
@@ -110,7 +120,8 @@ describe('e-mail', () => {
 
   test('a server answering 451 (try later): the job retries and the message arrives once', async () => {
     inbox.refuse = { code: 451, message: 'Greylisted, please try again later', times: 1 };
-    const { number, dueDate } = await invoice();
+    const { number, dueDate, payment } = await invoice();
+    await onlyOpen(payment.id);
     await checkInvoicesDue(h.gateway.deps, addDays(dueDate, 1));
     await eventually(async () => overdueMails(number).length === 1, 15_000);
     expect(inbox.refuse).toEqual(expect.objectContaining({ times: 0 }));
@@ -122,6 +133,7 @@ describe('e-mail', () => {
   test('a server refusing with 550: the e-mail job is dead with the server’s answer, the log channel still has the alert', async () => {
     inbox.refuse = { code: 550, message: 'Mailbox unavailable', times: 1000 };
     const { number, dueDate, payment } = await invoice();
+    await onlyOpen(payment.id);
     await checkInvoicesDue(h.gateway.deps, addDays(dueDate, 1));
     const dead = async () =>
       (await h.call('GET', '/api/v1/admin/jobs?status=dead&name=alert.send', undefined, ADMIN_AUTH)).body.items.filter(
@@ -136,8 +148,27 @@ describe('e-mail', () => {
     expect(overdueMails(number)).toHaveLength(0);
   });
 
+  test('a reminder the buyer’s server refuses (550): the job is dead and support gets «[critical] Задание не выполнено» by e-mail', async () => {
+    inbox.refuse = { code: 550, message: '5.1.1 No such user', times: 1000, to: 'buh@vector.example' };
+    const { dueDate, payment } = await invoice();
+    await onlyOpen(payment.id);
+    await checkInvoicesDue(h.gateway.deps, addDays(dueDate, -3));
+    const dead = async () =>
+      (await h.call('GET', '/api/v1/admin/jobs?status=dead&name=invoice.remind', undefined, ADMIN_AUTH)).body.items.filter(
+        (j: { payload: { paymentId: string } }) => j.payload.paymentId === payment.id,
+      );
+    await eventually(async () => (await dead()).length === 1, 20_000);
+    const [job] = await dead();
+    expect(job.lastError).toContain('550 5.1.1 No such user');
+    const critical = () =>
+      inbox.withSubject('[critical] Задание не выполнено: invoice.remind').filter((m) => (m.text ?? '').includes(job.id));
+    await eventually(async () => critical().length === 1);
+    expect(critical()[0].text).toContain('No such user');
+  }, 60_000);
+
   test('an SMTP server that is down: the reminder is retried until it is back, then arrives once', async () => {
-    const { number, date, dueDate } = await invoice();
+    const { number, date, dueDate, payment } = await invoice();
+    await onlyOpen(payment.id);
     const port = inbox.port;
     await inbox.stop();
     await checkInvoicesDue(h.gateway.deps, dueDate);

@@ -10,7 +10,8 @@ export class TestInbox {
   readonly messages: ParsedMail[] = [];
   /** Every login tried, as the server saw it. */
   readonly logins: { user: string; password: string }[] = [];
-  refuse: { code: number; message: string; times: number } | null = null;
+  /** The next `times` messages (to `to` only, when given) are answered with `code`. */
+  refuse: { code: number; message: string; times: number; to?: string } | null = null;
   private server: SMTPServer | null = null;
   port = 0;
 
@@ -31,13 +32,14 @@ export class TestInbox {
         if (opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.password) return cb(null, { user: auth.username });
         cb(Object.assign(new Error('Authentication failed'), { responseCode: 535 }));
       },
-      onData: (stream, _session, cb) => {
+      onData: (stream, session, cb) => {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
-          if (this.refuse && this.refuse.times > 0) {
-            this.refuse.times--;
-            return cb(Object.assign(new Error(this.refuse.message), { responseCode: this.refuse.code }));
+          const refuse = this.refuse;
+          if (refuse && refuse.times > 0 && (!refuse.to || session.envelope.rcptTo.some((r) => r.address === refuse.to))) {
+            refuse.times--;
+            return cb(Object.assign(new Error(refuse.message), { responseCode: refuse.code }));
           }
           simpleParser(Buffer.concat(chunks)).then(
             (m) => {
