@@ -231,6 +231,8 @@ export interface BuyerAttachment {
 export interface BuyerMessenger {
   readonly name: string;
   send(message: BuyerMessage): Promise<void>;
+  /** Whether a message to this organization's buyers carries files (the invoice's PDF is drawn only then). */
+  carriesAttachments?(organizationId: string): boolean;
 }
 
 // ---------------------------------------------------------------- the shop's site

@@ -175,6 +175,9 @@ export class EmailBuyerMessenger implements BuyerMessenger {
     private readonly byOrganization: ReadonlyMap<string, { mailer: SmtpMailer; cfg: BuyerEmailConfig }>,
     private readonly fallback: BuyerMessenger,
   ) {}
+  carriesAttachments(organizationId: string): boolean {
+    return this.byOrganization.has(organizationId);
+  }
   async send(m: BuyerMessage): Promise<void> {
     const channel = this.byOrganization.get(m.organizationId);
     const email = m.to.email;

@@ -48,7 +48,7 @@ export const remindBuyerJob = defineJob(
     const org = d.orgs.get(p.organizationId)!;
     const invoice = await invoiceOfPayment(d.store.db, p.paymentId);
     const attachments: BuyerAttachment[] = [];
-    if (invoice) {
+    if (invoice && p.customer.email && d.buyers.carriesAttachments?.(p.organizationId)) {
       try {
         const doc = await invoiceDocumentFor(d, invoice.token);
         const file = `schet-${doc.number.replace(/[^0-9A-Za-z-]/g, '_')}.pdf`;

@@ -163,5 +163,7 @@ describe('buyers’ messages by organization', () => {
     await messenger.send(message('main'));
     expect(sent.map((m) => [m.from, m.to])).toEqual([['billing@romashka.example', '"ООО «Вектор»" <buh@vector.example>']]);
     expect(logged.map((m) => m.organizationId)).toEqual(['second', 'main']);
+    expect(messenger.carriesAttachments('main')).toBe(true);
+    expect(messenger.carriesAttachments('second')).toBe(false);
   });
 });
