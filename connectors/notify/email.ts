@@ -129,11 +129,19 @@ export class SmtpMailer {
       ...(mail.thread ? { inReplyTo: mail.thread, references: [mail.thread] } : {}),
       ...(mail.attachments ? { attachments: mail.attachments } : {}),
     };
+    let info: SMTPPool.SentMessageInfo;
     try {
-      await this.transport.sendMail(message);
+      info = await this.transport.sendMail(message);
     } catch (e) {
       throw smtpError(this.server, e);
     }
+    // some addresses taken, some refused: sending again would repeat it to the others, so it stops here, visibly
+    const rejected = ((info.rejected ?? []) as (string | Mail.Address)[]).map((a) => (typeof a === 'string' ? a : a.address));
+    if (rejected.length > 0)
+      throw new ExternalError('smtp', `SMTP ${this.server} refused ${rejected.join(', ')} (the others got the message)`, {
+        retryable: false,
+        code: 'rejected',
+      });
   }
 
   close(): void {

@@ -44,6 +44,7 @@ describe('e-mail', () => {
   });
   afterEach(() => {
     inbox.refuse = null;
+    inbox.unknown = [];
   });
 
   async function invoice() {
@@ -146,6 +147,21 @@ describe('e-mail', () => {
     expect(job.lastError).toContain('Mailbox unavailable');
     expect(overdueLogs(payment.id)).toHaveLength(1);
     expect(overdueMails(number)).toHaveLength(0);
+  });
+
+  test('one of support’s addresses refused: the other gets the alert once, the job stops with the refused address', async () => {
+    inbox.unknown = ['duty@shop.example'];
+    const { number, dueDate, payment } = await invoice();
+    await onlyOpen(payment.id);
+    await checkInvoicesDue(h.gateway.deps, addDays(dueDate, 1));
+    const dead = async () =>
+      (await h.call('GET', '/api/v1/admin/jobs?status=dead&name=alert.send', undefined, ADMIN_AUTH)).body.items.filter(
+        (j: { payload: { alert: { context: { paymentId: string } } } }) => j.payload.alert.context.paymentId === payment.id,
+      );
+    await eventually(async () => (await dead()).length === 1);
+    expect((await dead())[0].lastError).toContain('refused duty@shop.example (the others got the message)');
+    expect(overdueMails(number)).toHaveLength(1);
+    expect((overdueMails(number)[0].to as { text: string }).text).toBe('support@shop.example, duty@shop.example');
   });
 
   test('a reminder the buyer’s server refuses (550): the job is dead and support gets «[critical] Задание не выполнено» by e-mail', async () => {

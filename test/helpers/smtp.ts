@@ -12,6 +12,8 @@ export class TestInbox {
   readonly logins: { user: string; password: string }[] = [];
   /** The next `times` messages (to `to` only, when given) are answered with `code`. */
   refuse: { code: number; message: string; times: number; to?: string } | null = null;
+  /** Addresses the server does not take (550 at RCPT TO). */
+  unknown: string[] = [];
   private server: SMTPServer | null = null;
   port = 0;
 
@@ -31,6 +33,10 @@ export class TestInbox {
         this.logins.push({ user: auth.username ?? '', password: auth.password ?? '' });
         if (opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.password) return cb(null, { user: auth.username });
         cb(Object.assign(new Error('Authentication failed'), { responseCode: 535 }));
+      },
+      onRcptTo: (address, _session, cb) => {
+        if (this.unknown.includes(address.address)) return cb(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
+        cb();
       },
       onData: (stream, session, cb) => {
         const chunks: Buffer[] = [];
