@@ -18,6 +18,8 @@ import { AtolOnlineRegister } from '../connectors/atol-online/register';
 import { ClientBankFileSource } from '../connectors/client-bank/source';
 import { InvoiceDocumentRenderer } from '../connectors/invoice-document';
 import { LogBuyerMessenger } from '../connectors/notify/buyer-log';
+import type { SmtpConfig } from '../connectors/notify/config';
+import { EmailBuyerMessenger, EmailNotifier, SmtpMailer } from '../connectors/notify/email';
 import { LogNotifier } from '../connectors/notify/log';
 import { WebhookNotifier } from '../connectors/notify/webhook';
 import { SiteWebhook } from '../connectors/site/webhook';
@@ -50,6 +52,7 @@ import { Semaphore } from './limiter';
 import type {
   AcquiringProvider,
   FiscalRegister,
+  BuyerMessenger,
   Notifier,
   OneCContractSource,
   OneCInvoiceSource,
@@ -222,10 +225,39 @@ function buildSites(config: GatewayConfig): Map<string, SiteNotifier> {
   return new Map(config.organizations.flatMap((o) => (o.siteWebhook ? [[o.id, new SiteWebhook(o.siteWebhook)] as const] : [])));
 }
 
-function buildNotifiers(config: GatewayConfig, log: Logger): Notifier[] {
+/** One pooled SMTP transport per server and account, shared by the alert channels and the buyers' e-mail. */
+class Mailers {
+  private readonly all = new Map<string, SmtpMailer>();
+  of(cfg: SmtpConfig): SmtpMailer {
+    const key = JSON.stringify([cfg.host, cfg.port, cfg.secure, cfg.user ?? null]);
+    let mailer = this.all.get(key);
+    if (!mailer) this.all.set(key, (mailer = new SmtpMailer(cfg)));
+    return mailer;
+  }
+  close(): void {
+    for (const m of this.all.values()) m.close();
+  }
+}
+
+function buildNotifiers(config: GatewayConfig, log: Logger, mailers: Mailers): Notifier[] {
   return config.alerts.channels.map((c) =>
-    c.type === 'webhook' ? new WebhookNotifier(c) : new LogNotifier(log.child({ channel: 'alerts' })),
+    c.type === 'webhook'
+      ? new WebhookNotifier(c)
+      : c.type === 'email'
+        ? new EmailNotifier(mailers.of(c.smtp), c)
+        : new LogNotifier(log.child({ channel: 'alerts' })),
   );
+}
+
+/** Buyers' messages: by e-mail for the organizations with `buyerEmail`, the log for the rest. */
+function buildBuyers(config: GatewayConfig, log: Logger, mailers: Mailers): BuyerMessenger {
+  const fallback = new LogBuyerMessenger(log);
+  const byOrg = new Map(
+    config.organizations.flatMap((o) =>
+      o.buyerEmail ? [[o.id, { mailer: mailers.of(o.buyerEmail.smtp), cfg: o.buyerEmail }] as const] : [],
+    ),
+  );
+  return byOrg.size ? new EmailBuyerMessenger(byOrg, fallback) : fallback;
 }
 
 export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -236,7 +268,8 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   await migrateToLatest(store.db);
 
   const queue = new JobQueue(config.jobs.maxAttempts);
-  const alerts = new Alerts(queue, buildNotifiers(config, log), log);
+  const mailers = new Mailers();
+  const alerts = new Alerts(queue, buildNotifiers(config, log, mailers), log);
   const flows: FlowDeps = {
     config,
     orgs: new Map(config.organizations.map((o) => [o.id, o])),
@@ -247,7 +280,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     onec: buildOneC(config),
     fiscal,
     sites: buildSites(config),
-    buyers: new LogBuyerMessenger(log),
+    buyers: buildBuyers(config, log, mailers),
     invoiceDocuments: new InvoiceDocumentRenderer(),
     statementFile: (bytes) => new ClientBankFileSource(bytes),
     statementApis: buildStatementApis(config),
@@ -320,6 +353,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
         });
       }
       await runner.stop();
+      mailers.close();
       await store.close();
     },
   };

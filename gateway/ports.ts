@@ -213,12 +213,26 @@ export interface BuyerMessage {
   to: { name: string; email?: string; phone?: string };
   subject: string;
   text: string;
+  /** Stable over retries of one message (an e-mail's Message-ID is made of it). */
+  id?: string;
+  /** A link the message points to (the invoice to pay); a channel that cannot show links leaves it out. */
+  link?: { text: string; url: string };
+  /** Files sent with the message (the invoice's PDF). */
+  attachments?: BuyerAttachment[];
 }
 
-/** Where messages to buyers go: the log until the e-mail channel exists. */
+export interface BuyerAttachment {
+  filename: string;
+  content: Buffer;
+  contentType: string;
+}
+
+/** Where messages to buyers go: e-mail where an organization has it set up, the log otherwise. */
 export interface BuyerMessenger {
   readonly name: string;
   send(message: BuyerMessage): Promise<void>;
+  /** Whether a message to this organization's buyers carries files (the invoice's PDF is drawn only then). */
+  carriesAttachments?(organizationId: string): boolean;
 }
 
 // ---------------------------------------------------------------- the shop's site

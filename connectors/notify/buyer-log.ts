@@ -10,7 +10,15 @@ export class LogBuyerMessenger implements BuyerMessenger {
   constructor(private readonly log: AlertLog) {}
   async send(m: BuyerMessage): Promise<void> {
     this.log.info(
-      { buyerMessage: { organizationId: m.organizationId, to: { name: m.to.name, email: masked(m.to.email) }, subject: m.subject } },
+      {
+        buyerMessage: {
+          organizationId: m.organizationId,
+          to: { name: m.to.name, email: masked(m.to.email) },
+          subject: m.subject,
+          // the link is the invoice's secret: not in the log
+          ...(m.attachments?.length ? { attachments: m.attachments.map((a) => ({ filename: a.filename, size: a.content.length })) } : {}),
+        },
+      },
       m.text,
     );
   }

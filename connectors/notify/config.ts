@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** An alert channel: the gateway's log, or a webhook. */
+/** An alert channel: the gateway's log, a webhook, or e-mail. */
 export const webhookChannelConfig = z.object({
   type: z.literal('webhook'),
   url: z.url(),
@@ -9,7 +9,47 @@ export const webhookChannelConfig = z.object({
   timeoutMs: z.number().int().min(100).default(10_000),
 });
 
-export const alertChannelConfig = z.discriminatedUnion('type', [z.object({ type: z.literal('log') }), webhookChannelConfig]);
+/** An SMTP server the gateway sends e-mail through (one pooled transport per server and account). */
+export const smtpConfig = z
+  .object({
+    host: z.string().min(1),
+    /** 465 with `secure: true` (TLS from the start), or 587/25 with STARTTLS when the server offers it. */
+    port: z.number().int().min(1).max(65_535).default(587),
+    secure: z.boolean().default(false),
+    /** Without `secure`: refuse to go on unless STARTTLS succeeds. Default: yes when there is a login to send. */
+    requireTLS: z.boolean().optional(),
+    user: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    /** The sender as the reader sees it, e.g. `Шлюз оплат <alerts@shop.example>`. */
+    from: z.string().regex(/^(?:[^<>]*<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/, 'an address, or a name and <address>'),
+    timeoutMs: z.number().int().min(100).default(30_000),
+    /** Connections kept open to the server. */
+    maxConnections: z.number().int().min(1).max(20).default(2),
+  })
+  .refine((c) => (c.user === undefined) === (c.password === undefined), { message: 'user and password go together', path: ['password'] });
+
+/** Alerts by e-mail to support's addresses. */
+export const emailChannelConfig = z.object({
+  type: z.literal('email'),
+  smtp: smtpConfig,
+  to: z.array(z.email()).min(1),
+});
+
+/** Messages to an organization's buyers (invoice reminders with the invoice attached) by e-mail. */
+export const buyerEmailConfig = z.object({
+  smtp: smtpConfig,
+  /** Where buyers' answers go (the accountant), when not to `from`. */
+  replyTo: z.email().optional(),
+});
+
+export const alertChannelConfig = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('log') }),
+  webhookChannelConfig,
+  emailChannelConfig,
+]);
 
 export type WebhookChannelConfig = z.infer<typeof webhookChannelConfig>;
+export type SmtpConfig = z.infer<typeof smtpConfig>;
+export type EmailChannelConfig = z.infer<typeof emailChannelConfig>;
+export type BuyerEmailConfig = z.infer<typeof buyerEmailConfig>;
 export type AlertChannelConfig = z.infer<typeof alertChannelConfig>;

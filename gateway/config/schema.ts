@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertChannelConfig } from '../../connectors/notify/config';
+import { alertChannelConfig, buyerEmailConfig } from '../../connectors/notify/config';
 import { sberConfig } from '../../connectors/sber/config';
 import { siteWebhookConfig } from '../../connectors/site/config';
 import { tbankConfig, tbankStatementConfig } from '../../connectors/tbank/config';
@@ -161,6 +161,8 @@ const organization = z.object({
   siteKeys: z.array(z.string().min(16, 'at least 16 characters')).default([]),
   /** Where payment status changes are posted for the website (optional). */
   siteWebhook: siteWebhookConfig.optional(),
+  /** Messages to this organization's buyers (invoice reminders) by e-mail; without it they go to the log. */
+  buyerEmail: buyerEmailConfig.optional(),
   payments: z
     .object({
       card: paymentMethod.optional(),

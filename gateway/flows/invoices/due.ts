@@ -2,7 +2,9 @@ import { formatRub, type Kopecks } from '../../domain/money';
 import { defineJob, type ScheduleDefinition } from '../../jobs/types';
 import type { Customer } from '../../domain/order';
 import { getPayment } from '../../store/payments';
-import { openInvoices, type OpenInvoice } from '../../store/invoices';
+import { invoiceOfPayment, openInvoices, type OpenInvoice } from '../../store/invoices';
+import type { BuyerAttachment } from '../../ports';
+import { invoiceDocumentFor } from './document';
 import { ALERTS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
 import { addDays, moscowDate } from '../payments/invoice';
@@ -39,20 +41,42 @@ export const remindBuyerJob = defineJob(
       organizationId: string;
       customer: Customer;
     },
+    ctx,
   ) => {
     const payment = await getPayment(d.store.db, p.paymentId);
     if (!payment || payment.status !== 'pending') return; // paid (or cancelled) meanwhile: nothing to remind of
     const org = d.orgs.get(p.organizationId)!;
+    const invoice = await invoiceOfPayment(d.store.db, p.paymentId);
+    const attachments: BuyerAttachment[] = [];
+    if (invoice && p.customer.email && d.buyers.carriesAttachments?.(p.organizationId)) {
+      try {
+        const doc = await invoiceDocumentFor(d, invoice.token);
+        const file = `schet-${doc.number.replace(/[^0-9A-Za-z-]/g, '_')}.pdf`;
+        attachments.push({ filename: file, content: await d.invoiceDocuments.pdf(doc), contentType: 'application/pdf' });
+      } catch (e) {
+        // a document that cannot be printed: the reminder still goes, with the link
+        ctx.log.warn({ err: e, invoiceId: p.invoiceId }, 'invoice PDF not attached to the reminder');
+      }
+    }
     const what = `счёт № ${p.number} от ${ruDate(p.date)} на ${formatRub(p.amount as Kopecks)}`;
+    const title = `счёта № ${p.number} от ${ruDate(p.date)}`;
     await d.buyers.send({
+      id: `invoice-remind:${p.invoiceId}:${p.reminder}:${p.dueDate}`,
       organizationId: p.organizationId,
       to: { name: p.customer.name, email: p.customer.email, phone: p.customer.phone },
-      subject: p.reminder === 'due' ? `Сегодня срок оплаты счёта № ${p.number}` : `Напоминание об оплате счёта № ${p.number}`,
+      subject: p.reminder === 'due' ? `Сегодня срок оплаты ${title}` : `Напоминание об оплате ${title}`,
       text:
         (p.reminder === 'due'
           ? `Сегодня, ${ruDate(p.dueDate)}, истекает срок оплаты: ${what}.`
           : `Напоминаем: ${what} нужно оплатить до ${ruDate(p.dueDate)}.`) +
+        (attachments.length ? ' Счёт во вложении.' : '') +
         ` Если счёт уже оплачен, не обращайте внимания на это письмо. ${org.name}`,
+      ...(invoice
+        ? {
+            link: { text: 'Счёт и реквизиты для оплаты', url: `${d.config.server.publicUrl.replace(/\/$/, '')}/invoices/${invoice.token}` },
+          }
+        : {}),
+      ...(attachments.length ? { attachments } : {}),
     });
   },
   { maxAttempts: 5 },
