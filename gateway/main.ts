@@ -19,6 +19,7 @@ import { ClientBankFileSource } from '../connectors/client-bank/source';
 import { InvoiceDocumentRenderer } from '../connectors/invoice-document';
 import { LogBuyerMessenger } from '../connectors/notify/buyer-log';
 import { LogNotifier } from '../connectors/notify/log';
+import { TelegramNotifier } from '../connectors/notify/telegram';
 import { WebhookNotifier } from '../connectors/notify/webhook';
 import { SiteWebhook } from '../connectors/site/webhook';
 import { ConfigError, type GatewayConfig, type OrganizationConfig } from './config';
@@ -219,9 +220,11 @@ function buildSites(config: GatewayConfig): Map<string, SiteNotifier> {
 }
 
 function buildNotifiers(config: GatewayConfig, log: Logger): Notifier[] {
-  return config.alerts.channels.map((c) =>
-    c.type === 'webhook' ? new WebhookNotifier(c) : new LogNotifier(log.child({ channel: 'alerts' })),
-  );
+  return config.alerts.channels.map((c) => {
+    if (c.type === 'webhook') return new WebhookNotifier(c);
+    if (c.type === 'telegram') return new TelegramNotifier(c);
+    return new LogNotifier(log.child({ channel: 'alerts' }));
+  });
 }
 
 export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
