@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Alert, ExternalError, type Notifier } from '../../gateway/ports';
 import { HttpTransport, NoAnswerError } from '../shared/http';
 import type { TelegramChannelConfig } from './config';
@@ -88,6 +89,12 @@ interface BotAnswer {
 const chatSlots = new Map<string, Promise<number>>();
 /** A bot under flood wait is paused for all its chats, until this moment. */
 const botPausedUntil = new Map<string, number>();
+/**
+ * The parts of an alert already in the chat while the rest failed: the job's next attempt (in this
+ * process) sends only what is missing. Telegram has no idempotency key; forgotten after an hour.
+ */
+const partsSent = new Map<string, { parts: Set<number>; at: number }>();
+const PARTS_SENT_TTL_MS = 3600_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -113,8 +120,23 @@ export class TelegramNotifier implements Notifier {
   }
 
   async send(alert: Alert): Promise<void> {
-    const parts = splitHtml(renderAlert(alert));
-    for (const text of parts) await this.inTurn(() => this.sendPart(text, alert.severity === 'info'));
+    const html = renderAlert(alert);
+    const parts = splitHtml(html);
+    const now = Date.now();
+    for (const [k, v] of partsSent) if (now - v.at > PARTS_SENT_TTL_MS) partsSent.delete(k);
+    const marker = `${this.chatKey}:${this.cfg.threadId ?? ''}:${createHash('sha256').update(html).digest('hex')}`;
+    const sent = partsSent.get(marker)?.parts ?? new Set<number>();
+    for (let i = 0; i < parts.length; i++) {
+      if (sent.has(i) || parts[i]!.trim() === '') continue;
+      try {
+        await this.inTurn(() => this.sendPart(parts[i]!, alert.severity === 'info'));
+      } catch (e) {
+        if (sent.size > 0) partsSent.set(marker, { parts: sent, at: Date.now() });
+        throw e;
+      }
+      sent.add(i);
+    }
+    partsSent.delete(marker);
   }
 
   /** Runs `fn` when the chat's turn comes: a second after the chat's previous message. */

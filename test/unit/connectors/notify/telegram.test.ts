@@ -107,6 +107,7 @@ describe('the Telegram notifier against the emulated Bot API', () => {
         { id: -1002, type: 'supergroup' },
         { id: -1003, type: 'supergroup' },
         { id: -1004, type: 'supergroup' },
+        { id: -1005, type: 'supergroup' },
         { id: '@shop_channel', type: 'channel' },
         { id: -55, type: 'group', migratedTo: -1009999 },
         { id: -66, type: 'group', kicked: true },
@@ -142,13 +143,41 @@ describe('the Telegram notifier against the emulated Bot API', () => {
     expect(tg.attempts.filter((a) => a.chatId === '-1002' && a.status === 429)).toHaveLength(0);
   });
 
+  test('a long alert that failed half-way: the next attempt sends only the parts still missing', async () => {
+    const long = Array.from({ length: 300 }, (_, i) => `${i} строка`.padEnd(30, '.')).join('\n');
+    let waits = 0;
+    const flaky = new TelegramNotifier(
+      telegramChannelConfig.parse({ type: 'telegram', token: TOKEN, chatId: -1003, baseUrl: tg.url }),
+      (ms) => {
+        // Telegram goes down after the first part
+        if (++waits === 1) tg.setKnobs({ down: true });
+        return new Promise((r) => setTimeout(r, ms));
+      },
+    );
+    try {
+      const e = await flaky.send(alert({ key: 'half', text: long })).catch((x) => x);
+      expect(e).toMatchObject({ retryable: true });
+    } finally {
+      tg.setKnobs({ down: false });
+    }
+    expect(tg.inChat(-1003)).toHaveLength(1);
+    await flaky.send(alert({ key: 'half', text: long }));
+    const got = tg.inChat(-1003);
+    expect(got.length).toBeGreaterThanOrEqual(3);
+    expect(got.map((m) => m.shown).join('')).toContain(long);
+    expect(new Set(got.map((m) => m.text)).size).toBe(got.length);
+    // sent whole, it is sent whole again (the next hour's alert)
+    await flaky.send(alert({ key: 'half', text: long }));
+    expect(tg.inChat(-1003)).toHaveLength(got.length * 2);
+  }, 20_000);
+
   test('a 429 waits retry_after and tries again: the message arrives once', async () => {
     tg.setKnobs({ force429: 1, forceRetryAfter: 1 });
     const started = Date.now();
-    await notifier({ chatId: -1003 }).send(alert());
+    await notifier({ chatId: -1005 }).send(alert());
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-    expect(tg.inChat(-1003)).toHaveLength(1);
-    expect(tg.attempts.filter((a) => a.chatId === '-1003').map((a) => a.status)).toEqual([429, 200]);
+    expect(tg.inChat(-1005)).toHaveLength(1);
+    expect(tg.attempts.filter((a) => a.chatId === '-1005').map((a) => a.status)).toEqual([429, 200]);
   });
 
   test('a flood wait longer than the notifier waits in place: a retryable error with retry-after for the job', async () => {
