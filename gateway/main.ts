@@ -21,6 +21,7 @@ import { LogBuyerMessenger } from '../connectors/notify/buyer-log';
 import type { SmtpConfig } from '../connectors/notify/config';
 import { EmailBuyerMessenger, EmailNotifier, SmtpMailer } from '../connectors/notify/email';
 import { LogNotifier } from '../connectors/notify/log';
+import { TelegramNotifier } from '../connectors/notify/telegram';
 import { WebhookNotifier } from '../connectors/notify/webhook';
 import { SiteWebhook } from '../connectors/site/webhook';
 import { ConfigError, type GatewayConfig, type OrganizationConfig } from './config';
@@ -240,13 +241,12 @@ class Mailers {
 }
 
 function buildNotifiers(config: GatewayConfig, log: Logger, mailers: Mailers): Notifier[] {
-  return config.alerts.channels.map((c) =>
-    c.type === 'webhook'
-      ? new WebhookNotifier(c)
-      : c.type === 'email'
-        ? new EmailNotifier(mailers.of(c.smtp), c)
-        : new LogNotifier(log.child({ channel: 'alerts' })),
-  );
+  return config.alerts.channels.map((c) => {
+    if (c.type === 'webhook') return new WebhookNotifier(c);
+    if (c.type === 'email') return new EmailNotifier(mailers.of(c.smtp), c);
+    if (c.type === 'telegram') return new TelegramNotifier(c);
+    return new LogNotifier(log.child({ channel: 'alerts' }));
+  });
 }
 
 /** Buyers' messages: by e-mail for the organizations with `buyerEmail`, the log for the rest. */

@@ -352,6 +352,14 @@ describe('npm run sandbox', () => {
     expect(await status(payment.body.id)).toBe('pending');
   }, 30_000);
 
+  test('the overdue alert reached support’s Telegram chat too: GET /sandbox/telegram', async () => {
+    const telegram = async () => ((await (await fetch(`${base}/sandbox/telegram`)).json()) as any).items;
+    const msg = await eventually(async () => (await telegram()).find((m: any) => m.shown.includes('Просрочена оплата счёта')), 10_000, 200);
+    expect(msg).toMatchObject({ parseMode: 'HTML', chatId: '-1001000000001', disableNotification: false });
+    expect(msg.text).toContain('<b>Просрочена оплата счёта</b>');
+    expect(output).toContain(`GET ${base}/sandbox/telegram`);
+  });
+
   test('a forged callback gets 403 and changes nothing', async () => {
     const order = await post('/api/v1/orders', orderBody());
     const payment = await post(`/api/v1/orders/${order.body.id}/payments`, { method: 'card' }, { ...site, 'idempotency-key': 'walk-3' });

@@ -8,6 +8,7 @@ import { OneCManager } from '../emulators/onec/manager';
 import { OneCEmulator } from '../emulators/onec/server';
 import { SberEmulator } from '../emulators/sber/server';
 import { TbankEmulator } from '../emulators/tbank/server';
+import { TelegramEmulator } from '../emulators/telegram/server';
 import { onecOrgConfig, sandboxConfig, SANDBOX, SANDBOX_ACCOUNT } from './config';
 import { inboxRoutes } from './inbox';
 import { sandboxRoutes } from './routes';
@@ -21,6 +22,7 @@ export interface Sandbox {
   onec: OneCEmulator;
   atol: AtolOnlineEmulator;
   driver: AtolDriverEmulator;
+  telegram: TelegramEmulator;
   url: string;
   stop(): Promise<void>;
 }
@@ -35,6 +37,9 @@ async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Support's Telegram chat in the sandbox: a bot of the emulated Bot API and its supergroup. */
+const SANDBOX_TELEGRAM = { token: '7000000000:AAsandbox-support-bot-token-000000000', chatId: -1001000000001 };
 
 /** The gateway on the embedded default (SQLite, in-process jobs) with every outside system emulated. */
 export async function startSandbox(opts: { port?: number; dataDir?: string; quiet?: boolean } = {}): Promise<Sandbox> {
@@ -87,6 +92,11 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
   await atol.start(Number(process.env.SANDBOX_ATOL_PORT ?? 0));
   const driver = new AtolDriverEmulator({ taskMs: 100 });
   await driver.start(Number(process.env.SANDBOX_DRIVER_PORT ?? 0));
+  const telegram = new TelegramEmulator(
+    [{ token: SANDBOX_TELEGRAM.token, username: 'sandbox_support_bot' }],
+    [{ id: SANDBOX_TELEGRAM.chatId, type: 'supergroup', title: 'Поддержка магазина' }],
+  );
+  await telegram.start(Number(process.env.SANDBOX_TELEGRAM_PORT ?? 0));
   const dataDir = resolve(opts.dataDir ?? process.env.SANDBOX_DATA_DIR ?? '.sandbox');
   rmSync(dataDir, { recursive: true, force: true });
   const port = opts.port === 0 ? await freePort() : (opts.port ?? 8080);
@@ -101,7 +111,13 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     siteWebhook: { url: `http://127.0.0.1:${port}/sandbox/site/webhooks`, secret: SANDBOX.siteWebhookSecret },
     overrides: (raw) => {
       if (opts.quiet) raw.log.level = 'warn';
-      raw.alerts = { channels: [{ type: 'log' }, { type: 'webhook', url: `http://127.0.0.1:${port}/sandbox/alerts` }] };
+      raw.alerts = {
+        channels: [
+          { type: 'log' },
+          { type: 'webhook', url: `http://127.0.0.1:${port}/sandbox/alerts` },
+          { type: 'telegram', token: SANDBOX_TELEGRAM.token, chatId: SANDBOX_TELEGRAM.chatId, baseUrl: telegram.url },
+        ],
+      };
       raw.organizations[0].onec = onecOrgConfig(onec, { configuration: 'ut11', pull: true, pullEverySeconds: 10 });
       // the accountant may import the statement into 1C too: its bank receipts are read as a statement
       if (raw.organizations[0].payments.invoice) raw.organizations[0].payments.invoice.statementsFrom1C = { everySeconds: 10 };
@@ -113,7 +129,7 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
   const gateway = await createGateway(config, {
     extraRoutes: [
       (api, gw) => {
-        sandboxRoutes(api, gw, { sber, tbank, onec, atol, driver });
+        sandboxRoutes(api, gw, { sber, tbank, onec, atol, driver, telegram });
         inboxRoutes(api, gw, { site: SANDBOX.siteWebhookSecret });
       },
     ],
@@ -127,6 +143,7 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     onec,
     atol,
     driver,
+    telegram,
     url,
     async stop() {
       await gateway.stop();
@@ -135,6 +152,7 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
       await onec.stop();
       await atol.stop();
       await driver.stop();
+      await telegram.stop();
     },
   };
 }
@@ -170,6 +188,7 @@ export async function main(args: string[]): Promise<void> {
       `  bank statement    GET ${u}/sandbox/bank/statement  (orders 1003 and 1004 are in 1C for a company's invoices)`,
       `  site webhooks     GET ${u}/sandbox/site/webhooks  (the sandbox is the shop's site: what the gateway told it, signature checked)`,
       `  alerts            GET ${u}/sandbox/alerts  (what support was told)`,
+      `  Telegram          GET ${u}/sandbox/telegram  (the alerts in support's chat at the emulated Bot API ${sandbox.telegram.url})`,
       `  overdue check     POST ${u}/sandbox/invoices/check-due {"today":"<yyyy-mm-dd>"}  (reminders and overdue alerts as of that day)`,
       `  import into 1C    POST ${u}/sandbox/onec/bank-receipts {"number":"512","amount":350000,"purpose":"Оплата по счету № <number> от <dd.mm.yyyy>","payerInn":"7701234560","payerName":"ООО «Вектор»","orderNumber":"1005"}  (the accountant's statement import; 1C's bank receipts are read every 10 s)`,
       '',

@@ -10,6 +10,7 @@ import { importStatementIn1C } from '../emulators/onec/accountant';
 import type { OneCEmulator } from '../emulators/onec/server';
 import type { SberEmulator } from '../emulators/sber/server';
 import type { TbankEmulator } from '../emulators/tbank/server';
+import type { TelegramEmulator } from '../emulators/telegram/server';
 
 const completeSchema = z.object({
   outcome: z.enum(['paid', 'declined']),
@@ -54,10 +55,18 @@ const transferSchema = z.object({
 export function sandboxRoutes(
   api: ApiRouter,
   gw: Gateway,
-  emulators: { sber: SberEmulator; tbank?: TbankEmulator; onec?: OneCEmulator; atol?: AtolOnlineEmulator; driver?: AtolDriverEmulator },
+  emulators: {
+    sber: SberEmulator;
+    tbank?: TbankEmulator;
+    onec?: OneCEmulator;
+    atol?: AtolOnlineEmulator;
+    driver?: AtolDriverEmulator;
+    telegram?: TelegramEmulator;
+  },
 ): void {
   const { sber, tbank, onec, atol, driver } = emulators;
   if (atol) fiscalRoutes(api, atol, driver);
+  if (emulators.telegram) telegramRoutes(api, emulators.telegram);
   api.route(
     {
       method: 'post',
@@ -313,6 +322,23 @@ function fiscalRoutes(api: ApiRouter, atol: AtolOnlineEmulator, driver?: AtolDri
     async (ctx) => {
       driver.setKnobs(await jsonBody(ctx, knobs, 4096));
       ctx.body = driver.knobs;
+    },
+  );
+}
+
+/** Support's chat at the emulated Telegram Bot API: what the alert channel posted, and the refused attempts. */
+function telegramRoutes(api: ApiRouter, telegram: TelegramEmulator): void {
+  api.route(
+    {
+      method: 'get',
+      path: '/sandbox/telegram',
+      summary: 'Sandbox: the messages the emulated Telegram Bot API accepted (support’s chat), and the calls it refused',
+      tag: 'sandbox',
+      auth: 'none',
+      responses: { 200: { description: 'Messages, newest last' } },
+    },
+    async (ctx) => {
+      ctx.body = { items: telegram.messages, refused: telegram.attempts.filter((a) => a.status !== 200), knobs: telegram.knobs };
     },
   );
 }
