@@ -38,7 +38,9 @@ export async function applyMatchedLines(d: FlowDeps, organizationId: string): Pr
   const paid: string[] = [];
   const parts: string[] = [];
   for (const line of await linesToApply(d.store.db, organizationId)) {
+    // shares whose invoice was paid or cancelled meanwhile: their money is the customer's advance
     const skipped: string[] = [];
+    let advance = 0;
     for (const share of JSON.parse(line.allocations ?? '[]') as InvoiceShare[]) {
       if (share.amount <= 0) continue;
       await d.store.db
@@ -52,6 +54,7 @@ export async function applyMatchedLines(d: FlowDeps, organizationId: string): Pr
             skipped.push(
               `счёт № ${invoice.number} уже не к оплате (${payment?.status ?? 'нет платежа'}): ${formatRub(share.amount)} — аванс покупателя`,
             );
+            advance += share.amount;
             return;
           }
           const now = nowIso();
@@ -130,10 +133,6 @@ export async function applyMatchedLines(d: FlowDeps, organizationId: string): Pr
     }
     await d.store.db.transaction().execute(async (trx) => {
       await markLineApplied(trx, line.id, skipped.length ? skipped.join('; ') : undefined);
-      // the money of a share whose invoice was paid or cancelled meanwhile is the customer's advance
-      const advance = (JSON.parse(line.allocations ?? '[]') as InvoiceShare[])
-        .filter((sh) => skipped.some((t) => t.startsWith(`счёт № ${sh.number} `)))
-        .reduce((a, sh) => a + sh.amount, 0);
       if (advance > 0)
         await d.alerts.raise(
           trx,
