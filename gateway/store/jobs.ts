@@ -215,17 +215,18 @@ export async function reapExpiredLeases(
   return { requeued, dead };
 }
 
-/** Admin: a dead job runs again with a fresh set of attempts. */
-/** A dead job put back to run with a fresh set of attempts; the job as it now is, or null when it was not dead. */
+/** Queues a dead job again with fresh attempts; answers the row as it was queued (a runner may take it up at once). */
 export async function reviveJob(db: Executor, id: string): Promise<JobRow | null> {
   const now = nowIso();
+  const dead = await getJob(db, id);
+  if (dead?.status !== 'dead') return null;
   const r = await db
     .updateTable('jobs')
     .set({ status: 'pending', attempts: 0, run_at: now, updated_at: now })
     .where('id', '=', id)
     .where('status', '=', 'dead')
     .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0 ? ((await getJob(db, id)) ?? null) : null;
+  return Number(r.numUpdatedRows) > 0 ? { ...dead, status: 'pending', attempts: 0, run_at: now, updated_at: now } : null;
 }
 
 export async function pendingForRelay(db: Executor, limit: number): Promise<JobRow[]> {

@@ -8,7 +8,7 @@ import { ingestStatement } from '../../gateway/flows/statements/ingest';
 import { OneCManager, type Buyer } from '../emulators/onec/manager';
 import type { Configuration } from '../emulators/onec/metadata';
 import { alerts } from '../helpers/fiscal';
-import { eventually, orderBody, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { eventually, orderBody, scheduleSettled, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 import { statementFile } from '../helpers/statement-file';
 
 /**
@@ -45,6 +45,7 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
       },
     });
     m = new OneCManager(h.onec!);
+    await scheduleSettled(h, 'onec.pull-invoices');
   });
   afterAll(() => h?.close());
 
@@ -304,6 +305,7 @@ describe('a site order’s invoice made in 1C too (УТ, onec.invoices.create, 1
         raw.organizations[0].onec.invoices = { create: true, numberedBy: 'onec' };
       },
     });
+    await scheduleSettled(h, 'onec.pull-invoices');
   });
   afterAll(() => h?.close());
 

@@ -1,6 +1,6 @@
 import { moscowDay } from '../../connectors/tbank/statement';
-import { pollStatements } from '../../gateway/flows/statements/poll';
-import { eventually, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { pollStatements, STATEMENT_POLL } from '../../gateway/flows/statements/poll';
+import { eventually, orderBody, receiver, scheduleSettled, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 import { SANDBOX } from '../sandbox/config';
 
 /**
@@ -49,6 +49,7 @@ describe('an invoice paid by bank transfer, read from the T-Business statement A
         raw.exchange.bases = [];
       },
     });
+    await scheduleSettled(h, STATEMENT_POLL);
   });
   afterAll(async () => {
     await h?.close();
@@ -136,6 +137,7 @@ describe('a statement API token the bank does not accept', () => {
         raw.organizations[0].payments.invoice.statementApi.token = 'revoked-token';
       },
     });
+    await scheduleSettled(h, STATEMENT_POLL);
   });
   afterAll(() => h?.close());
 

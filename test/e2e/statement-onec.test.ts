@@ -4,7 +4,17 @@ import { readOneCStatement } from '../../gateway/flows/statements/from-onec';
 import type { OneCPaymentDoc } from '../../gateway/ports';
 import { importStatementIn1C } from '../emulators/onec/accountant';
 import type { Configuration } from '../emulators/onec/metadata';
-import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Backend, type Harness } from '../helpers/harness';
+import {
+  ADMIN_AUTH,
+  eventually,
+  orderBody,
+  receiver,
+  scheduleSettled,
+  SITE_AUTH,
+  startHarness,
+  type Backend,
+  type Harness,
+} from '../helpers/harness';
 import { describeWith } from '../helpers/services';
 import { statementFile } from '../helpers/statement-file';
 
@@ -42,6 +52,8 @@ function accountantSuite(configuration: 'ut11' | 'unf', db: Backend = 'sqlite'):
         raw.organizations[0].payments.invoice = { bank: BANK, prefix: 'СЧ-', statementsFrom1C: { everySeconds: 3600 } };
       },
     });
+    // the schedule's first read runs at start; the tests read by hand after it, never beside it
+    await scheduleSettled(h, 'statements.onec');
   });
   afterAll(async () => {
     await h?.close();

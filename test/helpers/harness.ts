@@ -222,6 +222,21 @@ export function orderBody(overrides: Record<string, unknown> = {}) {
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+/**
+ * Waits until a schedule's first run (every schedule runs once at start) has ended, so that a test
+ * calling the same flow by hand never runs beside it.
+ */
+export async function scheduleSettled(h: Harness, name: string): Promise<void> {
+  await eventually(async () => {
+    const run = await h.gateway.store.db
+      .selectFrom('schedules')
+      .select(['last_run_at', 'locked_by'])
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return !!run?.last_run_at && run.locked_by === null;
+  }, 10_000);
+}
+
 export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 5000, stepMs = 50): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
