@@ -209,8 +209,9 @@ describe('npm run sandbox', () => {
     const ref = (await onec()).orders.find((o: any) => o.number === '1003').ref;
     const docs = await eventually(
       async () => {
+        // 1C writes the document, then posts it: read when it is posted
         const d = (await onec()).payments.filter((p: any) => p.settles?.orderRef === ref);
-        return d.length > 0 && d;
+        return d.length > 0 && d.every((p: any) => p.posted) && d;
       },
       20_000,
       200,
