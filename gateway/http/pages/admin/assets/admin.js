@@ -15,17 +15,28 @@
   function drawChart(box, labels, series) {
     if (!window.uPlot || !box || labels.length === 0) return;
     box.textContent = '';
-    var xs = labels.map(function (d) {
-      return Date.parse(d + 'T12:00:00Z') / 1000;
+    // one point per day: the x axis counts days and names them «04.12»
+    var xs = labels.map(function (_, i) {
+      return i;
     });
+    var dayName = function (i) {
+      var d = labels[Math.round(i)];
+      return d ? d.slice(8, 10) + '.' + d.slice(5, 7) : '';
+    };
     var width = Math.max(280, box.clientWidth || 600);
-    var bars = window.uPlot.paths && window.uPlot.paths.bars ? window.uPlot.paths.bars({ size: [0.6, 60] }) : undefined;
     var opts = {
       width: width,
       height: 300,
-      scales: { x: { time: true } },
+      scales: { x: { time: false, range: [-0.5, labels.length - 0.5] } },
       axes: [
-        {},
+        {
+          splits: function () {
+            return xs;
+          },
+          values: function (u, vals) {
+            return vals.map(dayName);
+          },
+        },
         {
           values: function (u, vals) {
             return vals.map(function (v) {
@@ -35,15 +46,21 @@
           size: 90,
         },
       ],
-      series: [{ label: 'День' }].concat(
+      series: [
+        {
+          label: 'День',
+          value: function (u, v) {
+            return v === null || v === undefined ? '—' : dayName(v);
+          },
+        },
+      ].concat(
         series.map(function (s, i) {
           return {
             label: s.label,
             stroke: COLORS[i % COLORS.length],
-            fill: COLORS[i % COLORS.length] + '33',
+            fill: COLORS[i % COLORS.length] + '22',
             width: 2,
-            paths: series.length === 1 ? bars : undefined,
-            points: { show: true },
+            points: { show: true, size: 7 },
             value: function (u, v) {
               return v === null || v === undefined ? '—' : money.format(v) + ' ₽';
             },
