@@ -182,9 +182,11 @@ describeBrowser('the /admin pages in a browser', () => {
     for (const [name, path] of PAGES) {
       await page.goto(`${h.url}${path}`);
       await page.locator('h1').waitFor();
+      if (name === 'reports') await page.locator('#report[data-loaded]').waitFor();
       await snap(`${name}-desktop`);
       await t.goto(`${h.url}${path}`);
       await t.locator('h1').waitFor();
+      if (name === 'reports') await t.locator('#report[data-loaded]').waitFor();
       const file = shot(`${name}-tablet`);
       await t.screenshot({ path: file, fullPage: true });
       written.push(file);
@@ -200,18 +202,27 @@ describeBrowser('the /admin pages in a browser', () => {
     }
   }, 60_000);
 
-  test('download a report as XLSX and read it back', async () => {
+  test('download a report as XLSX and read it back: the same columns and figures as the report itself', async () => {
     await page.goto(`${h.url}/admin/reports?report=payments`);
     await page.locator('#report[data-loaded]').waitFor({ timeout: 15_000 });
     expect(await page.locator('#report').getAttribute('data-loaded')).toBe('true');
+    await page.locator('#report-table table').waitFor();
+    await snap('reports-loaded-desktop');
+    const href = (await page.locator('#download-xlsx').getAttribute('href'))!;
+    const json = (await h.call('GET', href.replace('format=xlsx', 'format=json'), undefined, ADMIN_AUTH)).body;
+    expect(json.report).toBe('payments');
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download-xlsx').click()]);
     const file = join(ARTIFACTS, 'admin-report-payments.xlsx');
     await download.saveAs(file);
     const book = new ExcelJS.Workbook();
     await book.xlsx.readFile(file);
-    const sheet = book.worksheets[0];
-    const cells = sheet.getSheetValues().flat().map(String).join(' ');
-    expect(cells).toContain(paid.number);
+    const cells = book.worksheets[0]
+      .getSheetValues()
+      .flat()
+      .map((v) => String(v));
+    for (const c of json.columns) expect(cells).toContain(c.title);
+    // the card payment of this run, 3 500,00 ₽, is in it
+    expect(cells.some((v) => v === '3500' || v === '350000')).toBe(true);
   }, 30_000);
 
   test('sign out: back to the sign-in page, and the pages ask to sign in again', async () => {

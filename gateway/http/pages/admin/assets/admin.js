@@ -124,7 +124,11 @@
       r.columns.forEach(function (c, k) {
         var v = r.totals[c.key];
         tr.appendChild(
-          el('th', v === undefined ? (k === 0 ? 'Итого' : '') : cell(c, v), c.type === 'money' || c.type === 'count' ? 'n' : ''),
+          el(
+            'th',
+            v === undefined || v === null ? (k === 0 ? 'Итого' : '') : cell(c, v),
+            c.type === 'money' || c.type === 'count' ? 'n' : '',
+          ),
         );
       });
       body.appendChild(tr);
@@ -160,7 +164,15 @@
       channels[ch] = channels[ch] || {};
       channels[ch][day] = (channels[ch][day] || 0) + Number(row[moneyCol.key] || 0) / 100;
     });
+    // every day of the period asked, a day without payments at zero
     var labels = Object.keys(days).sort();
+    if (/^\d{4}-\d{2}-\d{2}$/.test(r.from || '') && /^\d{4}-\d{2}-\d{2}$/.test(r.to || '')) {
+      var all = [];
+      for (var t = Date.parse(r.from + 'T00:00:00Z'), end = Date.parse(r.to + 'T00:00:00Z'); t <= end && all.length < 400; t += 86400000) {
+        all.push(new Date(t).toISOString().slice(0, 10));
+      }
+      if (all.length) labels = all;
+    }
     if (labels.length === 0) {
       box.hidden = true;
       return;
