@@ -1,4 +1,8 @@
-import { ADMIN_AUTH, eventually, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { createLogger } from '../../gateway/log';
+import { createGateway } from '../../gateway/main';
+import { nowIso } from '../../gateway/store/db';
+import { ADMIN_AUTH, eventually, freePort, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { describeWith } from '../helpers/services';
 import { SANDBOX } from '../sandbox/config';
 
 /**
@@ -254,5 +258,70 @@ describe('the /admin sign-in behind an https proxy, and a guessed key', () => {
     expect(right.b.cookies.has('gw_admin')).toBe(false);
     // another address is not held up
     expect((await signIn(h, SANDBOX.adminKey, { 'x-forwarded-for': '198.51.100.10' })).r.status).toBe(303);
+  });
+});
+
+describe('the /admin session ends when it should', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ overrides: (raw) => void (raw.log.level = 'warn') });
+  });
+  afterAll(() => h?.close());
+
+  test('idle past admin.sessionIdleMinutes, or past admin.sessionHours since sign-in: sign in again', async () => {
+    const idle = await signIn(h);
+    const old = await signIn(h);
+    expect((await get(h, idle.b, '/admin')).status).toBe(200);
+    const db = h.gateway.store.db;
+    const rows = await db.selectFrom('admin_sessions').select(['id', 'created_at']).orderBy('created_at').execute();
+    expect(rows).toHaveLength(2);
+    // the first: no request for 31 minutes (default 30); the second: signed in 13 hours ago and used ever since (default 12)
+    await db
+      .updateTable('admin_sessions')
+      .set({ last_seen_at: nowIso(Date.now() - 31 * 60_000) })
+      .where('id', '=', rows[0].id)
+      .execute();
+    await db
+      .updateTable('admin_sessions')
+      .set({ expires_at: nowIso(Date.now() - 60_000) })
+      .where('id', '=', rows[1].id)
+      .execute();
+    for (const b of [idle.b, old.b]) {
+      expect((await get(h, b, '/admin')).status).toBe(303);
+      expect((await get(h, b, '/api/v1/admin/jobs')).status).toBe(401);
+    }
+  });
+});
+
+describeWith('postgres', 'the /admin session on PostgreSQL', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ db: 'postgres', overrides: (raw) => void (raw.log.level = 'warn') });
+  });
+  afterAll(() => h?.close());
+
+  test('a session made by one gateway process is known to another one on the same database (as after a restart), and signing out there ends it', async () => {
+    const { b } = await signIn(h);
+    const csrf = await csrfOf(h, b);
+    const other = await createGateway(
+      { ...h.config, server: { ...h.config.server, port: await freePort() } },
+      { logger: createLogger('warn'), roles: { http: true, worker: false } },
+    );
+    try {
+      const { url } = await other.start();
+      const page = await fetch(`${url}/admin/jobs`, { headers: { cookie: cookieHeader(b) }, redirect: 'manual' });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain(`value="${csrf}"`);
+      const out = await fetch(`${url}/admin/logout`, {
+        method: 'POST',
+        headers: { cookie: cookieHeader(b), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: csrf }).toString(),
+        redirect: 'manual',
+      });
+      expect(out.status).toBe(303);
+      expect((await fetch(`${url}/admin/jobs`, { headers: { cookie: cookieHeader(b) }, redirect: 'manual' })).status).toBe(303);
+    } finally {
+      await other.stop();
+    }
   });
 });
