@@ -78,6 +78,23 @@ export const RECEIPT_STATUS_RU: Record<string, string> = {
   failed: 'ошибка',
 };
 
+export const RECEIPT_KIND_RU: Record<string, string> = {
+  prepayment: 'предоплата',
+  settlement: 'зачёт предоплаты',
+  full: 'полный расчёт',
+  credit: 'передача в кредит',
+  credit_payment: 'оплата кредита',
+  refund: 'возврат',
+  registrar: 'от сайта или 1С',
+};
+export const RECEIPT_OPERATION_RU: Record<string, string> = {
+  sell: 'приход',
+  sell_refund: 'возврат прихода',
+  buy: 'расход',
+  buy_refund: 'возврат расхода',
+  sell_correction: 'коррекция прихода',
+};
+
 export const ru = (map: Record<string, string>, v: string | null | undefined) => esc(v ? (map[v] ?? v) : '—');
 
 export interface Flash {

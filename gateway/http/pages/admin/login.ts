@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { AdminKit } from './kit';
-import { localBack, readForm } from './kit';
+import { errorPage, localBack, readForm } from './kit';
 import { esc, layout, sendPage, setFlash, takeFlash, type Flash } from './layout';
-import { LOGIN_COOKIE, matchAdminKey, sameSecret, SESSION_COOKIE } from './session';
-import { CSRF_FIELD, csrfValid } from './session';
+import { CSRF_FIELD, csrfValid, LOGIN_COOKIE, matchAdminKey, sameSecret, SESSION_COOKIE } from './session';
 
 /** Sign-in with an admin key (throttled like every key check), and sign-out. */
 
@@ -111,10 +110,7 @@ export function loginPages(kit: AdminKit): void {
         ctx.state.log.info({ keyId: s.keyId }, 'admin signed out');
         setFlash(ctx, sessions, { kind: 'ok', text: 'Вы вышли.' });
       } else if (s) {
-        ctx.status = 403;
-        ctx.type = 'text/plain; charset=utf-8';
-        ctx.body = 'Форма пришла без действительного ключа защиты (CSRF): сеанс не закрыт.';
-        return;
+        return errorPage(ctx, 403, 'Форма устарела', 'Форма пришла без действительного ключа защиты (CSRF): сеанс не закрыт.', s);
       } else {
         sessions.clearCookie(ctx, SESSION_COOKIE);
       }

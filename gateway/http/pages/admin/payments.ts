@@ -16,6 +16,8 @@ import {
   moscowDayStart,
   ONEC_STATUS_RU,
   PAYMENT_STATUS_RU,
+  RECEIPT_KIND_RU,
+  RECEIPT_OPERATION_RU,
   RECEIPT_STATUS_RU,
   ru,
   rub,
@@ -33,6 +35,21 @@ export function parseRubles(input: string): number | null {
   const [r, c = ''] = s.split('.');
   return Number(r) * 100 + Number(c.padEnd(2, '0'));
 }
+
+const ATTEMPT_RU: Record<string, string> = {
+  registering: 'регистрируется',
+  active: 'ждёт оплаты',
+  closed: 'завершена',
+  failed: 'не удалась',
+};
+const MATCH_RU: Record<string, string> = {
+  matched: 'сопоставлена',
+  unmatched: 'не найден заказ',
+  ambiguous: 'несколько заказов',
+  mismatch: 'сумма не сходится',
+  resolved: 'закрыта вручную',
+};
+const REFUND_RU: Record<string, string> = { pending: 'выполняется', succeeded: 'выполнен', failed: 'ошибка' };
 
 const EVENT_RU: Record<string, string> = {
   callback: 'Уведомление банка',
@@ -110,7 +127,7 @@ ${errors.map((e) => `<p class="flash error" role="alert">${esc(e)}</p>`).join(''
         ru(PAYMENT_STATUS_RU, p.status),
         ru(ONEC_STATUS_RU, p.onec_status),
       ]),
-      searched ? 'Ничего не найдено.' : 'Последние платежи не найдены.',
+      searched ? 'Ничего не найдено.' : 'Платежей ещё нет.',
     );
     sendPage(
       ctx,
@@ -143,7 +160,7 @@ ${errors.map((e) => `<p class="flash error" role="alert">${esc(e)}</p>`).join(''
         at: a.created_at,
         kind: 'attempt',
         title: `Попытка в банке № ${esc(a.order_number)}`,
-        detail: `состояние: ${esc(a.state)}${a.provider_state ? `, у банка: ${esc(a.provider_state)}` : ''}${a.provider_ref ? `, id в банке ${esc(a.provider_ref)}` : ''}${a.error ? `, ошибка: ${esc(a.error)}` : ''}`,
+        detail: `состояние: ${ru(ATTEMPT_RU, a.state)}${a.provider_state ? `, у банка: ${esc(a.provider_state)}` : ''}${a.provider_ref ? `, id в банке ${esc(a.provider_ref)}` : ''}${a.error ? `, ошибка: ${esc(a.error)}` : ''}`,
       })),
       ...events.map((e) => ({
         at: e.received_at,
@@ -156,7 +173,7 @@ ${errors.map((e) => `<p class="flash error" role="alert">${esc(e)}</p>`).join(''
         at: o.created_at,
         kind: 'operation',
         title: 'Операция в истории банка',
-        detail: `${esc(o.provider)} ${esc(o.provider_ref)}, ${rub(o.amount)}, сопоставление: ${esc(o.match_state)}${o.match_note ? ` (${esc(o.match_note)})` : ''}`,
+        detail: `${esc(o.provider)} ${esc(o.provider_ref)}, ${rub(o.amount)}, сопоставление: ${ru(MATCH_RU, o.match_state)}${o.match_note ? ` (${esc(o.match_note)})` : ''}`,
       })),
       ...jobs.map((j) => ({
         at: j.created_at,
@@ -183,7 +200,7 @@ ${errors.map((e) => `<p class="flash error" role="alert">${esc(e)}</p>`).join(''
       ...receipts.map((r) => ({
         at: r.created_at,
         kind: 'receipt',
-        title: `Чек: ${esc(r.kind)} (${esc(r.operation)})`,
+        title: `Чек: ${ru(RECEIPT_KIND_RU, r.kind)} (${ru(RECEIPT_OPERATION_RU, r.operation)})`,
         detail: `${ru(RECEIPT_STATUS_RU, r.status)}, ${rub(r.total)}${r.fiscal_document_number ? `, ФД № ${r.fiscal_document_number}, ФП ${r.fiscal_document_attribute ?? '—'}` : ''}${
           r.error ? `, ошибка: ${esc(r.error)}` : ''
         }${r.ofd_receipt_url ? ` · <a href="${esc(r.ofd_receipt_url)}" rel="noreferrer">чек в ОФД</a>` : ''}${
@@ -196,7 +213,7 @@ ${errors.map((e) => `<p class="flash error" role="alert">${esc(e)}</p>`).join(''
         at: r.created_at,
         kind: 'refund',
         title: 'Возврат',
-        detail: `${rub(r.amount)}, ${esc(r.status)}${r.error ? `, ошибка: ${esc(r.error)}` : ''}, 1С: ${ru(ONEC_STATUS_RU, r.onec_status)}`,
+        detail: `${rub(r.amount)}, ${ru(REFUND_RU, r.status)}${r.error ? `, ошибка: ${esc(r.error)}` : ''}, 1С: ${ru(ONEC_STATUS_RU, r.onec_status)}`,
       })),
     ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     const summary = `<dl class="summary">

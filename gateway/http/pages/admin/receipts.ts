@@ -3,7 +3,19 @@ import { listReceipts } from '../../../store/receipts';
 import type { ReceiptStatus } from '../../../store/schema';
 import type { AdminKit } from './kit';
 import { localBack } from './kit';
-import { actionButton, esc, layout, RECEIPT_STATUS_RU, ru, rub, sendPage, table, when } from './layout';
+import {
+  actionButton,
+  esc,
+  layout,
+  RECEIPT_KIND_RU,
+  RECEIPT_OPERATION_RU,
+  RECEIPT_STATUS_RU,
+  ru,
+  rub,
+  sendPage,
+  table,
+  when,
+} from './layout';
 
 const STATUSES: ReceiptStatus[] = ['pending', 'sent', 'done', 'failed'];
 
@@ -23,7 +35,7 @@ export function receiptPages(kit: AdminKit): void {
       .join('')}</nav>`;
     const rows = receipts.map((r) => [
       esc(when(r.created_at)),
-      `${esc(r.kind)} (${esc(r.operation)})`,
+      `${ru(RECEIPT_KIND_RU, r.kind)} (${ru(RECEIPT_OPERATION_RU, r.operation)})`,
       rub(r.total),
       ru(RECEIPT_STATUS_RU, r.status),
       r.fiscal_document_number ? `ФД № ${r.fiscal_document_number}` : '',
