@@ -1,6 +1,7 @@
 import { createLogger } from '../../gateway/log';
 import { createGateway } from '../../gateway/main';
 import { nowIso } from '../../gateway/store/db';
+import { insertStatementLines, newStatementLineRow } from '../../gateway/store/statements';
 import { ADMIN_AUTH, eventually, freePort, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 import { describeWith } from '../helpers/services';
 import { SANDBOX } from '../sandbox/config';
@@ -211,6 +212,33 @@ describe('the /admin pages over HTTP', () => {
     await eventually(async () => (await jobStatus(id)) === 'done', 10_000);
     site.status = 500;
   }, 30_000);
+
+  test('a review item closed without a note, or matched to an unknown invoice: the reason is shown and the line stays in review', async () => {
+    const row = newStatementLineRow('main', 'file', {
+      account: '40702810610000012345',
+      direction: 'incoming',
+      kind: 'Платежное поручение',
+      number: '902',
+      date: '2026-12-02',
+      amount: 50000,
+      bankDate: '2026-12-02',
+      payer: { name: 'ИП Сидоров', inn: '771234567890', kpp: null, account: null, bankBik: null, bankName: null },
+      receiver: { name: 'Магазин', inn: null, kpp: null, account: null, bankBik: null, bankName: null },
+      purpose: 'Оплата',
+      uip: null,
+    });
+    await insertStatementLines(h.gateway.store.db, h.gateway.store.dialect, [{ ...row, match_state: 'review' }]);
+    const { b } = await signIn(h);
+    const csrf = await csrfOf(h, b);
+    const noNote = await post(h, b, `/admin/review/lines/${row.id}/resolve`, { _csrf: csrf, note: '  ' });
+    expect(noNote.status).toBe(303);
+    expect((await get(h, b, '/admin/review')).text).toContain('Напишите, почему позиция закрывается.');
+    const unknown = await post(h, b, `/admin/review/lines/${row.id}/match`, { _csrf: csrf, invoices: 'СЧ-404' });
+    expect(unknown.status).toBe(303);
+    expect((await get(h, b, '/admin/review')).text).toContain('Такого счёта нет.');
+    const line = await h.gateway.store.db.selectFrom('statement_lines').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+    expect(line).toMatchObject({ match_state: 'review', allocations: null });
+  });
 
   test('sign-out deletes the session: its cookie opens nothing any more', async () => {
     const { b } = await signIn(h);

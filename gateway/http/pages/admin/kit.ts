@@ -47,8 +47,19 @@ export function explain(e: AppError): string {
     job_not_dead: 'Задание уже не мёртвое: повторять нечего.',
     not_in_review: 'Эта позиция уже не на разборе.',
     not_found: 'Не найдено.',
+    unknown_invoice: 'Такого счёта нет.',
+    invoice_not_open: 'Счёт уже не ждёт оплаты.',
+    duplicate_invoice: 'Один счёт назван дважды.',
+    nothing_left: 'Суммы строки не хватает на все названные счета.',
+    invoices_required: 'Назовите хотя бы один счёт.',
+    order_required: 'Назовите заказ.',
+    note_required: 'Напишите, почему позиция закрывается.',
+    organization_mismatch: 'Заказ другой организации.',
+    receipt_invalid: 'Чек всё ещё нельзя пробить в таком виде: исправьте данные.',
+    receipt_in_progress: 'Чек уже отправлен в кассу.',
   };
-  return known[e.code] ?? `Не выполнено: ${e.message}`;
+  // what exactly (the invoice's number, the job's state) stays in the API's words beside it
+  return known[e.code] ? `${known[e.code]} (${e.message})` : `Не выполнено: ${e.message}`;
 }
 
 export function makeKit(api: ApiRouter, d: HttpDeps, sessions: AdminSessions): AdminKit {
