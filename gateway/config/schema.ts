@@ -276,7 +276,14 @@ export const configSchema = z
     redis: z
       .object({ url: z.string().regex(/^rediss?:\/\//, 'redis:// or rediss:// URL'), prefix: z.string().default('onec-gateway') })
       .optional(),
-    admin: z.object({ keys: z.array(z.string().min(16, 'at least 16 characters')).default([]) }).default({ keys: [] }),
+    admin: z
+      .object({
+        keys: z.array(z.string().min(16, 'at least 16 characters')).default([]),
+        /** The /admin pages' session: it ends after this long without a request, and this long after sign-in whatever happens. */
+        sessionIdleMinutes: z.number().int().min(1).max(1440).default(30),
+        sessionHours: z.number().int().min(1).max(168).default(12),
+      })
+      .default({ keys: [], sessionIdleMinutes: 30, sessionHours: 12 }),
     jobs: z
       .object({
         concurrency: z.number().int().min(1).max(256).default(8),

@@ -1,7 +1,9 @@
 import Koa from 'koa';
 import type { ApiRouter } from './api';
 import type { HttpDeps } from './deps';
-import { adminAuth, authFailures, errorHandler, requestContext, siteAuth } from './middleware';
+import { authFailures, errorHandler, requestContext, siteAuth } from './middleware';
+import { adminPages } from './pages/admin';
+import { AdminSessions, adminApiAuth } from './pages/admin/session';
 import { adminRoutes } from './routes/admin';
 import { invoiceRoutes } from './routes/invoices';
 import { callbackRoutes } from './routes/callbacks';
@@ -32,7 +34,9 @@ export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) =
   const app = new Koa({ proxy: d.config.server.trustProxy });
   app.silent = true;
   const site = siteAuth(siteKeyMap(d));
-  const admin = adminAuth(d.config.admin.keys);
+  const sessions = new AdminSessions(d);
+  // the admin API: an admin key, or the session of the /admin pages (with its CSRF token on changes)
+  const admin = adminApiAuth(d.config.admin.keys, sessions);
 
   orderRoutes(api, d, site);
   customerRoutes(api, d, site);
@@ -46,6 +50,7 @@ export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) =
   invoiceRoutes(api, d, admin);
   historyRoutes(api, d, admin);
   opsRoutes(api, d);
+  adminPages(api, d, sessions);
   for (const add of extra) add(api);
 
   app.use(requestContext(d.log, d.metrics));

@@ -556,6 +556,26 @@ const m0013: Migration = {
   },
 };
 
+/** Sessions of the /admin pages, shared by every gateway process and kept across restarts. */
+const m0017: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema
+      .createTable('admin_sessions')
+      .addColumn('id', t.ascii(64), (c) => c.primaryKey())
+      .addColumn('csrf', t.ascii(64), (c) => c.notNull())
+      .addColumn('key_id', t.ascii(64), (c) => c.notNull())
+      .addColumn('created_at', t.ts, (c) => c.notNull())
+      .addColumn('last_seen_at', t.ts, (c) => c.notNull())
+      .addColumn('expires_at', t.ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('admin_sessions_expires_at').on('admin_sessions').column('expires_at').execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('admin_sessions').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -571,6 +591,7 @@ export const migrations: Record<string, Migration> = {
   '0011_invoice_transfers': m0011,
   '0012_statement_onec': m0012,
   '0013_onec_invoices': m0013,
+  '0017_admin_sessions': m0017,
 };
 
 class InCodeProvider implements MigrationProvider {

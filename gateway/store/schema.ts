@@ -26,6 +26,7 @@ export interface Database {
   invoice_transfers: InvoiceTransfersTable;
   customers: CustomersTable;
   statement_lines: StatementLinesTable;
+  admin_sessions: AdminSessionsTable;
 }
 
 /** A B2B customer of an organization, by ИНН, with the terms the gateway gives it. */
@@ -418,3 +419,18 @@ export interface StatementLinesTable {
   updated_at: string;
 }
 export type StatementLineRow = Selectable<StatementLinesTable>;
+
+/** A signed-in session of the /admin pages: stored by the hash of its cookie, with its CSRF token. */
+export interface AdminSessionsTable {
+  /** sha256 (hex) of the cookie's value: the value itself is never stored. */
+  id: string;
+  /** The synchronizer token every form and API call of the session carries. */
+  csrf: string;
+  /** A stable, non-secret id of the admin key that signed in. */
+  key_id: string;
+  created_at: string;
+  last_seen_at: string;
+  /** The absolute end of the session, whatever its activity. */
+  expires_at: string;
+}
+export type AdminSessionRow = Selectable<AdminSessionsTable>;

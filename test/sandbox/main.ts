@@ -171,6 +171,7 @@ export async function main(args: string[]): Promise<void> {
       `  health            ${u}/health/ready`,
       `  site API key      ${SANDBOX.siteKey}     (Authorization: Bearer ${SANDBOX.siteKey})`,
       `  admin key         ${SANDBOX.adminKey}`,
+      `  admin pages       ${u}/admin  (sign in with the admin key)`,
       `  organization      ${SANDBOX.organization}`,
       `  1C exchange       ${u}/exchange/1c  user ${SANDBOX.onecUser} / ${SANDBOX.onecPassword}  (npx onec-gateway exchange-test ${u}/exchange/1c --user ${SANDBOX.onecUser} --password ${SANDBOX.onecPassword})`,
       `  1C key            ${SANDBOX.onecKey}  (POST ${u}/api/v1/onec/orders)`,

@@ -15,6 +15,33 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 3000): Promise<{ ok
   }
 }
 
+export interface Readiness {
+  status: 'ok' | 'degraded' | 'unavailable';
+  checks: {
+    store: { ok: boolean; error?: string; dialect: string };
+    queue: { ok: boolean; error?: string; runner: string };
+    onec: Record<string, { ok: boolean; error?: string; transport: string }>;
+  };
+}
+
+/** What /health/ready answers (and the /admin health page shows): the store, the job queue, each 1C base. */
+export async function readiness(d: HttpDeps): Promise<Readiness> {
+  const bases = d.onec.all();
+  const [store, queue, ...onec] = await Promise.all([
+    check(() => ping(d.store)),
+    check(() => d.runner.ping()),
+    ...bases.map(([, sink]) => check(() => sink.ping(), 10_000)),
+  ]);
+  const checks = {
+    store: { ...store, dialect: d.store.dialect },
+    queue: { ...queue, runner: d.runner.kind },
+    onec: Object.fromEntries(bases.map(([org, sink], i) => [org, { ...onec[i], transport: sink.transport }])),
+  };
+  // 1C being down does not stop the gateway taking payments (deliveries wait as jobs): degraded, not unavailable
+  const ok = store.ok && queue.ok;
+  return { status: !ok ? 'unavailable' : onec.every((c) => c.ok) ? 'ok' : 'degraded', checks };
+}
+
 export function opsRoutes(api: ApiRouter, d: HttpDeps): void {
   api.route(
     {
@@ -41,21 +68,9 @@ export function opsRoutes(api: ApiRouter, d: HttpDeps): void {
       responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } },
     },
     async (ctx) => {
-      const bases = d.onec.all();
-      const [store, queue, ...onec] = await Promise.all([
-        check(() => ping(d.store)),
-        check(() => d.runner.ping()),
-        ...bases.map(([, sink]) => check(() => sink.ping(), 10_000)),
-      ]);
-      const checks = {
-        store: { ...store, dialect: d.store.dialect },
-        queue: { ...queue, runner: d.runner.kind },
-        onec: Object.fromEntries(bases.map(([org, sink], i) => [org, { ...onec[i], transport: sink.transport }])),
-      };
-      // 1C being down does not stop the gateway taking payments (deliveries wait as jobs): degraded, not unavailable
-      const ok = store.ok && queue.ok;
-      ctx.status = ok ? 200 : 503;
-      ctx.body = { status: !ok ? 'unavailable' : onec.every((c) => c.ok) ? 'ok' : 'degraded', checks };
+      const r = await readiness(d);
+      ctx.status = r.status === 'unavailable' ? 503 : 200;
+      ctx.body = r;
     },
   );
 
