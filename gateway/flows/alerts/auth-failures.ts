@@ -1,0 +1,37 @@
+import { ExternalError, FiscalError, OneCError } from '../../ports';
+import { recordAuthFailure } from '../../store/alerts';
+import type { Executor } from '../../store/db';
+
+/**
+ * Sber's errorCode 5 (access denied, a wrong login or password) and T-Bank's ErrorCodes for a wrong
+ * token or terminal (202 terminal blocked, 204 wrong token, 205 terminal not found).
+ */
+const PROVIDER_AUTH_CODES: Record<string, ReadonlySet<string>> = {
+  sber: new Set(['5']),
+  tbank: new Set(['202', '204', '205']),
+};
+
+/**
+ * An outside system refusing the gateway's credentials, as the connectors classify it: 1C's
+ * `auth`/`access` (HTTP 401/403, a login page), a register's `auth` (ATOL's refused token), HTTP
+ * 401/403 of any connector, a bank's auth error code. Null for any other failure.
+ */
+export function authFailureOf(e: unknown): { system: string; code: string; message: string } | null {
+  if (!(e instanceof ExternalError)) return null;
+  const code = e.code ?? '';
+  const auth =
+    (e instanceof OneCError && (e.kind === 'auth' || e.kind === 'access')) ||
+    (e instanceof FiscalError && e.kind === 'auth') ||
+    code === 'http_401' ||
+    code === 'http_403' ||
+    (PROVIDER_AUTH_CODES[e.system]?.has(code) ?? false);
+  return auth ? { system: e.system, code: code || 'auth', message: e.message } : null;
+}
+
+/** Counts a refused login (the monitoring rule `auth_failures` reads them); true when it was one. */
+export async function noteAuthFailure(db: Executor, e: unknown): Promise<boolean> {
+  const f = authFailureOf(e);
+  if (!f) return false;
+  await recordAuthFailure(db, f);
+  return true;
+}
