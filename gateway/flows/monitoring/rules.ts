@@ -53,8 +53,9 @@ async function reachable(d: FlowDeps, ping: () => Promise<void>, ms: number): Pr
   }
 }
 
-/** Minutes as support reads them: whole ones, or a decimal under ten. */
-const fmtMinutes = (m: number) => (m >= 10 ? String(Math.floor(m)) : String(Math.round(m * 10) / 10).replace('.', ','));
+/** Minutes as support reads them: seconds under a minute, a decimal under ten, else whole minutes. */
+const fmtMinutes = (m: number) =>
+  m < 1 ? `${Math.round(m * 60)} с` : `${m >= 10 ? Math.floor(m) : String(Math.round(m * 10) / 10).replace('.', ',')} мин`;
 
 async function registerStates(d: FlowDeps): Promise<{ name: string; state: RegisterHealthState }[] | null> {
   const watched = d.fiscal.all().filter((x) => x.register.health);
@@ -92,12 +93,12 @@ export const MONITOR_RULES: readonly MonitorRule[] = [
         if (!since) await setSyncState(d.store, key, from);
         const minutes = (now.getTime() - Date.parse(from)) / 60_000;
         worst = Math.max(worst, minutes);
-        down.push(`«${d.orgs.get(org)?.name ?? org}»: ${error} (${fmtMinutes(minutes)} мин)`);
+        down.push(`«${d.orgs.get(org)?.name ?? org}»: ${error} (${fmtMinutes(minutes)})`);
       }
       return {
         value: Math.round(worst * 100) / 100,
         firing: worst >= m,
-        detail: `Не отвечает дольше ${fmtMinutes(m)} мин: ${down.join('; ')}. Оплаты ждут и будут записаны, когда база ответит.`,
+        detail: `Не отвечает дольше ${fmtMinutes(m)}: ${down.join('; ')}. Оплаты ждут и будут записаны, когда база ответит.`,
       };
     },
   },
@@ -242,7 +243,7 @@ export const MONITOR_RULES: readonly MonitorRule[] = [
         value: n,
         firing: n > max,
         detail:
-          `За ${fmtMinutes(w)} мин отказов в доступе: ${n} (${bySystem.map((x) => `${SYSTEM_NAMES[x.system] ?? x.system}: ${x.count}, последний — ${x.last}`).join('; ')}). ` +
+          `За ${fmtMinutes(w)} отказов в доступе: ${n} (${bySystem.map((x) => `${SYSTEM_NAMES[x.system] ?? x.system}: ${x.count}, последний — ${x.last}`).join('; ')}). ` +
           'Проверьте логин, пароль или токен этой системы в конфигурации шлюза (и не сменили ли их в самой системе); задания с этой ошибкой не повторяются сами — повторите их после исправления.',
       };
     },
@@ -261,12 +262,12 @@ export const MONITOR_RULES: readonly MonitorRule[] = [
         if (state.online || !state.offlineSince) continue;
         const minutes = (now.getTime() - Date.parse(state.offlineSince)) / 60_000;
         worst = Math.max(worst, minutes);
-        down.push(`${name} (${fmtMinutes(minutes)} мин)`);
+        down.push(`${name} (${fmtMinutes(minutes)})`);
       }
       return {
         value: Math.round(worst * 100) / 100,
         firing: worst >= m,
-        detail: `Не отвечает дольше ${fmtMinutes(m)} мин: ${down.join('; ')}. Чеки ждут и уйдут по порядку, когда касса ответит; проверьте питание, сеть и веб-сервер драйвера ККТ.`,
+        detail: `Не отвечает дольше ${fmtMinutes(m)}: ${down.join('; ')}. Чеки ждут и уйдут по порядку, когда касса ответит; проверьте питание, сеть и веб-сервер драйвера ККТ.`,
       };
     },
   },
