@@ -16,8 +16,9 @@ const PROVIDER_AUTH_CODES: Record<string, ReadonlySet<string>> = {
  * `auth`/`access` (HTTP 401/403, a login page), a register's `auth` (ATOL's refused token), HTTP
  * 401/403 of any connector, a bank's auth error code. Null for any other failure.
  */
-export function authFailureOf(e: unknown): { system: string; code: string; message: string } | null {
-  if (!(e instanceof ExternalError)) return null;
+export function authFailureOf(e: unknown, depth = 0): { system: string; code: string; message: string } | null {
+  // a job that wraps the connector's error (a permanent failure) keeps it as its cause
+  if (!(e instanceof ExternalError)) return e instanceof Error && e.cause && depth < 3 ? authFailureOf(e.cause, depth + 1) : null;
   const code = e.code ?? '';
   const auth =
     (e instanceof OneCError && (e.kind === 'auth' || e.kind === 'access')) ||

@@ -332,6 +332,10 @@ test('refused logins: what counts (HTTP 401/403, Sber 5, T-Bank 204, ATOL auth) 
   expect(authFailureOf(new OneCError('unavailable', 'ECONNREFUSED', 'не отвечает'))).toBeNull();
   expect(authFailureOf(new ExternalError('sber', 'errorCode 7', { retryable: true, code: '7' }))).toBeNull();
   expect(authFailureOf(new Error('HTTP 401'))).toBeNull();
+  // a job's permanent failure wrapping the connector's refusal
+  expect(
+    authFailureOf(new Error('1C refused the document', { cause: new OneCError('access', 'HTTP 403', 'Нет прав на запись.') })),
+  ).toMatchObject({ system: '1c', code: 'access' });
 });
 
 /** A local register whose state the test sets. */
