@@ -134,27 +134,20 @@ export async function markDigested(db: Executor, ids: string[]): Promise<number>
   return n;
 }
 
-/** An alert as the admin lists it: what support read, when, whether it cleared, and each channel's delivery. */
-export interface AlertRecord {
-  id: string;
-  key: string;
-  kind: string;
-  severity: AlertRow['severity'];
-  title: string;
-  text: string;
+/**
+ * An alert as the admin lists it: the row (its context parsed, `channels` the channels it was routed to,
+ * `digest` its place in the daily digest) and each channel's delivery with its last error.
+ */
+export interface AlertRecord extends Omit<AlertRow, 'context' | 'channels' | 'dedupe' | 'key_hash'> {
   context: Record<string, unknown> | null;
-  raisedAt: string;
-  resolvedAt: string | null;
-  /** The channels it was routed to (`digest`: the daily digest). */
-  routedTo: string[];
-  digest: AlertRow['digest'];
+  channels: string[];
   deliveries: {
     channel: string;
     status: AlertDeliveryRow['status'];
     fallback: boolean;
     attempts: number;
-    lastError: string | null;
-    at: string;
+    last_error: string | null;
+    updated_at: string;
   }[];
 }
 
@@ -189,18 +182,10 @@ export async function listAlerts(
     db,
     rows.map((r) => r.id),
   );
-  return rows.map((r) => ({
-    id: r.id,
-    key: r.key,
-    kind: r.kind,
-    severity: r.severity,
-    title: r.title,
-    text: r.text,
+  return rows.map(({ dedupe: _d, key_hash: _k, ...r }) => ({
+    ...r,
     context: r.context ? (JSON.parse(r.context) as Record<string, unknown>) : null,
-    raisedAt: r.raised_at,
-    resolvedAt: r.resolved_at,
-    routedTo: JSON.parse(r.channels) as string[],
-    digest: r.digest,
+    channels: JSON.parse(r.channels) as string[],
     deliveries: deliveries
       .filter((d) => d.alert_id === r.id)
       .map((d) => ({
@@ -208,8 +193,8 @@ export async function listAlerts(
         status: d.status,
         fallback: d.fallback === 1,
         attempts: d.attempts,
-        lastError: d.last_error,
-        at: d.updated_at,
+        last_error: d.last_error,
+        updated_at: d.updated_at,
       })),
   }));
 }

@@ -119,12 +119,12 @@ describe('a wrong Telegram token', () => {
       const [r] = await listAlerts(h.gateway.store.db, { failed: true });
       return r?.deliveries.every((d) => d.status !== 'pending') ? r : null;
     });
-    expect(record).toMatchObject({ key: 'tg-wrong', resolvedAt: null });
+    expect(record).toMatchObject({ key: 'tg-wrong', resolved_at: null });
     expect(record.deliveries).toEqual([
       expect.objectContaining({
         channel: 'telegram',
         status: 'failed',
-        lastError: expect.stringContaining('the bot token is wrong or revoked'),
+        last_error: expect.stringContaining('the bot token is wrong or revoked'),
       }),
       expect.objectContaining({ channel: 'webhook', status: 'sent' }),
     ]);

@@ -81,8 +81,8 @@ for (const backend of backends) {
         kind: 'register',
         severity: 'critical',
         context: { register: 'shop' },
-        routedTo: ['telegram', 'email'],
-        resolvedAt: null,
+        channels: ['telegram', 'email'],
+        resolved_at: null,
       });
       expect(open[1].deliveries).toEqual([
         expect.objectContaining({ channel: 'email', status: 'sent', fallback: false }),
@@ -91,7 +91,7 @@ for (const backend of backends) {
           channel: 'telegram',
           status: 'failed',
           attempts: 1,
-          lastError: '401 Unauthorized — the bot token is wrong',
+          last_error: '401 Unauthorized — the bot token is wrong',
         }),
       ]);
       expect((await listAlerts(store.db, { failed: true })).map((a) => a.key)).toEqual(['register:main:shop:offline']);
