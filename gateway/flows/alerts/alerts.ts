@@ -77,10 +77,6 @@ export class Alerts {
     this.routing = { names: routing?.names ?? defaultNames(channels.map((c) => c.name)), routes: routing?.routes };
   }
 
-  get channelNames(): readonly string[] {
-    return this.routing.names;
-  }
-
   async raise(trx: Executor, alert: Alert): Promise<void> {
     const hour = new Date().toISOString().slice(0, 13);
     let targets: string[] | null = null;
