@@ -3,12 +3,13 @@ import { recordAuthFailure } from '../../store/alerts';
 import type { Executor } from '../../store/db';
 
 /**
- * Sber's errorCode 5 (access denied, a wrong login or password) and T-Bank's ErrorCodes for a wrong
- * token or terminal (202 terminal blocked, 204 wrong token, 205 terminal not found).
+ * A bank's own answer to a wrong login: Sber's errorCode 5 saying access is denied (5 also means a bad
+ * parameter, told apart by its message), T-Bank's ErrorCodes for a wrong token or terminal (202
+ * terminal blocked, 204 wrong token, 205 terminal not found).
  */
-const PROVIDER_AUTH_CODES: Record<string, ReadonlySet<string>> = {
-  sber: new Set(['5']),
-  tbank: new Set(['202', '204', '205']),
+const PROVIDER_AUTH: Record<string, (code: string, message: string) => boolean> = {
+  sber: (code, message) => code === '5' && /доступ запрещ|access denied|логин|парол|password|login/i.test(message),
+  tbank: (code) => code === '202' || code === '204' || code === '205',
 };
 
 /**
@@ -25,7 +26,7 @@ export function authFailureOf(e: unknown, depth = 0): { system: string; code: st
     (e instanceof FiscalError && e.kind === 'auth') ||
     code === 'http_401' ||
     code === 'http_403' ||
-    (PROVIDER_AUTH_CODES[e.system]?.has(code) ?? false);
+    (PROVIDER_AUTH[e.system]?.(code, e.message) ?? false);
   return auth ? { system: e.system, code: code || 'auth', message: e.message } : null;
 }
 

@@ -331,6 +331,8 @@ test('refused logins: what counts (HTTP 401/403, Sber 5, T-Bank 204, ATOL auth) 
   });
   expect(authFailureOf(new OneCError('unavailable', 'ECONNREFUSED', 'не отвечает'))).toBeNull();
   expect(authFailureOf(new ExternalError('sber', 'errorCode 7', { retryable: true, code: '7' }))).toBeNull();
+  // Sber's 5 for a bad parameter is no refused login
+  expect(authFailureOf(new ExternalError('sber', 'register.do: errorCode 5: Неверная сумма', { retryable: false, code: '5' }))).toBeNull();
   expect(authFailureOf(new Error('HTTP 401'))).toBeNull();
   // a job's permanent failure wrapping the connector's refusal
   expect(
