@@ -18,7 +18,7 @@ import { AtolOnlineRegister } from '../connectors/atol-online/register';
 import { ClientBankFileSource } from '../connectors/client-bank/source';
 import { InvoiceDocumentRenderer } from '../connectors/invoice-document';
 import { LogBuyerMessenger } from '../connectors/notify/buyer-log';
-import type { SmtpConfig } from '../connectors/notify/config';
+import { alertChannelNames, type SmtpConfig } from '../connectors/notify/config';
 import { EmailBuyerMessenger, EmailNotifier, SmtpMailer } from '../connectors/notify/email';
 import { LogNotifier } from '../connectors/notify/log';
 import { TelegramNotifier } from '../connectors/notify/telegram';
@@ -27,6 +27,7 @@ import { SiteWebhook } from '../connectors/site/webhook';
 import { ConfigError, type GatewayConfig, type OrganizationConfig } from './config';
 import { Alerts } from './flows/alerts/alerts';
 import { alertsFeature } from './flows/alerts';
+import { noteAuthFailure } from './flows/alerts/auth-failures';
 import type { Feature, FlowDeps } from './flows/deps';
 import { fiscalFeature } from './flows/fiscal';
 import { loadReceiptRules } from './flows/fiscal/rules';
@@ -269,7 +270,10 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
 
   const queue = new JobQueue(config.jobs.maxAttempts);
   const mailers = new Mailers();
-  const alerts = new Alerts(queue, buildNotifiers(config, log, mailers), log);
+  const alerts = new Alerts(queue, buildNotifiers(config, log, mailers), log, {
+    names: alertChannelNames(config.alerts.channels),
+    routes: config.alerts.routes,
+  });
   const flows: FlowDeps = {
     config,
     orgs: new Map(config.organizations.map((o) => [o.id, o])),
@@ -286,7 +290,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     statementApis: buildStatementApis(config),
     log,
   };
-  const exec = new JobExecutor(store, config.jobs, log, flows, alerts.deadJob);
+  const exec = new JobExecutor(store, config.jobs, log, flows, alerts.deadJob, (_job, e) => noteAuthFailure(store.db, e));
   for (const feature of FEATURES) {
     for (const job of feature.jobs) exec.define(job);
     for (const schedule of feature.schedules?.(flows) ?? []) if (schedule) exec.schedule(schedule);

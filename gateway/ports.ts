@@ -200,6 +200,10 @@ export interface Alert {
   /** Stable key: the same problem raised twice is one alert. */
   key: string;
   context?: Record<string, string | number | boolean | null>;
+  /** What routes match; default: the key up to its first `:` (`dead-job`, `register`, …). */
+  kind?: string;
+  /** A «решено» notice: the key of the alert whose problem cleared (it goes where that one went, once). */
+  resolves?: string;
 }
 
 export interface Notifier {

@@ -1,8 +1,18 @@
 import { z } from 'zod';
 
+/**
+ * A channel's name, what `alerts.routes` and `alerts.digest` call it by. Default: its type (`telegram`),
+ * or `<type>-<n>` (the n-th of that type, from 1) when there are several of one type.
+ */
+const channelName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase latin letters, digits, "-" and "_"')
+  .refine((n) => n !== 'digest', { message: '"digest" names the daily digest in routes: choose another name' });
+
 /** An alert channel: the gateway's log, a webhook, e-mail, or a Telegram chat. */
 export const webhookChannelConfig = z.object({
   type: z.literal('webhook'),
+  name: channelName.optional(),
   url: z.url(),
   /** Signs each alert (`X-Signature: sha256=<HMAC of the body>`). */
   secret: z.string().min(16).optional(),
@@ -31,6 +41,7 @@ export const smtpConfig = z
 /** Alerts by e-mail to support's addresses. */
 export const emailChannelConfig = z.object({
   type: z.literal('email'),
+  name: channelName.optional(),
   smtp: smtpConfig,
   to: z.array(z.email()).min(1),
 });
@@ -45,6 +56,7 @@ export const buyerEmailConfig = z.object({
 /** A Telegram chat (a group, a channel, a forum topic) a bot posts alerts to. */
 export const telegramChannelConfig = z.object({
   type: z.literal('telegram'),
+  name: channelName.optional(),
   /** The bot's token from @BotFather (`123456:ABC…`). */
   token: z.string().regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'a bot token as @BotFather gives it: <digits>:<letters>'),
   /** A chat id (a group's is negative) or a public channel's @name. */
@@ -56,7 +68,7 @@ export const telegramChannelConfig = z.object({
 });
 
 export const alertChannelConfig = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('log') }),
+  z.object({ type: z.literal('log'), name: channelName.optional() }),
   webhookChannelConfig,
   emailChannelConfig,
   telegramChannelConfig,
@@ -68,3 +80,14 @@ export type EmailChannelConfig = z.infer<typeof emailChannelConfig>;
 export type BuyerEmailConfig = z.infer<typeof buyerEmailConfig>;
 export type TelegramChannelConfig = z.infer<typeof telegramChannelConfig>;
 export type AlertChannelConfig = z.infer<typeof alertChannelConfig>;
+
+/** Each channel's name as routes call it: its own, else its type, numbered when the type repeats. */
+export function alertChannelNames(channels: readonly { type: string; name?: string }[]): string[] {
+  const ofType = (t: string) => channels.filter((c) => c.type === t).length;
+  const seen = new Map<string, number>();
+  return channels.map((c) => {
+    const n = (seen.get(c.type) ?? 0) + 1;
+    seen.set(c.type, n);
+    return c.name ?? (ofType(c.type) > 1 ? `${c.type}-${n}` : c.type);
+  });
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertChannelConfig, buyerEmailConfig } from '../../connectors/notify/config';
+import { alertChannelConfig, alertChannelNames, buyerEmailConfig } from '../../connectors/notify/config';
 import { sberConfig } from '../../connectors/sber/config';
 import { siteWebhookConfig } from '../../connectors/site/config';
 import { tbankConfig, tbankStatementConfig } from '../../connectors/tbank/config';
@@ -245,6 +245,65 @@ export type OrganizationConfig = GatewayConfig['organizations'][number];
 export type PaymentMethodConfig = NonNullable<OrganizationConfig['payments']['card']>;
 export type OneCConfig = OrganizationConfig['onec'];
 
+/**
+ * Where alerts go. `channels`: the alert channels, each with a name (default: its type). `routes`: an
+ * alert goes to the channels of every route it matches (by severity and kind; a route without them
+ * matches all); the channel `digest` collects it for the daily digest instead. Without routes every
+ * alert goes to every channel; an alert no route matches is only recorded (and logged).
+ */
+const alertRoute = z.object({
+  severity: z
+    .array(z.enum(['critical', 'warning', 'info']))
+    .min(1)
+    .optional(),
+  /** Alert kinds: the start of the alert's key (`dead-job`, `register`, `onec-failed`, `monitor` or `monitor.<rule>`, …). */
+  kinds: z.array(z.string().min(1)).min(1).optional(),
+  channels: z.array(z.string().min(1)).min(1),
+});
+const alertsConfig = z
+  .object({
+    channels: z.array(alertChannelConfig).default([{ type: 'log' }]),
+    routes: z.array(alertRoute).optional(),
+    /** The daily digest of the alerts routed to `digest`: one message at `at` (Moscow time) to `channels`. */
+    digest: z
+      .object({
+        at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, Moscow time'),
+        channels: z.array(z.string().min(1)).min(1),
+      })
+      .optional(),
+  })
+  .superRefine((a, ctx) => {
+    const names = alertChannelNames(a.channels);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['channels', i, 'name'], message: `duplicate channel name "${n}"` });
+    });
+    const known = (n: string) => names.includes(n);
+    const list = names.map((n) => `"${n}"`).join(', ');
+    let digestRouted = false;
+    (a.routes ?? []).forEach((r, i) =>
+      r.channels.forEach((c, j) => {
+        if (c === 'digest') digestRouted = true;
+        else if (!known(c))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', i, 'channels', j],
+            message: `unknown alert channel "${c}" (channels: ${list}, or "digest")`,
+          });
+      }),
+    );
+    a.digest?.channels.forEach((c, j) => {
+      if (!known(c))
+        ctx.addIssue({ code: 'custom', path: ['digest', 'channels', j], message: `unknown alert channel "${c}" (channels: ${list})` });
+    });
+    if (digestRouted && !a.digest)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['digest'],
+        message: 'a route sends alerts to "digest": say when and where it goes (digest.at, digest.channels)',
+      });
+  })
+  .default({ channels: [{ type: 'log' }] });
+
 export const configSchema = z
   .object({
     server: z
@@ -323,16 +382,16 @@ export const configSchema = z
           .default(24),
       })
       .default({ everyMinutes: 60, overlapMinutes: 180, lookbackHours: 24 }),
-    alerts: z.object({ channels: z.array(alertChannelConfig).default([{ type: 'log' }]) }).default({ channels: [{ type: 'log' }] }),
+    alerts: alertsConfig,
     /**
      * Monitoring rules checked on a schedule: each past its threshold alerts support once, and once
      * more («решено») when it clears; each is a Prometheus metric too (gateway_monitor_value{rule}).
      */
     monitoring: z
       .object({
-        everySeconds: z.number().int().min(10).max(3600).default(60),
+        everySeconds: z.number().min(1).max(3600).default(60),
         /** A 1C base not answering for this many minutes. */
-        onecUnreachableMinutes: z.number().int().min(1).max(1440).default(5),
+        onecUnreachableMinutes: z.number().min(0.05).max(1440).default(5),
         /** Paid payments whose document is not in 1C after this many minutes. */
         paidNotInOneCMinutes: z.number().int().min(1).max(1440).default(30),
         /** Dead jobs beyond this many. */
@@ -351,6 +410,13 @@ export const configSchema = z
         callbacksSilentPercent: z.number().min(1).max(100).default(50),
         /** … counted only with at least this many payments in the hour. */
         callbacksSilentMinPayments: z.number().int().min(1).default(5),
+        /** Refused logins (HTTP 401/403, a bank's or register's auth error) at 1C, a bank or ATOL within `authFailuresWindowMinutes`, beyond this many. */
+        authFailuresMax: z.number().int().min(0).default(0),
+        authFailuresWindowMinutes: z.number().min(1).max(1440).default(15),
+        /** A cash register (the ATOL driver's device) not answering for this many minutes. */
+        registerOfflineMinutes: z.number().min(0.05).max(1440).default(5),
+        /** Registers whose fiscal storage (ФН) or ОФД exchange reports a problem, beyond this many. */
+        fiscalStorageWarningsMax: z.number().int().min(0).default(0),
       })
       .default({
         everySeconds: 60,
@@ -364,6 +430,10 @@ export const configSchema = z
         historySilentHours: 2,
         callbacksSilentPercent: 50,
         callbacksSilentMinPayments: 5,
+        authFailuresMax: 0,
+        authFailuresWindowMinutes: 15,
+        registerOfflineMinutes: 5,
+        fiscalStorageWarningsMax: 0,
       }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })

@@ -9,6 +9,8 @@ import { backoffMs } from './backoff';
 import { PermanentJobError, type Job, type RunnerSettings, type ScheduleDefinition } from './types';
 
 export type DeadJobHook = (trx: Executor, job: JobRow, error: string) => Promise<void>;
+/** Told of every failed run (after its outcome is recorded); its own failure is only logged. */
+export type JobErrorHook = (job: JobRow, error: unknown) => Promise<unknown>;
 
 export function workerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -33,6 +35,7 @@ export class JobExecutor<D = unknown> {
     readonly log: Logger,
     readonly deps: D,
     readonly onDead: DeadJobHook,
+    readonly onError?: JobErrorHook,
   ) {}
 
   define(job: Job<any, D>): void {
@@ -77,6 +80,7 @@ export class JobExecutor<D = unknown> {
       recorded = await failJob(trx, job.id, worker, { dead, error: text, runAt });
       if (recorded && dead && def?.alertWhenDead !== false) await this.onDead(trx, { ...job, last_error: text }, text);
     });
+    if (this.onError) await this.onError(job, error).catch((e) => log.warn({ err: e }, 'recording the failure failed'));
     if (dead) log.error({ err: error }, 'job is dead');
     else log.warn({ err: error, retryAt: runAt.toISOString() }, 'job failed, will retry');
     if (!recorded) return 'lost';

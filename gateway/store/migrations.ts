@@ -556,6 +556,58 @@ const m0013: Migration = {
   },
 };
 
+/** Every alert raised, where it went and how that went; the connectors' refused logins (monitoring counts them). */
+const m0016: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema
+      .createTable('alerts')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      // sha256 of key and hour: one alert per key and hour, whichever process raises it
+      .addColumn('dedupe', t.ascii(64), (c) => c.notNull().unique())
+      .addColumn('key_hash', t.ascii(64), (c) => c.notNull())
+      .addColumn('key', t.str(1000), (c) => c.notNull())
+      .addColumn('kind', t.ascii(128), (c) => c.notNull())
+      .addColumn('severity', t.ascii(16), (c) => c.notNull())
+      .addColumn('title', t.str(500), (c) => c.notNull())
+      .addColumn('text', t.text, (c) => c.notNull())
+      .addColumn('context', t.text)
+      .addColumn('channels', t.text, (c) => c.notNull())
+      .addColumn('digest', t.ascii(16))
+      .addColumn('raised_at', t.ts, (c) => c.notNull())
+      .addColumn('resolved_at', t.ts)
+      .execute();
+    await db.schema.createIndex('alerts_key_hash').on('alerts').column('key_hash').execute();
+    await db.schema.createIndex('alerts_open').on('alerts').columns(['resolved_at', 'raised_at']).execute();
+    await db.schema.createIndex('alerts_digest').on('alerts').columns(['digest', 'raised_at']).execute();
+    await db.schema
+      .createTable('alert_deliveries')
+      .addColumn('alert_id', t.id, (c) => c.notNull().references('alerts.id'))
+      .addColumn('channel', t.ascii(64), (c) => c.notNull())
+      .addColumn('status', t.ascii(16), (c) => c.notNull())
+      .addColumn('fallback', t.int, (c) => c.notNull().defaultTo(0))
+      .addColumn('attempts', t.int, (c) => c.notNull().defaultTo(0))
+      .addColumn('last_error', t.str(1000))
+      .addColumn('updated_at', t.ts, (c) => c.notNull())
+      .addPrimaryKeyConstraint('alert_deliveries_pk', ['alert_id', 'channel'])
+      .execute();
+    await db.schema
+      .createTable('auth_failures')
+      .addColumn('id', t.id, (c) => c.primaryKey())
+      .addColumn('system', t.ascii(32), (c) => c.notNull())
+      .addColumn('code', t.ascii(64), (c) => c.notNull())
+      .addColumn('message', t.str(500), (c) => c.notNull())
+      .addColumn('at', t.ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('auth_failures_at').on('auth_failures').columns(['at', 'system']).execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('auth_failures').execute();
+    await db.schema.dropTable('alert_deliveries').execute();
+    await db.schema.dropTable('alerts').execute();
+  },
+};
+
 /** Sessions of the /admin pages, shared by every gateway process and kept across restarts. */
 const m0017: Migration = {
   async up(db) {
@@ -591,6 +643,7 @@ export const migrations: Record<string, Migration> = {
   '0011_invoice_transfers': m0011,
   '0012_statement_onec': m0012,
   '0013_onec_invoices': m0013,
+  '0016_alerts': m0016,
   '0017_admin_sessions': m0017,
 };
 

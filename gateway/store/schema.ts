@@ -26,6 +26,9 @@ export interface Database {
   invoice_transfers: InvoiceTransfersTable;
   customers: CustomersTable;
   statement_lines: StatementLinesTable;
+  alerts: AlertsTable;
+  alert_deliveries: AlertDeliveriesTable;
+  auth_failures: AuthFailuresTable;
   admin_sessions: AdminSessionsTable;
 }
 
@@ -419,6 +422,53 @@ export interface StatementLinesTable {
   updated_at: string;
 }
 export type StatementLineRow = Selectable<StatementLinesTable>;
+
+/** An alert raised: what support read, where it was routed, and when its problem cleared. */
+export interface AlertsTable {
+  id: string;
+  /** sha256 of the key and the hour: the same problem is one alert an hour. */
+  dedupe: string;
+  key_hash: string;
+  key: string;
+  /** What routes match (`dead-job`, `register`, `monitor.onec_unreachable_minutes`, …). */
+  kind: string;
+  severity: 'info' | 'warning' | 'critical';
+  title: string;
+  text: string;
+  /** JSON */
+  context: string | null;
+  /** JSON: the channels it was routed to (its deliveries, fallbacks included, are in alert_deliveries). */
+  channels: string;
+  /** `waiting`: for the next daily digest; `sent`: in a digest; null: not for a digest. */
+  digest: 'waiting' | 'sent' | null;
+  raised_at: string;
+  /** When its problem cleared («решено» sent); a «решено» notice itself is resolved when raised. */
+  resolved_at: string | null;
+}
+export type AlertRow = Selectable<AlertsTable>;
+
+/** One alert to one channel: sent, being retried, or failed for good (with the channel's last error). */
+export interface AlertDeliveriesTable {
+  alert_id: string;
+  channel: string;
+  status: 'pending' | 'sent' | 'retrying' | 'failed';
+  /** 1: sent here because a channel it was routed to failed for good. */
+  fallback: number;
+  attempts: number;
+  last_error: string | null;
+  updated_at: string;
+}
+export type AlertDeliveryRow = Selectable<AlertDeliveriesTable>;
+
+/** An outside system refusing the gateway's credentials (HTTP 401/403, a bank's or register's auth error code). */
+export interface AuthFailuresTable {
+  id: string;
+  /** `1c`, `sber`, `tbank`, `atol-online`, `atol-driver`, … */
+  system: string;
+  code: string;
+  message: string;
+  at: string;
+}
 
 /** A signed-in session of the /admin pages: stored by the hash of its cookie, with its CSRF token. */
 export interface AdminSessionsTable {

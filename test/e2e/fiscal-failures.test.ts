@@ -228,15 +228,21 @@ describe('a local register through the ATOL driver', () => {
     expect(h.driver!.printed.filter((p) => p.task.total === 3500)).toHaveLength(3);
   }, 40_000);
 
-  test('the fiscal storage asks for replacement: a critical alert', async () => {
+  test('the fiscal storage asks for replacement: a critical alert from the monitoring rule, «решено» once replaced', async () => {
+    const check = async () => {
+      await h.call('POST', '/api/v1/admin/schedules/fiscal.devices/run', undefined, ADMIN_AUTH);
+      await h.call('POST', '/api/v1/admin/schedules/monitoring/run', undefined, ADMIN_AUTH);
+    };
     h.driver!.setKnobs({ fnWarnings: { needReplacement: true } });
     try {
-      await h.call('POST', '/api/v1/admin/schedules/fiscal.devices/run', undefined, ADMIN_AUTH);
-      expect(await eventually(async () => (await alerts(h)).find((a) => a.title === 'Фискальный накопитель пора заменить'))).toMatchObject({
-        severity: 'critical',
-      });
+      await check();
+      const alert = await eventually(async () => (await alerts(h)).find((a) => a.title === 'Предупреждение фискального накопителя'));
+      expect(alert).toMatchObject({ severity: 'critical' });
+      expect(alert!.text).toContain('Фискальный накопитель пора заменить');
     } finally {
       h.driver!.setKnobs({ fnWarnings: { needReplacement: false } });
     }
+    await check();
+    await eventually(async () => (await alerts(h)).find((a) => a.title === 'Решено: Предупреждение фискального накопителя'));
   });
 });

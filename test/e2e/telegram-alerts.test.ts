@@ -1,4 +1,5 @@
 import type { Alert } from '../../gateway/ports';
+import { listAlerts } from '../../gateway/store/alerts';
 import { ADMIN_AUTH, eventually, receiver, startHarness, type Harness } from '../helpers/harness';
 import { TelegramEmulator } from '../emulators/telegram/server';
 
@@ -98,7 +99,7 @@ describe('a wrong Telegram token', () => {
       return r.body.items.find((j: any) => j.payload.alert.key === 'tg-wrong');
     });
     // refused for good: one attempt, not eight
-    expect(dead).toMatchObject({ status: 'dead', attempts: 1, payload: { channel: 0 } });
+    expect(dead).toMatchObject({ status: 'dead', attempts: 1, payload: { channel: 'telegram' } });
     expect(dead.lastError).toContain('401 Unauthorized');
     expect(dead.lastError).toContain('the bot token is wrong or revoked');
     expect(tg.messages).toHaveLength(0);
@@ -113,8 +114,23 @@ describe('a wrong Telegram token', () => {
       channel: 'telegram',
       alert: { title: 'Платёж не записан в 1С', context: { paymentId: 'tg-wrong' } },
     });
+    // the alert's record shows the channel's failure (what /admin lists), the webhook's delivery beside it
+    const record = await eventually(async () => {
+      const [r] = await listAlerts(h.gateway.store.db, { failed: true });
+      return r?.deliveries.every((d) => d.status !== 'pending') ? r : null;
+    });
+    expect(record).toMatchObject({ key: 'tg-wrong', resolved_at: null });
+    expect(record.deliveries).toEqual([
+      expect.objectContaining({
+        channel: 'telegram',
+        status: 'failed',
+        last_error: expect.stringContaining('the bot token is wrong or revoked'),
+      }),
+      expect.objectContaining({ channel: 'webhook', status: 'sent' }),
+    ]);
     const secret = WRONG_TOKEN.split(':')[1]!;
     expect(h.logs.join('\n')).not.toContain(secret);
     expect(JSON.stringify(dead)).not.toContain(secret);
+    expect(JSON.stringify(record)).not.toContain(secret);
   });
 });

@@ -8,6 +8,8 @@ import { SMTPServer } from 'smtp-server';
  */
 export class TestInbox {
   readonly messages: ParsedMail[] = [];
+  /** When each of `messages` was received (ISO). */
+  readonly receivedAt: string[] = [];
   /** Every login tried, as the server saw it. */
   readonly logins: { user: string; password: string }[] = [];
   /** The next `times` messages (to `to` only, when given) are answered with `code`. */
@@ -50,6 +52,7 @@ export class TestInbox {
           simpleParser(Buffer.concat(chunks)).then(
             (m) => {
               this.messages.push(m);
+              this.receivedAt.push(new Date().toISOString());
               cb();
             },
             (e: Error) => cb(e),

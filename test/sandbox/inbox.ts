@@ -4,6 +4,7 @@ import { checkInvoicesDue } from '../../gateway/flows/invoices/due';
 import type { ApiRouter } from '../../gateway/http/api';
 import { jsonBody, readBody } from '../../gateway/http/middleware';
 import type { Gateway } from '../../gateway/main';
+import type { TestInbox } from '../helpers/smtp';
 
 /** What the sandbox's own site and support receive from the gateway: its site webhooks and its alerts. */
 export interface SandboxInbox {
@@ -105,4 +106,44 @@ export function inboxRoutes(api: ApiRouter, gw: Gateway, secrets: { site: string
     },
   );
   return inbox;
+}
+
+/** An e-mail as support's mailbox in the sandbox received it. */
+export interface SandboxMail {
+  receivedAt: string;
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  messageId: string | null;
+  inReplyTo: string | null;
+}
+
+/**
+ * GET /sandbox/email: the e-mails the sandbox's SMTP server (support's mailbox, the e-mail alert
+ * channel's server) received, oldest first.
+ */
+export function emailRoutes(api: ApiRouter, mailbox: TestInbox): void {
+  api.route(
+    {
+      method: 'get',
+      path: '/sandbox/email',
+      summary: 'Sandbox: the e-mails support’s mailbox received (the e-mail alert channel, over SMTP), oldest first',
+      tag: 'sandbox',
+      auth: 'none',
+      responses: { 200: { description: 'E-mails' } },
+    },
+    async (ctx) => {
+      const items: SandboxMail[] = mailbox.messages.map((m, i) => ({
+        receivedAt: mailbox.receivedAt[i] ?? '',
+        from: m.from?.text ?? '',
+        to: (Array.isArray(m.to) ? m.to : m.to ? [m.to] : []).map((t) => t.text).join(', '),
+        subject: m.subject ?? '',
+        text: m.text ?? '',
+        messageId: m.messageId ?? null,
+        inReplyTo: m.inReplyTo ?? null,
+      }));
+      ctx.body = { items };
+    },
+  );
 }

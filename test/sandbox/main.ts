@@ -10,7 +10,8 @@ import { SberEmulator } from '../emulators/sber/server';
 import { TbankEmulator } from '../emulators/tbank/server';
 import { TelegramEmulator } from '../emulators/telegram/server';
 import { onecOrgConfig, sandboxConfig, SANDBOX, SANDBOX_ACCOUNT } from './config';
-import { inboxRoutes } from './inbox';
+import { TestInbox } from '../helpers/smtp';
+import { emailRoutes, inboxRoutes } from './inbox';
 import { sandboxRoutes } from './routes';
 
 export interface Sandbox {
@@ -23,6 +24,8 @@ export interface Sandbox {
   atol: AtolOnlineEmulator;
   driver: AtolDriverEmulator;
   telegram: TelegramEmulator;
+  /** Support's mailbox: the SMTP server the e-mail alert channel sends to. */
+  mailbox: TestInbox;
   url: string;
   stop(): Promise<void>;
 }
@@ -97,6 +100,7 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     [{ id: SANDBOX_TELEGRAM.chatId, type: 'supergroup', title: 'Поддержка магазина' }],
   );
   await telegram.start(Number(process.env.SANDBOX_TELEGRAM_PORT ?? 0));
+  const mailbox = await new TestInbox().start(Number(process.env.SANDBOX_SMTP_PORT ?? 0));
   const dataDir = resolve(opts.dataDir ?? process.env.SANDBOX_DATA_DIR ?? '.sandbox');
   rmSync(dataDir, { recursive: true, force: true });
   const port = opts.port === 0 ? await freePort() : (opts.port ?? 8080);
@@ -116,8 +120,29 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
           { type: 'log' },
           { type: 'webhook', url: `http://127.0.0.1:${port}/sandbox/alerts` },
           { type: 'telegram', token: SANDBOX_TELEGRAM.token, chatId: SANDBOX_TELEGRAM.chatId, baseUrl: telegram.url },
+          {
+            type: 'email',
+            smtp: {
+              host: '127.0.0.1',
+              port: mailbox.port,
+              requireTLS: false,
+              from: 'Шлюз оплат <alerts@romashka.example>',
+              timeoutMs: 5000,
+            },
+            to: ['support@romashka.example'],
+          },
         ],
+        // everything to the log and the support inbox; critical to the chat and by e-mail; warnings to
+        // the chat and into the morning digest by e-mail
+        routes: [
+          { channels: ['log', 'webhook'] },
+          { severity: ['critical'], channels: ['telegram', 'email'] },
+          { severity: ['warning'], channels: ['telegram', 'digest'] },
+        ],
+        digest: { at: '09:00', channels: ['email'] },
       };
+      // the tests' short thresholds (e.g. {"everySeconds": 1, "onecUnreachableMinutes": 0.05})
+      if (process.env.SANDBOX_MONITORING) raw.monitoring = JSON.parse(process.env.SANDBOX_MONITORING);
       raw.organizations[0].onec = onecOrgConfig(onec, { configuration: 'ut11', pull: true, pullEverySeconds: 10 });
       // the accountant may import the statement into 1C too: its bank receipts are read as a statement
       if (raw.organizations[0].payments.invoice) raw.organizations[0].payments.invoice.statementsFrom1C = { everySeconds: 10 };
@@ -131,6 +156,7 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
       (api, gw) => {
         sandboxRoutes(api, gw, { sber, tbank, onec, atol, driver, telegram });
         inboxRoutes(api, gw, { site: SANDBOX.siteWebhookSecret });
+        emailRoutes(api, mailbox);
       },
     ],
   });
@@ -144,6 +170,7 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
     atol,
     driver,
     telegram,
+    mailbox,
     url,
     async stop() {
       await gateway.stop();
@@ -153,6 +180,7 @@ export async function startSandbox(opts: { port?: number; dataDir?: string; quie
       await atol.stop();
       await driver.stop();
       await telegram.stop();
+      await mailbox.stop();
     },
   };
 }
@@ -189,7 +217,9 @@ export async function main(args: string[]): Promise<void> {
       `  bank statement    GET ${u}/sandbox/bank/statement  (orders 1003 and 1004 are in 1C for a company's invoices)`,
       `  site webhooks     GET ${u}/sandbox/site/webhooks  (the sandbox is the shop's site: what the gateway told it, signature checked)`,
       `  alerts            GET ${u}/sandbox/alerts  (what support was told)`,
-      `  Telegram          GET ${u}/sandbox/telegram  (the alerts in support's chat at the emulated Bot API ${sandbox.telegram.url})`,
+      `  Telegram          GET ${u}/sandbox/telegram  (the alerts in support's chat at the emulated Bot API ${sandbox.telegram.url}; knobs: POST ${u}/sandbox/telegram/knobs)`,
+      `  e-mail            GET ${u}/sandbox/email  (support's mailbox: critical alerts and the 09:00 digest, SMTP 127.0.0.1:${sandbox.mailbox.port})`,
+      `  1C down           POST ${u}/sandbox/onec/knobs {"down":true}  (the monitoring alerts support by Telegram and e-mail; {"down":false}: «Решено»)`,
       `  overdue check     POST ${u}/sandbox/invoices/check-due {"today":"<yyyy-mm-dd>"}  (reminders and overdue alerts as of that day)`,
       `  import into 1C    POST ${u}/sandbox/onec/bank-receipts {"number":"512","amount":350000,"purpose":"Оплата по счету № <number> от <dd.mm.yyyy>","payerInn":"7701234560","payerName":"ООО «Вектор»","orderNumber":"1005"}  (the accountant's statement import; 1C's bank receipts are read every 10 s)`,
       '',

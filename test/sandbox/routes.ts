@@ -341,4 +341,6 @@ function telegramRoutes(api: ApiRouter, telegram: TelegramEmulator): void {
       ctx.body = { items: telegram.messages, refused: telegram.attempts.filter((a) => a.status !== 200), knobs: telegram.knobs };
     },
   );
+  // e.g. {"force429": 1, "forceRetryAfter": 2}: the next message is answered 429 with retry_after 2
+  knobRoutes(api, 'telegram', 'the emulated Telegram Bot API', telegram);
 }

@@ -21,6 +21,26 @@ export const RECEIPT_KINDS: Record<string, string> = {
 
 const kindName = (kind: string) => RECEIPT_KINDS[kind] ?? kind;
 
+/** What the digest calls a kind of alert. */
+const KIND_TITLES: Record<string, string> = {
+  'dead-job': 'Задания',
+  register: 'Кассы',
+  monitor: 'Мониторинг',
+  cml: 'Обмен с 1С (CommerceML)',
+  'onec-failed': 'Записи в 1С',
+  'onec-mapping': 'Сопоставление с 1С',
+  'invoice-overdue': 'Просроченные счета',
+  'operation-review': 'Операции банков на разборе',
+  'statement-review': 'Выписки на разборе',
+  'history-failed': 'Реестры операций банков',
+  'refund-failed': 'Возвраты',
+};
+const kindTitle = (kind: string) => KIND_TITLES[kind] ?? KIND_TITLES[kind.split('.')[0]!] ?? kind;
+
+/** An ISO moment as Moscow wall time, dd.mm.yyyy hh:mm. */
+const moscowTime = (iso: string) =>
+  new Intl.DateTimeFormat('ru-RU', { timeZone: 'Europe/Moscow', dateStyle: 'short', timeStyle: 'short' }).format(new Date(iso));
+
 export const ALERTS = {
   // ---------------------------------------------------------------- jobs
 
@@ -283,7 +303,6 @@ export const ALERTS = {
       'Оплаты счетов переводом не отмечаются, пока выписка не читается; ничего не изменено. Шлюз повторит чтение по расписанию.',
     context: { organization: a.organizationId, source: a.source },
   }),
-  /** Payments above what the invoices were due: the excess is kept as the customer's advance. */
   /** A monitoring rule past its threshold (once per episode: the key holds when it began). */
   monitorFiring: (
     rule: { name: string; title: string; severity: 'critical' | 'warning' },
@@ -293,18 +312,54 @@ export const ALERTS = {
   ): Alert => ({
     severity: rule.severity,
     key: `monitor:${rule.name}:${since}`,
+    kind: `monitor.${rule.name}`,
     title: rule.title,
     text: detail,
     context: { rule: rule.name, value, since },
   }),
-  /** The same episode cleared. */
+  /** The same episode cleared: «решено» goes where the alert went. */
   monitorResolved: (rule: { name: string; title: string }, since: string, value: number): Alert => ({
     severity: 'info',
     key: `monitor:${rule.name}:${since}:resolved`,
+    kind: `monitor.${rule.name}`,
+    resolves: `monitor:${rule.name}:${since}`,
     title: `Решено: ${rule.title}`,
-    text: `«${rule.title}» больше не наблюдается (с ${since}); текущее значение: ${value}.`,
+    text: `«${rule.title}» больше не наблюдается (с ${moscowTime(since)} МСК); текущее значение: ${value}.`,
     context: { rule: rule.name, value, since, resolved: true },
   }),
+
+  // ---------------------------------------------------------------- «решено» and the digest
+
+  /** The problem of an alert (not a monitoring rule's) cleared: a dead job done after a retry, a register back to normal. */
+  resolved: (original: { key: string; kind: string; title: string }, text: string, context: Alert['context'] = {}): Alert => ({
+    severity: 'info',
+    key: `${original.key}:resolved`,
+    kind: original.kind,
+    resolves: original.key,
+    title: `Решено: ${original.title}`,
+    text,
+    context: { ...context, resolved: true },
+  }),
+
+  /** The daily digest: the alerts routed to it since the last one, grouped by kind, each title with its count. */
+  digest: (day: string, groups: { kind: string; items: { title: string; severity: string; count: number }[] }[], total: number): Alert => ({
+    severity: 'info',
+    key: `digest:${day}`,
+    kind: 'digest',
+    title: `Сводка оповещений за ${day.split('-').reverse().join('.')}: ${total}`,
+    text:
+      groups
+        .map(
+          (g) =>
+            `${kindTitle(g.kind)}:\n` +
+            g.items
+              .map((i) => `• ${i.title}${i.count > 1 ? ` ×${i.count}` : ''}${i.severity === 'critical' ? ' (критично)' : ''}`)
+              .join('\n'),
+        )
+        .join('\n\n') + '\n\nПодробности и открытые оповещения: /admin.',
+    context: { day, total },
+  }),
+
   statementOverpayments: (
     organizationId: string,
     runId: string,

@@ -7,6 +7,8 @@ import { getReceipt, markReceiptDone, postponeReceiptCheck, receiptsDueForCheck,
 import type { ReceiptRow } from '../../store/schema';
 import type { FlowDeps } from '../deps';
 import { ALERTS } from '../alerts/catalog';
+import { FISCAL_STORAGE_PROBLEMS, registerHealthKey, type RegisterHealthState } from './health';
+import { getSyncState, setSyncState } from '../../store/sync-state';
 
 /**
  * Receipts on their way to the register, as durable jobs: `fiscal.register` sends (the register's
@@ -202,7 +204,11 @@ export function pollSchedule(d: FlowDeps): ScheduleDefinition | null {
   };
 }
 
-/** Local devices are asked for their state; paper, the fiscal storage, a device that does not answer: alerts. */
+/**
+ * Local devices are asked for their state, kept for the monitoring rules (`register_offline_minutes`,
+ * `fiscal_storage_warnings` alert on a register not answering and on the fiscal storage); paper, the
+ * cover, a blocked device alert here, and each sends «решено» when it is gone.
+ */
 export function devicesSchedule(d: FlowDeps): ScheduleDefinition | null {
   const watched = d.fiscal.all().filter((x) => x.register.health);
   if (watched.length === 0) return null;
@@ -217,16 +223,38 @@ export function devicesSchedule(d: FlowDeps): ScheduleDefinition | null {
     handler: async () => {
       for (const { organizationId, register } of watched) {
         const h = await register.health!();
-        if (h.problems.length === 0) continue;
+        const key = registerHealthKey(organizationId, register.id);
+        const raw = await getSyncState(d.store.db, key);
+        const before = raw ? (JSON.parse(raw) as RegisterHealthState) : null;
+        const now = nowIso();
+        const state: RegisterHealthState = {
+          online: h.online,
+          offlineSince: h.online ? null : (before?.offlineSince ?? now),
+          problems: h.problems.map((p) => ({ key: p.key, title: p.title })),
+          checkedAt: now,
+        };
+        await setSyncState(d.store, key, JSON.stringify(state));
+        // the monitoring rules alert on these
+        const own = h.problems.filter((p) => p.key !== 'offline' && !FISCAL_STORAGE_PROBLEMS.has(p.key));
+        const gone = (before?.problems ?? []).filter(
+          (p) => p.key !== 'offline' && !FISCAL_STORAGE_PROBLEMS.has(p.key) && !h.problems.some((q) => q.key === p.key),
+        );
+        if (own.length === 0 && gone.length === 0) continue;
         await d.store.db.transaction().execute(async (trx) => {
-          for (const p of h.problems) {
+          for (const p of own) {
             await d.alerts.raise(trx, ALERTS.registerProblem({ organizationId, registerId: register.id, problem: p }));
           }
+          for (const p of gone) {
+            await d.alerts.resolve(
+              trx,
+              ALERTS.registerProblem({ organizationId, registerId: register.id, problem: { ...p, severity: 'info', text: '' } }).key,
+              `Касса ${register.id}: «${p.title}» больше не наблюдается.`,
+              { organization: organizationId, register: register.id, problem: p.key },
+            );
+          }
         });
-        d.log.warn(
-          { organization: organizationId, register: register.id, problems: h.problems.map((p) => p.key) },
-          'register needs attention',
-        );
+        if (own.length > 0)
+          d.log.warn({ organization: organizationId, register: register.id, problems: own.map((p) => p.key) }, 'register needs attention');
         d.jobs.kick();
       }
     },

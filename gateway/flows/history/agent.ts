@@ -1,4 +1,5 @@
 import type { ScheduleDefinition } from '../../jobs/types';
+import { noteAuthFailure } from '../alerts/auth-failures';
 import { getSyncState, setSyncState } from '../../store/sync-state';
 import type { FlowDeps } from '../deps';
 import type { ProviderOperation } from '../../ports';
@@ -81,6 +82,7 @@ export async function runHistory(d: FlowDeps, only?: { organization?: string; pr
         const e = failure;
         run.error = (e as Error).message;
         d.log.warn({ err: e, organization: org.id, provider: name }, 'reading the registry of operations failed');
+        await noteAuthFailure(d.store.db, e);
         await d.store.db
           .transaction()
           .execute((trx) =>

@@ -1,5 +1,7 @@
 import type { ScheduleDefinition } from '../../jobs/types';
 import { getSyncState, setSyncState } from '../../store/sync-state';
+import { openAlertsOfKind } from '../../store/alerts';
+import { getJob } from '../../store/jobs';
 import { ALERTS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
 import { MONITOR_RULES, type MonitorRule } from './rules';
@@ -45,7 +47,30 @@ export async function checkMonitors(d: FlowDeps, now = new Date(), rules: readon
     await setSyncState(d.store, monitorKey(rule.name), JSON.stringify(state));
     out.push(state);
   }
+  try {
+    await resolveDeadJobs(d);
+  } catch (e) {
+    d.log.warn({ err: (e as Error).message }, 'dead jobs not checked for «решено»');
+  }
   return out;
+}
+
+/** A dead job's alert is resolved once the job is done (an admin's retry succeeded): «решено» where the alert went. */
+export async function resolveDeadJobs(d: FlowDeps): Promise<number> {
+  let n = 0;
+  for (const a of await openAlertsOfKind(d.store.db, 'dead-job')) {
+    const jobId = a.context ? (JSON.parse(a.context) as { jobId?: string }).jobId : undefined;
+    const job = jobId ? await getJob(d.store.db, jobId) : undefined;
+    if (job?.status !== 'done') continue;
+    const done = await d.store.db
+      .transaction()
+      .execute((trx) =>
+        d.alerts.resolve(trx, a.key, `Задание ${job.name} (${job.id}) выполнено после повтора.`, { jobId: job.id, job: job.name }),
+      );
+    if (done) n++;
+  }
+  if (n > 0) d.jobs.kick();
+  return n;
 }
 
 export function monitoringSchedule(d: FlowDeps): ScheduleDefinition {

@@ -11,6 +11,9 @@ import {
 import { nowIso } from '../../store/db';
 import { getSyncState, setSyncState } from '../../store/sync-state';
 import { OneCError } from '../../ports';
+import { noteAuthFailure } from '../alerts/auth-failures';
+import { FISCAL_STORAGE_PROBLEMS, registerHealthKey, type RegisterHealthState } from '../fiscal/health';
+import { authFailuresSince, pruneAuthFailures } from '../../store/alerts';
 import type { FlowDeps } from '../deps';
 import { HISTORY_SCHEDULE, historySchedule } from '../history/agent';
 import { dueDateOf } from '../invoices/due';
@@ -36,17 +39,35 @@ export interface MonitorRule {
 const minutesAgo = (now: Date, m: number) => nowIso(now.getTime() - m * 60_000);
 const minutesSince = (now: Date, iso: string) => Math.floor((now.getTime() - Date.parse(iso)) / 60_000);
 
-/** A 1C base's ping, bounded: one that hangs counts as down. */
-async function reachable(ping: () => Promise<void>, ms: number): Promise<string | null> {
+/** A 1C base's ping, bounded: one that hangs counts as down. A refused login is counted for `auth_failures` too. */
+async function reachable(d: FlowDeps, ping: () => Promise<void>, ms: number): Promise<string | null> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([ping(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`no answer in ${ms} ms`)), ms)))]);
     return null;
   } catch (e) {
+    await noteAuthFailure(d.store.db, e);
     return e instanceof OneCError ? e.hint : (e as Error).message;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Minutes as support reads them: seconds under a minute, a decimal under ten, else whole minutes. */
+const fmtMinutes = (m: number) =>
+  m < 1 ? `${Math.round(m * 60)} с` : `${m >= 10 ? Math.floor(m) : String(Math.round(m * 10) / 10).replace('.', ',')} мин`;
+
+async function registerStates(d: FlowDeps): Promise<{ name: string; state: RegisterHealthState }[] | null> {
+  const watched = d.fiscal.all().filter((x) => x.register.health);
+  if (watched.length === 0) return null;
+  const out: { name: string; state: RegisterHealthState }[] = [];
+  for (const { organizationId, register } of watched) {
+    const raw = await getSyncState(d.store.db, registerHealthKey(organizationId, register.id));
+    if (!raw) continue;
+    const org = d.orgs.get(organizationId)?.name ?? organizationId;
+    out.push({ name: `касса ${register.id} («${org}»)`, state: JSON.parse(raw) as RegisterHealthState });
+  }
+  return out;
 }
 
 export const MONITOR_RULES: readonly MonitorRule[] = [
@@ -62,7 +83,7 @@ export const MONITOR_RULES: readonly MonitorRule[] = [
       const down: string[] = [];
       for (const [org, sink] of bases) {
         const key = `monitor-onec-down:${org}`;
-        const error = await reachable(() => sink.ping(), 10_000);
+        const error = await reachable(d, () => sink.ping(), 10_000);
         const since = await getSyncState(d.store.db, key);
         if (error === null) {
           if (since) await setSyncState(d.store, key, '');
@@ -70,14 +91,14 @@ export const MONITOR_RULES: readonly MonitorRule[] = [
         }
         const from = since || now.toISOString();
         if (!since) await setSyncState(d.store, key, from);
-        const minutes = minutesSince(now, from);
+        const minutes = (now.getTime() - Date.parse(from)) / 60_000;
         worst = Math.max(worst, minutes);
-        down.push(`«${d.orgs.get(org)?.name ?? org}»: ${error} (${minutes} мин)`);
+        down.push(`«${d.orgs.get(org)?.name ?? org}»: ${error} (${fmtMinutes(minutes)})`);
       }
       return {
-        value: worst,
+        value: Math.round(worst * 100) / 100,
         firing: worst >= m,
-        detail: `Не отвечает дольше ${m} мин: ${down.join('; ')}. Оплаты ждут и будут записаны, когда база ответит.`,
+        detail: `Не отвечает дольше ${fmtMinutes(m)}: ${down.join('; ')}. Оплаты ждут и будут записаны, когда база ответит.`,
       };
     },
   },
@@ -209,4 +230,72 @@ export const MONITOR_RULES: readonly MonitorRule[] = [
       };
     },
   },
+  {
+    name: 'auth_failures',
+    title: 'Внешняя система не принимает логин шлюза',
+    severity: 'critical',
+    async measure(d, now) {
+      const { authFailuresMax: max, authFailuresWindowMinutes: w } = d.config.monitoring;
+      await pruneAuthFailures(d.store.db, minutesAgo(now, Math.max(w, 60) * 24));
+      const bySystem = await authFailuresSince(d.store.db, minutesAgo(now, w));
+      const n = bySystem.reduce((s, x) => s + x.count, 0);
+      return {
+        value: n,
+        firing: n > max,
+        detail:
+          `За ${fmtMinutes(w)} отказов в доступе: ${n} (${bySystem.map((x) => `${SYSTEM_NAMES[x.system] ?? x.system}: ${x.count}, последний — ${x.last}`).join('; ')}). ` +
+          'Проверьте логин, пароль или токен этой системы в конфигурации шлюза (и не сменили ли их в самой системе); задания с этой ошибкой не повторяются сами — повторите их после исправления.',
+      };
+    },
+  },
+  {
+    name: 'register_offline_minutes',
+    title: 'Касса не отвечает',
+    severity: 'critical',
+    async measure(d, now) {
+      const states = await registerStates(d);
+      if (!states) return null;
+      const m = d.config.monitoring.registerOfflineMinutes;
+      let worst = 0;
+      const down: string[] = [];
+      for (const { name, state } of states) {
+        if (state.online || !state.offlineSince) continue;
+        const minutes = (now.getTime() - Date.parse(state.offlineSince)) / 60_000;
+        worst = Math.max(worst, minutes);
+        down.push(`${name} (${fmtMinutes(minutes)})`);
+      }
+      return {
+        value: Math.round(worst * 100) / 100,
+        firing: worst >= m,
+        detail: `Не отвечает дольше ${fmtMinutes(m)}: ${down.join('; ')}. Чеки ждут и уйдут по порядку, когда касса ответит; проверьте питание, сеть и веб-сервер драйвера ККТ.`,
+      };
+    },
+  },
+  {
+    name: 'fiscal_storage_warnings',
+    title: 'Предупреждение фискального накопителя',
+    severity: 'critical',
+    async measure(d) {
+      const states = await registerStates(d);
+      if (!states) return null;
+      const warned = states
+        .map(({ name, state }) => ({ name, problems: state.problems.filter((p) => FISCAL_STORAGE_PROBLEMS.has(p.key)) }))
+        .filter((x) => x.problems.length > 0);
+      const max = d.config.monitoring.fiscalStorageWarningsMax;
+      return {
+        value: warned.length,
+        firing: warned.length > max,
+        detail: `Касс с предупреждением ФН или ОФД: ${warned.length} — ${warned.map((x) => `${x.name}: ${x.problems.map((p) => p.title).join(', ')}`).join('; ')}.`,
+      };
+    },
+  },
 ];
+
+/** The outside systems as support calls them. */
+const SYSTEM_NAMES: Record<string, string> = {
+  '1c': '1С',
+  sber: 'Сбербанк',
+  tbank: 'Т-Банк',
+  'atol-online': 'АТОЛ Онлайн',
+  'atol-driver': 'драйвер ККТ АТОЛ',
+};

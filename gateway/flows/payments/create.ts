@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { noteAuthFailure } from '../alerts/auth-failures';
 import type { CreatePaymentInput } from '../../../schemas/api';
 import { newId } from '../../domain/ids';
 import { outstanding } from '../../domain/order';
@@ -184,6 +185,7 @@ export async function createPayment(
     const known = e instanceof ExternalError;
     const unknownOutcome = !known || e.retryable;
     log.error({ err: e }, 'registering the payment at the provider failed');
+    await noteAuthFailure(d.store.db, e);
     await d.store.db.transaction().execute(async (trx) => {
       // a definite refusal closes the attempt; an unknown outcome leaves it for the janitor to look up
       await updateAttempt(

@@ -1,4 +1,5 @@
 import type { ScheduleDefinition } from '../../jobs/types';
+import { noteAuthFailure } from '../alerts/auth-failures';
 import { getSyncState, setSyncState } from '../../store/sync-state';
 import { ALERTS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
@@ -56,6 +57,7 @@ export async function pollStatements(d: FlowDeps, only?: string[]): Promise<Stat
     } catch (e) {
       poll.error = (e as Error).message;
       d.log.warn({ err: e, organization: org.id, source: source.name }, 'reading the bank statement failed');
+      await noteAuthFailure(d.store.db, e);
       await d.store.db
         .transaction()
         .execute((trx) =>

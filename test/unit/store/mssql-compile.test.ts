@@ -35,6 +35,15 @@ import {
   unsentBefore,
   updateReceipt,
 } from '../../../gateway/store/receipts';
+import {
+  authFailuresSince,
+  insertAlert,
+  insertDeliveries,
+  listAlerts,
+  openAlertsOfKind,
+  resolveAlertsByKey,
+  setDelivery,
+} from '../../../gateway/store/alerts';
 import type { Database, JobRow, OrderRow, ReceiptRow } from '../../../gateway/store/schema';
 import { insertIgnore } from '../../../gateway/store/sql';
 import { findOperations, upsertOperation } from '../../../gateway/store/operations';
@@ -592,5 +601,50 @@ describe('0005_fiscal and the receipts store on MS SQL Server', () => {
     rec.reset();
     await attempt(() => insertReceipt(db, 'mssql', { ...receipt, external_id: 'pp-1' } as ReceiptRow));
     expect(rec.text).toMatch(/where not exists \(select 1 from "receipts" with \(updlock, holdlock\) where "external_id" = @\d+\)/);
+  });
+});
+
+// ---------------------------------------------------------------- alerts
+
+describe('0016_alerts and the alerts store on MS SQL Server', () => {
+  test('the migration: nvarchar texts, the dedupe unique, the deliveries’ key', async () => {
+    rec.reset();
+    await migrations['0016_alerts'].up(db);
+    const ddl = rec.text;
+    expect(ddl).toMatch(/create table "alerts" \(.*"title" nvarchar\(500\) not null.*"text" nvarchar\(max\) not null/);
+    expect(ddl).toMatch(/"dedupe" varchar\(64\) not null unique/);
+    expect(ddl).toMatch(/constraint "alert_deliveries_pk" primary key \("alert_id", "channel"\)/);
+    expect(ddl).toContain('create table "auth_failures"');
+  });
+
+  const calls: [string, () => Promise<unknown>][] = [
+    ['listAlerts', () => listAlerts(db, { open: true, failed: true, limit: 50 })],
+    ['listAlerts (a page)', () => listAlerts(db, { limit: 50, offset: 50 })],
+    ['openAlertsOfKind', () => openAlertsOfKind(db, 'dead-job')],
+    ['resolveAlertsByKey', () => resolveAlertsByKey(db, 'register:main:shop:paper')],
+    ['setDelivery', () => setDelivery(db, 'a1', 'telegram', { status: 'failed', error: 'x', attempt: 1 })],
+    ['authFailuresSince', () => authFailuresSince(db, '2026-12-04T00:00:00.000Z')],
+  ];
+  test.each(calls)('%s compiles to SQL Server syntax', async (_name, call) => {
+    rec.reset();
+    await attempt(call);
+    expect(rec.queries.length).toBeGreaterThan(0);
+    expectNoForeignSyntax(rec.sql);
+  });
+
+  test('insertAlert and insertDeliveries: INSERT ... WHERE NOT EXISTS', async () => {
+    rec.reset();
+    await attempt(() =>
+      insertAlert(
+        db,
+        { key: 'k', kind: 'k', severity: 'info', title: 't', text: 'x', context: null, channels: [], digest: null },
+        '2026-12-04T10',
+      ),
+    );
+    await attempt(() => insertDeliveries(db, 'a1', ['telegram']));
+    expect(rec.text).toMatch(/where not exists \(select 1 from "alerts" with \(updlock, holdlock\) where "dedupe" = @\d+\)/);
+    expect(rec.text).toMatch(
+      /where not exists \(select 1 from "alert_deliveries" with \(updlock, holdlock\) where "alert_id" = @\d+ and "channel" = @\d+\)/,
+    );
   });
 });

@@ -1,11 +1,17 @@
-import { checkMonitors, monitorKey, type MonitorState } from '../../../../gateway/flows/monitoring/check';
+import { checkMonitors, monitorKey, resolveDeadJobs, type MonitorState } from '../../../../gateway/flows/monitoring/check';
+import { authFailureOf } from '../../../../gateway/flows/alerts/auth-failures';
+import { devicesSchedule } from '../../../../gateway/flows/fiscal/delivery';
+import { registerHealthKey } from '../../../../gateway/flows/fiscal/health';
+import { FiscalRegisters } from '../../../../gateway/flows/registries';
+import { listAlerts } from '../../../../gateway/store/alerts';
+import { getJob } from '../../../../gateway/store/jobs';
 import { MONITOR_RULES } from '../../../../gateway/flows/monitoring/rules';
 import { newId } from '../../../../gateway/domain/ids';
 import { nowIso } from '../../../../gateway/store/db';
 import { insertReceipt, newReceiptRow } from '../../../../gateway/store/receipts';
 import { insertStatementLines, newStatementLineRow } from '../../../../gateway/store/statements';
-import { getSyncState } from '../../../../gateway/store/sync-state';
-import { OneCError } from '../../../../gateway/ports';
+import { getSyncState, setSyncState } from '../../../../gateway/store/sync-state';
+import { ExternalError, FiscalError, OneCError, type FiscalRegister, type RegisterHealth } from '../../../../gateway/ports';
 import { flowBench, seedOrderPayment, seedPayment, type FlowBench } from '../fakes';
 
 /** Each monitoring rule: triggered → one alert to support; cleared → one «решено»; the metric's value kept. */
@@ -282,4 +288,155 @@ test('a 1C base not answering for 5 minutes (not at once: a blip is no alarm)', 
     throw new Error('socket hang up');
   };
   expect((await checkMonitors(b.d, new Date(t0.getTime() + 8 * 60_000), rules))[0]).toMatchObject({ value: 0, firing: false });
+});
+
+// ---------------------------------------------------------------- refused logins, registers, «решено» of dead jobs
+
+test('refused logins: a 1C 401 counts, the rule fires once and clears when the window has none', async () => {
+  b.sink.ping = async () => {
+    throw new OneCError('auth', 'GET $metadata: HTTP 401', '1С не принимает логин или пароль.');
+  };
+  // the 1C rule's own ping meets the refusal and counts it
+  await checkMonitors(b.d, new Date(), rule('onec_unreachable_minutes'));
+  b.sink.ping = async () => {};
+  expect(await b.store.db.selectFrom('auth_failures').select(['system', 'code']).execute()).toEqual([{ system: '1c', code: 'auth' }]);
+  const alerts = await firesOnceThenResolves(
+    'auth_failures',
+    // 20 minutes later: out of the 15-minute window
+    () =>
+      b.store.db
+        .updateTable('auth_failures')
+        .set({ at: ago(20) })
+        .execute(),
+    /не принимает логин/,
+  );
+  expect(alerts[0].text).toContain('1С: 1');
+  expect(alerts[0].severity).toBe('critical');
+});
+
+test('refused logins: what counts (HTTP 401/403, Sber 5, T-Bank 204, ATOL auth) and what does not', () => {
+  expect(authFailureOf(new ExternalError('tbank', 'registry: HTTP 403', { retryable: false, code: 'http_403' }))).toMatchObject({
+    system: 'tbank',
+  });
+  expect(
+    authFailureOf(new ExternalError('sber', 'register.do: errorCode 5: Access denied', { retryable: false, code: '5' })),
+  ).toMatchObject({
+    system: 'sber',
+  });
+  expect(
+    authFailureOf(new ExternalError('tbank', 'Init: ErrorCode 204: Неверный токен', { retryable: false, code: '204' })),
+  ).not.toBeNull();
+  expect(authFailureOf(new FiscalError('atol-online', 'auth', 'getToken: 401', 'АТОЛ Онлайн не принял логин.'))).toMatchObject({
+    system: 'atol-online',
+  });
+  expect(authFailureOf(new OneCError('unavailable', 'ECONNREFUSED', 'не отвечает'))).toBeNull();
+  expect(authFailureOf(new ExternalError('sber', 'errorCode 7', { retryable: true, code: '7' }))).toBeNull();
+  // Sber's 5 for a bad parameter is no refused login
+  expect(authFailureOf(new ExternalError('sber', 'register.do: errorCode 5: Неверная сумма', { retryable: false, code: '5' }))).toBeNull();
+  expect(authFailureOf(new Error('HTTP 401'))).toBeNull();
+  // a job's permanent failure wrapping the connector's refusal
+  expect(
+    authFailureOf(new Error('1C refused the document', { cause: new OneCError('access', 'HTTP 403', 'Нет прав на запись.') })),
+  ).toMatchObject({ system: '1c', code: 'access' });
+});
+
+/** A local register whose state the test sets. */
+function fakeDevice() {
+  const device = {
+    id: 'shop',
+    kind: 'atol-driver' as const,
+    health: { online: true, problems: [] } as RegisterHealth,
+    register: async () => {
+      throw new Error('not used');
+    },
+  };
+  b.d.fiscal = new FiscalRegisters(
+    [
+      {
+        organizationId: 'main',
+        register: { ...device, health: async () => device.health } as unknown as FiscalRegister,
+        config: { type: 'atol-driver', statusEverySeconds: 30 } as never,
+      },
+    ],
+    new Map(),
+  );
+  return device;
+}
+
+test('a register not answering for 5 minutes: one alert, «решено» when it answers again', async () => {
+  const device = fakeDevice();
+  device.health = {
+    online: false,
+    problems: [{ key: 'offline', severity: 'critical', title: 'Касса не отвечает', text: 'Касса shop недоступна' }],
+  };
+  await devicesSchedule(b.d)!.handler();
+  // the devices schedule alerts on it no more: the rule does, once it has lasted
+  expect(await sentAlerts()).toEqual([]);
+  expect((await checkMonitors(b.d, new Date(), rule('register_offline_minutes')))[0]).toMatchObject({ firing: false });
+  const key = registerHealthKey('main', 'shop');
+  const s = JSON.parse((await getSyncState(b.store.db, key))!);
+  await setSyncState(b.store, key, JSON.stringify({ ...s, offlineSince: ago(7) }));
+  const alerts = await firesOnceThenResolves(
+    'register_offline_minutes',
+    async () => {
+      device.health = { online: true, problems: [] };
+      await devicesSchedule(b.d)!.handler();
+    },
+    /Касса не отвечает/,
+  );
+  expect(alerts[0].text).toContain('касса shop («ООО «Ромашка»»)');
+});
+
+test('a fiscal storage warning: one alert while it lasts, «решено» when it is gone', async () => {
+  const device = fakeDevice();
+  device.health = {
+    online: true,
+    problems: [
+      { key: 'fn-replace', severity: 'critical', title: 'Фискальный накопитель пора заменить', text: 'Касса shop: срочно замените ФН.' },
+    ],
+  };
+  await devicesSchedule(b.d)!.handler();
+  const alerts = await firesOnceThenResolves(
+    'fiscal_storage_warnings',
+    async () => {
+      device.health = { online: true, problems: [] };
+      await devicesSchedule(b.d)!.handler();
+    },
+    /Предупреждение фискального накопителя/,
+  );
+  expect(alerts[0].text).toContain('Фискальный накопитель пора заменить');
+});
+
+test('out of paper: the register’s own alert, and «решено» once when paper is back', async () => {
+  const device = fakeDevice();
+  const paper = {
+    key: 'paper',
+    severity: 'warning' as const,
+    title: 'В кассе закончилась бумага',
+    text: 'Касса shop: закончилась чековая лента.',
+  };
+  device.health = { online: true, problems: [paper] };
+  await devicesSchedule(b.d)!.handler();
+  await devicesSchedule(b.d)!.handler();
+  expect((await sentAlerts()).map((a) => a.title)).toEqual(['В кассе закончилась бумага']);
+  device.health = { online: true, problems: [] };
+  await devicesSchedule(b.d)!.handler();
+  await devicesSchedule(b.d)!.handler();
+  const alerts = await sentAlerts();
+  expect(alerts.map((a) => a.title)).toEqual(['В кассе закончилась бумага', 'Решено: В кассе закончилась бумага']);
+  expect(alerts[1]).toMatchObject({ severity: 'info', key: `${alerts[0].key}:resolved` });
+  expect((await listAlerts(b.store.db, { open: true })).length).toBe(0);
+});
+
+test('a dead job retried by the admin and done: «решено» for its alert, once', async () => {
+  const id = await job('dead', ago(1));
+  const row = (await getJob(b.store.db, id))!;
+  await b.store.db.transaction().execute((trx) => b.d.alerts.deadJob(trx, row, 'HTTP 500'));
+  expect(await resolveDeadJobs(b.d)).toBe(0);
+  await b.store.db.updateTable('jobs').set({ status: 'done' }).where('id', '=', id).execute();
+  expect(await resolveDeadJobs(b.d)).toBe(1);
+  expect(await resolveDeadJobs(b.d)).toBe(0);
+  const alerts = await sentAlerts();
+  expect(alerts.map((a) => a.title)).toEqual(['Задание не выполнено: onec.deliver', 'Решено: Задание не выполнено: onec.deliver']);
+  expect(alerts[1].text).toContain('выполнено после повтора');
 });
