@@ -5,6 +5,7 @@ import { insertStatementLines, newStatementLineRow } from '../../gateway/store/s
 import { ADMIN_AUTH, eventually, freePort, orderBody, receiver, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
 import { describeWith } from '../helpers/services';
 import { SANDBOX } from '../sandbox/config';
+import { cookieHeader, csrfOf, get, post, signIn, type Browserish } from '../helpers/admin-session';
 
 /**
  * The /admin pages over plain HTTP: sign-in makes a session whose cookie is HttpOnly and
@@ -12,54 +13,6 @@ import { SANDBOX } from '../sandbox/config';
  * with nothing changed otherwise), the admin API takes the session too, the pages carry a CSP without
  * 'unsafe-inline', and a guessed key is throttled.
  */
-
-interface Browserish {
-  cookies: Map<string, string>;
-}
-
-function keepCookies(b: Browserish, headers: Headers): string[] {
-  const set = headers.getSetCookie();
-  for (const c of set) {
-    const [pair] = c.split(';');
-    const i = pair.indexOf('=');
-    const name = pair.slice(0, i);
-    const value = pair.slice(i + 1);
-    if (/Max-Age=0/i.test(c)) b.cookies.delete(name);
-    else b.cookies.set(name, value);
-  }
-  return set;
-}
-
-const cookieHeader = (b: Browserish) => [...b.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-
-async function get(h: Harness, b: Browserish, path: string, headers: Record<string, string> = {}) {
-  const r = await h.call('GET', path, undefined, { cookie: cookieHeader(b), ...headers });
-  keepCookies(b, r.headers);
-  return r;
-}
-
-async function post(h: Harness, b: Browserish, path: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-  const r = await h.call('POST', path, new URLSearchParams(form).toString(), {
-    'content-type': 'application/x-www-form-urlencoded',
-    cookie: cookieHeader(b),
-    ...headers,
-  });
-  const set = keepCookies(b, r.headers);
-  return { ...r, set };
-}
-
-async function signIn(h: Harness, key: string = SANDBOX.adminKey, headers: Record<string, string> = {}) {
-  const b: Browserish = { cookies: new Map() };
-  const page = await get(h, b, '/admin/login', headers);
-  const login = /name="_login" value="([^"]+)"/.exec(page.text)![1];
-  const r = await post(h, b, '/admin/login', { _login: login, key, next: '/admin' }, headers);
-  return { b, r };
-}
-
-async function csrfOf(h: Harness, b: Browserish): Promise<string> {
-  const page = await get(h, b, '/admin');
-  return /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
-}
 
 const sessionCount = async (h: Harness) =>
   Number(

@@ -2,6 +2,7 @@ import type { Alert } from '../../gateway/ports';
 import { listAlerts } from '../../gateway/store/alerts';
 import { ADMIN_AUTH, eventually, receiver, startHarness, type Harness } from '../helpers/harness';
 import { TelegramEmulator } from '../emulators/telegram/server';
+import { get, signIn } from '../helpers/admin-session';
 
 /** Alerts to support's Telegram chat: they arrive (in the forum topic), flood control is honoured, a wrong token harms no other channel. */
 
@@ -128,7 +129,15 @@ describe('a wrong Telegram token', () => {
       }),
       expect.objectContaining({ channel: 'webhook', status: 'sent' }),
     ]);
+    // support sees it on /admin: the open alert, and the channel that did not take it, with why
+    const { b } = await signIn(h);
+    const overview = (await get(h, b, '/admin')).text;
+    const alerts = overview.slice(overview.indexOf('id="alerts"'));
+    expect(alerts).toContain('Платёж не записан в 1С');
+    expect(alerts).toContain('не доставлено в канал telegram');
+    expect(alerts).toContain('the bot token is wrong or revoked');
     const secret = WRONG_TOKEN.split(':')[1]!;
+    expect(overview).not.toContain(secret);
     expect(h.logs.join('\n')).not.toContain(secret);
     expect(JSON.stringify(dead)).not.toContain(secret);
     expect(JSON.stringify(record)).not.toContain(secret);

@@ -1,6 +1,7 @@
 import { MONITOR_RULES } from '../../../flows/monitoring/rules';
 import type { MonitorState } from '../../../flows/monitoring/check';
 import { failedReceiptsCount, paidSince } from '../../../store/admin-queries';
+import { listAlerts } from '../../../store/alerts';
 import { nowIso } from '../../../store/db';
 import { deadJobs, paidNotInOneC, reviewItemsOlderThan } from '../../../store/monitoring';
 import { syncStatesWithPrefix } from '../../../store/sync-state';
@@ -11,23 +12,40 @@ import { dataIsland, esc, layout, METHOD_RU, moscowDay, moscowDayStart, rub, sen
 /** An alert support has not seen end yet. */
 export interface OpenAlert {
   title: string;
-  severity: 'critical' | 'warning';
+  severity: 'critical' | 'warning' | 'info';
   since: string | null;
   detail?: string;
 }
 
+/** How long an alert no «решено» can follow (an advance kept, a one-off failure) stays on the overview. */
+const OPEN_ALERT_DAYS = 7;
+
 /**
- * The overview's list of open alerts: the monitoring rules firing now (their last check). This is the
- * one place the overview reads open alerts from.
+ * The overview's list of open alerts: the alerts raised in the last days whose problem has not cleared,
+ * each with the channels that failed to deliver it; and the monitoring rules firing now that have no
+ * record (raised before the records began, or their alert still on its way).
  */
-export async function openAlerts(d: HttpDeps): Promise<OpenAlert[]> {
+export async function openAlerts(d: HttpDeps, now = Date.now()): Promise<OpenAlert[]> {
+  const since = new Date(now - OPEN_ALERT_DAYS * 86_400_000).toISOString();
+  const records = (await listAlerts(d.store.db, { open: true, limit: 100 })).filter((a) => a.raised_at >= since);
+  const listed: OpenAlert[] = records.map((a) => {
+    const failed = a.deliveries.filter((x) => x.status === 'failed');
+    return {
+      title: a.title,
+      severity: a.severity,
+      since: a.raised_at,
+      ...(failed.length ? { detail: failed.map((x) => `не доставлено в канал ${x.channel}: ${x.last_error ?? 'ошибка'}`).join('; ') } : {}),
+    };
+  });
+  const kinds = new Set(records.map((a) => a.kind));
   const states = (await syncStatesWithPrefix(d.store.db, 'monitor:')).map((r) => JSON.parse(r.value) as MonitorState);
-  return states
-    .filter((s) => s.firing)
+  const firing = states
+    .filter((s) => s.firing && !kinds.has(`monitor.${s.rule}`))
     .map((s) => {
       const rule = MONITOR_RULES.find((r) => r.name === s.rule);
       return { title: rule?.title ?? s.rule, severity: rule?.severity ?? 'warning', since: s.since, detail: `Значение: ${s.value}` };
     });
+  return [...firing, ...listed];
 }
 
 const CHANNELS = ['card', 'sbp', 'invoice'] as const;
