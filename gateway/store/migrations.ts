@@ -556,6 +556,30 @@ const m0013: Migration = {
   },
 };
 
+/**
+ * Reports: the acquirer's fee of an operation where the bank reports one, and the indexes the reports
+ * read a period by (payments paid, refunds made, operations and statement lines of the days asked).
+ */
+const m0015: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema.alterTable('payment_operations').addColumn('fee', t.money).execute();
+    await db.schema.createIndex('payments_paid_at').on('payments').column('paid_at').execute();
+    await db.schema.createIndex('refunds_created_at').on('refunds').column('created_at').execute();
+    await db.schema.createIndex('payment_operations_payment').on('payment_operations').columns(['payment_id', 'kind']).execute();
+    await db.schema.createIndex('payment_operations_occurred').on('payment_operations').column('occurred_at').execute();
+    await db.schema.createIndex('statement_lines_doc_date').on('statement_lines').column('doc_date').execute();
+  },
+  async down(db) {
+    await db.schema.dropIndex('statement_lines_doc_date').on('statement_lines').execute();
+    await db.schema.dropIndex('payment_operations_occurred').on('payment_operations').execute();
+    await db.schema.dropIndex('payment_operations_payment').on('payment_operations').execute();
+    await db.schema.dropIndex('refunds_created_at').on('refunds').execute();
+    await db.schema.dropIndex('payments_paid_at').on('payments').execute();
+    await db.schema.alterTable('payment_operations').dropColumn('fee').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -571,6 +595,7 @@ export const migrations: Record<string, Migration> = {
   '0011_invoice_transfers': m0011,
   '0012_statement_onec': m0012,
   '0013_onec_invoices': m0013,
+  '0015_reports': m0015,
 };
 
 class InCodeProvider implements MigrationProvider {
