@@ -62,11 +62,9 @@ export async function openStore(url: string, opts: { readOnly?: boolean } = {}):
     const pg = await import('pg');
     // bigint kopecks fit a JS number exactly (< 2^53); read them as numbers.
     pg.types.setTypeParser(20, (v: string) => Number(v));
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: 10,
-      ...(opts.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
-    });
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // queued on the new connection ahead of any query of the pool's user
+    if (opts.readOnly) pool.on('connect', (c) => void c.query('set default_transaction_read_only = on').catch(() => undefined));
     const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
     return { db, dialect, describe: redactUrl(url), close: () => db.destroy() };
   }

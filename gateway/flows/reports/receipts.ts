@@ -1,5 +1,5 @@
 import { paidPaymentsPage, receiptsOfPayments, succeededRefundsOf, type PaidPaymentRow, type ReceiptBrief } from '../../store/reports';
-import { moscowDay, methodTitle, PAGE, type Column, type Report, type ReportContext, type ReportInput, type Row } from './types';
+import { moscowDay, methodTitle, PAGE, rubText, type Column, type Report, type ReportContext, type ReportInput, type Row } from './types';
 
 export const RECEIPTS_COLUMNS: Column[] = [
   { key: 'date', title: 'Дата оплаты', type: 'date' },
@@ -85,7 +85,22 @@ export async function receiptsReport(c: ReportContext, input: ReportInput): Prom
             note: x.status === 'failed' ? (x.error ?? 'чек не пробит').slice(0, 300) : null,
           };
         }
-        if (!c.fiscalOrganizations.has(p.organization_id) || p.method === 'invoice') continue;
+        if (!c.fiscalOrganizations.has(p.organization_id) || p.method === 'invoice') {
+          if (mine.length === 0)
+            yield {
+              ...base,
+              receiptKind: null,
+              receiptStatus: null,
+              receiptTotal: null,
+              fiscalDate: null,
+              fn: null,
+              fd: null,
+              fpd: null,
+              missing: 0,
+              note: 'чек не требуется',
+            };
+          continue;
+        }
         const missing = (note: string): Row => {
           totals.missing = (totals.missing as number) + 1;
           return {
@@ -108,7 +123,7 @@ export async function receiptsReport(c: ReportContext, input: ReportInput): Prom
           const theirs = mine.filter((x) => x.refund_id === f.id);
           if (!theirs.some((x) => x.status !== 'failed'))
             yield missing(
-              `${theirs.length ? 'чек возврата не пробит' : 'нет чека возврата'} на ${(f.amount / 100).toFixed(2)} ₽ от ${moscowDay(f.created_at)}`,
+              `${theirs.length ? 'чек возврата не пробит' : 'нет чека возврата'} на ${rubText(f.amount)} от ${moscowDay(f.created_at)}`,
             );
         }
       }

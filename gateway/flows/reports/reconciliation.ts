@@ -5,7 +5,18 @@ import {
   type ReconciledPaymentRow,
   type Key,
 } from '../../store/reports';
-import { moscowDay, methodTitle, paged, PAGE, type Column, type Report, type ReportContext, type ReportInput, type Row } from './types';
+import {
+  moscowDay,
+  methodTitle,
+  paged,
+  PAGE,
+  rubText,
+  type Column,
+  type Report,
+  type ReportContext,
+  type ReportInput,
+  type Row,
+} from './types';
 
 export type DifferenceKind = 'paid_here_not_at_bank' | 'at_bank_not_here' | 'missing_in_1c' | 'amount_differs';
 
@@ -81,7 +92,7 @@ export function paymentDifferences(p: ReconciledPaymentRow): Row[] {
     out.push(
       row('amount_differs', {
         ...base,
-        description: `в шлюзе ${rub(p.amount)}, в банке ${rub(bankAmount)}, разница ${rub(p.amount - bankAmount)}`,
+        description: `в шлюзе ${rubText(p.amount)}, в банке ${rubText(bankAmount)}, разница ${rubText(p.amount - bankAmount)}`,
       }),
     );
   }
@@ -96,8 +107,6 @@ export function paymentDifferences(p: ReconciledPaymentRow): Row[] {
   return out;
 }
 
-const rub = (k: number): string => `${(k / 100).toFixed(2)} ₽`;
-
 /**
  * The three-way reconciliation of a period: each payment paid here in the period against the bank's
  * side (the provider's registry of operations for cards and СБП, the statement lines applied to it for
@@ -109,12 +118,10 @@ const rub = (k: number): string => `${(k / 100).toFixed(2)} ₽`;
 export async function reconciliationReport(c: ReportContext, input: ReportInput): Promise<Report> {
   const r = input.range;
   const counts: Record<DifferenceKind, number> = { paid_here_not_at_bank: 0, at_bank_not_here: 0, missing_in_1c: 0, amount_differs: 0 };
-  const totals: Row = { kind: 'Итого', description: '', gatewayAmount: 0, bankAmount: 0 };
+  const totals: Row = { kind: 'Итого', description: '' };
   async function* rows(): AsyncIterable<Row> {
     const count = (x: Row): Row => {
       counts[x.kind as DifferenceKind] += 1;
-      totals.gatewayAmount = (totals.gatewayAmount as number) + ((x.gatewayAmount as number | null) ?? 0);
-      totals.bankAmount = (totals.bankAmount as number) + ((x.bankAmount as number | null) ?? 0);
       return x;
     };
     for await (const p of paged(

@@ -85,3 +85,9 @@ export function nextDay(day: string): string {
 export function daysBetween(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00.000Z`) - Date.parse(`${from}T00:00:00.000Z`)) / 86_400_000);
 }
+
+/** Kopecks as Russian text reads them: 39000 → "390,00 ₽". */
+export function rubText(kopecks: number): string {
+  const a = Math.abs(kopecks);
+  return `${kopecks < 0 ? '-' : ''}${Math.floor(a / 100)},${String(a % 100).padStart(2, '0')} ₽`;
+}
