@@ -564,11 +564,11 @@ const m0015: Migration = {
   async up(db) {
     const t = types(dialectOfDb(db));
     await db.schema.alterTable('payment_operations').addColumn('fee', t.money).execute();
-    await db.schema.createIndex('payments_paid_at').on('payments').column('paid_at').execute();
+    await db.schema.createIndex('payments_paid_at').on('payments').columns(['paid_at', 'id']).execute();
     await db.schema.createIndex('refunds_created_at').on('refunds').column('created_at').execute();
     await db.schema.createIndex('payment_operations_payment').on('payment_operations').columns(['payment_id', 'kind']).execute();
-    await db.schema.createIndex('payment_operations_occurred').on('payment_operations').column('occurred_at').execute();
-    await db.schema.createIndex('statement_lines_doc_date').on('statement_lines').column('doc_date').execute();
+    await db.schema.createIndex('payment_operations_occurred').on('payment_operations').columns(['occurred_at', 'id']).execute();
+    await db.schema.createIndex('statement_lines_doc_date').on('statement_lines').columns(['doc_date', 'id']).execute();
   },
   async down(db) {
     await db.schema.dropIndex('statement_lines_doc_date').on('statement_lines').execute();

@@ -29,7 +29,8 @@ const numOrNull = (v: unknown): number | null => (v === null || v === undefined 
 /** After (a, id) in the order (a, id): the keyset condition of the next page. */
 function after(col: string, id: string, key: { at: string; id: string } | null): Expression<SqlBool> {
   if (!key) return sql<SqlBool>`1 = 1`;
-  return sql<SqlBool>`(${sql.ref(col)} > ${key.at} or (${sql.ref(col)} = ${key.at} and ${sql.ref(id)} > ${key.id}))`;
+  // the first term keeps the index range; the rest cuts inside equal values
+  return sql<SqlBool>`${sql.ref(col)} >= ${key.at} and (${sql.ref(col)} > ${key.at} or ${sql.ref(id)} > ${key.id})`;
 }
 
 export interface PaidByHour {
