@@ -564,14 +564,24 @@ const m0015: Migration = {
   async up(db) {
     const t = types(dialectOfDb(db));
     await db.schema.alterTable('payment_operations').addColumn('fee', t.money).execute();
-    await db.schema.createIndex('payments_paid_at').on('payments').columns(['paid_at', 'id']).execute();
+    await db.schema
+      .createIndex('payments_paid_at')
+      .on('payments')
+      .columns(['paid_at', 'id', 'status', 'organization_id', 'method', 'provider', 'amount'])
+      .execute();
     await db.schema.createIndex('refunds_created_at').on('refunds').column('created_at').execute();
-    await db.schema.createIndex('payment_operations_payment').on('payment_operations').columns(['payment_id', 'kind']).execute();
+    await db.schema
+      .createIndex('payment_operations_payment')
+      .on('payment_operations')
+      .columns(['payment_id', 'kind', 'amount', 'fee', 'occurred_at'])
+      .execute();
     await db.schema.createIndex('payment_operations_occurred').on('payment_operations').columns(['occurred_at', 'id']).execute();
+    await db.schema.createIndex('invoice_transfers_bank_date').on('invoice_transfers').columns(['bank_date', 'invoice_id']).execute();
     await db.schema.createIndex('statement_lines_doc_date').on('statement_lines').columns(['doc_date', 'id']).execute();
   },
   async down(db) {
     await db.schema.dropIndex('statement_lines_doc_date').on('statement_lines').execute();
+    await db.schema.dropIndex('invoice_transfers_bank_date').on('invoice_transfers').execute();
     await db.schema.dropIndex('payment_operations_occurred').on('payment_operations').execute();
     await db.schema.dropIndex('payment_operations_payment').on('payment_operations').execute();
     await db.schema.dropIndex('refunds_created_at').on('refunds').execute();

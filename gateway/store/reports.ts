@@ -177,33 +177,77 @@ export async function paidPaymentsPage(db: Executor, r: ReportRange, key: Key | 
   return rows.map((x) => ({ ...x, amount: num(x.amount), refunded_amount: num(x.refunded_amount) }));
 }
 
-/** A page of the payments paid in the period with what the bank's side holds of each. */
+/** What the bank's side holds of these payments: the provider's payment operations and the bank transfers applied to each. */
+export async function bankSidesOf(
+  db: Executor,
+  paymentIds: string[],
+): Promise<
+  Map<string, Pick<ReconciledPaymentRow, 'bank_amount' | 'bank_at' | 'bank_ref' | 'transfer_amount' | 'transfer_date' | 'transfer_number'>>
+> {
+  const out = new Map<
+    string,
+    Pick<ReconciledPaymentRow, 'bank_amount' | 'bank_at' | 'bank_ref' | 'transfer_amount' | 'transfer_date' | 'transfer_number'>
+  >();
+  if (paymentIds.length === 0) return out;
+  const [ops, transfers] = await Promise.all([
+    db
+      .selectFrom('payment_operations')
+      .select([sql<string>`payment_id`.as('payment_id'), sql<number>`sum(amount)`.as('amount'), sql<string>`min(occurred_at)`.as('at')])
+      .where('payment_id', 'in', paymentIds)
+      .where('kind', '=', 'payment')
+      .groupBy('payment_id')
+      .execute(),
+    db
+      .selectFrom('invoice_transfers')
+      .select([
+        'payment_id',
+        sql<number>`sum(amount)`.as('amount'),
+        sql<string>`min(bank_date)`.as('date'),
+        sql<string>`min(bank_number)`.as('number'),
+      ])
+      .where('payment_id', 'in', paymentIds)
+      .groupBy('payment_id')
+      .execute(),
+  ]);
+  const empty = { bank_amount: null, bank_at: null, bank_ref: null, transfer_amount: null, transfer_date: null, transfer_number: null };
+  for (const o of ops) out.set(o.payment_id, { ...empty, bank_amount: num(o.amount), bank_at: o.at });
+  for (const t of transfers)
+    out.set(t.payment_id, {
+      ...(out.get(t.payment_id) ?? empty),
+      transfer_amount: num(t.amount),
+      transfer_date: t.date,
+      transfer_number: t.number,
+    });
+  return out;
+}
+
+/** The provider's id of each of these payments (of its first payment operation). */
+export async function bankRefsOf(db: Executor, paymentIds: string[]): Promise<Map<string, string>> {
+  if (paymentIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('payment_operations')
+    .select([sql<string>`payment_id`.as('payment_id'), sql<string>`min(provider_ref)`.as('ref')])
+    .where('payment_id', 'in', paymentIds)
+    .where('kind', '=', 'payment')
+    .groupBy('payment_id')
+    .execute();
+  return new Map(rows.map((r) => [r.payment_id, r.ref]));
+}
+
+/** A page of the payments paid in the period with what the bank's side holds of each (its provider id: see bankRefsOf). */
 export async function reconciledPaymentsPage(
   db: Executor,
   r: ReportRange,
   key: Key | null,
   limit: number,
 ): Promise<ReconciledPaymentRow[]> {
-  const q = paidInPeriod(db, r, key).select([
-    sql<number | null>`(select sum(b.amount) from payment_operations b where b.payment_id = p.id and b.kind = 'payment')`.as('bank_amount'),
-    sql<string | null>`(select min(b.occurred_at) from payment_operations b where b.payment_id = p.id and b.kind = 'payment')`.as(
-      'bank_at',
-    ),
-    sql<string | null>`(select min(b.provider_ref) from payment_operations b where b.payment_id = p.id and b.kind = 'payment')`.as(
-      'bank_ref',
-    ),
-    sql<number | null>`(select sum(t.amount) from invoice_transfers t where t.payment_id = p.id)`.as('transfer_amount'),
-    sql<string | null>`(select min(t.bank_date) from invoice_transfers t where t.payment_id = p.id)`.as('transfer_date'),
-    sql<string | null>`(select min(t.bank_number) from invoice_transfers t where t.payment_id = p.id)`.as('transfer_number'),
-  ]);
-  const rows = await page(db, q, limit).execute();
-  return rows.map((x) => ({
-    ...x,
-    amount: num(x.amount),
-    refunded_amount: num(x.refunded_amount),
-    bank_amount: numOrNull(x.bank_amount),
-    transfer_amount: numOrNull(x.transfer_amount),
-  }));
+  const payments = await paidPaymentsPage(db, r, key, limit);
+  const sides = await bankSidesOf(
+    db,
+    payments.map((p) => p.id),
+  );
+  const empty = { bank_amount: null, bank_at: null, bank_ref: null, transfer_amount: null, transfer_date: null, transfer_number: null };
+  return payments.map((p) => ({ ...p, ...(sides.get(p.id) ?? empty) }));
 }
 
 export interface BankOnlyOperationRow {
@@ -499,13 +543,7 @@ export async function ageingInvoicesPage(
     .where((w) =>
       w.or([
         w('i.paid', '<', w.ref('i.amount')),
-        w.exists(
-          w
-            .selectFrom('invoice_transfers as t2')
-            .select(sql`1`.as('one'))
-            .whereRef('t2.invoice_id', '=', 'i.id')
-            .where('t2.bank_date', '>', asOfDay),
-        ),
+        w('i.id', 'in', w.selectFrom('invoice_transfers as t2').select('t2.invoice_id').where('t2.bank_date', '>', asOfDay)),
       ]),
     )
     .orderBy('i.id');

@@ -34,6 +34,8 @@ export async function openSqlite(file: string): Promise<Kysely<Database>> {
     // reads outside transactions use a second connection: in WAL mode it sees what is committed
     reader = new SQLite(file, { readonly: true });
     reader.pragma('busy_timeout = 10000');
+    reader.pragma('cache_size = -65536');
+    reader.pragma('mmap_size = 268435456');
     wal = new WalSync(`${file}-wal`);
   }
   return new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(conn, reader, wal, checkpoints) });
