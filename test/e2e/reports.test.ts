@@ -266,6 +266,10 @@ describe('reports.databaseUrl', () => {
   });
 
   test('the reporting database is opened read-only', async () => {
-    await expect(h.gateway.deps.reportsStore!.db.deleteFrom('payments').execute()).rejects.toThrow(/readonly/i);
+    const replica = h.gateway.deps.reportsStore!.db;
+    await expect(
+      replica.insertInto('sync_state').values({ key: 'k', value: 'v', updated_at: '2026-12-01T00:00:00.000Z' }).execute(),
+    ).rejects.toThrow(/readonly/i);
+    expect(await replica.selectFrom('sync_state').select('key').where('key', '=', 'k').executeTakeFirst()).toBeUndefined();
   });
 });
