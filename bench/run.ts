@@ -1,6 +1,7 @@
 import { main as callbackIngestion } from './callback-ingestion';
 import { main as commercemlImport } from './commerceml-import';
 import { main as onecDelivery } from './onec-delivery';
+import { main as reports } from './reports';
 import { main as statementMatching } from './statement-matching';
 
 /** Every benchmark (or those named: `npm run bench -- onec-delivery`); each prints its baseline and the ratio. */
@@ -9,6 +10,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'onec-delivery': onecDelivery,
   'commerceml-import': commercemlImport,
   'statement-matching': statementMatching,
+  reports,
 };
 
 async function main() {

@@ -267,6 +267,8 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const fiscal = buildFiscal(config);
   const store = await openStore(config.database.url);
   await migrateToLatest(store.db);
+  // reports may read a replica: opened as it is, never migrated
+  const reportsStore = config.reports.databaseUrl ? await openStore(config.reports.databaseUrl, { readOnly: true }) : undefined;
 
   const queue = new JobQueue(config.jobs.maxAttempts);
   const mailers = new Mailers();
@@ -289,6 +291,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     statementFile: (bytes) => new ClientBankFileSource(bytes),
     statementApis: buildStatementApis(config),
     log,
+    ...(reportsStore ? { reportsStore } : {}),
   };
   const exec = new JobExecutor(store, config.jobs, log, flows, alerts.deadJob, (_job, e) => noteAuthFailure(store.db, e));
   for (const feature of FEATURES) {
@@ -358,6 +361,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       }
       await runner.stop();
       mailers.close();
+      await reportsStore?.close();
       await store.close();
     },
   };

@@ -120,6 +120,8 @@ export interface ProviderOperation {
   refundId?: string;
   /** Payments: what has been returned of it so far, when the provider reports refunds only as a total. */
   refundedTotal?: Kopecks;
+  /** Payments: the acquirer's fee withheld from it, when the provider reports one. */
+  fee?: Kopecks;
   raw: unknown;
 }
 

@@ -1,3 +1,4 @@
+import type { Kopecks } from '../../gateway/domain/money';
 import type { ObservedStatus } from '../../gateway/domain/payment-state';
 import { parseSbpLink } from '../../gateway/domain/sbp';
 import {
@@ -210,6 +211,7 @@ export function registryOperation(o: OrderStatusExtendedResponse): ProviderOpera
     payerBank: o.bankInfo?.bankName ?? null,
     purpose: o.orderDescription || null,
     refundedTotal: refunded,
+    ...(info.feeAmount !== undefined && info.feeAmount !== null ? { fee: Number(info.feeAmount) as Kopecks } : {}),
     raw: o,
   };
 }

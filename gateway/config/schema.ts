@@ -332,6 +332,8 @@ export const configSchema = z
         authFailures: { max: 10, windowSeconds: 300 },
       }),
     database: z.object({ url: z.string().min(1) }).default({ url: 'sqlite:./data/gateway.db' }),
+    /** Reports: `databaseUrl` reads them from a replica or a reporting database with the same schema (no migrations run there). */
+    reports: z.object({ databaseUrl: z.string().min(1).optional() }).default({}),
     redis: z
       .object({ url: z.string().regex(/^rediss?:\/\//, 'redis:// or rediss:// URL'), prefix: z.string().default('onec-gateway') })
       .optional(),

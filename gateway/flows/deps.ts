@@ -28,6 +28,8 @@ export interface FlowDeps {
   /** The bank statement API of each organization that reads one (payments.invoice.statementApi). */
   statementApis: ReadonlyMap<string, StatementSource>;
   log: Logger;
+  /** The store the reports read (`reports.databaseUrl`, a replica); absent: the main store. */
+  reportsStore?: Store;
 }
 
 /**

@@ -16,6 +16,7 @@ import { orderRoutes } from './routes/orders';
 import { payRoutes } from './routes/pay';
 import { paymentRoutes } from './routes/payments';
 import { receiptRoutes } from './routes/receipts';
+import { reportRoutes } from './routes/reports';
 
 /** Site key → organizations it serves, from every organization's `siteKeys`. */
 export function siteKeyMap(d: HttpDeps): Map<string, Set<string>> {
@@ -49,6 +50,7 @@ export function buildApp(d: HttpDeps, api: ApiRouter, extra: ((api: ApiRouter) =
   adminRoutes(api, d, admin);
   invoiceRoutes(api, d, admin);
   historyRoutes(api, d, admin);
+  reportRoutes(api, d, admin);
   opsRoutes(api, d);
   adminPages(api, d, sessions);
   for (const add of extra) add(api);

@@ -11,7 +11,7 @@ import {
   type TableMetadata,
   type Transaction,
 } from 'kysely';
-import { openSqlite } from './sqlite/open';
+import { openSqlite, openSqliteReadOnly } from './sqlite/open';
 import type { Database } from './schema';
 
 export type Dialect = 'sqlite' | 'postgres' | 'mssql';
@@ -43,9 +43,17 @@ export function sqliteFile(url: string): string {
   return resolve(url.replace(/^sqlite:(\/\/)?/i, ''));
 }
 
-/** Opens the store the URL names. Nothing is created here but an SQLite file's folder. */
-export async function openStore(url: string): Promise<Store> {
+/**
+ * Opens the store the URL names. Nothing is created here but an SQLite file's folder. `readOnly`: a
+ * store only read from (a replica for reports): SQLite opens the file read-only (it must exist),
+ * PostgreSQL sessions are read-only, SQL Server connects with read-only intent.
+ */
+export async function openStore(url: string, opts: { readOnly?: boolean } = {}): Promise<Store> {
   const dialect = dialectOf(url);
+  if (dialect === 'sqlite' && opts.readOnly) {
+    const db = await openSqliteReadOnly(sqliteFile(url));
+    return { db, dialect, describe: `sqlite:${sqliteFile(url)} (read-only)`, close: () => db.destroy() };
+  }
   if (dialect === 'sqlite') {
     const db = await openSqlite(sqliteFile(url));
     return { db, dialect, describe: `sqlite:${sqliteFile(url)}`, close: () => db.destroy() };
@@ -55,6 +63,8 @@ export async function openStore(url: string): Promise<Store> {
     // bigint kopecks fit a JS number exactly (< 2^53); read them as numbers.
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // queued on the new connection ahead of any query of the pool's user
+    if (opts.readOnly) pool.on('connect', (c) => void c.query('set default_transaction_read_only = on').catch(() => undefined));
     const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
     return { db, dialect, describe: redactUrl(url), close: () => db.destroy() };
   }
@@ -78,6 +88,7 @@ export async function openStore(url: string): Promise<Store> {
               database: u.pathname.replace(/^\//, '') || undefined,
               trustServerCertificate: u.searchParams.get('trustServerCertificate') === 'true',
               encrypt: u.searchParams.get('encrypt') !== 'false',
+              ...(opts.readOnly ? { readOnlyIntent: true } : {}),
             },
           }),
       },

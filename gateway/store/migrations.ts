@@ -556,6 +556,40 @@ const m0013: Migration = {
   },
 };
 
+/**
+ * Reports: the acquirer's fee of an operation where the bank reports one, and the indexes the reports
+ * read a period by (payments paid, refunds made, operations and statement lines of the days asked).
+ */
+const m0015: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema.alterTable('payment_operations').addColumn('fee', t.money).execute();
+    await db.schema
+      .createIndex('payments_paid_at')
+      .on('payments')
+      .columns(['paid_at', 'id', 'status', 'organization_id', 'method', 'provider', 'amount'])
+      .execute();
+    await db.schema.createIndex('refunds_created_at').on('refunds').column('created_at').execute();
+    await db.schema
+      .createIndex('payment_operations_payment')
+      .on('payment_operations')
+      .columns(['payment_id', 'kind', 'amount', 'fee', 'occurred_at'])
+      .execute();
+    await db.schema.createIndex('payment_operations_occurred').on('payment_operations').columns(['occurred_at', 'id']).execute();
+    await db.schema.createIndex('invoice_transfers_bank_date').on('invoice_transfers').columns(['bank_date', 'invoice_id']).execute();
+    await db.schema.createIndex('statement_lines_doc_date').on('statement_lines').columns(['doc_date', 'id']).execute();
+  },
+  async down(db) {
+    await db.schema.dropIndex('statement_lines_doc_date').on('statement_lines').execute();
+    await db.schema.dropIndex('invoice_transfers_bank_date').on('invoice_transfers').execute();
+    await db.schema.dropIndex('payment_operations_occurred').on('payment_operations').execute();
+    await db.schema.dropIndex('payment_operations_payment').on('payment_operations').execute();
+    await db.schema.dropIndex('refunds_created_at').on('refunds').execute();
+    await db.schema.dropIndex('payments_paid_at').on('payments').execute();
+    await db.schema.alterTable('payment_operations').dropColumn('fee').execute();
+  },
+};
+
 /** Every alert raised, where it went and how that went; the connectors' refused logins (monitoring counts them). */
 const m0016: Migration = {
   async up(db) {
@@ -643,6 +677,7 @@ export const migrations: Record<string, Migration> = {
   '0011_invoice_transfers': m0011,
   '0012_statement_onec': m0012,
   '0013_onec_invoices': m0013,
+  '0015_reports': m0015,
   '0016_alerts': m0016,
   '0017_admin_sessions': m0017,
 };

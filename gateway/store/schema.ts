@@ -285,6 +285,8 @@ export interface PaymentOperationsTable {
   raw: string | null;
   created_at: string;
   updated_at: string;
+  /** The acquirer's fee withheld from this operation, in kopecks, where the bank reports one; null: not reported. */
+  fee?: number | null;
 }
 
 export interface IdempotencyKeysTable {

@@ -228,6 +228,7 @@ function row(
     match_note: l.note,
     lines: l.lines.length ? JSON.stringify(l.lines) : null,
     raw: op.raw === undefined ? null : JSON.stringify(withoutCardData(op.raw)),
+    ...(op.fee !== undefined ? { fee: op.fee } : {}),
     created_at: now,
     updated_at: now,
   };

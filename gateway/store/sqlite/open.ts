@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely } from 'kysely';
+import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../schema';
 import { GroupCommitSqliteDialect } from './group-commit';
 import { WalCheckpointer } from './wal-checkpoint';
@@ -34,7 +34,19 @@ export async function openSqlite(file: string): Promise<Kysely<Database>> {
     // reads outside transactions use a second connection: in WAL mode it sees what is committed
     reader = new SQLite(file, { readonly: true });
     reader.pragma('busy_timeout = 10000');
+    reader.pragma('cache_size = -65536');
+    reader.pragma('mmap_size = 268435456');
     wal = new WalSync(`${file}-wal`);
   }
   return new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(conn, reader, wal, checkpoints) });
+}
+
+/** An SQLite file opened only to read (a copy or replica the reports read); it must exist. */
+export async function openSqliteReadOnly(file: string): Promise<Kysely<Database>> {
+  const { default: SQLite } = await import('better-sqlite3');
+  const conn = new SQLite(file, { readonly: true, fileMustExist: true });
+  conn.pragma('busy_timeout = 10000');
+  conn.pragma('cache_size = -65536');
+  conn.pragma('mmap_size = 268435456');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: conn }) });
 }

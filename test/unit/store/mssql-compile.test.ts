@@ -648,3 +648,21 @@ describe('0016_alerts and the alerts store on MS SQL Server', () => {
     );
   });
 });
+
+describe('0015_reports on MS SQL Server', () => {
+  test('the fee column is bigint; the period indexes are plain indexes sent without parameters', async () => {
+    rec.reset();
+    await migrations['0015_reports'].up(db);
+    const ddl = rec.sql.map(flat);
+    expect(rec.queries.every((q) => q.parameters.length === 0)).toBe(true);
+    expect(ddl[0]).toBe('alter table "payment_operations" add "fee" bigint');
+    expect(ddl.slice(1)).toEqual([
+      'create index "payments_paid_at" on "payments" ("paid_at", "id", "status", "organization_id", "method", "provider", "amount")',
+      'create index "refunds_created_at" on "refunds" ("created_at")',
+      'create index "payment_operations_payment" on "payment_operations" ("payment_id", "kind", "amount", "fee", "occurred_at")',
+      'create index "payment_operations_occurred" on "payment_operations" ("occurred_at", "id")',
+      'create index "invoice_transfers_bank_date" on "invoice_transfers" ("bank_date", "invoice_id")',
+      'create index "statement_lines_doc_date" on "statement_lines" ("doc_date", "id")',
+    ]);
+  });
+});

@@ -1,0 +1,141 @@
+import { paidPaymentsPage, receiptsOfPayments, succeededRefundsOf, type PaidPaymentRow, type ReceiptBrief } from '../../store/reports';
+import { moscowDay, methodTitle, PAGE, rubText, type Column, type Report, type ReportContext, type ReportInput, type Row } from './types';
+
+export const RECEIPTS_COLUMNS: Column[] = [
+  { key: 'date', title: 'Дата оплаты', type: 'date' },
+  { key: 'organization', title: 'Организация', type: 'text' },
+  { key: 'orderNumber', title: 'Заказ', type: 'text' },
+  { key: 'paymentId', title: 'Платёж', type: 'text' },
+  { key: 'method', title: 'Способ оплаты', type: 'text' },
+  { key: 'amount', title: 'Сумма платежа', type: 'money' },
+  { key: 'refunded', title: 'Возвращено', type: 'money' },
+  { key: 'receiptKind', title: 'Чек', type: 'text' },
+  { key: 'receiptStatus', title: 'Состояние чека', type: 'text' },
+  { key: 'receiptTotal', title: 'Сумма чека', type: 'money' },
+  { key: 'fiscalDate', title: 'Дата чека', type: 'date' },
+  { key: 'fn', title: 'ФН', type: 'text' },
+  { key: 'fd', title: 'ФД', type: 'text' },
+  { key: 'fpd', title: 'ФПД', type: 'text' },
+  { key: 'missing', title: 'Нет чека', type: 'count' },
+  { key: 'note', title: 'Замечание', type: 'text' },
+];
+
+const KIND_TITLES: Record<string, string> = {
+  prepayment: 'Предоплата 100%',
+  advance: 'Аванс',
+  settlement: 'Зачёт предоплаты',
+  full: 'Полный расчёт',
+  credit: 'Передача в кредит',
+  credit_payment: 'Оплата кредита',
+  refund: 'Возврат прихода',
+  registrar: 'От сайта или 1С',
+};
+
+const STATUS_TITLES: Record<string, string> = { pending: 'в очереди', sent: 'отправлен', done: 'пробит', failed: 'ошибка' };
+
+/**
+ * The receipts register: each payment paid in the period (by the day it was paid) with every receipt
+ * it has (its own and its refunds'), and a line for each receipt missing — a payment that needs one
+ * (its organization registers receipts and it was paid by card or СБП) with none that is not failed, a
+ * refund made with none.
+ */
+export async function receiptsReport(c: ReportContext, input: ReportInput): Promise<Report> {
+  const r = input.range;
+  const totals: Row = { date: null, organization: 'Итого', amount: 0, refunded: 0, receiptTotal: 0, missing: 0 };
+  async function* pages(): AsyncIterable<PaidPaymentRow[]> {
+    let key: { at: string; id: string } | null = null;
+    for (;;) {
+      const rows = await paidPaymentsPage(c.db, r, key, PAGE);
+      if (rows.length) yield rows;
+      if (rows.length < PAGE) return;
+      key = { at: rows[rows.length - 1].paid_at, id: rows[rows.length - 1].id };
+    }
+  }
+  async function* rows(): AsyncIterable<Row> {
+    for await (const payments of pages()) {
+      const ids = payments.map((p) => p.id);
+      const [receipts, refunds] = await Promise.all([receiptsOfPayments(c.db, ids), succeededRefundsOf(c.db, ids)]);
+      const byPayment = new Map<string, ReceiptBrief[]>();
+      for (const x of receipts) byPayment.set(x.payment_id, [...(byPayment.get(x.payment_id) ?? []), x]);
+      for (const p of payments) {
+        const base: Row = {
+          date: moscowDay(p.paid_at),
+          organization: p.organization_id,
+          orderNumber: p.order_number,
+          paymentId: p.id,
+          method: methodTitle(p.method),
+          amount: p.amount,
+          refunded: p.refunded_amount,
+        };
+        totals.amount = (totals.amount as number) + p.amount;
+        totals.refunded = (totals.refunded as number) + p.refunded_amount;
+        const mine = byPayment.get(p.id) ?? [];
+        for (const x of mine) {
+          totals.receiptTotal = (totals.receiptTotal as number) + (x.status === 'failed' ? 0 : x.total);
+          yield {
+            ...base,
+            receiptKind: `${KIND_TITLES[x.kind] ?? x.kind}${x.refund_id && x.kind !== 'refund' ? ' (возврат)' : ''}`,
+            receiptStatus: STATUS_TITLES[x.status] ?? x.status,
+            receiptTotal: x.total,
+            fiscalDate: x.fiscal_datetime ? moscowDay(x.fiscal_datetime) : null,
+            fn: x.fn_number,
+            fd: x.fiscal_document_number === null ? null : String(x.fiscal_document_number),
+            fpd: x.fiscal_document_attribute === null ? null : String(x.fiscal_document_attribute),
+            missing: 0,
+            note: x.status === 'failed' ? (x.error ?? 'чек не пробит').slice(0, 300) : null,
+          };
+        }
+        if (!c.fiscalOrganizations.has(p.organization_id) || p.method === 'invoice') {
+          if (mine.length === 0)
+            yield {
+              ...base,
+              receiptKind: null,
+              receiptStatus: null,
+              receiptTotal: null,
+              fiscalDate: null,
+              fn: null,
+              fd: null,
+              fpd: null,
+              missing: 0,
+              note: 'чек не требуется',
+            };
+          continue;
+        }
+        const missing = (note: string): Row => {
+          totals.missing = (totals.missing as number) + 1;
+          return {
+            ...base,
+            receiptKind: null,
+            receiptStatus: null,
+            receiptTotal: null,
+            fiscalDate: null,
+            fn: null,
+            fd: null,
+            fpd: null,
+            missing: 1,
+            note,
+          };
+        };
+        const own = mine.filter((x) => x.refund_id === null);
+        if (!own.some((x) => x.status !== 'failed'))
+          yield missing(own.length ? 'чек прихода не пробит: только ошибочный' : 'нет чека прихода');
+        for (const f of refunds.filter((x) => x.payment_id === p.id)) {
+          const theirs = mine.filter((x) => x.refund_id === f.id);
+          if (!theirs.some((x) => x.status !== 'failed'))
+            yield missing(
+              `${theirs.length ? 'чек возврата не пробит' : 'нет чека возврата'} на ${rubText(f.amount)} от ${moscowDay(f.created_at)}`,
+            );
+        }
+      }
+    }
+  }
+  return {
+    report: 'receipts',
+    title: 'Реестр чеков',
+    from: r.fromDay,
+    to: r.toDay,
+    columns: RECEIPTS_COLUMNS,
+    rows: rows(),
+    totals: () => totals,
+  };
+}

@@ -1,0 +1,565 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Executor } from './db';
+import type { StatementMatchState } from './schema';
+import { page } from './sql';
+
+/**
+ * The queries of the reports. Each reads one period — ISO UTC instants [from, to) and, for what is
+ * dated by day (statement lines, invoices), the days [fromDay, toDay] — of one organization or all,
+ * and the ones that can be long read a page at a time after a key (keyset paging), so a year of a big
+ * store is never held in memory at once.
+ */
+export interface ReportRange {
+  /** First instant of the period, ISO UTC. */
+  from: string;
+  /** The instant after the period, ISO UTC. */
+  to: string;
+  /** The same period as days (YYYY-MM-DD), both included. */
+  fromDay: string;
+  toDay: string;
+  organization?: string;
+}
+
+/** The statuses of a payment whose money was taken (whatever was returned of it later). */
+export const PAID_STATUSES = ['paid', 'refunded', 'partially_refunded'] as const;
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** After (a, id) in the order (a, id): the keyset condition of the next page. */
+function after(col: string, id: string, key: { at: string; id: string } | null): Expression<SqlBool> {
+  if (!key) return sql<SqlBool>`1 = 1`;
+  // the first term keeps the index range; the rest cuts inside equal values
+  return sql<SqlBool>`${sql.ref(col)} >= ${key.at} and (${sql.ref(col)} > ${key.at} or ${sql.ref(id)} > ${key.id})`;
+}
+
+export interface PaidByHour {
+  /** YYYY-MM-DDTHH of the UTC hour. */
+  hour: string;
+  organization_id: string;
+  method: string;
+  provider: string;
+  count: number;
+  paid: number;
+  /** The fees the bank reported on these payments; null when it reported none. */
+  fee: number | null;
+}
+
+/** Payments paid in the period, summed by UTC hour, organization, method and provider, with the fees the bank reported. */
+export async function paidByHour(db: Executor, r: ReportRange): Promise<PaidByHour[]> {
+  let inner = db
+    .selectFrom('payments as p')
+    .select([
+      sql<string>`substring(p.paid_at, 1, 13)`.as('hour'),
+      'p.organization_id',
+      'p.method',
+      'p.provider',
+      'p.amount',
+      sql<number | null>`(select sum(o.fee) from payment_operations o where o.payment_id = p.id and o.kind = 'payment')`.as('fee'),
+    ])
+    .where('p.paid_at', '>=', r.from)
+    .where('p.paid_at', '<', r.to)
+    .where('p.status', 'in', PAID_STATUSES);
+  if (r.organization) inner = inner.where('p.organization_id', '=', r.organization);
+  const rows = await db
+    .selectFrom(inner.as('x'))
+    .select([
+      'x.hour',
+      'x.organization_id',
+      'x.method',
+      'x.provider',
+      sql<number>`count(*)`.as('count'),
+      sql<number>`sum(x.amount)`.as('paid'),
+      sql<number | null>`sum(x.fee)`.as('fee'),
+    ])
+    .groupBy(['x.hour', 'x.organization_id', 'x.method', 'x.provider'])
+    .execute();
+  return rows.map((x) => ({ ...x, count: num(x.count), paid: num(x.paid), fee: numOrNull(x.fee) }));
+}
+
+export interface RefundedByHour {
+  hour: string;
+  organization_id: string;
+  method: string;
+  provider: string;
+  count: number;
+  refunded: number;
+}
+
+/** Refunds made in the period (succeeded; dated when asked for), summed by UTC hour and their payment's organization, method and provider. */
+export async function refundedByHour(db: Executor, r: ReportRange): Promise<RefundedByHour[]> {
+  let inner = db
+    .selectFrom('refunds as r')
+    .innerJoin('payments as p', 'p.id', 'r.payment_id')
+    .select([sql<string>`substring(r.created_at, 1, 13)`.as('hour'), 'p.organization_id', 'p.method', 'p.provider', 'r.amount'])
+    .where('r.created_at', '>=', r.from)
+    .where('r.created_at', '<', r.to)
+    .where('r.status', '=', 'succeeded');
+  if (r.organization) inner = inner.where('p.organization_id', '=', r.organization);
+  const rows = await db
+    .selectFrom(inner.as('x'))
+    .select([
+      'x.hour',
+      'x.organization_id',
+      'x.method',
+      'x.provider',
+      sql<number>`count(*)`.as('count'),
+      sql<number>`sum(x.amount)`.as('refunded'),
+    ])
+    .groupBy(['x.hour', 'x.organization_id', 'x.method', 'x.provider'])
+    .execute();
+  return rows.map((x) => ({ ...x, count: num(x.count), refunded: num(x.refunded) }));
+}
+
+export interface PaidPaymentRow {
+  id: string;
+  order_id: string;
+  order_number: string;
+  organization_id: string;
+  method: string;
+  provider: string;
+  amount: number;
+  refunded_amount: number;
+  status: string;
+  paid_at: string;
+  onec_status: string;
+  onec_document: string | null;
+  onec_number: string | null;
+  onec_error: string | null;
+}
+
+export interface ReconciledPaymentRow extends PaidPaymentRow {
+  /** What the provider's history holds for it: the payment operations' sum and the first one's time and id. */
+  bank_amount: number | null;
+  bank_at: string | null;
+  bank_ref: string | null;
+  /** What bank transfers (statement lines' shares) paid it: their sum, and the first one's date and number. */
+  transfer_amount: number | null;
+  transfer_date: string | null;
+  transfer_number: string | null;
+}
+
+export type Key = { at: string; id: string };
+
+function paidInPeriod(db: Executor, r: ReportRange, key: Key | null) {
+  let q = db
+    .selectFrom('payments as p')
+    .select([
+      'p.id',
+      'p.order_id',
+      'p.organization_id',
+      'p.method',
+      'p.provider',
+      'p.amount',
+      'p.refunded_amount',
+      'p.status',
+      sql<string>`p.paid_at`.as('paid_at'),
+      'p.onec_status',
+      'p.onec_document',
+      'p.onec_number',
+      'p.onec_error',
+    ])
+    .where('p.paid_at', '>=', r.from)
+    .where('p.paid_at', '<', r.to)
+    .where('p.status', 'in', PAID_STATUSES)
+    .where(after('p.paid_at', 'p.id', key))
+    .orderBy('p.paid_at')
+    .orderBy('p.id');
+  if (r.organization) q = q.where('p.organization_id', '=', r.organization);
+  return q;
+}
+
+/**
+ * A page of the payments paid in the period, in the order they were paid, after `key`, with their
+ * orders' numbers (read by id for the page: a join could lead a planner to read every order).
+ */
+export async function paidPaymentsPage(db: Executor, r: ReportRange, key: Key | null, limit: number): Promise<PaidPaymentRow[]> {
+  const rows = await page(db, paidInPeriod(db, r, key), limit).execute();
+  const orderIds = [...new Set(rows.map((x) => x.order_id))];
+  const numbers = new Map(
+    orderIds.length
+      ? (await db.selectFrom('orders').select(['id', 'number']).where('id', 'in', orderIds).execute()).map((o) => [o.id, o.number])
+      : [],
+  );
+  return rows.map((x) => ({
+    ...x,
+    order_number: numbers.get(x.order_id) ?? '',
+    amount: num(x.amount),
+    refunded_amount: num(x.refunded_amount),
+  }));
+}
+
+/** What the bank's side holds of these payments: the provider's payment operations and the bank transfers applied to each. */
+export async function bankSidesOf(
+  db: Executor,
+  paymentIds: string[],
+): Promise<
+  Map<string, Pick<ReconciledPaymentRow, 'bank_amount' | 'bank_at' | 'bank_ref' | 'transfer_amount' | 'transfer_date' | 'transfer_number'>>
+> {
+  const out = new Map<
+    string,
+    Pick<ReconciledPaymentRow, 'bank_amount' | 'bank_at' | 'bank_ref' | 'transfer_amount' | 'transfer_date' | 'transfer_number'>
+  >();
+  if (paymentIds.length === 0) return out;
+  const [ops, transfers] = await Promise.all([
+    db
+      .selectFrom('payment_operations')
+      .select([sql<string>`payment_id`.as('payment_id'), sql<number>`sum(amount)`.as('amount'), sql<string>`min(occurred_at)`.as('at')])
+      .where('payment_id', 'in', paymentIds)
+      .where('kind', '=', 'payment')
+      .groupBy('payment_id')
+      .execute(),
+    db
+      .selectFrom('invoice_transfers')
+      .select([
+        'payment_id',
+        sql<number>`sum(amount)`.as('amount'),
+        sql<string>`min(bank_date)`.as('date'),
+        sql<string>`min(bank_number)`.as('number'),
+      ])
+      .where('payment_id', 'in', paymentIds)
+      .groupBy('payment_id')
+      .execute(),
+  ]);
+  const empty = { bank_amount: null, bank_at: null, bank_ref: null, transfer_amount: null, transfer_date: null, transfer_number: null };
+  for (const o of ops) out.set(o.payment_id, { ...empty, bank_amount: num(o.amount), bank_at: o.at });
+  for (const t of transfers)
+    out.set(t.payment_id, {
+      ...(out.get(t.payment_id) ?? empty),
+      transfer_amount: num(t.amount),
+      transfer_date: t.date,
+      transfer_number: t.number,
+    });
+  return out;
+}
+
+/** The provider's id of each of these payments (of its first payment operation). */
+export async function bankRefsOf(db: Executor, paymentIds: string[]): Promise<Map<string, string>> {
+  if (paymentIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('payment_operations')
+    .select([sql<string>`payment_id`.as('payment_id'), sql<string>`min(provider_ref)`.as('ref')])
+    .where('payment_id', 'in', paymentIds)
+    .where('kind', '=', 'payment')
+    .groupBy('payment_id')
+    .execute();
+  return new Map(rows.map((r) => [r.payment_id, r.ref]));
+}
+
+/** A page of the payments paid in the period with what the bank's side holds of each (its provider id: see bankRefsOf). */
+export async function reconciledPaymentsPage(
+  db: Executor,
+  r: ReportRange,
+  key: Key | null,
+  limit: number,
+): Promise<ReconciledPaymentRow[]> {
+  const payments = await paidPaymentsPage(db, r, key, limit);
+  const sides = await bankSidesOf(
+    db,
+    payments.map((p) => p.id),
+  );
+  const empty = { bank_amount: null, bank_at: null, bank_ref: null, transfer_amount: null, transfer_date: null, transfer_number: null };
+  return payments.map((p) => ({ ...p, ...(sides.get(p.id) ?? empty) }));
+}
+
+export interface BankOnlyOperationRow {
+  id: string;
+  organization_id: string;
+  provider: string;
+  provider_ref: string;
+  order_number: string | null;
+  method: string | null;
+  amount: number;
+  occurred_at: string;
+  match_state: string;
+  match_note: string | null;
+  payment_id: string | null;
+  payment_status: string | null;
+}
+
+/**
+ * A page of the payment operations of the period that no paid payment of ours stands for: tied to no
+ * payment (and not closed by support), or to one that is not paid here.
+ */
+export async function bankOnlyOperationsPage(
+  db: Executor,
+  r: ReportRange,
+  key: Key | null,
+  limit: number,
+): Promise<BankOnlyOperationRow[]> {
+  let q = db
+    .selectFrom('payment_operations as b')
+    .leftJoin('payments as p', 'p.id', 'b.payment_id')
+    .select([
+      'b.id',
+      'b.organization_id',
+      'b.provider',
+      'b.provider_ref',
+      'b.order_number',
+      'b.method',
+      'b.amount',
+      'b.occurred_at',
+      'b.match_state',
+      'b.match_note',
+      'b.payment_id',
+      'p.status as payment_status',
+    ])
+    .where('b.kind', '=', 'payment')
+    .where('b.occurred_at', '>=', r.from)
+    .where('b.occurred_at', '<', r.to)
+    .where((w) =>
+      w.or([
+        w.and([w('b.payment_id', 'is', null), w('b.match_state', '<>', 'resolved')]),
+        w.and([w('b.payment_id', 'is not', null), w('p.status', 'not in', PAID_STATUSES)]),
+      ]),
+    )
+    .where(after('b.occurred_at', 'b.id', key))
+    .orderBy('b.occurred_at')
+    .orderBy('b.id');
+  if (r.organization) q = q.where('b.organization_id', '=', r.organization);
+  const rows = await page(db, q, limit).execute();
+  return rows.map((x) => ({ ...x, amount: num(x.amount) }));
+}
+
+export interface StatementLineBrief {
+  id: string;
+  organization_id: string;
+  account: string;
+  number: string;
+  doc_date: string;
+  bank_date: string | null;
+  amount: number;
+  payer_name: string;
+  payer_inn: string | null;
+  purpose: string;
+  match_state: string;
+  match_note: string | null;
+  created_at: string;
+}
+
+function statementLines(db: Executor, states: StatementMatchState[], key: Key | null) {
+  return db
+    .selectFrom('statement_lines as s')
+    .select([
+      's.id',
+      's.organization_id',
+      's.account',
+      's.number',
+      's.doc_date',
+      's.bank_date',
+      's.amount',
+      's.payer_name',
+      's.payer_inn',
+      's.purpose',
+      's.match_state',
+      's.match_note',
+      's.created_at',
+    ])
+    .where('s.match_state', 'in', states)
+    .where(after('s.doc_date', 's.id', key))
+    .orderBy('s.doc_date')
+    .orderBy('s.id');
+}
+
+/** A page of the incoming bank lines of the period's days that pay nothing of ours yet (not looked at, or waiting for support). */
+export async function unsettledStatementLinesPage(
+  db: Executor,
+  r: ReportRange,
+  key: Key | null,
+  limit: number,
+): Promise<StatementLineBrief[]> {
+  let q = statementLines(db, ['new', 'review'], key).where('s.doc_date', '>=', r.fromDay).where('s.doc_date', '<=', r.toDay);
+  if (r.organization) q = q.where('s.organization_id', '=', r.organization);
+  const rows = await page(db, q, limit).execute();
+  return rows.map((x) => ({ ...x, amount: num(x.amount) }));
+}
+
+/** A page of the statement lines in the review list dated up to `toDay`. */
+export async function reviewStatementLinesPage(
+  db: Executor,
+  toDay: string,
+  organization: string | undefined,
+  key: Key | null,
+  limit: number,
+): Promise<StatementLineBrief[]> {
+  let q = statementLines(db, ['review'], key).where('s.doc_date', '<=', toDay);
+  if (organization) q = q.where('s.organization_id', '=', organization);
+  const rows = await page(db, q, limit).execute();
+  return rows.map((x) => ({ ...x, amount: num(x.amount) }));
+}
+
+export interface ReviewOperationRow {
+  id: string;
+  organization_id: string;
+  provider: string;
+  kind: string;
+  provider_ref: string;
+  order_number: string | null;
+  amount: number;
+  occurred_at: string;
+  payer_bank: string | null;
+  purpose: string | null;
+  match_state: string;
+  match_note: string | null;
+  created_at: string;
+}
+
+/** A page of the provider operations in the review list (unmatched, ambiguous, mismatch) that happened before `to`. */
+export async function reviewOperationsPage(
+  db: Executor,
+  to: string,
+  organization: string | undefined,
+  key: Key | null,
+  limit: number,
+): Promise<ReviewOperationRow[]> {
+  let q = db
+    .selectFrom('payment_operations as b')
+    .select([
+      'b.id',
+      'b.organization_id',
+      'b.provider',
+      'b.kind',
+      'b.provider_ref',
+      'b.order_number',
+      'b.amount',
+      'b.occurred_at',
+      'b.payer_bank',
+      'b.purpose',
+      'b.match_state',
+      'b.match_note',
+      'b.created_at',
+    ])
+    .where('b.match_state', 'in', ['unmatched', 'ambiguous', 'mismatch'])
+    .where('b.occurred_at', '<', to)
+    .where(after('b.occurred_at', 'b.id', key))
+    .orderBy('b.occurred_at')
+    .orderBy('b.id');
+  if (organization) q = q.where('b.organization_id', '=', organization);
+  const rows = await page(db, q, limit).execute();
+  return rows.map((x) => ({ ...x, amount: num(x.amount) }));
+}
+
+export interface ReceiptBrief {
+  id: string;
+  payment_id: string;
+  refund_id: string | null;
+  kind: string;
+  operation: string;
+  status: string;
+  total: number;
+  fn_number: string | null;
+  fiscal_document_number: number | null;
+  fiscal_document_attribute: number | null;
+  fiscal_datetime: string | null;
+  error: string | null;
+  created_at: string;
+}
+
+/** The receipts of these payments (their own and their refunds'), oldest first. */
+export async function receiptsOfPayments(db: Executor, paymentIds: string[]): Promise<ReceiptBrief[]> {
+  if (paymentIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('receipts')
+    .select([
+      'id',
+      sql<string>`payment_id`.as('payment_id'),
+      'refund_id',
+      'kind',
+      'operation',
+      'status',
+      'total',
+      'fn_number',
+      'fiscal_document_number',
+      'fiscal_document_attribute',
+      'fiscal_datetime',
+      'error',
+      'created_at',
+    ])
+    .where('payment_id', 'in', paymentIds)
+    .execute();
+  rows.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  return rows.map((x) => ({
+    ...x,
+    total: num(x.total),
+    fiscal_document_number: numOrNull(x.fiscal_document_number),
+    fiscal_document_attribute: numOrNull(x.fiscal_document_attribute),
+  }));
+}
+
+/** The succeeded refunds of these payments. */
+export async function succeededRefundsOf(
+  db: Executor,
+  paymentIds: string[],
+): Promise<{ id: string; payment_id: string; amount: number; created_at: string }[]> {
+  if (paymentIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('refunds')
+    .select(['id', 'payment_id', 'amount', 'created_at'])
+    .where('payment_id', 'in', paymentIds)
+    .where('status', '=', 'succeeded')
+    .orderBy('created_at')
+    .execute();
+  return rows.map((x) => ({ ...x, amount: num(x.amount) }));
+}
+
+export interface AgeingInvoiceRow {
+  id: string;
+  organization_id: string;
+  number: string;
+  date: string;
+  due_date: string | null;
+  amount: number;
+  /** What bank transfers dated up to the day asked paid of it. */
+  paid_as_of: number;
+  customer_inn: string | null;
+  /** The order's customer (JSON), for the buyer's name when the customer has no card. */
+  customer: string;
+  customer_name: string | null;
+  credit_limit: number | null;
+  deferred_days: number | null;
+}
+
+/**
+ * A page (by id) of the invoices dated up to `asOfDay` that may have been open that day: not paid in
+ * full now, or paid by a transfer dated after it; not cancelled or expired.
+ */
+export async function ageingInvoicesPage(
+  db: Executor,
+  asOfDay: string,
+  organization: string | undefined,
+  afterId: string | null,
+  limit: number,
+): Promise<AgeingInvoiceRow[]> {
+  let q = db
+    .selectFrom('invoices as i')
+    .innerJoin('payments as p', 'p.id', 'i.payment_id')
+    .innerJoin('orders as o', 'o.id', 'i.order_id')
+    .leftJoin('customers as c', (j) => j.onRef('c.organization_id', '=', 'i.organization_id').onRef('c.inn', '=', 'o.customer_inn'))
+    .select([
+      'i.id',
+      'i.organization_id',
+      'i.number',
+      'i.date',
+      'i.due_date',
+      'i.amount',
+      sql<number>`(select sum(t.amount) from invoice_transfers t where t.invoice_id = i.id and t.bank_date <= ${asOfDay})`.as('paid_as_of'),
+      'o.customer_inn',
+      'o.customer',
+      'c.name as customer_name',
+      'c.credit_limit',
+      'c.deferred_days',
+    ])
+    .where('i.date', '<=', asOfDay)
+    .where('p.status', 'not in', ['cancelled', 'expired', 'declined'])
+    .where((w) =>
+      w.or([
+        w('i.paid', '<', w.ref('i.amount')),
+        w('i.id', 'in', w.selectFrom('invoice_transfers as t2').select('t2.invoice_id').where('t2.bank_date', '>', asOfDay)),
+      ]),
+    )
+    .orderBy('i.id');
+  if (afterId) q = q.where('i.id', '>', afterId);
+  if (organization) q = q.where('i.organization_id', '=', organization);
+  const rows = await page(db, q, limit).execute();
+  return rows.map((x) => ({ ...x, amount: num(x.amount), paid_as_of: num(x.paid_as_of), credit_limit: numOrNull(x.credit_limit) }));
+}
