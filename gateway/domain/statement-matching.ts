@@ -82,6 +82,20 @@ export interface PurposeReference {
 export function printedNumber(n: string): string {
   const c = n.charCodeAt(0);
   if (c >= 49 && c <= 57 && /^\d+$/.test(n)) return n;
+  // the usual «СЧ00-000123»: digits after the last hyphen, their leading zeros dropped
+  const dash = n.lastIndexOf('-');
+  if (dash >= 0 && dash < n.length - 1) {
+    let digits = true;
+    for (let i = dash + 1; i < n.length && digits; i++) {
+      const d = n.charCodeAt(i);
+      digits = d >= 48 && d <= 57;
+    }
+    if (digits) {
+      let k = dash + 1;
+      while (k < n.length - 1 && n.charCodeAt(k) === 48) k++;
+      return n.slice(k);
+    }
+  }
   const s = n.trim().toLowerCase().replace(/ё/g, 'е').replace(/\s+/g, '');
   const tail = /^.*-(\d+(?:\/\d+)?)$/.exec(s);
   return (tail ? tail[1] : s).replace(/^0+(?=\d)/, '');
@@ -189,14 +203,11 @@ function add(m: Map<string, Slot>, k: string, v: Entry) {
 }
 
 const NONE: readonly Entry[] = [];
-/** A key's invoices as a list (a single one is turned into a list the first time it is asked for). */
+/** A key's invoices as a list. */
 function get(m: Map<string, Slot>, k: string): readonly Entry[] {
   const a = m.get(k);
   if (a === undefined) return NONE;
-  if (Array.isArray(a)) return a;
-  const list = [a];
-  m.set(k, list);
-  return list;
+  return Array.isArray(a) ? a : [a];
 }
 
 const byDue = (x: Entry, y: Entry) => {
