@@ -14,6 +14,7 @@ import { ingestStatement } from '../gateway/flows/statements/ingest';
 import { matchStoredLines, type MatchRun } from '../gateway/flows/statements/match';
 import type { ProviderOperation, StatementLine, StatementSource } from '../gateway/ports';
 import { nowIso, openStore, type Store } from '../gateway/store/db';
+import { buyerOf } from '../gateway/store/invoices';
 import { migrateToLatest } from '../gateway/store/migrations';
 import { newOrderRow } from '../gateway/store/orders';
 import { newAttemptRow, newPaymentRow } from '../gateway/store/payments';
@@ -176,6 +177,9 @@ async function seedInvoices(store: Store, corpus: readonly OpenInvoice[], extra:
       created_at: now,
       paid: 0,
       uip: inv.uip,
+      // as insertInvoice keeps them
+      order_number: order.number,
+      ...buyerOf(order.customer),
     });
   };
   corpus.forEach((inv, k) => add(ORG, inv, 'pending', k));

@@ -82,6 +82,20 @@ export interface PurposeReference {
 export function printedNumber(n: string): string {
   const c = n.charCodeAt(0);
   if (c >= 49 && c <= 57 && /^\d+$/.test(n)) return n;
+  // the usual «СЧ00-000123»: digits after the last hyphen, their leading zeros dropped
+  const dash = n.lastIndexOf('-');
+  if (dash >= 0 && dash < n.length - 1) {
+    let digits = true;
+    for (let i = dash + 1; i < n.length && digits; i++) {
+      const d = n.charCodeAt(i);
+      digits = d >= 48 && d <= 57;
+    }
+    if (digits) {
+      let k = dash + 1;
+      while (k < n.length - 1 && n.charCodeAt(k) === 48) k++;
+      return n.slice(k);
+    }
+  }
   const s = n.trim().toLowerCase().replace(/ё/g, 'е').replace(/\s+/g, '');
   const tail = /^.*-(\d+(?:\/\d+)?)$/.exec(s);
   return (tail ? tail[1] : s).replace(/^0+(?=\d)/, '');
@@ -162,42 +176,70 @@ class Entry {
 /** A key's invoices: one (the usual case) kept as itself, several as a list. */
 type Slot = Entry | Entry[];
 
+/**
+ * Invoices by a key. A key that is a number written plainly (no leading zeros, as printed numbers
+ * mostly are) and small enough is kept in a list at that place; any other key in a Map.
+ */
+class Keyed {
+  private readonly small: (Slot | undefined)[];
+  private readonly other = new Map<string, Slot>();
+  constructor(private readonly limit: number) {
+    this.small = new Array<Slot | undefined>(limit);
+  }
+
+  /** The key's place in the list, or -1 for a key kept in the Map. */
+  private place(k: string): number {
+    const n = k.length;
+    if (n === 0 || n > 9 || this.limit === 0 || (n > 1 && k.charCodeAt(0) === 48)) return -1;
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      const c = k.charCodeAt(i);
+      if (c < 48 || c > 57) return -1;
+      v = v * 10 + (c - 48);
+    }
+    return v < this.limit ? v : -1;
+  }
+
+  add(k: string, e: Entry): void {
+    const at = this.place(k);
+    const a = at >= 0 ? this.small[at] : this.other.get(k);
+    const next = a === undefined ? e : Array.isArray(a) ? (a.push(e), a) : [a, e];
+    if (next === a) return;
+    if (at >= 0) this.small[at] = next;
+    else this.other.set(k, next);
+  }
+
+  get(k: string): readonly Entry[] {
+    const at = this.place(k);
+    const a = at >= 0 ? this.small[at] : this.other.get(k);
+    if (a === undefined) return NONE;
+    return Array.isArray(a) ? a : [a];
+  }
+}
+
 class Index {
-  readonly byUip = new Map<string, Slot>();
-  readonly byNumber = new Map<string, Slot>();
-  readonly byOrder = new Map<string, Slot>();
-  readonly byInn = new Map<string, Slot>();
+  readonly byUip = new Keyed(0);
+  readonly byNumber: Keyed;
+  readonly byOrder: Keyed;
+  readonly byInn = new Keyed(0);
   /** The invoices the last settled line pays, in the order of its allocations. */
   settled: Entry[] = [];
 
   constructor(invoices: readonly OpenInvoice[]) {
+    // numbers of a series run from 1: room for those of these invoices, and some
+    this.byNumber = new Keyed(2 * invoices.length + 1024);
+    this.byOrder = new Keyed(2 * invoices.length + 1024);
     for (const inv of invoices) {
       const e = new Entry(inv, inv.amountDue);
-      if (inv.uip) add(this.byUip, inv.uip.trim(), e);
-      add(this.byNumber, printedNumber(inv.number), e);
-      if (inv.orderNumber) add(this.byOrder, printedNumber(inv.orderNumber), e);
-      if (inv.buyerInn) add(this.byInn, inv.buyerInn, e);
+      if (inv.uip) this.byUip.add(inv.uip.trim(), e);
+      this.byNumber.add(printedNumber(inv.number), e);
+      if (inv.orderNumber) this.byOrder.add(printedNumber(inv.orderNumber), e);
+      if (inv.buyerInn) this.byInn.add(inv.buyerInn, e);
     }
   }
 }
 
-function add(m: Map<string, Slot>, k: string, v: Entry) {
-  const a = m.get(k);
-  if (a === undefined) m.set(k, v);
-  else if (Array.isArray(a)) a.push(v);
-  else m.set(k, [a, v]);
-}
-
 const NONE: readonly Entry[] = [];
-/** A key's invoices as a list (a single one is turned into a list the first time it is asked for). */
-function get(m: Map<string, Slot>, k: string): readonly Entry[] {
-  const a = m.get(k);
-  if (a === undefined) return NONE;
-  if (Array.isArray(a)) return a;
-  const list = [a];
-  m.set(k, list);
-  return list;
-}
 
 const byDue = (x: Entry, y: Entry) => {
   const a = x.inv;
@@ -266,7 +308,7 @@ function decide(line: IncomingLine, ix: Index): MatchDecision {
 
   // 1. the УИП
   if (line.uip) {
-    const hit = get(ix.byUip, line.uip.trim());
+    const hit = ix.byUip.get(line.uip.trim());
     if (hit.length === 1) {
       const e = hit[0];
       if (!payer(e)) return otherPayer(line, [e]);
@@ -283,9 +325,9 @@ function decide(line: IncomingLine, ix: Index): MatchDecision {
     const named = new Map<Entry, Kopecks | null>();
     let unknown = 0;
     for (const r of refs) {
-      let hits = get(r.kind === 'order' ? ix.byOrder : ix.byNumber, r.printed);
+      let hits = (r.kind === 'order' ? ix.byOrder : ix.byNumber).get(r.printed);
       // an order number written as an invoice's, or the other way round
-      if (hits.length === 0) hits = get(r.kind === 'order' ? ix.byNumber : ix.byOrder, r.printed);
+      if (hits.length === 0) hits = (r.kind === 'order' ? ix.byNumber : ix.byOrder).get(r.printed);
       const date = r.date;
       if (hits.length > 1 && date)
         hits = hits.filter((h) => h.inv.date === date || (r.kind === 'order' && h.inv.date.slice(0, 4) === date.slice(0, 4)));
@@ -325,7 +367,7 @@ function decide(line: IncomingLine, ix: Index): MatchDecision {
         const e = found[0];
         const left = e.due;
         if (line.amount !== left && line.payerInn) {
-          const other = get(ix.byInn, line.payerInn).filter((o) => o !== e && open(o) && o.due === line.amount);
+          const other = ix.byInn.get(line.payerInn).filter((o) => o !== e && open(o) && o.due === line.amount);
           if (other.length > 0)
             return review(
               `в назначении платежа счёт №${e.inv.number} (к оплате ${formatRub(left)}), а сумма ${formatRub(line.amount)} равна долгу по счёту ${numbers(other)}`,
@@ -339,7 +381,7 @@ function decide(line: IncomingLine, ix: Index): MatchDecision {
 
   // 3–4. the payer's ИНН, then the amount among its open invoices
   if (line.payerInn === null) return review('в платеже нет ИНН плательщика, а в назначении — номера счёта или заказа');
-  const own = get(ix.byInn, line.payerInn).filter(open);
+  const own = ix.byInn.get(line.payerInn).filter(open);
   const mentioned = refs.length > 0 ? ` (номер ${refs.map((r) => r.text).join(', ')} из назначения не найден)` : '';
   if (own.length === 0) return review(`у плательщика с ИНН ${line.payerInn} нет открытых счетов${mentioned}`);
   if (line.payerKpp) {

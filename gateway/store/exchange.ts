@@ -1,4 +1,5 @@
 import { nowIso, type Executor } from './db';
+import { buyerOf } from './invoices';
 import type { ExchangeFilesTable, ExchangeSessionsTable, OrderRow } from './schema';
 
 /** 1C's exchange with the site (CommerceML): its sessions, the files 1C uploads in them, and the orders a query sends. */
@@ -161,5 +162,14 @@ export async function updateOrderFields(db: Executor, id: string, values: Partia
     .set({ ...values, updated_at: updatedAt })
     .where('id', '=', id)
     .execute();
+  // the order's invoices keep its number and buyer for statement matching
+  if (values.number !== undefined || values.customer !== undefined) {
+    const order = await db.selectFrom('orders').select(['number', 'customer']).where('id', '=', id).executeTakeFirstOrThrow();
+    await db
+      .updateTable('invoices')
+      .set({ order_number: order.number, ...buyerOf(order.customer) })
+      .where('order_id', '=', id)
+      .execute();
+  }
   return updatedAt;
 }

@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import type { Dialect, Executor } from './db';
 import { insertIgnoreQuery, page } from './sql';
 import type { InvoicesTable, InvoiceTransfersTable } from './schema';
@@ -28,8 +28,20 @@ export async function nextInvoiceSeq(trx: Executor, organizationId: string, year
   return Number(row.last);
 }
 
+/** Records an invoice, with what matching reads of its order (its number, the buyer's ИНН and КПП) kept on it. */
 export async function insertInvoice(trx: Executor, row: InvoicesTable): Promise<void> {
-  await trx.insertInto('invoices').values(row).execute();
+  const order = await trx.selectFrom('orders').select(['number', 'customer']).where('id', '=', row.order_id).executeTakeFirstOrThrow();
+  await trx
+    .insertInto('invoices')
+    .values({ ...row, order_number: order.number, ...buyerOf(order.customer) })
+    .execute();
+}
+
+/** The buyer's ИНН and КПП out of an order's customer (a JSON object), as the invoice keeps them. */
+export function buyerOf(customer: string): { buyer_inn: string | null; buyer_kpp: string | null } {
+  const c = JSON.parse(customer) as { inn?: unknown; kpp?: unknown };
+  const text = (v: unknown) => (v === undefined || v === null ? null : String(v));
+  return { buyer_inn: text(c.inn), buyer_kpp: text(c.kpp) };
 }
 
 export async function invoiceOfPayment(db: Executor, paymentId: string): Promise<InvoicesTable | undefined> {
@@ -94,30 +106,24 @@ export interface InvoiceToMatchRow {
   uip: string | null;
 }
 
-/** A field of the order's customer (a JSON object), read by the database. */
-function customerField(dialect: Dialect, field: 'inn' | 'kpp'): RawBuilder<string | null> {
-  if (dialect === 'postgres') return sql<string | null>`(cast("orders"."customer" as jsonb) ->> ${sql.lit(field)})`;
-  if (dialect === 'mssql') return sql<string | null>`json_value("orders"."customer", ${sql.lit(`$.${field}`)})`;
-  return sql<string | null>`json_extract("orders"."customer", ${sql.lit(`$.${field}`)})`;
-}
-
 /**
  * An organization's invoices whose payment is still pending, oldest first, in one query: the
- * organization's invoices by its index, each one's payment and order by key, and of them only what
- * matching reads (the buyer's ИНН and КПП taken out of the order's customer by the database).
+ * organization's invoices by its index in the order of their ids, each one's payment by key, and of
+ * them only what matching reads (the order's number and the buyer as the invoice keeps them; the
+ * order itself only for an invoice whose due date counts from a shipment).
  */
 export async function invoicesToMatchOf(db: Executor, dialect: Dialect, organizationId: string): Promise<InvoiceToMatchRow[]> {
   const rows = await db
     .selectFrom('invoices')
     .innerJoin('payments', 'payments.id', 'invoices.payment_id')
-    .innerJoin('orders', 'orders.id', 'invoices.order_id')
+    .leftJoin('orders', (j) => j.onRef('orders.id', '=', 'invoices.order_id').on('invoices.due_date', 'is', null))
     .select([
       'invoices.id as id',
       'invoices.number as number',
       'invoices.date as date',
-      'orders.number as orderNumber',
-      customerField(dialect, 'inn').as('buyerInn'),
-      customerField(dialect, 'kpp').as('buyerKpp'),
+      sql<string>`"invoices"."order_number"`.as('orderNumber'),
+      'invoices.buyer_inn as buyerInn',
+      'invoices.buyer_kpp as buyerKpp',
       sql<number>`"invoices"."amount" - "invoices"."paid"`.as('amountDue'),
       'invoices.due_date as dueDate',
       'invoices.due_days_after_shipment as dueDaysAfterShipment',
@@ -130,7 +136,7 @@ export async function invoicesToMatchOf(db: Executor, dialect: Dialect, organiza
     .execute();
   // PostgreSQL hands bigint over as a string
   if (dialect !== 'sqlite') for (const r of rows) r.amountDue = Number(r.amountDue);
-  return rows;
+  return rows as InvoiceToMatchRow[];
 }
 
 /**

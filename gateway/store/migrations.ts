@@ -557,6 +557,40 @@ const m0013: Migration = {
 };
 
 /**
+ * What statement matching reads of an invoice kept on the invoice itself — its order's number and the
+ * buyer's ИНН and КПП (an order's number and customer do not change) — so the organization's open
+ * invoices are read by one index in the order of their ids, without an order looked up for each.
+ */
+const m0014: Migration = {
+  async up(db) {
+    const dialect = dialectOfDb(db);
+    const t = types(dialect);
+    await db.schema.alterTable('invoices').addColumn('order_number', t.str(64)).execute();
+    await db.schema.alterTable('invoices').addColumn('buyer_inn', t.ascii(12)).execute();
+    await db.schema.alterTable('invoices').addColumn('buyer_kpp', t.ascii(9)).execute();
+    const field = (name: 'inn' | 'kpp') =>
+      dialect === 'postgres'
+        ? sql`(cast(o.customer as jsonb) ->> ${sql.lit(name)})`
+        : dialect === 'mssql'
+          ? sql`json_value(o.customer, ${sql.lit(`$.${name}`)})`
+          : sql`json_extract(o.customer, ${sql.lit(`$.${name}`)})`;
+    await sql`update invoices set
+        order_number = (select o.number from orders o where o.id = invoices.order_id),
+        buyer_inn = (select ${field('inn')} from orders o where o.id = invoices.order_id),
+        buyer_kpp = (select ${field('kpp')} from orders o where o.id = invoices.order_id)`.execute(db);
+    await db.schema.createIndex('invoices_org_id').on('invoices').columns(['organization_id', 'id']).execute();
+  },
+  async down(db) {
+    // SQL Server names the table of the index, the others do not take it
+    const drop = db.schema.dropIndex('invoices_org_id');
+    await (dialectOfDb(db) === 'mssql' ? drop.on('invoices') : drop).execute();
+    await db.schema.alterTable('invoices').dropColumn('buyer_kpp').execute();
+    await db.schema.alterTable('invoices').dropColumn('buyer_inn').execute();
+    await db.schema.alterTable('invoices').dropColumn('order_number').execute();
+  },
+};
+
+/**
  * Reports: the acquirer's fee of an operation where the bank reports one, and the indexes the reports
  * read a period by (payments paid, refunds made, operations and statement lines of the days asked).
  */
@@ -677,6 +711,7 @@ export const migrations: Record<string, Migration> = {
   '0011_invoice_transfers': m0011,
   '0012_statement_onec': m0012,
   '0013_onec_invoices': m0013,
+  '0014_invoice_match_fields': m0014,
   '0015_reports': m0015,
   '0016_alerts': m0016,
   '0017_admin_sessions': m0017,

@@ -79,6 +79,10 @@ export interface InvoicesTable {
   created_at: string;
   /** The 1C invoice it is (a manager's СчетНаОплатуКлиенту / СчетНаОплату); null for the gateway's own. */
   onec_ref?: string | null;
+  /** Of its order, as statement matching reads them: the order's number, the buyer's ИНН and КПП (set by insertInvoice). */
+  order_number?: string | null;
+  buyer_inn?: string | null;
+  buyer_kpp?: string | null;
 }
 
 /** A bank transfer applied to an invoice: one statement line's share, and the payment it made paid. */

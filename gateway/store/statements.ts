@@ -101,14 +101,17 @@ export interface LineToMatch {
   payerKpp: string | null;
   purpose: string;
   uip: string | null;
+  /** On SQLite, the line's rowid: what is decided is written back by it (see saveStatementMatches). */
+  rowid?: number;
 }
 
 /** The organization's lines not matched yet, oldest first, with what matching needs of them and no more. */
-export async function linesToMatch(db: Executor, organizationId: string): Promise<LineToMatch[]> {
+export async function linesToMatch(db: Executor, dialect: Dialect, organizationId: string): Promise<LineToMatch[]> {
   const rows = await db
     .selectFrom('statement_lines')
     .select((eb) => [
       'id',
+      ...(dialect === 'sqlite' ? [sql<number>`rowid`.as('rowid')] : []),
       'amount',
       eb.fn.coalesce('bank_date', 'doc_date').as('date'),
       'payer_inn as payerInn',
@@ -142,6 +145,8 @@ export async function statementLineHeads(
 
 export interface StatementMatchUpdate {
   id: string;
+  /** The line's rowid, when it was read with one (SQLite). */
+  rowid?: number;
   match_state: StatementMatchState;
   match_note: string | null;
   allocations: string | null;
@@ -160,13 +165,25 @@ export async function saveStatementMatches(db: Executor, dialect: Dialect, updat
   const values = (part: readonly StatementMatchUpdate[]) =>
     sql.join(part.map((u) => sql`(${u.id}, ${u.match_state}, ${u.match_note}, ${u.allocations}, ${u.advance}, ${u.flags})`));
   if (dialect === 'sqlite') {
-    // one prepared UPDATE by key, run for every line in one call of the driver
-    await db.executeQuery(
-      sqliteBatch(
-        'update statement_lines set match_state = ?, match_note = ?, allocations = ?, advance = ?, flags = ?, updated_at = ? where id = ?',
-        updates.map((u) => [u.match_state, u.match_note, u.allocations, u.advance, u.flags, now, u.id]),
-      ),
-    );
+    // one prepared UPDATE by key, run for every line in one call of the driver; lines read with their
+    // rowid are written by it in its order, the table's pages one after the other
+    const set = 'update statement_lines set match_state = ?, match_note = ?, allocations = ?, advance = ?, flags = ?, updated_at = ?';
+    const params = (u: StatementMatchUpdate) => [u.match_state, u.match_note, u.allocations, u.advance, u.flags, now];
+    if (updates.every((u) => u.rowid !== undefined)) {
+      const sorted = [...updates].sort((a, b) => a.rowid! - b.rowid!);
+      await db.executeQuery(
+        sqliteBatch(
+          `${set} where rowid = ? and id = ?`,
+          sorted.map((u) => [...params(u), u.rowid, u.id]),
+        ),
+      );
+    } else
+      await db.executeQuery(
+        sqliteBatch(
+          `${set} where id = ?`,
+          updates.map((u) => [...params(u), u.id]),
+        ),
+      );
     return;
   }
   // SQL Server takes at most 2100 parameters a statement

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { openStore, type Store } from '../../gateway/store/db';
 import { exportMark, markExported, ordersToExport, setExportMark, updateOrderFields } from '../../gateway/store/exchange';
 import { migrateToLatest } from '../../gateway/store/migrations';
+import { insertInvoice } from '../../gateway/store/invoices';
 import { insertOrder, newOrderRow } from '../../gateway/store/orders';
+import { insertPayment, newPaymentRow } from '../../gateway/store/payments';
 import type { OrderRow } from '../../gateway/store/schema';
 import { describeWith, freshPgSchema } from '../helpers/services';
 
@@ -68,6 +70,54 @@ function suite(open: () => Promise<{ store: Store; cleanup: () => Promise<void> 
         ).n,
       ),
     ).toBe(2);
+  });
+
+  test("an order's number or buyer changed: its invoice keeps the new ones, as statement matching reads them", async () => {
+    const o = order('1003');
+    await insertOrder(store.db, o);
+    const payment = newPaymentRow(
+      {
+        id: '00000000-0000-7000-8000-000000000001',
+        order_id: o.id,
+        organization_id: 'shop',
+        method: 'invoice',
+        provider: 'bank_transfer',
+        amount: 10000,
+        return_url: null,
+        fail_url: null,
+      },
+      '2026-06-01T09:00:00.000Z',
+    );
+    await insertPayment(store.db, payment);
+    await insertInvoice(store.db, {
+      id: '10000000-0000-7000-8000-000000000001',
+      organization_id: 'shop',
+      order_id: o.id,
+      payment_id: payment.id,
+      year: 2026,
+      seq: 1,
+      number: 'СЧ-1',
+      date: '2026-06-01',
+      due_date: '2026-06-06',
+      due_days_after_shipment: null,
+      amount: 10000,
+      token: 'token-1',
+      bank_number: null,
+      bank_date: null,
+      created_at: '2026-06-01T09:00:00.000Z',
+      paid: 0,
+      uip: null,
+    });
+    const kept = () => store.db.selectFrom('invoices').select(['order_number', 'buyer_inn', 'buyer_kpp']).executeTakeFirstOrThrow();
+    expect(await kept()).toEqual({ order_number: '1003', buyer_inn: null, buyer_kpp: null });
+    await updateOrderFields(store.db, o.id, {
+      number: '1003-A',
+      customer: JSON.stringify({ type: 'legal', name: 'ООО Вектор', inn: '7700000004', kpp: '770001001' }),
+    });
+    expect(await kept()).toEqual({ order_number: '1003-A', buyer_inn: '7700000004', buyer_kpp: '770001001' });
+    // other fields leave the invoice alone
+    await updateOrderFields(store.db, o.id, { onec_status_text: 'Отгружен' });
+    expect(await kept()).toEqual({ order_number: '1003-A', buyer_inn: '7700000004', buyer_kpp: '770001001' });
   });
 
   test('an order marked before marks were kept per base keeps that mark for a base with none of its own', async () => {

@@ -7,7 +7,7 @@ import { ingestStatement } from '../../gateway/flows/statements/ingest';
 import { matchStoredLines } from '../../gateway/flows/statements/match';
 import type { Alert } from '../../gateway/ports';
 import { openStore, type Store } from '../../gateway/store/db';
-import { migrateToLatest } from '../../gateway/store/migrations';
+import { migrateToLatest, migrations } from '../../gateway/store/migrations';
 import { saveStatementMatches, statementLinesIn } from '../../gateway/store/statements';
 import { invoicesToMatch } from '../../gateway/flows/statements/apply';
 import { insertInvoice } from '../../gateway/store/invoices';
@@ -197,6 +197,72 @@ function suite(open: () => Promise<{ store: Store; cleanup: () => Promise<void> 
       // a deferral counting from a shipment still to come is due last; from one made, N days after its day in Moscow
       expect.objectContaining({ number: 'СЧ-3', buyerInn: '7700000005', buyerKpp: null, dueDate: '9999-12-31' }),
       expect.objectContaining({ number: 'СЧ-4', dueDate: '2026-06-08' }),
+    ]);
+  });
+
+  test("invoices stored before their order's number and buyer were kept on them get both from the migration", async () => {
+    const m = migrations['0014_invoice_match_fields'];
+    await m.down!(store.db);
+    const at = '2026-06-01T09:00:00.000Z';
+    for (const [k, customer] of [
+      [1, { type: 'legal', name: 'ООО Вектор', inn: '7700000004', kpp: '770001001' }],
+      [2, { type: 'individual', name: 'Иван Петров', email: 'ivan@example.ru' }],
+    ] as const) {
+      const order = newOrderRow({
+        organization_id: 'shop',
+        external_id: `site-${k}`,
+        number: `ЗК-${k}`,
+        source: 'site',
+        customer: JSON.stringify(customer),
+        items: '[]',
+        total: 100_000,
+        payment_terms: JSON.stringify({ type: 'prepay' }),
+        request_hash: 'h',
+        onec_ref: null,
+      });
+      await insertOrder(store.db, order);
+      const payment = newPaymentRow(
+        {
+          id: `00000000-0000-7000-8000-00000000000${k}`,
+          order_id: order.id,
+          organization_id: 'shop',
+          method: 'invoice',
+          provider: 'bank_transfer',
+          amount: 100_000,
+          return_url: null,
+          fail_url: null,
+        },
+        at,
+      );
+      await insertPayment(store.db, payment);
+      // as an invoice was stored before
+      await store.db
+        .insertInto('invoices')
+        .values({
+          id: `10000000-0000-7000-8000-00000000000${k}`,
+          organization_id: 'shop',
+          order_id: order.id,
+          payment_id: payment.id,
+          year: 2026,
+          seq: k,
+          number: `СЧ-${k}`,
+          date: '2026-06-01',
+          due_date: '2026-06-06',
+          due_days_after_shipment: null,
+          amount: 100_000,
+          token: `token-${k}`,
+          bank_number: null,
+          bank_date: null,
+          created_at: at,
+          paid: 0,
+          uip: null,
+        })
+        .execute();
+    }
+    await m.up(store.db);
+    expect(await invoicesToMatch({ store }, 'shop')).toEqual([
+      expect.objectContaining({ number: 'СЧ-1', orderNumber: 'ЗК-1', buyerInn: '7700000004', buyerKpp: '770001001' }),
+      expect.objectContaining({ number: 'СЧ-2', orderNumber: 'ЗК-2', buyerInn: null, buyerKpp: null }),
     ]);
   });
 

@@ -248,6 +248,7 @@ describe.each(backends)('store on $name', (backend) => {
         '0011_invoice_transfers',
         '0012_statement_onec',
         '0013_onec_invoices',
+        '0014_invoice_match_fields',
         '0015_reports',
         '0016_alerts',
         '0017_admin_sessions',

@@ -34,11 +34,20 @@ const STATE: Record<MatchDecision['outcome'], StatementMatchState> = {
   review: 'review',
 };
 
-export function toUpdate(row: Pick<LineToMatch, 'id'>, d: MatchDecision): StatementMatchUpdate {
+export function toUpdate(row: Pick<LineToMatch, 'id' | 'rowid'>, d: MatchDecision): StatementMatchUpdate {
   if (d.outcome === 'review')
-    return { id: row.id, match_state: 'review', match_note: d.reason.slice(0, 1000), allocations: null, advance: 0, flags: null };
+    return {
+      id: row.id,
+      rowid: row.rowid,
+      match_state: 'review',
+      match_note: d.reason.slice(0, 1000),
+      allocations: null,
+      advance: 0,
+      flags: null,
+    };
   return {
     id: row.id,
+    rowid: row.rowid,
     match_state: STATE[d.outcome],
     match_note: null,
     allocations: JSON.stringify(d.allocations),
@@ -65,7 +74,7 @@ export async function matchStoredLines(
       t = performance.now();
       return s;
     };
-    const rows = await linesToMatch(trx, organizationId);
+    const rows = await linesToMatch(trx, d.store.dialect, organizationId);
     if (timings) timings.read = lap();
     const decisions = matchStatementLinesInOrder(rows, invoices);
     // a line naming an invoice annulled since (in 1C, or cancelled here) is not paid: it goes to review

@@ -34,6 +34,8 @@ export async function openSqlite(file: string): Promise<Kysely<Database>> {
     // reads outside transactions use a second connection: in WAL mode it sees what is committed
     reader = new SQLite(file, { readonly: true });
     reader.pragma('busy_timeout = 10000');
+    // the same page cache and memory map as the writer: a large read (every open invoice) reads pages
+    // from memory, not by a system call each
     reader.pragma('cache_size = -65536');
     reader.pragma('mmap_size = 268435456');
     wal = new WalSync(`${file}-wal`);

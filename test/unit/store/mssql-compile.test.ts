@@ -483,6 +483,29 @@ describe('store functions compile to SQL Server syntax', () => {
   });
 });
 
+describe('0014_invoice_match_fields on MS SQL Server', () => {
+  test("the invoices get their order's number and buyer by json_value, without parameters; down() names the index's table", async () => {
+    rec.reset();
+    await migrations['0014_invoice_match_fields'].up(db);
+    const up = rec.sql.map(flat);
+    expect(up.slice(0, 3)).toEqual([
+      'alter table "invoices" add "order_number" nvarchar(64)',
+      'alter table "invoices" add "buyer_inn" varchar(12)',
+      'alter table "invoices" add "buyer_kpp" varchar(9)',
+    ]);
+    expect(up[3]).toBe(
+      'update invoices set order_number = (select o.number from orders o where o.id = invoices.order_id), ' +
+        "buyer_inn = (select json_value(o.customer, '$.inn') from orders o where o.id = invoices.order_id), " +
+        "buyer_kpp = (select json_value(o.customer, '$.kpp') from orders o where o.id = invoices.order_id)",
+    );
+    expect(up[4]).toBe('create index "invoices_org_id" on "invoices" ("organization_id", "id")');
+    expect(rec.queries.every((q) => q.parameters.length === 0)).toBe(true);
+    rec.reset();
+    await migrations['0014_invoice_match_fields'].down!(db);
+    expect(rec.sql.map(flat)[0]).toBe('drop index "invoices_org_id" on "invoices"');
+  });
+});
+
 describe('0004_sbp_history and the payment history on MS SQL Server', () => {
   beforeEach(() => rec.reset());
 
