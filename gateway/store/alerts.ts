@@ -225,3 +225,17 @@ export async function authFailuresSince(db: Executor, since: string): Promise<{ 
 export async function pruneAuthFailures(db: Executor, before: string): Promise<void> {
   await db.deleteFrom('auth_failures').where('at', '<', before).execute();
 }
+
+/** Alerts about one payment (its id in the alert's context: the payment's own, or a dead job's payload), oldest first. */
+export async function alertsMentioning(db: Executor, id: string, limit = 50): Promise<AlertRow[]> {
+  return page(
+    db,
+    db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('context', 'like', `%"${id.replace(/[%_"\\]/g, '')}"%`)
+      .orderBy('raised_at', 'asc')
+      .orderBy('id', 'asc'),
+    limit,
+  ).execute();
+}

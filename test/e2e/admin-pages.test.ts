@@ -41,7 +41,7 @@ describe('the /admin pages over HTTP', () => {
     await site?.close();
   });
 
-  async function deadJob(): Promise<string> {
+  async function deadJob(): Promise<{ id: string; paymentId: string }> {
     const order = (await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH)).body;
     const payment = (
       await h.call('POST', `/api/v1/orders/${order.id}/payments`, { method: 'card' }, { ...SITE_AUTH, 'idempotency-key': `k-${order.id}` })
@@ -51,7 +51,7 @@ describe('the /admin pages over HTTP', () => {
       const r = await h.call('GET', '/api/v1/admin/jobs?status=dead&name=payment.notify-site', undefined, ADMIN_AUTH);
       return r.body.items.find((j: any) => j.payload.paymentId === payment.id);
     }, 15_000);
-    return dead.id;
+    return { id: dead.id, paymentId: payment.id };
   }
   const jobStatus = async (id: string) => (await h.call('GET', `/api/v1/admin/jobs/${id}`, undefined, ADMIN_AUTH)).body.status;
 
@@ -134,9 +134,15 @@ describe('the /admin pages over HTTP', () => {
   });
 
   test('an action without the CSRF token, or with a wrong one, is refused and changes nothing; with it the dead job runs again', async () => {
-    const id = await deadJob();
+    const { id, paymentId } = await deadJob();
     const { b } = await signIn(h);
     const csrf = await csrfOf(h, b);
+    // the payment's timeline shows the dead job and support's alert about it
+    const timeline = await eventually(async () => {
+      const t = (await get(h, b, `/admin/payments/${paymentId}`)).text;
+      return t.includes('Тревога: Задание не выполнено: payment.notify-site') && t;
+    });
+    expect(timeline).toContain('Задание payment.notify-site');
 
     const none = await post(h, b, `/admin/jobs/${id}/retry`, {});
     expect(none.status).toBe(403);

@@ -41,6 +41,16 @@ const kindTitle = (kind: string) => KIND_TITLES[kind] ?? KIND_TITLES[kind.split(
 const moscowTime = (iso: string) =>
   new Intl.DateTimeFormat('ru-RU', { timeZone: 'Europe/Moscow', dateStyle: 'short', timeStyle: 'short' }).format(new Date(iso));
 
+/** The ids a job's payload names (`paymentId`, `orderId`, `receiptId`, …): the alert is found from what it is about. */
+function idsOf(payload: string): Record<string, string> {
+  try {
+    const p = JSON.parse(payload) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(p).filter(([k, v]) => /Id$/.test(k) && typeof v === 'string')) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
 export const ALERTS = {
   // ---------------------------------------------------------------- jobs
 
@@ -52,7 +62,7 @@ export const ALERTS = {
     text:
       `Задание ${job.name} (${job.id}) остановлено после ${job.attempts} попыток. Последняя ошибка: ${error}. ` +
       `Устраните причину и повторите: POST /api/v1/admin/jobs/${job.id}/retry`,
-    context: { jobId: job.id, job: job.name, attempts: job.attempts },
+    context: { jobId: job.id, job: job.name, attempts: job.attempts, ...idsOf(job.payload) },
   }),
 
   // ---------------------------------------------------------------- payments

@@ -1,6 +1,7 @@
 import { PAYMENT_STATUSES, type PaymentStatus } from '../../../domain/payment-state';
 import { notFound } from '../../../errors';
 import { jobsMentioning, searchPayments } from '../../../store/admin-queries';
+import { alertsMentioning } from '../../../store/alerts';
 import { invoiceOfPayment } from '../../../store/invoices';
 import { operationsOfOrder } from '../../../store/operations';
 import { getOrder } from '../../../store/orders';
@@ -138,7 +139,7 @@ ${errors.map((e) => `<p class="flash error" role="alert">${esc(e)}</p>`).join(''
   kit.view('/admin/payments/:id', 'One payment’s timeline', async (ctx, s, flash) => {
     const p = /^[A-Za-z0-9-]{1,64}$/.test(ctx.params.id) ? await getPayment(d.store.db, ctx.params.id) : undefined;
     if (!p) throw notFound('payment');
-    const [order, attempts, events, receipts, refunds, jobs, invoice] = await Promise.all([
+    const [order, attempts, events, receipts, refunds, jobs, invoice, alerts] = await Promise.all([
       getOrder(d.store.db, p.order_id),
       paymentAttempts(d.store.db, p.id),
       paymentTimeline(d.store.db, p.id),
@@ -146,6 +147,7 @@ ${errors.map((e) => `<p class="flash error" role="alert">${esc(e)}</p>`).join(''
       paymentRefunds(d.store.db, p.id),
       jobsMentioning(d.store.db, p.id),
       invoiceOfPayment(d.store.db, p.id),
+      alertsMentioning(d.store.db, p.id),
     ]);
     const operations = (await operationsOfOrder(d.store.db, p.order_id)).filter((o) => o.payment_id === p.id);
     const back = `/admin/payments/${p.id}`;
@@ -208,6 +210,12 @@ ${errors.map((e) => `<p class="flash error" role="alert">${esc(e)}</p>`).join(''
             ? ` ${actionButton(s, `/admin/receipts/${r.id}/retry`, 'Повторить', `<input type="hidden" name="back" value="${esc(back)}">`)}`
             : ''
         }`,
+      })),
+      ...alerts.map((a) => ({
+        at: a.raised_at,
+        kind: 'alert',
+        title: `Тревога: ${esc(a.title)}`,
+        detail: `${esc(a.text)}${a.resolved_at ? ` · решено ${esc(when(a.resolved_at))}` : ''}`,
       })),
       ...refunds.map((r) => ({
         at: r.created_at,
