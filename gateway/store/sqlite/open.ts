@@ -47,6 +47,8 @@ export async function openSqlite(file: string): Promise<Kysely<Database>> {
 export async function openSqliteReadOnly(file: string): Promise<Kysely<Database>> {
   const { default: SQLite } = await import('better-sqlite3');
   const conn = new SQLite(file, { readonly: true, fileMustExist: true });
+  // and no statement of this connection may write, whatever mode the file was opened in
+  conn.pragma('query_only = ON');
   conn.pragma('busy_timeout = 10000');
   conn.pragma('cache_size = -65536');
   conn.pragma('mmap_size = 268435456');
