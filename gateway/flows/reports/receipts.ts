@@ -1,4 +1,4 @@
-import { paidPaymentsPage, receiptsOfPayments, succeededRefundsOf, type PaidPaymentRow, type ReceiptBrief } from '../../store/reports';
+import { paymentReceiptsPage, type Key, type PaidPaymentRow, type ReceiptBrief, type RefundBrief } from '../../store/reports';
 import { moscowDay, methodTitle, PAGE, rubText, type Column, type Report, type ReportContext, type ReportInput, type Row } from './types';
 
 export const RECEIPTS_COLUMNS: Column[] = [
@@ -33,6 +33,12 @@ const KIND_TITLES: Record<string, string> = {
 
 const STATUS_TITLES: Record<string, string> = { pending: 'в очереди', sent: 'отправлен', done: 'пробит', failed: 'ошибка' };
 
+interface PaymentReceipts {
+  p: PaidPaymentRow;
+  mine: ReceiptBrief[];
+  refunds: RefundBrief[];
+}
+
 /**
  * The receipts register: each payment paid in the period (by the day it was paid) with every receipt
  * it has (its own and its refunds'), and a line for each receipt missing — a payment that needs one
@@ -42,68 +48,54 @@ const STATUS_TITLES: Record<string, string> = { pending: 'в очереди', se
 export async function receiptsReport(c: ReportContext, input: ReportInput): Promise<Report> {
   const r = input.range;
   const totals: Row = { date: null, organization: 'Итого', amount: 0, refunded: 0, receiptTotal: 0, missing: 0 };
-  async function* pages(): AsyncIterable<PaidPaymentRow[]> {
-    let key: { at: string; id: string } | null = null;
+  /** Each payment of the period with its receipts and its succeeded refunds, a page at a time. */
+  async function* payments(): AsyncIterable<PaymentReceipts> {
+    let key: Key | null = null;
     for (;;) {
-      const rows = await paidPaymentsPage(c.db, r, key, PAGE);
-      if (rows.length) yield rows;
-      if (rows.length < PAGE) return;
-      key = { at: rows[rows.length - 1].paid_at, id: rows[rows.length - 1].id };
+      const page = await paymentReceiptsPage(c.db, r, key, PAGE);
+      const refunds = new Map<string, RefundBrief[]>();
+      for (const f of page.refunds) refunds.set(f.payment_id, [...(refunds.get(f.payment_id) ?? []), f]);
+      const grouped: PaymentReceipts[] = [];
+      for (const x of page.rows) {
+        if (grouped[grouped.length - 1]?.p.id !== x.id) grouped.push({ p: x, mine: [], refunds: refunds.get(x.id) ?? [] });
+        if (x.receipt) grouped[grouped.length - 1].mine.push(x.receipt);
+      }
+      yield* grouped;
+      if (page.payments < PAGE || !page.last) return;
+      key = page.last;
     }
   }
   async function* rows(): AsyncIterable<Row> {
-    for await (const payments of pages()) {
-      const ids = payments.map((p) => p.id);
-      const [receipts, refunds] = await Promise.all([receiptsOfPayments(c.db, ids), succeededRefundsOf(c.db, ids)]);
-      const byPayment = new Map<string, ReceiptBrief[]>();
-      for (const x of receipts) byPayment.set(x.payment_id, [...(byPayment.get(x.payment_id) ?? []), x]);
-      for (const p of payments) {
-        const base: Row = {
-          date: moscowDay(p.paid_at),
-          organization: p.organization_id,
-          orderNumber: p.order_number,
-          paymentId: p.id,
-          method: methodTitle(p.method),
-          amount: p.amount,
-          refunded: p.refunded_amount,
+    for await (const { p, mine, refunds } of payments()) {
+      const base: Row = {
+        date: moscowDay(p.paid_at),
+        organization: p.organization_id,
+        orderNumber: p.order_number,
+        paymentId: p.id,
+        method: methodTitle(p.method),
+        amount: p.amount,
+        refunded: p.refunded_amount,
+      };
+      totals.amount = (totals.amount as number) + p.amount;
+      totals.refunded = (totals.refunded as number) + p.refunded_amount;
+      for (const x of mine) {
+        totals.receiptTotal = (totals.receiptTotal as number) + (x.status === 'failed' ? 0 : x.total);
+        yield {
+          ...base,
+          receiptKind: `${KIND_TITLES[x.kind] ?? x.kind}${x.refund_id && x.kind !== 'refund' ? ' (возврат)' : ''}`,
+          receiptStatus: STATUS_TITLES[x.status] ?? x.status,
+          receiptTotal: x.total,
+          fiscalDate: x.fiscal_datetime ? moscowDay(x.fiscal_datetime) : null,
+          fn: x.fn_number,
+          fd: x.fiscal_document_number === null ? null : String(x.fiscal_document_number),
+          fpd: x.fiscal_document_attribute === null ? null : String(x.fiscal_document_attribute),
+          missing: 0,
+          note: x.status === 'failed' ? (x.error ?? 'чек не пробит').slice(0, 300) : null,
         };
-        totals.amount = (totals.amount as number) + p.amount;
-        totals.refunded = (totals.refunded as number) + p.refunded_amount;
-        const mine = byPayment.get(p.id) ?? [];
-        for (const x of mine) {
-          totals.receiptTotal = (totals.receiptTotal as number) + (x.status === 'failed' ? 0 : x.total);
+      }
+      if (!c.fiscalOrganizations.has(p.organization_id) || p.method === 'invoice') {
+        if (mine.length === 0)
           yield {
-            ...base,
-            receiptKind: `${KIND_TITLES[x.kind] ?? x.kind}${x.refund_id && x.kind !== 'refund' ? ' (возврат)' : ''}`,
-            receiptStatus: STATUS_TITLES[x.status] ?? x.status,
-            receiptTotal: x.total,
-            fiscalDate: x.fiscal_datetime ? moscowDay(x.fiscal_datetime) : null,
-            fn: x.fn_number,
-            fd: x.fiscal_document_number === null ? null : String(x.fiscal_document_number),
-            fpd: x.fiscal_document_attribute === null ? null : String(x.fiscal_document_attribute),
-            missing: 0,
-            note: x.status === 'failed' ? (x.error ?? 'чек не пробит').slice(0, 300) : null,
-          };
-        }
-        if (!c.fiscalOrganizations.has(p.organization_id) || p.method === 'invoice') {
-          if (mine.length === 0)
-            yield {
-              ...base,
-              receiptKind: null,
-              receiptStatus: null,
-              receiptTotal: null,
-              fiscalDate: null,
-              fn: null,
-              fd: null,
-              fpd: null,
-              missing: 0,
-              note: 'чек не требуется',
-            };
-          continue;
-        }
-        const missing = (note: string): Row => {
-          totals.missing = (totals.missing as number) + 1;
-          return {
             ...base,
             receiptKind: null,
             receiptStatus: null,
@@ -112,20 +104,35 @@ export async function receiptsReport(c: ReportContext, input: ReportInput): Prom
             fn: null,
             fd: null,
             fpd: null,
-            missing: 1,
-            note,
+            missing: 0,
+            note: 'чек не требуется',
           };
+        continue;
+      }
+      const missing = (note: string): Row => {
+        totals.missing = (totals.missing as number) + 1;
+        return {
+          ...base,
+          receiptKind: null,
+          receiptStatus: null,
+          receiptTotal: null,
+          fiscalDate: null,
+          fn: null,
+          fd: null,
+          fpd: null,
+          missing: 1,
+          note,
         };
-        const own = mine.filter((x) => x.refund_id === null);
-        if (!own.some((x) => x.status !== 'failed'))
-          yield missing(own.length ? 'чек прихода не пробит: только ошибочный' : 'нет чека прихода');
-        for (const f of refunds.filter((x) => x.payment_id === p.id)) {
-          const theirs = mine.filter((x) => x.refund_id === f.id);
-          if (!theirs.some((x) => x.status !== 'failed'))
-            yield missing(
-              `${theirs.length ? 'чек возврата не пробит' : 'нет чека возврата'} на ${rubText(f.amount)} от ${moscowDay(f.created_at)}`,
-            );
-        }
+      };
+      const own = mine.filter((x) => x.refund_id === null);
+      if (!own.some((x) => x.status !== 'failed'))
+        yield missing(own.length ? 'чек прихода не пробит: только ошибочный' : 'нет чека прихода');
+      for (const f of refunds) {
+        const theirs = mine.filter((x) => x.refund_id === f.id);
+        if (!theirs.some((x) => x.status !== 'failed'))
+          yield missing(
+            `${theirs.length ? 'чек возврата не пробит' : 'нет чека возврата'} на ${rubText(f.amount)} от ${moscowDay(f.created_at)}`,
+          );
       }
     }
   }
