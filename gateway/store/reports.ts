@@ -150,24 +150,10 @@ export interface ReconciledPaymentRow extends PaidPaymentRow {
 
 export type Key = { at: string; id: string };
 
-function paidInPeriod(db: Executor, r: ReportRange, key: Key | null) {
+/** The payments paid in the period after `key`, in the order they were paid (what to select is added). */
+function inPeriod(db: Executor, r: ReportRange, key: Key | null) {
   let q = db
     .selectFrom('payments as p')
-    .select([
-      'p.id',
-      'p.order_id',
-      'p.organization_id',
-      'p.method',
-      'p.provider',
-      'p.amount',
-      'p.refunded_amount',
-      'p.status',
-      sql<string>`p.paid_at`.as('paid_at'),
-      'p.onec_status',
-      'p.onec_document',
-      'p.onec_number',
-      'p.onec_error',
-    ])
     .where(since('p.paid_at', 'p.id', r.from, key))
     .where('p.paid_at', '<', r.to)
     .where('p.status', 'in', PAID_STATUSES)
@@ -175,6 +161,24 @@ function paidInPeriod(db: Executor, r: ReportRange, key: Key | null) {
     .orderBy('p.id');
   if (r.organization) q = q.where('p.organization_id', '=', r.organization);
   return q;
+}
+
+function paidInPeriod(db: Executor, r: ReportRange, key: Key | null) {
+  return inPeriod(db, r, key).select([
+    'p.id',
+    'p.order_id',
+    'p.organization_id',
+    'p.method',
+    'p.provider',
+    'p.amount',
+    'p.refunded_amount',
+    'p.status',
+    sql<string>`p.paid_at`.as('paid_at'),
+    'p.onec_status',
+    'p.onec_document',
+    'p.onec_number',
+    'p.onec_error',
+  ]);
 }
 
 /**
@@ -425,9 +429,17 @@ export interface ReceiptBrief {
   created_at: string;
 }
 
-export interface PaymentReceiptRow extends PaidPaymentRow {
-  /** One receipt of the payment (its own or a refund's); all null when it has none. */
-  receipt: ReceiptBrief | null;
+/** A payment paid in the period with its receipts (its own and its refunds', oldest first) and its succeeded refunds. */
+export interface PaymentReceipts {
+  id: string;
+  order_number: string;
+  organization_id: string;
+  method: string;
+  amount: number;
+  refunded_amount: number;
+  paid_at: string;
+  receipts: ReceiptBrief[];
+  refunds: RefundBrief[];
 }
 
 /** Up to (a, id) in the order (a, id): the last row of a page included. */
@@ -437,22 +449,30 @@ function upTo(col: string, id: string, key: Key): Expression<SqlBool> {
 
 /**
  * A page of the payments paid in the period, in the order they were paid, after `key` (at most `limit`
- * payments), each joined to its receipts (its own and its refunds', oldest first; one row with no
- * receipt when it has none), with its order's number; and the succeeded refunds of these payments. Two
- * statements a page.
+ * payments), each with its order's number, its receipts and its succeeded refunds. Two statements a
+ * page: the page of payments joined to their receipts, and the refunds of the same range of payments.
  */
-export async function paymentReceiptsPage(
-  db: Executor,
-  r: ReportRange,
-  key: Key | null,
-  limit: number,
-): Promise<{ rows: PaymentReceiptRow[]; payments: number; last: Key | null; refunds: RefundBrief[] }> {
+export async function paymentReceiptsPage(db: Executor, r: ReportRange, key: Key | null, limit: number): Promise<PaymentReceipts[]> {
+  const inner = inPeriod(db, r, key).select([
+    'p.id',
+    'p.order_id',
+    'p.organization_id',
+    'p.method',
+    'p.amount',
+    'p.refunded_amount',
+    sql<string>`p.paid_at`.as('paid_at'),
+  ]);
   const rows = await db
-    .selectFrom(page(db, paidInPeriod(db, r, key), limit).as('x'))
+    .selectFrom(page(db, inner, limit).as('x'))
     .leftJoin('receipts as rc', 'rc.payment_id', 'x.id')
-    .selectAll('x')
     .select([
+      'x.id',
       sql<string | null>`(select o.number from orders o where o.id = x.order_id)`.as('order_number'),
+      'x.organization_id',
+      'x.method',
+      'x.amount',
+      'x.refunded_amount',
+      'x.paid_at',
       'rc.id as rc_id',
       'rc.refund_id as rc_refund_id',
       'rc.kind as rc_kind',
@@ -471,68 +491,63 @@ export async function paymentReceiptsPage(
     .orderBy('rc.created_at')
     .orderBy('rc.id')
     .execute();
-  let payments = 0;
-  let lastId: string | null = null;
-  const out: PaymentReceiptRow[] = rows.map((x) => {
-    if (x.id !== lastId) payments += 1;
-    lastId = x.id;
-    return {
-      id: x.id,
-      order_id: x.order_id,
-      order_number: x.order_number ?? '',
-      organization_id: x.organization_id,
-      method: x.method,
-      provider: x.provider,
-      amount: num(x.amount),
-      refunded_amount: num(x.refunded_amount),
-      status: x.status,
-      paid_at: x.paid_at,
-      onec_status: x.onec_status,
-      onec_document: x.onec_document,
-      onec_number: x.onec_number,
-      onec_error: x.onec_error,
-      receipt:
-        x.rc_id === null
-          ? null
-          : {
-              id: x.rc_id,
-              payment_id: x.id,
-              refund_id: x.rc_refund_id,
-              kind: x.rc_kind as string,
-              operation: x.rc_operation as string,
-              status: x.rc_status as string,
-              total: num(x.rc_total),
-              fn_number: x.rc_fn_number,
-              fiscal_document_number: numOrNull(x.rc_fiscal_document_number),
-              fiscal_document_attribute: numOrNull(x.rc_fiscal_document_attribute),
-              fiscal_datetime: x.rc_fiscal_datetime,
-              error: x.rc_error,
-              created_at: x.rc_created_at as string,
-            },
-    };
-  });
-  const lastRow = out[out.length - 1];
-  const last = lastRow ? { at: lastRow.paid_at, id: lastRow.id } : null;
-  let refunds: RefundBrief[] = [];
-  if (last) {
-    let q = db
-      .selectFrom('refunds as f')
-      .innerJoin('payments as p', 'p.id', 'f.payment_id')
-      .select(['f.id', 'f.payment_id', 'f.amount', 'f.created_at'])
-      .where('f.status', '=', 'succeeded')
-      .where(since('p.paid_at', 'p.id', r.from, key))
-      .where('p.paid_at', '<', r.to)
-      .where('p.status', 'in', PAID_STATUSES)
-      .where(upTo('p.paid_at', 'p.id', last))
-      // in the payments' order, so the page's range of payments is what is read
-      .orderBy('p.paid_at')
-      .orderBy('p.id')
-      .orderBy('f.created_at')
-      .orderBy('f.id');
-    if (r.organization) q = q.where('p.organization_id', '=', r.organization);
-    refunds = (await q.execute()).map((x) => ({ ...x, amount: num(x.amount) }));
+  const out: PaymentReceipts[] = [];
+  for (const x of rows) {
+    let p = out[out.length - 1];
+    if (p?.id !== x.id) {
+      p = {
+        id: x.id,
+        order_number: x.order_number ?? '',
+        organization_id: x.organization_id,
+        method: x.method,
+        amount: num(x.amount),
+        refunded_amount: num(x.refunded_amount),
+        paid_at: x.paid_at,
+        receipts: [],
+        refunds: [],
+      };
+      out.push(p);
+    }
+    if (x.rc_id !== null)
+      p.receipts.push({
+        id: x.rc_id,
+        payment_id: x.id,
+        refund_id: x.rc_refund_id,
+        kind: x.rc_kind as string,
+        operation: x.rc_operation as string,
+        status: x.rc_status as string,
+        total: num(x.rc_total),
+        fn_number: x.rc_fn_number,
+        fiscal_document_number: numOrNull(x.rc_fiscal_document_number),
+        fiscal_document_attribute: numOrNull(x.rc_fiscal_document_attribute),
+        fiscal_datetime: x.rc_fiscal_datetime,
+        error: x.rc_error,
+        created_at: x.rc_created_at as string,
+      });
   }
-  return { rows: out, payments, last, refunds };
+  const last = out[out.length - 1];
+  if (!last) return out;
+  let q = db
+    .selectFrom('refunds as f')
+    .innerJoin('payments as p', 'p.id', 'f.payment_id')
+    .select(['f.id', 'f.payment_id', 'f.amount', 'f.created_at'])
+    .where('f.status', '=', 'succeeded')
+    .where(since('p.paid_at', 'p.id', r.from, key))
+    .where('p.paid_at', '<', r.to)
+    .where('p.status', 'in', PAID_STATUSES)
+    .where(upTo('p.paid_at', 'p.id', { at: last.paid_at, id: last.id }))
+    // in the payments' order, so the page's range of payments is what is read
+    .orderBy('p.paid_at')
+    .orderBy('p.id')
+    .orderBy('f.created_at')
+    .orderBy('f.id');
+  if (r.organization) q = q.where('p.organization_id', '=', r.organization);
+  const refunds = await q.execute();
+  if (refunds.length) {
+    const byId = new Map(out.map((p) => [p.id, p]));
+    for (const f of refunds) byId.get(f.payment_id)?.refunds.push({ ...f, amount: num(f.amount) });
+  }
+  return out;
 }
 
 export interface RefundBrief {

@@ -1,5 +1,16 @@
-import { paymentReceiptsPage, type Key, type PaidPaymentRow, type ReceiptBrief, type RefundBrief } from '../../store/reports';
-import { moscowDay, methodTitle, PAGE, rubText, type Column, type Report, type ReportContext, type ReportInput, type Row } from './types';
+import { paymentReceiptsPage, type Key } from '../../store/reports';
+import {
+  moscowDay,
+  methodTitle,
+  paged,
+  PAGE,
+  rubText,
+  type Column,
+  type Report,
+  type ReportContext,
+  type ReportInput,
+  type Row,
+} from './types';
 
 export const RECEIPTS_COLUMNS: Column[] = [
   { key: 'date', title: 'Дата оплаты', type: 'date' },
@@ -33,12 +44,6 @@ const KIND_TITLES: Record<string, string> = {
 
 const STATUS_TITLES: Record<string, string> = { pending: 'в очереди', sent: 'отправлен', done: 'пробит', failed: 'ошибка' };
 
-interface PaymentReceipts {
-  p: PaidPaymentRow;
-  mine: ReceiptBrief[];
-  refunds: RefundBrief[];
-}
-
 /**
  * The receipts register: each payment paid in the period (by the day it was paid) with every receipt
  * it has (its own and its refunds'), and a line for each receipt missing — a payment that needs one
@@ -48,25 +53,12 @@ interface PaymentReceipts {
 export async function receiptsReport(c: ReportContext, input: ReportInput): Promise<Report> {
   const r = input.range;
   const totals: Row = { date: null, organization: 'Итого', amount: 0, refunded: 0, receiptTotal: 0, missing: 0 };
-  /** Each payment of the period with its receipts and its succeeded refunds, a page at a time. */
-  async function* payments(): AsyncIterable<PaymentReceipts> {
-    let key: Key | null = null;
-    for (;;) {
-      const page = await paymentReceiptsPage(c.db, r, key, PAGE);
-      const refunds = new Map<string, RefundBrief[]>();
-      for (const f of page.refunds) refunds.set(f.payment_id, [...(refunds.get(f.payment_id) ?? []), f]);
-      const grouped: PaymentReceipts[] = [];
-      for (const x of page.rows) {
-        if (grouped[grouped.length - 1]?.p.id !== x.id) grouped.push({ p: x, mine: [], refunds: refunds.get(x.id) ?? [] });
-        if (x.receipt) grouped[grouped.length - 1].mine.push(x.receipt);
-      }
-      yield* grouped;
-      if (page.payments < PAGE || !page.last) return;
-      key = page.last;
-    }
-  }
   async function* rows(): AsyncIterable<Row> {
-    for await (const { p, mine, refunds } of payments()) {
+    for await (const p of paged(
+      (k: Key | null) => paymentReceiptsPage(c.db, r, k, PAGE),
+      (x) => ({ at: x.paid_at, id: x.id }),
+    )) {
+      const mine = p.receipts;
       const base: Row = {
         date: moscowDay(p.paid_at),
         organization: p.organization_id,
@@ -127,7 +119,7 @@ export async function receiptsReport(c: ReportContext, input: ReportInput): Prom
       const own = mine.filter((x) => x.refund_id === null);
       if (!own.some((x) => x.status !== 'failed'))
         yield missing(own.length ? 'чек прихода не пробит: только ошибочный' : 'нет чека прихода');
-      for (const f of refunds) {
+      for (const f of p.refunds) {
         const theirs = mine.filter((x) => x.refund_id === f.id);
         if (!theirs.some((x) => x.status !== 'failed'))
           yield missing(
