@@ -26,6 +26,15 @@ export const PAID_STATUSES = ['paid', 'refunded', 'partially_refunded'] as const
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+/**
+ * From `from` on, after (a, id) in the order (a, id) when there is a key: the period's lower bound and
+ * the keyset condition of the next page as one range (key.at is never before `from`), so the index is
+ * entered at the key and not at the period's start.
+ */
+function since(col: string, id: string, from: string, key: { at: string; id: string } | null): Expression<SqlBool> {
+  return key ? after(col, id, key) : sql<SqlBool>`${sql.ref(col)} >= ${from}`;
+}
+
 /** After (a, id) in the order (a, id): the keyset condition of the next page. */
 function after(col: string, id: string, key: { at: string; id: string } | null): Expression<SqlBool> {
   if (!key) return sql<SqlBool>`1 = 1`;
@@ -141,125 +150,89 @@ export interface ReconciledPaymentRow extends PaidPaymentRow {
 
 export type Key = { at: string; id: string };
 
-function paidInPeriod(db: Executor, r: ReportRange, key: Key | null) {
+/** The payments paid in the period after `key`, in the order they were paid (what to select is added). */
+function inPeriod(db: Executor, r: ReportRange, key: Key | null) {
   let q = db
     .selectFrom('payments as p')
-    .select([
-      'p.id',
-      'p.order_id',
-      'p.organization_id',
-      'p.method',
-      'p.provider',
-      'p.amount',
-      'p.refunded_amount',
-      'p.status',
-      sql<string>`p.paid_at`.as('paid_at'),
-      'p.onec_status',
-      'p.onec_document',
-      'p.onec_number',
-      'p.onec_error',
-    ])
-    .where('p.paid_at', '>=', r.from)
+    .where(since('p.paid_at', 'p.id', r.from, key))
     .where('p.paid_at', '<', r.to)
     .where('p.status', 'in', PAID_STATUSES)
-    .where(after('p.paid_at', 'p.id', key))
     .orderBy('p.paid_at')
     .orderBy('p.id');
   if (r.organization) q = q.where('p.organization_id', '=', r.organization);
   return q;
 }
 
-/**
- * A page of the payments paid in the period, in the order they were paid, after `key`, with their
- * orders' numbers (read by id for the page: a join could lead a planner to read every order).
- */
-export async function paidPaymentsPage(db: Executor, r: ReportRange, key: Key | null, limit: number): Promise<PaidPaymentRow[]> {
-  const rows = await page(db, paidInPeriod(db, r, key), limit).execute();
-  const orderIds = [...new Set(rows.map((x) => x.order_id))];
-  const numbers = new Map(
-    orderIds.length
-      ? (await db.selectFrom('orders').select(['id', 'number']).where('id', 'in', orderIds).execute()).map((o) => [o.id, o.number])
-      : [],
-  );
-  return rows.map((x) => ({
-    ...x,
-    order_number: numbers.get(x.order_id) ?? '',
-    amount: num(x.amount),
-    refunded_amount: num(x.refunded_amount),
-  }));
-}
-
-/** What the bank's side holds of these payments: the provider's payment operations and the bank transfers applied to each. */
-export async function bankSidesOf(
-  db: Executor,
-  paymentIds: string[],
-): Promise<
-  Map<string, Pick<ReconciledPaymentRow, 'bank_amount' | 'bank_at' | 'bank_ref' | 'transfer_amount' | 'transfer_date' | 'transfer_number'>>
-> {
-  const out = new Map<
-    string,
-    Pick<ReconciledPaymentRow, 'bank_amount' | 'bank_at' | 'bank_ref' | 'transfer_amount' | 'transfer_date' | 'transfer_number'>
-  >();
-  if (paymentIds.length === 0) return out;
-  const [ops, transfers] = await Promise.all([
-    db
-      .selectFrom('payment_operations')
-      .select([sql<string>`payment_id`.as('payment_id'), sql<number>`sum(amount)`.as('amount'), sql<string>`min(occurred_at)`.as('at')])
-      .where('payment_id', 'in', paymentIds)
-      .where('kind', '=', 'payment')
-      .groupBy('payment_id')
-      .execute(),
-    db
-      .selectFrom('invoice_transfers')
-      .select([
-        'payment_id',
-        sql<number>`sum(amount)`.as('amount'),
-        sql<string>`min(bank_date)`.as('date'),
-        sql<string>`min(bank_number)`.as('number'),
-      ])
-      .where('payment_id', 'in', paymentIds)
-      .groupBy('payment_id')
-      .execute(),
+function paidInPeriod(db: Executor, r: ReportRange, key: Key | null) {
+  return inPeriod(db, r, key).select([
+    'p.id',
+    'p.order_id',
+    'p.organization_id',
+    'p.method',
+    'p.provider',
+    'p.amount',
+    'p.refunded_amount',
+    'p.status',
+    sql<string>`p.paid_at`.as('paid_at'),
+    'p.onec_status',
+    'p.onec_document',
+    'p.onec_number',
+    'p.onec_error',
   ]);
-  const empty = { bank_amount: null, bank_at: null, bank_ref: null, transfer_amount: null, transfer_date: null, transfer_number: null };
-  for (const o of ops) out.set(o.payment_id, { ...empty, bank_amount: num(o.amount), bank_at: o.at });
-  for (const t of transfers)
-    out.set(t.payment_id, {
-      ...(out.get(t.payment_id) ?? empty),
-      transfer_amount: num(t.amount),
-      transfer_date: t.date,
-      transfer_number: t.number,
-    });
-  return out;
 }
 
-/** The provider's id of each of these payments (of its first payment operation). */
-export async function bankRefsOf(db: Executor, paymentIds: string[]): Promise<Map<string, string>> {
-  if (paymentIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('payment_operations')
-    .select([sql<string>`payment_id`.as('payment_id'), sql<string>`min(provider_ref)`.as('ref')])
-    .where('payment_id', 'in', paymentIds)
-    .where('kind', '=', 'payment')
-    .groupBy('payment_id')
-    .execute();
-  return new Map(rows.map((r) => [r.payment_id, r.ref]));
-}
-
-/** A page of the payments paid in the period with what the bank's side holds of each (its provider id: see bankRefsOf). */
-export async function reconciledPaymentsPage(
+/**
+ * A page of the payments paid in the period, in the order they were paid, after `key`, that differ
+ * somewhere: with the bank's side (no provider operation or bank transfer for it, or another amount)
+ * or with 1C (its payment document is missing though it should be there). One statement: each
+ * payment's sums on the bank's side are looked up by key as the period is scanned and only the ones
+ * that differ are returned, with their order's number and the provider's id.
+ */
+export async function paymentDifferencesPage(
   db: Executor,
   r: ReportRange,
   key: Key | null,
   limit: number,
 ): Promise<ReconciledPaymentRow[]> {
-  const payments = await paidPaymentsPage(db, r, key, limit);
-  const sides = await bankSidesOf(
-    db,
-    payments.map((p) => p.id),
-  );
-  const empty = { bank_amount: null, bank_at: null, bank_ref: null, transfer_amount: null, transfer_date: null, transfer_number: null };
-  return payments.map((p) => ({ ...p, ...(sides.get(p.id) ?? empty) }));
+  const inner = paidInPeriod(db, r, key)
+    .clearOrderBy()
+    .select([
+      sql<number | null>`(select sum(o.amount) from payment_operations o where o.payment_id = p.id and o.kind = 'payment')`.as(
+        'bank_amount',
+      ),
+      sql<number | null>`(select sum(t.amount) from invoice_transfers t where t.payment_id = p.id)`.as('transfer_amount'),
+    ]);
+  const bank = sql`case when x.method = 'invoice' then x.transfer_amount else x.bank_amount end`;
+  const q = db
+    .selectFrom(inner.as('x'))
+    .selectAll('x')
+    .select([
+      sql<string | null>`(select o.number from orders o where o.id = x.order_id)`.as('order_number'),
+      sql<string | null>`(select min(o.occurred_at) from payment_operations o where o.payment_id = x.id and o.kind = 'payment')`.as(
+        'bank_at',
+      ),
+      sql<string | null>`(select min(o.provider_ref) from payment_operations o where o.payment_id = x.id and o.kind = 'payment')`.as(
+        'bank_ref',
+      ),
+      sql<string | null>`(select min(t.bank_date) from invoice_transfers t where t.payment_id = x.id)`.as('transfer_date'),
+      sql<string | null>`(select min(t.bank_number) from invoice_transfers t where t.payment_id = x.id)`.as('transfer_number'),
+    ])
+    .where(
+      sql<SqlBool>`(${bank} is null or ${bank} <> x.amount
+        or x.onec_status in ('pending', 'waiting_for_order', 'failed')
+        or (x.onec_status = 'delivered' and (x.onec_document is null or x.onec_document = '')))`,
+    )
+    .orderBy('x.paid_at')
+    .orderBy('x.id');
+  const rows = await page(db, q, limit).execute();
+  return rows.map((x) => ({
+    ...x,
+    order_number: x.order_number ?? '',
+    amount: num(x.amount),
+    refunded_amount: num(x.refunded_amount),
+    bank_amount: numOrNull(x.bank_amount),
+    transfer_amount: numOrNull(x.transfer_amount),
+  }));
 }
 
 export interface BankOnlyOperationRow {
@@ -305,7 +278,7 @@ export async function bankOnlyOperationsPage(
       'p.status as payment_status',
     ])
     .where('b.kind', '=', 'payment')
-    .where('b.occurred_at', '>=', r.from)
+    .where(since('b.occurred_at', 'b.id', r.from, key))
     .where('b.occurred_at', '<', r.to)
     .where((w) =>
       w.or([
@@ -313,7 +286,6 @@ export async function bankOnlyOperationsPage(
         w.and([w('b.payment_id', 'is not', null), w('p.status', 'not in', PAID_STATUSES)]),
       ]),
     )
-    .where(after('b.occurred_at', 'b.id', key))
     .orderBy('b.occurred_at')
     .orderBy('b.id');
   if (r.organization) q = q.where('b.organization_id', '=', r.organization);
@@ -368,7 +340,9 @@ export async function unsettledStatementLinesPage(
   key: Key | null,
   limit: number,
 ): Promise<StatementLineBrief[]> {
-  let q = statementLines(db, ['new', 'review'], key).where('s.doc_date', '>=', r.fromDay).where('s.doc_date', '<=', r.toDay);
+  let q = statementLines(db, ['new', 'review'], null)
+    .where(since('s.doc_date', 's.id', r.fromDay, key))
+    .where('s.doc_date', '<=', r.toDay);
   if (r.organization) q = q.where('s.organization_id', '=', r.organization);
   const rows = await page(db, q, limit).execute();
   return rows.map((x) => ({ ...x, amount: num(x.amount) }));
@@ -455,51 +429,132 @@ export interface ReceiptBrief {
   created_at: string;
 }
 
-/** The receipts of these payments (their own and their refunds'), oldest first. */
-export async function receiptsOfPayments(db: Executor, paymentIds: string[]): Promise<ReceiptBrief[]> {
-  if (paymentIds.length === 0) return [];
-  const rows = await db
-    .selectFrom('receipts')
-    .select([
-      'id',
-      sql<string>`payment_id`.as('payment_id'),
-      'refund_id',
-      'kind',
-      'operation',
-      'status',
-      'total',
-      'fn_number',
-      'fiscal_document_number',
-      'fiscal_document_attribute',
-      'fiscal_datetime',
-      'error',
-      'created_at',
-    ])
-    .where('payment_id', 'in', paymentIds)
-    .execute();
-  rows.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
-  return rows.map((x) => ({
-    ...x,
-    total: num(x.total),
-    fiscal_document_number: numOrNull(x.fiscal_document_number),
-    fiscal_document_attribute: numOrNull(x.fiscal_document_attribute),
-  }));
+/** A payment paid in the period with its receipts (its own and its refunds', oldest first) and its succeeded refunds. */
+export interface PaymentReceipts {
+  id: string;
+  order_number: string;
+  organization_id: string;
+  method: string;
+  amount: number;
+  refunded_amount: number;
+  paid_at: string;
+  receipts: ReceiptBrief[];
+  refunds: RefundBrief[];
 }
 
-/** The succeeded refunds of these payments. */
-export async function succeededRefundsOf(
-  db: Executor,
-  paymentIds: string[],
-): Promise<{ id: string; payment_id: string; amount: number; created_at: string }[]> {
-  if (paymentIds.length === 0) return [];
+/** Up to (a, id) in the order (a, id): the last row of a page included. */
+function upTo(col: string, id: string, key: Key): Expression<SqlBool> {
+  return sql<SqlBool>`${sql.ref(col)} <= ${key.at} and (${sql.ref(col)} < ${key.at} or ${sql.ref(id)} <= ${key.id})`;
+}
+
+/**
+ * A page of the payments paid in the period, in the order they were paid, after `key` (at most `limit`
+ * payments), each with its order's number, its receipts and its succeeded refunds. Two statements a
+ * page: the page of payments joined to their receipts, and the refunds of the same range of payments.
+ */
+export async function paymentReceiptsPage(db: Executor, r: ReportRange, key: Key | null, limit: number): Promise<PaymentReceipts[]> {
+  const inner = inPeriod(db, r, key).select([
+    'p.id',
+    'p.order_id',
+    'p.organization_id',
+    'p.method',
+    'p.amount',
+    'p.refunded_amount',
+    sql<string>`p.paid_at`.as('paid_at'),
+  ]);
   const rows = await db
-    .selectFrom('refunds')
-    .select(['id', 'payment_id', 'amount', 'created_at'])
-    .where('payment_id', 'in', paymentIds)
-    .where('status', '=', 'succeeded')
-    .orderBy('created_at')
+    .selectFrom(page(db, inner, limit).as('x'))
+    .leftJoin('receipts as rc', 'rc.payment_id', 'x.id')
+    .select([
+      'x.id',
+      sql<string | null>`(select o.number from orders o where o.id = x.order_id)`.as('order_number'),
+      'x.organization_id',
+      'x.method',
+      'x.amount',
+      'x.refunded_amount',
+      'x.paid_at',
+      'rc.id as rc_id',
+      'rc.refund_id as rc_refund_id',
+      'rc.kind as rc_kind',
+      'rc.operation as rc_operation',
+      'rc.status as rc_status',
+      'rc.total as rc_total',
+      'rc.fn_number as rc_fn_number',
+      'rc.fiscal_document_number as rc_fiscal_document_number',
+      'rc.fiscal_document_attribute as rc_fiscal_document_attribute',
+      'rc.fiscal_datetime as rc_fiscal_datetime',
+      'rc.error as rc_error',
+      'rc.created_at as rc_created_at',
+    ])
+    .orderBy('x.paid_at')
+    .orderBy('x.id')
+    .orderBy('rc.created_at')
+    .orderBy('rc.id')
     .execute();
-  return rows.map((x) => ({ ...x, amount: num(x.amount) }));
+  const out: PaymentReceipts[] = [];
+  for (const x of rows) {
+    let p = out[out.length - 1];
+    if (p?.id !== x.id) {
+      p = {
+        id: x.id,
+        order_number: x.order_number ?? '',
+        organization_id: x.organization_id,
+        method: x.method,
+        amount: num(x.amount),
+        refunded_amount: num(x.refunded_amount),
+        paid_at: x.paid_at,
+        receipts: [],
+        refunds: [],
+      };
+      out.push(p);
+    }
+    if (x.rc_id !== null)
+      p.receipts.push({
+        id: x.rc_id,
+        payment_id: x.id,
+        refund_id: x.rc_refund_id,
+        kind: x.rc_kind as string,
+        operation: x.rc_operation as string,
+        status: x.rc_status as string,
+        total: num(x.rc_total),
+        fn_number: x.rc_fn_number,
+        fiscal_document_number: numOrNull(x.rc_fiscal_document_number),
+        fiscal_document_attribute: numOrNull(x.rc_fiscal_document_attribute),
+        fiscal_datetime: x.rc_fiscal_datetime,
+        error: x.rc_error,
+        created_at: x.rc_created_at as string,
+      });
+  }
+  const last = out[out.length - 1];
+  if (!last) return out;
+  let q = db
+    .selectFrom('refunds as f')
+    .innerJoin('payments as p', 'p.id', 'f.payment_id')
+    .select(['f.id', 'f.payment_id', 'f.amount', 'f.created_at'])
+    .where('f.status', '=', 'succeeded')
+    .where(since('p.paid_at', 'p.id', r.from, key))
+    .where('p.paid_at', '<', r.to)
+    .where('p.status', 'in', PAID_STATUSES)
+    .where(upTo('p.paid_at', 'p.id', { at: last.paid_at, id: last.id }))
+    // in the payments' order, so the page's range of payments is what is read
+    .orderBy('p.paid_at')
+    .orderBy('p.id')
+    .orderBy('f.created_at')
+    .orderBy('f.id');
+  if (r.organization) q = q.where('p.organization_id', '=', r.organization);
+  const refunds = await q.execute();
+  if (refunds.length) {
+    const byId = new Map(out.map((p) => [p.id, p]));
+    for (const f of refunds) byId.get(f.payment_id)?.refunds.push({ ...f, amount: num(f.amount) });
+  }
+  return out;
+}
+
+export interface RefundBrief {
+  id: string;
+  payment_id: string;
+  amount: number;
+  created_at: string;
 }
 
 export interface AgeingInvoiceRow {

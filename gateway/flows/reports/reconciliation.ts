@@ -1,7 +1,6 @@
 import {
   bankOnlyOperationsPage,
-  bankRefsOf,
-  reconciledPaymentsPage,
+  paymentDifferencesPage,
   unsettledStatementLinesPage,
   type ReconciledPaymentRow,
   type Key,
@@ -125,23 +124,11 @@ export async function reconciliationReport(c: ReportContext, input: ReportInput)
       counts[x.kind as DifferenceKind] += 1;
       return x;
     };
-    let key: Key | null = null;
-    for (;;) {
-      const page = await reconciledPaymentsPage(c.db, r, key, PAGE);
-      const differences = page.flatMap(paymentDifferences);
-      // the provider's id, read for the payments listed only
-      const refs = await bankRefsOf(c.db, [
-        ...new Set(
-          differences.filter((x) => x.bankAmount !== null && x.method !== methodTitle('invoice')).map((x) => x.paymentId as string),
-        ),
-      ]);
-      for (const d of differences) {
-        if (d.bankDocument === null && refs.has(d.paymentId as string)) d.bankDocument = refs.get(d.paymentId as string)!;
-        yield count(d);
-      }
-      if (page.length < PAGE) break;
-      key = { at: page[page.length - 1].paid_at, id: page[page.length - 1].id };
-    }
+    for await (const p of paged(
+      (k: Key | null) => paymentDifferencesPage(c.db, r, k, PAGE),
+      (x) => ({ at: x.paid_at, id: x.id }),
+    ))
+      for (const d of paymentDifferences(p)) yield count(d);
     for await (const o of paged(
       (k: Key | null) => bankOnlyOperationsPage(c.db, r, k, PAGE),
       (x) => ({ at: x.occurred_at, id: x.id }),

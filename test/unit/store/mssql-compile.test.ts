@@ -24,6 +24,7 @@ import {
   staleQueued,
 } from '../../../gateway/store/jobs';
 import { migrations } from '../../../gateway/store/migrations';
+import { paymentDifferencesPage, paymentReceiptsPage } from '../../../gateway/store/reports';
 import { addOrderMoney, getOrder } from '../../../gateway/store/orders';
 import { attemptsDueForCheck, getPayment, movePayment, recordEvent } from '../../../gateway/store/payments';
 import {
@@ -687,5 +688,29 @@ describe('0015_reports on MS SQL Server', () => {
       'create index "invoice_transfers_bank_date" on "invoice_transfers" ("bank_date", "invoice_id")',
       'create index "statement_lines_doc_date" on "statement_lines" ("doc_date", "id")',
     ]);
+  });
+});
+
+describe('the reports read a page at a time on MS SQL Server', () => {
+  const june = { from: '2026-05-31T21:00:00.000Z', to: '2026-06-30T21:00:00.000Z', fromDay: '2026-06-01', toDay: '2026-06-30' };
+
+  test('the payments that differ: one statement, TOP of the page, the period entered at the key', async () => {
+    rec.reset();
+    await paymentDifferencesPage(db, june, { at: '2026-06-10T00:00:00.000Z', id: 'p-1' }, 2000);
+    expect(rec.sql).toHaveLength(1);
+    const text = flat(rec.sql[0]);
+    expect(text).toMatch(/^select top\(2000\) "x"\.\*/);
+    expect(text).not.toMatch(/ limit /);
+    expect(text).toMatch(/"p"\."paid_at" >= @\d+ and \("p"\."paid_at" > @\d+ or "p"\."id" > @\d+\) and "p"\."paid_at" < @\d+/);
+    expect(text).toMatch(/order by "x"\."paid_at", "x"\."id"$/);
+  });
+
+  test('the payments with their receipts: the page of payments is a TOP derived table joined to the receipts', async () => {
+    rec.reset();
+    await paymentReceiptsPage(db, june, null, 2000);
+    const text = flat(rec.sql[0]);
+    expect(text).toMatch(/from \(select top\(2000\) "p"\."id",/);
+    expect(text).toMatch(/order by "p"\."paid_at", "p"\."id"\) as "x" left join "receipts" as "rc" on "rc"\."payment_id" = "x"\."id"/);
+    expect(text).not.toMatch(/ limit /);
   });
 });
