@@ -181,16 +181,6 @@ export function siteAuth(keys: Map<string, Set<string>>): Middleware {
   };
 }
 
-export function adminAuth(keys: string[]): Middleware {
-  const hashes = new Set(keys.map(keyHash));
-  return async (ctx: Context, next: Next) => {
-    const token = bearer(ctx);
-    if (!token || !hashes.has(keyHash(token))) throw unauthorized('missing or invalid admin key');
-    ctx.state.keyId = `admin:${keyHash(token).slice(0, 16)}`;
-    await next();
-  };
-}
-
 /** The organization a request acts for: the body's, or the key's only one. */
 export function pickOrganization(ctx: Context, requested: string | undefined): string {
   const orgs = ctx.state.orgs!;
