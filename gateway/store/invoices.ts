@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Dialect, Executor } from './db';
-import { insertIgnoreQuery, page } from './sql';
+import { insertIgnoreQuery, page, rowsAsArrays } from './sql';
 import type { InvoicesTable, InvoiceTransfersTable } from './schema';
 
 /**
@@ -113,30 +113,46 @@ export interface InvoiceToMatchRow {
  * order itself only for an invoice whose due date counts from a shipment).
  */
 export async function invoicesToMatchOf(db: Executor, dialect: Dialect, organizationId: string): Promise<InvoiceToMatchRow[]> {
-  const rows = await db
+  const query = db
     .selectFrom('invoices')
     .innerJoin('payments', 'payments.id', 'invoices.payment_id')
     .leftJoin('orders', (j) => j.onRef('orders.id', '=', 'invoices.order_id').on('invoices.due_date', 'is', null))
     .select([
-      'invoices.id as id',
-      'invoices.number as number',
-      'invoices.date as date',
-      sql<string>`"invoices"."order_number"`.as('orderNumber'),
-      'invoices.buyer_inn as buyerInn',
-      'invoices.buyer_kpp as buyerKpp',
-      sql<number>`"invoices"."amount" - "invoices"."paid"`.as('amountDue'),
-      'invoices.due_date as dueDate',
-      'invoices.due_days_after_shipment as dueDaysAfterShipment',
-      'orders.shipped_at as shippedAt',
-      'invoices.uip as uip',
+      'invoices.id',
+      'invoices.number',
+      'invoices.date',
+      'invoices.order_number',
+      'invoices.buyer_inn',
+      'invoices.buyer_kpp',
+      sql<number>`"invoices"."amount" - "invoices"."paid"`.as('amount_due'),
+      'invoices.due_date',
+      'invoices.due_days_after_shipment',
+      'orders.shipped_at',
+      'invoices.uip',
     ])
     .where('invoices.organization_id', '=', organizationId)
     .where('payments.status', '=', 'pending')
-    .orderBy('invoices.id')
-    .execute();
-  // PostgreSQL hands bigint over as a string
-  if (dialect !== 'sqlite') for (const r of rows) r.amountDue = Number(r.amountDue);
-  return rows as InvoiceToMatchRow[];
+    .orderBy('invoices.id');
+  const rows = await rowsAsArrays(db, dialect, query);
+  const out = new Array<InvoiceToMatchRow>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    out[i] = {
+      id: r[0] as string,
+      number: r[1] as string,
+      date: r[2] as string,
+      orderNumber: r[3] as string,
+      buyerInn: r[4] as string | null,
+      buyerKpp: r[5] as string | null,
+      // PostgreSQL hands bigint over as a string
+      amountDue: Number(r[6]),
+      dueDate: r[7] as string | null,
+      dueDaysAfterShipment: r[8] as number | null,
+      shippedAt: r[9] as string | null,
+      uip: r[10] as string | null,
+    };
+  }
+  return out;
 }
 
 /**

@@ -22,6 +22,12 @@ function dialectOfDb(db: Kysely<any>): Dialect {
   return 'sqlite';
 }
 
+/** Drops an index: SQL Server names its table, the others do not take it. */
+async function dropIndex(db: Kysely<any>, name: string, table: string): Promise<void> {
+  const drop = db.schema.dropIndex(name);
+  await (dialectOfDb(db) === 'mssql' ? drop.on(table) : drop).execute();
+}
+
 const m0001: Migration = {
   async up(db) {
     const t = types(dialectOfDb(db));
@@ -472,7 +478,7 @@ const m0010: Migration = {
     await db.schema.createIndex('orders_customer_inn').on('orders').columns(['organization_id', 'customer_inn']).execute();
   },
   async down(db) {
-    await db.schema.dropIndex('orders_customer_inn').on('orders').execute();
+    await dropIndex(db, 'orders_customer_inn', 'orders');
     await db.schema.alterTable('orders').dropColumn('customer_inn').execute();
     await db.schema.dropTable('customers').execute();
   },
@@ -514,7 +520,7 @@ const m0011: Migration = {
       .execute();
   },
   async down(db) {
-    await db.schema.dropIndex('statement_lines_to_apply').on('statement_lines').execute();
+    await dropIndex(db, 'statement_lines_to_apply', 'statement_lines');
     await db.schema.alterTable('statement_lines').dropColumn('applied_at').execute();
     await db.schema.dropTable('invoice_transfers').execute();
     await db.schema.alterTable('invoices').dropColumn('uip').execute();
@@ -551,7 +557,7 @@ const m0013: Migration = {
       .execute();
   },
   async down(db) {
-    await db.schema.dropIndex('invoices_onec_ref').on('invoices').execute();
+    await dropIndex(db, 'invoices_onec_ref', 'invoices');
     await db.schema.alterTable('invoices').dropColumn('onec_ref').execute();
   },
 };
@@ -581,9 +587,7 @@ const m0014: Migration = {
     await db.schema.createIndex('invoices_org_id').on('invoices').columns(['organization_id', 'id']).execute();
   },
   async down(db) {
-    // SQL Server names the table of the index, the others do not take it
-    const drop = db.schema.dropIndex('invoices_org_id');
-    await (dialectOfDb(db) === 'mssql' ? drop.on('invoices') : drop).execute();
+    await dropIndex(db, 'invoices_org_id', 'invoices');
     await db.schema.alterTable('invoices').dropColumn('buyer_kpp').execute();
     await db.schema.alterTable('invoices').dropColumn('buyer_inn').execute();
     await db.schema.alterTable('invoices').dropColumn('order_number').execute();
@@ -614,12 +618,12 @@ const m0015: Migration = {
     await db.schema.createIndex('statement_lines_doc_date').on('statement_lines').columns(['doc_date', 'id']).execute();
   },
   async down(db) {
-    await db.schema.dropIndex('statement_lines_doc_date').on('statement_lines').execute();
-    await db.schema.dropIndex('invoice_transfers_bank_date').on('invoice_transfers').execute();
-    await db.schema.dropIndex('payment_operations_occurred').on('payment_operations').execute();
-    await db.schema.dropIndex('payment_operations_payment').on('payment_operations').execute();
-    await db.schema.dropIndex('refunds_created_at').on('refunds').execute();
-    await db.schema.dropIndex('payments_paid_at').on('payments').execute();
+    await dropIndex(db, 'statement_lines_doc_date', 'statement_lines');
+    await dropIndex(db, 'invoice_transfers_bank_date', 'invoice_transfers');
+    await dropIndex(db, 'payment_operations_occurred', 'payment_operations');
+    await dropIndex(db, 'payment_operations_payment', 'payment_operations');
+    await dropIndex(db, 'refunds_created_at', 'refunds');
+    await dropIndex(db, 'payments_paid_at', 'payments');
     await db.schema.alterTable('payment_operations').dropColumn('fee').execute();
   },
 };
@@ -696,6 +700,40 @@ const m0017: Migration = {
   },
 };
 
+/**
+ * Statement lines as matching reads and writes them. The lines to match are read by an index in the
+ * order they are matched (no sort of a big statement's lines), and the lines still to apply are kept
+ * in an index of their own that only they are in: a line matched leaves one index entry and enters
+ * one, where it rewrote two before.
+ */
+const m0018: Migration = {
+  async up(db) {
+    await dropIndex(db, 'statement_lines_state', 'statement_lines');
+    await db.schema
+      .createIndex('statement_lines_state')
+      .on('statement_lines')
+      .columns(['organization_id', 'match_state', 'doc_date', 'id'])
+      .execute();
+    await dropIndex(db, 'statement_lines_to_apply', 'statement_lines');
+    await db.schema
+      .createIndex('statement_lines_to_apply')
+      .on('statement_lines')
+      .columns(['organization_id', 'doc_date', 'id'])
+      .where(sql<boolean>`applied_at is null and match_state in ('matched', 'partial', 'overpaid')`)
+      .execute();
+  },
+  async down(db) {
+    await dropIndex(db, 'statement_lines_to_apply', 'statement_lines');
+    await db.schema
+      .createIndex('statement_lines_to_apply')
+      .on('statement_lines')
+      .columns(['organization_id', 'applied_at', 'match_state'])
+      .execute();
+    await dropIndex(db, 'statement_lines_state', 'statement_lines');
+    await db.schema.createIndex('statement_lines_state').on('statement_lines').columns(['organization_id', 'match_state']).execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -715,6 +753,7 @@ export const migrations: Record<string, Migration> = {
   '0015_reports': m0015,
   '0016_alerts': m0016,
   '0017_admin_sessions': m0017,
+  '0018_statement_line_indexes': m0018,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -1,4 +1,5 @@
 import { MssqlAdapter, sql, type Compilable, type Insertable, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import { sqliteArrays } from './sqlite/group-commit';
 import type { Dialect, Executor } from './db';
 import type { Database } from './schema';
 
@@ -57,4 +58,16 @@ export function page<DB, TB extends keyof DB, O>(
 ): SelectQueryBuilder<DB, TB, O> {
   if (isMssql(db)) return offset > 0 ? q.offset(offset).fetch(limit) : q.top(limit);
   return offset > 0 ? q.limit(limit).offset(offset) : q.limit(limit);
+}
+
+/**
+ * A SELECT's rows as arrays of its columns in the order selected, for reads of many thousands of rows
+ * (matching reads every open invoice): SQLite builds them as arrays, and the caller makes its objects
+ * of one shape from them, faster and with less garbage than rows keyed by column names.
+ */
+export async function rowsAsArrays(db: Executor, dialect: Dialect, query: Compilable<unknown>): Promise<unknown[][]> {
+  const compiled = query.compile();
+  const { rows } = await db.executeQuery<unknown>(dialect === 'sqlite' ? sqliteArrays(compiled) : compiled);
+  // a driver other than the gateway's own (a read-only replica) hands objects over
+  return rows.map((r) => (Array.isArray(r) ? r : Object.values(r as Record<string, unknown>)));
 }

@@ -3,7 +3,7 @@ import { newId } from '../domain/ids';
 import type { StatementLine } from '../ports';
 import { nowIso, type Dialect, type Executor } from './db';
 import type { StatementLineRow, StatementLinesTable, StatementMatchState } from './schema';
-import { insertIgnore, isMssql, page } from './sql';
+import { insertIgnore, isMssql, page, rowsAsArrays } from './sql';
 import { sqliteBatch } from './sqlite/group-commit';
 
 /**
@@ -107,26 +107,39 @@ export interface LineToMatch {
 
 /** The organization's lines not matched yet, oldest first, with what matching needs of them and no more. */
 export async function linesToMatch(db: Executor, dialect: Dialect, organizationId: string): Promise<LineToMatch[]> {
-  const rows = await db
+  const query = db
     .selectFrom('statement_lines')
     .select((eb) => [
       'id',
-      ...(dialect === 'sqlite' ? [sql<number>`rowid`.as('rowid')] : []),
       'amount',
       eb.fn.coalesce('bank_date', 'doc_date').as('date'),
-      'payer_inn as payerInn',
-      'payer_kpp as payerKpp',
+      'payer_inn',
+      'payer_kpp',
       'purpose',
       'uip',
+      ...(dialect === 'sqlite' ? [sql<number>`rowid`.as('rowid')] : []),
     ])
     .where('organization_id', '=', organizationId)
     .where('match_state', '=', 'new')
     .orderBy('doc_date')
-    .orderBy('id')
-    .execute();
-  // PostgreSQL hands bigint over as a string
-  for (const r of rows) r.amount = Number(r.amount);
-  return rows;
+    .orderBy('id');
+  const rows = await rowsAsArrays(db, dialect, query);
+  const out = new Array<LineToMatch>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    out[i] = {
+      id: r[0] as string,
+      // PostgreSQL hands bigint over as a string
+      amount: Number(r[1]),
+      date: r[2] as string,
+      payerInn: r[3] as string | null,
+      payerKpp: r[4] as string | null,
+      purpose: r[5] as string,
+      uip: r[6] as string | null,
+      rowid: r.length > 7 ? (r[7] as number) : undefined,
+    };
+  }
+  return out;
 }
 
 /** How support knows a line: the payment order's number and date, and the payer. */
@@ -262,15 +275,17 @@ export async function statementLinesBetween(
 
 /** The organization's matched lines whose shares are not applied to their invoices yet, oldest first. */
 export async function linesToApply(db: Executor, organizationId: string): Promise<StatementLineRow[]> {
-  return db
-    .selectFrom('statement_lines')
-    .selectAll()
-    .where('organization_id', '=', organizationId)
-    .where('applied_at', 'is', null)
-    .where('match_state', 'in', ['matched', 'partial', 'overpaid'])
-    .orderBy('doc_date')
-    .orderBy('id')
-    .execute();
+  return (
+    db
+      .selectFrom('statement_lines')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      // written as the index of the lines to apply is, so that every database takes it
+      .where(sql<boolean>`applied_at is null and match_state in ('matched', 'partial', 'overpaid')`)
+      .orderBy('doc_date')
+      .orderBy('id')
+      .execute()
+  );
 }
 
 export async function markLineApplied(db: Executor, id: string, note?: string): Promise<void> {

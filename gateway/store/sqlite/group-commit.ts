@@ -205,18 +205,18 @@ class GroupCommitDriver implements Driver {
   async execute<R>(lease: Lease, q: CompiledQuery): Promise<QueryResult<R>> {
     const params = q.parameters as unknown[];
     if (this.readerOrWriter(lease, q) === 'reader') {
-      const rows = this.reads!.get(q.sql).all(params) as R[];
+      const rows = all<R>(this.reads!.get(q.sql), params, q);
       // what was read may include a commit still on its way to the disk
       if (this.wal?.pending) await this.wal.durable();
       return { rows };
     }
-    if (lease.inTransaction) return run<R>(this.writes.get(q.sql), params, batchOf(q));
+    if (lease.inTransaction) return run<R>(this.writes.get(q.sql), params, batchOf(q), q);
     // a statement of its own: it joins the shared transaction and answers once that is on disk
     await this.take(lease);
     let result: QueryResult<R>;
     try {
       this.openShared();
-      result = run<R>(this.writes.get(q.sql), params, batchOf(q));
+      result = run<R>(this.writes.get(q.sql), params, batchOf(q), q);
     } catch (e) {
       this.give(lease);
       throw e;
@@ -302,15 +302,33 @@ export function sqliteBatch(sql: string, rows: readonly unknown[][]): CompiledQu
 }
 
 const BATCH = Symbol('rows of parameters');
+const ARRAYS = Symbol('rows as arrays');
+
+/**
+ * A SELECT whose rows come as arrays of the selected columns in their order: many thousands of rows
+ * are built faster so, and weigh less, than as objects with the columns' names. Run only by this driver.
+ */
+export function sqliteArrays(q: CompiledQuery): CompiledQuery {
+  return { ...q, [ARRAYS]: true } as CompiledQuery;
+}
+
+function all<R>(stmt: BetterSqlite3.Statement, params: unknown[], q: CompiledQuery): R[] {
+  if (!(q as CompiledQuery & { [ARRAYS]?: boolean })[ARRAYS]) return stmt.all(params) as R[];
+  try {
+    return stmt.raw(true).all(params) as R[];
+  } finally {
+    stmt.raw(false);
+  }
+}
 const batchOf = (q: CompiledQuery) => (q as CompiledQuery & { [BATCH]?: readonly unknown[][] })[BATCH];
 
-function run<R>(stmt: BetterSqlite3.Statement, params: unknown[], batch?: readonly unknown[][]): QueryResult<R> {
+function run<R>(stmt: BetterSqlite3.Statement, params: unknown[], batch?: readonly unknown[][], q?: CompiledQuery): QueryResult<R> {
   if (batch) {
     let changes = 0;
     for (const p of batch) changes += stmt.run(p).changes;
     return { rows: [], numAffectedRows: BigInt(changes) };
   }
-  if (stmt.reader) return { rows: stmt.all(params) as R[] }; // UPDATE ... RETURNING
+  if (stmt.reader) return { rows: q ? all<R>(stmt, params, q) : (stmt.all(params) as R[]) }; // a SELECT in a transaction, UPDATE ... RETURNING
   const r = stmt.run(params);
   return {
     rows: [],
