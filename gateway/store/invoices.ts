@@ -133,7 +133,7 @@ export async function invoicesToMatchOf(db: Executor, dialect: Dialect, organiza
     .where('invoices.organization_id', '=', organizationId)
     .where('payments.status', '=', 'pending')
     .orderBy('invoices.id');
-  const rows = await rowsAsArrays(db, dialect, query);
+  const rows = await rowsAsArrays(db, query);
   const out = new Array<InvoiceToMatchRow>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];

@@ -1,7 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Executor } from './db';
 import type { StatementMatchState } from './schema';
-import { page } from './sql';
+import { page, rowsAsArrays } from './sql';
 
 /**
  * The queries of the reports. Each reads one period — ISO UTC instants [from, to) and, for what is
@@ -462,7 +462,7 @@ export async function paymentReceiptsPage(db: Executor, r: ReportRange, key: Key
     'p.refunded_amount',
     sql<string>`p.paid_at`.as('paid_at'),
   ]);
-  const rows = await db
+  const query = db
     .selectFrom(page(db, inner, limit).as('x'))
     .leftJoin('receipts as rc', 'rc.payment_id', 'x.id')
     .select([
@@ -489,40 +489,42 @@ export async function paymentReceiptsPage(db: Executor, r: ReportRange, key: Key
     .orderBy('x.paid_at')
     .orderBy('x.id')
     .orderBy('rc.created_at')
-    .orderBy('rc.id')
-    .execute();
+    .orderBy('rc.id');
+  // a month's payments with their receipts are many thousands of rows: read as arrays, in the order selected
+  const rows = await rowsAsArrays(db, query);
   const out: PaymentReceipts[] = [];
+  let p: PaymentReceipts | undefined;
   for (const x of rows) {
-    let p = out[out.length - 1];
-    if (p?.id !== x.id) {
+    const id = x[0] as string;
+    if (p?.id !== id) {
       p = {
-        id: x.id,
-        order_number: x.order_number ?? '',
-        organization_id: x.organization_id,
-        method: x.method,
-        amount: num(x.amount),
-        refunded_amount: num(x.refunded_amount),
-        paid_at: x.paid_at,
+        id,
+        order_number: (x[1] as string | null) ?? '',
+        organization_id: x[2] as string,
+        method: x[3] as string,
+        amount: num(x[4]),
+        refunded_amount: num(x[5]),
+        paid_at: x[6] as string,
         receipts: [],
         refunds: [],
       };
       out.push(p);
     }
-    if (x.rc_id !== null)
+    if (x[7] !== null)
       p.receipts.push({
-        id: x.rc_id,
-        payment_id: x.id,
-        refund_id: x.rc_refund_id,
-        kind: x.rc_kind as string,
-        operation: x.rc_operation as string,
-        status: x.rc_status as string,
-        total: num(x.rc_total),
-        fn_number: x.rc_fn_number,
-        fiscal_document_number: numOrNull(x.rc_fiscal_document_number),
-        fiscal_document_attribute: numOrNull(x.rc_fiscal_document_attribute),
-        fiscal_datetime: x.rc_fiscal_datetime,
-        error: x.rc_error,
-        created_at: x.rc_created_at as string,
+        id: x[7] as string,
+        payment_id: id,
+        refund_id: x[8] as string | null,
+        kind: x[9] as string,
+        operation: x[10] as string,
+        status: x[11] as string,
+        total: num(x[12]),
+        fn_number: x[13] as string | null,
+        fiscal_document_number: numOrNull(x[14]),
+        fiscal_document_attribute: numOrNull(x[15]),
+        fiscal_datetime: x[16] as string | null,
+        error: x[17] as string | null,
+        created_at: x[18] as string,
       });
   }
   const last = out[out.length - 1];

@@ -65,9 +65,8 @@ export function page<DB, TB extends keyof DB, O>(
  * (matching reads every open invoice): SQLite builds them as arrays, and the caller makes its objects
  * of one shape from them, faster and with less garbage than rows keyed by column names.
  */
-export async function rowsAsArrays(db: Executor, dialect: Dialect, query: Compilable<unknown>): Promise<unknown[][]> {
-  const compiled = query.compile();
-  const { rows } = await db.executeQuery<unknown>(dialect === 'sqlite' ? sqliteArrays(compiled) : compiled);
-  // a driver other than the gateway's own (a read-only replica) hands objects over
+export async function rowsAsArrays(db: Executor, query: Compilable<unknown>): Promise<unknown[][]> {
+  const { rows } = await db.executeQuery<unknown>(sqliteArrays(query.compile()));
+  // the other databases' drivers (and SQLite's read-only one) hand objects over, their keys in the order selected
   return rows.map((r) => (Array.isArray(r) ? r : Object.values(r as Record<string, unknown>)));
 }

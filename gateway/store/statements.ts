@@ -123,7 +123,7 @@ export async function linesToMatch(db: Executor, dialect: Dialect, organizationI
     .where('match_state', '=', 'new')
     .orderBy('doc_date')
     .orderBy('id');
-  const rows = await rowsAsArrays(db, dialect, query);
+  const rows = await rowsAsArrays(db, query);
   const out = new Array<LineToMatch>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];

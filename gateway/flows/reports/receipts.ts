@@ -1,4 +1,4 @@
-import { paymentReceiptsPage, type Key, type PaymentReceipts } from '../../store/reports';
+import { paymentReceiptsPage, type Key, type PaymentReceipts, type ReceiptBrief } from '../../store/reports';
 import { moscowDay, methodTitle, PAGE, rubText, type Column, type Report, type ReportContext, type ReportInput, type Row } from './types';
 
 export const RECEIPTS_COLUMNS: Column[] = [
@@ -52,69 +52,50 @@ export async function receiptsReport(c: ReportContext, input: ReportInput): Prom
       key = { at: payments[payments.length - 1].paid_at, id: payments[payments.length - 1].id };
     }
   }
-  function rowsOf(p: PaymentReceipts): Row[] {
-    const out: Row[] = [];
-    const mine = p.receipts;
-    const base: Row = {
-      date: moscowDay(p.paid_at),
+  /** A line of the register: every column set, in one shape (many thousands of them are made). */
+  function line(p: PaymentReceipts, day: string, method: string, x: ReceiptBrief | null, missing: number, note: string | null): Row {
+    return {
+      date: day,
       organization: p.organization_id,
       orderNumber: p.order_number,
       paymentId: p.id,
-      method: methodTitle(p.method),
+      method,
       amount: p.amount,
       refunded: p.refunded_amount,
+      receiptKind: x ? `${KIND_TITLES[x.kind] ?? x.kind}${x.refund_id && x.kind !== 'refund' ? ' (возврат)' : ''}` : null,
+      receiptStatus: x ? (STATUS_TITLES[x.status] ?? x.status) : null,
+      receiptTotal: x ? x.total : null,
+      fiscalDate: x?.fiscal_datetime ? moscowDay(x.fiscal_datetime) : null,
+      fn: x ? x.fn_number : null,
+      fd: x?.fiscal_document_number == null ? null : String(x.fiscal_document_number),
+      fpd: x?.fiscal_document_attribute == null ? null : String(x.fiscal_document_attribute),
+      missing,
+      note,
     };
+  }
+  function rowsOf(p: PaymentReceipts): Row[] {
+    const out: Row[] = [];
+    const mine = p.receipts;
+    const day = moscowDay(p.paid_at);
+    const method = methodTitle(p.method);
     totals.amount = (totals.amount as number) + p.amount;
     totals.refunded = (totals.refunded as number) + p.refunded_amount;
     for (const x of mine) {
       totals.receiptTotal = (totals.receiptTotal as number) + (x.status === 'failed' ? 0 : x.total);
-      out.push({
-        ...base,
-        receiptKind: `${KIND_TITLES[x.kind] ?? x.kind}${x.refund_id && x.kind !== 'refund' ? ' (возврат)' : ''}`,
-        receiptStatus: STATUS_TITLES[x.status] ?? x.status,
-        receiptTotal: x.total,
-        fiscalDate: x.fiscal_datetime ? moscowDay(x.fiscal_datetime) : null,
-        fn: x.fn_number,
-        fd: x.fiscal_document_number === null ? null : String(x.fiscal_document_number),
-        fpd: x.fiscal_document_attribute === null ? null : String(x.fiscal_document_attribute),
-        missing: 0,
-        note: x.status === 'failed' ? (x.error ?? 'чек не пробит').slice(0, 300) : null,
-      });
+      out.push(line(p, day, method, x, 0, x.status === 'failed' ? (x.error ?? 'чек не пробит').slice(0, 300) : null));
     }
     if (!c.fiscalOrganizations.has(p.organization_id) || p.method === 'invoice') {
-      if (mine.length === 0)
-        out.push({
-          ...base,
-          receiptKind: null,
-          receiptStatus: null,
-          receiptTotal: null,
-          fiscalDate: null,
-          fn: null,
-          fd: null,
-          fpd: null,
-          missing: 0,
-          note: 'чек не требуется',
-        });
+      if (mine.length === 0) out.push(line(p, day, method, null, 0, 'чек не требуется'));
       return out;
     }
     const missing = (note: string): Row => {
       totals.missing = (totals.missing as number) + 1;
-      return {
-        ...base,
-        receiptKind: null,
-        receiptStatus: null,
-        receiptTotal: null,
-        fiscalDate: null,
-        fn: null,
-        fd: null,
-        fpd: null,
-        missing: 1,
-        note,
-      };
+      return line(p, day, method, null, 1, note);
     };
-    const own = mine.filter((x) => x.refund_id === null);
-    if (!own.some((x) => x.status !== 'failed'))
-      out.push(missing(own.length ? 'чек прихода не пробит: только ошибочный' : 'нет чека прихода'));
+    let ownDone = false;
+    for (const x of mine) if (x.refund_id === null && x.status !== 'failed') ownDone = true;
+    if (!ownDone)
+      out.push(missing(mine.some((x) => x.refund_id === null) ? 'чек прихода не пробит: только ошибочный' : 'нет чека прихода'));
     for (const f of p.refunds) {
       const theirs = mine.filter((x) => x.refund_id === f.id);
       if (!theirs.some((x) => x.status !== 'failed'))

@@ -61,9 +61,21 @@ export const methodTitle = (m: string | null): string => (m ? (METHOD_TITLES[m] 
 
 const MOSCOW_MS = 3 * 3_600_000;
 
+/** The UTC hour (YYYY-MM-DDTHH) whose Moscow day was asked last, and that day: reports ask in order. */
+let lastHour = '-';
+let lastDay = '';
+
 /** The Moscow day (YYYY-MM-DD) of an ISO instant (Moscow is UTC+3 all year). */
 export function moscowDay(iso: string): string {
-  return new Date(Date.parse(iso) + MOSCOW_MS).toISOString().slice(0, 10);
+  // an instant as the store keeps it (YYYY-MM-DDTHH:MM:SS.mmmZ): the day of its hour, as for the last one
+  const utc = iso.length === 24 && iso.charCodeAt(23) === 90;
+  if (utc && iso.startsWith(lastHour)) return lastDay;
+  const day = new Date(Date.parse(iso) + MOSCOW_MS).toISOString().slice(0, 10);
+  if (utc) {
+    lastHour = iso.slice(0, 13);
+    lastDay = day;
+  }
+  return day;
 }
 
 /** The Moscow day of a UTC hour given as YYYY-MM-DDTHH. */
