@@ -218,7 +218,8 @@ export async function paymentDifferencesPage(
       sql<string | null>`(select min(t.bank_number) from invoice_transfers t where t.payment_id = x.id)`.as('transfer_number'),
     ])
     .where(
-      sql<SqlBool>`(${bank} is null or ${bank} <> x.amount
+      // the bank's amount written once: each time it is written, PostgreSQL looks it up again
+      sql<SqlBool>`(coalesce(${bank}, -1) <> x.amount
         or x.onec_status in ('pending', 'waiting_for_order', 'failed')
         or (x.onec_status = 'delivered' and (x.onec_document is null or x.onec_document = '')))`,
     )
@@ -260,9 +261,11 @@ export async function bankOnlyOperationsPage(
   key: Key | null,
   limit: number,
 ): Promise<BankOnlyOperationRow[]> {
+  // the payment's state looked up by key for each operation of the period (a join would have PostgreSQL
+  // read every payment ever made to hash them)
+  const paymentStatus = sql<string | null>`(select p.status from payments p where p.id = b.payment_id)`;
   let q = db
     .selectFrom('payment_operations as b')
-    .leftJoin('payments as p', 'p.id', 'b.payment_id')
     .select([
       'b.id',
       'b.organization_id',
@@ -275,7 +278,7 @@ export async function bankOnlyOperationsPage(
       'b.match_state',
       'b.match_note',
       'b.payment_id',
-      'p.status as payment_status',
+      paymentStatus.as('payment_status'),
     ])
     .where('b.kind', '=', 'payment')
     .where(since('b.occurred_at', 'b.id', r.from, key))
@@ -283,7 +286,7 @@ export async function bankOnlyOperationsPage(
     .where((w) =>
       w.or([
         w.and([w('b.payment_id', 'is', null), w('b.match_state', '<>', 'resolved')]),
-        w.and([w('b.payment_id', 'is not', null), w('p.status', 'not in', PAID_STATUSES)]),
+        w.and([w('b.payment_id', 'is not', null), w(paymentStatus, 'not in', PAID_STATUSES)]),
       ]),
     )
     .orderBy('b.occurred_at')
