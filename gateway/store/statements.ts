@@ -178,25 +178,19 @@ export async function saveStatementMatches(db: Executor, dialect: Dialect, updat
   const values = (part: readonly StatementMatchUpdate[]) =>
     sql.join(part.map((u) => sql`(${u.id}, ${u.match_state}, ${u.match_note}, ${u.allocations}, ${u.advance}, ${u.flags})`));
   if (dialect === 'sqlite') {
-    // one prepared UPDATE by key, run for every line in one call of the driver; lines read with their
-    // rowid are written by it in its order, the table's pages one after the other
+    // one prepared UPDATE by key, run for every line in one call of the driver
     const set = 'update statement_lines set match_state = ?, match_note = ?, allocations = ?, advance = ?, flags = ?, updated_at = ?';
-    const params = (u: StatementMatchUpdate) => [u.match_state, u.match_note, u.allocations, u.advance, u.flags, now];
-    if (updates.every((u) => u.rowid !== undefined)) {
-      const sorted = [...updates].sort((a, b) => a.rowid! - b.rowid!);
-      await db.executeQuery(
-        sqliteBatch(
-          `${set} where rowid = ? and id = ?`,
-          sorted.map((u) => [...params(u), u.rowid, u.id]),
-        ),
-      );
-    } else
-      await db.executeQuery(
-        sqliteBatch(
-          `${set} where id = ?`,
-          updates.map((u) => [...params(u), u.id]),
-        ),
-      );
+    const byRowid = updates.every((u) => u.rowid !== undefined);
+    // lines read with their rowid are written by it in its order, the table's pages one after the other
+    const ordered = byRowid ? [...updates].sort((a, b) => a.rowid! - b.rowid!) : updates;
+    const rows = new Array<unknown[]>(ordered.length);
+    for (let i = 0; i < ordered.length; i++) {
+      const u = ordered[i];
+      rows[i] = byRowid
+        ? [u.match_state, u.match_note, u.allocations, u.advance, u.flags, now, u.rowid, u.id]
+        : [u.match_state, u.match_note, u.allocations, u.advance, u.flags, now, u.id];
+    }
+    await db.executeQuery(sqliteBatch(`${set} where ${byRowid ? 'rowid = ? and id = ?' : 'id = ?'}`, rows));
     return;
   }
   // SQL Server takes at most 2100 parameters a statement
