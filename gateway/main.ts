@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import type Koa from 'koa';
 import { OneCBankReceiptSource } from '../connectors/onec-odata/bank-receipts';
 import { ODataClient } from '../connectors/onec-odata/client';
@@ -315,6 +316,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     version: VERSION,
     bodyLimit: config.server.bodyLimitKb * 1024,
     authThrottle: new AuthThrottle(config.server.authFailures.max, config.server.authFailures.windowSeconds * 1000),
+    lifecycle: { draining: false },
   };
   const api = new ApiRouter();
   let server: Server | null = null;
@@ -331,6 +333,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       if (!roles.http) return { url: '', port: 0 };
       // a client that sends its request slowly (or never finishes it) holds a connection no longer than this
       const timeout = config.server.requestTimeoutMs;
+      const handle = gateway.app.callback();
       const s = createServer(
         {
           requestTimeout: timeout,
@@ -338,7 +341,11 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
           connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(timeout / 4))),
           keepAliveTimeout: 65_000,
         },
-        gateway.app.callback(),
+        (req, res) => {
+          // once shutdown begins every answer ends its connection: clients come back through the balancer
+          if (deps.lifecycle.draining) res.setHeader('connection', 'close');
+          handle(req, res);
+        },
       );
       server = await new Promise<Server>((resolve, reject) => {
         s.once('error', reject);
@@ -350,16 +357,27 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       return { url: `http://${host}:${port}`, port };
     },
     async stop() {
-      if (server) {
+      const { drainDelayMs, deadlineMs } = config.shutdown;
+      const deadline = Date.now() + deadlineMs;
+      deps.lifecycle.draining = true;
+      // the jobs stop being taken at once and get until the deadline; the HTTP side meanwhile drains
+      const jobs = runner.stop(deadlineMs);
+      const http = (async () => {
+        if (!server) return;
         const s = server;
         server = null;
+        // the balancer still sends requests until it has seen readiness fail
+        await delay(Math.min(drainDelayMs, deadlineMs));
+        // a request still running at the deadline is cut
+        const cut = setTimeout(() => s.closeAllConnections(), Math.max(0, deadline - Date.now()));
         await new Promise<void>((resolve) => {
           s.close(() => resolve());
           s.closeIdleConnections();
-          setTimeout(() => s.closeAllConnections(), 2000).unref();
         });
-      }
-      await runner.stop();
+        clearTimeout(cut);
+      })();
+      const [{ handedBack }] = await Promise.all([jobs, http]);
+      log.info({ handedBack }, 'requests and jobs drained');
       mailers.close();
       await reportsStore?.close();
       await store.close();
