@@ -30,6 +30,8 @@ interface Backend {
   name: string;
   port: number;
   ready: boolean;
+  /** Requests the balancer has sent it and not yet seen answered. */
+  active: number;
   child: ChildProcess | null;
   logs: any[];
 }
@@ -47,6 +49,8 @@ async function balancer(backends: Backend[]) {
       return;
     }
     const b = ready[next++ % ready.length];
+    b.active++;
+    res.once('close', () => b.active--);
     const up = request(
       { host: '127.0.0.1', port: b.port, method: req.method, path: req.url, headers: req.headers, agent },
       (r: IncomingMessage) => {
@@ -118,7 +122,7 @@ describeWith(['postgres', 'redis'], 'rolling restart of two gateways on PostgreS
     onec = new OneCEmulator({ configuration: 'ut11', knobs: { latencyMs: 100 } });
     await onec.start();
     site = await receiver();
-    for (const name of ['a', 'b']) backends.push({ name, port: await freePort(), ready: false, child: null, logs: [] });
+    for (const name of ['a', 'b']) backends.push({ name, port: await freePort(), ready: false, active: 0, child: null, logs: [] });
     lb = await balancer(backends);
     configFile = join(dir, 'gateway.config.yaml');
     writeFileSync(
@@ -200,14 +204,28 @@ describeWith(['postgres', 'redis'], 'rolling restart of two gateways on PostgreS
     );
   }
 
-  /** SIGTERM, as the kubelet sends it; answers the exit code and how long the process took. */
-  async function terminate(b: Backend): Promise<{ code: number | null; signal: string | null; ms: number }> {
+  /**
+   * SIGTERM, as the kubelet sends it, at a moment the process is running a job; answers the exit
+   * code, how long the process took, and what it had in hand when told.
+   */
+  async function terminate(b: Backend, db: pg.Client) {
     const child = b.child!;
+    const jobsRunning = await eventually(
+      async () => {
+        const r = await db.query<{ n: string }>("select count(*) as n from jobs where status = 'running' and locked_by like $1", [
+          `%:${child.pid}:%`,
+        ]);
+        return Number(r.rows[0].n);
+      },
+      20_000,
+      5,
+    );
+    const requestsInFlight = b.active;
     const t0 = Date.now();
     const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (code, signal) => r([code, signal])));
     child.kill('SIGTERM');
     const [code, signal] = await exited;
-    return { code, signal, ms: Date.now() - t0 };
+    return { code, signal, ms: Date.now() - t0, jobsRunning, requestsInFlight };
   }
 
   test('each process in turn gets SIGTERM under a steady stream of requests: nothing is cut, nothing lost or done twice', async () => {
@@ -258,10 +276,12 @@ describeWith(['postgres', 'redis'], 'rolling restart of two gateways on PostgreS
     };
     const clients = [0, 1, 2, 3].map(client);
 
-    const exits: { name: string; code: number | null; signal: string | null; ms: number }[] = [];
+    const db = new pg.Client({ connectionString: schema.url });
+    await db.connect();
+    const exits: ({ name: string } & Awaited<ReturnType<typeof terminate>>)[] = [];
     await sleep(1500);
     for (const b of backends) {
-      exits.push({ name: b.name, ...(await terminate(b)) });
+      exits.push({ name: b.name, ...(await terminate(b, db)) });
       await sleep(500); // the other one carries everything meanwhile
       await start(b);
       await sleep(1500);
@@ -288,8 +308,6 @@ describeWith(['postgres', 'redis'], 'rolling restart of two gateways on PostgreS
       (m, a) => ((m[`${a.what} ${a.status}`] = (m[`${a.what} ${a.status}`] ?? 0) + 1), m),
       {},
     );
-    const db = new pg.Client({ connectionString: schema.url });
-    await db.connect();
     const jobs = (
       await db.query<{ name: string; status: string; attempts: number; n: string }>(
         'select name, status, attempts, count(*) as n from jobs group by name, status, attempts order by name, status, attempts',
