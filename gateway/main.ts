@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import type Koa from 'koa';
 import { OneCBankReceiptSource } from '../connectors/onec-odata/bank-receipts';
 import { ODataClient } from '../connectors/onec-odata/client';
@@ -90,6 +91,7 @@ export interface Gateway {
   app: Koa;
   /** Starts the runner and (http role) listens; resolves with the address. */
   start(): Promise<{ url: string; port: number }>;
+  /** The graceful shutdown (config.shutdown): readiness off, drain HTTP and jobs, close the store. Once. */
   stop(): Promise<void>;
 }
 
@@ -315,9 +317,12 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     version: VERSION,
     bodyLimit: config.server.bodyLimitKb * 1024,
     authThrottle: new AuthThrottle(config.server.authFailures.max, config.server.authFailures.windowSeconds * 1000),
+    lifecycle: { draining: false },
   };
   const api = new ApiRouter();
   let server: Server | null = null;
+  /** The requests being answered: once shutdown begins, each answer not yet under way ends its connection. */
+  const inFlight = new Set<ServerResponse>();
 
   const gateway: Gateway = {
     config,
@@ -331,6 +336,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       if (!roles.http) return { url: '', port: 0 };
       // a client that sends its request slowly (or never finishes it) holds a connection no longer than this
       const timeout = config.server.requestTimeoutMs;
+      const handle = gateway.app.callback();
       const s = createServer(
         {
           requestTimeout: timeout,
@@ -338,7 +344,12 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
           connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(timeout / 4))),
           keepAliveTimeout: 65_000,
         },
-        gateway.app.callback(),
+        (req, res) => {
+          inFlight.add(res);
+          res.once('close', () => inFlight.delete(res));
+          if (deps.lifecycle.draining) res.setHeader('connection', 'close');
+          handle(req, res);
+        },
       );
       server = await new Promise<Server>((resolve, reject) => {
         s.once('error', reject);
@@ -349,22 +360,47 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       log.info({ port, store: store.describe, runner: runner.kind, version: VERSION, worker: roles.worker }, 'gateway started');
       return { url: `http://${host}:${port}`, port };
     },
-    async stop() {
-      if (server) {
-        const s = server;
-        server = null;
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeIdleConnections();
-          setTimeout(() => s.closeAllConnections(), 2000).unref();
-        });
-      }
-      await runner.stop();
-      mailers.close();
-      await reportsStore?.close();
-      await store.close();
+    stop() {
+      // a second call (a second signal) waits for the first
+      return (stopped ??= drain());
     },
   };
+  let stopped: Promise<void> | null = null;
+  /**
+   * Readiness off at once; the runner stops taking jobs and gives the running ones until the
+   * deadline (then hands them back); after the drain delay the server takes no new connections and
+   * waits for the requests in flight (cut at the deadline); then the store is closed.
+   */
+  async function drain(): Promise<void> {
+    const { drainDelayMs, deadlineMs } = config.shutdown;
+    const deadline = Date.now() + deadlineMs;
+    deps.lifecycle.draining = true;
+    // keep-alive ends with the answers under way: clients come back through the balancer
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    const jobs = runner.stop(deadlineMs);
+    const http = (async () => {
+      if (!server) return;
+      const s = server;
+      server = null;
+      // the balancer still sends requests until it has seen readiness fail
+      await delay(drainDelayMs);
+      // a request still running at the deadline is cut
+      const cut = setTimeout(() => s.closeAllConnections(), Math.max(0, deadline - Date.now()));
+      // an answer that was already streaming when shutdown began leaves its connection idle, not closed
+      const closeIdle = () => setImmediate(() => s.closeIdleConnections());
+      for (const res of inFlight) res.once('finish', closeIdle);
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeIdleConnections();
+      });
+      clearTimeout(cut);
+    })();
+    const [{ handedBack }] = await Promise.all([jobs, http]);
+    log.info({ handedBack }, 'requests and jobs drained');
+    mailers.close();
+    await reportsStore?.close();
+    await store.close();
+  }
   gateway.app = buildApp(
     deps,
     api,

@@ -68,12 +68,26 @@ export async function main(argv: string[]): Promise<void> {
       const gateway = await createGateway(config, { roles });
       await gateway.start();
       let stopping = false;
+      // SIGTERM (Kubernetes, docker stop): readiness off, drain, finish or hand back the jobs, exit 0
+      // (gateway.stop(), within config.shutdown.deadlineMs). A second SIGINT (Ctrl+C) stops at once.
       const shutdown = (signal: string) => {
-        if (stopping) return;
+        if (stopping) {
+          if (signal === 'SIGINT') process.exit(130);
+          return;
+        }
         stopping = true;
-        gateway.log.info({ signal }, 'stopping');
+        const started = Date.now();
+        gateway.log.info({ signal, ...config.shutdown }, 'stopping');
+        // closing the store and Redis after the deadline takes moments; past this something hangs
+        setTimeout(() => {
+          gateway.log.error({ ms: Date.now() - started }, 'stop did not finish in time; exiting');
+          process.exit(1);
+        }, config.shutdown.deadlineMs + 5000).unref();
         gateway.stop().then(
-          () => process.exit(0),
+          () => {
+            gateway.log.info({ ms: Date.now() - started }, 'stopped');
+            process.exit(0);
+          },
           (e) => {
             gateway.log.error({ err: e }, 'stop failed');
             process.exit(1);

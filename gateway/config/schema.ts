@@ -331,6 +331,19 @@ export const configSchema = z
         requestTimeoutMs: 30_000,
         authFailures: { max: 10, windowSeconds: 300 },
       }),
+    /**
+     * SIGTERM: /health/ready answers 503 at once; after `drainDelayMs` (for load balancers to stop
+     * sending) the server takes no new connections; requests in flight and running jobs get until
+     * `deadlineMs` after the signal, then the jobs still running are handed back to other workers.
+     * Keep Kubernetes' terminationGracePeriodSeconds a few seconds above `deadlineMs`.
+     */
+    shutdown: z
+      .object({
+        drainDelayMs: z.number().int().min(0).max(120_000).default(5000),
+        deadlineMs: z.number().int().min(0).max(600_000).default(25_000),
+      })
+      .refine((s) => s.drainDelayMs <= s.deadlineMs, { path: ['drainDelayMs'], message: 'must not be longer than shutdown.deadlineMs' })
+      .default({ drainDelayMs: 5000, deadlineMs: 25_000 }),
     database: z.object({ url: z.string().min(1) }).default({ url: 'sqlite:./data/gateway.db' }),
     /** Reports: `databaseUrl` reads them from a replica or a reporting database with the same schema (no migrations run there). */
     reports: z.object({ databaseUrl: z.string().min(1).optional() }).default({}),

@@ -11,4 +11,6 @@ export interface HttpDeps extends FlowDeps {
   bodyLimit: number;
   /** Failed authentications per address (429 past the limit). */
   authThrottle: AuthThrottle;
+  /** `draining`: shutdown has begun (readiness answers 503, connections are not kept alive). */
+  lifecycle: { draining: boolean };
 }

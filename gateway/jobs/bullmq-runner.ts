@@ -22,6 +22,9 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
   private queue: Queue | null = null;
   private bullWorker: Worker | null = null;
   private loops: Promise<void>[] = [];
+  private leases: Promise<void> = Promise.resolve();
+  /** Aborted once a stopping runner has handed back what still runs: the BullMQ jobs stop waiting for it. */
+  private abandon = new AbortController();
 
   constructor(
     exec: JobExecutor<any>,
@@ -41,6 +44,7 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     if (this.running) return;
     this.running = true;
     this.stopping = new AbortController();
+    this.abandon = new AbortController();
     this.queue = new Queue(this.queueName, { connection: this.connect({ maxRetriesPerRequest: 3 }), prefix: this.redis.prefix });
     for (const def of this.exec.schedules.values()) {
       await ensureSchedule(this.exec.store.db, this.exec.store.dialect, def.name);
@@ -50,6 +54,7 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
         { name: SCHEDULE_PREFIX + def.name, opts: { removeOnComplete: true, removeOnFail: 100 } },
       );
     }
+    this.leasing = new AbortController();
     this.loops = [this.relayLoop()];
     if (opts.worker !== false) {
       this.bullWorker = new Worker(this.queueName, (job) => this.process(job), {
@@ -61,22 +66,33 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
         maxStalledCount: 1000,
       });
       this.bullWorker.on('error', (e) => this.log.error({ err: e }, 'bullmq worker error'));
-      this.loops.push(this.leaseLoop());
+      this.leases = this.leaseLoop();
     }
   }
 
-  async stop(): Promise<void> {
-    if (!this.running) return;
+  /**
+   * Takes no more jobs (worker.close() stops fetching and waits for the active ones, with no limit
+   * of its own), waits up to `timeoutMs`, then hands back the jobs still running: their rows wait
+   * again and the relay of another process queues their next attempt. Their BullMQ jobs end here
+   * without a result, so the close completes and Redis is left without a stalled job to recover.
+   */
+  async stop(timeoutMs = 25_000): Promise<{ handedBack: number }> {
+    if (!this.running) return { handedBack: 0 };
     this.running = false;
     this.stopping.abort();
     this.kick();
     await Promise.allSettled(this.loops);
-    await this.bullWorker?.close();
+    const closing = this.bullWorker?.close() ?? Promise.resolve();
+    const handedBack = await this.drain(closing, timeoutMs);
+    this.abandon.abort();
+    await closing.catch((e) => this.log.warn({ err: e }, 'closing the bullmq worker failed'));
+    await this.leases;
     await this.queue?.close();
     for (const c of this.conns) c.disconnect();
     this.bullWorker = null;
     this.queue = null;
     this.conns = [];
+    return { handedBack };
   }
 
   async ping(): Promise<void> {
@@ -88,7 +104,21 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     return `${job.id}-${job.attempts}`;
   }
 
+  /** One BullMQ job; it ends early (its run goes on unobserved) when the runner gives it up at shutdown. */
   private async process(bull: Job): Promise<void> {
+    const { signal } = this.abandon;
+    if (signal.aborted) return;
+    let givenUp!: () => void;
+    const given = new Promise<void>((resolve) => (givenUp = resolve));
+    signal.addEventListener('abort', givenUp, { once: true });
+    try {
+      await Promise.race([this.attempt(bull), given]);
+    } finally {
+      signal.removeEventListener('abort', givenUp);
+    }
+  }
+
+  private async attempt(bull: Job): Promise<void> {
     if (bull.name.startsWith(SCHEDULE_PREFIX)) {
       const def = this.exec.schedules.get(bull.name.slice(SCHEDULE_PREFIX.length));
       // a tick that finds the previous run still going (or comes much too early) is skipped

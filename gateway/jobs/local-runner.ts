@@ -12,6 +12,7 @@ export class LocalJobRunner extends RunnerBase implements JobRunner {
   readonly kind = 'local' as const;
   private readonly inFlight = new Set<Promise<unknown>>();
   private loops: Promise<void>[] = [];
+  private leases: Promise<void> = Promise.resolve();
 
   constructor(exec: JobExecutor<any>) {
     super(exec, 'local');
@@ -23,16 +24,26 @@ export class LocalJobRunner extends RunnerBase implements JobRunner {
     if (opts.worker === false) return;
     this.running = true;
     this.stopping = new AbortController();
-    this.loops = [this.jobLoop(), this.leaseLoop(), this.scheduleLoop()];
+    this.leasing = new AbortController();
+    this.loops = [this.jobLoop(), this.scheduleLoop()];
+    this.leases = this.leaseLoop();
   }
 
-  async stop(): Promise<void> {
-    if (!this.running) return;
+  /**
+   * Takes no more jobs, waits up to `timeoutMs` for the ones running (and a schedule's run), then
+   * hands back what is left: those jobs wait again, due now, for another worker.
+   */
+  async stop(timeoutMs = 25_000): Promise<{ handedBack: number }> {
+    if (!this.running) return { handedBack: 0 };
     this.running = false;
     this.stopping.abort();
     this.kick();
-    await Promise.allSettled(this.loops);
-    await Promise.allSettled([...this.inFlight]);
+    const [jobs, schedules] = this.loops;
+    // the job loop ends at once; what it started is in inFlight by then
+    const work = Promise.all([jobs.then(() => Promise.allSettled([...this.inFlight])), schedules]);
+    const handedBack = await this.drain(work, timeoutMs);
+    await this.leases;
+    return { handedBack };
   }
 
   async ping(): Promise<void> {

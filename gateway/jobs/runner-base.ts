@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log';
 import type { JobRow } from '../store/schema';
-import { ensureSchedule, reviveJob } from '../store/jobs';
+import { ensureSchedule, handBackJobs, releaseSchedulesOf, reviveJob } from '../store/jobs';
 import { JobExecutor, workerId } from './executor';
 
 /** What both runners do the same way: waking up, lease upkeep, admin retries, schedules on demand. */
@@ -10,6 +10,8 @@ export abstract class RunnerBase {
   protected readonly log: Logger;
   protected running = false;
   protected stopping = new AbortController();
+  /** Lease upkeep goes on while a stopping runner waits for its jobs: it ends after them. */
+  protected leasing = new AbortController();
   private wake: (() => void) | null = null;
 
   constructor(
@@ -58,17 +60,45 @@ export abstract class RunnerBase {
     return sleep(ms, undefined, { signal: this.stopping.signal }).catch(() => undefined);
   }
 
-  /** Renews this worker's leases and puts back the jobs of workers that vanished. */
+  /** Renews this worker's leases and puts back the jobs of workers that vanished; until `leasing` is aborted. */
   protected async leaseLoop(): Promise<void> {
     const every = Math.max(100, Math.floor(this.exec.settings.leaseMs / 3));
-    while (this.running) {
-      await this.pause(every);
-      if (!this.running) break;
+    const { signal } = this.leasing;
+    while (!signal.aborted) {
+      await sleep(every, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) break;
       try {
         if ((await this.exec.upkeep(this.worker)) > 0) this.kick();
       } catch (e) {
-        if (this.running) this.log.error({ err: e }, 'lease upkeep failed');
+        if (!signal.aborted) this.log.error({ err: e }, 'lease upkeep failed');
       }
     }
+  }
+
+  /**
+   * Waits for `work` (the runs in progress) up to `timeoutMs`. What is still running then is handed
+   * back: its jobs wait again for another worker, its schedules are let go. Answers how many jobs.
+   */
+  protected async drain(work: Promise<unknown>, timeoutMs: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      work.then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs)))),
+    ]);
+    clearTimeout(timer);
+    let handedBack = 0;
+    try {
+      if (!finished) {
+        handedBack = await handBackJobs(this.exec.store.db, this.worker);
+        await releaseSchedulesOf(this.exec.store.db, this.worker);
+        this.log.warn({ handedBack, timeoutMs }, 'jobs still running at the shutdown deadline were handed back to other workers');
+      }
+    } catch (e) {
+      // the leases run out on their own and other workers take the jobs then
+      this.log.error({ err: e }, 'handing back the running jobs failed');
+    } finally {
+      this.leasing.abort();
+    }
+    return handedBack;
   }
 }

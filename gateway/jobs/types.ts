@@ -56,7 +56,11 @@ export interface JobRunner {
   readonly kind: 'local' | 'bullmq';
   /** `worker: false` = only move committed jobs on (BullMQ relay); nothing is executed in this process. */
   start(opts?: { worker?: boolean }): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Takes no more work and waits up to `timeoutMs` (default 25 s) for the jobs running here; those
+   * still running then are handed back to wait for another worker. Answers how many were.
+   */
+  stop(timeoutMs?: number): Promise<{ handedBack: number }>;
   /** Something was committed to the outbox: look now instead of at the next poll. */
   kick(): void;
   /** Puts a dead job back to run (admin). False when there is no dead job with that id. */

@@ -184,6 +184,21 @@ export async function extendLeases(db: Executor, worker: string, leaseMs: number
 }
 
 /**
+ * A stopping worker gives back the jobs it still runs: they wait again, due now, for another
+ * worker (the attempt stays counted). Answers how many; a run that ends later records nothing.
+ */
+export async function handBackJobs(db: Executor, worker: string): Promise<number> {
+  const now = nowIso();
+  const r = await db
+    .updateTable('jobs')
+    .set({ status: 'pending', run_at: now, locked_by: null, locked_until: null, updated_at: now })
+    .where('locked_by', '=', worker)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/**
  * Jobs whose worker vanished (lease ran out) run again, or go dead when their attempts are used up;
  * `onDead` runs in the transaction that marks one dead (its alert commits with it).
  */
@@ -318,6 +333,11 @@ export async function releaseSchedule(db: Executor, name: string, worker: string
     .where('name', '=', name)
     .where('locked_by', '=', worker)
     .execute();
+}
+
+/** A stopping worker lets go of the schedule runs it holds (their next run stays where the claim put it). */
+export async function releaseSchedulesOf(db: Executor, worker: string): Promise<void> {
+  await db.updateTable('schedules').set({ locked_until: null, locked_by: null }).where('locked_by', '=', worker).execute();
 }
 
 /** Dead jobs of a kind whose payload mentions `id` (a receipt whose register job died). */

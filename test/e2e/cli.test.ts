@@ -215,6 +215,18 @@ describe('deployment files', () => {
     }
     expect(compose.services.gateway.command).toContain('--no-worker');
     expect(compose.services.worker.command).toContain('worker');
+    // docker stop kills after 10 s unless told otherwise: both get longer than the shutdown deadline
+    const { shutdown } = loadConfig(join(ROOT, 'gateway.config.example.yaml'), {
+      SITE_KEY: 'site-key-0123456789',
+      ADMIN_KEY: 'admin-key-0123456789',
+      SBER_USERNAME: 'shop-api',
+      SBER_PASSWORD: 'p',
+      SBER_CALLBACK_SECRET: 'callback-secret',
+    });
+    for (const name of ['gateway', 'worker']) {
+      const grace = /^(\d+)s$/.exec(compose.services[name].stop_grace_period ?? '');
+      expect(Number(grace?.[1] ?? 10) * 1000).toBeGreaterThan(shutdown.deadlineMs);
+    }
   });
 
   const composeBin = ['docker-compose', 'docker'].find(

@@ -650,6 +650,66 @@ function jobSuite(factory: RunnerFactory): void {
     expect(perNode[0] + perNode[1]).toBe(50);
   });
 
+  // ---------------------------------------------------------------------------------- shutdown
+
+  test('stop lets a running job finish (its lease kept alive meanwhile) and takes no new one; another worker runs that', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = recorded('test.drain', async (run) => {
+      if (run.payload.which === 'running') await gate;
+    });
+    const a = node({ jobs: [slow.def] });
+    await a.runner.start();
+    const running = (await enqueue(a, 'test.drain', { which: 'running' }))!;
+    await untilStatus(running, 'running');
+
+    const stopped = a.runner.stop(10_000);
+    const later = (await enqueue(a, 'test.drain', { which: 'later' }))!;
+    // the job outlives its lease (600 ms) while the runner drains: the lease is renewed, nobody takes it over
+    await sleep(SETTINGS.leaseMs * 2);
+    expect((await row(running)).status).toBe('running');
+    release();
+    expect(await stopped).toEqual({ handedBack: 0 });
+    expect(await row(running)).toMatchObject({ status: 'done', attempts: 1 });
+    expect(slow.runs.map((r) => r.payload.which)).toEqual(['running']);
+    expect(['pending', 'queued']).toContain((await row(later)).status);
+
+    const b = node({ jobs: [slow.def] });
+    await b.runner.start();
+    await untilStatus(later, 'done');
+    await sleep(QUIET_MS);
+    expect(slow.runs.map((r) => r.payload.which)).toEqual(['running', 'later']);
+  });
+
+  test('a job still running at the deadline is handed back: stop returns then, another worker runs it at once, the late run records nothing', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const hung = recorded('test.hung', async (run) => {
+      if (run.attempt === 1) await gate;
+    });
+    // a lease far longer than the test: only the hand-back can free the job
+    const a = node({ jobs: [hung.def], settings: { leaseMs: 60_000 } });
+    await a.runner.start();
+    const id = (await enqueue(a, 'test.hung', { orderId: 'order-9' }))!;
+    await untilStatus(id, 'running');
+
+    const t0 = Date.now();
+    expect(await a.runner.stop(300)).toEqual({ handedBack: 1 });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(await row(id)).toMatchObject({ status: 'pending', attempts: 1, locked_by: null });
+    expect(logLines.some((l) => l.msg.includes('handed back') && l.handedBack === 1)).toBe(true);
+
+    const b = node({ jobs: [hung.def], settings: { leaseMs: 60_000 } });
+    await b.runner.start();
+    await untilStatus(id, 'done', 5000);
+    expect(hung.runs.map((r) => r.attempt)).toEqual([1, 2]);
+    // the first run ends after all: its outcome is not recorded over the second's
+    release();
+    await sleep(QUIET_MS);
+    expect(await row(id)).toMatchObject({ status: 'done', attempts: 2 });
+    expect(hung.runs).toHaveLength(2);
+  });
+
   // --------------------------------------------------------------------------------- schedules
 
   test('a schedule every 200 ms runs repeatedly while started and stops with the runner', async () => {

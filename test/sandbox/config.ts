@@ -105,6 +105,8 @@ export function sandboxConfig(input: SandboxConfigInput): GatewayConfig {
     ...(input.redisUrl ? { redis: { url: input.redisUrl } } : {}),
     admin: { keys: [SANDBOX.adminKey] },
     jobs: { concurrency: 8, maxAttempts: 8, backoffBaseMs: 500, backoffMaxMs: 30_000, leaseMs: 10_000, pollIntervalMs: 200 },
+    // no load balancer in front of the sandbox: nothing to wait for when it stops
+    shutdown: { drainDelayMs: 0, deadlineMs: 10_000 },
     janitor: { everySeconds: 2, pollPendingAfterSeconds: 5, expireAfterMinutes: 60 },
     log: { level: process.env.LOG_LEVEL ?? 'info' },
     exchange: {

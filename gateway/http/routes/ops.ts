@@ -62,12 +62,17 @@ export function opsRoutes(api: ApiRouter, d: HttpDeps): void {
       method: 'get',
       path: '/health/ready',
       summary:
-        'The store and the job queue answer (503 naming what does not); each 1C base is checked too (`degraded` when one does not answer)',
+        'The store and the job queue answer (503 naming what does not); each 1C base is checked too (`degraded` when one does not answer). 503 `stopping` at once from the moment shutdown begins',
       tag: 'operations',
       auth: 'none',
-      responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } },
+      responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready, or stopping' } },
     },
     async (ctx) => {
+      if (d.lifecycle.draining) {
+        ctx.status = 503;
+        ctx.body = { status: 'stopping' };
+        return;
+      }
       const r = await readiness(d);
       ctx.status = r.status === 'unavailable' ? 503 : 200;
       ctx.body = r;
