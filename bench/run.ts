@@ -1,5 +1,6 @@
 import { main as callbackIngestion } from './callback-ingestion';
 import { main as commercemlImport } from './commerceml-import';
+import { load, soak } from './load';
 import { main as onecDelivery } from './onec-delivery';
 import { main as reports } from './reports';
 import { main as statementMatching } from './statement-matching';
@@ -11,6 +12,8 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'commerceml-import': commercemlImport,
   'statement-matching': statementMatching,
   reports,
+  load,
+  soak,
 };
 
 async function main() {
