@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -51,7 +52,7 @@ import { LocalJobRunner } from './jobs/local-runner';
 import { JobQueue } from './jobs/queue';
 import type { JobRunner } from './jobs/types';
 import { createLogger, type Logger } from './log';
-import { Semaphore } from './limiter';
+import { inProcessLimits, openLimits, type Limits } from './limiter';
 import type {
   AcquiringProvider,
   FiscalRegister,
@@ -109,12 +110,26 @@ const FEATURES: Feature[] = [
 
 export const VERSION: string = require('../package.json').version;
 
-function buildProviders(config: GatewayConfig): Providers {
+/**
+ * The spacing of the calls that outside systems take at 1 per second, kept by every process
+ * together: a little over the second leaves room for the network's jitter.
+ */
+const ONE_PER_SECOND_MS = 1100;
+
+function buildProviders(config: GatewayConfig, limits: Limits): Providers {
   const byOrg = new Map<string, Map<ProviderName, AcquiringProvider>>();
   for (const org of config.organizations) {
     const m = new Map<ProviderName, AcquiringProvider>();
     if (org.providers.sber) m.set('sber', new SberProvider(org.providers.sber));
-    if (org.providers.tbank) m.set('tbank', new TbankProvider(org.providers.tbank));
+    const tbank = org.providers.tbank;
+    if (tbank) {
+      // the registry counts requests per token (the key names its hash, not the token)
+      const token = tbank.operations && createHash('sha256').update(tbank.operations.token).digest('hex').slice(0, 24);
+      m.set(
+        'tbank',
+        new TbankProvider(tbank, { registryRate: token ? limits.rate(`tbank-registry:${token}`, ONE_PER_SECOND_MS) : undefined }),
+      );
+    }
     byOrg.set(org.id, m);
   }
   return new Providers(byOrg);
@@ -147,18 +162,19 @@ function documentsOf(org: OrganizationConfig): DocumentKind[] {
 
 /**
  * Each organization's 1C side. Organizations sharing a base share one limit on the requests in
- * flight to it (the smallest configured), since the base's licences are shared too.
+ * flight to it (the smallest configured), since the base's licences are shared too; on PostgreSQL
+ * the limit holds across every process (`limits`), in-process otherwise.
  */
-export function buildOneC(config: GatewayConfig): OneCBases {
-  const limits = new Map<string, Semaphore>();
+export function buildOneC(config: GatewayConfig, limits: Limits = inProcessLimits()): OneCBases {
+  const maxOf = new Map<string, number>();
   const baseKey = (url: string) => url.replace(/\/+$/, '').toLowerCase();
   for (const org of config.organizations) {
     const c = org.onec;
     if (c.transport === 'none') continue;
     const key = baseKey(c.baseUrl!);
-    const max = Math.min(c.concurrency, limits.get(key)?.max ?? Infinity);
-    limits.set(key, new Semaphore(max));
+    maxOf.set(key, Math.min(c.concurrency, maxOf.get(key) ?? Infinity));
   }
+  const byBase = new Map([...maxOf].map(([key, max]) => [key, limits.concurrency(`onec:${key}`, max)]));
   const sinks = new Map<string, OneCSink>();
   const sources = new Map<string, OneCOrderSource>();
   const bankReceipts = new Map<string, StatementSource>();
@@ -167,7 +183,7 @@ export function buildOneC(config: GatewayConfig): OneCBases {
   for (const org of config.organizations) {
     const c = org.onec;
     if (c.transport === 'none') continue;
-    const limiter = limits.get(baseKey(c.baseUrl!))!;
+    const limiter = byBase.get(baseKey(c.baseUrl!))!;
     const auth = { user: c.user!, password: c.password!, timeoutMs: c.timeoutMs };
     if (c.transport === 'odata') {
       const client = new ODataClient({ baseUrl: c.baseUrl!, ...auth }, limiter);
@@ -197,7 +213,7 @@ export function buildOneC(config: GatewayConfig): OneCBases {
 }
 
 /** Each organization's cash registers and receipt rules (organizations[].fiscal). */
-function buildFiscal(config: GatewayConfig): FiscalRegisters {
+function buildFiscal(config: GatewayConfig, limits: Limits): FiscalRegisters {
   const registers: ConstructorParameters<typeof FiscalRegisters>[0] = [];
   const rules = new Map<string, ReturnType<typeof loadReceiptRules>>();
   config.organizations.forEach((org, i) => {
@@ -212,11 +228,15 @@ function buildFiscal(config: GatewayConfig): FiscalRegisters {
     for (const c of f.registers) {
       const register: FiscalRegister =
         c.type === 'atol-online'
-          ? new AtolOnlineRegister({
-              ...c,
-              timeZone: f.timeZone,
-              callbackBase: c.callbacks ? `${publicUrl}/callbacks/atol/${org.id}` : undefined,
-            })
+          ? new AtolOnlineRegister(
+              {
+                ...c,
+                timeZone: f.timeZone,
+                callbackBase: c.callbacks ? `${publicUrl}/callbacks/atol/${org.id}` : undefined,
+              },
+              // ATOL takes 1 report request a second per group
+              limits.rate(`atol-report:${c.groupCode}`, ONE_PER_SECOND_MS),
+            )
           : new AtolDriverRegister({ ...c });
       registers.push({ organizationId: org.id, register, config: c });
     }
@@ -266,7 +286,8 @@ function buildBuyers(config: GatewayConfig, log: Logger, mailers: Mailers): Buye
 export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const roles = opts.roles ?? { http: true, worker: true };
   const log = opts.logger ?? createLogger(config.log.level);
-  const fiscal = buildFiscal(config);
+  const limits = openLimits(config.database.url);
+  const fiscal = buildFiscal(config, limits);
   const store = await openStore(config.database.url);
   await migrateToLatest(store.db);
   // reports may read a replica: opened as it is, never migrated
@@ -283,9 +304,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     orgs: new Map(config.organizations.map((o) => [o.id, o])),
     store,
     jobs: queue,
-    providers: buildProviders(config),
+    providers: buildProviders(config, limits),
     alerts,
-    onec: buildOneC(config),
+    onec: buildOneC(config, limits),
     fiscal,
     sites: buildSites(config),
     buyers: buildBuyers(config, log, mailers),
@@ -399,6 +420,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     log.info({ handedBack }, 'requests and jobs drained');
     mailers.close();
     await reportsStore?.close();
+    await limits.close();
     await store.close();
   }
   gateway.app = buildApp(

@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { toRubleString, type Kopecks } from '../../gateway/domain/money';
 import type { ReceiptDoc } from '../../gateway/domain/receipt';
-import { FiscalError, type FiscalRegister, type FiscalRequest, type FiscalState } from '../../gateway/ports';
+import { FiscalError, type FiscalRegister, type Limiter, type FiscalRequest, type FiscalState } from '../../gateway/ports';
 import { AtolOnlineClient, type AtolClientConfig } from './client';
 import { ATOL_CODES, type AtolDocumentBody, type AtolOperationResponse, type AtolReceipt, type AtolReport } from './types';
 
@@ -110,7 +110,11 @@ export class AtolOnlineRegister implements FiscalRegister {
   private readonly pacer: Pacer;
   private readonly callbackKey: Buffer;
 
-  constructor(private readonly cfg: AtolOnlineRegisterConfig) {
+  /** `reportRate`: the report requests' spacing every gateway process keeps together (PostgreSQL). */
+  constructor(
+    private readonly cfg: AtolOnlineRegisterConfig,
+    private readonly reportRate?: Limiter,
+  ) {
     this.id = cfg.id;
     this.client = new AtolOnlineClient(cfg);
     this.pacer = new Pacer(cfg.reportIntervalMs ?? 1000);
@@ -181,7 +185,9 @@ export class AtolOnlineRegister implements FiscalRegister {
 
   async check(ref: { externalId: string; uuid: string | null }): Promise<FiscalState> {
     if (!ref.uuid) return { state: 'unknown' };
-    const { status, body } = await this.pacer.run(() => this.client.call<AtolReport>('GET', `${this.cfg.groupCode}/report/${ref.uuid}`));
+    const ask = () => this.client.call<AtolReport>('GET', `${this.cfg.groupCode}/report/${ref.uuid}`);
+    const shared = this.reportRate;
+    const { status, body } = await this.pacer.run(shared ? () => shared.run(ask) : ask);
     if (body.status === 'done' && body.payload) {
       const p = body.payload;
       return {

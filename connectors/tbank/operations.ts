@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExternalError, type OperationWindow, type ProviderMethod, type ProviderOperation } from '../../gateway/ports';
+import { ExternalError, type Limiter, type OperationWindow, type ProviderMethod, type ProviderOperation } from '../../gateway/ports';
 import { HttpTransport } from '../shared/http';
 import { REGISTRY_LIMITS, type OpenApiError } from './types';
 
@@ -31,7 +31,11 @@ export class TbankOperations {
   private nextAt = 0;
   private readonly interval: number;
 
-  constructor(private readonly cfg: TbankOperationsConfig) {
+  /** `shared`: the spacing every process keeps together (PostgreSQL); this one's own pacing holds anyway. */
+  constructor(
+    private readonly cfg: TbankOperationsConfig,
+    private readonly shared?: Limiter,
+  ) {
     this.base = cfg.baseUrl.endsWith('/') ? cfg.baseUrl : `${cfg.baseUrl}/`;
     this.http = new HttpTransport(this.base, { timeoutMs: cfg.timeoutMs, connections: 2 });
     this.interval = cfg.minIntervalMs ?? 1100;
@@ -87,7 +91,7 @@ export class TbankOperations {
       const wait = this.nextAt - Date.now();
       if (wait > 0) await sleep(wait);
       this.nextAt = Date.now() + this.interval;
-      const { status, text, retryAfterMs: retryAfter } = await this.get(url);
+      const { status, text, retryAfterMs: retryAfter } = this.shared ? await this.shared.run(() => this.get(url)) : await this.get(url);
       if (status === 429) {
         if (attempt >= retries)
           throw new ExternalError('tbank', `registry: HTTP 429 ${retries + 1} times in a row`, { retryable: true, code: 'http_429' });

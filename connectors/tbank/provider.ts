@@ -10,6 +10,7 @@ import {
   type InboundWebhook,
   type InitiateInput,
   type InitiateResult,
+  type Limiter,
   type OperationWindow,
   type ProviderMethod,
   type ProviderOperation,
@@ -51,6 +52,8 @@ const MONEY_STATES = new Set([
 export interface TbankProviderOptions {
   /** Pacing of the registry of operations (defaults keep to its 1 request/s). */
   operations?: Pick<TbankOperationsConfig, 'minIntervalMs' | 'rateLimitBackoffMs' | 'rateLimitRetries' | 'minSliceMs'>;
+  /** The registry's 1 request/s kept across every gateway process. */
+  registryRate?: Limiter;
 }
 
 /** T-Bank internet acquiring (cards and СБП) behind the acquiring port. */
@@ -67,13 +70,16 @@ export class TbankProvider implements AcquiringProvider {
   ) {
     this.client = new TbankClient(cfg);
     if (cfg.operations) {
-      const registry = new TbankOperations({
-        ...opts.operations,
-        baseUrl: cfg.operations.baseUrl,
-        token: cfg.operations.token,
-        terminalKey: cfg.terminalKey,
-        timeoutMs: cfg.timeoutMs,
-      });
+      const registry = new TbankOperations(
+        {
+          ...opts.operations,
+          baseUrl: cfg.operations.baseUrl,
+          token: cfg.operations.token,
+          terminalKey: cfg.terminalKey,
+          timeoutMs: cfg.timeoutMs,
+        },
+        opts.registryRate,
+      );
       this.registry = registry;
       this.listOperations = (window) => registry.list(window);
     }

@@ -734,6 +734,24 @@ const m0018: Migration = {
   },
 };
 
+/**
+ * The next free instant (epoch ms, the database's clock) of each outside call kept to a rate across
+ * every gateway process (a bank's registry: 1 request/s).
+ */
+const m0019: Migration = {
+  async up(db) {
+    const t = types(dialectOfDb(db));
+    await db.schema
+      .createTable('rate_limits')
+      .addColumn('key', t.ascii(200), (c) => c.primaryKey())
+      .addColumn('next_at', sql.raw('bigint'), (c) => c.notNull())
+      .execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('rate_limits').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -754,6 +772,7 @@ export const migrations: Record<string, Migration> = {
   '0016_alerts': m0016,
   '0017_admin_sessions': m0017,
   '0018_statement_line_indexes': m0018,
+  '0019_rate_limits': m0019,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -30,6 +30,7 @@ export interface Database {
   alert_deliveries: AlertDeliveriesTable;
   auth_failures: AuthFailuresTable;
   admin_sessions: AdminSessionsTable;
+  rate_limits: RateLimitsTable;
 }
 
 /** A B2B customer of an organization, by ИНН, with the terms the gateway gives it. */
@@ -320,6 +321,12 @@ export interface JobsTable {
   last_error: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** The next free instant of a rate-limited outside call, shared by every process (epoch ms). */
+export interface RateLimitsTable {
+  key: string;
+  next_at: number;
 }
 
 export interface SchedulesTable {

@@ -253,6 +253,7 @@ describe.each(backends)('store on $name', (backend) => {
         '0016_alerts',
         '0017_admin_sessions',
         '0018_statement_line_indexes',
+        '0019_rate_limits',
       ]);
       expect(await migrateToLatest(db)).toEqual([]);
       // the tables are there and empty

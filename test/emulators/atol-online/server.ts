@@ -123,6 +123,8 @@ export class AtolOnlineEmulator {
     expiredTokenAnswers: 0,
   };
   readonly callbackLog: { url: string; status: number | null; body: unknown }[] = [];
+  /** When each authorized report request arrived, per group. */
+  readonly reportLog: { groupCode: string; at: number }[] = [];
   private readonly lastReport = new Map<string, number>();
   private timers = new Set<NodeJS.Timeout>();
   private server: Server | null = null;
@@ -391,6 +393,7 @@ export class AtolOnlineEmulator {
     const account = this.authorize(ctx);
     if (!account) return;
     const now = Date.now();
+    this.reportLog.push({ groupCode: account.groupCode, at: now });
     const last = this.lastReport.get(account.groupCode);
     if (last !== undefined && now - last < 1000) this.stats.reportRateViolations++;
     this.lastReport.set(account.groupCode, now);

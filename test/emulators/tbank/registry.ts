@@ -35,6 +35,8 @@ export interface RegistryRequest {
   status: number;
   /** Operations in the answer. */
   count: number;
+  /** When it arrived (epoch ms). */
+  at: number;
 }
 
 export class Registry {
@@ -64,6 +66,7 @@ export class Registry {
 
   /** GET /openapi/api/v1/tacq/operations/terminal/:terminalKey */
   serve(ctx: Context, terminalKey: string): void {
+    const at = Date.now();
     this.answer(ctx, terminalKey);
     const body = ctx.body as { operations?: unknown[] } | undefined;
     this.requests.push({
@@ -72,6 +75,7 @@ export class Registry {
       limit: String(ctx.query.limit ?? ''),
       status: ctx.status,
       count: body?.operations?.length ?? 0,
+      at,
     });
   }
 
