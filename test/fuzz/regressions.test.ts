@@ -1,4 +1,5 @@
 import { orderBody, SITE_AUTH, startHarness, type Harness } from '../helpers/harness';
+import { SANDBOX } from '../sandbox/config';
 import { changedTables, snapshotStore } from '../helpers/store-snapshot';
 
 /** What the property tests found, each kept as a plain test. */
@@ -32,4 +33,34 @@ test('a payment refused under an Idempotency-Key leaves no trace; the corrected 
   );
   expect(fixed.status).toBe(201);
   expect(fixed.body.orderId).toBe(order.body.id);
+});
+
+test('a CommerceML order whose «Дата оплаты по 1С» is no date (9999-99-99) is taken, paid as of the document’s date', async () => {
+  const order = await h.call('POST', '/api/v1/orders', orderBody({ externalId: 'cml-date', number: 'CML-DATE' }), SITE_AUTH);
+  expect(order.status).toBe(201);
+  const login = await fetch(`${h.url}/exchange/1c?type=sale&mode=checkauth`, {
+    headers: { authorization: `Basic ${Buffer.from(`${SANDBOX.onecUser}:${SANDBOX.onecPassword}`).toString('base64')}` },
+  });
+  const [, name, value] = (await login.text()).split('\n');
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.08" ДатаФормирования="2026-12-01T10:00:00"><Документ><Ид>cml-date</Ид><Номер>CML-DATE</Номер>
+<Дата>2026-12-01</Дата><ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль><Валюта>руб</Валюта><Сумма>3500.00</Сумма>
+<ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Заказ оплачен</Наименование><Значение>true</Значение></ЗначениеРеквизита>
+<ЗначениеРеквизита><Наименование>Дата оплаты по 1С</Наименование><Значение>9999-99-99</Значение></ЗначениеРеквизита></ЗначенияРеквизитов>
+</Документ></КоммерческаяИнформация>`;
+  const exchange = async (mode: string, body?: string) =>
+    (
+      await (
+        await fetch(`${h.url}/exchange/1c?type=sale&mode=${mode}&filename=date.xml`, {
+          method: body ? 'POST' : 'GET',
+          headers: { cookie: `${name}=${value}` },
+          body,
+        })
+      ).text()
+    ).split('\n');
+  expect((await exchange('file', xml))[0]).toBe('success');
+  const answer = await exchange('import');
+  expect(answer[0]).toBe('success');
+  const row = await h.gateway.store.db.selectFrom('orders').selectAll().where('external_id', '=', 'cml-date').executeTakeFirstOrThrow();
+  expect(row).toMatchObject({ status: 'paid', onec_paid_at: '2026-11-30T21:00:00.000Z' });
 });
