@@ -1,5 +1,6 @@
 import { main as callbackIngestion } from './callback-ingestion';
 import { main as commercemlImport } from './commerceml-import';
+import { main as fuzz } from './fuzz';
 import { main as onecDelivery } from './onec-delivery';
 import { main as reports } from './reports';
 import { main as statementMatching } from './statement-matching';
@@ -11,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'commerceml-import': commercemlImport,
   'statement-matching': statementMatching,
   reports,
+  fuzz,
 };
 
 async function main() {

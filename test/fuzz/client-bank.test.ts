@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 test('a statement file is taken or refused with the reason, and a refused one stores nothing', async () => {
-  const r = await runEdge(edge, fuzzRuns(300), fuzzSeed());
+  const r = await runEdge(edge, fuzzRuns(500), fuzzSeed());
   if (r.failed)
     throw new Error(
       `seed ${r.seed}, path ${r.counterexamplePath}: ${String(r.errorInstance)}\ncase: ${JSON.stringify(r.counterexample?.[0]?.label)} ${r.counterexample?.[0]?.bytes.toString('base64').slice(0, 3000)}`,

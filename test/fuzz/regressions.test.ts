@@ -15,7 +15,7 @@ afterAll(async () => {
 test('a payment refused under an Idempotency-Key leaves no trace; the corrected request then goes through under the same key', async () => {
   const order = await h.call('POST', '/api/v1/orders', orderBody(), SITE_AUTH);
   expect(order.status).toBe(201);
-  const before = await snapshotStore(h.gateway.store);
+  const before = snapshotStore(h.gateway.store);
   const refused = await h.call(
     'POST',
     `/api/v1/orders/${order.body.id}/payments`,
@@ -24,7 +24,7 @@ test('a payment refused under an Idempotency-Key leaves no trace; the corrected 
   );
   expect(refused.status).toBe(422);
   expect(refused.body.error.code).toBe('provider_not_enabled');
-  expect(changedTables(before, await snapshotStore(h.gateway.store))).toEqual([]);
+  expect(changedTables(before, snapshotStore(h.gateway.store))).toEqual([]);
   const fixed = await h.call(
     'POST',
     `/api/v1/orders/${order.body.id}/payments`,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { errorSchema } from '../../schemas/api';
 import type { Harness } from './harness';
-import { changedTables, snapshotStore, type StoreSnapshot } from './store-snapshot';
+import { changedTables, StoreSnapshots, type StoreSnapshot } from './store-snapshot';
 
 /** One edge of the gateway under the property tests: the cases it is fed and the check of each. */
 export interface FuzzEdge<C> {
@@ -23,6 +23,7 @@ export class Invariants {
   private readonly faults: string[] = [];
   private logsSeen = 0;
   private before: StoreSnapshot | undefined;
+  private snapshots: StoreSnapshots | undefined;
   private readonly onRejection = (e: unknown) => this.faults.push(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`);
   private readonly onException = (e: unknown) => this.faults.push(`uncaught exception: ${(e as Error)?.stack ?? String(e)}`);
 
@@ -35,13 +36,14 @@ export class Invariants {
   }
 
   async start(): Promise<void> {
-    this.before = await snapshotStore(this.h.gateway.store, this.except);
+    this.snapshots = new StoreSnapshots(this.h.gateway.store);
+    this.before = this.snapshots.take(this.except);
     this.logsSeen = this.h.logs.length;
   }
 
   /** After one case: `refused` says whether the gateway turned it down. */
   async after(refused: boolean, what: string): Promise<void> {
-    const after = await snapshotStore(this.h.gateway.store, this.except);
+    const after = this.snapshots!.take(this.except);
     const changed = refused ? changedTables(this.before!, after) : [];
     this.before = after;
     const errors = this.h.logs
@@ -56,6 +58,7 @@ export class Invariants {
   }
 
   close(): void {
+    this.snapshots?.close();
     process.off('unhandledRejection', this.onRejection);
     process.off('uncaughtException', this.onException);
   }

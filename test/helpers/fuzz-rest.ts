@@ -186,7 +186,8 @@ async function send(h: Harness, c: RestCase) {
 
 /** A gateway with an order and a card payment to aim at, and the edge's property. */
 export async function restEdge(): Promise<FuzzEdge<RestCase>> {
-  const h = await startHarness({ worker: false });
+  // an emulated 1C base, so that 1C's key is one the gateway knows
+  const h = await startHarness({ worker: false, onec: { configuration: 'ut11' } });
   const orders: string[] = [];
   for (const externalId of ['target-1', 'target-2']) {
     const r = await h.call('POST', '/api/v1/orders', { ...fc.sample(validOrder, 1)[0], externalId, number: externalId }, SITE_AUTH);
