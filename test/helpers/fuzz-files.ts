@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
@@ -14,6 +14,23 @@ import { SANDBOX } from '../sandbox/config';
  */
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
+/** The project's shared corpus of real files, beside the repository, where it is. */
+const SHARED = join(__dirname, '..', '..', '..', 'shared', 'fixtures');
+
+/** The files of a fixtures folder here and of the same folder of the shared corpus (and its subfolders). */
+function seeds(folder: string, ext: RegExp): Buffer[] {
+  const out: Buffer[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory() && e.name !== 'xsd') walk(join(dir, e.name));
+      else if (e.isFile() && ext.test(e.name)) out.push(readFileSync(join(dir, e.name)));
+    }
+  };
+  walk(join(FIXTURES, folder));
+  walk(join(SHARED, folder));
+  return out;
+}
 /** Mostly what banks write, now and then what they should not. */
 const encoding = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom('win1251', 'utf8', 'cp866') },
@@ -191,9 +208,7 @@ const generatedStatement = fc
     ].join('\r\n'),
   );
 
-const cbSeeds = readdirSync(join(FIXTURES, 'client-bank-exchange'))
-  .filter((f) => f.endsWith('.txt'))
-  .map((f) => readFileSync(join(FIXTURES, 'client-bank-exchange', f)));
+const cbSeeds = seeds('client-bank-exchange', /\.txt$/);
 
 export interface FileCase {
   label: string;
@@ -210,8 +225,9 @@ export const statementCase: fc.Arbitrary<FileCase> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.nat({ max: cbSeeds.length - 1 }), fc.array(byteMutation, { maxLength: 3 }))
-      .map(([i, ms]) => ({ label: 'fixture', bytes: ms.reduce(mutateBytes, cbSeeds[i]) })),
+      .tuple(fc.nat({ max: cbSeeds.length - 1 }), damage)
+      // as bytes (latin1 keeps each byte): the seeds are in windows-1251, cp866 and UTF-8
+      .map(([i, d]) => ({ label: 'fixture', bytes: damaged(cbSeeds[i].toString('latin1'), 'latin1', d) })),
   },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }).map((b) => ({ label: 'random bytes', bytes: Buffer.from(b) })) },
 );
@@ -252,9 +268,7 @@ export async function statementEdge(): Promise<FuzzEdge<FileCase>> {
 
 // ---------------------------------------------------------------- CommerceML
 
-const cmlSeeds = readdirSync(join(FIXTURES, 'commerceml'))
-  .filter((f) => f.endsWith('.xml'))
-  .map((f) => readFileSync(join(FIXTURES, 'commerceml', f)));
+const cmlSeeds = seeds('commerceml', /\.xml$/);
 
 const cmlAmount = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom('3500.00', '3500', '1 500,50', '0.01') },
@@ -335,7 +349,8 @@ export const cmlCase: fc.Arbitrary<FileCase> = fc.oneof(
     weight: 2,
     arbitrary: fc
       .tuple(fc.nat({ max: cmlSeeds.length - 1 }), damage)
-      .map(([i, d]) => ({ label: 'fixture', bytes: damaged(cmlSeeds[i].toString('utf8'), 'utf8', d, '\n') })),
+      // as bytes (latin1 keeps each byte): the seeds are in UTF-8 and windows-1251
+      .map(([i, d]) => ({ label: 'fixture', bytes: damaged(cmlSeeds[i].toString('latin1'), 'latin1', d, '\n') })),
   },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }).map((b) => ({ label: 'random bytes', bytes: Buffer.from(b) })) },
 );
