@@ -9,7 +9,7 @@ import {
 } from '../../schemas/api';
 import { count, errorShapeProblem, Invariants, type FuzzEdge } from './fuzz-edge';
 import { jsonMutation, mutateJson, OVER_LIMIT_STRING, toWire, wireMutation } from './fuzz-input';
-import { ONEC_KEY, SITE_AUTH, startHarness, type Harness } from './harness';
+import { ADMIN_AUTH, ONEC_KEY, SITE_AUTH, startHarness, type Harness } from './harness';
 import { zodArbitrary } from './zod-arbitrary';
 
 /**
@@ -22,10 +22,10 @@ import { zodArbitrary } from './zod-arbitrary';
 
 export interface RestCase {
   label: string;
-  method: 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT';
   path: string;
   headers: Record<string, string>;
-  body: Buffer;
+  body: Buffer | undefined;
   contentType: string | null;
 }
 
@@ -91,6 +91,54 @@ function bodyOf(schema: Parameters<typeof zodArbitrary>[0], valid: fc.Arbitrary<
 interface Targets {
   orderIds: string[];
   paymentIds: string[];
+  /** The API's GET routes, from /openapi.json. */
+  reads: { path: string; auth: Record<string, string>; query: string[] }[];
+}
+
+const QUERY_VALUES = fc.oneof(
+  fc.constantFrom(
+    '',
+    '0',
+    '1',
+    '-1',
+    '50',
+    '1e9',
+    '2.5',
+    'NaN',
+    '2026-12-01',
+    '2026-13-45',
+    '2026-12-01T10:00:00Z',
+    'paid',
+    'new',
+    'csv',
+    'xlsx',
+    'json',
+    'main',
+  ),
+  fc.constantFrom('%00', '%FF', '%D0', '%E2%80%AE', '..%2F..', 'x'.repeat(5000), '%27%3B--'),
+  fc.string({ maxLength: 20 }).map(encodeURIComponent),
+);
+
+/** A GET of the API with path and query parameters from the pools, odd values and repeated names among them. */
+function readCase(
+  t: Targets,
+): fc.Arbitrary<{ label: string; method: 'GET'; path: string; headers: Record<string, string>; body: undefined }> {
+  return fc
+    .tuple(
+      fc.constantFrom(...t.reads),
+      fc.array(fc.constantFrom(...t.orderIds, ...t.paymentIds, 'payments', 'orders', 'x', '%20', '..', '0'.repeat(300), '%F0%9F%98%80'), {
+        minLength: 2,
+        maxLength: 2,
+      }),
+      fc.array(fc.tuple(fc.nat(), QUERY_VALUES), { maxLength: 5 }),
+    )
+    .map(([r, ids, params]) => {
+      let i = 0;
+      const path = r.path.replace(/\{[^}]+\}/g, () => ids[i++ % ids.length]);
+      const names = [...r.query, 'unknown'];
+      const query = params.map(([n, v]) => `${names[n % names.length]}=${v}`).join('&');
+      return { label: `read ${r.path}`, method: 'GET' as const, path: query ? `${path}?${query}` : path, headers: r.auth, body: undefined };
+    });
 }
 
 function restCase(t: Targets): fc.Arbitrary<RestCase> {
@@ -167,11 +215,13 @@ function restCase(t: Targets): fc.Arbitrary<RestCase> {
       })),
     },
   );
-  return fc.tuple(request, wireMutation, fc.nat({ max: 199 })).map(([r, wire, n]) => {
+  const writes = fc.tuple(request, wireMutation, fc.nat({ max: 199 })).map(([r, wire, n]): RestCase => {
     // now and then a body past the size limit (413)
     const { body, contentType } = n === 0 ? toWire({ ...(r.body as object), pad: OVER_LIMIT_STRING }, wire) : toWire(r.body, wire);
     return { label: `${r.label} (${wire.kind})`, method: r.method, path: r.path, headers: r.headers, body, contentType };
   });
+  const reads = readCase(t).map((r): RestCase => ({ ...r, body: undefined, contentType: null }));
+  return fc.oneof({ weight: 4, arbitrary: writes }, { weight: 1, arbitrary: reads });
 }
 
 async function send(h: Harness, c: RestCase) {
@@ -201,12 +251,23 @@ export async function restEdge(): Promise<FuzzEdge<RestCase>> {
     { ...SITE_AUTH, 'idempotency-key': 'target' },
   );
   if (payment.status !== 201) throw new Error(`the target payment was not created: ${payment.text}`);
+  const openapi = (await h.call('GET', '/openapi.json')).body as {
+    paths: Record<string, Record<string, { security?: Record<string, unknown>[]; parameters?: { in: string; name: string }[] }>>;
+  };
+  const AUTH: Record<string, Record<string, string>> = { siteKey: SITE_AUTH, adminKey: ADMIN_AUTH, onecKey: ONEC_AUTH };
+  const reads = Object.entries(openapi.paths)
+    .filter(([path, ops]) => path.startsWith('/api/') && ops.get)
+    .map(([path, ops]) => ({
+      path,
+      auth: AUTH[Object.keys(ops.get.security?.[0] ?? {})[0]] ?? {},
+      query: (ops.get.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
+    }));
   const inv = new Invariants(h);
   await inv.start();
   const outcomes = new Map<string, number>();
   return {
     name: 'REST API',
-    arbitrary: restCase({ orderIds: orders, paymentIds: [payment.body.id] }),
+    arbitrary: restCase({ orderIds: orders, paymentIds: [payment.body.id], reads }),
     outcomes,
     async check(c) {
       const what = `${c.method} ${c.path} ${c.label}`;
