@@ -20,7 +20,7 @@ test('a CommerceML file is taken or refused with the gateway’s reason, and a r
   const r = await runEdge(edge, fuzzRuns(500), fuzzSeed());
   if (r.failed)
     throw new Error(
-      `seed ${r.seed}, path ${r.counterexamplePath}: ${String(r.errorInstance)}\ncase: ${JSON.stringify(r.counterexample?.[0]?.label)} ${r.counterexample?.[0]?.bytes.toString('base64').slice(0, 3000)}`,
+      `seed ${r.seed}, path ${r.counterexamplePath}: ${String(r.errorInstance)}\ncase: ${JSON.stringify(r.counterexample?.[0]?.label)} ${(r.counterexample?.[0]?.archive?.entries[0]?.bytes ?? r.counterexample?.[0]?.bytes)?.toString('base64').slice(0, 3000)}`,
     );
   const outcomes = [...edge.outcomes.keys()].join('\n');
   expect(outcomes).toMatch(/^success$/m);

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
+import yazl from 'yazl';
 import { count, errorShapeProblem, Invariants, type FuzzEdge } from './fuzz-edge';
 import { byteMutation, mutateBytes, type ByteMutation } from './fuzz-input';
 import { ADMIN_AUTH, orderBody, SITE_AUTH, startHarness, type Harness } from './harness';
@@ -213,6 +214,8 @@ const cbSeeds = seeds('client-bank-exchange', /\.txt$/);
 export interface FileCase {
   label: string;
   bytes: Buffer;
+  /** Sent as a zip of these files (the archive then damaged by `damage`) instead of `bytes`. */
+  archive?: { entries: { name: string; bytes: Buffer }[]; damage: readonly ByteMutation[] };
 }
 
 export const statementCase: fc.Arbitrary<FileCase> = fc.oneof(
@@ -334,7 +337,7 @@ const generatedCml = fc
     ].join('\n'),
   );
 
-export const cmlCase: fc.Arbitrary<FileCase> = fc.oneof(
+const cmlFile: fc.Arbitrary<FileCase> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc
@@ -354,6 +357,42 @@ export const cmlCase: fc.Arbitrary<FileCase> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }).map((b) => ({ label: 'random bytes', bytes: Buffer.from(b) })) },
 );
+
+export const cmlCase: fc.Arbitrary<FileCase> = fc.oneof(
+  { weight: 6, arbitrary: cmlFile },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.array(fc.tuple(fc.constantFrom('orders.xml', 'b.XML', 'dir/c.xml', 'notes.txt', 'dir/'), cmlFile), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        fc.oneof(fc.constant([]), fc.array(byteMutation, { minLength: 1, maxLength: 2 })),
+      )
+      .map(([files, damage]) => ({
+        label: `zip of ${files.length}${damage.length ? ', damaged' : ''}`,
+        bytes: Buffer.alloc(0),
+        archive: { entries: files.map(([name, f], i) => ({ name: name.endsWith('/') ? name : `${i}-${name}`, bytes: f.bytes })), damage },
+      })),
+  },
+);
+
+function zip(entries: { name: string; bytes: Buffer }[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const z = new yazl.ZipFile();
+    for (const e of entries) {
+      if (e.name.endsWith('/')) z.addEmptyDirectory(e.name);
+      else z.addBuffer(e.bytes, e.name);
+    }
+    const chunks: Buffer[] = [];
+    z.outputStream
+      .on('data', (c: Buffer) => chunks.push(c))
+      .on('end', () => resolve(Buffer.concat(chunks)))
+      .on('error', reject);
+    z.end();
+  });
+}
 
 /** Tables the exchange keeps its own books in: a refused file is recorded there as refused. */
 const EXCHANGE_BOOKS = ['exchange_sessions', 'exchange_files'];
@@ -401,12 +440,13 @@ export async function commercemlEdge(): Promise<FuzzEdge<FileCase>> {
     arbitrary: cmlCase,
     outcomes,
     async check(c) {
-      const name = `fuzz-${++n}.xml`;
-      const what = `CommerceML ${name} (${c.label}, ${c.bytes.length} bytes)`;
-      let r = await call('file', name, c.bytes);
+      const name = `fuzz-${++n}.${c.archive ? 'zip' : 'xml'}`;
+      const bytes = c.archive ? c.archive.damage.reduce(mutateBytes, await zip(c.archive.entries)) : c.bytes;
+      const what = `CommerceML ${name} (${c.label}, ${bytes.length} bytes)`;
+      let r = await call('file', name, bytes);
       if (r.lines[0] === 'failure' && /Сеанс обмена/.test(r.lines[1] ?? '')) {
         cookie = await exchangeCookie(h);
-        r = await call('file', name, c.bytes);
+        r = await call('file', name, bytes);
       }
       if (r.lines[0] === 'success') r = await call('import', name);
       const reason = r.lines.slice(1).join(' ');
