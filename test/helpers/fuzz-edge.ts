@@ -48,7 +48,7 @@ export class Invariants {
     this.before = after;
     const errors = this.h.logs
       .slice(this.logsSeen)
-      .filter((l) => /"level":(50|60)/.test(l))
+      .filter((l) => /"level":"(error|fatal)"/.test(l))
       .map((l) => l.slice(0, 2000));
     this.logsSeen = this.h.logs.length;
     const faults = this.faults.splice(0);
@@ -85,6 +85,6 @@ export function count(outcomes: Map<string, number>, key: string): void {
 export async function runEdge<C>(edge: FuzzEdge<C>, numRuns: number, seed?: number) {
   return fc.check(
     fc.asyncProperty(edge.arbitrary, (c) => edge.check(c)),
-    { numRuns, seed, endOnFailure: false },
+    { numRuns, seed },
   );
 }
