@@ -40,7 +40,7 @@ const encoding = fc.oneof(
 const HUGE = 'Я'.repeat(100_000);
 
 /** Line-level damage: a line dropped, doubled or blown up, a block doubled or dropped, two lines swapped. */
-export type LineMutation =
+type LineMutation =
   | { kind: 'dropLine'; at: number }
   | { kind: 'doubleLine'; at: number }
   | { kind: 'hugeLine'; at: number }
@@ -218,7 +218,7 @@ export interface FileCase {
   archive?: { entries: { name: string; bytes: Buffer }[]; damage: readonly ByteMutation[] };
 }
 
-export const statementCase: fc.Arbitrary<FileCase> = fc.oneof(
+const statementCase: fc.Arbitrary<FileCase> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc
@@ -358,7 +358,7 @@ const cmlFile: fc.Arbitrary<FileCase> = fc.oneof(
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }).map((b) => ({ label: 'random bytes', bytes: Buffer.from(b) })) },
 );
 
-export const cmlCase: fc.Arbitrary<FileCase> = fc.oneof(
+const cmlCase: fc.Arbitrary<FileCase> = fc.oneof(
   { weight: 6, arbitrary: cmlFile },
   {
     weight: 1,

@@ -36,7 +36,7 @@ function withAt(v: unknown, path: Path, f: (parent: any, key: string | number) =
   return copy;
 }
 
-export const HUGE_STRING = 'я'.repeat(70_000);
+const HUGE_STRING = 'я'.repeat(70_000);
 export const OVER_LIMIT_STRING = 'x'.repeat(300 * 1024);
 
 const WEIRD_STRINGS = [

@@ -55,7 +55,7 @@ const lines = fc.array(item, { minLength: 1, maxLength: 3 });
 const withTotal = <T extends { items: { amount: number }[] }>(o: T) => ({ ...o, total: o.items.reduce((s, i) => s + i.amount, 0) });
 
 /** A valid order body (its externalId from the pool). */
-export const validOrder = fc
+const validOrder = fc
   .record({
     externalId: fc.constantFrom(...EXTERNAL_IDS),
     customer,
