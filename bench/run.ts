@@ -1,5 +1,6 @@
 import { main as callbackIngestion } from './callback-ingestion';
 import { main as commercemlImport } from './commerceml-import';
+import { main as fuzz } from './fuzz';
 import { load, soak } from './load';
 import { main as onecDelivery } from './onec-delivery';
 import { main as reports } from './reports';
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   reports,
   load,
   soak,
+  fuzz,
 };
 
 async function main() {

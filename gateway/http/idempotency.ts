@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
-import { AppError, badRequest, conflict, unprocessable } from '../errors';
+import { badRequest, conflict, unprocessable } from '../errors';
 import type { Store } from '../store/db';
 import { beginIdempotent, completeIdempotent, releaseIdempotent } from '../store/idempotency';
 
@@ -10,7 +10,8 @@ const LOCK_MS = 60_000;
 /**
  * Runs a POST under its `Idempotency-Key`: same key and same body → the stored answer (with
  * `Idempotent-Replayed: true`); same key, other body → 422; same key while the first still runs → 409.
- * Answers below 500 are stored; on our own failure the key is freed so the client can retry with it.
+ * Only what was done is stored: a refusal (4xx, nothing happened) and our own failure free the key, so
+ * the store is as it was and the client can send the corrected request again under the same key.
  */
 export async function idempotent(ctx: Context, store: Store, run: () => Promise<{ status: number; body: unknown }>): Promise<void> {
   const key = ctx.get('idempotency-key');
@@ -36,11 +37,7 @@ export async function idempotent(ctx: Context, store: Store, run: () => Promise<
   try {
     result = await run();
   } catch (e) {
-    if (e instanceof AppError && e.status < 500) {
-      await completeIdempotent(store.db, scope, key, e.status, JSON.stringify(e.toBody()));
-    } else {
-      await releaseIdempotent(store.db, scope, key).catch(() => undefined);
-    }
+    await releaseIdempotent(store.db, scope, key).catch(() => undefined);
     throw e;
   }
   await completeIdempotent(store.db, scope, key, result.status, JSON.stringify(result.body));

@@ -40,6 +40,8 @@ export interface HarnessOptions {
   invoices?: { everySeconds?: number };
   fiscal?: { atol?: Partial<AtolKnobs>; driver?: Partial<DriverKnobs> | true; configure?: (fiscal: Record<string, any>) => void };
   overrides?: (raw: Record<string, any>) => void;
+  /** Without the worker role no job or schedule runs: the store changes only when a request changes it. */
+  worker?: boolean;
 }
 
 export interface Harness {
@@ -163,6 +165,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   });
   const gateway = await createGateway(config, {
     logger: createLogger('debug', sink),
+    roles: { http: true, worker: opts.worker ?? true },
     extraRoutes: [(api, gw) => sandboxRoutes(api, gw, { sber, tbank, ...(atol ? { atol } : {}), ...(driver ? { driver } : {}) })],
   }).catch(abandon);
   const { url } = await gateway.start();

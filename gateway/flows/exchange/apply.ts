@@ -48,14 +48,16 @@ const TRUE = /^(true|да|1|истина)$/i;
 
 const pad = (x: string | undefined) => (x ?? '0').padStart(2, '0');
 
-/** A 1C date requisite: `T`, empty or 0001 mean none; unpadded times are padded. */
+/** A 1C date requisite: `T`, empty or 0001 mean none; unpadded times are padded; a day or time that does not exist (9999-99-99, 31 February) is none. */
 export function requisiteDate(v: string | undefined): string | undefined {
   if (!v) return undefined;
   const s = v.trim();
   if (!s || s === 'T' || s.startsWith('0001-01-01')) return undefined;
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?/.exec(s);
   if (!m) return undefined;
-  return `${m[1]}-${m[2]}-${m[3]}T${pad(m[4])}:${pad(m[5])}:${pad(m[6])}`;
+  const local = `${m[1]}-${m[2]}-${m[3]}T${pad(m[4])}:${pad(m[5])}:${pad(m[6])}`;
+  const ms = Date.parse(`${local}Z`);
+  return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== local ? undefined : local;
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();

@@ -125,16 +125,16 @@ function openZip(path: string): Promise<yauzl.ZipFile> {
   );
 }
 
-const badName = (e: Error) =>
+const badEntry = (e: Error) =>
   /invalid relative path|absolute path|invalid characters/i.test(e.message)
     ? new CmlError(`Недопустимое имя файла в архиве: ${e.message}`)
-    : e;
+    : new CmlError(`Архив повреждён: ${e.message}`);
 
 /** Every entry of the archive's central directory (nothing is inflated). */
 function listEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
   return new Promise((resolveAll, rejectAll) => {
     const entries: yauzl.Entry[] = [];
-    zip.on('error', (e: Error) => rejectAll(badName(e)));
+    zip.on('error', (e: Error) => rejectAll(badEntry(e)));
     zip.on('entry', (entry: yauzl.Entry) => {
       entries.push(entry);
       zip.readEntry();
