@@ -701,44 +701,10 @@ const m0017: Migration = {
 };
 
 /**
- * Statement lines as matching reads and writes them. The lines to match are read by an index in the
- * order they are matched (no sort of a big statement's lines), and the lines still to apply are kept
- * in an index of their own that only they are in: a line matched leaves one index entry and enters
- * one, where it rewrote two before.
- */
-const m0018: Migration = {
-  async up(db) {
-    await dropIndex(db, 'statement_lines_state', 'statement_lines');
-    await db.schema
-      .createIndex('statement_lines_state')
-      .on('statement_lines')
-      .columns(['organization_id', 'match_state', 'doc_date', 'id'])
-      .execute();
-    await dropIndex(db, 'statement_lines_to_apply', 'statement_lines');
-    await db.schema
-      .createIndex('statement_lines_to_apply')
-      .on('statement_lines')
-      .columns(['organization_id', 'doc_date', 'id'])
-      .where(sql<boolean>`applied_at is null and match_state in ('matched', 'partial', 'overpaid')`)
-      .execute();
-  },
-  async down(db) {
-    await dropIndex(db, 'statement_lines_to_apply', 'statement_lines');
-    await db.schema
-      .createIndex('statement_lines_to_apply')
-      .on('statement_lines')
-      .columns(['organization_id', 'applied_at', 'match_state'])
-      .execute();
-    await dropIndex(db, 'statement_lines_state', 'statement_lines');
-    await db.schema.createIndex('statement_lines_state').on('statement_lines').columns(['organization_id', 'match_state']).execute();
-  },
-};
-
-/**
  * The next free instant (epoch ms, the database's clock) of each outside call kept to a rate across
  * every gateway process (a bank's registry: 1 request/s).
  */
-const m0019: Migration = {
+const m0018: Migration = {
   async up(db) {
     const t = types(dialectOfDb(db));
     await db.schema
@@ -771,8 +737,7 @@ export const migrations: Record<string, Migration> = {
   '0015_reports': m0015,
   '0016_alerts': m0016,
   '0017_admin_sessions': m0017,
-  '0018_statement_line_indexes': m0018,
-  '0019_rate_limits': m0019,
+  '0018_rate_limits': m0018,
 };
 
 class InCodeProvider implements MigrationProvider {

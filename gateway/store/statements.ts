@@ -117,13 +117,16 @@ export async function linesToMatch(db: Executor, dialect: Dialect, organizationI
       'payer_kpp',
       'purpose',
       'uip',
+      'doc_date',
       ...(dialect === 'sqlite' ? [sql<number>`rowid`.as('rowid')] : []),
     ])
     .where('organization_id', '=', organizationId)
-    .where('match_state', '=', 'new')
-    .orderBy('doc_date')
-    .orderBy('id');
+    .where('match_state', '=', 'new');
   const rows = await rowsAsArrays(db, query);
+  // oldest first (by the payment order's date, then id), sorted here: the lines come by the state's
+  // index in the order they were stored, mostly the statements' order already, which this sort walks
+  // through at once where the database would sort them all over again
+  rows.sort((a, b) => compare(a[7] as string, b[7] as string) || compare(a[0] as string, b[0] as string));
   const out = new Array<LineToMatch>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
@@ -136,11 +139,13 @@ export async function linesToMatch(db: Executor, dialect: Dialect, organizationI
       payerKpp: r[4] as string | null,
       purpose: r[5] as string,
       uip: r[6] as string | null,
-      rowid: r.length > 7 ? (r[7] as number) : undefined,
+      rowid: r.length > 8 ? (r[8] as number) : undefined,
     };
   }
   return out;
 }
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** How support knows a line: the payment order's number and date, and the payer. */
 export async function statementLineHeads(

@@ -252,8 +252,7 @@ describe.each(backends)('store on $name', (backend) => {
         '0015_reports',
         '0016_alerts',
         '0017_admin_sessions',
-        '0018_statement_line_indexes',
-        '0019_rate_limits',
+        '0018_rate_limits',
       ]);
       expect(await migrateToLatest(db)).toEqual([]);
       // the tables are there and empty
@@ -268,23 +267,6 @@ describe.each(backends)('store on $name', (backend) => {
           db,
         );
         expect(plan.rows.map((r) => r.detail).join(' ')).toContain('payment_attempts_provider_ref');
-      });
-
-      test('statement lines to match and to apply are read by their indexes in the order they are taken, without a sort', async () => {
-        const plan = async (where: string) =>
-          (
-            await sql<{ detail: string }>`explain query plan ${sql.raw(
-              `select id from statement_lines where organization_id = 'shop' and ${where} order by doc_date, id`,
-            )}`.execute(db)
-          ).rows
-            .map((r) => r.detail)
-            .join(' | ');
-        const toMatch = await plan(`match_state = 'new'`);
-        expect(toMatch).toContain('statement_lines_state');
-        expect(toMatch).not.toContain('TEMP B-TREE');
-        const toApply = await plan(`applied_at is null and match_state in ('matched', 'partial', 'overpaid')`);
-        expect(toApply).toContain('statement_lines_to_apply');
-        expect(toApply).not.toContain('TEMP B-TREE');
       });
 
       test('the SQLite file is in WAL mode with synchronous = NORMAL (the driver syncs the WAL itself)', async () => {

@@ -38,16 +38,6 @@ test('0008_statement_lines: Cyrillic text in nvarchar, kopecks in bigint, the ke
   expect(index).toBe('create index "statement_lines_state" on "statement_lines" ("organization_id", "match_state")');
 });
 
-test('0018_statement_line_indexes: the indexes dropped with their table named, the lines to apply in a filtered index', async () => {
-  await migrations['0018_statement_line_indexes'].up(db);
-  expect(statements.map(flat)).toEqual([
-    'drop index "statement_lines_state" on "statement_lines"',
-    'create index "statement_lines_state" on "statement_lines" ("organization_id", "match_state", "doc_date", "id")',
-    'drop index "statement_lines_to_apply" on "statement_lines"',
-    `create index "statement_lines_to_apply" on "statement_lines" ("organization_id", "doc_date", "id") where applied_at is null and match_state in ('matched', 'partial', 'overpaid')`,
-  ]);
-});
-
 test('a line is inserted unless its key is there (no ON CONFLICT on SQL Server)', async () => {
   expect(line.line_key).toBe('40702810000000000001|2026-06-06|12|2500000|40702810000000000777');
   expect(await insertStatementLines(db, 'mssql', [line])).toBe(1);
