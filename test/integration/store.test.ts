@@ -363,6 +363,21 @@ describe.each(backends)('store on $name', (backend) => {
           expect(held).toHaveLength(1);
           held.shift()!();
           await recorded;
+          // a transaction under way is never seen: neither the attempt it adds nor the callback it records
+          const other = { ...attempt, id: newId(), order_number: `n-${newId()}`, provider_ref: `md-${newId()}` };
+          let finish!: () => void;
+          const underWay = db.transaction().execute(async (t) => {
+            await insertAttempt(t, other);
+            await recordEvent(t, eventRow(key, { attempt_id: attempt.id }));
+            await new Promise<void>((resolve) => (finish = resolve));
+            throw new Error('rolled back');
+          });
+          await until(() => finish !== undefined);
+          expect(await findCallbackTarget(db, 'org-1', 'sber', other.provider_ref, `sber:${other.provider_ref}:1`)).toBeUndefined();
+          expect(await findCallbackTarget(db, 'org-1', 'sber', attempt.provider_ref, key)).toMatchObject({ seen: false });
+          finish();
+          await expect(underWay).rejects.toThrow('rolled back');
+          expect(await findCallbackTarget(db, 'org-1', 'sber', other.provider_ref, `sber:${other.provider_ref}:1`)).toBeUndefined();
           // the same callback recorded, not yet on disk: "seen" is answered only once it is
           const again = db.transaction().execute((t) => recordEvent(t, eventRow(key, { attempt_id: attempt.id })));
           await until(() => held.length === 1);

@@ -55,6 +55,9 @@ export class GroupCommitSqliteDialect implements Dialect {
 /** A FIFO lock: whoever asked first gets the connection next (the shared COMMIT is not starved). */
 class FifoLock {
   private held = false;
+  get free(): boolean {
+    return !this.held;
+  }
   private readonly queue: (() => void)[] = [];
   lock(): Promise<void> {
     if (!this.held) {
@@ -205,9 +208,12 @@ class GroupCommitDriver implements Driver {
   async execute<R>(lease: Lease, q: CompiledQuery): Promise<QueryResult<R>> {
     const params = q.parameters as unknown[];
     if (this.readerOrWriter(lease, q) === 'reader') {
+      // the writer's page cache stays warm, where the reader's starts cold after every commit: when no
+      // transaction is under way, the writer holds only commits and finished transactions
+      if (isUnsynced(q)) return { rows: (this.lock.free ? this.writes : this.reads!).get(q.sql).all(params) as R[] };
       const rows = this.reads!.get(q.sql).all(params) as R[];
       // what was read may include a commit still on its way to the disk
-      if (this.wal?.pending && !isUnsynced(q)) await this.wal.durable();
+      if (this.wal?.pending) await this.wal.durable();
       return { rows };
     }
     if (lease.inTransaction) return run<R>(this.writes.get(q.sql), params, batchOf(q));
@@ -302,9 +308,11 @@ export function sqliteBatch(sql: string, rows: readonly unknown[][]): CompiledQu
 }
 
 /**
- * A SELECT outside a transaction whose rows are handed over at once, though they may include a commit
- * not yet on disk: for a read whose caller answers only after a commit of its own, which is synced
- * after everything it read (one WAL, synced in order). Any other dialect runs it as it is.
+ * A SELECT outside a transaction whose rows are handed over at once, though they may include what is
+ * not on disk yet: commits still being synced, and transactions finished but waiting for their shared
+ * COMMIT (never one under way). For a read whose caller answers only after a commit of its own, which
+ * is committed and synced with or after everything it read, and whose answer a failed COMMIT (every
+ * transaction in it undone) cannot make wrong. Any other dialect runs it as it is.
  */
 export function unsyncedRead<R>(q: CompiledQuery<R>): CompiledQuery<R> {
   return { ...q, [UNSYNCED]: true } as CompiledQuery<R>;
