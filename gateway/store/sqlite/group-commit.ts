@@ -24,7 +24,8 @@ import type { WalSync } from './wal-sync';
  *    statement outside a transaction that writes resolves only after that too;
  *  - a SELECT outside a transaction runs on a second, read-only connection, which in WAL mode sees
  *    exactly what is committed and never waits for the writer; its rows are handed over only once
- *    everything committed by then is on disk, so nothing not yet durable is ever answered from;
+ *    everything committed by then is on disk, so nothing not yet durable is ever answered from
+ *    (but for a read marked with `unsyncedRead`, whose caller commits before it answers);
  *  - if the COMMIT or the sync fails, every transaction in it fails (none of them was acknowledged).
  * The writing connection has one user at a time (a FIFO lock held from BEGIN to COMMIT).
  */
