@@ -18,14 +18,38 @@ export function maskPan(value: string): string {
   return `${compact.slice(0, 6)}${'*'.repeat(compact.length - 10)}${compact.slice(-4)}`;
 }
 
+const KEEP = 0;
+const REMOVE = 1;
+const PAN_KEY = 2;
+/** What each key seen so far says, as a provider's answers use the same few dozen keys over and over. */
+const verdicts = new Map<string, typeof KEEP | typeof REMOVE | typeof PAN_KEY>();
+
+function verdict(key: string): typeof KEEP | typeof REMOVE | typeof PAN_KEY {
+  let v = verdicts.get(key);
+  if (v === undefined) {
+    v = REMOVED.test(key) ? REMOVE : PAN_KEYS.test(key) ? PAN_KEY : KEEP;
+    // keys come from outside too (a callback's parameters): only so many are remembered
+    if (verdicts.size < 2000) verdicts.set(key, v);
+  }
+  return v;
+}
+
 /** A copy of `raw` without cardholder data, at any depth. */
 export function withoutCardData(raw: unknown): unknown {
   if (Array.isArray(raw)) return raw.map(withoutCardData);
   if (!raw || typeof raw !== 'object') return raw;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    if (REMOVED.test(k)) continue;
-    out[k] = PAN_KEYS.test(k) && typeof v === 'string' ? maskPan(v) : withoutCardData(v);
+  for (const k of Object.keys(raw)) {
+    const v = (raw as Record<string, unknown>)[k];
+    switch (verdict(k)) {
+      case REMOVE:
+        break;
+      case PAN_KEY:
+        out[k] = typeof v === 'string' ? maskPan(v) : withoutCardData(v);
+        break;
+      default:
+        out[k] = v === null || typeof v !== 'object' ? v : withoutCardData(v);
+    }
   }
   return out;
 }

@@ -138,26 +138,45 @@ export async function findAttemptByRef(
     .executeTakeFirst();
 }
 
+/** What of an attempt handling its callback needs: whom to ask, and where the answer goes. */
+const CALLBACK_ATTEMPT = [
+  'id',
+  'payment_id',
+  'organization_id',
+  'provider',
+  'method',
+  'amount',
+  'order_number',
+  'provider_ref',
+  'provider_extra',
+] as const satisfies readonly (keyof AttemptRow)[];
+
 /** The attempt a callback is about, its payment's amount, and whether this very callback was recorded before. */
 export interface CallbackTarget {
-  attempt: AttemptRow;
+  attempt: Pick<AttemptRow, (typeof CALLBACK_ATTEMPT)[number]>;
   paymentAmount: number;
   seen: boolean;
 }
 
-const selectCallbackTarget = prepared((db, p: { dedupeKey: string; provider: string; providerRef: string; organizationId: string }) =>
+const callbackTargetQuery = (db: Executor, p: { dedupeKey: string; provider: string; providerRef: string; organizationId: string }) =>
   db
     .selectFrom('payment_attempts as a')
     .innerJoin('payments as p', 'p.id', 'a.payment_id')
     .leftJoin('payment_events as e', (join) => join.on('e.dedupe_key', '=', p.dedupeKey))
-    .selectAll('a')
+    .select(CALLBACK_ATTEMPT.map((c) => `a.${c}` as const))
     .select(['p.amount as payment_amount', 'e.id as seen_event'])
     .where('a.provider', '=', p.provider)
     .where('a.provider_ref', '=', p.providerRef)
-    .where('a.organization_id', '=', p.organizationId),
-);
+    .where('a.organization_id', '=', p.organizationId);
+const selectCallbackTarget = prepared(callbackTargetQuery);
+const selectCallbackTargetUnsynced = prepared(callbackTargetQuery, { unsynced: true });
 
-/** One read for what handling a callback needs before it asks the provider. */
+/**
+ * One read for what handling a callback needs before it asks the provider. It does not wait for
+ * the disk: a callback is acknowledged only after a commit of its own, synced after everything read
+ * here; but a callback seen before is acknowledged at once, so that answer is read again once what
+ * it matched is on disk.
+ */
 export async function findCallbackTarget(
   db: Executor,
   organizationId: string,
@@ -165,8 +184,10 @@ export async function findCallbackTarget(
   providerRef: string,
   dedupeKey: string,
 ): Promise<CallbackTarget | undefined> {
-  const r = await selectCallbackTarget(db, { dedupeKey, provider, providerRef, organizationId });
-  const row = r.rows[0] as (AttemptRow & { payment_amount: number; seen_event: string | null }) | undefined;
+  const values = { dedupeKey, provider, providerRef, organizationId };
+  let r = await selectCallbackTargetUnsynced(db, values);
+  if ((r.rows[0] as { seen_event?: string | null } | undefined)?.seen_event != null) r = await selectCallbackTarget(db, values);
+  const row = r.rows[0] as (CallbackTarget['attempt'] & { payment_amount: number; seen_event: string | null }) | undefined;
   if (!row) return undefined;
   const { payment_amount, seen_event, ...attempt } = row;
   return { attempt, paymentAmount: payment_amount, seen: seen_event !== null };

@@ -1,5 +1,6 @@
 import { type Compilable, type CompiledQuery, type QueryResult, type RawBuilder } from 'kysely';
 import type { Executor } from './db';
+import { unsyncedRead } from './sqlite/group-commit';
 
 /** Stands for a value while a prepared query is built. */
 class Slot {
@@ -27,6 +28,8 @@ interface Template {
  */
 export function prepared<P extends object, R = unknown>(
   build: (db: Executor, p: P) => Compilable<R> | RawBuilder<R>,
+  /** `unsynced`: a read that may answer from commits not yet on disk (see unsyncedRead). */
+  opts: { unsynced?: boolean } = {},
 ): (db: Executor, values: P) => Promise<QueryResult<R>> {
   // per adapter (one per store, shared by its transactions), then per set of fields
   const templates = new WeakMap<object, Map<string, Template>>();
@@ -40,7 +43,8 @@ export function prepared<P extends object, R = unknown>(
     if (!t) byShape.set(shape, (t = compileTemplate(db, names, build)));
     const row = values as Record<string, unknown>;
     const parameters = t.fields.map((field, i) => (field === null ? t.compiled.parameters[i] : row[field]));
-    return db.executeQuery<R>({ ...t.compiled, parameters } as CompiledQuery<R>);
+    const q = { ...t.compiled, parameters } as CompiledQuery<R>;
+    return db.executeQuery<R>(opts.unsynced ? unsyncedRead(q) : q);
   };
 }
 

@@ -25,11 +25,14 @@ import { migrateToLatest } from '../../gateway/store/migrations';
 import { addOrderMoney, findOrderByExternalId, getOrder, insertOrder } from '../../gateway/store/orders';
 import {
   attemptEvents,
+  findCallbackTarget,
   getPayment,
   getRefund,
+  insertAttempt,
   insertPayment,
   insertRefund,
   movePayment,
+  newAttemptRow,
   recordEvent,
   setOnecDelivery,
 } from '../../gateway/store/payments';
@@ -315,6 +318,77 @@ describe.each(backends)('store on $name', (backend) => {
           held.shift()!();
           await writing;
           expect(fs.readFileSync(walPath).length).toBeGreaterThan(0);
+        } finally {
+          spy.mockRestore();
+          held.forEach((release) => release());
+        }
+      });
+
+      test('a callback finds its attempt without waiting for the disk (its own commit is synced after); a callback seen before waits, as it is answered at once', async () => {
+        const order = orderRow();
+        const payment = paymentRow(order.id);
+        const attempt = {
+          ...newAttemptRow({
+            id: newId(),
+            payment_id: payment.id,
+            organization_id: 'org-1',
+            provider: 'sber',
+            method: 'card',
+            amount: 10000,
+            order_number: `n-${newId()}`,
+            expires_at: null,
+            next_check_at: null,
+          }),
+          provider_ref: `md-${newId()}`,
+        };
+        await insertOrder(db, order);
+        await insertPayment(db, payment);
+        await insertAttempt(db, attempt);
+        const held: (() => void)[] = [];
+        const real = fs.fdatasync;
+        const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
+          held.push(() => real(fd, cb));
+        }) as typeof fs.fdatasync);
+        try {
+          const key = `sber:${attempt.provider_ref}:1`;
+          // a commit that is not on disk yet: the next callback of the attempt is still found at once
+          const recorded = db
+            .transaction()
+            .execute((t) => recordEvent(t, eventRow(`sber:${attempt.provider_ref}:0`, { attempt_id: attempt.id })));
+          await until(() => held.length === 1);
+          const found = await Promise.race([
+            findCallbackTarget(db, 'org-1', 'sber', attempt.provider_ref, key),
+            sleep(2000).then(() => 'still waiting for the disk'),
+          ]);
+          expect(found).toMatchObject({ attempt: { id: attempt.id, payment_id: payment.id }, paymentAmount: 10000, seen: false });
+          expect(held).toHaveLength(1);
+          held.shift()!();
+          await recorded;
+          // a transaction under way is never seen: neither the attempt it adds nor the callback it records
+          const other = { ...attempt, id: newId(), order_number: `n-${newId()}`, provider_ref: `md-${newId()}` };
+          let finish!: () => void;
+          const underWay = db.transaction().execute(async (t) => {
+            await insertAttempt(t, other);
+            await recordEvent(t, eventRow(key, { attempt_id: attempt.id }));
+            await new Promise<void>((resolve) => (finish = resolve));
+            throw new Error('rolled back');
+          });
+          await until(() => finish !== undefined);
+          expect(await findCallbackTarget(db, 'org-1', 'sber', other.provider_ref, `sber:${other.provider_ref}:1`)).toBeUndefined();
+          expect(await findCallbackTarget(db, 'org-1', 'sber', attempt.provider_ref, key)).toMatchObject({ seen: false });
+          finish();
+          await expect(underWay).rejects.toThrow('rolled back');
+          expect(await findCallbackTarget(db, 'org-1', 'sber', other.provider_ref, `sber:${other.provider_ref}:1`)).toBeUndefined();
+          // the same callback recorded, not yet on disk: "seen" is answered only once it is
+          const again = db.transaction().execute((t) => recordEvent(t, eventRow(key, { attempt_id: attempt.id })));
+          await until(() => held.length === 1);
+          let answered = false;
+          const seen = findCallbackTarget(db, 'org-1', 'sber', attempt.provider_ref, key).then((r) => ((answered = true), r));
+          await sleep(20);
+          expect(answered).toBe(false);
+          held.shift()!();
+          await again;
+          expect(await seen).toMatchObject({ attempt: { id: attempt.id }, seen: true });
         } finally {
           spy.mockRestore();
           held.forEach((release) => release());

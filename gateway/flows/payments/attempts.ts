@@ -2,7 +2,7 @@ import type { AttemptRef } from '../../ports';
 import type { AttemptRow } from '../../store/schema';
 
 /** An attempt as its provider knows it: the ids, the method, the registered amount, the provider's own extras. */
-export function attemptRef(a: AttemptRow): AttemptRef {
+export function attemptRef(a: Pick<AttemptRow, 'provider_ref' | 'order_number' | 'method' | 'amount' | 'provider_extra'>): AttemptRef {
   return {
     providerRef: a.provider_ref,
     orderNumber: a.order_number,

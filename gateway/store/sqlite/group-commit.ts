@@ -24,7 +24,8 @@ import type { WalSync } from './wal-sync';
  *    statement outside a transaction that writes resolves only after that too;
  *  - a SELECT outside a transaction runs on a second, read-only connection, which in WAL mode sees
  *    exactly what is committed and never waits for the writer; its rows are handed over only once
- *    everything committed by then is on disk, so nothing not yet durable is ever answered from;
+ *    everything committed by then is on disk, so nothing not yet durable is ever answered from
+ *    (but for a read marked with `unsyncedRead`, whose caller commits before it answers);
  *  - if the COMMIT or the sync fails, every transaction in it fails (none of them was acknowledged).
  * The writing connection has one user at a time (a FIFO lock held from BEGIN to COMMIT).
  */
@@ -55,6 +56,9 @@ export class GroupCommitSqliteDialect implements Dialect {
 /** A FIFO lock: whoever asked first gets the connection next (the shared COMMIT is not starved). */
 class FifoLock {
   private held = false;
+  get free(): boolean {
+    return !this.held;
+  }
   private readonly queue: (() => void)[] = [];
   lock(): Promise<void> {
     if (!this.held) {
@@ -205,6 +209,9 @@ class GroupCommitDriver implements Driver {
   async execute<R>(lease: Lease, q: CompiledQuery): Promise<QueryResult<R>> {
     const params = q.parameters as unknown[];
     if (this.readerOrWriter(lease, q) === 'reader') {
+      // the writer's page cache stays warm, where the reader's starts cold after every commit: when no
+      // transaction is under way, the writer holds only commits and finished transactions
+      if (isUnsynced(q)) return { rows: all<R>((this.lock.free ? this.writes : this.reads!).get(q.sql), params, q) };
       const rows = all<R>(this.reads!.get(q.sql), params, q);
       // what was read may include a commit still on its way to the disk
       if (this.wal?.pending) await this.wal.durable();
@@ -300,6 +307,20 @@ class GroupCommitDriver implements Driver {
 export function sqliteBatch(sql: string, rows: readonly unknown[][]): CompiledQuery {
   return { ...CompiledQuery.raw(sql, []), [BATCH]: rows } as CompiledQuery;
 }
+
+/**
+ * A SELECT outside a transaction whose rows are handed over at once, though they may include what is
+ * not on disk yet: commits still being synced, and transactions finished but waiting for their shared
+ * COMMIT (never one under way). For a read whose caller answers only after a commit of its own, which
+ * is committed and synced with or after everything it read, and whose answer a failed COMMIT (every
+ * transaction in it undone) cannot make wrong. Any other dialect runs it as it is.
+ */
+export function unsyncedRead<R>(q: CompiledQuery<R>): CompiledQuery<R> {
+  return { ...q, [UNSYNCED]: true } as CompiledQuery<R>;
+}
+
+const UNSYNCED = Symbol('may read what is not yet on disk');
+const isUnsynced = (q: CompiledQuery) => (q as CompiledQuery & { [UNSYNCED]?: true })[UNSYNCED] === true;
 
 const BATCH = Symbol('rows of parameters');
 const ARRAYS = Symbol('rows as arrays');
