@@ -310,6 +310,22 @@ describe('set-up errors name what to fix', () => {
     }
   });
 
+  test("a 1C base slow to answer does not hold the readiness probe: degraded within a kubelet probe's second, the admin health page waits", async () => {
+    const h = await startHarness({ onec: { configuration: 'ut11', knobs: { latencyMs: 3000 } } });
+    try {
+      const started = Date.now();
+      const ready = await h.call('GET', '/health/ready');
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(ready.status).toBe(200);
+      expect(ready.body).toMatchObject({
+        status: 'degraded',
+        checks: { store: { ok: true }, onec: { main: { ok: false, error: 'no answer in 900 ms' } } },
+      });
+    } finally {
+      await h.close();
+    }
+  });
+
   test('wrong credentials (1C answers its login page with 200)', async () => {
     const h = await startHarness({ onec: { configuration: 'ut11' }, overrides: (raw) => (raw.organizations[0].onec.password = 'wrong') });
     try {

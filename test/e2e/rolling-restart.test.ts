@@ -67,25 +67,22 @@ async function balancer(backends: Backend[]) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   let probing = true;
-  const probe = (async () => {
+  // each backend probed on its own: one slow to answer never leaves another's state stale
+  const probes = backends.map(async (b) => {
     while (probing) {
-      await Promise.all(
-        backends.map(async (b) => {
-          b.ready = await fetch(`http://127.0.0.1:${b.port}/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
-            (r) => r.status === 200,
-            () => false,
-          );
-        }),
+      b.ready = await fetch(`http://127.0.0.1:${b.port}/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.status === 200,
+        () => false,
       );
       await sleep(PROBE_MS);
     }
-  })();
+  });
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     failures,
     async close() {
       probing = false;
-      await probe;
+      await Promise.all(probes);
       agent.destroy();
       await new Promise<void>((r) => {
         server.close(() => r());

@@ -24,13 +24,20 @@ export interface Readiness {
   };
 }
 
+/**
+ * What the probe waits for a 1C base: its answer only colours the status (`degraded`), so a base slow to
+ * answer — or its requests all taken by deliveries in flight — must not hold the probe past a
+ * kubelet's default timeout of 1 s (a probe that times out takes the process out of service).
+ */
+export const PROBE_ONEC_TIMEOUT_MS = 900;
+
 /** What /health/ready answers (and the /admin health page shows): the store, the job queue, each 1C base. */
-export async function readiness(d: HttpDeps): Promise<Readiness> {
+export async function readiness(d: HttpDeps, onecTimeoutMs = 10_000): Promise<Readiness> {
   const bases = d.onec.all();
   const [store, queue, ...onec] = await Promise.all([
     check(() => ping(d.store)),
     check(() => d.runner.ping()),
-    ...bases.map(([, sink]) => check(() => sink.ping(), 10_000)),
+    ...bases.map(([, sink]) => check(() => sink.ping(), onecTimeoutMs)),
   ]);
   const checks = {
     store: { ...store, dialect: d.store.dialect },
@@ -73,7 +80,7 @@ export function opsRoutes(api: ApiRouter, d: HttpDeps): void {
         ctx.body = { status: 'stopping' };
         return;
       }
-      const r = await readiness(d);
+      const r = await readiness(d, PROBE_ONEC_TIMEOUT_MS);
       ctx.status = r.status === 'unavailable' ? 503 : 200;
       ctx.body = r;
     },
