@@ -310,7 +310,7 @@ describe('set-up errors name what to fix', () => {
     }
   });
 
-  test("a 1C base slow to answer does not hold the readiness probe: degraded within a kubelet probe's second, the admin health page waits", async () => {
+  test("a 1C base slow to answer does not hold the readiness probe: degraded within a kubelet probe's second", async () => {
     const h = await startHarness({ onec: { configuration: 'ut11', knobs: { latencyMs: 3000 } } });
     try {
       const started = Date.now();
