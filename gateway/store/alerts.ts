@@ -115,9 +115,15 @@ export async function openAlertsOfKind(db: Executor, kind: string, limit = 500):
   ).execute();
 }
 
-/** The alerts waiting for the daily digest, raised before `before`, oldest first. */
+/** The alerts waiting for the daily digest, raised by `before` (its millisecond included), oldest first. */
 export async function digestWaiting(db: Executor, before: string): Promise<AlertRow[]> {
-  return db.selectFrom('alerts').selectAll().where('digest', '=', 'waiting').where('raised_at', '<', before).orderBy('raised_at').execute();
+  return db
+    .selectFrom('alerts')
+    .selectAll()
+    .where('digest', '=', 'waiting')
+    .where('raised_at', '<=', before)
+    .orderBy('raised_at')
+    .execute();
 }
 
 export async function markDigested(db: Executor, ids: string[]): Promise<number> {
