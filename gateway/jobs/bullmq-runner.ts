@@ -4,7 +4,7 @@ import { ensureSchedule, markQueued, pendingForRelay, staleQueued, startJob, tou
 import type { JobRow } from '../store/schema';
 import type { JobExecutor } from './executor';
 import { RunnerBase } from './runner-base';
-import type { JobRunner } from './types';
+import type { JobRunner, ScheduleDefinition } from './types';
 
 const SCHEDULE_PREFIX = 'schedule.';
 
@@ -44,11 +44,7 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     this.queue = new Queue(this.queueName, { connection: this.connect({ maxRetriesPerRequest: 3 }), prefix: this.redis.prefix });
     for (const def of this.exec.schedules.values()) {
       await ensureSchedule(this.exec.store.db, this.exec.store.dialect, def.name);
-      await this.queue.upsertJobScheduler(
-        def.name,
-        { every: def.everyMs },
-        { name: SCHEDULE_PREFIX + def.name, opts: { removeOnComplete: true, removeOnFail: 100 } },
-      );
+      await this.upsertScheduler(def);
     }
     this.loops = [this.relayLoop()];
     if (opts.worker !== false) {
@@ -84,6 +80,14 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     await this.conns[0].ping();
   }
 
+  private upsertScheduler(def: ScheduleDefinition) {
+    return this.queue!.upsertJobScheduler(
+      def.name,
+      { every: def.everyMs },
+      { name: SCHEDULE_PREFIX + def.name, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+  }
+
   private bullId(job: Pick<JobRow, 'id' | 'attempts'>): string {
     return `${job.id}-${job.attempts}`;
   }
@@ -103,7 +107,12 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
       Number(bull.data.attempt),
     );
     if (!row) return; // done, dead, or an older attempt that was superseded
-    if ((await this.exec.run(row, this.worker)) === 'retry') this.kick();
+    this.held.add(row.id);
+    try {
+      if ((await this.exec.run(row, this.worker)) === 'retry') this.kick();
+    } finally {
+      this.held.delete(row.id);
+    }
   }
 
   private add(rows: JobRow[]) {
@@ -117,6 +126,10 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
           delay: Math.max(0, Date.parse(r.run_at) - now),
           removeOnComplete: true,
           removeOnFail: { age: 7 * 86400 },
+          // a run's own failures are recorded on its row; what fails the attempt here is the store out
+          // of reach (PostgreSQL restarting): try it again soon rather than leave it failed in Redis
+          attempts: 30,
+          backoff: { type: 'fixed', delay: 2000 },
         },
       })),
     );
@@ -130,15 +143,28 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     return rows.length;
   }
 
-  /** Redis keeps nothing on disk in some set-ups: an attempt that vanished from it is added again. */
+  /**
+   * Redis keeps nothing on disk in some set-ups: an attempt that vanished from it is added again, one
+   * that failed there (the store out of reach for longer than its retries) is tried again, and the
+   * job schedulers a restarted Redis lost are set up again.
+   */
   private async reconcile(): Promise<void> {
     const stale = await staleQueued(this.exec.store.db, Math.max(60_000, this.exec.settings.leaseMs * 2), 200);
     for (const row of stale) {
-      if (!(await this.queue!.getJob(this.bullId(row)))) {
+      const bull = await this.queue!.getJob(this.bullId(row));
+      if (!bull) {
         this.log.warn({ jobId: row.id }, 'queued job missing from redis, adding it again');
         await this.add([row]);
+      } else if (await bull.isFailed()) {
+        this.log.warn({ jobId: row.id, reason: bull.failedReason }, 'queued job failed in redis, trying it again');
+        await bull.retry();
       }
       await touchJob(this.exec.store.db, row.id);
+    }
+    for (const def of this.exec.schedules.values()) {
+      if (await this.queue!.getJobScheduler(def.name)) continue;
+      this.log.warn({ schedule: def.name }, 'schedule missing from redis, setting it up again');
+      await this.upsertScheduler(def);
     }
   }
 

@@ -49,12 +49,14 @@ export class LocalJobRunner extends RunnerBase implements JobRunner {
           const jobs = await claimDueJobs(store.db, store.dialect, this.worker, free, settings.leaseMs);
           claimed = jobs.length;
           for (const job of jobs) {
+            this.held.add(job.id);
             const p = this.exec
               .run(job, this.worker)
               .catch((e) =>
                 this.log.error({ err: e, jobId: job.id }, 'recording a job outcome failed; it runs again when its lease expires'),
               )
               .finally(() => {
+                this.held.delete(job.id);
                 this.inFlight.delete(p);
                 this.kick();
               });

@@ -11,6 +11,8 @@ export abstract class RunnerBase {
   protected running = false;
   protected stopping = new AbortController();
   private wake: (() => void) | null = null;
+  /** The jobs this process is running now: only their leases are renewed. */
+  protected readonly held = new Set<string>();
 
   constructor(
     protected readonly exec: JobExecutor<any>,
@@ -65,7 +67,7 @@ export abstract class RunnerBase {
       await this.pause(every);
       if (!this.running) break;
       try {
-        if ((await this.exec.upkeep(this.worker)) > 0) this.kick();
+        if ((await this.exec.upkeep(this.worker, [...this.held])) > 0) this.kick();
       } catch (e) {
         if (this.running) this.log.error({ err: e }, 'lease upkeep failed');
       }

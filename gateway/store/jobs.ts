@@ -174,10 +174,17 @@ export async function failJob(
   return Number(r.numUpdatedRows) > 0;
 }
 
-export async function extendLeases(db: Executor, worker: string, leaseMs: number): Promise<void> {
+/**
+ * Renews the leases of the jobs `worker` is running now (`ids`), and only those: a row left running by
+ * a run whose outcome could not be recorded (the store was unreachable) must see its lease run out,
+ * or it would stay running for as long as the process lives.
+ */
+export async function extendLeases(db: Executor, worker: string, leaseMs: number, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
   await db
     .updateTable('jobs')
     .set({ locked_until: nowIso(Date.now() + leaseMs) })
+    .where('id', 'in', ids)
     .where('locked_by', '=', worker)
     .where('status', '=', 'running')
     .execute();

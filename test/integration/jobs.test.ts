@@ -60,6 +60,15 @@ async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_000, in
   }
 }
 
+/** Who called: the whole stack (jest's mock wrappers take the first frames of the default 10). */
+function callerStack(): string {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 50;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  return stack;
+}
+
 /** Long enough for several polls, relays and lease checks: used only to show that something did NOT happen. */
 const QUIET_MS = 500;
 
@@ -579,6 +588,63 @@ function jobSuite(factory: RunnerFactory): void {
     expect(work.runs).toHaveLength(1);
     expect((await row(id)).status).toBe('done');
   });
+
+  test('a run whose outcome could not be written (the store out of reach) is not held by its live worker: it runs again after its lease', async () => {
+    let cut = false;
+    const work = recorded('test.unrecorded', (run) => {
+      if (run.attempt === 1) cut = true;
+    });
+    const n = node({ jobs: [work.def] });
+    // PostgreSQL restarting just as the first run ends: neither "done" nor "failed" can be written
+    const updateTable = store.db.updateTable.bind(store.db);
+    const transaction = store.db.transaction.bind(store.db);
+    const unreachable = () => new Error('Connection terminated unexpectedly');
+    // recording the outcome of a run (not the lease upkeep beside it)
+    const fromRun = () => /JobExecutor\.run|\[as run\]/.test(callerStack());
+    jest.spyOn(store.db, 'updateTable').mockImplementation(((table: any) => {
+      if (cut && fromRun()) throw unreachable();
+      return updateTable(table);
+    }) as typeof store.db.updateTable);
+    jest.spyOn(store.db, 'transaction').mockImplementation(() => {
+      if (cut && fromRun()) {
+        cut = false;
+        throw unreachable();
+      }
+      return transaction();
+    });
+    await n.runner.start();
+    const id = (await enqueue(n, 'test.unrecorded', {}))!;
+    await eventually(() => expect(work.runs).toHaveLength(1));
+    const done = await untilStatus(id, 'done', 10_000);
+    // at least once: the first run's effect may have happened, so the job runs again rather than stay "running"
+    expect(work.runs.map((r) => r.attempt)).toEqual([1, 2]);
+    expect(done.attempts).toBe(2);
+    logLines = logLines.filter((l) => l.msg !== 'recording a job outcome failed; it runs again when its lease expires');
+  });
+
+  (factory.kind === 'bullmq' ? test : test.skip)(
+    'an attempt BullMQ handed over while the store was out of reach is tried again, not left failed in Redis',
+    async () => {
+      const work = recorded('test.store-down');
+      const n = node({ jobs: [work.def] });
+      // PostgreSQL restarting as the worker takes the attempt: starting it fails once
+      let down = true;
+      const updateTable = store.db.updateTable.bind(store.db);
+      jest.spyOn(store.db, 'updateTable').mockImplementation(((table: any) => {
+        if (down && /BullMqJobRunner\.process|\[as process\]/.test(callerStack())) {
+          down = false;
+          throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        }
+        return updateTable(table);
+      }) as typeof store.db.updateTable);
+      await n.runner.start();
+      const id = (await enqueue(n, 'test.store-down', {}))!;
+      const done = await untilStatus(id, 'done', 10_000);
+      expect(down).toBe(false);
+      expect(work.runs).toHaveLength(1);
+      expect(done.attempts).toBe(1);
+    },
+  );
 
   test('a job whose last attempt was lost with its worker goes dead and alerts support', async () => {
     const work = recorded('test.lease-last');
