@@ -41,12 +41,13 @@ export interface ChaosOptions {
 
 export function chaosOptions(payments: number): ChaosOptions {
   const short = payments <= 500;
-  const rate = short ? 6 : 8;
+  // receipts are bounded by ATOL's reports (1 a second per worker): the long run pays at a pace they can follow
+  const rate = short ? 6 : 4;
   const span = (payments / rate) * 1000;
   return {
     payments,
     rate,
-    killEveryMs: short ? 5000 : 4000,
+    killEveryMs: 5000,
     redisAt: span * 0.2,
     redisDownMs: 10_000,
     postgresAt: span * 0.55,
@@ -54,7 +55,7 @@ export function chaosOptions(payments: number): ChaosOptions {
     onecDownMs: short ? 15_000 : 60_000,
     atolAt: span * 0.1,
     atolMs: short ? 12_000 : 30_000,
-    drainMs: short ? 240_000 : 600_000,
+    drainMs: short ? 240_000 : 1_200_000,
   };
 }
 
@@ -81,8 +82,20 @@ export interface ChaosReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)];
 
-type Kind = 'sber-card' | 'sber-sbp' | 'tbank-card' | 'tbank-sbp';
+type Kind = 'sber-card' | 'sber-sbp' | 'tbank-card' | 'tbank-sbp' | 'invoice';
 const KINDS: Kind[] = ['sber-card', 'sber-sbp', 'tbank-card', 'tbank-sbp'];
+/** Every tenth order is a company's, paid by invoice and bank transfer (seen in the T-Business statement). */
+const kindOf = (i: number): Kind => (i % 10 === 0 ? 'invoice' : KINDS[i % KINDS.length]);
+const BUYER = { type: 'legal', name: 'ООО «Вектор»', inn: '7701234560', kpp: '770101001', email: 'buh@vector.example' };
+const PAYER = {
+  name: BUYER.name,
+  inn: BUYER.inn,
+  kpp: BUYER.kpp,
+  account: '40702810600000000777',
+  bic: '044525593',
+  bankName: 'АО «Альфа-Банк»',
+};
+const ruDate = (d: string) => d.split('-').reverse().join('.');
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const say = o.say ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -143,6 +156,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       tbank: { apiUrl: tbank.apiUrl, operationsUrl: tbank.operationsUrl },
       siteWebhook: { url: site.url, secret: SANDBOX.siteWebhookSecret },
       fiscal: { atolUrl: atol.baseUrl },
+      invoices: { statementUrl: tbank.operationsUrl, everySeconds: 2 },
       exchangeDir: join(dir, 'exchange'),
       overrides: (raw) => {
         // callbacks, ATOL's answers and the customer's return all come through the balancer
@@ -288,8 +302,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
     };
     const onePayment = async (i: number) => {
-      const kind = KINDS[i % KINDS.length];
-      const [provider, method] = kind.split('-');
+      const kind = kindOf(i);
+      const [provider, method] = kind === 'invoice' ? [undefined, 'invoice'] : kind.split('-');
       const number = `CH-${String(i).padStart(5, '0')}`;
       const rubles = 1000 + (i % 50) * 10;
       onec.seedCustomerOrder({ number, total: rubles, paymentForm: 'ПлатежнаяКарта' });
@@ -302,6 +316,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           number,
           items: [{ sku: 'kettle-01', name: 'Чайник электрический', quantity: 1, price: kop, amount: kop, vat: 'vat22' }],
           total: kop,
+          ...(kind === 'invoice' ? { customer: BUYER } : {}),
         }),
       );
       const payment = await api(
@@ -311,6 +326,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         { 'idempotency-key': `chaos-pay-${i}` },
       );
       created.push({ i, kind, paymentId: payment.id, amount: kop });
+      if (kind === 'invoice') {
+        // the company's accountant pays a little later; the bank's statement shows the credit
+        await sleep(Math.random() * 3000);
+        tbank.statement.add({
+          amount: kop,
+          purpose: `Оплата по счету № ${payment.action.number} от ${ruDate(payment.action.date)} за товар. В т.ч. НДС 22%`,
+          counterparty: PAYER,
+          documentNumber: String(i),
+        });
+        return;
+      }
       // the customer pays what the bank shows (the attempt the gateway registered)
       const attempt = await attemptOf(payment.id);
       await sleep(Math.random() * 1000);
@@ -341,6 +367,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // ---------------------------------------------------------------- drain
     const drainStart = Date.now();
     const ids = created.map((c) => c.paymentId);
+    // what needs a receipt: the card and СБП payments of people (a company's bank transfer is no cash settlement)
+    const needReceipt = created.filter((c) => c.kind !== 'invoice').map((c) => c.paymentId);
     const query = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
       for (let tries = 0; ; tries++) {
         try {
@@ -359,14 +387,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       );
       const [r] = await query<{ n: string }>(
         `select count(*) as n from receipts where payment_id = any($1) and status = 'done' and kind = 'prepayment'`,
-        [ids],
+        [needReceipt],
       );
       const [j] = await query<{ n: string }>(`select count(*) as n from jobs where status in ('pending', 'queued', 'running')`);
       const notified = new Set(site.deliveries.filter((d) => d.event === 'payment.paid').map((d) => d.paymentId));
       return {
         unpaid: Number(p.unpaid),
         undelivered: Number(p.undelivered),
-        noReceipt: ids.length - Number(r.n),
+        noReceipt: needReceipt.length - Number(r.n),
         notNotified: ids.filter((id) => !notified.has(id)).length,
         jobs: Number(j.n),
       };
@@ -408,6 +436,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           : tbank.payments.get(a.provider_ref)?.status === 'CONFIRMED';
       if (taken) takenAtBank.set(a.payment_id, (takenAtBank.get(a.payment_id) ?? 0) + 1);
     }
+    const invoices = created.filter((c) => c.kind === 'invoice');
+    const ordersPaid = await query<{ payment_id: string; paid_amount: number; total: number }>(
+      `select p.id as payment_id, o.paid_amount, o.total from payments p join orders o on o.id = p.order_id where p.id = any($1)`,
+      [invoices.map((c) => c.paymentId)],
+    );
+    // a transfer is taken once when its order is paid exactly its total (applied twice, it would be paid double)
+    for (const r of ordersPaid) {
+      const [paidKop, total] = [Number(r.paid_amount), Number(r.total)];
+      if (paidKop > 0) takenAtBank.set(r.payment_id, paidKop === total ? 1 : Math.max(2, Math.round(paidKop / total)));
+    }
     const bankPaidTwice = [...takenAtBank.values()].filter((n) => n > 1).length;
     for (const c of created)
       if ((takenAtBank.get(c.paymentId) ?? 0) !== 1)
@@ -418,15 +456,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const docs = onec.paymentDocuments();
     const live = new Map<string, number>();
     for (const d of docs) if (!d.deletionMark) live.set(d.marker, (live.get(d.marker) ?? 0) + 1);
+    const isInvoice = new Set(invoices.map((c) => c.paymentId));
+    const markerOf = (id: string) => onec.marker(id, isInvoice.has(id) ? 'bank' : 'card');
     let docsOne = 0;
     let docsExtra = 0;
     for (const p of paid) {
-      const n = live.get(onec.marker(p.id)) ?? 0;
+      const n = live.get(markerOf(p.id)) ?? 0;
       if (n === 1) docsOne++;
       else problems.push(`payment ${p.id}: ${n} documents in 1C`);
       if (n > 1) docsExtra += n - 1;
     }
-    const markers = new Set(paid.map((p) => onec.marker(p.id)));
+    const markers = new Set(paid.map((p) => markerOf(p.id)));
     for (const [m, n] of live) if (!markers.has(m)) problems.push(`1C holds ${n} document(s) of no paid payment (${m})`);
     const unposted = docs.filter((d) => !d.deletionMark && !d.posted).length;
     if (unposted) problems.push(`${unposted} documents in 1C not posted`);
@@ -445,6 +485,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let receiptsOne = 0;
     for (const p of paid) {
       const mine = receipts.filter((r) => r.payment_id === p.id);
+      if (isInvoice.has(p.id)) {
+        if (mine.length) problems.push(`invoice payment ${p.id}: receipts ${JSON.stringify(mine.map((r) => [r.kind, r.status]))}`);
+        continue;
+      }
       const pre = mine.filter((r) => r.kind === 'prepayment');
       const regs = pre.reduce((s, r) => s + (regByExt.get(r.external_id) ?? 0), 0);
       if (pre.length === 1 && pre[0].status === 'done' && regs === 1 && mine.length === 1) receiptsOne++;
@@ -477,8 +521,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const lostTotal =
       o.payments -
       paid.length +
-      paid.filter((p) => (live.get(onec.marker(p.id)) ?? 0) === 0).length +
-      paid.filter((p) => !receipts.some((r) => r.payment_id === p.id && r.status === 'done')).length +
+      paid.filter((p) => (live.get(markerOf(p.id)) ?? 0) === 0).length +
+      paid.filter((p) => !isInvoice.has(p.id) && !receipts.some((r) => r.payment_id === p.id && r.status === 'done')).length +
       paid.filter((p) => !notified.has(p.id)).length;
     const duplicated = docsExtra + bankPaidTwice + unstable.length + Math.max(0, registered.length - receiptsOne);
     const byKind: Record<string, number> = {};
