@@ -42,6 +42,8 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     this.running = true;
     this.stopping = new AbortController();
     this.queue = new Queue(this.queueName, { connection: this.connect({ maxRetriesPerRequest: 3 }), prefix: this.redis.prefix });
+    // Redis out of reach: without a listener BullMQ prints every failed reconnect to stderr as a bare stack
+    this.queue.on('error', (e) => this.log.warn({ err: e }, 'redis connection error'));
     for (const def of this.exec.schedules.values()) {
       await ensureSchedule(this.exec.store.db, this.exec.store.dialect, def.name);
       await this.upsertScheduler(def);
