@@ -1,4 +1,4 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
 import { ensureSchedule, markQueued, pendingForRelay, staleQueued, startJob, touchJob } from '../store/jobs';
 import type { JobRow } from '../store/schema';
@@ -50,7 +50,7 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     }
     this.loops = [this.relayLoop()];
     if (opts.worker !== false) {
-      this.bullWorker = new Worker(this.queueName, (job) => this.process(job), {
+      this.bullWorker = new Worker(this.queueName, (job, token) => this.process(job, token), {
         connection: this.connect({ maxRetriesPerRequest: null }),
         prefix: this.redis.prefix,
         concurrency: this.exec.settings.concurrency,
@@ -94,13 +94,26 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     return `${job.id}-${job.attempts}`;
   }
 
-  private async process(bull: Job): Promise<void> {
+  private async process(bull: Job, token?: string): Promise<void> {
     if (bull.name.startsWith(SCHEDULE_PREFIX)) {
       const def = this.exec.schedules.get(bull.name.slice(SCHEDULE_PREFIX.length));
       // a tick that finds the previous run still going (or comes much too early) is skipped
       if (def) await this.exec.runSchedule(def, this.worker, { earlyMs: def.everyMs / 2 });
       return;
     }
+    if (!this.enterKind(bull.name)) {
+      // its kind runs as many as it may here: back to the queue for a moment, the slot free for other work
+      await bull.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 500), token);
+      throw new DelayedError();
+    }
+    try {
+      await this.runAttempt(bull);
+    } finally {
+      this.leaveKind(bull.name);
+    }
+  }
+
+  private async runAttempt(bull: Job): Promise<void> {
     const row = await startJob(
       this.exec.store.db,
       String(bull.data.rowId),

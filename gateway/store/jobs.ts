@@ -139,6 +139,24 @@ export async function startJob(
   return getJob(db, id);
 }
 
+/** A claimed job handed back unrun (its kind runs as many as it may in this process): due again at `runAt`, the attempt not counted. */
+export async function releaseJob(db: Executor, id: string, worker: string, runAt: Date): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({
+      status: 'pending',
+      locked_by: null,
+      locked_until: null,
+      run_at: nowIso(runAt.getTime()),
+      updated_at: nowIso(),
+      attempts: sql<number>`attempts - 1`,
+    })
+    .where('id', '=', id)
+    .where('locked_by', '=', worker)
+    .where('status', '=', 'running')
+    .execute();
+}
+
 export async function finishJob(db: Executor, id: string, worker: string): Promise<boolean> {
   const r = await db
     .updateTable('jobs')

@@ -663,6 +663,34 @@ function jobSuite(factory: RunnerFactory): void {
 
   // ------------------------------------------------------------------------------- concurrency
 
+  test('a kind that may run one at a time (a rate-limited outside system) never takes more than one slot: other work runs beside it', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const slow = recorded(
+      'test.rate-limited',
+      async () => {
+        most = Math.max(most, ++inFlight);
+        await sleep(150);
+        inFlight--;
+      },
+      { concurrency: 1 },
+    );
+    const other = recorded('test.other');
+    const n = node({ jobs: [slow.def, other.def], settings: { concurrency: 4 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await enqueue(n, 'test.rate-limited', { i }))!);
+    const otherId = (await enqueue(n, 'test.other', {}))!;
+    await n.runner.start();
+    await untilStatus(otherId, 'done');
+    // the other kind did not wait for the six to pass one by one
+    expect(slow.runs.length).toBeLessThan(6);
+    for (const id of ids) await untilStatus(id, 'done');
+    expect(most).toBe(1);
+    expect(slow.runs).toHaveLength(6);
+    // handed back while their kind was busy: no attempt counted for it
+    for (const id of ids) expect((await row(id)).attempts).toBe(1);
+  });
+
   test('50 jobs with concurrency 4: each runs exactly once, never more than 4 at a time', async () => {
     let active = 0;
     let maxActive = 0;
