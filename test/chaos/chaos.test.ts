@@ -17,7 +17,7 @@ test(`chaos, short form: ${PAYMENTS} payments, kill -9, Redis lost, PostgreSQL r
   expect(report.restarts).toMatchObject({ redis: 1, postgres: 1 });
   expect(report.documents).toMatchObject({ perPaymentOne: PAYMENTS, extra: 0 });
   // a company's transfer for its invoice takes no receipt; every card and СБП payment one
-  expect(report.byKind.invoice).toBe(PAYMENTS / 10);
+  expect(report.byKind.invoice).toBe(Math.floor(PAYMENTS / 10));
   const withReceipt = PAYMENTS - report.byKind.invoice;
   expect(report.receipts).toEqual({ total: withReceipt, perPaymentOne: withReceipt, registrations: withReceipt });
   expect(report.webhooks).toMatchObject({ paymentsNotified: PAYMENTS, unstableIds: 0, badSignatures: 0 });
