@@ -72,6 +72,8 @@ export interface ChaosReport {
   webhooks: { deliveries: number; paymentsNotified: number; unstableIds: number; refusedBySite: number; badSignatures: number };
   jobs: { dead: { name: string; error: string | null }[]; unfinished: number };
   bankPaidTwice: number;
+  /** Report requests ATOL got less than a second after the previous one (its limit is one a second). */
+  atolReportRateViolations: number;
   lost: number;
   duplicated: number;
   problems: string[];
@@ -551,6 +553,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       },
       jobs: { dead: dead.map((j) => ({ name: j.name, error: j.last_error })), unfinished: Number(unfinished.n) },
       bankPaidTwice,
+      atolReportRateViolations: atol.stats.reportRateViolations,
       lost: lostTotal,
       duplicated,
       problems,
@@ -579,6 +582,7 @@ export function formatReport(r: ChaosReport): string {
     `  webhooks         ${r.webhooks.deliveries} delivered for ${r.webhooks.paymentsNotified} paid payments, ${r.webhooks.unstableIds} events under more than one id, ${r.webhooks.refusedBySite} refused by the site (503) and sent again`,
     `  jobs             ${r.jobs.dead.length} dead, ${r.jobs.unfinished} unfinished`,
     `  duplicates       ${r.duplicated} (bank taken twice ${r.bankPaidTwice})`,
+    `  ATOL             ${r.atolReportRateViolations} report requests within a second of the previous one (not asserted)`,
     `  lost             ${r.lost}`,
     `  time             load ${r.seconds.drive.toFixed(0)} s, drain ${r.seconds.drain.toFixed(0)} s`,
     ...(r.problems.length ? ['', `  problems (${r.problems.length}):`, ...r.problems.slice(0, 40).map((p) => `    - ${p}`)] : []),
