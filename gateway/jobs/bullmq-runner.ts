@@ -189,7 +189,8 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
       let moved = 0;
       try {
         moved = await this.relay();
-        if (Date.now() - lastReconcile > 30_000) {
+        // every 30 s (sooner with short leases)
+        if (Date.now() - lastReconcile > Math.min(30_000, this.exec.settings.leaseMs * 5)) {
           lastReconcile = Date.now();
           await this.reconcile();
         }

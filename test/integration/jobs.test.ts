@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
+import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import {
   Kysely,
@@ -834,6 +835,28 @@ function jobSuite(factory: RunnerFactory): void {
     await eventually(() => expect(runs).toBeGreaterThanOrEqual(5));
     await Promise.all([a.runner.stop(), b.runner.stop()]);
     expect(maxActive).toBe(1);
+  });
+
+  (factory.kind === 'bullmq' ? test : test.skip)('a schedule a restarted Redis lost is set up again: it keeps running', async () => {
+    const runs: number[] = [];
+    const n = node({ schedules: [{ name: 'test.tick', everyMs: 200, handler: async () => void runs.push(Date.now()) }] });
+    await n.runner.start();
+    await eventually(() => expect(runs.length).toBeGreaterThan(0));
+    // Redis came back empty (no persistence): the job scheduler and its next tick are gone
+    const redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: 3 });
+    const queue = new Queue('jobs', { connection: redis, prefix });
+    try {
+      expect(await queue.removeJobScheduler('test.tick')).toBe(true);
+      await sleep(QUIET_MS);
+      const after = runs.length;
+      await sleep(QUIET_MS);
+      expect(runs.length).toBeLessThanOrEqual(after + 1);
+      await eventually(() => expect(runs.length).toBeGreaterThan(after + 2), 10_000);
+      expect(await queue.getJobScheduler('test.tick')).toBeDefined();
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
   });
 
   test('runScheduleNow runs the handler at once, in this process, and reports its failure', async () => {
