@@ -354,7 +354,10 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     app: null as unknown as Koa,
     async start() {
       await runner.start({ worker: roles.worker });
-      if (!roles.http) return { url: '', port: 0 };
+      if (!roles.http) {
+        log.info({ store: store.describe, runner: runner.kind, version: VERSION }, 'worker started');
+        return { url: '', port: 0 };
+      }
       // a client that sends its request slowly (or never finishes it) holds a connection no longer than this
       const timeout = config.server.requestTimeoutMs;
       const handle = gateway.app.callback();

@@ -1,10 +1,10 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
 import { ensureSchedule, markQueued, pendingForRelay, staleQueued, startJob, touchJob } from '../store/jobs';
 import type { JobRow } from '../store/schema';
 import type { JobExecutor } from './executor';
 import { RunnerBase } from './runner-base';
-import type { JobRunner } from './types';
+import type { JobRunner, ScheduleDefinition } from './types';
 
 const SCHEDULE_PREFIX = 'schedule.';
 
@@ -46,18 +46,16 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     this.stopping = new AbortController();
     this.abandon = new AbortController();
     this.queue = new Queue(this.queueName, { connection: this.connect({ maxRetriesPerRequest: 3 }), prefix: this.redis.prefix });
+    // Redis out of reach: without a listener BullMQ prints every failed reconnect to stderr as a bare stack
+    this.queue.on('error', (e) => this.log.warn({ err: e }, 'redis connection error'));
     for (const def of this.exec.schedules.values()) {
       await ensureSchedule(this.exec.store.db, this.exec.store.dialect, def.name);
-      await this.queue.upsertJobScheduler(
-        def.name,
-        { every: def.everyMs },
-        { name: SCHEDULE_PREFIX + def.name, opts: { removeOnComplete: true, removeOnFail: 100 } },
-      );
+      await this.upsertScheduler(def);
     }
     this.leasing = new AbortController();
     this.loops = [this.relayLoop()];
     if (opts.worker !== false) {
-      this.bullWorker = new Worker(this.queueName, (job) => this.process(job), {
+      this.bullWorker = new Worker(this.queueName, (job, token) => this.process(job, token), {
         connection: this.connect({ maxRetriesPerRequest: null }),
         prefix: this.redis.prefix,
         concurrency: this.exec.settings.concurrency,
@@ -100,31 +98,52 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     await this.conns[0].ping();
   }
 
+  private upsertScheduler(def: ScheduleDefinition) {
+    return this.queue!.upsertJobScheduler(
+      def.name,
+      { every: def.everyMs },
+      { name: SCHEDULE_PREFIX + def.name, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+  }
+
   private bullId(job: Pick<JobRow, 'id' | 'attempts'>): string {
     return `${job.id}-${job.attempts}`;
   }
 
   /** One BullMQ job; it ends early (its run goes on unobserved) when the runner gives it up at shutdown. */
-  private async process(bull: Job): Promise<void> {
+  private async process(bull: Job, token?: string): Promise<void> {
     const { signal } = this.abandon;
     if (signal.aborted) return;
     let givenUp!: () => void;
     const given = new Promise<void>((resolve) => (givenUp = resolve));
     signal.addEventListener('abort', givenUp, { once: true });
     try {
-      await Promise.race([this.attempt(bull), given]);
+      await Promise.race([this.attempt(bull, token), given]);
     } finally {
       signal.removeEventListener('abort', givenUp);
     }
   }
 
-  private async attempt(bull: Job): Promise<void> {
+  private async attempt(bull: Job, token?: string): Promise<void> {
     if (bull.name.startsWith(SCHEDULE_PREFIX)) {
       const def = this.exec.schedules.get(bull.name.slice(SCHEDULE_PREFIX.length));
       // a tick that finds the previous run still going (or comes much too early) is skipped
       if (def) await this.exec.runSchedule(def, this.worker, { earlyMs: def.everyMs / 2 });
       return;
     }
+    if (!this.enterKind(bull.name)) {
+      // its kind runs as many as it may here: back to the queue for a moment, the slot free for other work
+      await bull.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 500), token);
+      throw new DelayedError();
+    }
+    try {
+      await this.runAttempt(bull);
+    } finally {
+      this.leaveKind(bull.name);
+    }
+  }
+
+  private async runAttempt(bull: Job): Promise<void> {
     const row = await startJob(
       this.exec.store.db,
       String(bull.data.rowId),
@@ -133,7 +152,12 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
       Number(bull.data.attempt),
     );
     if (!row) return; // done, dead, or an older attempt that was superseded
-    if ((await this.exec.run(row, this.worker)) === 'retry') this.kick();
+    this.held.add(row.id);
+    try {
+      if ((await this.exec.run(row, this.worker)) === 'retry') this.kick();
+    } finally {
+      this.held.delete(row.id);
+    }
   }
 
   private add(rows: JobRow[]) {
@@ -147,6 +171,10 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
           delay: Math.max(0, Date.parse(r.run_at) - now),
           removeOnComplete: true,
           removeOnFail: { age: 7 * 86400 },
+          // a run's own failures are recorded on its row; what fails the attempt here is the store out
+          // of reach (PostgreSQL restarting): try it again soon rather than leave it failed in Redis
+          attempts: 30,
+          backoff: { type: 'fixed', delay: 2000 },
         },
       })),
     );
@@ -160,15 +188,28 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
     return rows.length;
   }
 
-  /** Redis keeps nothing on disk in some set-ups: an attempt that vanished from it is added again. */
+  /**
+   * Redis keeps nothing on disk in some set-ups: an attempt that vanished from it is added again, one
+   * that failed there (the store out of reach for longer than its retries) is tried again, and the
+   * job schedulers a restarted Redis lost are set up again.
+   */
   private async reconcile(): Promise<void> {
     const stale = await staleQueued(this.exec.store.db, Math.max(60_000, this.exec.settings.leaseMs * 2), 200);
     for (const row of stale) {
-      if (!(await this.queue!.getJob(this.bullId(row)))) {
+      const bull = await this.queue!.getJob(this.bullId(row));
+      if (!bull) {
         this.log.warn({ jobId: row.id }, 'queued job missing from redis, adding it again');
         await this.add([row]);
+      } else if (await bull.isFailed()) {
+        this.log.warn({ jobId: row.id, reason: bull.failedReason }, 'queued job failed in redis, trying it again');
+        await bull.retry();
       }
       await touchJob(this.exec.store.db, row.id);
+    }
+    for (const def of this.exec.schedules.values()) {
+      if (await this.queue!.getJobScheduler(def.name)) continue;
+      this.log.warn({ schedule: def.name }, 'schedule missing from redis, setting it up again');
+      await this.upsertScheduler(def);
     }
   }
 
@@ -178,7 +219,8 @@ export class BullMqJobRunner extends RunnerBase implements JobRunner {
       let moved = 0;
       try {
         moved = await this.relay();
-        if (Date.now() - lastReconcile > 30_000) {
+        // every 30 s (sooner with short leases)
+        if (Date.now() - lastReconcile > Math.min(30_000, this.exec.settings.leaseMs * 5)) {
           lastReconcile = Date.now();
           await this.reconcile();
         }

@@ -87,9 +87,9 @@ export class JobExecutor<D = unknown> {
     return dead ? 'dead' : 'retry';
   }
 
-  /** Lease upkeep of a worker: renew its own leases, put back (or bury) the jobs of vanished workers. */
-  async upkeep(worker: string): Promise<number> {
-    await extendLeases(this.store.db, worker, this.settings.leaseMs);
+  /** Lease upkeep of a worker: renew the leases of the jobs it runs now, put back (or bury) the jobs of vanished workers. */
+  async upkeep(worker: string, running: string[]): Promise<number> {
+    await extendLeases(this.store.db, worker, this.settings.leaseMs, running);
     const { requeued } = await reapExpiredLeases(this.store.db, (trx, job) =>
       this.onDead(trx, job, job.last_error ?? 'worker stopped while running the job'),
     );

@@ -1,4 +1,4 @@
-import { claimDueJobs, ensureSchedule } from '../store/jobs';
+import { claimDueJobs, ensureSchedule, releaseJob } from '../store/jobs';
 import type { JobExecutor } from './executor';
 import { RunnerBase } from './runner-base';
 import type { JobRunner } from './types';
@@ -60,12 +60,20 @@ export class LocalJobRunner extends RunnerBase implements JobRunner {
           const jobs = await claimDueJobs(store.db, store.dialect, this.worker, free, settings.leaseMs);
           claimed = jobs.length;
           for (const job of jobs) {
+            if (!this.enterKind(job.name)) {
+              // its kind runs as many as it may here: back in the queue, behind what is due now
+              await releaseJob(store.db, job.id, this.worker, new Date(Date.now() + 250 + Math.floor(Math.random() * 500)));
+              continue;
+            }
+            this.held.add(job.id);
             const p = this.exec
               .run(job, this.worker)
               .catch((e) =>
                 this.log.error({ err: e, jobId: job.id }, 'recording a job outcome failed; it runs again when its lease expires'),
               )
               .finally(() => {
+                this.leaveKind(job.name);
+                this.held.delete(job.id);
                 this.inFlight.delete(p);
                 this.kick();
               });

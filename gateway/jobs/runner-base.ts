@@ -13,12 +13,29 @@ export abstract class RunnerBase {
   /** Lease upkeep goes on while a stopping runner waits for its jobs: it ends after them. */
   protected leasing = new AbortController();
   private wake: (() => void) | null = null;
+  /** The jobs this process is running now: only their leases are renewed. */
+  protected readonly held = new Set<string>();
+  /** How many jobs of each kind this process is running now (for kinds with a `concurrency` of their own). */
+  private readonly runningKinds = new Map<string, number>();
 
   constructor(
     protected readonly exec: JobExecutor<any>,
     kind: string,
   ) {
     this.log = exec.log.child({ runner: kind, worker: this.worker });
+  }
+
+  /** Takes a slot of the job's kind; false when the kind already runs its `concurrency` here. Release with leaveKind. */
+  protected enterKind(name: string): boolean {
+    const cap = this.exec.jobs.get(name)?.concurrency;
+    const now = this.runningKinds.get(name) ?? 0;
+    if (cap !== undefined && now >= cap) return false;
+    this.runningKinds.set(name, now + 1);
+    return true;
+  }
+
+  protected leaveKind(name: string): void {
+    this.runningKinds.set(name, Math.max(0, (this.runningKinds.get(name) ?? 1) - 1));
   }
 
   kick(): void {
@@ -68,7 +85,7 @@ export abstract class RunnerBase {
       await sleep(every, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) break;
       try {
-        if ((await this.exec.upkeep(this.worker)) > 0) this.kick();
+        if ((await this.exec.upkeep(this.worker, [...this.held])) > 0) this.kick();
       } catch (e) {
         if (!signal.aborted) this.log.error({ err: e }, 'lease upkeep failed');
       }

@@ -16,6 +16,12 @@ export interface JobOptions {
   minAttempts?: number;
   /** A dead job of this kind raises an alert (default true; the alert job itself does not). */
   alertWhenDead?: boolean;
+  /**
+   * At most this many jobs of this kind run at once in one process: a kind that waits on an outside
+   * system's rate limit would otherwise fill every slot and hold up all other work. The others wait in
+   * the queue (BullMQ: delayed a moment), not in a slot.
+   */
+  concurrency?: number;
 }
 
 export type JobHandler<P, D> = (deps: D, payload: P, ctx: JobContext) => Promise<void>;

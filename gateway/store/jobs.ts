@@ -139,6 +139,24 @@ export async function startJob(
   return getJob(db, id);
 }
 
+/** A claimed job handed back unrun (its kind runs as many as it may in this process): due again at `runAt`, the attempt not counted. */
+export async function releaseJob(db: Executor, id: string, worker: string, runAt: Date): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({
+      status: 'pending',
+      locked_by: null,
+      locked_until: null,
+      run_at: nowIso(runAt.getTime()),
+      updated_at: nowIso(),
+      attempts: sql<number>`attempts - 1`,
+    })
+    .where('id', '=', id)
+    .where('locked_by', '=', worker)
+    .where('status', '=', 'running')
+    .execute();
+}
+
 export async function finishJob(db: Executor, id: string, worker: string): Promise<boolean> {
   const r = await db
     .updateTable('jobs')
@@ -174,10 +192,17 @@ export async function failJob(
   return Number(r.numUpdatedRows) > 0;
 }
 
-export async function extendLeases(db: Executor, worker: string, leaseMs: number): Promise<void> {
+/**
+ * Renews the leases of the jobs `worker` is running now (`ids`), and only those: a row left running by
+ * a run whose outcome could not be recorded (the store was unreachable) must see its lease run out,
+ * or it would stay running for as long as the process lives.
+ */
+export async function extendLeases(db: Executor, worker: string, leaseMs: number, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
   await db
     .updateTable('jobs')
     .set({ locked_until: nowIso(Date.now() + leaseMs) })
+    .where('id', 'in', ids)
     .where('locked_by', '=', worker)
     .where('status', '=', 'running')
     .execute();

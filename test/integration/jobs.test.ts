@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
+import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import {
   Kysely,
@@ -58,6 +59,15 @@ async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_000, in
     }
     await sleep(intervalMs);
   }
+}
+
+/** Who called: the whole stack (jest's mock wrappers take the first frames of the default 10). */
+function callerStack(): string {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 50;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  return stack;
 }
 
 /** Long enough for several polls, relays and lease checks: used only to show that something did NOT happen. */
@@ -580,6 +590,63 @@ function jobSuite(factory: RunnerFactory): void {
     expect((await row(id)).status).toBe('done');
   });
 
+  test('a run whose outcome could not be written (the store out of reach) is not held by its live worker: it runs again after its lease', async () => {
+    let cut = false;
+    const work = recorded('test.unrecorded', (run) => {
+      if (run.attempt === 1) cut = true;
+    });
+    const n = node({ jobs: [work.def] });
+    // PostgreSQL restarting just as the first run ends: neither "done" nor "failed" can be written
+    const updateTable = store.db.updateTable.bind(store.db);
+    const transaction = store.db.transaction.bind(store.db);
+    const unreachable = () => new Error('Connection terminated unexpectedly');
+    // recording the outcome of a run (not the lease upkeep beside it)
+    const fromRun = () => /JobExecutor\.run|\[as run\]/.test(callerStack());
+    jest.spyOn(store.db, 'updateTable').mockImplementation(((table: any) => {
+      if (cut && fromRun()) throw unreachable();
+      return updateTable(table);
+    }) as typeof store.db.updateTable);
+    jest.spyOn(store.db, 'transaction').mockImplementation(() => {
+      if (cut && fromRun()) {
+        cut = false;
+        throw unreachable();
+      }
+      return transaction();
+    });
+    await n.runner.start();
+    const id = (await enqueue(n, 'test.unrecorded', {}))!;
+    await eventually(() => expect(work.runs).toHaveLength(1));
+    const done = await untilStatus(id, 'done', 10_000);
+    // at least once: the first run's effect may have happened, so the job runs again rather than stay "running"
+    expect(work.runs.map((r) => r.attempt)).toEqual([1, 2]);
+    expect(done.attempts).toBe(2);
+    logLines = logLines.filter((l) => l.msg !== 'recording a job outcome failed; it runs again when its lease expires');
+  });
+
+  (factory.kind === 'bullmq' ? test : test.skip)(
+    'an attempt BullMQ handed over while the store was out of reach is tried again, not left failed in Redis',
+    async () => {
+      const work = recorded('test.store-down');
+      const n = node({ jobs: [work.def] });
+      // PostgreSQL restarting as the worker takes the attempt: starting it fails once
+      let down = true;
+      const updateTable = store.db.updateTable.bind(store.db);
+      jest.spyOn(store.db, 'updateTable').mockImplementation(((table: any) => {
+        if (down && /BullMqJobRunner\.process|\[as process\]/.test(callerStack())) {
+          down = false;
+          throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        }
+        return updateTable(table);
+      }) as typeof store.db.updateTable);
+      await n.runner.start();
+      const id = (await enqueue(n, 'test.store-down', {}))!;
+      const done = await untilStatus(id, 'done', 10_000);
+      expect(down).toBe(false);
+      expect(work.runs).toHaveLength(1);
+      expect(done.attempts).toBe(1);
+    },
+  );
+
   test('a job whose last attempt was lost with its worker goes dead and alerts support', async () => {
     const work = recorded('test.lease-last');
     const n = node({ jobs: [work.def] });
@@ -596,6 +663,34 @@ function jobSuite(factory: RunnerFactory): void {
   });
 
   // ------------------------------------------------------------------------------- concurrency
+
+  test('a kind that may run one at a time (a rate-limited outside system) never takes more than one slot: other work runs beside it', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const slow = recorded(
+      'test.rate-limited',
+      async () => {
+        most = Math.max(most, ++inFlight);
+        await sleep(150);
+        inFlight--;
+      },
+      { concurrency: 1 },
+    );
+    const other = recorded('test.other');
+    const n = node({ jobs: [slow.def, other.def], settings: { concurrency: 4 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await enqueue(n, 'test.rate-limited', { i }))!);
+    const otherId = (await enqueue(n, 'test.other', {}))!;
+    await n.runner.start();
+    await untilStatus(otherId, 'done');
+    // the other kind did not wait for the six to pass one by one
+    expect(slow.runs.length).toBeLessThan(6);
+    for (const id of ids) await untilStatus(id, 'done');
+    expect(most).toBe(1);
+    expect(slow.runs).toHaveLength(6);
+    // handed back while their kind was busy: no attempt counted for it
+    for (const id of ids) expect((await row(id)).attempts).toBe(1);
+  });
 
   test('50 jobs with concurrency 4: each runs exactly once, never more than 4 at a time', async () => {
     let active = 0;
@@ -800,6 +895,28 @@ function jobSuite(factory: RunnerFactory): void {
     await eventually(() => expect(runs).toBeGreaterThanOrEqual(5));
     await Promise.all([a.runner.stop(), b.runner.stop()]);
     expect(maxActive).toBe(1);
+  });
+
+  (factory.kind === 'bullmq' ? test : test.skip)('a schedule a restarted Redis lost is set up again: it keeps running', async () => {
+    const runs: number[] = [];
+    const n = node({ schedules: [{ name: 'test.tick', everyMs: 200, handler: async () => void runs.push(Date.now()) }] });
+    await n.runner.start();
+    await eventually(() => expect(runs.length).toBeGreaterThan(0));
+    // Redis came back empty (no persistence): the job scheduler and its next tick are gone
+    const redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: 3 });
+    const queue = new Queue('jobs', { connection: redis, prefix });
+    try {
+      expect(await queue.removeJobScheduler('test.tick')).toBe(true);
+      await sleep(QUIET_MS);
+      const after = runs.length;
+      await sleep(QUIET_MS);
+      expect(runs.length).toBeLessThanOrEqual(after + 1);
+      await eventually(() => expect(runs.length).toBeGreaterThan(after + 2), 10_000);
+      expect(await queue.getJobScheduler('test.tick')).toBeDefined();
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
   });
 
   test('runScheduleNow runs the handler at once, in this process, and reports its failure', async () => {

@@ -150,7 +150,8 @@ export const registerReceiptJob = defineJob(
       throw e;
     }
   },
-  { minAttempts: 30, alertWhenDead: false },
+  // one send at a time per register (the lock in sendInOrder): more would only wait in the worker's slots
+  { minAttempts: 30, alertWhenDead: false, concurrency: 2 },
 );
 
 /** The register's older unsent receipts first, then this one; one send at a time per register. */
@@ -176,12 +177,18 @@ async function sendInOrder(d: FlowDeps, r: ReceiptRow, ctx: JobContext): Promise
   });
 }
 
-export const checkReceiptJob = defineJob('fiscal.check', async (d: FlowDeps, { receiptId }: { receiptId: string }) => {
-  const r = await getReceipt(d.store.db, receiptId);
-  if (!r || r.status !== 'sent') return;
-  const state = await registerOf(d, r).check({ externalId: registerExternalId(r), uuid: r.provider_uuid });
-  await applyState(d, r, state);
-});
+export const checkReceiptJob = defineJob(
+  'fiscal.check',
+  async (d: FlowDeps, { receiptId }: { receiptId: string }) => {
+    const r = await getReceipt(d.store.db, receiptId);
+    if (!r || r.status !== 'sent') return;
+    const state = await registerOf(d, r).check({ externalId: registerExternalId(r), uuid: r.provider_uuid });
+    await applyState(d, r, state);
+  },
+  // ATOL answers one report a second per register: hundreds of checks after an outage would otherwise
+  // fill every slot waiting their turn, and hold up payments, 1C and the site's webhooks behind them
+  { concurrency: 2 },
+);
 
 /** Sent receipts nobody called back about: their result is asked for (a job each, paced per register by the connector). */
 export function pollSchedule(d: FlowDeps): ScheduleDefinition | null {

@@ -1,0 +1,44 @@
+import pg from 'pg';
+import { sql } from 'kysely';
+import { openStore } from '../../gateway/store/db';
+import { describeWith, freshPgSchema, PG_URL } from '../helpers/services';
+
+/**
+ * PostgreSQL restarted under a running gateway (`pg_ctl restart`, a failover): every connection is cut.
+ * The process must live on and reconnect; an unhandled 'error' of pg used to end it.
+ */
+describeWith('postgres', 'PostgreSQL connections cut under the store', () => {
+  test('a connection cut while idle in the pool and one cut inside a transaction: no crash, the next queries work', async () => {
+    const schema = await freshPgSchema();
+    const store = await openStore(schema.url);
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      // two connections in the pool, idle
+      const pids = await Promise.all(
+        [1, 2].map(() => sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.05)`.execute(store.db)),
+      );
+      const idle = [...new Set(pids.map((r) => r.rows[0].pid))];
+      const inTransaction = store.db.transaction().execute(async (trx) => {
+        const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+        // the server ends this session (and the idle ones) between two statements of the transaction
+        await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where pid = any($1)', [[...idle, rows[0].pid]]);
+        await new Promise((r) => setTimeout(r, 200));
+        await sql`select 1`.execute(trx);
+      });
+      await expect(inTransaction).rejects.toThrow(/terminat|Connection|closed/i);
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await sql<{ one: number }>`select 1 as one`.execute(store.db);
+      expect(again.rows[0].one).toBe(1);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await admin.end();
+      await store.close();
+      await schema.drop();
+    }
+  });
+});
