@@ -137,8 +137,10 @@ export function openLimits(databaseUrl: string): Limits {
     if (pool) return pool;
     const { Pool } = require('pg') as typeof import('pg');
     pool = new Pool({ connectionString: databaseUrl, max: size, application_name: 'onec-gateway limits' });
-    // an idle connection that died (the server restarted) is replaced when next needed
+    // an idle connection that died (the server restarted) is replaced when next needed; one holding a
+    // slot when it died says so to its next query (the unlock), which closes it
     pool.on('error', () => undefined);
+    pool.on('connect', (c) => void c.on('error', () => undefined));
     return pool;
   };
   return {

@@ -21,8 +21,12 @@ import { onecOrgConfig, SANDBOX } from '../sandbox/config';
  */
 
 const ROOT = resolve(__dirname, '../..');
-const DRAIN_DELAY_MS = 600;
-const DEADLINE_MS = 8000;
+/**
+ * Longer than the balancer can take to see the 503: a probe already under way when the signal comes
+ * may wait up to 0.9 s for a 1C base (more on a busy machine) before the next one sees `stopping`.
+ */
+const DRAIN_DELAY_MS = 2500;
+const DEADLINE_MS = 10_000;
 /** How often the balancer asks each process whether it is ready: well inside the drain delay. */
 const PROBE_MS = 100;
 

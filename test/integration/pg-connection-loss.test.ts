@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { sql } from 'kysely';
+import { openLimits } from '../../gateway/limiter';
 import { openStore } from '../../gateway/store/db';
 import { describeWith, freshPgSchema, PG_URL } from '../helpers/services';
 
@@ -39,6 +40,39 @@ describeWith('postgres', 'PostgreSQL connections cut under the store', () => {
       await admin.end();
       await store.close();
       await schema.drop();
+    }
+  });
+
+  test("a connection holding a 1C base's slot cut mid-call: no crash, the call ends, the slot is free again", async () => {
+    const limits = openLimits(PG_URL);
+    const slots = limits.concurrency(`onec:cut-${process.pid}-${Date.now()}`, 1);
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const outcome = await slots
+        .run(async () => {
+          // the server ends the limits' sessions while this call holds the slot
+          await admin.query(
+            "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'onec-gateway limits' and pid <> pg_backend_pid()",
+          );
+          await new Promise((r) => setTimeout(r, 200));
+          return 'called';
+        })
+        .then(
+          (v) => v,
+          (e: Error) => `refused: ${e.message}`,
+        );
+      expect(outcome).toBe('called');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await slots.run(async () => 'again')).toBe('again');
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await admin.end();
+      await limits.close();
     }
   });
 });
