@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Limiter } from './ports';
-import { dialectOf } from './store/db';
+import { dialectOf, survivesRestarts } from './store/db';
 import { reserveRateSlot, slotLockId, tryLockSlot, unlockSlot } from './store/limits';
 
 /** At most `max` calls at once; the others wait in order. */
@@ -137,10 +137,8 @@ export function openLimits(databaseUrl: string): Limits {
     if (pool) return pool;
     const { Pool } = require('pg') as typeof import('pg');
     pool = new Pool({ connectionString: databaseUrl, max: size, application_name: 'onec-gateway limits' });
-    // an idle connection that died (the server restarted) is replaced when next needed; one holding a
-    // slot when it died says so to its next query (the unlock), which closes it
-    pool.on('error', () => undefined);
-    pool.on('connect', (c) => void c.on('error', () => undefined));
+    // one holding a slot when it died says so to its next query (the unlock), which closes it
+    survivesRestarts(pool);
     return pool;
   };
   return {

@@ -11,6 +11,7 @@ import {
   type TableMetadata,
   type Transaction,
 } from 'kysely';
+import type { Pool as PgPool } from 'pg';
 import { openSqlite, openSqliteReadOnly } from './sqlite/open';
 import type { Database } from './schema';
 
@@ -63,12 +64,7 @@ export async function openStore(url: string, opts: { readOnly?: boolean } = {}):
     // bigint kopecks fit a JS number exactly (< 2^53); read them as numbers.
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const pool = new pg.Pool({ connectionString: url, max: 10 });
-    // PostgreSQL restarted (or a connection cut): a client idle in the pool is dropped by pg-pool, which
-    // emits 'error' on the pool; a client checked out between two queries of a transaction emits it on
-    // itself. Unhandled, either ends the process. The query in flight fails on its own, the pool
-    // discards the dead client when it comes back and the next query opens a new connection.
-    pool.on('error', () => undefined);
-    pool.on('connect', (c) => void c.on('error', () => undefined));
+    survivesRestarts(pool);
     // queued on the new connection ahead of any query of the pool's user
     if (opts.readOnly) pool.on('connect', (c) => void c.query('set default_transaction_read_only = on').catch(() => undefined));
     const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
@@ -101,6 +97,18 @@ export async function openStore(url: string, opts: { readOnly?: boolean } = {}):
     }),
   });
   return { db, dialect, describe: redactUrl(url), close: () => db.destroy() };
+}
+
+/**
+ * PostgreSQL restarted (or a connection cut): a client idle in the pool is dropped by pg-pool, which
+ * emits 'error' on the pool; a client checked out (between two queries of a transaction, or holding a
+ * lock) emits it on itself. Unhandled, either ends the process. The query in flight or the next one
+ * fails on its own, the pool discards the dead client when it comes back, and the next query opens a
+ * new connection.
+ */
+export function survivesRestarts(pool: PgPool): void {
+  pool.on('error', () => undefined);
+  pool.on('connect', (c) => void c.on('error', () => undefined));
 }
 
 export async function ping(store: Store): Promise<void> {

@@ -8,15 +8,21 @@ import { describeWith, freshPgSchema, PG_URL } from '../helpers/services';
  * PostgreSQL restarted under a running gateway (`pg_ctl restart`, a failover): every connection is cut.
  * The process must live on and reconnect; an unhandled 'error' of pg used to end it.
  */
+/** The exceptions nobody handled while it watches: what would have ended a gateway process. */
+function watchUncaught(): { seen: unknown[]; stop: () => void } {
+  const seen: unknown[] = [];
+  const on = (e: unknown) => seen.push(e);
+  process.on('uncaughtException', on);
+  return { seen, stop: () => process.off('uncaughtException', on) };
+}
+
 describeWith('postgres', 'PostgreSQL connections cut under the store', () => {
   test('a connection cut while idle in the pool and one cut inside a transaction: no crash, the next queries work', async () => {
     const schema = await freshPgSchema();
     const store = await openStore(schema.url);
     const admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
-    const uncaught: unknown[] = [];
-    const onUncaught = (e: unknown) => uncaught.push(e);
-    process.on('uncaughtException', onUncaught);
+    const uncaught = watchUncaught();
     try {
       // two connections in the pool, idle
       const pids = await Promise.all(
@@ -34,9 +40,9 @@ describeWith('postgres', 'PostgreSQL connections cut under the store', () => {
       await new Promise((r) => setTimeout(r, 200));
       const again = await sql<{ one: number }>`select 1 as one`.execute(store.db);
       expect(again.rows[0].one).toBe(1);
-      expect(uncaught).toEqual([]);
+      expect(uncaught.seen).toEqual([]);
     } finally {
-      process.off('uncaughtException', onUncaught);
+      uncaught.stop();
       await admin.end();
       await store.close();
       await schema.drop();
@@ -48,9 +54,7 @@ describeWith('postgres', 'PostgreSQL connections cut under the store', () => {
     const slots = limits.concurrency(`onec:cut-${process.pid}-${Date.now()}`, 1);
     const admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
-    const uncaught: unknown[] = [];
-    const onUncaught = (e: unknown) => uncaught.push(e);
-    process.on('uncaughtException', onUncaught);
+    const uncaught = watchUncaught();
     try {
       const outcome = await slots
         .run(async () => {
@@ -68,9 +72,9 @@ describeWith('postgres', 'PostgreSQL connections cut under the store', () => {
       expect(outcome).toBe('called');
       await new Promise((r) => setTimeout(r, 200));
       expect(await slots.run(async () => 'again')).toBe('again');
-      expect(uncaught).toEqual([]);
+      expect(uncaught.seen).toEqual([]);
     } finally {
-      process.off('uncaughtException', onUncaught);
+      uncaught.stop();
       await admin.end();
       await limits.close();
     }
