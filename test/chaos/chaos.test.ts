@@ -23,4 +23,4 @@ test(`chaos, short form: ${PAYMENTS} payments, kill -9, Redis lost, PostgreSQL r
   expect(report.webhooks).toMatchObject({ paymentsNotified: PAYMENTS, unstableIds: 0, badSignatures: 0 });
   expect(report.jobs).toEqual({ dead: [], unfinished: 0 });
   expect({ lost: report.lost, duplicated: report.duplicated }).toEqual({ lost: 0, duplicated: 0 });
-}, 480_000);
+}, 720_000);

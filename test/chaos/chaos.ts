@@ -55,7 +55,7 @@ export function chaosOptions(payments: number): ChaosOptions {
     onecDownMs: short ? 15_000 : 60_000,
     atolAt: span * 0.1,
     atolMs: short ? 12_000 : 30_000,
-    drainMs: short ? 240_000 : 1_200_000,
+    drainMs: short ? 420_000 : 1_200_000,
   };
 }
 
