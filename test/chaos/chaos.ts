@@ -55,7 +55,8 @@ export function chaosOptions(payments: number): ChaosOptions {
     onecDownMs: short ? 15_000 : 60_000,
     atolAt: span * 0.1,
     atolMs: short ? 12_000 : 30_000,
-    drainMs: short ? 420_000 : 1_200_000,
+    // ATOL's reports, one a second for the whole account, bound the drain: at least a second a receipt
+    drainMs: short ? 420_000 : Math.max(1_200_000, payments * 1_200),
   };
 }
 
