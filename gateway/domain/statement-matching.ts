@@ -200,11 +200,10 @@ class Keyed {
     return v < this.limit ? v : -1;
   }
 
-  /** A key's several invoices are kept due first (`byDue`): the same list whatever order they came in. */
   add(k: string, e: Entry): void {
     const at = this.place(k);
     const a = at >= 0 ? this.small[at] : this.other.get(k);
-    const next = a === undefined ? e : Array.isArray(a) ? insertByDue(a, e) : byDue(a, e) <= 0 ? [a, e] : [e, a];
+    const next = a === undefined ? e : Array.isArray(a) ? (a.push(e), a) : [a, e];
     if (next === a) return;
     if (at >= 0) this.small[at] = next;
     else this.other.set(k, next);
@@ -242,14 +241,6 @@ class Index {
 
 const NONE: readonly Entry[] = [];
 
-/** Puts `e` in its place in a list kept by `byDue`, looked for from the end (invoices mostly come in that order). */
-function insertByDue(list: Entry[], e: Entry): Entry[] {
-  let i = list.length;
-  while (i > 0 && byDue(list[i - 1], e) > 0) i--;
-  list.splice(i, 0, e);
-  return list;
-}
-
 /** Due first, then dated first, then by id: the same order whatever order the invoices came in. */
 const byDue = (x: Entry, y: Entry) => {
   const a = x.inv;
@@ -258,7 +249,12 @@ const byDue = (x: Entry, y: Entry) => {
   if (a.date !== b.date) return a.date < b.date ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 };
-const numbers = (es: readonly Entry[]) => es.map((e) => `№${e.inv.number}`).join(', ');
+/** Several invoices due first (`byDue`): the same list whatever order the invoices came in. */
+const inOrder = (es: readonly Entry[]) => (es.length > 1 ? [...es].sort(byDue) : es);
+const numbers = (es: readonly Entry[]) =>
+  inOrder(es)
+    .map((e) => `№${e.inv.number}`)
+    .join(', ');
 const open = (e: Entry) => e.due > 0;
 
 /**
@@ -306,7 +302,7 @@ function decideInOrder(
 const review = (reason: string, candidates: readonly Entry[] = []): MatchDecision => ({
   outcome: 'review',
   reason,
-  candidates: candidates.map((c) => c.inv.id),
+  candidates: inOrder(candidates).map((c) => c.inv.id),
 });
 
 /** The payer is the buyer: the same ИНН; an individual without one may pay an individual's invoice. */
