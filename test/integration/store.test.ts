@@ -256,6 +256,7 @@ describe.each(backends)('store on $name', (backend) => {
         '0016_alerts',
         '0017_admin_sessions',
         '0018_rate_limits',
+        '0019_statement_state_index',
       ]);
       expect(await migrateToLatest(db)).toEqual([]);
       // the tables are there and empty
@@ -270,6 +271,19 @@ describe.each(backends)('store on $name', (backend) => {
           db,
         );
         expect(plan.rows.map((r) => r.detail).join(' ')).toContain('payment_attempts_provider_ref');
+      });
+
+      test('statement lines to match and to apply are found through the one state index', async () => {
+        const plan = async (q: string) =>
+          (await sql<{ detail: string }>`explain query plan ${sql.raw(q)}`.execute(db)).rows.map((r) => r.detail).join(' ');
+        expect(await plan(`select id from statement_lines where organization_id = 'shop' and match_state = 'new'`)).toContain(
+          'statement_lines_state_applied',
+        );
+        expect(
+          await plan(
+            `select id from statement_lines where organization_id = 'shop' and applied_at is null and match_state in ('matched', 'partial', 'overpaid')`,
+          ),
+        ).toContain('statement_lines_state_applied (organization_id=? AND match_state=? AND applied_at=?)');
       });
 
       test('the SQLite file is in WAL mode with synchronous = NORMAL (the driver syncs the WAL itself)', async () => {
