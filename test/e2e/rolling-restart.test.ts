@@ -291,8 +291,8 @@ describeWith(['postgres', 'redis'], 'rolling restart of two gateways on PostgreS
     await Promise.all(clients);
 
     // every payment ends paid and delivered to 1C, whichever process took which step
-    // a job handed back at SIGTERM waits for its lease to lapse before another process takes it: on
-    // a machine busy with other tests two such waits in a row take a while
+    // the last deliveries may wait out a retry's backoff after the restarts: on a machine busy with
+    // other tests that once took more than a minute
     await eventually(
       async () => {
         const waiting: string[] = [];
