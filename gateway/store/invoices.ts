@@ -112,7 +112,8 @@ export interface InvoiceToMatchRow {
  * them; the order itself only for an invoice whose due date counts from a shipment). Matching does
  * not depend on their order. PostgreSQL hands them over oldest first (by id); SQLite reads the table
  * through, in the order the invoices were stored: most of an organization's invoices are read
- * anyway, and a look-up of each row from the organization's index, then a sort, took twice as long.
+ * anyway, and a look-up of each row from the organization's index, then a sort, took longer (0.77 s
+ * against 0.70 s for 156 000 open invoices).
  */
 export async function invoicesToMatchOf(db: Executor, dialect: Dialect, organizationId: string): Promise<InvoiceToMatchRow[]> {
   const base = db
