@@ -116,7 +116,9 @@ export function paymentView(p: PaymentRow, refunds: RefundRow[], receipts: Recei
 }
 
 export async function loadPaymentView(db: Executor, p: PaymentRow) {
-  return paymentView(p, await paymentRefunds(db, p.id), await paymentReceipts(db, p.id), await paymentTimeline(db, p.id));
+  // at once: on a server database each is a round trip, and they do not depend on each other
+  const [refunds, receipts, timeline] = await Promise.all([paymentRefunds(db, p.id), paymentReceipts(db, p.id), paymentTimeline(db, p.id)]);
+  return paymentView(p, refunds, receipts, timeline);
 }
 
 export async function orderView(db: Executor, o: OrderRow) {
