@@ -10,6 +10,7 @@ import { newId } from '../../../../gateway/domain/ids';
 import { nowIso } from '../../../../gateway/store/db';
 import { insertReceipt, newReceiptRow } from '../../../../gateway/store/receipts';
 import { insertStatementLines, newStatementLineRow } from '../../../../gateway/store/statements';
+import { paidWithoutCallback } from '../../../../gateway/store/monitoring';
 import { getSyncState, setSyncState } from '../../../../gateway/store/sync-state';
 import { ExternalError, FiscalError, OneCError, type FiscalRegister, type RegisterHealth } from '../../../../gateway/ports';
 import { flowBench, seedOrderPayment, seedPayment, type FlowBench } from '../fakes';
@@ -206,6 +207,40 @@ test('callbacks silent: most of the last hour’s payments learned without the b
     'Банк не присылает уведомления об оплате',
     'Решено: Банк не присылает уведомления об оплате',
   ]);
+});
+
+test('callbacks silent judges the latest paid payments of the hour, however many the hour had', async () => {
+  const first = await seedPayment(b, 100_00, 'md-s-0');
+  const payments: { payment: { id: string }; attempt: { id: string } }[] = [first];
+  for (let i = 1; i < 6; i++) payments.push(await seedOrderPayment(b, first.order, `md-s-${i}`));
+  // the three paid earliest came with the bank's callback, the three latest without
+  for (const [i, p] of payments.entries()) {
+    await b.store.db
+      .updateTable('payments')
+      .set({ status: 'paid', paid_at: ago(50 - i) })
+      .where('id', '=', p.payment.id)
+      .execute();
+    if (i < 3)
+      await b.store.db
+        .insertInto('payment_events')
+        .values({
+          id: newId(),
+          organization_id: 'main',
+          provider: 'sber',
+          attempt_id: p.attempt.id,
+          kind: 'callback',
+          dedupe_key: `cb-${p.attempt.id}`,
+          payload: '{}',
+          outcome: 'paid',
+          received_at: ago(50 - i),
+        })
+        .execute();
+  }
+  expect(await paidWithoutCallback(b.store.db, ago(60))).toEqual({ paid: 6, silent: 3 });
+  expect(await paidWithoutCallback(b.store.db, ago(60), 3)).toEqual({ paid: 3, silent: 3 });
+  expect(await paidWithoutCallback(b.store.db, ago(60), 4)).toEqual({ paid: 4, silent: 3 });
+  // a payment paid before the hour is not counted at all
+  expect(await paidWithoutCallback(b.store.db, ago(47.5))).toEqual({ paid: 3, silent: 3 });
 });
 
 test('callbacks silent needs enough payments in the hour to judge', async () => {
