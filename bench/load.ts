@@ -126,7 +126,7 @@ async function openLoop(rps: number, seconds: number, next: () => Promise<void> 
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     // from its planned instant, or from when it left if that was a little before
-    const from = Math.max(due, performance.now());
+    const from = Math.min(due, performance.now());
     const p = next();
     onLatency.sent++;
     if (!p) continue;
