@@ -434,7 +434,9 @@ function slope(ys: number[]): number {
 }
 
 /** An event-loop delay sample (ns, the 1 ms sampling interval included) as ms beyond that interval. */
-const late = (ns: number) => Math.max(0, ns / 1e6 - 1).toFixed(1);
+/** An event-loop delay histogram's value (ns) as the delay beyond its 1 ms sampling, ms. */
+const lateMs = (ns: number) => Math.max(0, ns / 1e6 - 1);
+const late = (ns: number) => lateMs(ns).toFixed(1);
 
 /** A full garbage collection, so that the heap measured is what is still held. */
 function collectGarbage(): void {
@@ -475,9 +477,10 @@ export async function soak(): Promise<void> {
       heap.push(mem.heapUsed / 2 ** 20);
       errors += sent.errors;
       const g = m.samples.take();
-      loopMax.push(Math.max(0, delay.max / 1e6 - 1));
-      p99s.push(g.quantile(0.99));
-      const line = `${String(minute).padStart(4)}   ${String(sent.sent).padStart(8)}  ${String(sent.errors).padStart(6)}   ${fmt(g.quantile(0.99)).padStart(9)}   ${(mem.rss / 2 ** 20).toFixed(0).padStart(6)}   ${(mem.heapUsed / 2 ** 20).toFixed(0).padStart(16)}   ${late(delay.min)} / ${late(delay.percentile(50))} / ${late(delay.max)}`;
+      const p99 = g.quantile(0.99);
+      loopMax.push(lateMs(delay.max));
+      p99s.push(p99);
+      const line = `${String(minute).padStart(4)}   ${String(sent.sent).padStart(8)}  ${String(sent.errors).padStart(6)}   ${fmt(p99).padStart(9)}   ${(mem.rss / 2 ** 20).toFixed(0).padStart(6)}   ${(mem.heapUsed / 2 ** 20).toFixed(0).padStart(16)}   ${late(delay.min)} / ${late(delay.percentile(50))} / ${late(delay.max)}`;
       lines.push(line);
       process.stdout.write(`${line}\n`);
     }

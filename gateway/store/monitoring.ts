@@ -74,13 +74,16 @@ export async function scheduleLastRun(db: Executor, name: string): Promise<strin
   return row?.last_run_at ?? null;
 }
 
+/** Paid payments of the last hour the silent-callbacks rule looks at, the latest first: enough to judge, and a read of the same size however busy the hour. */
+export const SILENT_SAMPLE = 500;
+
 /**
  * Card and СБП payments paid since `since` — the latest `sample` of them at most — and of those the ones
  * the bank's callback never told about (the janitor or the history agent found them paid). Bounded: a
  * shop taking thousands of payments an hour is judged by its latest ones, in a read of the same size
  * every time (on SQLite it runs on the event loop).
  */
-export async function paidWithoutCallback(db: Executor, since: string, sample = 500): Promise<{ paid: number; silent: number }> {
+export async function paidWithoutCallback(db: Executor, since: string, sample = SILENT_SAMPLE): Promise<{ paid: number; silent: number }> {
   const latest = page(
     db,
     db.selectFrom('payments').select('id').where('method', 'in', ['card', 'sbp']).where('paid_at', '>=', since).orderBy('paid_at', 'desc'),

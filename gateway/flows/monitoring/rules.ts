@@ -4,6 +4,7 @@ import {
   oldestWaitingJob,
   paidNotInOneC,
   paidWithoutCallback,
+  SILENT_SAMPLE,
   receiptsStuck,
   reviewItemsOlderThan,
   scheduleLastRun,
@@ -18,9 +19,6 @@ import type { FlowDeps } from '../deps';
 import { HISTORY_SCHEDULE, historySchedule } from '../history/agent';
 import { dueDateOf } from '../invoices/due';
 import { moscowDate } from '../payments/invoice';
-
-/** Paid payments of the last hour the callbacks rule looks at, the latest first: enough to judge, and a read of the same size however busy the hour. */
-export const SILENT_SAMPLE = 500;
 
 /** What a rule found: its value (the metric), whether that is past the threshold, and what support reads (Russian). */
 export interface Measure {
@@ -222,13 +220,13 @@ export const MONITOR_RULES: readonly MonitorRule[] = [
     severity: 'critical',
     async measure(d, now) {
       const { callbacksSilentPercent: max, callbacksSilentMinPayments: min } = d.config.monitoring;
-      const { paid, silent } = await paidWithoutCallback(d.store.db, minutesAgo(now, 60), SILENT_SAMPLE);
+      const { paid, silent } = await paidWithoutCallback(d.store.db, minutesAgo(now, 60));
       const percent = paid ? Math.round((silent / paid) * 100) : 0;
       return {
         value: percent,
         firing: paid >= min && percent > max,
         detail:
-          `${paid < SILENT_SAMPLE ? 'За последний час' : `Из последних ${paid} оплат за час:`} ${silent} из ${paid} оплат картой и СБП шлюз узнал сам (опросом банка или из реестра), без уведомления банка. ` +
+          `${paid < SILENT_SAMPLE ? `За последний час ${silent} из ${paid}` : `Из последних ${paid} за час ${silent}`} оплат картой и СБП шлюз узнал сам (опросом банка или из реестра), без уведомления банка. ` +
           'Проверьте адрес уведомлений (callback URL) в личном кабинете банка.',
       };
     },

@@ -172,6 +172,24 @@ test('review items older than a day', async () => {
   );
 });
 
+/** The bank's callback for an attempt, received at `at`. */
+async function callbackCame(attemptId: string, at: string) {
+  await b.store.db
+    .insertInto('payment_events')
+    .values({
+      id: newId(),
+      organization_id: 'main',
+      provider: 'sber',
+      attempt_id: attemptId,
+      kind: 'callback',
+      dedupe_key: `cb-${attemptId}`,
+      payload: '{}',
+      outcome: 'paid',
+      received_at: at,
+    })
+    .execute();
+}
+
 test('callbacks silent: most of the last hour’s payments learned without the bank’s callback', async () => {
   const first = await seedPayment(b, 100_00, 'md-cb-0');
   const payments: { payment: { id: string }; attempt: { id: string } }[] = [first];
@@ -186,21 +204,7 @@ test('callbacks silent: most of the last hour’s payments learned without the b
   expect(fired).toMatchObject({ value: 100, firing: true });
   expect((await sentAlerts())[0].text).toContain('5 из 5 оплат');
   // the callbacks arrive after all (the URL fixed): 1 of 5 silent is under the threshold
-  for (const p of payments.slice(1))
-    await b.store.db
-      .insertInto('payment_events')
-      .values({
-        id: newId(),
-        organization_id: 'main',
-        provider: 'sber',
-        attempt_id: p.attempt.id,
-        kind: 'callback',
-        dedupe_key: `cb-${p.attempt.id}`,
-        payload: '{}',
-        outcome: 'paid',
-        received_at: ago(4),
-      })
-      .execute();
+  for (const p of payments.slice(1)) await callbackCame(p.attempt.id, ago(4));
   const [after] = await checkMonitors(b.d, new Date(), rule('callbacks_silent_percent'));
   expect(after).toMatchObject({ value: 20, firing: false });
   expect((await sentAlerts()).map((a) => a.title)).toEqual([
@@ -220,21 +224,7 @@ test('callbacks silent judges the latest paid payments of the hour, however many
       .set({ status: 'paid', paid_at: ago(50 - i) })
       .where('id', '=', p.payment.id)
       .execute();
-    if (i < 3)
-      await b.store.db
-        .insertInto('payment_events')
-        .values({
-          id: newId(),
-          organization_id: 'main',
-          provider: 'sber',
-          attempt_id: p.attempt.id,
-          kind: 'callback',
-          dedupe_key: `cb-${p.attempt.id}`,
-          payload: '{}',
-          outcome: 'paid',
-          received_at: ago(50 - i),
-        })
-        .execute();
+    if (i < 3) await callbackCame(p.attempt.id, ago(50 - i));
   }
   expect(await paidWithoutCallback(b.store.db, ago(60))).toEqual({ paid: 6, silent: 3 });
   expect(await paidWithoutCallback(b.store.db, ago(60), 3)).toEqual({ paid: 3, silent: 3 });
