@@ -11,7 +11,7 @@ import { INGEST_PAGE, runHistory } from '../gateway/flows/history/agent';
 import { ingestOperation, type IngestResult } from '../gateway/flows/history/operations';
 import { invoicesToMatch } from '../gateway/flows/statements/apply';
 import { ingestStatement } from '../gateway/flows/statements/ingest';
-import { matchStoredLines, type MatchRun } from '../gateway/flows/statements/match';
+import { matchStoredLines, type InvoicesToMatch, type MatchRun } from '../gateway/flows/statements/match';
 import type { ProviderOperation, StatementLine, StatementSource } from '../gateway/ports';
 import { nowIso, openStore, type Store } from '../gateway/store/db';
 import { buyerOf } from '../gateway/store/invoices';
@@ -49,6 +49,8 @@ const LINES = Number(process.env.BENCH_STATEMENT_LINES ?? 100_000);
 const INVOICES = Number(process.env.BENCH_STATEMENT_INVOICES ?? 100_000);
 /** Another organization's open invoices, and the shop's paid ones, each this many. */
 const EXTRA_INVOICES = Number(process.env.BENCH_STATEMENT_EXTRA ?? 20_000);
+/** The shop's cancelled invoices (annulled in 1C or here). */
+const CANCELLED_INVOICES = Number(process.env.BENCH_STATEMENT_CANCELLED ?? 2_000);
 const RUNS = Math.max(1, Number(process.env.BENCH_STATEMENT_RUNS ?? 5));
 const NAIVE_SUBSET = Number(process.env.BENCH_NAIVE_SUBSET ?? 300);
 const OPERATIONS = Number(process.env.BENCH_HISTORY_OPERATIONS ?? 100_000);
@@ -122,6 +124,7 @@ interface Seeded {
   orders: number;
   other: number;
   paid: number;
+  cancelled: number;
 }
 
 /**
@@ -129,16 +132,16 @@ interface Seeded {
  * `customer`), a pending payment by invoice with the invoice as its action, the invoice of the
  * organization's series. Around them, what a real database holds too: the same number of another
  * organization's invoices (the same numbers and buyers: a leak would show as wrong matches) and the
- * shop's invoices already paid. Bulk inserted, a transaction per table chunk: setup, not timed.
+ * shop's invoices already paid, and some cancelled. Bulk inserted, a transaction per table chunk: setup, not timed.
  */
-async function seedInvoices(store: Store, corpus: readonly OpenInvoice[], extra: number): Promise<Seeded> {
+async function seedInvoices(store: Store, corpus: readonly OpenInvoice[], extra: number, cancelled: number): Promise<Seeded> {
   const invoiceIds = new Map<string, string>();
   const now = nowIso();
   const orders: OrderRow[] = [];
   const payments: PaymentRow[] = [];
   const invoices: InvoicesTable[] = [];
   let seq = 0;
-  const add = (organizationId: string, inv: OpenInvoice, status: 'pending' | 'paid', k: number) => {
+  const add = (organizationId: string, inv: OpenInvoice, status: 'pending' | 'paid' | 'cancelled', k: number) => {
     const order = newOrderRow({
       organization_id: organizationId,
       external_id: `site-${organizationId}-${k}`,
@@ -173,6 +176,7 @@ async function seedInvoices(store: Store, corpus: readonly OpenInvoice[], extra:
       document: `https://shop.example/invoices/t${k}`,
     });
     if (status === 'paid') Object.assign(payment, { status: 'paid', paid_at: now });
+    if (status === 'cancelled') payment.status = 'cancelled';
     const id = newId();
     if (organizationId === ORG && status === 'pending') invoiceIds.set(inv.id, id);
     orders.push(order);
@@ -203,6 +207,9 @@ async function seedInvoices(store: Store, corpus: readonly OpenInvoice[], extra:
   corpus.forEach((inv, k) => add(ORG, inv, 'pending', k));
   for (let k = 0; k < extra; k++) add('other', corpus[k % corpus.length], 'pending', k);
   for (let k = 0; k < extra; k++) add(ORG, corpus[(k * 7) % corpus.length], 'paid', corpus.length + k);
+  // cancelled (annulled) ones under numbers no line names: matching reads them, and looks for them in every line it could not match otherwise
+  for (let k = 0; k < cancelled; k++)
+    add(ORG, { ...corpus[(k * 13) % corpus.length], number: `СЧ00-${5_000_000 + k}`, uip: null }, 'cancelled', corpus.length + extra + k);
   const insert = async <T extends 'orders' | 'payments' | 'invoices'>(table: T, rows: readonly object[]) => {
     const width = Object.keys(rows[0]).length;
     const chunk = Math.floor(30_000 / width);
@@ -217,7 +224,7 @@ async function seedInvoices(store: Store, corpus: readonly OpenInvoice[], extra:
   await insert('orders', orders);
   await insert('payments', payments);
   await insert('invoices', invoices);
-  return { invoiceIds, orders: orders.length, other: extra, paid: extra };
+  return { invoiceIds, orders: orders.length, other: extra, paid: extra, cancelled };
 }
 
 function asStatementLine(l: CorpusLine): StatementLine {
@@ -284,7 +291,7 @@ async function statements(): Promise<string[]> {
   const { store, file, done } = await tempStore('statements');
   try {
     const t1 = performance.now();
-    const seeded = await seedInvoices(store, corpus.invoices, EXTRA_INVOICES);
+    const seeded = await seedInvoices(store, corpus.invoices, EXTRA_INVOICES, CANCELLED_INVOICES);
     const seededIn = secondsSince(t1);
     // the lines as an upload stores them: one statement, every line once
     const t2 = performance.now();
@@ -300,7 +307,7 @@ async function statements(): Promise<string[]> {
     const { alerts, raised } = noAlerts();
     const d = { store, alerts } as Pick<FlowDeps, 'store' | 'alerts'>;
     const runs: { total: number; cpu: number; invoices: number; read: number; match: number; write: number }[] = [];
-    let invoices: OpenInvoice[] = [];
+    let invoices: InvoicesToMatch = { open: [], annulled: [] };
     let run: MatchRun | undefined;
     const profiled = await profileIf(process.env.BENCH_PROFILE);
     for (let i = 0; i < RUNS; i++) {
@@ -309,7 +316,7 @@ async function statements(): Promise<string[]> {
           store.db,
         );
       raised.length = 0;
-      invoices = [];
+      invoices = { open: [], annulled: [] };
       await checkpointed(file);
       const cpu0 = process.cpuUsage();
       const started = performance.now();
@@ -364,7 +371,7 @@ async function statements(): Promise<string[]> {
     // the naive matcher, on a subset of the lines against every invoice, extrapolated
     const subset = corpus.lines.slice(0, NAIVE_SUBSET);
     const n0 = performance.now();
-    naiveMatch(subset, invoices);
+    naiveMatch(subset, invoices.open);
     const naiveSubset = secondsSince(n0);
     const naive = (naiveSubset * corpus.lines.length) / subset.length;
     // the in-memory matcher alone, for the share the store takes
@@ -374,12 +381,12 @@ async function statements(): Promise<string[]> {
 
     const ms = (s: number) => s.toFixed(2);
     return [
-      `Statement matching on SQLite (a file): ${ingested.stored} incoming lines against ${invoices.length} open invoices of the organization`,
-      `  setup, not timed: corpus generated in ${generated.toFixed(1)} s; ${seeded.orders} orders, payments and invoices stored as invoice payments leave them (${seeded.other} of them another organization's open invoices, ${seeded.paid} the shop's paid ones) in ${seededIn.toFixed(1)} s; the lines stored by ingestStatement in ${ingestedIn.toFixed(1)} s`,
+      `Statement matching on SQLite (a file): ${ingested.stored} incoming lines against ${invoices.open.length} open invoices of the organization (and ${invoices.annulled.length} cancelled ones)`,
+      `  setup, not timed: corpus generated in ${generated.toFixed(1)} s; ${seeded.orders} orders, payments and invoices stored as invoice payments leave them (${seeded.other} of them another organization's open invoices, ${seeded.paid} the shop's paid ones, ${seeded.cancelled} its cancelled ones) in ${seededIn.toFixed(1)} s; the lines stored by ingestStatement in ${ingestedIn.toFixed(1)} s`,
       `${'gateway: invoicesToMatch + matchStoredLines'.padEnd(56)} ${ms(seconds).padStart(8)} s   best of ${runs.length} runs, median ${ms(med)} s (target < ${TARGET_SECONDS} s: ${seconds < TARGET_SECONDS ? 'met' : 'NOT met'}${med < TARGET_SECONDS ? '' : ' by the median'})`,
       `  the best run: invoices read ${ms(best.invoices)} s, lines read ${ms(best.read)} s, matched ${ms(best.match)} s, written back and committed ${ms(best.write)} s`,
       `  every run (s): ${runs.map((r) => ms(r.total)).join(', ')}; CPU time of this process in them (s): ${runs.map((r) => ms(r.cpu)).join(', ')}; the in-memory matcher alone ${ms(matchOnly)} s (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`,
-      `${'baseline: naive O(n·m) matcher, EXTRAPOLATED'.padEnd(56)} ${ms(naive).padStart(8)} s   from ${subset.length} lines × ${invoices.length} invoices in ${ms(naiveSubset)} s, same process`,
+      `${'baseline: naive O(n·m) matcher, EXTRAPOLATED'.padEnd(56)} ${ms(naive).padStart(8)} s   from ${subset.length} lines × ${invoices.open.length} invoices in ${ms(naiveSubset)} s, same process`,
       `  decisions: ${run!.matched} matched, ${run!.partial} partial, ${run!.overpaid} overpaid (advance kept), ${run!.review} to review, ${left} left new; alerts: ${raised.length}`,
       `  sanity: recall ${found}/${toMatch} = ${((100 * found) / Math.max(1, toMatch)).toFixed(1)} % of the lines paying known invoices matched exactly; wrong matches ${wrong}`,
       `ratio naive (extrapolated) / gateway ${(naive / seconds).toFixed(0)}×`,

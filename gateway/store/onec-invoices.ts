@@ -85,26 +85,6 @@ export async function invoicesOfCustomer(db: Executor, organizationId: string, i
   }));
 }
 
-/**
- * The organization's invoices dated on or after `since` that are no longer to be paid: annulled (in 1C)
- * or cancelled (here), their payment cancelled without a part of it paid.
- */
-export async function annulledInvoices(
-  db: Executor,
-  organizationId: string,
-  since: string,
-): Promise<{ id: string; number: string; date: string; uip: string | null }[]> {
-  const rows = await db
-    .selectFrom('invoices')
-    .innerJoin('payments', 'payments.id', 'invoices.payment_id')
-    .select(['invoices.id as id', 'invoices.number as number', 'invoices.date as date', 'invoices.uip as uip'])
-    .where('invoices.organization_id', '=', organizationId)
-    .where('invoices.date', '>=', since)
-    .where('payments.status', '=', 'cancelled')
-    .execute();
-  return rows.map((r) => ({ id: r.id, number: r.number, date: r.date, uip: r.uip ?? null }));
-}
-
 export async function invoiceById(db: Executor, id: string): Promise<InvoicesTable | undefined> {
   return db.selectFrom('invoices').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -7,7 +7,8 @@ import type { IncomingLine, OpenInvoice } from '../../gateway/domain/statement-m
  * never reused by accident), the adversarial ones included: typos in numbers, another invoice
  * of the same buyer, two buyers due the same amount, a third party paying, partial payments,
  * one payment for several invoices, overpayments, individuals, dates that look like numbers,
- * contract numbers next to invoice numbers, equal numbers of two years, invoices paid twice.
+ * contract numbers next to invoice numbers, equal numbers of two years, invoices paid twice,
+ * invoices paid in instalments.
  */
 
 export type Expected =
@@ -36,6 +37,12 @@ function rng(seed: number) {
   };
 }
 
+/**
+ * How often an invoice is paid in instalments (several lines for one invoice). The other scenarios
+ * bring more invoices than lines (the decoys next to the invoice paid); at this weight the corpus
+ * reaches as many invoices as lines, as a statement of a shop whose buyers pay in parts does.
+ */
+const INSTALMENTS_WEIGHT = 36;
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 const rub = (k: number) => `${Math.trunc(k / 100)}-${pad(k % 100, 2)}`;
 
@@ -90,13 +97,14 @@ export function generateCorpus(seed: number, want: { invoices: number; lines: nu
     purpose: string,
     expected: Expected,
     uip: string | null = null,
+    // what follows another line of its scenario (the rest of a partial payment, a second payment) comes a day later
+    date = LATER.has(scenario) ? '2026-12-02' : '2026-12-01',
   ) {
     lines.push({
       id: `line-${++lineSeq}`,
       scenario,
       amount: amountPaid,
-      // what follows another line of its scenario (the rest of a partial payment, a second payment) comes a day later
-      date: LATER.has(scenario) ? '2026-12-02' : '2026-12-01',
+      date,
       payerInn,
       payerKpp: null,
       purpose,
@@ -181,6 +189,29 @@ export function generateCorpus(seed: number, want: { invoices: number; lines: nu
           allocations: [{ invoiceId: inv.id, amount: inv.amountDue - part }],
           advance: 0,
         });
+      },
+    ],
+    // paid in instalments, a day apart, the last one paying the rest
+    [
+      INSTALMENTS_WEIGHT,
+      () => {
+        const b = companyInn();
+        const inv = invoice(b);
+        const count = int(2, 4);
+        let left = inv.amountDue;
+        for (let k = 1; k <= count; k++) {
+          const part = k === count ? left : Math.max(1, Math.floor(inv.amountDue / count));
+          left -= part;
+          line(
+            'instalments',
+            b,
+            part,
+            k === 1 ? written(inv) : pick([`Частичная оплата по сч. ${printed(inv)}`, `Оплата ${k}-й части по счету № ${printed(inv)}`]),
+            { kind: 'match', outcome: k === count ? 'matched' : 'partial', allocations: [{ invoiceId: inv.id, amount: part }], advance: 0 },
+            null,
+            `2026-12-${pad(k, 2)}`,
+          );
+        }
       },
     ],
     // overpayment: the excess is an advance

@@ -44,13 +44,13 @@ export function reviewAnnulled(
   for (const line of lines) {
     const decision = decisions.get(line.id);
     if (!decision) continue;
+    // the УИП or a number of an open invoice matched it: that stands; a guess by ИНН and amount does not
+    if (decision.outcome !== 'review' && decision.by !== 'inn') continue;
     const named = purposeReferences(line.purpose)
       .filter((r) => r.kind === 'invoice')
       .map((r) => r.printed);
     const invoice = (line.uip ? byUip.get(line.uip) : undefined) ?? named.map((n) => byNumber.get(n)).find((a) => a !== undefined);
     if (!invoice) continue;
-    // the УИП or a number of an open invoice matched it: that stands; a guess by ИНН and amount does not
-    if (decision.outcome !== 'review' && decision.by !== 'inn') continue;
     decisions.set(line.id, { outcome: 'review', reason: annulledReason(invoice), candidates: [] });
     hits.push({ lineId: line.id, invoice });
   }

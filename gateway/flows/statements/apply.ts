@@ -13,16 +13,21 @@ import { queuePaymentReceipt } from '../fiscal/translator';
 import { dueDateFrom } from '../invoices/due';
 import { queueDelivery } from '../onec/delivery';
 import { notifySite } from '../payments/site-notify';
-import { matchStoredLines, type MatchRun } from './match';
+import { matchStoredLines, type InvoicesToMatch, type MatchRun } from './match';
 
-/** The organization's invoices still to be paid, as matching sees them (one query; the rows are the invoices). */
-export async function invoicesToMatch(d: Pick<FlowDeps, 'store'>, organizationId: string): Promise<InvoiceToMatch[]> {
-  const rows = await invoicesToMatchOf(d.store.db, d.store.dialect, organizationId);
-  for (const r of rows)
+/** Invoices annulled within the last year and a bit are looked for in purposes. */
+function yearAgo(): string {
+  return new Date(Date.now() - 400 * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The organization's invoices as matching sees them (one query). */
+export async function invoicesToMatch(d: Pick<FlowDeps, 'store'>, organizationId: string): Promise<InvoicesToMatch> {
+  const { open, annulled } = await invoicesToMatchOf(d.store.db, d.store.dialect, organizationId, yearAgo());
+  for (const r of open)
     if (r.dueDate === null)
       // a deferral still counting from a shipment to come is due last
       r.dueDate = dueDateFrom(null, r.dueDaysAfterShipment, r.shippedAt) ?? '9999-12-31';
-  return rows as InvoiceToMatch[];
+  return { open: open as InvoiceToMatch[], annulled };
 }
 
 /**

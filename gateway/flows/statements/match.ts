@@ -2,7 +2,6 @@ import { matchStatementLinesInOrder, type MatchDecision, type OpenInvoice } from
 import { newId } from '../../domain/ids';
 import type { Kopecks } from '../../domain/money';
 import type { StatementMatchState } from '../../store/schema';
-import { annulledInvoices } from '../../store/onec-invoices';
 import {
   linesToMatch,
   saveStatementMatches,
@@ -12,11 +11,13 @@ import {
 } from '../../store/statements';
 import { ALERTS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
-import { reviewAnnulled, type AnnulledHit } from './annulled';
+import { reviewAnnulled, type AnnulledHit, type AnnulledInvoice } from './annulled';
 
-/** Invoices annulled within the last year and a bit are looked for in purposes. */
-function yearAgo(): string {
-  return new Date(Date.now() - 400 * 86_400_000).toISOString().slice(0, 10);
+/** What matching reads: the invoices still to be paid, and those no longer to be paid that a payer may still name. */
+export interface InvoicesToMatch {
+  open: OpenInvoice[];
+  /** Annulled in 1C or cancelled here, within the last year and a bit. */
+  annulled: AnnulledInvoice[];
 }
 
 export interface MatchRun {
@@ -57,13 +58,14 @@ export function toUpdate(row: Pick<LineToMatch, 'id' | 'rowid'>, d: MatchDecisio
 }
 
 /**
- * Matches the organization's incoming lines not matched yet against its open invoices, and writes
+ * Matches the organization's incoming lines not matched yet against its open invoices (those annulled
+ * send a line naming them to review), and writes
  * every decision with the alerts they call for (lines to review, overpayments) in one transaction.
  */
 export async function matchStoredLines(
   d: Pick<FlowDeps, 'store' | 'alerts'>,
   organizationId: string,
-  invoices: readonly OpenInvoice[],
+  invoices: InvoicesToMatch,
   /** Filled with the seconds each step took, when given (for the benchmark). */
   timings?: { read: number; match: number; write: number },
 ): Promise<MatchRun> {
@@ -76,13 +78,12 @@ export async function matchStoredLines(
     };
     const rows = await linesToMatch(trx, d.store.dialect, organizationId);
     if (timings) timings.read = lap();
-    const decisions = matchStatementLinesInOrder(rows, invoices);
-    // a line naming an invoice annulled since (in 1C, or cancelled here) is not paid: it goes to review
-    const annulledList = rows.length > 0 ? await annulledInvoices(trx, organizationId, yearAgo()) : [];
+    const decisions = matchStatementLinesInOrder(rows, invoices.open);
+    // a line naming an invoice annulled (in 1C, or cancelled here) is not paid: it goes to review
     let annulled: AnnulledHit[] = [];
-    if (annulledList.length > 0) {
+    if (invoices.annulled.length > 0 && rows.length > 0) {
       const byId = new Map(rows.map((r, i) => [r.id, decisions[i]]));
-      annulled = reviewAnnulled(rows, byId, annulledList);
+      annulled = reviewAnnulled(rows, byId, invoices.annulled);
       rows.forEach((r, i) => (decisions[i] = byId.get(r.id)!));
     }
     const run: MatchRun = { lines: rows.length, matched: 0, partial: 0, overpaid: 0, review: 0 };
