@@ -263,19 +263,16 @@ const open = (e: Entry) => e.due > 0;
  */
 export function matchStatementLines(lines: readonly IncomingLine[], invoices: readonly OpenInvoice[]): Map<string, MatchDecision> {
   const out = new Map<string, MatchDecision>();
-  decideInOrder(lines, invoices, (i, d) => out.set(lines[i].id, d));
+  matchStatementLinesEach(lines, invoices, (i, d) => out.set(lines[i].id, d));
   return out;
 }
 
-/** The same decisions as `matchStatementLines`, the i-th for the i-th line. */
-export function matchStatementLinesInOrder(lines: readonly IncomingLine[], invoices: readonly OpenInvoice[]): MatchDecision[] {
-  const out = new Array<MatchDecision>(lines.length);
-  decideInOrder(lines, invoices, (i, d) => (out[i] = d));
-  return out;
-}
-
-/** Each line's decision, handed over oldest line first (a store usually gives them so already; else sorted, stably, by date). */
-function decideInOrder(
+/**
+ * Each line's decision, handed over oldest line first (a store usually gives them so already; else
+ * sorted, stably, by date): `emit(i, d)` for the i-th line. What one line pays is no longer due for
+ * the next, whatever the caller does with the decision.
+ */
+export function matchStatementLinesEach(
   lines: readonly IncomingLine[],
   invoices: readonly OpenInvoice[],
   emit: (i: number, d: MatchDecision) => void,

@@ -1,5 +1,4 @@
 import { printedNumber, purposeReferences, type MatchDecision } from '../../domain/statement-matching';
-import type { Kopecks } from '../../domain/money';
 
 /** An invoice no longer to be paid: annulled in 1C or cancelled in the gateway. */
 export interface AnnulledInvoice {
@@ -10,11 +9,6 @@ export interface AnnulledInvoice {
   uip: string | null;
 }
 
-export interface AnnulledHit {
-  lineId: string;
-  invoice: AnnulledInvoice;
-}
-
 const ruDate = (d: string) => d.split('-').reverse().join('.');
 
 /** What support and the review list read: «счёт № 123 от 01.12.2026 аннулирован». */
@@ -22,37 +16,34 @@ export function annulledReason(invoice: AnnulledInvoice): string {
   return `счёт № ${invoice.number} от ${ruDate(invoice.date)} аннулирован: оплата по нему не зачтена, верните деньги плательщику или зачтите их вручную`;
 }
 
+type Line = { purpose: string; uip: string | null };
+
 /**
  * A bank line that names (by its УИП or a number in its purpose) an invoice no longer to be paid is not
  * paid: unless matching found it an open invoice by its УИП or by a number it names too, its decision
  * becomes a review with the reason (a guess by the payer's ИНН and the amount does not pay another
- * invoice instead). Returns the lines changed so.
+ * invoice instead). Made once for the invoices; then asked for each line with its decision: the
+ * decision to keep, and the annulled invoice when the line named one.
  */
-export function reviewAnnulled(
-  lines: readonly { id: string; purpose: string; uip: string | null; amount: Kopecks }[],
-  decisions: Map<string, MatchDecision>,
+export function annulledCheck(
   annulled: readonly AnnulledInvoice[],
-): AnnulledHit[] {
-  if (annulled.length === 0) return [];
+): (line: Line, decision: MatchDecision) => { decision: MatchDecision; invoice?: AnnulledInvoice } {
   const byNumber = new Map<string, AnnulledInvoice>();
   const byUip = new Map<string, AnnulledInvoice>();
   for (const a of annulled) {
     byNumber.set(printedNumber(a.number), a);
     if (a.uip) byUip.set(a.uip, a);
   }
-  const hits: AnnulledHit[] = [];
-  for (const line of lines) {
-    const decision = decisions.get(line.id);
-    if (!decision) continue;
+  return (line, decision) => {
     // the УИП or a number of an open invoice matched it: that stands; a guess by ИНН and amount does not
-    if (decision.outcome !== 'review' && decision.by !== 'inn') continue;
-    const named = purposeReferences(line.purpose)
-      .filter((r) => r.kind === 'invoice')
-      .map((r) => r.printed);
-    const invoice = (line.uip ? byUip.get(line.uip) : undefined) ?? named.map((n) => byNumber.get(n)).find((a) => a !== undefined);
-    if (!invoice) continue;
-    decisions.set(line.id, { outcome: 'review', reason: annulledReason(invoice), candidates: [] });
-    hits.push({ lineId: line.id, invoice });
-  }
-  return hits;
+    if (annulled.length === 0 || (decision.outcome !== 'review' && decision.by !== 'inn')) return { decision };
+    let invoice = line.uip ? byUip.get(line.uip) : undefined;
+    if (!invoice)
+      for (const r of purposeReferences(line.purpose)) {
+        invoice = r.kind === 'invoice' ? byNumber.get(r.printed) : undefined;
+        if (invoice) break;
+      }
+    if (!invoice) return { decision };
+    return { decision: { outcome: 'review', reason: annulledReason(invoice), candidates: [] }, invoice };
+  };
 }

@@ -1,4 +1,4 @@
-import { matchStatementLinesInOrder, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
+import { matchStatementLinesEach, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
 import { newId } from '../../domain/ids';
 import type { Kopecks } from '../../domain/money';
 import type { StatementMatchState } from '../../store/schema';
@@ -11,7 +11,7 @@ import {
 } from '../../store/statements';
 import { ALERTS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
-import { reviewAnnulled, type AnnulledHit, type AnnulledInvoice } from './annulled';
+import { annulledCheck, type AnnulledInvoice } from './annulled';
 
 /** What matching reads: the invoices still to be paid, and those no longer to be paid that a payer may still name. */
 export interface InvoicesToMatch {
@@ -78,33 +78,31 @@ export async function matchStoredLines(
     };
     const rows = await linesToMatch(trx, d.store.dialect, organizationId);
     if (timings) timings.read = lap();
-    const decisions = matchStatementLinesInOrder(rows, invoices.open);
-    // a line naming an invoice annulled (in 1C, or cancelled here) is not paid: it goes to review
-    let annulled: AnnulledHit[] = [];
-    if (invoices.annulled.length > 0 && rows.length > 0) {
-      const byId = new Map(rows.map((r, i) => [r.id, decisions[i]]));
-      annulled = reviewAnnulled(rows, byId, invoices.annulled);
-      rows.forEach((r, i) => (decisions[i] = byId.get(r.id)!));
-    }
     const run: MatchRun = { lines: rows.length, matched: 0, partial: 0, overpaid: 0, review: 0 };
     const updates = new Array<StatementMatchUpdate>(rows.length);
     // what the alerts show: the first few lines to review and overpaid ones
     const toReview: { id: string; reason: string }[] = [];
     const overpaid: { id: string; advance: number }[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const dec = decisions[i];
+    const annulled: { line: LineToMatch; invoice: AnnulledInvoice }[] = [];
+    // a line naming an invoice annulled (in 1C, or cancelled here) is not paid: it goes to review
+    const check = annulledCheck(invoices.annulled);
+    // each decision turned into its row as it is made: a hundred thousand of them are not kept
+    matchStatementLinesEach(rows, invoices.open, (i, made) => {
+      const line = rows[i];
+      const { decision: dec, invoice } = check(line, made);
+      if (invoice) annulled.push({ line, invoice });
       run[dec.outcome]++;
-      updates[i] = toUpdate(rows[i], dec);
-      if (dec.outcome === 'review' && toReview.length < 5) toReview.push({ id: rows[i].id, reason: dec.reason });
-      if (dec.outcome === 'overpaid' && overpaid.length < 10) overpaid.push({ id: rows[i].id, advance: dec.advance });
-    }
+      updates[i] = toUpdate(line, dec);
+      if (dec.outcome === 'review' && toReview.length < 5) toReview.push({ id: line.id, reason: dec.reason });
+      if (dec.outcome === 'overpaid' && overpaid.length < 10) overpaid.push({ id: line.id, advance: dec.advance });
+    });
     if (timings) timings.match = lap();
     await saveStatementMatches(trx, d.store.dialect, updates);
     const runId = newId();
     const heads = await statementLineHeads(trx, [
       ...toReview.map((l) => l.id),
       ...overpaid.map((l) => l.id),
-      ...annulled.map((h) => h.lineId),
+      ...annulled.map((h) => h.line.id),
     ]);
     const head = (id: string) => heads.get(id)!;
     if (run.review > 0)
@@ -128,7 +126,7 @@ export async function matchStoredLines(
         ),
       );
     for (const hit of annulled) {
-      const r = rows.find((x) => x.id === hit.lineId)!;
+      const r = hit.line;
       const h = head(r.id);
       await d.alerts.raise(
         trx,
