@@ -288,10 +288,12 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const log = opts.logger ?? createLogger(config.log.level);
   const limits = openLimits(config.database.url);
   const fiscal = buildFiscal(config, limits);
-  const store = await openStore(config.database.url);
+  const store = await openStore(config.database.url, { preparedStatements: config.database.preparedStatements });
   await migrateToLatest(store.db);
   // reports may read a replica: opened as it is, never migrated
-  const reportsStore = config.reports.databaseUrl ? await openStore(config.reports.databaseUrl, { readOnly: true }) : undefined;
+  const reportsStore = config.reports.databaseUrl
+    ? await openStore(config.reports.databaseUrl, { readOnly: true, preparedStatements: config.database.preparedStatements })
+    : undefined;
 
   const queue = new JobQueue(config.jobs.maxAttempts);
   const mailers = new Mailers();

@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (cmd === 'migrate') {
       const config = loadConfig(configPath(args));
-      const store = await openStore(config.database.url);
+      const store = await openStore(config.database.url, { preparedStatements: config.database.preparedStatements });
       const applied = await migrateToLatest(store.db);
       await store.close();
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');

@@ -69,7 +69,7 @@ export async function main(args: string[], configPath: string): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const store = await openStore(config.database.url);
+  const store = await openStore(config.database.url, { preparedStatements: config.database.preparedStatements });
   try {
     await migrateToLatest(store.db);
     process.exitCode = await importStatementFile(store, orgs[0].id, file, {

@@ -344,7 +344,13 @@ export const configSchema = z
       })
       .refine((s) => s.drainDelayMs <= s.deadlineMs, { path: ['drainDelayMs'], message: 'must not be longer than shutdown.deadlineMs' })
       .default({ drainDelayMs: 5000, deadlineMs: 25_000 }),
-    database: z.object({ url: z.string().min(1) }).default({ url: 'sqlite:./data/gateway.db' }),
+    database: z
+      .object({
+        url: z.string().min(1),
+        /** PostgreSQL: statements run prepared (off behind a pooler that does not carry prepared statements over). */
+        preparedStatements: z.boolean().default(true),
+      })
+      .default({ url: 'sqlite:./data/gateway.db', preparedStatements: true }),
     /** Reports: `databaseUrl` reads them from a replica or a reporting database with the same schema (no migrations run there). */
     reports: z.object({ databaseUrl: z.string().min(1).optional() }).default({}),
     redis: z

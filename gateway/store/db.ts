@@ -12,6 +12,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Pool as PgPool } from 'pg';
+import { preparesStatements } from './pg-prepared';
 import { openSqlite, openSqliteReadOnly } from './sqlite/open';
 import type { Database } from './schema';
 
@@ -49,7 +50,7 @@ export function sqliteFile(url: string): string {
  * store only read from (a replica for reports): SQLite opens the file read-only (it must exist),
  * PostgreSQL sessions are read-only, SQL Server connects with read-only intent.
  */
-export async function openStore(url: string, opts: { readOnly?: boolean } = {}): Promise<Store> {
+export async function openStore(url: string, opts: { readOnly?: boolean; preparedStatements?: boolean } = {}): Promise<Store> {
   const dialect = dialectOf(url);
   if (dialect === 'sqlite' && opts.readOnly) {
     const db = await openSqliteReadOnly(sqliteFile(url));
@@ -65,6 +66,7 @@ export async function openStore(url: string, opts: { readOnly?: boolean } = {}):
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const pool = new pg.Pool({ connectionString: url, max: 10 });
     survivesRestarts(pool);
+    if (opts.preparedStatements !== false) preparesStatements(pool);
     // queued on the new connection ahead of any query of the pool's user
     if (opts.readOnly) pool.on('connect', (c) => void c.query('set default_transaction_read_only = on').catch(() => undefined));
     const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
