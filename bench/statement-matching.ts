@@ -51,7 +51,7 @@ const INVOICES = Number(process.env.BENCH_STATEMENT_INVOICES ?? 100_000);
 const EXTRA_INVOICES = Number(process.env.BENCH_STATEMENT_EXTRA ?? 20_000);
 /** The shop's cancelled invoices (annulled in 1C or here). */
 const CANCELLED_INVOICES = Number(process.env.BENCH_STATEMENT_CANCELLED ?? 2_000);
-const RUNS = Math.max(1, Number(process.env.BENCH_STATEMENT_RUNS ?? 5));
+const RUNS = Math.max(1, Number(process.env.BENCH_STATEMENT_RUNS ?? 7));
 const NAIVE_SUBSET = Number(process.env.BENCH_NAIVE_SUBSET ?? 300);
 const OPERATIONS = Number(process.env.BENCH_HISTORY_OPERATIONS ?? 100_000);
 /** Operations stored the old way (a transaction each), to extrapolate from. */
