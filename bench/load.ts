@@ -456,8 +456,7 @@ function slope(ys: number[]): number {
   return num / den;
 }
 
-/** An event-loop delay sample (ns, the 1 ms sampling interval included) as ms beyond that interval. */
-/** An event-loop delay histogram's value (ns) as the delay beyond its 1 ms sampling, ms. */
+/** An event-loop delay histogram's value (ns, the 1 ms sampling interval included) as ms beyond that interval. */
 const lateMs = (ns: number) => Math.max(0, ns / 1e6 - 1);
 const late = (ns: number) => lateMs(ns).toFixed(1);
 

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
+import { PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { sql } from 'kysely';
 import { newId } from '../gateway/domain/ids';
 import { matchStatementLines, printedNumber, purposeReferences, type OpenInvoice } from '../gateway/domain/statement-matching';
@@ -32,8 +35,11 @@ import { profileIf } from './profile';
  * payments, invoices; another organization's and paid ones next to them) and its lines by
  * ingestStatement. Timed: what the schedule does before applying payments — invoicesToMatch, then
  * matchStoredLines (the lines read, matched, every decision written back in one transaction), run
- * BENCH_STATEMENT_RUNS times (the lines set back to new in between, and the WAL checkpointed as it is
- * between two runs of the schedule), best and median. Next to it, in
+ * BENCH_STATEMENT_RUNS times, best and median. Between two runs, what happens between two runs of
+ * the schedule a minute apart: the lines are set back to new, the WAL is checkpointed, and the heap
+ * collected (V8's memory reducer does so once a burst of allocation stops); and the benchmark's own
+ * copy of the corpus is not held meanwhile (generated again, the same, for the answers), so that the
+ * collector's pauses in a run, printed, are those the gateway's heap would have. Next to it, in
  * the same process, the naive O(n·m) matcher: each line compared with every invoice — run on a
  * subset of the lines and extrapolated, since the full run would take minutes.
  *
@@ -57,6 +63,7 @@ const OPERATIONS = Number(process.env.BENCH_HISTORY_OPERATIONS ?? 100_000);
 /** Operations stored the old way (a transaction each), to extrapolate from. */
 const HISTORY_SAMPLE = Number(process.env.BENCH_HISTORY_SAMPLE ?? 5_000);
 const TARGET_SECONDS = 2;
+const CORPUS_SEED = 20261201;
 const ORG = 'shop';
 
 const noAlerts = () => {
@@ -98,6 +105,15 @@ async function checkpointed(file: string): Promise<void> {
   }
 }
 
+/**
+ * A full collection of the heap: what V8's memory reducer does when a burst of allocation has
+ * stopped, long before the schedule's next run a minute later.
+ */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 // ---------------------------------------------------------------- statements
 
 /** The buyer as the site sends it: a company with its ИНН and КПП, an individual with or without one. */
@@ -118,8 +134,6 @@ function customerOf(inv: OpenInvoice): string {
 }
 
 interface Seeded {
-  /** The corpus invoice's id → the gateway invoice's id. */
-  invoiceIds: Map<string, string>;
   /** Rows of every table, counted. */
   orders: number;
   other: number;
@@ -135,7 +149,6 @@ interface Seeded {
  * shop's invoices already paid, and some cancelled. Bulk inserted, a transaction per table chunk: setup, not timed.
  */
 async function seedInvoices(store: Store, corpus: readonly OpenInvoice[], extra: number, cancelled: number): Promise<Seeded> {
-  const invoiceIds = new Map<string, string>();
   const now = nowIso();
   const orders: OrderRow[] = [];
   const payments: PaymentRow[] = [];
@@ -178,7 +191,6 @@ async function seedInvoices(store: Store, corpus: readonly OpenInvoice[], extra:
     if (status === 'paid') Object.assign(payment, { status: 'paid', paid_at: now });
     if (status === 'cancelled') payment.status = 'cancelled';
     const id = newId();
-    if (organizationId === ORG && status === 'pending') invoiceIds.set(inv.id, id);
     orders.push(order);
     payments.push(payment);
     invoices.push({
@@ -224,7 +236,18 @@ async function seedInvoices(store: Store, corpus: readonly OpenInvoice[], extra:
   await insert('orders', orders);
   await insert('payments', payments);
   await insert('invoices', invoices);
-  return { invoiceIds, orders: orders.length, other: extra, paid: extra, cancelled };
+  return { orders: orders.length, other: extra, paid: extra, cancelled };
+}
+
+/** The corpus invoice's id → the gateway invoice's id: the k-th corpus invoice is the shop's under token `shop-k-…`. */
+async function corpusInvoiceIds(store: Store, corpus: readonly OpenInvoice[]): Promise<Map<string, string>> {
+  const rows = await store.db.selectFrom('invoices').select(['id', 'token']).where('organization_id', '=', ORG).execute();
+  const ids = new Map<string, string>();
+  for (const r of rows) {
+    const k = Number(r.token.split('-')[1]);
+    if (k < corpus.length) ids.set(corpus[k].id, r.id);
+  }
+  return ids;
 }
 
 function asStatementLine(l: CorpusLine): StatementLine {
@@ -286,29 +309,47 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function statements(): Promise<string[]> {
   const t0 = performance.now();
-  const corpus = generateCorpus(20261201, { invoices: INVOICES, lines: LINES });
-  const generated = secondsSince(t0);
+  const generate = () => generateCorpus(CORPUS_SEED, { invoices: INVOICES, lines: LINES });
   const { store, file, done } = await tempStore('statements');
   try {
-    const t1 = performance.now();
-    const seeded = await seedInvoices(store, corpus.invoices, EXTRA_INVOICES, CANCELLED_INVOICES);
-    const seededIn = secondsSince(t1);
-    // the lines as an upload stores them: one statement, every line once
-    const t2 = performance.now();
-    const source: StatementSource = {
-      name: 'bench',
-      incomingSince: async () => ({ lines: corpus.lines.map(asStatementLine), cursor: null }),
-    };
-    const ingested = await ingestStatement({ store }, ORG, source);
-    const ingestedIn = secondsSince(t2);
+    // the corpus is held only while it is stored: a timed run's heap holds what the gateway's would,
+    // not the benchmark's own copy (generated again, the same, for the answers afterwards)
+    const { generated, seeded, seededIn, ingested, ingestedIn } = await (async () => {
+      const corpus = generate();
+      const generated = secondsSince(t0);
+      const t1 = performance.now();
+      const seeded = await seedInvoices(store, corpus.invoices, EXTRA_INVOICES, CANCELLED_INVOICES);
+      const seededIn = secondsSince(t1);
+      // the lines as an upload stores them: one statement, every line once
+      const t2 = performance.now();
+      const source: StatementSource = {
+        name: 'bench',
+        incomingSince: async () => ({ lines: corpus.lines.map(asStatementLine), cursor: null }),
+      };
+      const ingested = await ingestStatement({ store }, ORG, source);
+      return { generated, seeded, seededIn, ingested, ingestedIn: secondsSince(t2) };
+    })();
 
     // what the schedule does each minute, the part before the invoices' payments are applied; again
     // and again over the same lines, set back to new in between
     const { alerts, raised } = noAlerts();
     const d = { store, alerts } as Pick<FlowDeps, 'store' | 'alerts'>;
-    const runs: { total: number; cpu: number; invoices: number; read: number; match: number; write: number }[] = [];
+    const runs: { total: number; cpu: number; gc: number; major: number; invoices: number; read: number; match: number; write: number }[] =
+      [];
+    // the collector's pauses on the main thread, by kind, while a run is timed
+    const pauses = { on: false, young: 0, major: 0 };
+    const observer = new PerformanceObserver((list) => {
+      if (!pauses.on) return;
+      for (const e of list.getEntries()) {
+        const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+        if (kind === perf.NODE_PERFORMANCE_GC_MINOR) pauses.young += e.duration / 1000;
+        else pauses.major += e.duration / 1000;
+      }
+    });
+    observer.observe({ entryTypes: ['gc'] });
     let invoices: InvoicesToMatch = { open: [], annulled: [] };
     let run: MatchRun | undefined;
+    const live: number[] = [];
     const profiled = await profileIf(process.env.BENCH_PROFILE);
     for (let i = 0; i < RUNS; i++) {
       if (i > 0)
@@ -318,6 +359,9 @@ async function statements(): Promise<string[]> {
       raised.length = 0;
       invoices = { open: [], annulled: [] };
       await checkpointed(file);
+      collectGarbage();
+      live.push(process.memoryUsage().heapUsed / 1e6);
+      Object.assign(pauses, { on: true, young: 0, major: 0 });
       const cpu0 = process.cpuUsage();
       const started = performance.now();
       invoices = await invoicesToMatch(d, ORG);
@@ -326,9 +370,14 @@ async function statements(): Promise<string[]> {
       run = await matchStoredLines(d, ORG, invoices, steps);
       const total = secondsSince(started);
       const used = process.cpuUsage(cpu0);
+      // the observer hears of a pause after it: let the last ones in
+      await new Promise((r) => setImmediate(r));
+      pauses.on = false;
       runs.push({
         total,
         cpu: (used.user + used.system) / 1e6,
+        gc: pauses.young,
+        major: pauses.major,
         invoices: readInvoices,
         read: steps.read,
         match: steps.match,
@@ -336,11 +385,14 @@ async function statements(): Promise<string[]> {
       });
     }
     await profiled();
+    observer.disconnect();
     const best = runs.reduce((a, b) => (b.total < a.total ? b : a));
     const seconds = best.total;
     const med = median(runs.map((r) => r.total));
 
     // the answers: what was written back against what the corpus knows
+    const corpus = generate();
+    const invoiceIds = await corpusInvoiceIds(store, corpus.invoices);
     const byNumber = new Map(corpus.lines.map((l) => [l.id.slice(5), l]));
     const written = await statementLinesIn(store.db, ORG, ['new', 'matched', 'partial', 'overpaid', 'review']);
     let wrong = 0;
@@ -361,7 +413,7 @@ async function statements(): Promise<string[]> {
         .sort()
         .join();
       const want = l.expected.allocations
-        .map((a) => `${seeded.invoiceIds.get(a.invoiceId)}:${a.amount}`)
+        .map((a) => `${invoiceIds.get(a.invoiceId)}:${a.amount}`)
         .sort()
         .join();
       if (got !== want || r.advance !== l.expected.advance) wrong++;
@@ -385,7 +437,7 @@ async function statements(): Promise<string[]> {
       `  setup, not timed: corpus generated in ${generated.toFixed(1)} s; ${seeded.orders} orders, payments and invoices stored as invoice payments leave them (${seeded.other} of them another organization's open invoices, ${seeded.paid} the shop's paid ones, ${seeded.cancelled} its cancelled ones) in ${seededIn.toFixed(1)} s; the lines stored by ingestStatement in ${ingestedIn.toFixed(1)} s`,
       `${'gateway: invoicesToMatch + matchStoredLines'.padEnd(56)} ${ms(seconds).padStart(8)} s   best of ${runs.length} runs, median ${ms(med)} s (target < ${TARGET_SECONDS} s: ${seconds < TARGET_SECONDS ? 'met' : 'NOT met'}${med < TARGET_SECONDS ? '' : ' by the median'})`,
       `  the best run: invoices read ${ms(best.invoices)} s, lines read ${ms(best.read)} s, matched ${ms(best.match)} s, written back and committed ${ms(best.write)} s`,
-      `  every run (s): ${runs.map((r) => ms(r.total)).join(', ')}; CPU time of this process in them (s): ${runs.map((r) => ms(r.cpu)).join(', ')}; the in-memory matcher alone ${ms(matchOnly)} s (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`,
+      `  every run (s): ${runs.map((r) => ms(r.total)).join(', ')}; CPU time of this process in them (s): ${runs.map((r) => ms(r.cpu)).join(', ')}; the collector's pauses in them, young generation (s): ${runs.map((r) => ms(r.gc)).join(', ')}, old (s): ${runs.map((r) => ms(r.major)).join(', ')}; the heap live as each began ${Math.round(Math.max(...live))} MB at most; the in-memory matcher alone ${ms(matchOnly)} s (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`,
       `${'baseline: naive O(n·m) matcher, EXTRAPOLATED'.padEnd(56)} ${ms(naive).padStart(8)} s   from ${subset.length} lines × ${invoices.open.length} invoices in ${ms(naiveSubset)} s, same process`,
       `  decisions: ${run!.matched} matched, ${run!.partial} partial, ${run!.overpaid} overpaid (advance kept), ${run!.review} to review, ${left} left new; alerts: ${raised.length}`,
       `  sanity: recall ${found}/${toMatch} = ${((100 * found) / Math.max(1, toMatch)).toFixed(1)} % of the lines paying known invoices matched exactly; wrong matches ${wrong}`,

@@ -110,6 +110,7 @@ export interface InvoiceToMatchRow {
 export interface AnnulledInvoiceRow {
   id: string;
   number: string;
+  /** YYYY-MM-DD */
   date: string;
   uip: string | null;
 }

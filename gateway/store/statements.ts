@@ -163,7 +163,7 @@ export async function statementLineHeads(
 
 export interface StatementMatchUpdate {
   id: string;
-  /** The line's rowid, when it was read with one (SQLite). */
+  /** The line's rowid, when it was read with one (SQLite) in the transaction that writes it. */
   rowid?: number;
   match_state: StatementMatchState;
   match_note: string | null;
@@ -173,8 +173,9 @@ export interface StatementMatchUpdate {
 }
 
 /**
- * Writes what matching decided, many lines per statement: on SQLite as one JSON list walked by
- * json_each (each line found by its primary key), elsewhere as a list of values joined by id.
+ * Writes what matching decided, many lines per statement: on SQLite one prepared UPDATE run for
+ * every line in one call of the driver (by rowid when the lines were read with it, in this same
+ * transaction), elsewhere as a list of values joined by id.
  */
 export async function saveStatementMatches(db: Executor, dialect: Dialect, updates: readonly StatementMatchUpdate[]): Promise<void> {
   if (updates.length === 0) return;
@@ -183,19 +184,22 @@ export async function saveStatementMatches(db: Executor, dialect: Dialect, updat
   const values = (part: readonly StatementMatchUpdate[]) =>
     sql.join(part.map((u) => sql`(${u.id}, ${u.match_state}, ${u.match_note}, ${u.allocations}, ${u.advance}, ${u.flags})`));
   if (dialect === 'sqlite') {
-    // one prepared UPDATE by key, run for every line in one call of the driver
     const set = 'update statement_lines set match_state = ?, match_note = ?, allocations = ?, advance = ?, flags = ?, updated_at = ?';
-    const byRowid = updates.every((u) => u.rowid !== undefined);
-    // lines read with their rowid are written by it in its order, the table's pages one after the other
-    const ordered = byRowid ? [...updates].sort((a, b) => a.rowid! - b.rowid!) : updates;
+    let byRowid = true;
+    let inOrder = true;
+    for (let i = 0; i < updates.length && byRowid; i++) {
+      byRowid = updates[i].rowid !== undefined;
+      if (i > 0 && inOrder) inOrder = updates[i].rowid! > updates[i - 1].rowid!;
+    }
+    // lines read with their rowid are written by it in its order, the table's pages one after the
+    // other (they mostly come in it already: lines are stored in the statements' order)
+    const ordered = byRowid && !inOrder ? [...updates].sort((a, b) => a.rowid! - b.rowid!) : updates;
     const rows = new Array<unknown[]>(ordered.length);
     for (let i = 0; i < ordered.length; i++) {
       const u = ordered[i];
-      rows[i] = byRowid
-        ? [u.match_state, u.match_note, u.allocations, u.advance, u.flags, now, u.rowid, u.id]
-        : [u.match_state, u.match_note, u.allocations, u.advance, u.flags, now, u.id];
+      rows[i] = [u.match_state, u.match_note, u.allocations, u.advance, u.flags, now, byRowid ? u.rowid : u.id];
     }
-    await db.executeQuery(sqliteBatch(`${set} where ${byRowid ? 'rowid = ? and id = ?' : 'id = ?'}`, rows));
+    await db.executeQuery(sqliteBatch(`${set} where ${byRowid ? 'rowid' : 'id'} = ?`, rows));
     return;
   }
   // SQL Server takes at most 2100 parameters a statement

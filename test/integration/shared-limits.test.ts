@@ -179,8 +179,13 @@ describeWith('postgres', 'limits on outside systems shared by several gateway pr
     const at: number[] = [];
     await Promise.all(stores.flatMap((l) => [0, 1, 2].map(() => l.rate(key, 300)!.run(async () => void at.push(Date.now())))));
     expect(at).toHaveLength(12);
-    // the database's clock spaces the slots; each caller wakes when the answer has reached it
-    expect(Math.min(...gaps(at))).toBeGreaterThanOrEqual(270);
+    // the database's clock spaces the slots; each caller wakes when the answer has reached it, which
+    // on a busy machine can be tens of milliseconds late for one of them (its gap to the next is then
+    // that much shorter): no two calls closer than two thirds of the interval, and the twelve over
+    // eleven intervals, less the lateness of the first
+    expect(Math.min(...gaps(at))).toBeGreaterThanOrEqual(200);
+    const sorted = [...at].sort((a, b) => a - b);
+    expect(sorted[11] - sorted[0]).toBeGreaterThanOrEqual(11 * 300 - 100);
     // and nobody waits longer than its place in the line
     expect(Math.max(...at) - Math.min(...at)).toBeLessThan(11 * 300 + 300);
   });

@@ -1,13 +1,8 @@
 import { printedNumber, purposeReferences, type MatchDecision } from '../../domain/statement-matching';
+import type { AnnulledInvoiceRow } from '../../store/invoices';
 
 /** An invoice no longer to be paid: annulled in 1C or cancelled in the gateway. */
-export interface AnnulledInvoice {
-  id: string;
-  number: string;
-  /** YYYY-MM-DD */
-  date: string;
-  uip: string | null;
-}
+export type AnnulledInvoice = AnnulledInvoiceRow;
 
 const ruDate = (d: string) => d.split('-').reverse().join('.');
 
