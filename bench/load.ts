@@ -93,17 +93,25 @@ class Samples {
 }
 
 /** The gateway's time per request (ms), provider latency excluded, while `recording` is set. */
-function meter(gateway: Gateway): { samples: Samples; recording: { on: boolean } } {
+function meter(gateway: Gateway): { samples: Samples; byRoute: Map<string, Samples>; recording: { on: boolean } } {
   const samples = new Samples();
+  // the same, by route: which kind of request the tail is made of
+  const byRoute = new Map<string, Samples>();
   const recording = { on: false };
   // first in line: everything the gateway does for a request is inside it
-  gateway.app.middleware.unshift(async (_ctx, next) => {
+  gateway.app.middleware.unshift(async (ctx, next) => {
     const c: RequestClock = { upstreamNs: 0n };
     const started = process.hrtime.bigint();
     await clock.run(c, next);
-    if (recording.on) samples.add(Number(process.hrtime.bigint() - started - c.upstreamNs) / 1e6);
+    if (!recording.on) return;
+    const ms = Number(process.hrtime.bigint() - started - c.upstreamNs) / 1e6;
+    samples.add(ms);
+    const route = `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`;
+    let r = byRoute.get(route);
+    if (!r) byRoute.set(route, (r = new Samples()));
+    r.add(ms);
   });
-  return { samples, recording };
+  return { samples, byRoute, recording };
 }
 
 // ---- the open-loop load -----------------------------------------------------------------------
@@ -374,6 +382,7 @@ async function loadRun(b: Backend, bank: Bank): Promise<string[]> {
     await openLoop(RPS, WARMUP_SECONDS, () => site.next(), { latency: new Samples(), errors: 0, non2xx: 0, sent: 0 });
     sent.non2xx = 0;
     m.samples.take();
+    m.byRoute.clear();
     m.recording.on = true;
     await openLoop(RPS, SECONDS, () => site.next(), sent);
     m.recording.on = false;
@@ -388,6 +397,10 @@ async function loadRun(b: Backend, bank: Bank): Promise<string[]> {
     `${b.name}: ${sent.sent} requests at ${RPS}/s for ${SECONDS} s (after ${WARMUP_SECONDS} s of warm-up), errors ${sent.errors} (non-2xx ${sent.non2xx}); site webhooks received ${hook.received()}`,
     `  client latency     p50 ${fmt(sent.latency.quantile(0.5))} ms   p99 ${fmt(sent.latency.quantile(0.99))} ms   max ${fmt(sent.latency.quantile(1))} ms`,
     `  gateway-side time  p50 ${fmt(g.quantile(0.5))} ms   p99 ${fmt(p99)} ms   max ${fmt(g.quantile(1))} ms   (${g.count} requests, the bank's time excluded)   ${p99 < TARGET_P99_MS ? `OK (< ${TARGET_P99_MS} ms)` : `OVER ${TARGET_P99_MS} ms`}`,
+    `    by route (p50 / p99 / max ms): ${[...m.byRoute]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([route, r]) => `${route} ${fmt(r.quantile(0.5))} / ${fmt(r.quantile(0.99))} / ${fmt(r.quantile(1))} (${r.count})`)
+      .join('; ')}`,
   ];
 }
 
