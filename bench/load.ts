@@ -7,8 +7,6 @@ import { createServer, type Server } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import Koa from 'koa';
 import pg from 'pg';
 import { Pool } from 'undici';
@@ -16,6 +14,7 @@ import { createGateway, type Gateway } from '../gateway/main';
 import { createLogger } from '../gateway/log';
 import { sandboxConfig, SANDBOX } from '../test/sandbox/config';
 import { MINUTE, stopChild, unlessExits, within } from './wait';
+import { collectGarbage } from './profile';
 
 /**
  * Mixed traffic at a steady rate, as a shop's site and its bank make it: orders created, card payments
@@ -472,12 +471,6 @@ function slope(ys: number[]): number {
 /** An event-loop delay histogram's value (ns, the 1 ms sampling interval included) as ms beyond that interval. */
 const lateMs = (ns: number) => Math.max(0, ns / 1e6 - 1);
 const late = (ns: number) => lateMs(ns).toFixed(1);
-
-/** A full garbage collection, so that the heap measured is what is still held. */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
 
 export async function soak(): Promise<void> {
   const b = (await backend('sqlite'))!;

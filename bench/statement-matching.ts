@@ -3,8 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { sql } from 'kysely';
 import { newId } from '../gateway/domain/ids';
 import { matchStatementLines, printedNumber, purposeReferences, type OpenInvoice } from '../gateway/domain/statement-matching';
@@ -24,7 +22,7 @@ import { newAttemptRow, newPaymentRow } from '../gateway/store/payments';
 import type { AttemptRow, InvoicesTable, OrderRow, PaymentOperationsTable, PaymentRow } from '../gateway/store/schema';
 import { statementLinesIn } from '../gateway/store/statements';
 import { generateCorpus, type CorpusLine } from '../test/helpers/statement-corpus';
-import { profileIf } from './profile';
+import { collectGarbage, profileIf } from './profile';
 
 /**
  * Matching bank statement lines to open invoices, and the СБП payment history, at scale on SQLite
@@ -103,15 +101,6 @@ async function checkpointed(file: string): Promise<void> {
   } finally {
     db.close();
   }
-}
-
-/**
- * A full collection of the heap: what V8's memory reducer does when a burst of allocation has
- * stopped, long before the schedule's next run a minute later.
- */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
 }
 
 // ---------------------------------------------------------------- statements
@@ -334,7 +323,7 @@ async function statements(): Promise<string[]> {
     // and again over the same lines, set back to new in between
     const { alerts, raised } = noAlerts();
     const d = { store, alerts } as Pick<FlowDeps, 'store' | 'alerts'>;
-    const runs: { total: number; cpu: number; gc: number; major: number; invoices: number; read: number; match: number; write: number }[] =
+    const runs: { total: number; cpu: number; young: number; old: number; invoices: number; read: number; match: number; write: number }[] =
       [];
     // the collector's pauses on the main thread, by kind, while a run is timed
     const pauses = { on: false, young: 0, major: 0 };
@@ -376,8 +365,8 @@ async function statements(): Promise<string[]> {
       runs.push({
         total,
         cpu: (used.user + used.system) / 1e6,
-        gc: pauses.young,
-        major: pauses.major,
+        young: pauses.young,
+        old: pauses.major,
         invoices: readInvoices,
         read: steps.read,
         match: steps.match,
@@ -437,7 +426,7 @@ async function statements(): Promise<string[]> {
       `  setup, not timed: corpus generated in ${generated.toFixed(1)} s; ${seeded.orders} orders, payments and invoices stored as invoice payments leave them (${seeded.other} of them another organization's open invoices, ${seeded.paid} the shop's paid ones, ${seeded.cancelled} its cancelled ones) in ${seededIn.toFixed(1)} s; the lines stored by ingestStatement in ${ingestedIn.toFixed(1)} s`,
       `${'gateway: invoicesToMatch + matchStoredLines'.padEnd(56)} ${ms(seconds).padStart(8)} s   best of ${runs.length} runs, median ${ms(med)} s (target < ${TARGET_SECONDS} s: ${seconds < TARGET_SECONDS ? 'met' : 'NOT met'}${med < TARGET_SECONDS ? '' : ' by the median'})`,
       `  the best run: invoices read ${ms(best.invoices)} s, lines read ${ms(best.read)} s, matched ${ms(best.match)} s, written back and committed ${ms(best.write)} s`,
-      `  every run (s): ${runs.map((r) => ms(r.total)).join(', ')}; CPU time of this process in them (s): ${runs.map((r) => ms(r.cpu)).join(', ')}; the collector's pauses in them, young generation (s): ${runs.map((r) => ms(r.gc)).join(', ')}, old (s): ${runs.map((r) => ms(r.major)).join(', ')}; the heap live as each began ${Math.round(Math.max(...live))} MB at most; the in-memory matcher alone ${ms(matchOnly)} s (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`,
+      `  every run (s): ${runs.map((r) => ms(r.total)).join(', ')}; CPU time of this process in them (s): ${runs.map((r) => ms(r.cpu)).join(', ')}; the collector's pauses in them, young generation (s): ${runs.map((r) => ms(r.young)).join(', ')}, old (s): ${runs.map((r) => ms(r.old)).join(', ')}; the heap live as each began ${Math.round(Math.max(...live))} MB at most; the in-memory matcher alone ${ms(matchOnly)} s (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`,
       `${'baseline: naive O(n·m) matcher, EXTRAPOLATED'.padEnd(56)} ${ms(naive).padStart(8)} s   from ${subset.length} lines × ${invoices.open.length} invoices in ${ms(naiveSubset)} s, same process`,
       `  decisions: ${run!.matched} matched, ${run!.partial} partial, ${run!.overpaid} overpaid (advance kept), ${run!.review} to review, ${left} left new; alerts: ${raised.length}`,
       `  sanity: recall ${found}/${toMatch} = ${((100 * found) / Math.max(1, toMatch)).toFixed(1)} % of the lines paying known invoices matched exactly; wrong matches ${wrong}`,
