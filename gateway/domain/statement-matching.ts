@@ -277,22 +277,43 @@ export function matchStatementLinesEach(
   invoices: readonly OpenInvoice[],
   emit: (i: number, d: MatchDecision) => void,
 ): void {
-  const ix = new Index(invoices);
+  const matcher = new StatementMatcher(invoices);
+  for (const i of oldestFirst(lines)) emit(i, matcher.decide(lines[i]));
+}
+
+/**
+ * The lines' places, oldest line first: 0, 1, 2… when they come so (a store usually gives them
+ * so), else sorted, stably, by date.
+ */
+export function oldestFirst(lines: readonly Pick<IncomingLine, 'date'>[]): Iterable<number> {
   let sorted = true;
   for (let i = 1; i < lines.length && sorted; i++) sorted = lines[i - 1].date <= lines[i].date;
-  const step = (i: number) => {
-    const d = decide(lines[i], ix);
+  if (!sorted) return lines.map((_, i) => i).sort((a, b) => (lines[a].date < lines[b].date ? -1 : lines[a].date > lines[b].date ? 1 : 0));
+  return {
+    *[Symbol.iterator]() {
+      for (let i = 0; i < lines.length; i++) yield i;
+    },
+  };
+}
+
+/**
+ * Decides lines one after the other against the open invoices it was made with: what a line pays
+ * is no longer due for the next. The invoices are not changed: the amounts still due are kept here.
+ * Lines are to be given oldest first (`oldestFirst`).
+ */
+export class StatementMatcher {
+  private readonly ix: Index;
+  constructor(invoices: readonly OpenInvoice[]) {
+    this.ix = new Index(invoices);
+  }
+
+  decide(line: IncomingLine): MatchDecision {
+    const d = decide(line, this.ix);
     if (d.outcome !== 'review') {
-      const paid = ix.settled;
+      const paid = this.ix.settled;
       for (let k = 0; k < paid.length; k++) paid[k].due = d.allocations[k].remaining;
     }
-    emit(i, d);
-  };
-  if (sorted) for (let i = 0; i < lines.length; i++) step(i);
-  else {
-    const order = lines.map((_, i) => i);
-    order.sort((a, b) => (lines[a].date < lines[b].date ? -1 : lines[a].date > lines[b].date ? 1 : 0));
-    for (const i of order) step(i);
+    return d;
   }
 }
 
@@ -309,14 +330,12 @@ function payerIsBuyer(line: IncomingLine, inv: OpenInvoice): boolean {
 }
 
 function decide(line: IncomingLine, ix: Index): MatchDecision {
-  const payer = (e: Entry) => payerIsBuyer(line, e.inv);
-
   // 1. the УИП
   if (line.uip) {
     const hit = ix.byUip.get(line.uip.trim());
     if (hit.length === 1) {
       const e = hit[0];
-      if (!payer(e)) return otherPayer(line, [e]);
+      if (!payerIsBuyer(line, e.inv)) return otherPayer(line, [e]);
       if (!open(e)) return review(`счёт №${e.inv.number} (по УИП ${line.uip}) уже оплачен`, [e]);
       return settle(line, [e], ix, 'uip', null);
     }
@@ -337,7 +356,7 @@ function decide(line: IncomingLine, ix: Index): MatchDecision {
       if (hits.length > 1 && date)
         hits = hits.filter((h) => h.inv.date === date || (r.kind === 'order' && h.inv.date.slice(0, 4) === date.slice(0, 4)));
       if (hits.length > 1) {
-        const payers = hits.filter(payer);
+        const payers = hits.filter((h) => payerIsBuyer(line, h.inv));
         if (payers.length === 1) hits = payers;
         else if (payers.length > 1 && payers.filter(open).length === 1) hits = payers.filter(open);
       }
@@ -353,7 +372,7 @@ function decide(line: IncomingLine, ix: Index): MatchDecision {
       }
     }
     if (found.length > 0) {
-      const foreign = found.filter((e) => !payer(e));
+      const foreign = found.filter((e) => !payerIsBuyer(line, e.inv));
       if (foreign.length) return otherPayer(line, foreign);
       if (unknown > 0)
         return review(

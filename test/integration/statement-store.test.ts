@@ -5,7 +5,6 @@ import { ClientBankFileSource } from '../../connectors/client-bank/source';
 import type { Alerts } from '../../gateway/flows/alerts/alerts';
 import { ingestStatement } from '../../gateway/flows/statements/ingest';
 import { matchStoredLines } from '../../gateway/flows/statements/match';
-import type { Alert } from '../../gateway/ports';
 import { openStore, type Store } from '../../gateway/store/db';
 import { migrateToLatest, migrations } from '../../gateway/store/migrations';
 import { saveStatementMatches, statementLinesIn } from '../../gateway/store/statements';
@@ -14,12 +13,29 @@ import { insertInvoice } from '../../gateway/store/invoices';
 import { insertOrder, newOrderRow } from '../../gateway/store/orders';
 import { insertPayment, newPaymentRow } from '../../gateway/store/payments';
 import { describeWith, freshPgSchema } from '../helpers/services';
+import { generateCorpus, type CorpusLine } from '../helpers/statement-corpus';
+import type { Alert, StatementLine, StatementSource } from '../../gateway/ports';
 
 /** Incoming bank lines on SQLite and PostgreSQL: each stored once, whatever file brings it again. */
 
 const SHARED = '/work/shared/fixtures/client-bank-exchange';
 const OURS = join(__dirname, '../fixtures/client-bank-exchange');
 const file = (dir: string, f: string) => new ClientBankFileSource(readFileSync(join(dir, f)));
+
+/** A generated line as a bank gives it: its number is the corpus line's id. */
+const asStatementLine = (l: CorpusLine): StatementLine => ({
+  account: '40702810000000000001',
+  direction: 'incoming',
+  kind: 'Платежное поручение',
+  number: l.id,
+  date: l.date,
+  amount: l.amount,
+  bankDate: l.date,
+  payer: { name: 'Плательщик', inn: l.payerInn, kpp: l.payerKpp, account: null, bankBik: null, bankName: null },
+  receiver: { name: 'ООО Магазин', inn: '7700000001', kpp: null, account: '40702810000000000001', bankBik: null, bankName: null },
+  purpose: l.purpose,
+  uip: l.uip,
+});
 
 function suite(open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>) {
   let store: Store;
@@ -105,6 +121,38 @@ function suite(open: () => Promise<{ store: Store; cleanup: () => Promise<void> 
       review: 0,
     });
   });
+
+  test('thousands of lines at once: every one decided and written, each as the corpus knows it', async () => {
+    // more lines than matching writes together: the decisions go in several parts of one transaction
+    const corpus = generateCorpus(7, { invoices: 9_000, lines: 9_000 });
+    const source: StatementSource = {
+      name: 'generated',
+      incomingSince: async () => ({ lines: corpus.lines.map(asStatementLine), cursor: null }),
+    };
+    expect((await ingestStatement({ store }, 'shop', source)).stored).toBe(corpus.lines.length);
+    const alerts = { raise: async () => undefined } as unknown as Alerts;
+    const run = await matchStoredLines({ store, alerts }, 'shop', { open: corpus.invoices, annulled: [] });
+    expect(run.lines).toBe(corpus.lines.length);
+
+    const byNumber = new Map(corpus.lines.map((l) => [l.id, l]));
+    const rows = await statementLinesIn(store.db, 'shop', ['new', 'matched', 'partial', 'overpaid', 'review']);
+    expect(rows).toHaveLength(corpus.lines.length);
+    const wrong = rows.filter((r) => {
+      const want = byNumber.get(r.number)!.expected;
+      if (want.kind === 'review') return r.match_state !== 'review';
+      if (r.match_state !== want.outcome || r.advance !== want.advance) return true;
+      const got = (JSON.parse(r.allocations!) as { invoiceId: string; amount: number }[]).map((a) => `${a.invoiceId}:${a.amount}`);
+      return (
+        got.sort().join() !==
+        want.allocations
+          .map((a) => `${a.invoiceId}:${a.amount}`)
+          .sort()
+          .join()
+      );
+    });
+    expect(wrong.map((r) => r.number)).toEqual([]);
+    expect(rows.filter((r) => r.match_state === 'review').length).toBe(run.review);
+  }, 60_000);
 
   test("the invoices to match: one organization's, still pending, what is left on them, the buyer from the order", async () => {
     const at = '2026-06-01T09:00:00.000Z';

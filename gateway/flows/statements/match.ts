@@ -1,4 +1,4 @@
-import { matchStatementLinesEach, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
+import { oldestFirst, StatementMatcher, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
 import { newId } from '../../domain/ids';
 import type { Kopecks } from '../../domain/money';
 import type { StatementMatchState } from '../../store/schema';
@@ -19,6 +19,9 @@ export interface InvoicesToMatch {
   /** Annulled in 1C or cancelled here, within the last year and a bit. */
   annulled: AnnulledInvoice[];
 }
+
+/** Decisions written together. */
+const WRITE_EVERY = 4096;
 
 export interface MatchRun {
   lines: number;
@@ -79,25 +82,38 @@ export async function matchStoredLines(
     const rows = await linesToMatch(trx, d.store.dialect, organizationId);
     if (timings) timings.read = lap();
     const run: MatchRun = { lines: rows.length, matched: 0, partial: 0, overpaid: 0, review: 0 };
-    const updates = new Array<StatementMatchUpdate>(rows.length);
     // what the alerts show: the first few lines to review and overpaid ones
     const toReview: { id: string; reason: string }[] = [];
     const overpaid: { id: string; advance: number }[] = [];
     const annulled: { line: LineToMatch; invoice: AnnulledInvoice }[] = [];
     // a line naming an invoice annulled (in 1C, or cancelled here) is not paid: it goes to review
     const check = annulledCheck(invoices.annulled);
-    // each decision turned into its row as it is made: a hundred thousand of them are not kept
-    matchStatementLinesEach(rows, invoices.open, (i, made) => {
+    const matcher = new StatementMatcher(invoices.open);
+    // the decisions written as they are made, a part at a time: a hundred thousand of them are not
+    // all held at once, and what is written is let go while it is young
+    let part: StatementMatchUpdate[] = [];
+    let writing = 0;
+    const write = async () => {
+      const w = performance.now();
+      await saveStatementMatches(trx, d.store.dialect, part);
+      writing += performance.now() - w;
+      part = [];
+    };
+    for (const i of oldestFirst(rows)) {
       const line = rows[i];
-      const { decision: dec, invoice } = check(line, made);
+      const { decision: dec, invoice } = check(line, matcher.decide(line));
       if (invoice) annulled.push({ line, invoice });
       run[dec.outcome]++;
-      updates[i] = toUpdate(line, dec);
+      part.push(toUpdate(line, dec));
       if (dec.outcome === 'review' && toReview.length < 5) toReview.push({ id: line.id, reason: dec.reason });
       if (dec.outcome === 'overpaid' && overpaid.length < 10) overpaid.push({ id: line.id, advance: dec.advance });
-    });
-    if (timings) timings.match = lap();
-    await saveStatementMatches(trx, d.store.dialect, updates);
+      if (part.length === WRITE_EVERY) await write();
+    }
+    if (part.length > 0) await write();
+    if (timings) {
+      timings.match = lap() - writing / 1000;
+      t -= writing;
+    }
     const runId = newId();
     const heads = await statementLineHeads(trx, [
       ...toReview.map((l) => l.id),
