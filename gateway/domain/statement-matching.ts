@@ -258,27 +258,15 @@ const numbers = (es: readonly Entry[]) =>
 const open = (e: Entry) => e.due > 0;
 
 /**
- * Decides every line, oldest first; what one line pays is no longer due for the next. The
- * invoices are not changed: the amounts still due are kept here.
+ * Decides every line, oldest first (sorted, stably, by date when they do not come so); what one
+ * line pays is no longer due for the next. The invoices are not changed: the amounts still due are
+ * kept here.
  */
 export function matchStatementLines(lines: readonly IncomingLine[], invoices: readonly OpenInvoice[]): Map<string, MatchDecision> {
   const out = new Map<string, MatchDecision>();
-  matchStatementLinesEach(lines, invoices, (i, d) => out.set(lines[i].id, d));
-  return out;
-}
-
-/**
- * Each line's decision, handed over oldest line first (a store usually gives them so already; else
- * sorted, stably, by date): `emit(i, d)` for the i-th line. What one line pays is no longer due for
- * the next, whatever the caller does with the decision.
- */
-export function matchStatementLinesEach(
-  lines: readonly IncomingLine[],
-  invoices: readonly OpenInvoice[],
-  emit: (i: number, d: MatchDecision) => void,
-): void {
   const matcher = new StatementMatcher(invoices);
-  for (const i of oldestFirst(lines)) emit(i, matcher.decide(lines[i]));
+  for (const i of oldestFirst(lines)) out.set(lines[i].id, matcher.decide(lines[i]));
+  return out;
 }
 
 /**
