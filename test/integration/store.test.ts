@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { newId } from '../../gateway/domain/ids';
-import { nowIso, openStore, type Db, type Dialect, type Executor, type Store } from '../../gateway/store/db';
+import { largeTransaction, nowIso, openStore, type Db, type Dialect, type Executor, type Store } from '../../gateway/store/db';
 import { beginIdempotent, completeIdempotent, releaseIdempotent } from '../../gateway/store/idempotency';
 import {
   claimDueJobs,
@@ -293,6 +293,29 @@ describe.each(backends)('store on $name', (backend) => {
         expect(sync.rows[0].synchronous).toBe(1); // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
         const fk = await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(db);
         expect(fk.rows[0].foreign_keys).toBe(1);
+      });
+
+      test('a large transaction has a larger page cache while it runs, the usual one after it, whether it commits or fails', async () => {
+        const cache = async (e: Executor) => (await sql<{ cache_size: number }>`PRAGMA cache_size`.execute(e)).rows[0].cache_size;
+        expect(await cache(db)).toBe(-65_536);
+        const order = orderRow();
+        const seen = await largeTransaction(opened.store, 128, async (trx) => {
+          await insertOrder(trx, order);
+          return cache(trx);
+        });
+        expect(seen).toBe(-131_072);
+        expect(await cache(db)).toBe(-65_536);
+        expect(await getOrder(db, order.id)).toMatchObject({ id: order.id });
+
+        const undone = orderRow();
+        await expect(
+          largeTransaction(opened.store, 128, async (trx) => {
+            await insertOrder(trx, undone);
+            throw new Error('refused');
+          }),
+        ).rejects.toThrow('refused');
+        expect(await cache(db)).toBe(-65_536);
+        expect(await getOrder(db, undone.id)).toBeUndefined();
       });
 
       test('nothing is acknowledged before the WAL is synced: a commit, a lone write and a read of committed rows all wait for fdatasync', async () => {

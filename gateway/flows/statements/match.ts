@@ -1,5 +1,6 @@
 import { oldestFirst, StatementMatcher, type MatchDecision, type OpenInvoice } from '../../domain/statement-matching';
 import { newId } from '../../domain/ids';
+import { largeTransaction } from '../../store/db';
 import type { Kopecks } from '../../domain/money';
 import type { StatementMatchState } from '../../store/schema';
 import {
@@ -22,6 +23,8 @@ export interface InvoicesToMatch {
 
 /** Decisions written together. */
 const WRITE_EVERY = 4096;
+/** The page cache a run of matching may use on SQLite (see largeTransaction). */
+const MATCHING_CACHE_MIB = 128;
 
 export interface MatchRun {
   lines: number;
@@ -72,7 +75,7 @@ export async function matchStoredLines(
   /** Filled with the seconds each step took, when given (for the benchmark). */
   timings?: { read: number; match: number; write: number },
 ): Promise<MatchRun> {
-  return d.store.db.transaction().execute(async (trx) => {
+  return largeTransaction(d.store, MATCHING_CACHE_MIB, async (trx) => {
     let t = performance.now();
     const lap = () => {
       const s = (performance.now() - t) / 1000;

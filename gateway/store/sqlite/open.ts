@@ -21,10 +21,7 @@ export async function openSqlite(file: string): Promise<Kysely<Database>> {
   // (WalSync) and acknowledges nothing before that, so an acknowledged commit is still on disk.
   conn.pragma('synchronous = NORMAL');
   conn.pragma('busy_timeout = 10000');
-  // 128 MB of page cache: a run of statement matching rewrites 100 000 lines in one transaction, about
-  // 80 MB of the table's and its indexes' pages; with 64 MB each page written pushed out another, and
-  // the 100 000 updates took 0.63–0.83 s against 0.48–0.62 s. The cache fills only as pages are used.
-  conn.pragma('cache_size = -131072');
+  conn.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
   conn.pragma('mmap_size = 268435456');
   // savepoints (one per transaction under group commit) journal in memory
   conn.pragma('temp_store = MEMORY');
@@ -37,8 +34,7 @@ export async function openSqlite(file: string): Promise<Kysely<Database>> {
     // reads outside transactions use a second connection: in WAL mode it sees what is committed
     reader = new SQLite(file, { readonly: true });
     reader.pragma('busy_timeout = 10000');
-    // 64 MB of page cache: a large read (every open invoice) finds most pages in memory (SQLite drops
-    // a reader's cache whenever another connection commits, so more would seldom be used).
+    // the same page cache as the writer: a large read (every open invoice) finds most pages in memory.
     // No memory map: the file grows with every checkpoint while requests read, and a mapped reader
     // took 190–320 µs for a look-up by primary key under the load benchmark's writes, against 65–100 µs
     // unmapped (the writer, mapped, 35–45 µs); the large read was no slower unmapped.
@@ -47,6 +43,9 @@ export async function openSqlite(file: string): Promise<Kysely<Database>> {
   }
   return new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(conn, reader, wal, checkpoints) });
 }
+
+/** The writing connection's page cache, in KiB (a large transaction may have more while it runs: `largeTransaction`). */
+export const WRITER_CACHE_KIB = 65_536;
 
 /** An SQLite file opened only to read (a copy or replica the reports read); it must exist. */
 export async function openSqliteReadOnly(file: string): Promise<Kysely<Database>> {
