@@ -16,6 +16,9 @@ beforeEach(async () => {
 afterEach(() => b.close());
 
 /** A paid payment whose delivery is queued, as the payment flow leaves it. */
+/** Paid an hour ago: well within the hours a payment waits for its order to reach 1C. */
+const PAID_AT = new Date(Date.now() - 3_600_000).toISOString();
+
 async function paidAndQueued(providerRef = 'md-1') {
   const seeded = await seedPayment(b, 150_000, providerRef);
   await b.store.db
@@ -23,7 +26,7 @@ async function paidAndQueued(providerRef = 'md-1') {
     .set({ provider_state: 'paid', state: 'closed' })
     .where('id', '=', seeded.attempt.id)
     .execute();
-  await movePayment(b.store.db, seeded.payment.id, 'pending', { status: 'paid', paid_at: '2026-12-04T10:00:00.000Z' });
+  await movePayment(b.store.db, seeded.payment.id, 'pending', { status: 'paid', paid_at: PAID_AT });
   const payment = (await getPayment(b.store.db, seeded.payment.id))!;
   await b.store.db.transaction().execute((trx) => queueDelivery(b.d, trx, { payment }));
   const [job] = await b.jobs(deliverToOneCJob.name);
@@ -43,7 +46,7 @@ test('a paid payment is delivered once as its document, and the payment shows 1C
       organizationId: 'main',
       method: 'card',
       amount: 150_000,
-      date: '2026-12-04T10:00:00.000Z',
+      date: PAID_AT,
       provider: 'sber',
       providerRef: 'md-1',
       order: expect.objectContaining({ id: order.id, number: order.number, total: 150_000 }),
