@@ -81,7 +81,9 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
   test('a manager’s invoice is pulled, listed with 1C’s number, printed, and paid by a statement line naming it: one bank document in 1C', async () => {
     const inn = '7728168971';
     const buyer = await m.buyer({ name: 'ООО «Вектор»', inn, kpp: '772801001' });
-    const { order, invoice } = await orderAndInvoice(buyer, 'ЗК-000201', 3500, { dueDate: '2026-12-20' });
+    // due in two weeks from whenever the test runs: open, not overdue
+    const dueDate = new Date(Date.now() + 14 * 86_400_000).toISOString().slice(0, 10);
+    const { order, invoice } = await orderAndInvoice(buyer, 'ЗК-000201', 3500, { dueDate });
 
     // picked up (by this pull, or the schedule's first run if it came later than the invoice)
     await pullInvoices(h.gateway.deps, 'main');
@@ -95,7 +97,7 @@ describe.each<Configuration>(['ut11', 'unf'])('invoices made in 1C (%s)', (confi
         date: String(invoice.Date).slice(0, 10),
         amount: 350000,
         paid: 0,
-        dueDate: '2026-12-20',
+        dueDate,
         state: 'open',
         source: 'onec',
         orderNumber: 'ЗК-000201',
