@@ -38,7 +38,7 @@ import { monitoringFeature } from './flows/monitoring';
 import type { MonitorState } from './flows/monitoring/check';
 import { syncStatesWithPrefix } from './store/sync-state';
 import { invoicesFeature } from './flows/invoices';
-import { statementsFeature } from './flows/statements';
+import { MatchingThread, statementsFeature } from './flows/statements';
 import { onecFeature } from './flows/onec';
 import { paymentsFeature } from './flows/payments';
 import { FiscalRegisters, OneCBases, Providers } from './flows/registries';
@@ -317,6 +317,8 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     statementApis: buildStatementApis(config),
     log,
     ...(reportsStore ? { reportsStore } : {}),
+    // statement matching on a thread of its own where the store is an SQLite file and invoices are issued
+    ...(store.file && config.organizations.some((o) => o.payments.invoice) ? { matchingThread: new MatchingThread(store.file) } : {}),
   };
   const exec = new JobExecutor(store, config.jobs, log, flows, alerts.deadJob, (_job, e) => noteAuthFailure(store.db, e));
   for (const feature of FEATURES) {
@@ -425,6 +427,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     log.info({ handedBack }, 'requests and jobs drained');
     mailers.close();
     await reportsStore?.close();
+    await flows.matchingThread?.close();
     await limits.close();
     await store.close();
   }

@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import type { BuyerMessenger, InvoiceRenderer, SiteNotifier, StatementSource } from '../ports';
 import type { Store } from '../store/db';
 import type { Alerts } from './alerts/alerts';
+import type { MatchingThread } from './statements/matching-thread';
 import type { FiscalRegisters, OneCBases, Providers } from './registries';
 
 /** Everything a flow may use; built once in main.ts. */
@@ -30,6 +31,8 @@ export interface FlowDeps {
   log: Logger;
   /** The store the reports read (`reports.databaseUrl`, a replica); absent: the main store. */
   reportsStore?: Store;
+  /** Statement matching on a thread of its own (a store in an SQLite file); absent: matching runs on the event loop. */
+  matchingThread?: MatchingThread;
 }
 
 /**

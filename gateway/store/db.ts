@@ -26,6 +26,8 @@ export interface Store {
   dialect: Dialect;
   /** Where it points, without the password. */
   describe: string;
+  /** The SQLite file it writes, for a thread that reads it on a connection of its own (absent for :memory: and other databases). */
+  file?: string;
   close(): Promise<void>;
 }
 
@@ -57,8 +59,9 @@ export async function openStore(url: string, opts: { readOnly?: boolean; prepare
     return { db, dialect, describe: `sqlite:${sqliteFile(url)} (read-only)`, close: () => db.destroy() };
   }
   if (dialect === 'sqlite') {
-    const db = await openSqlite(sqliteFile(url));
-    return { db, dialect, describe: `sqlite:${sqliteFile(url)}`, close: () => db.destroy() };
+    const file = sqliteFile(url);
+    const db = await openSqlite(file);
+    return { db, dialect, describe: `sqlite:${file}`, ...(file === ':memory:' ? {} : { file }), close: () => db.destroy() };
   }
   if (dialect === 'postgres') {
     const pg = await import('pg');

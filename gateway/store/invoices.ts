@@ -132,6 +132,11 @@ export async function invoicesToMatchOf(
   organizationId: string,
   annulledSince: string,
 ): Promise<{ open: InvoiceToMatchRow[]; annulled: AnnulledInvoiceRow[] }> {
+  return invoicesToMatchFromRows(await rowsAsArrays(db, invoicesToMatchQuery(db, dialect, organizationId)), annulledSince);
+}
+
+/** The query of `invoicesToMatchOf`, to be run elsewhere (on a connection of a thread of its own) with its rows as arrays. */
+export function invoicesToMatchQuery(db: Executor, dialect: Dialect, organizationId: string) {
   const base = db
     .selectFrom('invoices')
     .innerJoin('payments', 'payments.id', 'invoices.payment_id')
@@ -152,12 +157,17 @@ export async function invoicesToMatchOf(
       sql<number>`case when "payments"."status" = 'pending' then 1 else 0 end`.as('open'),
     ])
     .where('payments.status', 'in', ['pending', 'cancelled']);
-  const query =
-    dialect === 'sqlite'
-      ? // the unary + keeps SQLite off the organization's index: the table is read through
-        base.where(sql<string>`+"invoices"."organization_id"`, '=', organizationId)
-      : base.where('invoices.organization_id', '=', organizationId).orderBy('invoices.id');
-  const rows = await rowsAsArrays(db, query);
+  return dialect === 'sqlite'
+    ? // the unary + keeps SQLite off the organization's index: the table is read through
+      base.where(sql<string>`+"invoices"."organization_id"`, '=', organizationId)
+    : base.where('invoices.organization_id', '=', organizationId).orderBy('invoices.id');
+}
+
+/** The rows of `invoicesToMatchQuery`, as arrays, sorted into open and cancelled (since `annulledSince`) invoices. */
+export function invoicesToMatchFromRows(
+  rows: readonly unknown[][],
+  annulledSince: string,
+): { open: InvoiceToMatchRow[]; annulled: AnnulledInvoiceRow[] } {
   const open: InvoiceToMatchRow[] = [];
   const annulled: AnnulledInvoiceRow[] = [];
   for (let i = 0; i < rows.length; i++) {

@@ -105,6 +105,18 @@ export interface LineToMatch {
   rowid?: number;
 }
 
+/** Whether the organization has lines not matched yet (one look-up in the state's index). */
+export async function hasLinesToMatch(db: Executor, organizationId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('statement_lines')
+    .select('id')
+    .where('organization_id', '=', organizationId)
+    .where('match_state', '=', 'new')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The organization's lines not matched yet, oldest first, with what matching needs of them and no more. */
 export async function linesToMatch(db: Executor, dialect: Dialect, organizationId: string): Promise<LineToMatch[]> {
   const query = db

@@ -1,6 +1,6 @@
 import { ClientBankFileSource } from '../../connectors/client-bank/source';
 import { UIP_PREFIX, uipOf } from '../../gateway/domain/uip';
-import { applyMatchedLines, invoicesToMatch, matchAndApply } from '../../gateway/flows/statements/apply';
+import { applyMatchedLines, matchAndApply } from '../../gateway/flows/statements/apply';
 import { matchStoredLines } from '../../gateway/flows/statements/match';
 import { alerts } from '../helpers/fiscal';
 import { statementFile, type StatementFileInput } from '../helpers/statement-file';
@@ -218,7 +218,7 @@ describe('the review list of bank lines', () => {
       payerInn: buyer.inn,
     });
     await ingestStatement(h.gateway.deps, 'main', new ClientBankFileSource(file));
-    await matchStoredLines(h.gateway.deps, 'main', await invoicesToMatch(h.gateway.deps, 'main'));
+    await matchStoredLines(h.gateway.deps, 'main');
     await h.gateway.store.db.updateTable('payments').set({ status: 'cancelled' }).where('id', '=', c.payment.id).execute();
 
     expect(await applyMatchedLines(h.gateway.deps, 'main')).toEqual({ paid: [], parts: [] });

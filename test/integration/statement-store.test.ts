@@ -8,7 +8,7 @@ import { matchStoredLines } from '../../gateway/flows/statements/match';
 import { openStore, type Store } from '../../gateway/store/db';
 import { migrateToLatest, migrations } from '../../gateway/store/migrations';
 import { saveStatementMatches, statementLinesIn } from '../../gateway/store/statements';
-import { invoicesToMatch } from '../../gateway/flows/statements/apply';
+import { invoicesToMatch } from '../../gateway/flows/statements/invoices-to-match';
 import { insertInvoice } from '../../gateway/store/invoices';
 import { insertOrder, newOrderRow } from '../../gateway/store/orders';
 import { insertPayment, newPaymentRow } from '../../gateway/store/payments';
@@ -94,7 +94,7 @@ function suite(open: () => Promise<{ store: Store; cleanup: () => Promise<void> 
       dueDate: '2026-06-30',
       uip: null,
     };
-    expect(await matchStoredLines({ store, alerts }, 'shop', { open: [invoice], annulled: [] })).toEqual({
+    expect(await matchStoredLines({ store, alerts }, 'shop', { invoices: { open: [invoice], annulled: [] } })).toEqual({
       lines: 2,
       matched: 0,
       partial: 1,
@@ -113,7 +113,7 @@ function suite(open: () => Promise<{ store: Store; cleanup: () => Promise<void> 
     expect(raised.map((a) => a.title)).toEqual(['Поступления из выписки не сопоставлены со счетами']);
     expect(raised[0].text).toContain('п/п №11 от 2026-06-05 (ООО Клиент)');
     // matched lines are not matched again
-    expect(await matchStoredLines({ store, alerts }, 'shop', { open: [invoice], annulled: [] })).toEqual({
+    expect(await matchStoredLines({ store, alerts }, 'shop', { invoices: { open: [invoice], annulled: [] } })).toEqual({
       lines: 0,
       matched: 0,
       partial: 0,
@@ -131,7 +131,7 @@ function suite(open: () => Promise<{ store: Store; cleanup: () => Promise<void> 
     };
     expect((await ingestStatement({ store }, 'shop', source)).stored).toBe(corpus.lines.length);
     const alerts = { raise: async () => undefined } as unknown as Alerts;
-    const run = await matchStoredLines({ store, alerts }, 'shop', { open: corpus.invoices, annulled: [] });
+    const run = await matchStoredLines({ store, alerts }, 'shop', { invoices: { open: corpus.invoices, annulled: [] } });
     expect(run.lines).toBe(corpus.lines.length);
 
     const byNumber = new Map(corpus.lines.map((l) => [l.id, l]));

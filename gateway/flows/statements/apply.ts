@@ -1,34 +1,18 @@
-import type { OpenInvoice as InvoiceToMatch, InvoiceShare } from '../../domain/statement-matching';
+import type { InvoiceShare } from '../../domain/statement-matching';
 import { nowIso } from '../../store/db';
 import { newId } from '../../domain/ids';
 import { formatRub, type Kopecks } from '../../domain/money';
 import { ALERTS } from '../alerts/catalog';
-import { addInvoicePaid, invoicesToMatchOf, recordTransfer, transferApplied } from '../../store/invoices';
+import { addInvoicePaid, recordTransfer, transferApplied } from '../../store/invoices';
 import { addOrderMoney } from '../../store/orders';
 import { getPayment, insertPayment, movePayment, newPaymentRow, setOnecDelivery, shrinkPendingPayment } from '../../store/payments';
 import type { PaymentRow } from '../../store/schema';
 import { linesToApply, markLineApplied, onecDocumentOfLine } from '../../store/statements';
 import type { FlowDeps } from '../deps';
 import { queuePaymentReceipt } from '../fiscal/translator';
-import { dueDateFrom } from '../invoices/due';
 import { queueDelivery } from '../onec/delivery';
 import { notifySite } from '../payments/site-notify';
-import { matchStoredLines, type InvoicesToMatch, type MatchRun } from './match';
-
-/** Invoices annulled within the last year and a bit are looked for in purposes. */
-function yearAgo(): string {
-  return new Date(Date.now() - 400 * 86_400_000).toISOString().slice(0, 10);
-}
-
-/** The organization's invoices as matching sees them (one query). */
-export async function invoicesToMatch(d: Pick<FlowDeps, 'store'>, organizationId: string): Promise<InvoicesToMatch> {
-  const { open, annulled } = await invoicesToMatchOf(d.store.db, d.store.dialect, organizationId, yearAgo());
-  for (const r of open)
-    if (r.dueDate === null)
-      // a deferral still counting from a shipment to come is due last
-      r.dueDate = dueDateFrom(null, r.dueDaysAfterShipment, r.shippedAt) ?? '9999-12-31';
-  return { open: open as InvoiceToMatch[], annulled };
-}
+import { matchStoredLines, type MatchRun } from './match';
 
 /**
  * Each matched line's shares pay their invoices, each share once (the line and invoice pair is recorded
@@ -158,7 +142,7 @@ class AlreadyApplied extends Error {}
 
 /** Matches the stored lines against the open invoices, then applies what was matched. */
 export async function matchAndApply(d: FlowDeps, organizationId: string): Promise<MatchRun & { paid: number; parts: number }> {
-  const run = await matchStoredLines(d, organizationId, await invoicesToMatch(d, organizationId));
+  const run = await matchStoredLines(d, organizationId);
   const { paid, parts } = await applyMatchedLines(d, organizationId);
   return { ...run, paid: paid.length, parts: parts.length };
 }

@@ -4,6 +4,8 @@ import { matchAndApply } from './apply';
 import { onecStatementSchedule } from './from-onec';
 import { statementPollSchedule } from './poll';
 
+export { MatchingThread } from './matching-thread';
+
 /**
  * Every minute, each organization that issues invoices matches the statement lines stored since (a
  * file uploaded through the admin API or `statement import`) against its open invoices, and the
