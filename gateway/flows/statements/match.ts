@@ -40,6 +40,8 @@ export interface MatchTimings {
   match: number;
   /** The decisions written back, every part together. */
   write: number;
+  /** From the last decision written to the end: the alerts raised, the transaction committed and synced. */
+  rest: number;
 }
 
 /**
@@ -58,7 +60,8 @@ export async function matchStoredLines(
   const timings = opts.timings ?? ({} as MatchTimings);
   // the schedule comes every minute, mostly to find nothing new: the invoices are not read then
   if (!(await hasLinesToMatch(d.store.db, organizationId))) return { lines: 0, matched: 0, partial: 0, overpaid: 0, review: 0 };
-  return largeTransaction(d.store, MATCHING_CACHE_MIB, async (trx) => {
+  let decided = 0;
+  const run = await largeTransaction(d.store, MATCHING_CACHE_MIB, async (trx) => {
     let rows: LineToMatch[] = [];
     const readLines = async () => {
       const t = performance.now();
@@ -92,9 +95,12 @@ export async function matchStoredLines(
       decisions = next.value;
       Object.assign(timings, { where: 'here', match: (performance.now() - t) / 1000 - timings.write });
     }
+    decided = performance.now();
     await raiseAlerts(d, trx, organizationId, rows, decisions);
     return decisions.run;
   });
+  timings.rest = (performance.now() - decided) / 1000;
+  return run;
 }
 
 async function raiseAlerts(
