@@ -11,6 +11,9 @@ export interface InvoicesToMatch {
   annulled: AnnulledInvoice[];
 }
 
+/** Decisions handed over, and written, together. */
+export const DECISIONS_PER_PART = 4096;
+
 export interface MatchRun {
   lines: number;
   matched: number;

@@ -13,18 +13,16 @@ import {
 import { ALERTS } from '../alerts/catalog';
 import type { FlowDeps } from '../deps';
 import type { Decided, Decisions, MatchRun } from './decide';
-import { decideInParts } from './decide';
+import { decideInParts, DECISIONS_PER_PART } from './decide';
 import { annulledSince, invoicesToMatch, type InvoicesToMatch } from './invoices-to-match';
 
 export type { InvoicesToMatch } from './invoices-to-match';
 export type { MatchRun } from './decide';
 
-/** Decisions written together. */
-const WRITE_EVERY = 4096;
 /** The page cache a run of matching may use on SQLite (see largeTransaction). */
 const MATCHING_CACHE_MIB = 128;
 
-export function toUpdate(row: Pick<LineToMatch, 'id' | 'rowid'>, d: Decided): StatementMatchUpdate {
+function toUpdate(row: Pick<LineToMatch, 'id' | 'rowid'>, d: Decided): StatementMatchUpdate {
   return { id: row.id, rowid: row.rowid, match_state: d[1], match_note: d[2], allocations: d[3], advance: d[4], flags: d[5] };
 }
 
@@ -60,6 +58,14 @@ export async function matchStoredLines(
   const timings = opts.timings ?? ({} as MatchTimings);
   // the schedule comes every minute, mostly to find nothing new: the invoices are not read then
   if (!(await hasLinesToMatch(d.store.db, organizationId))) return { lines: 0, matched: 0, partial: 0, overpaid: 0, review: 0 };
+  let invoices = opts.invoices;
+  if (!thread && !invoices) {
+    // read outside the transaction, as the thread reads them, and before it: on a store of one
+    // connection (:memory:) a read outside it would wait for the transaction to end
+    const t = performance.now();
+    invoices = await invoicesToMatch(d, organizationId);
+    timings.invoices = (performance.now() - t) / 1000;
+  }
   let decided = 0;
   const run = await largeTransaction(d.store, MATCHING_CACHE_MIB, async (trx) => {
     let rows: LineToMatch[] = [];
@@ -84,12 +90,9 @@ export async function matchStoredLines(
       Object.assign(timings, { where: 'thread', invoices: r.invoices, match: r.match });
       decisions = r.decisions;
     } else {
-      let t = performance.now();
-      const invoices = opts.invoices ?? (await invoicesToMatch(d, organizationId));
-      timings.invoices = (performance.now() - t) / 1000;
       await readLines();
-      t = performance.now();
-      const parts = decideInParts(invoices, rows, WRITE_EVERY);
+      const t = performance.now();
+      const parts = decideInParts(invoices!, rows, DECISIONS_PER_PART);
       let next = parts.next();
       for (; !next.done; next = parts.next()) await write(next.value);
       decisions = next.value;

@@ -3,13 +3,10 @@ import SQLite from 'better-sqlite3';
 import { invoicesToMatchFromRows } from '../../store/invoices';
 import type { IncomingLine } from '../../domain/statement-matching';
 import { withDueDates, type InvoicesToMatch } from './invoices-to-match';
-import { decideInParts } from './decide';
+import { decideInParts, DECISIONS_PER_PART } from './decide';
 import type { FromThread, ToThread } from './matching-thread';
 
 /** The matching thread (see MatchingThread): a read-only connection of its own to the store's file. */
-
-/** Decisions handed over together. */
-const PART = 4096;
 
 const db = new SQLite((workerData as { file: string }).file, { readonly: true });
 db.pragma('busy_timeout = 10000');
@@ -43,7 +40,7 @@ parentPort!.on('message', (m: ToThread) => {
       }));
     if (!invoices || !lines) return;
     const t = performance.now();
-    const parts = decideInParts(invoices, lines, PART);
+    const parts = decideInParts(invoices, lines, DECISIONS_PER_PART);
     invoices = lines = undefined;
     let next = parts.next();
     for (; !next.done; next = parts.next()) post({ part: next.value });

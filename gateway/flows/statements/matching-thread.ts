@@ -34,8 +34,8 @@ export type LineColumns = [
  * decisions over a part at a time, while they are written here, in the same transaction as the lines
  * were read (and the alerts raised). The event loop is free meanwhile but for the writing.
  *
- * The invoices are read as committed when the run begins, as a read outside the transaction reads
- * them on one thread. Started at the first run, kept for the next ones; a run that fails stops the
+ * The invoices are read as committed when the run begins (on the event loop they are read outside the
+ * transaction too). Started at the first run, kept for the next ones; a run that fails stops the
  * thread (the next run starts another) and its transaction is rolled back.
  */
 export class MatchingThread {
