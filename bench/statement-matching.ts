@@ -21,7 +21,7 @@ import { newAttemptRow, newPaymentRow } from '../gateway/store/payments';
 import type { AttemptRow, PaymentOperationsTable, PaymentRow } from '../gateway/store/schema';
 import { statementLinesIn } from '../gateway/store/statements';
 import { generateCorpus, type CorpusLine } from '../test/helpers/statement-corpus';
-import { asStatementLine, corpusInvoiceIds, seedInvoices } from '../test/helpers/statement-corpus-store';
+import { asStatementLine, bulkInsert, corpusInvoiceIds, seedInvoices } from '../test/helpers/statement-corpus-store';
 import { collectGarbage, profileIf } from './profile';
 
 /**
@@ -370,19 +370,9 @@ async function seedOrders(store: Store): Promise<{ numbers: string[]; amounts: n
     }
     return order;
   });
-  const insert = async (table: 'orders' | 'payments' | 'payment_attempts', all: readonly object[]) => {
-    const chunk = Math.floor(30_000 / Object.keys(all[0]).length);
-    await store.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < all.length; i += chunk)
-        await trx
-          .insertInto(table)
-          .values(all.slice(i, i + chunk) as never)
-          .execute();
-    });
-  };
-  await insert('orders', rows);
-  await insert('payments', payments);
-  await insert('payment_attempts', attempts);
+  await bulkInsert(store, 'orders', rows);
+  await bulkInsert(store, 'payments', payments);
+  await bulkInsert(store, 'payment_attempts', attempts);
   return { numbers, amounts };
 }
 

@@ -123,20 +123,9 @@ export async function seedInvoices(
   // cancelled (annulled) ones under numbers no line names: matching reads them, and looks for them in every line it could not match otherwise
   for (let k = 0; k < cancelled; k++)
     add(org, { ...corpus[(k * 13) % corpus.length], number: `СЧ00-${5_000_000 + k}`, uip: null }, 'cancelled', corpus.length + extra + k);
-  const insert = async <T extends 'orders' | 'payments' | 'invoices'>(table: T, rows: readonly object[]) => {
-    const width = Object.keys(rows[0]).length;
-    const chunk = Math.floor(30_000 / width);
-    await store.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += chunk)
-        await trx
-          .insertInto(table)
-          .values(rows.slice(i, i + chunk) as never)
-          .execute();
-    });
-  };
-  await insert('orders', orders);
-  await insert('payments', payments);
-  await insert('invoices', invoices);
+  await bulkInsert(store, 'orders', orders);
+  await bulkInsert(store, 'payments', payments);
+  await bulkInsert(store, 'invoices', invoices);
   return { orders: orders.length, other: extra, paid: extra, cancelled };
 }
 
@@ -172,4 +161,20 @@ export function asStatementLine(l: CorpusLine): StatementLine {
     purpose: l.purpose,
     uip: l.uip,
   };
+}
+
+/** Rows bulk-inserted in one transaction, as many to a statement as SQLite's parameters allow. */
+export async function bulkInsert(
+  store: Store,
+  table: 'orders' | 'payments' | 'invoices' | 'payment_attempts',
+  rows: readonly object[],
+): Promise<void> {
+  const chunk = Math.floor(30_000 / Object.keys(rows[0]).length);
+  await store.db.transaction().execute(async (trx) => {
+    for (let i = 0; i < rows.length; i += chunk)
+      await trx
+        .insertInto(table)
+        .values(rows.slice(i, i + chunk) as never)
+        .execute();
+  });
 }
