@@ -165,13 +165,12 @@ export function invoicesToMatchQuery(db: Executor, dialect: Dialect, organizatio
 
 /** The rows of `invoicesToMatchQuery`, as arrays, sorted into open and cancelled (since `annulledSince`) invoices. */
 export function invoicesToMatchFromRows(
-  rows: readonly unknown[][],
+  rows: Iterable<unknown[]>,
   annulledSince: string,
 ): { open: InvoiceToMatchRow[]; annulled: AnnulledInvoiceRow[] } {
   const open: InvoiceToMatchRow[] = [];
   const annulled: AnnulledInvoiceRow[] = [];
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
+  for (const r of rows) {
     if (Number(r[11]) !== 1) {
       if ((r[2] as string) >= annulledSince)
         annulled.push({ id: r[0] as string, number: r[1] as string, date: r[2] as string, uip: r[10] as string | null });

@@ -25,7 +25,7 @@ parentPort!.on('message', (m: ToThread) => {
       const rows = db
         .prepare(m.invoices.sql)
         .raw(true)
-        .all(...(m.invoices.parameters as unknown[])) as unknown[][];
+        .iterate(...(m.invoices.parameters as unknown[])) as IterableIterator<unknown[]>;
       invoices = withDueDates(invoicesToMatchFromRows(rows, m.invoices.annulledSince));
       invoicesRead = (performance.now() - t) / 1000;
     } else
