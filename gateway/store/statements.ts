@@ -107,13 +107,12 @@ export interface LineToMatch {
 
 /** Whether the organization has lines not matched yet (one look-up in the state's index). */
 export async function hasLinesToMatch(db: Executor, organizationId: string): Promise<boolean> {
-  const row = await db
+  const query = db
     .selectFrom('statement_lines')
     .select('id')
     .where('organization_id', '=', organizationId)
-    .where('match_state', '=', 'new')
-    .limit(1)
-    .executeTakeFirst();
+    .where('match_state', '=', 'new');
+  const row = await page(db, query, 1).executeTakeFirst();
   return row !== undefined;
 }
 

@@ -139,14 +139,12 @@ export class MatchingThread {
       };
       worker.on('message', onMessage).once('exit', (code) => {
         worker.off('message', onMessage);
+        if (this.worker === worker) this.worker = undefined;
         reject(new Error(`the statement matching thread stopped (exit code ${code})`));
       });
     });
     // nobody may be waiting for it: a run hears of the thread's end itself
     this.started.catch(() => undefined);
-    worker.once('exit', () => {
-      if (this.worker === worker) this.worker = undefined;
-    });
     // a thread that fails between runs is replaced at the next run
     worker.on('error', () => undefined);
     this.worker = worker;
